@@ -1,0 +1,38 @@
+// Architectural MSR addresses the hypervisor uses (SDM Vol. 4, "Model-Specific Registers";
+// the VMX capability MSRs are described in SDM Vol. 3C Appendix A).
+
+public enum MSR {
+    public static let ia32FeatureControl: UInt32 = 0x3A
+    public static let ia32SysenterCS: UInt32 = 0x174
+    public static let ia32SysenterESP: UInt32 = 0x175
+    public static let ia32SysenterEIP: UInt32 = 0x176
+    public static let ia32DebugCtl: UInt32 = 0x1D9
+    public static let ia32PAT: UInt32 = 0x277
+    public static let ia32PerfGlobalCtrl: UInt32 = 0x38F
+    public static let ia32EFER: UInt32 = 0xC000_0080
+    public static let ia32FSBase: UInt32 = 0xC000_0100
+    public static let ia32GSBase: UInt32 = 0xC000_0101
+    public static let ia32KernelGSBase: UInt32 = 0xC000_0102
+
+    // VMX capability MSRs (SDM Vol. 3C Appendix A).
+    public static let ia32VMXBasic: UInt32 = 0x480
+    public static let ia32VMXPinbasedCtls: UInt32 = 0x481
+    public static let ia32VMXProcbasedCtls: UInt32 = 0x482
+    public static let ia32VMXExitCtls: UInt32 = 0x483
+    public static let ia32VMXEntryCtls: UInt32 = 0x484
+    public static let ia32VMXMisc: UInt32 = 0x485
+    public static let ia32VMXCR0Fixed0: UInt32 = 0x486
+    public static let ia32VMXCR0Fixed1: UInt32 = 0x487
+    public static let ia32VMXCR4Fixed0: UInt32 = 0x488
+    public static let ia32VMXCR4Fixed1: UInt32 = 0x489
+    public static let ia32VMXVMCSEnum: UInt32 = 0x48A
+    public static let ia32VMXProcbasedCtls2: UInt32 = 0x48B
+    public static let ia32VMXEPTVPIDCap: UInt32 = 0x48C
+    public static let ia32VMXTruePinbasedCtls: UInt32 = 0x48D
+    public static let ia32VMXTrueProcbasedCtls: UInt32 = 0x48E
+    public static let ia32VMXTrueExitCtls: UInt32 = 0x48F
+    public static let ia32VMXTrueEntryCtls: UInt32 = 0x490
+    public static let ia32VMXVMFunc: UInt32 = 0x491
+    public static let ia32VMXProcbasedCtls3: UInt32 = 0x492
+    public static let ia32VMXExitCtls2: UInt32 = 0x493
+}
