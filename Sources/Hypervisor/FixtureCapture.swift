@@ -1,0 +1,97 @@
+// Captures the CPU's VMX capabilities as raw data (docs/FIXTURES.md): the MSRs, the CPUID
+// leaves the code uses, and the VMCS field encodings the CPU supports. Every line starts with
+// `FIXTURE ` so tools/capture-fixtures can cut it out of the serial log.
+import VMX
+
+/// The CPUID leaves (leaf, subleaf) a fixture records.
+let fixtureLeaves: [(UInt32, UInt32)] = [
+    (0, 0), (1, 0), (7, 0), (0x8000_0000, 0), (0x8000_0001, 0), (0x8000_0008, 0),
+]
+
+/// Prints the fixture. Probes the field set with VMREAD on a fresh current VMCS: every
+/// well-formed encoding (SDM 25.11.2: access type, index 9:1, type 11:10, width 14:13) is
+/// tried, so the set is the CPU's own, not our table's. Returns false if the probe's VMCS
+/// cannot be made current.
+func captureFixture<P: Processor>(
+    cpu: P, capabilities: VMXCapabilities, model: String, arena: inout PageArena,
+    operation: VMXRootOperation, log: (String) -> Void
+) -> Bool {
+    log("FIXTURE # SwiftVMX capability fixture, captured by the kernel")
+    log("FIXTURE model " + model)
+    for (leaf, subleaf) in fixtureLeaves {
+        let r = cpu.cpuid(leaf: leaf, subleaf: subleaf)
+        log("FIXTURE cpuid " + hexDigits(leaf, digits: 8) + " " + hexDigits(subleaf, digits: 8) + " "
+            + hexDigits(r.eax, digits: 8) + " " + hexDigits(r.ebx, digits: 8) + " "
+            + hexDigits(r.ecx, digits: 8) + " " + hexDigits(r.edx, digits: 8))
+    }
+    let msrs: [(UInt32, UInt64?)] = [
+        (MSR.ia32FeatureControl, cpu.readMSR(MSR.ia32FeatureControl)),
+        (MSR.ia32VMXBasic, capabilities.ia32VMXBasic),
+        (MSR.ia32VMXPinbasedCtls, capabilities.ia32VMXPinbasedCtls),
+        (MSR.ia32VMXProcbasedCtls, capabilities.ia32VMXProcbasedCtls),
+        (MSR.ia32VMXExitCtls, capabilities.ia32VMXExitCtls),
+        (MSR.ia32VMXEntryCtls, capabilities.ia32VMXEntryCtls),
+        (MSR.ia32VMXMisc, capabilities.ia32VMXMisc),
+        (MSR.ia32VMXCR0Fixed0, capabilities.ia32VMXCR0Fixed0),
+        (MSR.ia32VMXCR0Fixed1, capabilities.ia32VMXCR0Fixed1),
+        (MSR.ia32VMXCR4Fixed0, capabilities.ia32VMXCR4Fixed0),
+        (MSR.ia32VMXCR4Fixed1, capabilities.ia32VMXCR4Fixed1),
+        (MSR.ia32VMXVMCSEnum, capabilities.ia32VMXVMCSEnum),
+        (MSR.ia32VMXProcbasedCtls2, capabilities.ia32VMXProcbasedCtls2),
+        (MSR.ia32VMXEPTVPIDCap, capabilities.ia32VMXEPTVPIDCap),
+        (MSR.ia32VMXTruePinbasedCtls, capabilities.ia32VMXTruePinbasedCtls),
+        (MSR.ia32VMXTrueProcbasedCtls, capabilities.ia32VMXTrueProcbasedCtls),
+        (MSR.ia32VMXTrueExitCtls, capabilities.ia32VMXTrueExitCtls),
+        (MSR.ia32VMXTrueEntryCtls, capabilities.ia32VMXTrueEntryCtls),
+        (MSR.ia32VMXVMFunc, capabilities.ia32VMXVMFunc),
+        (MSR.ia32VMXProcbasedCtls3, capabilities.ia32VMXProcbasedCtls3),
+        (MSR.ia32VMXExitCtls2, capabilities.ia32VMXExitCtls2),
+    ]
+    for (address, value) in msrs {
+        guard let value else { continue }
+        log("FIXTURE msr " + hexDigits(address, digits: 8) + " " + hexDigits(value, digits: 16))
+    }
+
+    let basic = operation.basic
+    guard let vmcs = arena.allocate(bytes: UInt64(basic.vmcsRegionSize), zeroingWith: cpu) else {
+        log("FATAL: no memory for the probe VMCS")
+        return false
+    }
+    cpu.writePhysical32(vmcs, basic.revisionIdentifier)
+    do {
+        try cpu.vmclear(vmcs)
+        try cpu.vmptrld(vmcs)
+    } catch {
+        log("FATAL: cannot make the probe VMCS current: " + describe(error))
+        return false
+    }
+    var line = "FIXTURE vmcs-fields"
+    var onLine = 0
+    for encoding in allWellFormedEncodings() {
+        guard (try? cpu.vmread(encoding)) != nil else { continue }
+        line += " " + hexDigits(encoding, digits: 4)
+        onLine += 1
+        if onLine == 16 {
+            log(line)
+            line = "FIXTURE vmcs-fields"
+            onLine = 0
+        }
+    }
+    if onLine > 0 { log(line) }
+    try? cpu.vmclear(vmcs)
+    log("FIXTURE end")
+    return true
+}
+
+/// Every encoding with bits 31:15 and bit 12 clear, in ascending order, that is not the high
+/// half of a field whose width is not 64 bits (SDM 25.11.2, Table 25-21).
+func allWellFormedEncodings() -> [UInt32] {
+    var result: [UInt32] = []
+    for encoding in UInt32(0)..<0x8000 where encoding & 0x1000 == 0 {
+        let width = (encoding >> 13) & 3
+        let isHigh = encoding & 1 == 1
+        if isHigh && width != 1 { continue }  // only 64-bit fields have a high half
+        result.append(encoding)
+    }
+    return result
+}

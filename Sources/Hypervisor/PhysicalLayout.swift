@@ -1,0 +1,42 @@
+// One physical layout for both worlds (docs/ARCHITECTURE.md, "One layout").
+//
+// Everything the hypervisor places in physical memory (the VMXON region, VMCSs, bitmaps, EPT
+// tables, guest memory) comes from one arena at a fixed physical address. The kernel checks
+// that the firmware's memory map gives it as RAM; the emulated CPU's memory contains it. So
+// the kernel and the emulated CPU compute the same addresses for the same set-up, and their
+// VMCSs can be compared field by field.
+import VMX
+
+public enum PhysicalLayout {
+    /// First byte of the hypervisor's arena: 16 MiB, above the kernel image and the boot modules.
+    public static let arenaBase: UInt64 = 0x0100_0000
+    /// Size of the arena: 32 MiB.
+    public static let arenaSize: UInt64 = 0x0200_0000
+    public static var arenaEnd: UInt64 { arenaBase + arenaSize }
+    public static let pageSize: UInt64 = 4096
+}
+
+/// Hands out zeroed, page-aligned physical memory from `[base, end)`, first come first served.
+/// The hypervisor never frees: its structures live as long as VMX operation does.
+public struct PageArena {
+    public private(set) var next: UInt64
+    public let end: UInt64
+
+    public init(base: UInt64 = PhysicalLayout.arenaBase, end: UInt64 = PhysicalLayout.arenaEnd) {
+        self.next = (base + PhysicalLayout.pageSize - 1) & ~(PhysicalLayout.pageSize - 1)
+        self.end = end
+    }
+
+    /// Allocates `bytes` (rounded up to whole pages) whose last byte lies below `limit`,
+    /// zeroed through `cpu`. Returns nil when the arena cannot satisfy the request.
+    public mutating func allocate<P: Processor>(
+        bytes: UInt64, below limit: UInt64 = UInt64.max, zeroingWith cpu: P
+    ) -> UInt64? {
+        let size = (max(bytes, 1) + PhysicalLayout.pageSize - 1) & ~(PhysicalLayout.pageSize - 1)
+        let start = next
+        guard size <= end - start, start + size - 1 < limit else { return nil }
+        next = start + size
+        cpu.zeroPhysical(start, count: Int(size))
+        return start
+    }
+}

@@ -1,0 +1,40 @@
+// Hexadecimal formatting that works in Embedded Swift (no String(format:), no Foundation).
+
+/// `value` in hexadecimal with a `0x` prefix, zero-padded to `digits` digits (at least).
+public func hex<T: FixedWidthInteger>(_ value: T, digits: Int = 0) -> String {
+    "0x" + hexDigits(value, digits: digits)
+}
+
+/// `value` in hexadecimal without a prefix, zero-padded to `digits` digits (at least).
+public func hexDigits<T: FixedWidthInteger>(_ value: T, digits: Int = 0) -> String {
+    let symbols: StaticString = "0123456789abcdef"
+    var magnitude = UInt64(truncatingIfNeeded: value)
+    if T.bitWidth < 64 { magnitude &= (UInt64(1) << UInt64(T.bitWidth)) &- 1 }
+    var reversed: [UInt8] = []
+    repeat {
+        reversed.append(symbols.utf8Start[Int(magnitude & 0xF)])
+        magnitude >>= 4
+    } while magnitude != 0
+    while reversed.count < digits { reversed.append(UInt8(ascii: "0")) }
+    return String(decoding: reversed.reversed(), as: UTF8.self)
+}
+
+/// Parses hexadecimal digits with an optional `0x` prefix; nil when empty, not hex, or over 64 bits.
+public func parseHex(_ text: Substring) -> UInt64? {
+    // Works on UTF-8 bytes: String comparison would pull in Unicode tables in Embedded Swift.
+    var digits = text.utf8[...]
+    if digits.starts(with: "0x".utf8) || digits.starts(with: "0X".utf8) { digits = digits.dropFirst(2) }
+    guard !digits.isEmpty, digits.count <= 16 else { return nil }
+    var value: UInt64 = 0
+    for byte in digits {
+        let nibble: UInt8
+        switch byte {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): nibble = byte - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): nibble = byte - UInt8(ascii: "a") + 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): nibble = byte - UInt8(ascii: "A") + 10
+        default: return nil
+        }
+        value = value << 4 | UInt64(nibble)
+    }
+    return value
+}

@@ -1,0 +1,112 @@
+#!/usr/bin/env python3
+"""Boot tests: boots the image on QEMU (TCG) and on Bochs CPU models, and judges each run by
+its serial log (expected lines, in order, and the fixed final line) and its exit status.
+
+Usage: Tests/boot/run.py [--qemu] [--bochs MODEL ...] [--all-bochs] [--jobs N]
+Prints one PASS/FAIL line per run and closes with 'N passed, M failed'.
+"""
+import argparse
+import concurrent.futures
+import os
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(__file__))
+import expectations as ex  # noqa: E402
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+LOGS = os.path.join(ROOT, "build", "logs")
+BOOT_TIME_LIMIT = 60  # seconds; a healthy Bochs boot takes a few
+
+
+def bochs_models():
+    out = subprocess.run(["bochs", "--help", "cpu"], capture_output=True, text=True).stdout
+    models, listing = [], False
+    for line in out.splitlines():
+        if line.startswith("Supported CPU models"):
+            listing = True
+        elif listing and line.strip() and not line.startswith("0"):
+            models.append(line.strip())
+    return models
+
+
+def run_with_limit(cmd, log_path):
+    """Runs cmd; returns (status or None on timeout, serial log text, seconds)."""
+    start = time.monotonic()
+    try:
+        status = subprocess.run(cmd, cwd=ROOT, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL, timeout=BOOT_TIME_LIMIT,
+                                start_new_session=True).returncode
+    except subprocess.TimeoutExpired:
+        status = None
+    seconds = time.monotonic() - start
+    try:
+        with open(log_path, errors="replace") as f:
+            log = f.read()
+    except FileNotFoundError:
+        log = ""
+    return status, log, seconds
+
+
+def judge(name, status, log, seconds, lines, success, success_status):
+    problems = []
+    if status is None:
+        problems.append(f"no exit within {BOOT_TIME_LIMIT} s")
+    position = 0
+    for line in lines:
+        found = log.find(line, position)
+        if found < 0:
+            problems.append(f"missing line {line!r}" + (" (or out of order)" if line in log else ""))
+        else:
+            position = found + len(line)
+    final = [l for l in log.splitlines() if l.strip()]
+    final = final[-1].strip() if final else ""
+    want_final = ex.FINAL_SUCCESS if success else ex.FINAL_FAILURE
+    if final != want_final:
+        problems.append(f"last line is {final!r}, expected {want_final!r}")
+    if status is not None and (status == success_status) != success:
+        problems.append(f"exit status {status} says {'success' if status == success_status else 'failure'}")
+    verdict = "PASS" if not problems else "FAIL"
+    print(f"{verdict} {name} ({seconds:.1f} s, status {status})" + "".join(f"\n    {p}" for p in problems),
+          flush=True)
+    return not problems
+
+
+def boot_qemu():
+    log = os.path.join(LOGS, "boot-test-qemu.log")
+    cmd = ["tools/qemu-run", "--log", log]
+    status, text, seconds = run_with_limit(cmd, log)
+    # TCG has no VMX: the kernel must say so and fail cleanly (QEMU status 3 = (1 << 1) | 1).
+    return judge("qemu-tcg", status, text, seconds, [ex.VMX_MISSING], False, success_status=1)
+
+
+def boot_bochs(model):
+    log = os.path.join(LOGS, f"boot-test-bochs-{model}.log")
+    lines, success = ex.expected_lines(model)
+    status, text, seconds = run_with_limit(["tools/bochs-run", model, log], log)
+    return judge(f"bochs {model}", status, text, seconds, lines, success, success_status=0)
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--qemu", action="store_true")
+    parser.add_argument("--bochs", nargs="*", default=[])
+    parser.add_argument("--all-bochs", action="store_true")
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 2)
+    args = parser.parse_args()
+    os.makedirs(LOGS, exist_ok=True)
+    jobs = []
+    models = bochs_models() if args.all_bochs else args.bochs
+    with concurrent.futures.ThreadPoolExecutor(max_workers=args.jobs) as pool:
+        if args.qemu:
+            jobs.append(pool.submit(boot_qemu))
+        jobs += [pool.submit(boot_bochs, m) for m in models]
+        results = [j.result() for j in jobs]
+    passed = sum(results)
+    print(f"{passed} passed, {len(results) - passed} failed")
+    return 0 if passed == len(results) and results else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
