@@ -46,10 +46,10 @@ public func enableVMX<P: Processor>(
     // SDM 24.8: CR0 and CR4 must hold the values IA32_VMX_CRn_FIXED0/1 require; CR4.VMXE = 1
     // is among them and is what makes VMXON legal at all (SDM 24.7).
     let cr0 = FixedBits(fixed0: cpu.readMSR(MSR.ia32VMXCR0Fixed0), fixed1: cpu.readMSR(MSR.ia32VMXCR0Fixed1))
-    try bringWithinFixedBits(.cr0, cr0, names: ControlRegister0.self, on: cpu, log: log)
+    try bringWithinFixedBits(.cr0, cr0, on: cpu, log: log)
     var cr4 = FixedBits(fixed0: cpu.readMSR(MSR.ia32VMXCR4Fixed0), fixed1: cpu.readMSR(MSR.ia32VMXCR4Fixed1))
     cr4.fixed0 |= ControlRegister4.vmxe.rawValue
-    try bringWithinFixedBits(.cr4, cr4, names: ControlRegister4.self, on: cpu, log: log)
+    try bringWithinFixedBits(.cr4, cr4, on: cpu, log: log)
 
     // SDM 24.11.5: the VMXON region is 4-KiB aligned, of the size IA32_VMX_BASIC[44:32] gives,
     // within the physical-address width, and below 4 GiB when IA32_VMX_BASIC[48] = 1. Its first
@@ -100,8 +100,8 @@ private func enableInFeatureControl<P: Processor>(
 }
 
 /// Writes the register with the fixed bits applied and checks that every bit took.
-private func bringWithinFixedBits<P: Processor, Names: NamedBits>(
-    _ register: ControlRegister, _ fixed: FixedBits, names: Names.Type, on cpu: P, log: (String) -> Void
+private func bringWithinFixedBits<P: Processor>(
+    _ register: ControlRegister, _ fixed: FixedBits, on cpu: P, log: (String) -> Void
 ) throws(VMXEnableError) {
     let name = register == .cr0 ? "CR0" : "CR4"
     let current = cpu.readControlRegister(register)
@@ -110,9 +110,9 @@ private func bringWithinFixedBits<P: Processor, Names: NamedBits>(
     let actual = cpu.readControlRegister(register)
     let wrong = actual ^ wanted
     if wrong != 0 {
-        let bit = UInt64(wrong.trailingZeroBitCount)
+        let bit = wrong.trailingZeroBitCount
         throw .controlRegisterBitNotAccepted(
-            register: name, bit: Names.name(ofBit: bit), required: wanted & (1 << bit) != 0)
+            register: register, bit: bit, required: wanted & (UInt64(1) << UInt64(bit)) != 0)
     }
     log("VMX: \(name) \(hex(current)) -> \(hex(actual)) (fixed0 \(hex(fixed.fixed0)), fixed1 \(hex(fixed.fixed1)))")
 }

@@ -10,7 +10,7 @@ public enum VMXEnableError: Error, Equatable {
     case featureControlNotWritable(wrote: UInt64, readBack: UInt64)
     /// A bit of CR0 or CR4 that VMX operation requires (IA32_VMX_CRn_FIXED0/1, SDM 24.8) could
     /// not be given to the running kernel: it read back differently after the write.
-    case controlRegisterBitNotAccepted(register: String, bit: String, required: Bool)
+    case controlRegisterBitNotAccepted(register: ControlRegister, bit: Int, required: Bool)
     /// No 4-KiB-aligned memory of the size IA32_VMX_BASIC reports within the limit.
     case noMemoryForVMXONRegion(size: UInt64, limit: UInt64)
     /// VMXON reported VMfailInvalid (CF = 1) or VMfailValid (ZF = 1) (SDM 31.3 VMXON).
@@ -29,10 +29,13 @@ public enum VMXEnableError: Error, Equatable {
         case .featureControlNotWritable(let wrote, let readBack):
             return "IA32_FEATURE_CONTROL did not accept \(hex(wrote)): reads \(hex(readBack))"
         case .controlRegisterBitNotAccepted(let register, let bit, let required):
-            let fixed = register == "CR0" ? "IA32_VMX_CR0_FIXED" : "IA32_VMX_CR4_FIXED"
+            // Names compared as enums, not Strings: String equality needs Unicode tables in the kernel.
+            let name = register == .cr0 ? "CR0." + ControlRegister0.name(ofBit: bit)
+                                        : "CR4." + ControlRegister4.name(ofBit: bit)
+            let fixed = register == .cr0 ? "IA32_VMX_CR0_FIXED" : "IA32_VMX_CR4_FIXED"
             return required
-                ? "\(register).\(bit) must be 1 in VMX operation (\(fixed)0) but the kernel cannot set it"
-                : "\(register).\(bit) must be 0 in VMX operation (\(fixed)1) but the kernel cannot clear it"
+                ? name + " must be 1 in VMX operation (" + fixed + "0) but the kernel cannot set it"
+                : name + " must be 0 in VMX operation (" + fixed + "1) but the kernel cannot clear it"
         case .noMemoryForVMXONRegion(let size, let limit):
             return "no memory for the VMXON region: \(size) bytes, 4-KiB aligned, below \(hex(limit))"
         case .vmxonFailed(let failure):

@@ -69,7 +69,7 @@ import VMX
     @Test func namesTheCR0BitTheKernelCannotTake() {
         let cpu = FakeProcessor.vmxCapable()
         cpu.stuckCR0 = 1 << 5
-        let error = VMXEnableError.controlRegisterBitNotAccepted(register: "CR0", bit: "NE", required: true)
+        let error = VMXEnableError.controlRegisterBitNotAccepted(register: .cr0, bit: 5, required: true)
         #expect(throws: error) { try enable(cpu) }
         #expect(error.description == "CR0.NE must be 1 in VMX operation (IA32_VMX_CR0_FIXED0) but the kernel cannot set it")
     }
@@ -78,7 +78,7 @@ import VMX
         let cpu = FakeProcessor.vmxCapable()
         cpu.cr4 |= 1 << 22  // PKE, outside FIXED1 0x3727FF
         cpu.stuckCR4 = 1 << 22
-        let error = VMXEnableError.controlRegisterBitNotAccepted(register: "CR4", bit: "PKE", required: false)
+        let error = VMXEnableError.controlRegisterBitNotAccepted(register: .cr4, bit: 22, required: false)
         #expect(throws: error) { try enable(cpu) }
     }
 

@@ -1,0 +1,348 @@
+// Privileged x86-64 instructions as `static inline` functions, imported into Swift (bare metal
+// only). Each wrapper is one instruction; clang inlines them into the Swift code.
+// AT&T operand order: source first, destination last.
+#ifndef SWIFTVMX_INTRINSICS_H
+#define SWIFTVMX_INTRINSICS_H
+
+#include <stdint.h>
+
+// MARK: Identification and model-specific registers
+
+typedef struct CPUIDRegisters {
+    uint32_t eax, ebx, ecx, edx;
+} CPUIDRegisters;
+
+static inline CPUIDRegisters x86_cpuid(uint32_t leaf, uint32_t subleaf) {
+    CPUIDRegisters r;
+    __asm__ volatile("cpuid"
+                     : "=a"(r.eax), "=b"(r.ebx), "=c"(r.ecx), "=d"(r.edx)
+                     : "a"(leaf), "c"(subleaf));
+    return r;
+}
+
+static inline uint64_t x86_rdmsr(uint32_t msr) {
+    uint32_t lo, hi;
+    __asm__ volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"(msr));
+    return ((uint64_t)hi << 32) | lo;
+}
+
+static inline void x86_wrmsr(uint32_t msr, uint64_t value) {
+    __asm__ volatile("wrmsr" : : "c"(msr), "a"((uint32_t)value), "d"((uint32_t)(value >> 32))
+                     : "memory");
+}
+
+static inline uint64_t x86_rdtsc(void) {
+    uint32_t lo, hi;
+    __asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+    return ((uint64_t)hi << 32) | lo;
+}
+
+// MARK: Control registers
+
+static inline uint64_t x86_read_cr0(void) {
+    uint64_t v; __asm__ volatile("mov %%cr0, %0" : "=r"(v)); return v;
+}
+static inline void x86_write_cr0(uint64_t v) {
+    __asm__ volatile("mov %0, %%cr0" : : "r"(v) : "memory");
+}
+static inline uint64_t x86_read_cr2(void) {
+    uint64_t v; __asm__ volatile("mov %%cr2, %0" : "=r"(v)); return v;
+}
+static inline uint64_t x86_read_cr3(void) {
+    uint64_t v; __asm__ volatile("mov %%cr3, %0" : "=r"(v)); return v;
+}
+static inline void x86_write_cr3(uint64_t v) {
+    __asm__ volatile("mov %0, %%cr3" : : "r"(v) : "memory");
+}
+static inline uint64_t x86_read_cr4(void) {
+    uint64_t v; __asm__ volatile("mov %%cr4, %0" : "=r"(v)); return v;
+}
+static inline void x86_write_cr4(uint64_t v) {
+    __asm__ volatile("mov %0, %%cr4" : : "r"(v) : "memory");
+}
+static inline uint64_t x86_read_rflags(void) {
+    uint64_t v; __asm__ volatile("pushfq; popq %0" : "=r"(v)); return v;
+}
+
+// MARK: Port I/O
+
+static inline void x86_outb(uint16_t port, uint8_t value) {
+    __asm__ volatile("outb %0, %1" : : "a"(value), "Nd"(port) : "memory");
+}
+static inline uint8_t x86_inb(uint16_t port) {
+    uint8_t v; __asm__ volatile("inb %1, %0" : "=a"(v) : "Nd"(port) : "memory"); return v;
+}
+static inline void x86_outw(uint16_t port, uint16_t value) {
+    __asm__ volatile("outw %0, %1" : : "a"(value), "Nd"(port) : "memory");
+}
+static inline void x86_outl(uint16_t port, uint32_t value) {
+    __asm__ volatile("outl %0, %1" : : "a"(value), "Nd"(port) : "memory");
+}
+static inline uint32_t x86_inl(uint16_t port) {
+    uint32_t v; __asm__ volatile("inl %1, %0" : "=a"(v) : "Nd"(port) : "memory"); return v;
+}
+
+// MARK: Descriptor tables and the task register
+
+/// The 10-byte operand of LGDT/LIDT.
+typedef struct __attribute__((packed)) DescriptorTableRegister {
+    uint16_t limit;
+    uint64_t base;
+} DescriptorTableRegister;
+
+static inline void x86_lgdt(uint64_t base, uint16_t limit) {
+    DescriptorTableRegister r = { limit, base };
+    __asm__ volatile("lgdt %0" : : "m"(r) : "memory");
+}
+static inline void x86_lidt(uint64_t base, uint16_t limit) {
+    DescriptorTableRegister r = { limit, base };
+    __asm__ volatile("lidt %0" : : "m"(r) : "memory");
+}
+static inline DescriptorTableRegister x86_sgdt(void) {
+    DescriptorTableRegister r; __asm__ volatile("sgdt %0" : "=m"(r)); return r;
+}
+static inline DescriptorTableRegister x86_sidt(void) {
+    DescriptorTableRegister r; __asm__ volatile("sidt %0" : "=m"(r)); return r;
+}
+static inline void x86_ltr(uint16_t selector) {
+    __asm__ volatile("ltr %0" : : "r"(selector) : "memory");
+}
+static inline uint16_t x86_str(void) {
+    uint16_t v; __asm__ volatile("str %0" : "=r"(v)); return v;
+}
+
+/// Reloads CS (far return) and the data segment registers after a new GDT is loaded.
+static inline void x86_reload_segments(uint16_t code, uint16_t data) {
+    __asm__ volatile(
+        "pushq %q0\n\t"
+        "leaq 1f(%%rip), %%rax\n\t"
+        "pushq %%rax\n\t"
+        "lretq\n"
+        "1:\n\t"
+        "movw %w1, %%ds\n\t"
+        "movw %w1, %%es\n\t"
+        "movw %w1, %%ss\n\t"
+        "xorl %%eax, %%eax\n\t"
+        "movw %%ax, %%fs\n\t"
+        "movw %%ax, %%gs"
+        : : "r"((uint64_t)code), "r"((uint64_t)data) : "rax", "memory");
+}
+
+static inline uint16_t x86_read_cs(void) {
+    uint16_t v; __asm__ volatile("mov %%cs, %0" : "=r"(v)); return v;
+}
+static inline uint16_t x86_read_ss(void) {
+    uint16_t v; __asm__ volatile("mov %%ss, %0" : "=r"(v)); return v;
+}
+static inline uint16_t x86_read_ds(void) {
+    uint16_t v; __asm__ volatile("mov %%ds, %0" : "=r"(v)); return v;
+}
+static inline uint16_t x86_read_es(void) {
+    uint16_t v; __asm__ volatile("mov %%es, %0" : "=r"(v)); return v;
+}
+static inline uint16_t x86_read_fs(void) {
+    uint16_t v; __asm__ volatile("mov %%fs, %0" : "=r"(v)); return v;
+}
+static inline uint16_t x86_read_gs(void) {
+    uint16_t v; __asm__ volatile("mov %%gs, %0" : "=r"(v)); return v;
+}
+
+// MARK: Interrupts and halting
+
+static inline void x86_cli(void) { __asm__ volatile("cli" : : : "memory"); }
+static inline void x86_sti(void) { __asm__ volatile("sti" : : : "memory"); }
+static inline void x86_hlt(void) { __asm__ volatile("hlt" : : : "memory"); }
+static inline void x86_pause(void) { __asm__ volatile("pause"); }
+/// The Bochs magic breakpoint (`magic_break: enabled=1`); a no-op elsewhere.
+static inline void x86_bochs_magic_break(void) { __asm__ volatile("xchgw %%bx, %%bx" : : : "memory"); }
+static inline void x86_ud2(void) { __asm__ volatile("ud2"); }
+
+// MARK: VMX instructions (SDM Vol. 3C 31.3)
+//
+// Outcome of a VMX instruction (SDM 31.2 "Conventions"): VMsucceed clears CF and ZF,
+// VMfailInvalid sets CF, VMfailValid sets ZF.
+enum {
+    VMX_SUCCEED = 0,
+    VMX_FAIL_INVALID = 1,
+    VMX_FAIL_VALID = 2,
+};
+
+#define VMX_OUTCOME(cf, zf) ((cf) ? VMX_FAIL_INVALID : ((zf) ? VMX_FAIL_VALID : VMX_SUCCEED))
+
+static inline int x86_vmxon(uint64_t region) {
+    uint8_t cf, zf;
+    __asm__ volatile("vmxon %2; setc %0; setz %1"
+                     : "=qm"(cf), "=qm"(zf) : "m"(region) : "cc", "memory");
+    return VMX_OUTCOME(cf, zf);
+}
+
+static inline int x86_vmxoff(void) {
+    uint8_t cf, zf;
+    __asm__ volatile("vmxoff; setc %0; setz %1" : "=qm"(cf), "=qm"(zf) : : "cc", "memory");
+    return VMX_OUTCOME(cf, zf);
+}
+
+static inline int x86_vmclear(uint64_t vmcs) {
+    uint8_t cf, zf;
+    __asm__ volatile("vmclear %2; setc %0; setz %1"
+                     : "=qm"(cf), "=qm"(zf) : "m"(vmcs) : "cc", "memory");
+    return VMX_OUTCOME(cf, zf);
+}
+
+static inline int x86_vmptrld(uint64_t vmcs) {
+    uint8_t cf, zf;
+    __asm__ volatile("vmptrld %2; setc %0; setz %1"
+                     : "=qm"(cf), "=qm"(zf) : "m"(vmcs) : "cc", "memory");
+    return VMX_OUTCOME(cf, zf);
+}
+
+/// VMPTRST stores the current-VMCS pointer; it has no failure outcomes of its own.
+static inline int x86_vmptrst(uint64_t *vmcs) {
+    uint8_t cf, zf;
+    __asm__ volatile("vmptrst %2; setc %0; setz %1"
+                     : "=qm"(cf), "=qm"(zf), "=m"(*vmcs) : : "cc", "memory");
+    return VMX_OUTCOME(cf, zf);
+}
+
+/// VMREAD r/m64, r64: the field whose encoding is in the register operand.
+static inline int x86_vmread(uint64_t encoding, uint64_t *value) {
+    uint8_t cf, zf;
+    uint64_t v = 0;
+    __asm__ volatile("vmread %3, %2; setc %0; setz %1"
+                     : "=qm"(cf), "=qm"(zf), "=r"(v) : "r"(encoding) : "cc", "memory");
+    *value = v;
+    return VMX_OUTCOME(cf, zf);
+}
+
+/// VMWRITE r64, r/m64: field encoding in the first (register) operand.
+static inline int x86_vmwrite(uint64_t encoding, uint64_t value) {
+    uint8_t cf, zf;
+    __asm__ volatile("vmwrite %3, %2; setc %0; setz %1"
+                     : "=qm"(cf), "=qm"(zf) : "r"(encoding), "rm"(value) : "cc", "memory");
+    return VMX_OUTCOME(cf, zf);
+}
+
+/// INVEPT type, descriptor (EPTP, reserved) (SDM 31.3 INVEPT).
+static inline int x86_invept(uint64_t type, const void *descriptor) {
+    uint8_t cf, zf;
+    __asm__ volatile("invept %2, %3; setc %0; setz %1"
+                     : "=qm"(cf), "=qm"(zf) : "m"(*(const char (*)[16])descriptor), "r"(type)
+                     : "cc", "memory");
+    return VMX_OUTCOME(cf, zf);
+}
+
+/// INVVPID type, descriptor (VPID, reserved, linear address) (SDM 31.3 INVVPID).
+static inline int x86_invvpid(uint64_t type, const void *descriptor) {
+    uint8_t cf, zf;
+    __asm__ volatile("invvpid %2, %3; setc %0; setz %1"
+                     : "=qm"(cf), "=qm"(zf) : "m"(*(const char (*)[16])descriptor), "r"(type)
+                     : "cc", "memory");
+    return VMX_OUTCOME(cf, zf);
+}
+
+// MARK: Other state the VMCS host area needs
+
+static inline uint16_t x86_sldt(void) {
+    uint16_t v; __asm__ volatile("sldt %0" : "=r"(v)); return v;
+}
+static inline uint64_t x86_read_dr7(void) {
+    uint64_t v; __asm__ volatile("mov %%dr7, %0" : "=r"(v)); return v;
+}
+/// XGETBV: XCR0 when `index` is 0 (requires CR4.OSXSAVE).
+static inline uint64_t x86_xgetbv(uint32_t index) {
+    uint32_t lo, hi;
+    __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(index));
+    return ((uint64_t)hi << 32) | lo;
+}
+static inline void x86_xsetbv(uint32_t index, uint64_t value) {
+    __asm__ volatile("xsetbv" : : "c"(index), "a"((uint32_t)value), "d"((uint32_t)(value >> 32))
+                     : "memory");
+}
+static inline void x86_invlpg(uint64_t address) {
+    __asm__ volatile("invlpg (%0)" : : "r"(address) : "memory");
+}
+static inline void x86_wbinvd(void) { __asm__ volatile("wbinvd" : : : "memory"); }
+
+// MARK: Symbols from boot/ and linker/kernel.ld
+
+/// The register frame the exception stubs in boot/interrupts.asm push, lowest address first.
+typedef struct ExceptionFrame {
+    uint64_t r15, r14, r13, r12, r11, r10, r9, r8;
+    uint64_t rbp, rdi, rsi, rdx, rcx, rbx, rax;
+    uint64_t vector, errorCode;
+    // Pushed by the processor (SDM Vol. 3A 6.14.2, 64-bit mode stack frame).
+    uint64_t rip, cs, rflags, rsp, ss;
+} ExceptionFrame;
+
+/// Address of the stub for exception vector `vector` (0-31).
+static inline uint64_t kernel_exception_stub(unsigned vector) {
+    extern const uint64_t exception_stub_table[32];
+    return exception_stub_table[vector & 31];
+}
+
+/// Linker-script symbols: where the loaded image starts and ends (bss included).
+static inline uint64_t kernel_image_start(void) {
+    extern char __kernel_start[];
+    return (uint64_t)__kernel_start;
+}
+static inline uint64_t kernel_image_end(void) {
+    extern char __kernel_end[];
+    return (uint64_t)__kernel_end;
+}
+
+/// Storage reserved in boot/stacks.asm (bss): the top (highest address) of each stack.
+static inline uint64_t kernel_double_fault_stack_top(void) {
+    extern char double_fault_stack_top[];
+    return (uint64_t)double_fault_stack_top;
+}
+static inline uint64_t kernel_nmi_stack_top(void) {
+    extern char nmi_stack_top[];
+    return (uint64_t)nmi_stack_top;
+}
+static inline uint64_t kernel_machine_check_stack_top(void) {
+    extern char machine_check_stack_top[];
+    return (uint64_t)machine_check_stack_top;
+}
+/// The boot page-directory-pointer table (boot/entry.asm): entry n maps GiB n.
+static inline uint64_t kernel_boot_pdpt(void) {
+    extern char boot_pdpt[];
+    return (uint64_t)boot_pdpt;
+}
+
+/// Descriptor-table storage in boot/stacks.asm (bss), filled in by the Swift kernel.
+static inline uint64_t kernel_gdt_storage(void) {
+    extern char kernel_gdt[];
+    return (uint64_t)kernel_gdt;
+}
+static inline uint64_t kernel_tss_storage(void) {
+    extern char kernel_tss[];
+    return (uint64_t)kernel_tss;
+}
+static inline uint64_t kernel_idt_storage(void) {
+    extern char kernel_idt[];
+    return (uint64_t)kernel_idt;
+}
+/// The lowest byte of the boot stack (boot/stacks.asm), for its high-water mark.
+static inline uint64_t kernel_boot_stack_bottom(void) {
+    extern char boot_stack_bottom[];
+    return (uint64_t)boot_stack_bottom;
+}
+static inline uint64_t kernel_boot_stack_top(void) {
+    extern char boot_stack_top[];
+    return (uint64_t)boot_stack_top;
+}
+
+/// Calls `function` on the stack that ends at `top` (boot/runtime.asm).
+void kernel_run_on_stack(uint64_t top, void (*function)(void));
+
+/// A static early heap in bss, used until the page allocator exists.
+static inline uint64_t kernel_early_heap_start(void) {
+    extern char early_heap_start[];
+    return (uint64_t)early_heap_start;
+}
+static inline uint64_t kernel_early_heap_end(void) {
+    extern char early_heap_end[];
+    return (uint64_t)early_heap_end;
+}
+
+#endif

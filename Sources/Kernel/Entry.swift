@@ -1,0 +1,97 @@
+// The Swift kernel's entry, called by boot/entry.asm in 64-bit mode on the boot stack with
+// the multiboot magic and the physical address of the boot information.
+//
+// Two phases. Boot (`kmain`, on the small static boot stack): console first (everything after
+// can report), then GDT/TSS and IDT (faults are reported from here on), the PIC masked, the
+// boot information parsed, the page allocator built from its memory map, the identity map
+// completed. Then the kernel moves to a larger stack of allocated pages and runs the
+// hypervisor (`kernelMain`), then exits.
+import Hypervisor
+import Intrinsics
+import VMX
+
+/// The first MiB holds the real-mode IVT, BIOS data, EBDA, option ROMs and the VGA hole.
+let firstMegabyte = PhysicalRange(start: 0, end: 0x10_0000)
+/// The kernel stack after the boot phase: 64 KiB of allocated pages.
+let kernelStackPages = 16
+
+/// What the boot phase hands to the main phase across the stack switch.
+nonisolated(unsafe) private var bootInformation: BootInformation? = nil
+
+@_cdecl("kmain")
+public func kmain(_ magic: UInt32, _ informationAddress: UInt32) -> Never {
+    Serial.initialize()
+    GlobalDescriptorTable.install()
+    InterruptDescriptorTable.install()
+    ProgrammableInterruptController.remapAndMask()
+
+    // GRUB leaves terminal escape sequences on the serial line: start on a fresh line.
+    Console.newline()
+    log("SwiftVMX: Embedded Swift VMX hypervisor kernel, x86_64")
+    let image = PhysicalRange(start: kernel_image_start(), end: kernel_image_end())
+    log("kernel image: \(image) \(image.size) bytes loaded")
+
+    let info: BootInformation
+    do {
+        info = try BootInformation.parse(magic: magic, address: UInt64(informationAddress))
+    } catch {
+        logText("FATAL: ")
+        error.writeReason()
+        Console.newline()
+        exitMachine(success: false)
+    }
+    report(info)
+
+    // Physical pages: available RAM, less what is in use or promised to the hypervisor.
+    var reserved = [firstMegabyte, image]
+    reserved += info.occupied
+    reserved.append(PhysicalRange(start: PhysicalLayout.arenaBase, end: PhysicalLayout.arenaEnd))
+    var available: [PhysicalRange] = []
+    for entry in info.memoryMap where entry.isAvailable { available.append(entry.range) }
+    KernelMemory.pages = PhysicalPageAllocator(available: available, reserved: reserved,
+                                               mappedLimit: IdentityMap.fullLimit)
+    guard KernelMemory.pages!.freePageCount > kernelStackPages else {
+        log("FATAL: the memory map leaves no free memory between 1 MiB and 4 GiB outside the kernel image, the boot information and the hypervisor arena")
+        exitMachine(success: false)
+    }
+    IdentityMap.extend()
+    guard let stack = KernelMemory.pages!.allocateContiguousPages(kernelStackPages, below: IdentityMap.limit) else {
+        log("FATAL: no \(kernelStackPages) contiguous free pages for the kernel stack")
+        exitMachine(success: false)
+    }
+    let free = KernelMemory.pages!.freePageCount
+    log("page allocator: \(free) free pages (\(free * 4) KiB) in \(KernelMemory.pages!.ranges.count) ranges; identity map up to \(hex: IdentityMap.limit)")
+
+    bootInformation = info
+    kernel_run_on_stack(stack + UInt64(kernelStackPages) * PhysicalPageAllocator.pageSize, kernelMain)
+    log("FATAL: the kernel's main phase returned")
+    exitMachine(success: false)
+}
+
+/// The main phase, on the kernel stack: the hypervisor, then the exit.
+private func kernelMain() {
+    let info = bootInformation!
+    // The hypervisor's structures live in its fixed arena (PhysicalLayout), which must be RAM.
+    let arenaRange = PhysicalRange(start: PhysicalLayout.arenaBase, end: PhysicalLayout.arenaEnd)
+    guard info.isAvailableRAM(arenaRange) else {
+        log("FATAL: the hypervisor arena \(arenaRange) is not available RAM in the memory map")
+        exitMachine(success: false)
+    }
+    var arena = PageArena()
+    let options = BootOptions(commandLine: info.commandLine ?? "")
+    let succeeded = runHypervisor(on: RealProcessor(), arena: &arena, options: options) { line in log("\(line)") }
+    exitMachine(success: succeeded)
+}
+
+private func report(_ info: BootInformation) {
+    log("boot: \(info.bootProtocol.name) information at \(hex: info.address)")
+    if let commandLine = info.commandLine { log("command line: \"\(commandLine)\"") }
+    for (index, module) in info.modules.enumerated() {
+        log("module \(index): \(module.range) \(module.range.size) bytes \"\(module.name)\"")
+    }
+    log("memory map: \(info.memoryMap.count) entries")
+    for entry in info.memoryMap {
+        log("  \(entry.range) \(entry.typeName) (type \(entry.type))")
+    }
+    log("memory: \(info.availableBytes / 1024) KiB available")
+}

@@ -1,0 +1,65 @@
+// The kernel's GDT and its 64-bit TSS (SDM Vol. 3A 3.4.5 "Segment Descriptors", 8.2.3 "TSS
+// Descriptor in 64-bit mode", 8.7 "Task Management in 64-bit Mode").
+//
+// The TSS matters twice: its interrupt stack table gives #DF, NMI and #MC their own stacks,
+// and VM entry requires a usable host TR (SDM 27.2.3: the host TR selector must not be null).
+// Storage is static (boot/stacks.asm).
+import Intrinsics
+
+public enum GlobalDescriptorTable {
+    public static let codeSelector: UInt16 = 0x08
+    public static let dataSelector: UInt16 = 0x10
+    public static let taskStateSelector: UInt16 = 0x18
+
+    /// Interrupt-stack-table slots (1-7) of the TSS, one per exception that must not run on a
+    /// possibly broken stack.
+    public static let doubleFaultStack: UInt8 = 1
+    public static let nmiStack: UInt8 = 2
+    public static let machineCheckStack: UInt8 = 3
+
+    public static let taskStateSize: UInt64 = 104
+
+    public static var base: UInt64 { kernel_gdt_storage() }
+    public static var limit: UInt16 { 5 * 8 - 1 }
+    public static var taskStateBase: UInt64 { kernel_tss_storage() }
+
+    /// Builds the GDT and TSS, loads GDTR, reloads the segment registers and loads TR.
+    static func install() {
+        let tss = UnsafeMutableRawPointer(bitPattern: UInt(taskStateBase))!
+        tss.initializeMemory(as: UInt8.self, repeating: 0, count: Int(taskStateSize))
+        // IST1-IST7 at offsets 36 + 8 * (n - 1); the TSS's 8-byte fields are not 8-aligned.
+        setInterruptStack(doubleFaultStack, top: kernel_double_fault_stack_top(), in: tss)
+        setInterruptStack(nmiStack, top: kernel_nmi_stack_top(), in: tss)
+        setInterruptStack(machineCheckStack, top: kernel_machine_check_stack_top(), in: tss)
+        // I/O map base at the limit: no I/O permission bitmap.
+        tss.storeBytes(of: UInt16(taskStateSize), toByteOffset: 102, as: UInt16.self)
+
+        let gdt = UnsafeMutablePointer<UInt64>(bitPattern: UInt(base))!
+        gdt[0] = 0
+        // Access byte: P, DPL 0, S (code/data), type. Code: execute/read, accessed; L = 1.
+        gdt[1] = 0x00AF_9B00_0000_FFFF
+        // Data: read/write, accessed; G = 1, D/B = 1, limit 4 GiB.
+        gdt[2] = 0x00CF_9300_0000_FFFF
+        let (low, high) = taskStateDescriptor(base: taskStateBase, limit: taskStateSize - 1)
+        gdt[3] = low
+        gdt[4] = high
+
+        x86_lgdt(base, limit)
+        x86_reload_segments(codeSelector, dataSelector)
+        x86_ltr(taskStateSelector)
+    }
+
+    /// A 16-byte system descriptor of type 9, "64-bit TSS (available)".
+    static func taskStateDescriptor(base: UInt64, limit: UInt64) -> (UInt64, UInt64) {
+        var low = limit & 0xFFFF
+        low |= (base & 0xFF_FFFF) << 16
+        low |= UInt64(0x89) << 40                   // P = 1, DPL = 0, type = 9
+        low |= ((limit >> 16) & 0xF) << 48
+        low |= ((base >> 24) & 0xFF) << 56
+        return (low, base >> 32)
+    }
+
+    private static func setInterruptStack(_ slot: UInt8, top: UInt64, in tss: UnsafeMutableRawPointer) {
+        tss.storeBytes(of: top, toByteOffset: 36 + 8 * (Int(slot) - 1), as: UInt64.self)
+    }
+}

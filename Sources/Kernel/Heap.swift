@@ -1,0 +1,171 @@
+// The kernel heap behind `posix_memalign` and `free`, which the Embedded Swift runtime calls
+// for every class instance, array and string buffer.
+//
+// Small blocks (up to 2 KiB with their header, alignment up to 16) come in seven size
+// classes, each with a free list, carved from 64-KiB chunks of pages. Larger or more aligned
+// blocks take whole pages from the page allocator and give them back on `free`. Until the
+// page allocator exists (while the boot information is parsed) everything comes from a static
+// early arena (boot/stacks.asm).
+//
+// Every block has a 16-byte header just below the pointer handed out: the block kind and,
+// for page blocks, the first page and the page count.
+import Intrinsics
+
+enum Heap {
+    private static let headerSize = 16
+    private static let classCount = 7               // 32, 64, ..., 2048 bytes, header included
+    private static let smallest = 32
+    private static let chunkPages = 16
+    private static let smallMagic: UInt64 = 0x5356_4D58_0000_0000    // "SVMX" | class
+    private static let pageMagic: UInt64 = 0x5356_4D50_0000_0000     // "SVMP" | page count
+    private static let earlyMagic: UInt64 = 0x5356_4D45_0000_0000    // "SVME"
+    private static let magicMask: UInt64 = 0xFFFF_FFFF_0000_0000
+
+    // Free-list heads, one word per size class.
+    nonisolated(unsafe) private static var freeLists: (UInt, UInt, UInt, UInt, UInt, UInt, UInt) =
+        (0, 0, 0, 0, 0, 0, 0)
+    nonisolated(unsafe) private static var chunkNext: UInt = 0
+    nonisolated(unsafe) private static var chunkEnd: UInt = 0
+    nonisolated(unsafe) private static var earlyNext: UInt = 0
+
+    /// Bytes handed out and not yet freed (small blocks count their whole size class).
+    nonisolated(unsafe) static var bytesInUse = 0
+
+    static func allocate(size: Int, alignment: Int) -> UnsafeMutableRawPointer? {
+        let alignment = max(alignment, headerSize)
+        guard alignment & (alignment - 1) == 0, alignment <= Int(PhysicalPageAllocator.pageSize),
+              size >= 0, size < 1 << 40 else { return nil }
+        if alignment == headerSize, let sizeClass = sizeClass(for: size + headerSize) {
+            return allocateSmall(sizeClass)
+        }
+        if KernelMemory.pages != nil {
+            let pages = (size + alignment + Int(PhysicalPageAllocator.pageSize) - 1) / Int(PhysicalPageAllocator.pageSize)
+            guard let first = KernelMemory.pages!.allocateContiguousPages(pages) else { return nil }
+            let pointer = UInt(first) + UInt(alignment)
+            setHeader(pointer, pageMagic | UInt64(pages), UInt64(first))
+            bytesInUse += pages * Int(PhysicalPageAllocator.pageSize)
+            return UnsafeMutableRawPointer(bitPattern: pointer)
+        }
+        guard let pointer = carveEarly(size: size, alignment: alignment) else { return nil }
+        setHeader(pointer, earlyMagic, 0)
+        return UnsafeMutableRawPointer(bitPattern: pointer)
+    }
+
+    static func free(_ memory: UnsafeMutableRawPointer) {
+        let pointer = UInt(bitPattern: memory)
+        let (kind, word) = header(pointer)
+        switch kind & magicMask {
+        case smallMagic:
+            let sizeClass = Int(kind & 0xFF)
+            UnsafeMutablePointer<UInt>(bitPattern: pointer - UInt(headerSize))!.pointee = freeListHead(sizeClass)
+            setFreeListHead(sizeClass, pointer - UInt(headerSize))
+            bytesInUse -= smallest << sizeClass
+        case pageMagic:
+            let pages = Int(kind & 0xFFFF_FFFF)
+            for index in 0..<pages {
+                KernelMemory.pages!.freePage(word + UInt64(index) * PhysicalPageAllocator.pageSize)
+            }
+            bytesInUse -= pages * Int(PhysicalPageAllocator.pageSize)
+        case earlyMagic:
+            break   // the early arena is never reused
+        default:
+            fatal("free: pointer without a heap block header")
+        }
+    }
+
+    private static func sizeClass(for bytes: Int) -> Int? {
+        var sizeClass = 0
+        while sizeClass < classCount {
+            if bytes <= smallest << sizeClass { return sizeClass }
+            sizeClass += 1
+        }
+        return nil
+    }
+
+    private static func allocateSmall(_ sizeClass: Int) -> UnsafeMutableRawPointer? {
+        let blockSize = smallest << sizeClass
+        var block = freeListHead(sizeClass)
+        if block != 0 {
+            setFreeListHead(sizeClass, UnsafePointer<UInt>(bitPattern: block)!.pointee)
+        } else {
+            if chunkEnd - chunkNext < UInt(blockSize) {
+                guard refillChunk() else { return nil }
+            }
+            block = chunkNext
+            chunkNext += UInt(blockSize)
+        }
+        let pointer = block + UInt(headerSize)
+        setHeader(pointer, smallMagic | UInt64(sizeClass), 0)
+        bytesInUse += blockSize
+        return UnsafeMutableRawPointer(bitPattern: pointer)
+    }
+
+    /// A new chunk for small blocks: pages once the page allocator exists, else the early arena.
+    private static func refillChunk() -> Bool {
+        let bytes = chunkPages * Int(PhysicalPageAllocator.pageSize)
+        if KernelMemory.pages != nil, let first = KernelMemory.pages!.allocateContiguousPages(chunkPages) {
+            chunkNext = UInt(first)
+            chunkEnd = chunkNext + UInt(bytes)
+            return true
+        }
+        // Early: hand the rest of the early arena to the chunk, 2 KiB at least.
+        initializeEarly()
+        let end = UInt(kernel_early_heap_end())
+        guard end - earlyNext >= 2048 else { return false }
+        chunkNext = earlyNext
+        chunkEnd = min(end, earlyNext + 4096)
+        earlyNext = chunkEnd
+        return true
+    }
+
+    private static func carveEarly(size: Int, alignment: Int) -> UInt? {
+        initializeEarly()
+        let pointer = (earlyNext + UInt(headerSize) + UInt(alignment) - 1) & ~(UInt(alignment) - 1)
+        let end = UInt(kernel_early_heap_end())
+        guard pointer <= end, UInt(size) <= end - pointer else { return nil }
+        earlyNext = (pointer + UInt(size) + 15) & ~15
+        return pointer
+    }
+
+    private static func initializeEarly() {
+        if earlyNext == 0 { earlyNext = UInt(kernel_early_heap_start()) }
+    }
+
+    private static func setHeader(_ pointer: UInt, _ kind: UInt64, _ word: UInt64) {
+        let header = UnsafeMutablePointer<UInt64>(bitPattern: pointer - UInt(headerSize))!
+        header[0] = word
+        header[1] = kind
+    }
+
+    private static func header(_ pointer: UInt) -> (kind: UInt64, word: UInt64) {
+        let header = UnsafePointer<UInt64>(bitPattern: pointer - UInt(headerSize))!
+        return (header[1], header[0])
+    }
+
+    private static func freeListHead(_ sizeClass: Int) -> UInt {
+        withUnsafeBytes(of: &freeLists) { $0.load(fromByteOffset: sizeClass * 8, as: UInt.self) }
+    }
+
+    private static func setFreeListHead(_ sizeClass: Int, _ block: UInt) {
+        withUnsafeMutableBytes(of: &freeLists) { $0.storeBytes(of: block, toByteOffset: sizeClass * 8, as: UInt.self) }
+    }
+}
+
+/// The Embedded Swift runtime's allocation entry point (`swift_slowAlloc`).
+@_cdecl("posix_memalign")
+public func posix_memalign(_ result: UnsafeMutablePointer<UnsafeMutableRawPointer?>,
+                           _ alignment: Int, _ size: Int) -> CInt {
+    guard let memory = Heap.allocate(size: size, alignment: alignment) else {
+        result.pointee = nil
+        return 12   // ENOMEM
+    }
+    result.pointee = memory
+    return 0
+}
+
+/// `free`, reached through a jump in boot/runtime.asm: Swift reserves the name `free` for
+/// its runtime, so the Swift side has another name.
+@_cdecl("kernel_heap_free")
+public func kernelHeapFree(_ memory: UnsafeMutableRawPointer?) {
+    if let memory { Heap.free(memory) }
+}

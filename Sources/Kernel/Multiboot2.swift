@@ -1,0 +1,83 @@
+// Multiboot2 boot information (Multiboot2 Specification 2.0, section 3.6), as GRUB passes it:
+// total_size, reserved, then 8-byte-aligned tags (type, size), ending with a type 0 tag. The
+// kernel needs the memory map tag (type 6); command line (1) and modules (3) are optional.
+
+enum Multiboot2 {
+    static let tagEnd: UInt32 = 0
+    static let tagCommandLine: UInt32 = 1
+    static let tagModule: UInt32 = 3
+    static let tagMemoryMap: UInt32 = 6
+
+    /// Information larger than this is taken as garbage rather than walked.
+    static let maximumTotalSize: UInt32 = 1 << 20
+    /// base_addr, length, type, reserved.
+    static let minimumEntrySize: UInt32 = 24
+    /// type, size, mod_start, mod_end (then the string).
+    static let moduleTagHeaderSize: UInt32 = 16
+    /// type, size, entry_size, entry_version (then the entries).
+    static let memoryMapTagHeaderSize: UInt32 = 16
+
+    static func parse(_ address: UInt64) throws(MalformedBootInformation) -> BootInformation {
+        guard address != 0, address & 7 == 0 else { throw .badInformationAddress(.multiboot2, address) }
+        var info = BootInformation(bootProtocol: .multiboot2, address: address)
+        let totalSize = try PhysicalBytes.mapped(address, size: 8, "multiboot2 information").u32(0)
+        guard totalSize >= 16, totalSize <= maximumTotalSize else { throw .multiboot2TotalSize(totalSize) }
+        _ = try PhysicalBytes.mapped(address, size: UInt64(totalSize), "multiboot2 information")
+        info.occupied.append(PhysicalRange(start: address, size: UInt64(totalSize)))
+
+        var offset: UInt64 = 8
+        var sawEnd = false
+        var sawMemoryMap = false
+        while !sawEnd && offset + 8 <= UInt64(totalSize) {
+            let tag = PhysicalBytes(base: address + offset)
+            let type = tag.u32(0), size = tag.u32(4)
+            guard size >= 8, UInt64(size) <= UInt64(totalSize) - offset else {
+                throw .multiboot2TagSize(type: type, offset: offset, size: size, totalSize: totalSize)
+            }
+            switch type {
+            case tagEnd:
+                sawEnd = true
+            case tagCommandLine:
+                info.commandLine = string(in: tag, size: size, from: 8)
+            case tagModule:
+                guard size >= moduleTagHeaderSize else {
+                    throw .multiboot2TagSize(type: type, offset: offset, size: size, totalSize: totalSize)
+                }
+                let start = UInt64(tag.u32(8)), end = UInt64(tag.u32(12))
+                guard start <= end else { throw .moduleEndsBeforeStart(index: info.modules.count, start: start, end: end) }
+                let range = PhysicalRange(start: start, end: end)
+                info.modules.append(BootModule(range: range, name: string(in: tag, size: size, from: 16)))
+                info.occupied.append(range)
+            case tagMemoryMap:
+                guard size >= memoryMapTagHeaderSize else {
+                    throw .multiboot2TagSize(type: type, offset: offset, size: size, totalSize: totalSize)
+                }
+                let entrySize = tag.u32(8)
+                guard entrySize >= minimumEntrySize, entrySize % 8 == 0 else { throw .multiboot2MemoryMapEntrySize(entrySize) }
+                let count = (UInt64(size) - UInt64(memoryMapTagHeaderSize)) / UInt64(entrySize)
+                guard count > 0 else { throw .multiboot2EmptyMemoryMap }
+                for index in 0..<count {
+                    let entry = PhysicalBytes(base: tag.base + UInt64(memoryMapTagHeaderSize) + index * UInt64(entrySize))
+                    info.memoryMap.append(MemoryMapEntry(base: entry.u64(0), length: entry.u64(8), type: entry.u32(16)))
+                }
+                sawMemoryMap = true
+            default:
+                break
+            }
+            offset += (UInt64(size) + 7) & ~7
+        }
+        guard sawEnd else { throw .multiboot2NoEndTag(totalSize: totalSize) }
+        guard sawMemoryMap else { throw .multiboot2NoMemoryMap }
+        return info
+    }
+
+    /// The NUL-terminated string inside a tag, cut at the tag's end (the whole information is
+    /// already known to be mapped).
+    private static func string(in tag: PhysicalBytes, size: UInt32, from start: UInt64) -> String {
+        guard UInt64(size) > start else { return "" }
+        var length = 0
+        while UInt64(length) < UInt64(size) - start && tag.u8(start + UInt64(length)) != 0 { length += 1 }
+        let buffer = UnsafeRawBufferPointer(start: UnsafeRawPointer(bitPattern: UInt(tag.base + start)), count: length)
+        return String(decoding: buffer, as: UTF8.self)
+    }
+}

@@ -1,0 +1,41 @@
+// A half-open range of physical addresses, [start, end).
+
+public struct PhysicalRange: Equatable, Sendable {
+    public var start: UInt64
+    public var end: UInt64
+
+    public init(start: UInt64, end: UInt64) {
+        self.start = start
+        self.end = end
+    }
+
+    public init(start: UInt64, size: UInt64) {
+        self.start = start
+        self.end = UInt64.max - start < size ? UInt64.max : start + size
+    }
+
+    public var size: UInt64 { end > start ? end - start : 0 }
+    public var isEmpty: Bool { end <= start }
+
+    public func overlaps(_ other: PhysicalRange) -> Bool {
+        start < other.end && other.start < end
+    }
+
+    public func contains(_ other: PhysicalRange) -> Bool {
+        start <= other.start && other.end <= end
+    }
+
+    /// The pages wholly inside the range: start rounded up, end rounded down.
+    public func shrunkToPages(_ pageSize: UInt64) -> PhysicalRange {
+        let alignedStart = start > UInt64.max - (pageSize - 1) ? UInt64.max & ~(pageSize - 1)
+            : (start + pageSize - 1) & ~(pageSize - 1)
+        return PhysicalRange(start: alignedStart, end: max(alignedStart, end & ~(pageSize - 1)))
+    }
+
+    /// The pages the range touches: start rounded down, end rounded up.
+    public func grownToPages(_ pageSize: UInt64) -> PhysicalRange {
+        let alignedEnd = end > UInt64.max - (pageSize - 1) ? UInt64.max
+            : (end + pageSize - 1) & ~(pageSize - 1)
+        return PhysicalRange(start: start & ~(pageSize - 1), end: alignedEnd)
+    }
+}
