@@ -1,6 +1,7 @@
 // Captures the CPU's VMX capabilities as raw data (docs/FIXTURES.md): the MSRs, the CPUID
 // leaves the code uses, and the VMCS field encodings the CPU supports. Every line starts with
-// `FIXTURE ` so tools/capture-fixtures can cut it out of the serial log.
+// `FIXTURE ` so tools/capture-fixtures can cut it out of the serial log (and add the
+// machine's name, which the kernel cannot know).
 import VMX
 
 /// The CPUID leaves (leaf, subleaf) a fixture records.
@@ -13,11 +14,10 @@ let fixtureLeaves: [(UInt32, UInt32)] = [
 /// tried, so the set is the CPU's own, not our table's. Returns false if the probe's VMCS
 /// cannot be made current.
 func captureFixture<P: Processor>(
-    cpu: P, capabilities: VMXCapabilities, model: String, arena: inout PageArena,
+    cpu: P, capabilities: VMXCapabilities, arena: inout PageArena,
     operation: VMXRootOperation, log: (String) -> Void
 ) -> Bool {
     log("FIXTURE # SwiftVMX capability fixture, captured by the kernel")
-    log("FIXTURE model " + model)
     for (leaf, subleaf) in fixtureLeaves {
         let r = cpu.cpuid(leaf: leaf, subleaf: subleaf)
         log("FIXTURE cpuid " + hexDigits(leaf, digits: 8) + " " + hexDigits(subleaf, digits: 8) + " "

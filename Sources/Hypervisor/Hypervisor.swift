@@ -3,21 +3,15 @@
 import VMX
 
 /// What the boot command line asks for (a word each, separated by spaces).
-public struct BootOptions: Equatable {
+public struct BootOptions {
     /// `capture`: print the raw capability fixture (docs/FIXTURES.md) for Tests/fixtures.
     public var captureFixture = false
-    /// `model=NAME`: the machine's name, recorded in a captured fixture.
-    public var model = "unknown"
 
     public init() {}
 
     public init(commandLine: String) {
         for word in commandLine.utf8.split(separator: UInt8(ascii: " ")) {
-            let text = String(decoding: word, as: UTF8.self)
-            if text.utf8.elementsEqual("capture".utf8) { captureFixture = true }
-            if text.utf8.starts(with: "model=".utf8) {
-                model = String(decoding: word.dropFirst(6), as: UTF8.self)
-            }
+            if word.elementsEqual("capture".utf8) { captureFixture = true }
         }
     }
 }
@@ -39,8 +33,8 @@ public func runHypervisor<P: Processor>(
 
     var succeeded = true
     if options.captureFixture {
-        succeeded = captureFixture(cpu: cpu, capabilities: capabilities, model: options.model,
-                                   arena: &arena, operation: operation, log: log)
+        succeeded = captureFixture(cpu: cpu, capabilities: capabilities, arena: &arena,
+                                   operation: operation, log: log)
     }
 
     do {

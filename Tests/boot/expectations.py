@@ -17,12 +17,10 @@ NO_VMX = {
     "phenom_8650_toliman", "zambezi", "trinity_apu", "ryzen",
 }
 VMX = {
-    "core2_penryn_t9600", "corei5_lynnfield_750", "corei5_arrandale_m520",
+    "bx_generic", "core2_penryn_t9600", "corei5_lynnfield_750", "corei5_arrandale_m520",
     "corei7_sandy_bridge_2600k", "corei7_ivy_bridge_3770k", "corei7_haswell_4770",
     "broadwell_ult", "corei7_skylake_x", "corei3_cnl", "corei7_icelake_u", "tigerlake",
 }
-# bx_generic is configured by bochsrc cpuid options; with the defaults it has no long mode.
-NO_LONG_MODE_DEFAULT_CONFIG = {"bx_generic"}
 
 LONG_MODE_MISSING = "FATAL: long mode not supported"
 VMX_MISSING = "FATAL: VMX not supported: CPUID.1:ECX.VMX[bit 5] = 0"
@@ -33,7 +31,7 @@ REPORT_HEADER = "IA32_VMX_BASIC"
 
 def expected_lines(model):
     """(lines that must appear in order, success expected) for a Bochs model."""
-    if model in NO_LONG_MODE or model in NO_LONG_MODE_DEFAULT_CONFIG:
+    if model in NO_LONG_MODE:
         return [LONG_MODE_MISSING, FINAL_FAILURE], False
     if model in NO_VMX:
         return [VMX_MISSING, FINAL_FAILURE], False
