@@ -1,6 +1,12 @@
-# SwiftVMX: build the bare-metal kernel and its GRUB ISO, run them.
+# SwiftVMX: build the bare-metal kernel and its GRUB ISO, run them, test them.
 #
+#   make run              boot on the best machine here (QEMU+KVM with nested VMX, else Bochs)
+#   make test             hosted unit tests, then boot tests on QEMU and every Bochs CPU model
 #   make                  build/kernel.elf and build/swiftvmx.iso
+#   make unit-test        hosted unit tests only (swift test)
+#   make boot-test        boot tests only
+#   make fixtures         capture Tests/fixtures/MODEL.fixture from every Bochs VMX model
+#   make bench            figures: image size, boot wall time
 #   make run-qemu         QEMU TCG (no VMX), multiboot1 through -kernel
 #   make run-qemu-iso     QEMU TCG from the ISO (GRUB, multiboot2)
 #   make run-bochs MODEL=corei7_skylake_x    Bochs on one CPU model, from the ISO
@@ -47,13 +53,18 @@ BOOT_OBJECTS  := $(patsubst boot/%.asm,$(BUILD)/boot/%.o,$(wildcard boot/*.asm))
 SWIFT_SOURCES := Package.swift $(shell find Sources/VMX Sources/Hypervisor Sources/Kernel \
 	Sources/Intrinsics -type f 2>/dev/null)
 
-.PHONY: all kernel iso size clean run-qemu run-qemu-iso run-bochs
+.PHONY: all kernel iso size clean run run-qemu run-qemu-iso run-bochs deps test unit-test \
+	boot-test fixtures bench
 
-all: $(KERNEL) $(ISO)
+all: deps $(KERNEL) $(ISO)
+
+# Installs missing Debian packages when run as root, else prints the command (tools/ensure-deps).
+deps:
+	@tools/ensure-deps
 kernel: $(KERNEL)
 iso: $(ISO)
 
-$(BUILD)/boot/%.o: boot/%.asm
+$(BUILD)/boot/%.o: boot/%.asm | deps
 	@mkdir -p $(@D)
 	$(NASM) -f elf64 -w+all -o $@ $<
 
@@ -85,16 +96,42 @@ size: $(KERNEL)
 
 # MARK: Run
 
-run-qemu: $(KERNEL)
+run: all
+	tools/run
+
+run-qemu: deps $(KERNEL)
 	@echo "run-qemu: QEMU with TCG, which has no VMX: the kernel must say so and fail"
 	tools/qemu-run
 
-run-qemu-iso: $(ISO)
+run-qemu-iso: deps $(ISO)
 	tools/qemu-run --iso
 
 MODEL ?= corei7_skylake_x
-run-bochs: $(ISO)
+run-bochs: deps $(ISO)
 	tools/bochs-run $(MODEL)
+
+# MARK: Test
+
+HOSTED_SCRATCH := .build
+
+test: unit-test boot-test
+
+unit-test: deps
+	swift test --scratch-path $(HOSTED_SCRATCH)
+
+# Every Bochs model that `bochs --help cpu` lists, two at a time, each with a time limit.
+boot-test: all
+	python3 Tests/boot/run.py --qemu --all-bochs --jobs 2
+
+VMX_MODELS := $(shell python3 -c 'import sys; sys.path.insert(0, "Tests/boot"); \
+	import expectations as e; print(" ".join(sorted(e.VMX)))' 2>/dev/null)
+fixtures: all
+	tools/capture-fixtures $(VMX_MODELS)
+
+# MARK: Bench
+
+bench: all
+	@tools/bench
 
 clean:
 	rm -rf $(BUILD) $(KERNEL_SCRATCH)
