@@ -1,0 +1,182 @@
+// An in-process model of one logical processor in and around VMX root operation, faithful to
+// the SDM's instruction pseudo-code (SDM 31.3), configured by a capability profile captured
+// from a real or emulated CPU. It conforms to the same Processor protocol as the kernel's real
+// processor, so hypervisor code runs unchanged against it in hosted tests.
+//
+// State follows issue 3 item 1: CR0, CR3, CR4, IA32_EFER, RFLAGS, CPL, the code segment's L bit
+// (64-bit mode versus compatibility mode), A20M, SMX operation, IA32_FEATURE_CONTROL with its
+// lock, the other MSRs the hypervisor uses, the capability MSRs and CPUID leaves of the
+// profile, physical memory, the VMX operation mode, the VMXON and current-VMCS pointers and
+// each VMCS's launch state. The stored registers are public so a test can build any state,
+// including ones MOV/WRMSR would refuse; the Processor methods apply the architectural checks.
+import VMX
+
+public final class EmulatedCPU: Processor {
+    /// Where the processor is with respect to VMX (SDM 24.2 "Virtual Machine Architecture").
+    public enum VMXOperation: Equatable, Sendable {
+        case outside
+        case root
+        case nonRoot
+    }
+
+    /// RFLAGS bits the VMX instructions and their checks touch (SDM Vol. 1 3.4.3, 31.2).
+    public enum RFLAGS {
+        public static let cf: UInt64 = 1 << 0
+        public static let reserved1: UInt64 = 1 << 1
+        public static let pf: UInt64 = 1 << 2
+        public static let af: UInt64 = 1 << 4
+        public static let zf: UInt64 = 1 << 6
+        public static let sf: UInt64 = 1 << 7
+        public static let of: UInt64 = 1 << 11
+        public static let vm: UInt64 = 1 << 17
+        /// The six arithmetic flags VMsucceed clears and VMfail sets one of (SDM 31.2).
+        public static let arithmetic: UInt64 = cf | pf | af | zf | sf | of
+    }
+
+    // MARK: Configuration
+
+    /// The captured CPU this one behaves like.
+    public let profile: CapabilityProfile
+    /// The VMX capability MSRs of the profile; nil when the profile's CPU lacks VMX.
+    public let capabilities: VMXCapabilities?
+    public let memory: PhysicalMemory
+    /// CPUID.80000008H:EAX[7:0], or 36 when the leaf is absent (SDM Vol. 3A 4.1.4).
+    public let physicalAddressWidth: Int
+    /// CPUID.80000008H:EAX[15:8], or 48 when the leaf is absent.
+    public let linearAddressWidth: Int
+    /// The VMCS components this CPU stores: the SDM's fields and any other encoding captured.
+    let layout: VMCSLayout
+    /// Per slot of `layout`: whether the profile's CPU accepted VMREAD of the component.
+    let supportedFields: [Bool]
+
+    // MARK: Architectural state
+
+    public var cr0: UInt64
+    public var cr3: UInt64
+    public var cr4: UInt64
+    public var efer: UInt64
+    public var rflags: UInt64
+    /// Current privilege level, 0 to 3.
+    public var cpl: UInt8 = 0
+    /// CS.L: with IA32_EFER.LMA = 1, 1 is 64-bit mode and 0 compatibility mode.
+    public var codeSegmentLongMode = true
+    /// Whether the A20M# pin masks address bit 20 (VMXON refuses to run then, SDM 31.3).
+    public var a20Masked = false
+    /// Whether the processor is in SMX operation (after GETSEC[SENTER]).
+    public var inSMXOperation = false
+    /// Blocking by MOV SS: the instruction follows a MOV to SS or POP SS (SDM 27.1: VM entry
+    /// fails with error 26).
+    public var blockingByMovSS = false
+    /// IA32_FEATURE_CONTROL as firmware left it; WRMSR honours its lock bit.
+    public var ia32FeatureControl: UInt64
+    /// The other MSRs that exist, by address. RDMSR/WRMSR of an address absent here and not
+    /// modelled otherwise raises #GP(0), as for an MSR the CPU does not implement.
+    public var msrs: [UInt32: UInt64]
+
+    // MARK: VMX state
+
+    public internal(set) var vmxOperation: VMXOperation = .outside
+    /// The VMXON pointer, while in VMX operation.
+    public internal(set) var vmxonPointer: UInt64?
+    /// The current-VMCS pointer; FFFFFFFF_FFFFFFFFH when there is no current VMCS (SDM 25.1).
+    public var currentVMCSPointer: UInt64 { currentVMCS == nil ? Self.invalidVMCSPointer : currentVMCSAddress }
+    public static let invalidVMCSPointer: UInt64 = .max
+    /// Whether the current VMCS is a shadow VMCS (bit 31 of its revision word at VMPTRLD).
+    public internal(set) var currentVMCSIsShadow = false
+
+    var currentVMCS: VMCSData?
+    var currentVMCSAddress: UInt64 = .max
+    /// Every VMCS region the CPU has seen, by address (VMCLEAR or VMPTRLD create the entry).
+    var vmcsRegions: [UInt64: VMCSData] = [:]
+
+    /// Replaces the VM-entry checks with a verdict of the test's choosing (`launch` is true for
+    /// VMLAUNCH), so hypervisor tests can meet a failing VM entry on purpose. nil: the real checks.
+    public var entryCheckOverride: ((_ launch: Bool) -> VMEntryCheckResult)?
+
+    // MARK: Faults
+
+    public var faultPolicy: FaultPolicy = .recordIssue
+    /// The fault of the last instruction executed, nil when it completed.
+    public internal(set) var lastFault: Fault?
+    /// The instruction that raised `lastFault`.
+    public internal(set) var lastFaultInstruction: Instruction?
+    var currentInstruction: Instruction = .cpuid
+
+    // MARK: Set-up
+
+    /// A CPU like `profile`'s, with `memorySize` bytes of zeroed physical memory, in the state
+    /// the kernel's boot code leaves: 64-bit mode at CPL 0 with paging (CR0 = PG|ET|PE,
+    /// CR4 = PAE, IA32_EFER = LMA|LME), CR4.VMXE clear, outside VMX operation.
+    public init(profile: CapabilityProfile, memorySize: Int = 64 << 20) {
+        self.profile = profile
+        capabilities = profile.vmxCapabilities
+        memory = PhysicalMemory(size: memorySize)
+        let addressSizes = profile.cpuid(leaf: 0x8000_0008, subleaf: 0)
+        // Clamped to 1...64 so that a corrupt capture cannot make a shift trap.
+        physicalAddressWidth = min(max(addressSizes.map { Int($0.eax & 0xFF) } ?? 36, 1), 64)
+        linearAddressWidth = min(max(addressSizes.map { Int(($0.eax >> 8) & 0xFF) } ?? 48, 1), 64)
+        let layout = VMCSLayout(extraEncodings: profile.vmcsFields.filter { !$0.isDefined })
+        var supported = [Bool](repeating: false, count: layout.slotCount)
+        for field in profile.vmcsFields {
+            if let slot = layout.slot(of: field) { supported[slot] = true }
+        }
+        self.layout = layout
+        supportedFields = supported
+        cr0 = ControlRegister0.pg.rawValue | ControlRegister0.et.rawValue | ControlRegister0.pe.rawValue
+        cr3 = 0x1000
+        cr4 = ControlRegister4.pae.rawValue
+        efer = EFER.lme | EFER.lma
+        rflags = RFLAGS.reserved1
+        ia32FeatureControl = profile.msrs[MSR.ia32FeatureControl] ?? 0
+        msrs = Self.defaultMSRs
+    }
+
+    /// The non-VMX MSRs every profile's CPU has, at their reset values (SDM Vol. 4 2.1).
+    static let defaultMSRs: [UInt32: UInt64] = [
+        MSR.ia32SysenterCS: 0, MSR.ia32SysenterESP: 0, MSR.ia32SysenterEIP: 0,
+        MSR.ia32DebugCtl: 0, MSR.ia32PAT: 0x0007_0406_0007_0406, MSR.ia32PerfGlobalCtrl: 0,
+        MSR.ia32FSBase: 0, MSR.ia32GSBase: 0, MSR.ia32KernelGSBase: 0,
+    ]
+
+    /// IA32_EFER bits (SDM Vol. 3A 2.2.1).
+    public enum EFER {
+        public static let sce: UInt64 = 1 << 0
+        public static let lme: UInt64 = 1 << 8
+        public static let lma: UInt64 = 1 << 10
+        public static let nxe: UInt64 = 1 << 11
+        static let defined: UInt64 = sce | lme | lma | nxe
+    }
+
+    // MARK: Derived state
+
+    /// 64-bit mode: IA32_EFER.LMA = 1 and CS.L = 1.
+    public var in64BitMode: Bool { efer & EFER.lma != 0 && codeSegmentLongMode }
+
+    /// Whether the profile's CPU has VMX at all (CPUID.1:ECX.VMX[bit 5]).
+    public var supportsVMX: Bool { capabilities != nil }
+
+    /// The launch state of the VMCS whose region is at `address`, nil if the CPU never saw it.
+    public func launchState(ofVMCS address: UInt64) -> LaunchState? { vmcsRegions[address]?.launchState }
+
+    /// The value `field` holds in the VMCS at `address`, read without VMREAD and its checks (for
+    /// test assertions); nil if the CPU never saw that VMCS or the field is not defined.
+    public func fieldValue(_ field: VMCSField, ofVMCS address: UInt64) -> UInt64? {
+        guard let data = vmcsRegions[address], layout.slot(of: field) != nil else { return nil }
+        return value(of: field, in: data)
+    }
+
+    /// Starts executing `instruction`: a new instruction has not faulted yet.
+    func begin(_ instruction: Instruction) {
+        currentInstruction = instruction
+        lastFault = nil
+        lastFaultInstruction = nil
+    }
+
+    // MARK: Processor: physical memory
+
+    public func readPhysical32(_ address: UInt64) -> UInt32 { memory.read32(address) }
+    public func writePhysical32(_ address: UInt64, _ value: UInt32) { memory.write32(address, value) }
+    public func readPhysical64(_ address: UInt64) -> UInt64 { memory.read64(address) }
+    public func writePhysical64(_ address: UInt64, _ value: UInt64) { memory.write64(address, value) }
+    public func zeroPhysical(_ address: UInt64, count: Int) { memory.zero(address, count: count) }
+}

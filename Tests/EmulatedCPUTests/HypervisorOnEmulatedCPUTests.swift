@@ -1,0 +1,61 @@
+// The hypervisor's own enable code against the emulated CPU, for every profile: it must reach
+// VMX root operation without a single fault (the default fault policy fails the test on any)
+// and leave it again.
+import Testing
+import VMX
+@testable import Hypervisor
+import EmulatedCPU
+
+@Suite("Hypervisor enable code on the emulated CPU")
+struct HypervisorOnEmulatedCPUTests {
+    @Test("enableVMX and disableVMX run fault-free on every profile", arguments: Profiles.vmxNames)
+    func enableAndDisable(profileName: String) throws {
+        let cpu = EmulatedCPU(profile: try Profiles.named(profileName))
+        #expect(cpu.faultPolicy == .recordIssue)
+        // Firmware that left IA32_FEATURE_CONTROL unlocked: the enable code locks it.
+        cpu.ia32FeatureControl = 0
+        var arena = PageArena()
+        var log: [String] = []
+        let root = try enableVMX(on: cpu, arena: &arena, log: { log.append($0) })
+        #expect(cpu.vmxOperation == .root)
+        #expect(cpu.vmxonPointer == root.vmxonRegion)
+        #expect(cpu.ia32FeatureControl & EmulatedCPU.FeatureControl.lock != 0)
+        #expect(Int(root.physicalAddressWidth) == cpu.physicalAddressWidth)
+        try disableVMX(root, on: cpu, log: { log.append($0) })
+        #expect(cpu.vmxOperation == .outside)
+        #expect(cpu.cr4 & ControlRegister4.vmxe.rawValue == 0)
+        #expect(cpu.lastFault == nil)
+    }
+}
+
+@Suite("Fixture capture on the emulated CPU")
+struct FixtureCaptureOnEmulatedCPUTests {
+    @Test("capturing the emulated CPU reproduces its profile: CPUID, MSRs and the VMREAD field set", arguments: Profiles.vmxNames)
+    func roundTrip(profileName: String) throws {
+        let profile = try Profiles.named(profileName)
+        let cpu = EmulatedCPU(profile: profile)
+        var arena = PageArena()
+        let root = try enableVMX(on: cpu, arena: &arena, log: { _ in })
+        // The capture runs after the enable code, which locks IA32_FEATURE_CONTROL.
+        let featureControl = cpu.ia32FeatureControl
+        var lines: [String] = []
+        let captured = captureFixture(cpu: cpu, capabilities: try #require(profile.vmxCapabilities),
+                                      arena: &arena, operation: root, log: { lines.append($0) })
+        #expect(captured)
+        // What tools/capture-fixtures does: a model line, then the FIXTURE records.
+        let records = lines.filter { $0.hasPrefix("FIXTURE ") }.map { String($0.dropFirst("FIXTURE ".count)) }
+        let text = (["model " + profile.model] + records).joined(separator: "\n")
+        let recaptured = try CapabilityProfile.parse(text, name: profileName)
+        #expect(recaptured.model == profile.model)
+        for leaf in recaptured.cpuidLeaves {
+            #expect(leaf.result == cpu.cpuid(leaf: leaf.leaf, subleaf: leaf.subleaf), "leaf \(hex(leaf.leaf))")
+        }
+        var expectedMSRs = profile.msrs
+        expectedMSRs[MSR.ia32FeatureControl] = featureControl
+        #expect(recaptured.msrs == expectedMSRs)
+        // VMREAD accepts the high half of every supported 64-bit field as well.
+        var expectedFields = Set(profile.vmcsFields.map(\.rawValue))
+        for field in profile.vmcsFields { if let high = field.high { expectedFields.insert(high.rawValue) } }
+        #expect(Set(recaptured.vmcsFields.map(\.rawValue)) == expectedFields)
+    }
+}
