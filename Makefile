@@ -135,3 +135,6 @@ bench: all
 
 clean:
 	rm -rf $(BUILD) $(KERNEL_SCRATCH)
+
+# Further targets live in mk/*.mk, one file per area (e.g. mk/debug.mk for gdb and Bochs' debugger).
+-include $(wildcard mk/*.mk)
