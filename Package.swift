@@ -28,6 +28,7 @@ if bareMetal {
 } else {
     targets += [
         .target(name: "EmulatedCPU", dependencies: ["VMX"]),
+        .executableTarget(name: "emulated-cpu-bench", dependencies: ["EmulatedCPU", "Hypervisor", "VMX"]),
         .testTarget(name: "VMXTests", dependencies: ["VMX"],
                     resources: []),
         .testTarget(name: "HypervisorTests", dependencies: ["Hypervisor", "VMX"]),
