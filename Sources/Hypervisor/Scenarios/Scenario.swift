@@ -1,0 +1,80 @@
+// A scenario: VMCS field overrides applied on top of the hypervisor's default guest set-up,
+// to reproduce a VMLAUNCH (docs/SCENARIOS.md). Both worlds parse the same files with this code:
+// the hosted tool `vmx-entry-check` and the kernel, which gets them as multiboot modules.
+//
+//     # comment                       '#' starts a comment, to the end of the line
+//     0x6800 = 0x0000000000000031     ENCODING = VALUE, both hexadecimal with a 0x prefix
+//     # accept: vmfail-valid 7        an outcome the SDM also allows (more than one may be listed)
+//     # bochs-differs: <SDM text>     Bochs deviates from the SDM here (docs/BOCHS-DIFFERENCES.md)
+import VMX
+
+/// One `ENCODING = VALUE` line.
+public struct ScenarioOverride: Equatable {
+    public var field: VMCSField
+    public var value: UInt64
+    /// 1-based line number in the file, for messages.
+    public var line: Int
+}
+
+public struct Scenario {
+    public var overrides: [ScenarioOverride] = []
+    /// Outcomes listed with `# accept:` (as written, e.g. "vmfail-valid 7").
+    public var acceptedOutcomes: [String] = []
+    /// The text after `# bochs-differs:`, when the file says Bochs deviates from the SDM.
+    public var bochsDiffers: String? = nil
+}
+
+/// Why a scenario file cannot be used; `description` names the line.
+public struct ScenarioError: Error, Equatable {
+    public var line: Int
+    public var message: String
+    public var description: String { "line \(line): " + message }
+}
+
+extension Scenario {
+    /// Parses a scenario's text. Fails on the first bad line: a malformed line, an encoding the
+    /// SDM does not define, or a value wider than its field.
+    public init(parsing text: String) throws(ScenarioError) {
+        var lineNumber = 0
+        for rawLine in text.utf8.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false) {
+            lineNumber += 1
+            var content = Substring(rawLine)
+            if let hash = content.utf8.firstIndex(of: UInt8(ascii: "#")) {
+                recordDirective(content[content.index(after: hash)...])
+                content = content[..<hash]
+            }
+            let words = content.utf8.split(whereSeparator: { $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\t") || $0 == UInt8(ascii: "\r") })
+            if words.isEmpty { continue }
+            guard words.count == 3, words[1].elementsEqual("=".utf8),
+                  words[0].starts(with: "0x".utf8), words[2].starts(with: "0x".utf8) else {
+                throw ScenarioError(line: lineNumber, message: "malformed line: expected `0xENCODING = 0xVALUE`")
+            }
+            guard let encoding = parseHex(Substring(words[0])), encoding <= UInt64(UInt32.max) else {
+                throw ScenarioError(line: lineNumber, message: "malformed encoding `" + String(Substring(words[0])) + "`")
+            }
+            guard let value = parseHex(Substring(words[2])) else {
+                throw ScenarioError(line: lineNumber, message: "malformed value `" + String(Substring(words[2])) + "` (at most 16 hex digits)")
+            }
+            let field = VMCSField(rawValue: UInt32(encoding))
+            guard let name = field.name else {
+                throw ScenarioError(line: lineNumber, message: "unknown VMCS field encoding " + hex(UInt32(encoding), digits: 4))
+            }
+            // Natural-width fields are 64 bits wide on processors with Intel 64 (SDM 25.11.2).
+            let bits: UInt64 = field.isHigh ? 32 : field.width == .sixteenBit ? 16 : field.width == .thirtyTwoBit ? 32 : 64
+            if bits < 64 && value >> bits != 0 {
+                throw ScenarioError(line: lineNumber, message: "value " + hex(value) + " is wider than the "
+                    + String(bits) + "-bit field " + name + " (" + hex(field.rawValue, digits: 4) + ")")
+            }
+            overrides.append(ScenarioOverride(field: field, value: value, line: lineNumber))
+        }
+    }
+
+    private mutating func recordDirective(_ comment: Substring) {
+        let text = comment.drop(while: { $0 == " " })
+        if text.utf8.starts(with: "accept:".utf8) {
+            acceptedOutcomes.append(String(text.dropFirst(7).drop(while: { $0 == " " })))
+        } else if text.utf8.starts(with: "bochs-differs:".utf8) {
+            bochsDiffers = String(text.dropFirst(14).drop(while: { $0 == " " }))
+        }
+    }
+}
