@@ -1,21 +1,16 @@
-// ┌──────────────────────────────────────────────────────────────────────────────────────────┐
-// │ THE VM-ENTRY CHECK HOOK. The rule list of issue 3 item 3 plugs in here.                  │
-// └──────────────────────────────────────────────────────────────────────────────────────────┘
+// The checks of SDM chapter 27 on VM entry: the shared rule list (Sources/VMX/EntryChecks,
+// docs/ENTRY-CHECKS.md) run on the current VMCS, the same list the kernel runs on a live VMCS.
 //
 // VMLAUNCH and VMRESUME call `checkVMEntry(launch:)` after the basic checks of SDM 27.1 (no
-// current VMCS, MOV-SS blocking, launch state) and before entering the guest. It must run, in
-// the SDM's order, the checks on the VMX controls (27.2.1), on the host-state area (27.2.2,
-// 27.2.3), then on the guest-state area (27.3) including loading it (PDPTEs, 27.3.4) and the
-// VM-entry MSR-load list (27.4), and report the first failure:
+// current VMCS, MOV-SS blocking, launch state) and before entering the guest. The rules run in
+// the SDM's order: the VMX controls (27.2.1), the host-state area (27.2.2-27.2.4), the
+// guest-state area (27.3) and the VM-entry MSR-load list (27.4); the first failure decides:
 //   - controls:     .vmFailValid(.entryWithInvalidControlFields)      -> VMfailValid(7)
 //   - host state:   .vmFailValid(.entryWithInvalidHostStateFields)    -> VMfailValid(8)
 //   - guest state:  .entryFailure(.entryFailureGuestState, qualification) (27.8; qualification
 //                   0, 2 PDPTE, 3 NMI injection, 4 VMCS link pointer)
 //   - MSR loading:  .entryFailure(.entryFailureMSRLoading, entry number, 1-based)
-// The caller writes the error number or the exit information and loads host state; the rule
-// list itself only reads the current VMCS (through `currentVMCSFieldValue`) and CPU state.
-//
-// Until the rule list exists every entry passes.
+// The caller writes the error number or the exit information and loads host state.
 import VMX
 
 extension EmulatedCPU {
@@ -29,11 +24,36 @@ extension EmulatedCPU {
         case entryFailure(ExitReason, qualification: UInt64)
     }
 
-    /// The hook: the checks of SDM 27.2-27.4 on the current VMCS. `launch` tells VMLAUNCH from
-    /// VMRESUME. Returns `.passed` until the rule list is plugged in.
+    /// The checks of SDM 27.2-27.4 on the current VMCS. `launch` tells VMLAUNCH from VMRESUME.
+    /// The full report (every failing rule, in order) stays in `lastEntryCheckReport`.
     func checkVMEntry(launch: Bool) -> VMEntryCheckResult {
         if let entryCheckOverride { return entryCheckOverride(launch) }
-        return .passed
+        guard let capabilities else { return .passed }
+        let report = VMX.checkVMEntry(entryCheckInput(capabilities: capabilities))
+        lastEntryCheckReport = report
+        switch report.outcome {
+        case .success: return .passed
+        case .vmfailValid(let error): return .vmFailValid(error)
+        case .entryFailure(let reason, let qualification):
+            return .entryFailure(reason, qualification: qualification)
+        }
+    }
+
+    /// What the rules see of this processor: its profile, its current VMCS (0 for a field the
+    /// profile's CPU does not support, as the kernel's VMREAD would fail there), its memory
+    /// (0 outside it) and its mode.
+    public func entryCheckInput(capabilities: VMXCapabilities) -> EntryCheckInput {
+        EntryCheckInput(
+            capabilities: capabilities,
+            physicalAddressWidth: physicalAddressWidth,
+            linearAddressWidth: linearAddressWidth,
+            readField: { [unowned self] field in self.supports(field) ? self.currentVMCSFieldValue(field) : 0 },
+            readPhysical64: { [unowned self] address in
+                self.memory.contains(address, count: 8) ? self.memory.read64(address) : 0
+            },
+            currentVMCSPointer: currentVMCSPointer,
+            vmxonPointer: vmxonPointer ?? 0,
+            processorInIA32eMode: efer & (1 << 10) != 0)
     }
 
     /// The value of `field` in the current VMCS, as the checks read it (no VMREAD semantics, no

@@ -92,6 +92,8 @@ public final class EmulatedCPU: Processor {
     /// Replaces the VM-entry checks with a verdict of the test's choosing (`launch` is true for
     /// VMLAUNCH), so hypervisor tests can meet a failing VM entry on purpose. nil: the real checks.
     public var entryCheckOverride: ((_ launch: Bool) -> VMEntryCheckResult)?
+    /// The report of the last VM-entry checks run by VMLAUNCH/VMRESUME: every failing rule.
+    public internal(set) var lastEntryCheckReport: EntryCheckReport?
 
     // MARK: Faults
 
