@@ -38,9 +38,12 @@ KERNEL         := $(BUILD)/kernel.elf
 ISO            := $(BUILD)/swiftvmx.iso
 
 # Ring-0 code: no red zone (exceptions push onto the interrupted stack), no PIC, no stack
-# protector runtime, each function in its own section so the linker drops unused ones.
+# protector runtime, each function in its own section so the linker drops unused ones. No
+# dynamic exclusivity checks: they put swift_beginAccess/swift_endAccess calls around every
+# class property access (a VM exit's path had a dozen); the static checks still apply.
 KERNEL_SWIFT_FLAGS := \
 	-Xswiftc -Osize \
+	-Xswiftc -enforce-exclusivity=unchecked \
 	-Xswiftc -Xfrontend -Xswiftc -disable-stack-protector \
 	-Xswiftc -Xfrontend -Xswiftc -function-sections \
 	-Xcc -mno-red-zone -Xcc -fno-pic -Xcc -ffreestanding
@@ -50,13 +53,23 @@ KERNEL_LINK_FLAGS := -T linker/kernel.ld -nostdlib -static --gc-sections -z max-
 	-z noexecstack --no-undefined
 
 BOOT_OBJECTS  := $(patsubst boot/%.asm,$(BUILD)/boot/%.o,$(wildcard boot/*.asm))
+# Test guests (guests/, docs/GUESTS.md): flat binaries that boot/guests.asm links into the image,
+# and user images (guests/user/) that the ISOs carry as boot modules.
+GUEST_IMAGES  := $(patsubst guests/%.asm,$(BUILD)/guests/%.bin,$(wildcard guests/*.asm))
+USER_IMAGES   := $(BUILD)/guests/user64.elf $(BUILD)/guests/user32.elf
+# Images the bad-input boot test hands over as modules (boot/grub-test.cfg).
+BAD_IMAGES    := $(BUILD)/guests/bad-class.elf
+TEST_ISO      := $(BUILD)/swiftvmx-test.iso
+BENCH_ISO     := $(BUILD)/swiftvmx-bench.iso
+USER_LINK_FLAGS := -static -nostdlib -e start --image-base=0x100000 -Ttext=0x101000 \
+	-z max-page-size=4096 -z noexecstack
 SWIFT_SOURCES := Package.swift $(shell find Sources/VMX Sources/Hypervisor Sources/Kernel \
 	Sources/Intrinsics -type f 2>/dev/null)
 
 .PHONY: all kernel iso size clean run run-qemu run-qemu-iso run-bochs deps test unit-test \
 	boot-test fixtures bench
 
-all: deps $(KERNEL) $(ISO)
+all: deps $(KERNEL) $(ISO) $(TEST_ISO)
 
 # Installs missing Debian packages when run as root, else prints the command (tools/ensure-deps).
 deps:
@@ -66,7 +79,28 @@ iso: $(ISO)
 
 $(BUILD)/boot/%.o: boot/%.asm | deps
 	@mkdir -p $(@D)
-	$(NASM) -f elf64 -w+all -o $@ $<
+	$(NASM) -f elf64 -w+all -I $(BUILD)/guests/ -o $@ $<
+
+$(BUILD)/boot/guests.o: $(GUEST_IMAGES)
+
+$(BUILD)/guests/%.bin: guests/%.asm $(wildcard guests/*.inc) | deps
+	@mkdir -p $(@D)
+	$(NASM) -f bin -w+all -I guests/ -o $@ $<
+
+# User images: ELF executables linked at 1 MiB (ELF64: long mode, ELF32: protected mode).
+$(BUILD)/guests/user64.elf: guests/user/user64.asm guests/guest.inc | deps
+	@mkdir -p $(@D)
+	$(NASM) -f elf64 -w+all -I guests/ -o $(@:.elf=.o) $<
+	$(LLD) -m elf_x86_64 $(USER_LINK_FLAGS) -o $@ $(@:.elf=.o)
+$(BUILD)/guests/user32.elf: guests/user/user32.asm guests/guest.inc | deps
+	@mkdir -p $(@D)
+	$(NASM) -f elf32 -w+all -I guests/ -o $(@:.elf=.o) $<
+	$(LLD) -m elf_i386 $(USER_LINK_FLAGS) -o $@ $(@:.elf=.o)
+
+# An ELF header with EI_CLASS = 3, which is neither 32- nor 64-bit.
+$(BUILD)/guests/bad-class.elf:
+	@mkdir -p $(@D)
+	printf '\177ELF\003\001\001\000' >$@ && head -c 56 /dev/zero >>$@
 
 # SwiftPM decides what to recompile; the touch gives make a fresh timestamp either way.
 $(KERNEL_LIB): $(SWIFT_SOURCES)
@@ -82,13 +116,28 @@ $(KERNEL): $(BOOT_OBJECTS) $(KERNEL_LIB) linker/kernel.ld
 # 1.5 MB ISO instead of 10 MB, and a faster Bochs boot.
 GRUB_MODULES := biosdisk iso9660 normal serial terminal multiboot2
 
-$(ISO): $(KERNEL) boot/grub.cfg
-	@rm -rf $(BUILD)/iso && mkdir -p $(BUILD)/iso/boot/grub
-	cp $(KERNEL) $(BUILD)/iso/boot/kernel.elf
-	cp boot/grub.cfg $(BUILD)/iso/boot/grub/grub.cfg
+# make-iso DIRECTORY, GRUB CONFIGURATION, MODULES: the kernel and the modules under boot/.
+define make-iso
+	@rm -rf $(1) && mkdir -p $(1)/boot/grub $(1)/boot/guests
+	cp $(KERNEL) $(1)/boot/kernel.elf
+	cp $(2) $(1)/boot/grub/grub.cfg
+	$(if $(3),cp $(3) $(1)/boot/guests/)
 	$(GRUB_MKRESCUE) --install-modules="$(GRUB_MODULES)" --locales= --fonts= --themes= \
-		-o $@ $(BUILD)/iso >$(BUILD)/grub-mkrescue.log 2>&1 \
+		-o $@ $(1) >$(BUILD)/grub-mkrescue.log 2>&1 \
 		|| { cat $(BUILD)/grub-mkrescue.log; exit 1; }
+endef
+
+# The ISO of `make run`: the kernel and the sample user images.
+$(ISO): $(KERNEL) boot/grub.cfg $(USER_IMAGES)
+	$(call make-iso,$(BUILD)/iso,boot/grub.cfg,$(USER_IMAGES))
+
+# The ISO of `make bench`: the kernel command line `bench` (boot/grub-bench.cfg).
+$(BENCH_ISO): $(KERNEL) boot/grub-bench.cfg
+	$(call make-iso,$(BUILD)/iso-bench,boot/grub-bench.cfg,)
+
+# The ISO of the boot tests: also images that must be refused (boot/grub-test.cfg).
+$(TEST_ISO): $(KERNEL) boot/grub-test.cfg $(USER_IMAGES) $(BAD_IMAGES) $(GUEST_IMAGES)
+	$(call make-iso,$(BUILD)/iso-test,boot/grub-test.cfg,$(USER_IMAGES) $(BAD_IMAGES) $(BUILD)/guests/hello64.bin $(BUILD)/guests/realmode.bin)
 
 # The loaded image: every PT_LOAD segment's memory size (file-backed bytes plus .bss).
 size: $(KERNEL)
@@ -130,7 +179,7 @@ fixtures: all
 
 # MARK: Bench
 
-bench: all
+bench: all $(BENCH_ISO)
 	@tools/bench
 
 clean:

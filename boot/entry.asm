@@ -16,9 +16,12 @@
 extern kmain
 extern boot_stack_top
 extern __bss_start, __kernel_end
+; Early memory below 1 MiB (linker/kernel.ld, docs/KERNEL.md): the boot page tables and the
+; early heap live there rather than in .bss, so they do not count towards the loaded image.
+extern boot_pml4, boot_pdpt, boot_pd, boot_low_memory_start, boot_low_memory_end
+extern boot_low_memory_zero_end
 
 global _start
-global boot_pml4, boot_pdpt
 
 COM1                equ 0x3F8
 QEMU_DEBUG_EXIT     equ 0xF4        ; isa-debug-exit: QEMU exits with status (value << 1) | 1
@@ -36,6 +39,7 @@ CR4_PAE             equ 1 << 5
 CR4_OSFXSR          equ 1 << 9      ; SSE instructions (Swift code uses them)
 CR4_OSXMMEXCPT      equ 1 << 10
 IA32_EFER           equ 0xC0000080
+MULTIBOOT2_MAGIC    equ 0x36D76289
 EFER_LME            equ 1 << 8
 PAGE_PRESENT_WRITE  equ 0x3
 PAGE_LARGE          equ 0x80        ; PS: a PD entry maps a 2-MiB page
@@ -83,6 +87,25 @@ _start:
     cpuid
     test edx, 1 << 29
     jz .no_long_mode
+
+    ; The early memory below 1 MiB (which holds the stack in use) must not hold the multiboot2 information (one block of
+    ; total_size bytes at EBX); multiboot1 information (QEMU puts it at 0x9000) is checked by
+    ; the Swift kernel (Entry.swift), before it is parsed.
+    cmp ebp, MULTIBOOT2_MAGIC
+    jne .low_memory_free
+    mov eax, esi
+    add eax, [esi]                  ; end of the information
+    cmp eax, boot_low_memory_start
+    jbe .low_memory_free
+    cmp esi, boot_low_memory_end
+    jb .low_memory_taken
+.low_memory_free:
+    mov edi, boot_low_memory_start  ; page tables and early heap (not the stack in use)
+    mov ecx, boot_low_memory_zero_end
+    sub ecx, edi
+    shr ecx, 2
+    xor eax, eax
+    rep stosd
 
     ; Identity map [0, 1 GiB): PML4[0] -> PDPT, PDPT[0] -> PD, 512 PD entries of 2 MiB each.
     mov dword [boot_pml4], boot_pdpt + PAGE_PRESENT_WRITE
@@ -135,6 +158,11 @@ _start:
 .no_long_mode:
     call serial32_init
     mov esi, message_no_long_mode
+    call serial32_write
+    jmp exit32_failure
+.low_memory_taken:
+    call serial32_init
+    mov esi, message_low_memory_taken
     call serial32_write
     jmp exit32_failure
 
@@ -276,11 +304,6 @@ message_no_cpuid:       db 10, "FATAL: long mode not supported (no CPUID instruc
 message_max_leaf_before: db 10, "FATAL: long mode not supported (CPUID.80000000H:EAX = ", 0
 message_max_leaf_after: db "H < 80000001H: no leaf 80000001H)", 10, 0
 message_no_long_mode:   db 10, "FATAL: long mode not supported (CPUID.80000001H:EDX.LM[bit 29] = 0)", 10, 0
+message_low_memory_taken: db 10, "FATAL: the multiboot2 information overlaps the kernel's early memory [0x1000, 0x7800)", 10, 0
 message_exit_failure:   db "SWIFTVMX EXIT: failure", 10, 0
 shutdown_string:        db "Shutdown", 0
-
-section .bss
-align 4096
-boot_pml4:  resb 4096
-boot_pdpt:  resb 4096
-boot_pd:    resb 4096

@@ -1,25 +1,38 @@
 // The hypervisor's life cycle, as one function both worlds call: enable VMX, report what the
-// CPU offers, do the work the boot options ask for, and leave VMX operation cleanly.
+// CPU offers, run the guests (or do the other work the boot options ask for), and leave VMX
+// operation cleanly: every guest's VMCS is cleared when it stops, then the exit statistics,
+// VMXOFF and CR4.VMXE cleared (SDM 24.7, 31.3 VMXOFF).
 import VMX
 
 /// What the boot command line asks for (a word each, separated by spaces).
 public struct BootOptions {
     /// `capture`: print the raw capability fixture (docs/FIXTURES.md) for Tests/fixtures.
     public var captureFixture = false
+    /// `bench`: run the benchmark guest, with the Swift dispatcher and with the assembly
+    /// baseline, and print the figures (make bench).
+    public var bench = false
+    /// `noguests`: enable VMX and report, but run no guest.
+    public var runGuests = true
 
     public init() {}
 
     public init(commandLine: String) {
         for word in commandLine.utf8.split(separator: UInt8(ascii: " ")) {
             if word.elementsEqual("capture".utf8) { captureFixture = true }
+            if word.elementsEqual("bench".utf8) { bench = true }
+            if word.elementsEqual("noguests".utf8) { runGuests = false }
         }
     }
 }
 
-/// Runs the hypervisor on `cpu` with memory from `arena`. Every line goes to `log`. Returns
-/// whether everything succeeded; on failure the last line logged says why, in SDM terms.
-public func runHypervisor<P: Processor>(
-    on cpu: P, arena: inout PageArena, options: BootOptions, log: (String) -> Void
+/// Runs the hypervisor on `cpu` with memory from `arena`: the guests in `guests` (built-in ones
+/// first, then the user's boot modules), with `host` as the host state of every VMCS.
+/// `bootTimestamp` is the TSC at the Swift entry point, for the benchmark. Lines of the enable
+/// sequence and the capability report go to `log`, the rest to the processor's console.
+/// Returns whether everything succeeded; on failure the last lines logged say why.
+public func runHypervisor<P: GuestProcessor>(
+    on cpu: P, arena: inout PageArena, options: BootOptions, host: HostState, guests: [GuestImage],
+    bootTimestamp: UInt64 = 0, log: (String) -> Void
 ) -> Bool {
     let operation: VMXRootOperation
     do {
@@ -35,6 +48,14 @@ public func runHypervisor<P: Processor>(
     if options.captureFixture {
         succeeded = captureFixture(cpu: cpu, capabilities: capabilities, arena: &arena,
                                    operation: operation, log: log)
+    } else if options.runGuests {
+        // Enabling VMX changed CR0 and CR4 (CR4.VMXE, the fixed bits): the host state has
+        // the values of now (SDM 27.2.2: host CR0/CR4 must respect the fixed bits).
+        var host = host
+        host.cr0 = cpu.readControlRegister(.cr0)
+        host.cr4 = cpu.readControlRegister(.cr4)
+        succeeded = runAllGuests(guests, capabilities: capabilities, host: host, options: options,
+                                 bootTimestamp: bootTimestamp, arena: &arena, cpu: cpu)
     }
 
     do {
@@ -44,4 +65,50 @@ public func runHypervisor<P: Processor>(
         return false
     }
     return succeeded
+}
+
+/// The default set-up, the shared structures, then every guest (or the benchmark).
+func runAllGuests<P: GuestProcessor>(
+    _ guests: [GuestImage], capabilities: VMXCapabilities, host: HostState, options: BootOptions,
+    bootTimestamp: UInt64, arena: inout PageArena, cpu: P
+) -> Bool {
+    let setup = ControlSetup(capabilities: capabilities)
+    cpu.log("VMCS: controls: pin-based \(hex: setup.pinBased.rawValue, digits: 8), primary \(hex: setup.primary.rawValue, digits: 8), secondary \(hex: setup.secondary.rawValue, digits: 8), VM-exit \(hex: setup.exit.rawValue, digits: 8), VM-entry \(hex: setup.entryBase.rawValue, digits: 8)")
+    setup.report(cpu: cpu)
+    guard setup.hasAllRequired else {
+        cpu.log("guests: none can run: this CPU lacks VMX controls the hypervisor requires")
+        return false
+    }
+    guard let page = arena.allocate(bytes: ExitStatistics.byteCount, zeroingWith: cpu),
+          let bitmaps = Bitmaps(arena: &arena, cpu: cpu) else {
+        cpu.log("guests: none can run: the arena has no room for the exit statistics and the bitmaps")
+        return false
+    }
+    let statistics = ExitStatistics(base: page, cpu: cpu)
+    cpu.announceExitStatistics(at: page)
+    var environment = GuestEnvironment(capabilities: capabilities, setup: setup, host: host, bitmaps: bitmaps,
+                                       statistics: statistics)
+    if setup.allowsMonitorTrapFlag {
+        let first = probeMonitorTrapFlag(environment: environment, arena: &arena, cpu: cpu)
+        environment.setup.usesMonitorTrapFlag = first == .monitorTrapFlag
+        if environment.setup.usesMonitorTrapFlag {
+            cpu.log("VMCS: monitor trap flag allowed, and its VM exits arrive (probe): single steps use it")
+        } else {
+            cpu.log("VMCS: monitor trap flag allowed, but the probe's first VM exit was \(first ?? ExitReason(rawValue: 0xFFFF)), not 37 (Monitor trap flag): single steps use RFLAGS.TF and #DB exiting")
+        }
+    }
+    if options.bench {
+        let healthy = runBenchmark(guests, environment: environment, bootTimestamp: bootTimestamp, arena: &arena, cpu: cpu)
+        statistics.print(cpu: cpu)
+        return healthy
+    }
+    var healthy = true
+    var vpid: UInt16 = 1
+    for image in guests where !image.name.utf8.elementsEqual(benchmarkGuestName.utf8) {
+        let result = runGuest(image, environment: environment, vpid: vpid, arena: &arena, cpu: cpu)
+        healthy = healthy && result.healthy
+        vpid &+= 1
+    }
+    statistics.print(cpu: cpu)
+    return healthy
 }

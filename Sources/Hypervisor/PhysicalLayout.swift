@@ -16,11 +16,13 @@ public enum PhysicalLayout {
     public static let pageSize: UInt64 = 4096
 }
 
-/// Hands out zeroed, page-aligned physical memory from `[base, end)`, first come first served.
-/// The hypervisor never frees: its structures live as long as VMX operation does.
+/// Hands out zeroed, page-aligned physical memory from `[base, end)`, first come first served:
+/// small structures from the bottom up, guests' memory blocks (large and 2-MiB aligned, so
+/// that EPT and guest paging can map them with 2-MiB pages) from the top down. The hypervisor
+/// never frees: its structures live as long as VMX operation does.
 public struct PageArena {
     public private(set) var next: UInt64
-    public let end: UInt64
+    public private(set) var end: UInt64
 
     public init(base: UInt64 = PhysicalLayout.arenaBase, end: UInt64 = PhysicalLayout.arenaEnd) {
         self.next = (base + PhysicalLayout.pageSize - 1) & ~(PhysicalLayout.pageSize - 1)
@@ -36,6 +38,21 @@ public struct PageArena {
         let start = next
         guard size <= end - start, start + size - 1 < limit else { return nil }
         next = start + size
+        cpu.zeroPhysical(start, count: Int(size))
+        return start
+    }
+
+    /// Allocates `bytes` (rounded up to whole pages) at the highest address below the arena's
+    /// top that is a multiple of `alignment` (a power of two, at least a page), zeroed through
+    /// `cpu`. Returns nil when it does not fit above the bottom allocations.
+    public mutating func allocateFromTop<P: Processor>(
+        bytes: UInt64, alignment: UInt64, zeroingWith cpu: P
+    ) -> UInt64? {
+        let size = (max(bytes, 1) + PhysicalLayout.pageSize - 1) & ~(PhysicalLayout.pageSize - 1)
+        guard size <= end - next else { return nil }
+        let start = (end - size) & ~(max(alignment, PhysicalLayout.pageSize) - 1)
+        guard start >= next else { return nil }
+        end = start
         cpu.zeroPhysical(start, count: Int(size))
         return start
     }

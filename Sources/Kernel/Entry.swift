@@ -17,9 +17,12 @@ let kernelStackPages = 16
 
 /// What the boot phase hands to the main phase across the stack switch.
 nonisolated(unsafe) private var bootInformation: BootInformation? = nil
+/// The TSC at the Swift entry point (for `make bench`).
+nonisolated(unsafe) private var bootTimestamp: UInt64 = 0
 
 @_cdecl("kmain")
 public func kmain(_ magic: UInt32, _ informationAddress: UInt32) -> Never {
+    bootTimestamp = x86_rdtsc()
     Serial.initialize()
     GlobalDescriptorTable.install()
     InterruptDescriptorTable.install()
@@ -41,6 +44,20 @@ public func kmain(_ magic: UInt32, _ informationAddress: UInt32) -> Never {
         exitMachine(success: false)
     }
     report(info)
+    // The boot page tables and the early heap were written to early memory before the
+    // information was read (linker/kernel.ld); the hypervisor's arena must be free as well.
+    let earlyMemory = PhysicalRange(start: kernel_low_memory_start(), end: kernel_low_memory_end())
+    let arena = PhysicalRange(start: PhysicalLayout.arenaBase, end: PhysicalLayout.arenaEnd)
+    for range in info.occupied {
+        if range.overlaps(earlyMemory) {
+            log("FATAL: boot information or a module at \(range) overlaps the kernel's early memory \(earlyMemory)")
+            exitMachine(success: false)
+        }
+        if range.overlaps(arena) {
+            log("FATAL: boot information or a module at \(range) overlaps the hypervisor arena \(arena)")
+            exitMachine(success: false)
+        }
+    }
 
     // Physical pages: available RAM, less what is in use or promised to the hypervisor.
     var reserved = [firstMegabyte, image]
@@ -79,7 +96,10 @@ private func kernelMain() {
     }
     var arena = PageArena()
     let options = BootOptions(commandLine: info.commandLine ?? "")
-    let succeeded = runHypervisor(on: RealProcessor(), arena: &arena, options: options) { line in log("\(line)") }
+    let succeeded = runHypervisor(
+        on: RealProcessor(), arena: &arena, options: options, host: HostAndGuests.hostState(),
+        guests: HostAndGuests.guests(modules: info.modules), bootTimestamp: bootTimestamp
+    ) { line in log("\(line)") }
     exitMachine(success: succeeded)
 }
 

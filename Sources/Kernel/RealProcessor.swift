@@ -33,17 +33,19 @@ public struct RealProcessor: Processor {
 
     // MARK: Physical memory (identity-mapped)
 
+    // `unsafelyUnwrapped`: the hypervisor's addresses are never 0 (the arena starts at 16 MiB),
+    // and the exit statistics are updated through these on every VM exit.
     public func readPhysical32(_ address: UInt64) -> UInt32 {
-        UnsafeRawPointer(bitPattern: UInt(address))!.loadUnaligned(as: UInt32.self)
+        UnsafeRawPointer(bitPattern: UInt(address)).unsafelyUnwrapped.loadUnaligned(as: UInt32.self)
     }
     public func writePhysical32(_ address: UInt64, _ value: UInt32) {
-        UnsafeMutableRawPointer(bitPattern: UInt(address))!.storeBytes(of: value, as: UInt32.self)
+        UnsafeMutableRawPointer(bitPattern: UInt(address)).unsafelyUnwrapped.storeBytes(of: value, as: UInt32.self)
     }
     public func readPhysical64(_ address: UInt64) -> UInt64 {
-        UnsafeRawPointer(bitPattern: UInt(address))!.loadUnaligned(as: UInt64.self)
+        UnsafeRawPointer(bitPattern: UInt(address)).unsafelyUnwrapped.loadUnaligned(as: UInt64.self)
     }
     public func writePhysical64(_ address: UInt64, _ value: UInt64) {
-        UnsafeMutableRawPointer(bitPattern: UInt(address))!.storeBytes(of: value, as: UInt64.self)
+        UnsafeMutableRawPointer(bitPattern: UInt(address)).unsafelyUnwrapped.storeBytes(of: value, as: UInt64.self)
     }
     public func zeroPhysical(_ address: UInt64, count: Int) {
         UnsafeMutableRawPointer(bitPattern: UInt(address))!.initializeMemory(as: UInt8.self, repeating: 0, count: count)
@@ -62,27 +64,31 @@ public struct RealProcessor: Processor {
         return pointer
     }
 
+    @inline(__always)
     public func vmread(_ encoding: UInt32) throws(VMFailure) -> UInt64 {
         var value: UInt64 = 0
         try outcome(x86_vmread(UInt64(encoding), &value))
         return value
     }
 
+    @inline(__always)
     public func vmwrite(_ encoding: UInt32, _ value: UInt64) throws(VMFailure) {
         try outcome(x86_vmwrite(UInt64(encoding), value))
     }
 
     /// VMsucceed returns; VMfailInvalid (CF) and VMfailValid (ZF) throw, the latter with the
     /// current VMCS's VM-instruction error field (encoding 0x4400, SDM 31.4).
-    private func outcome(_ code: CInt) throws(VMFailure) {
-        switch code {
-        case CInt(VMX_SUCCEED): return
-        case CInt(VMX_FAIL_INVALID): throw .invalid
-        default:
-            var error: UInt64 = 0
-            _ = x86_vmread(Self.vmInstructionErrorField, &error)
-            throw .valid(VMInstructionError(rawValue: UInt32(truncatingIfNeeded: error)))
-        }
+    @inline(__always)
+    func outcome(_ code: CInt) throws(VMFailure) {
+        if code != CInt(VMX_SUCCEED) { throw failure(code) }
+    }
+
+    @inline(never)
+    func failure(_ code: CInt) -> VMFailure {
+        if code == CInt(VMX_FAIL_INVALID) { return .invalid }
+        var error: UInt64 = 0
+        _ = x86_vmread(Self.vmInstructionErrorField, &error)
+        return .valid(VMInstructionError(rawValue: UInt32(truncatingIfNeeded: error)))
     }
 
     /// VMCS field "VM-instruction error" (SDM Appendix B.3.1, 32-bit read-only data field 0).

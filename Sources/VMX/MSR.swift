@@ -2,6 +2,8 @@
 // the VMX capability MSRs are described in SDM Vol. 3C Appendix A).
 
 public enum MSR {
+    public static let ia32TimeStampCounter: UInt32 = 0x10
+    public static let ia32APICBase: UInt32 = 0x1B
     public static let ia32FeatureControl: UInt32 = 0x3A
     public static let ia32SysenterCS: UInt32 = 0x174
     public static let ia32SysenterESP: UInt32 = 0x175
@@ -10,9 +12,14 @@ public enum MSR {
     public static let ia32PAT: UInt32 = 0x277
     public static let ia32PerfGlobalCtrl: UInt32 = 0x38F
     public static let ia32EFER: UInt32 = 0xC000_0080
+    public static let ia32STAR: UInt32 = 0xC000_0081
+    public static let ia32LSTAR: UInt32 = 0xC000_0082
+    public static let ia32CSTAR: UInt32 = 0xC000_0083
+    public static let ia32FMASK: UInt32 = 0xC000_0084
     public static let ia32FSBase: UInt32 = 0xC000_0100
     public static let ia32GSBase: UInt32 = 0xC000_0101
     public static let ia32KernelGSBase: UInt32 = 0xC000_0102
+    public static let ia32TSCAux: UInt32 = 0xC000_0103
 
     // VMX capability MSRs (SDM Vol. 3C Appendix A).
     public static let ia32VMXBasic: UInt32 = 0x480

@@ -34,13 +34,14 @@ def bochs_models():
     return models
 
 
-def run_with_limit(cmd, log_path):
-    """Runs cmd; returns (status or None on timeout, serial log text, seconds)."""
+def run_with_limit(cmd, log_path, env=None):
+    """Runs cmd (with `env` added to the environment); returns (status or None on timeout,
+    serial log text, seconds)."""
     start = time.monotonic()
     try:
         status = subprocess.run(cmd, cwd=ROOT, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                 stderr=subprocess.DEVNULL, timeout=BOOT_TIME_LIMIT,
-                                start_new_session=True).returncode
+                                start_new_session=True, env=dict(os.environ, **(env or {}))).returncode
     except subprocess.TimeoutExpired:
         status = None
     seconds = time.monotonic() - start
@@ -91,10 +92,12 @@ def boot_qemu(iso):
 
 def boot_bochs(model):
     """tools/bochs-run exits 0 for success (Bochs status 0 and the final success line), 1 for a
-    clean failure (status 1 and the final failure line), 2 for anything else."""
+    clean failure (status 1 and the final failure line), 2 for anything else. Boots the boot
+    tests' ISO (build/swiftvmx-test.iso: the user images and the bad input as modules)."""
     log = os.path.join(LOGS, f"bochs-{model}.log")
     lines, success = ex.expected_lines(model)
-    status, text, seconds = run_with_limit(["tools/bochs-run", model, str(BOOT_TIME_LIMIT)], log)
+    status, text, seconds = run_with_limit(["tools/bochs-run", model, str(BOOT_TIME_LIMIT)], log,
+                                           env={"ISO": os.path.join("build", "swiftvmx-test.iso")})
     return judge(f"bochs {model}", status, text, seconds, lines, success, success_status=0)
 
 

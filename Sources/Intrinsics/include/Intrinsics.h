@@ -12,7 +12,7 @@ typedef struct CPUIDRegisters {
     uint32_t eax, ebx, ecx, edx;
 } CPUIDRegisters;
 
-static inline CPUIDRegisters x86_cpuid(uint32_t leaf, uint32_t subleaf) {
+static inline __attribute__((always_inline)) CPUIDRegisters x86_cpuid(uint32_t leaf, uint32_t subleaf) {
     CPUIDRegisters r;
     __asm__ volatile("cpuid"
                      : "=a"(r.eax), "=b"(r.ebx), "=c"(r.ecx), "=d"(r.edx)
@@ -204,21 +204,30 @@ static inline int x86_vmptrst(uint64_t *vmcs) {
     return VMX_OUTCOME(cf, zf);
 }
 
-/// VMREAD r/m64, r64: the field whose encoding is in the register operand.
-static inline int x86_vmread(uint64_t encoding, uint64_t *value) {
+/// VMREAD r/m64, r64: the field whose encoding is in the register operand. Always inlined, with
+/// the flags as condition-code outputs: a VM exit's path does several (make bench).
+static inline __attribute__((always_inline)) int x86_vmread(uint64_t encoding, uint64_t *value) {
     uint8_t cf, zf;
-    uint64_t v = 0;
-    __asm__ volatile("vmread %3, %2; setc %0; setz %1"
-                     : "=qm"(cf), "=qm"(zf), "=r"(v) : "r"(encoding) : "cc", "memory");
+    uint64_t v;
+    __asm__ volatile("vmread %[encoding], %[value]"
+                     : [value] "=r"(v), "=@ccc"(cf), "=@ccz"(zf) : [encoding] "r"(encoding));
     *value = v;
     return VMX_OUTCOME(cf, zf);
 }
 
+/// VMREAD without the outcome, for fields that exist on a current VMCS (a VM exit's path).
+static inline __attribute__((always_inline)) uint64_t x86_vmread_field(uint64_t encoding) {
+    uint64_t v;
+    __asm__ volatile("vmread %[encoding], %[value]" : [value] "=r"(v) : [encoding] "r"(encoding) : "cc");
+    return v;
+}
+
 /// VMWRITE r64, r/m64: field encoding in the first (register) operand.
-static inline int x86_vmwrite(uint64_t encoding, uint64_t value) {
+static inline __attribute__((always_inline)) int x86_vmwrite(uint64_t encoding, uint64_t value) {
     uint8_t cf, zf;
-    __asm__ volatile("vmwrite %3, %2; setc %0; setz %1"
-                     : "=qm"(cf), "=qm"(zf) : "r"(encoding), "rm"(value) : "cc", "memory");
+    __asm__ volatile("vmwrite %[value], %[encoding]"
+                     : "=@ccc"(cf), "=@ccz"(zf) : [encoding] "r"(encoding), [value] "rm"(value)
+                     : "memory");
     return VMX_OUTCOME(cf, zf);
 }
 
@@ -335,7 +344,17 @@ static inline uint64_t kernel_boot_stack_top(void) {
 /// Calls `function` on the stack that ends at `top` (boot/runtime.asm).
 void kernel_run_on_stack(uint64_t top, void (*function)(void));
 
-/// A static early heap in bss, used until the page allocator exists.
+/// Early memory below 1 MiB (linker/kernel.ld): boot page tables and the early heap.
+static inline uint64_t kernel_low_memory_start(void) {
+    extern char boot_low_memory_start[];
+    return (uint64_t)boot_low_memory_start;
+}
+static inline uint64_t kernel_low_memory_end(void) {
+    extern char boot_low_memory_end[];
+    return (uint64_t)boot_low_memory_end;
+}
+
+/// The early heap in early memory (linker/kernel.ld), used until the page allocator exists.
 static inline uint64_t kernel_early_heap_start(void) {
     extern char early_heap_start[];
     return (uint64_t)early_heap_start;
@@ -343,6 +362,72 @@ static inline uint64_t kernel_early_heap_start(void) {
 static inline uint64_t kernel_early_heap_end(void) {
     extern char early_heap_end[];
     return (uint64_t)early_heap_end;
+}
+
+/// The debugger's snapshot of the current vCPU (boot/debug.asm, Sources/Hypervisor/DebugSnapshot.swift).
+static inline uint64_t kernel_debug_snapshot_address(void) {
+    extern char swiftvmx_debug_snapshot[];
+    return (uint64_t)swiftvmx_debug_snapshot;
+}
+
+// MARK: VM entry and exit (boot/vmx.asm)
+
+/// Enters the guest of the current VMCS (VMLAUNCH when `launch`, else VMRESUME) with the
+/// general-purpose registers at `registers` (GuestRegisters, 128 bytes) and returns at the next
+/// VM exit with them saved back: VMX_SUCCEED, or VMX_FAIL_INVALID / VMX_FAIL_VALID when the
+/// instruction itself failed.
+int vmx_enter_guest(void *registers, int launch);
+
+/// The benchmark's assembly dispatcher around vmx_enter_guest: handles CPUID, VMCALL
+/// GET_VERSION and OUT to port 80H itself, records every exit in the statistics page at
+/// `statistics`, and returns VMX_SUCCEED at the first exit it does not handle.
+int vmx_baseline_run(void *registers, int launch, uint64_t statistics);
+
+/// Where VM exits continue (HOST_RIP).
+static inline uint64_t kernel_vm_exit_stub(void) {
+    extern char vmx_exit_stub[];
+    return (uint64_t)vmx_exit_stub;
+}
+
+/// The variable that holds the exit-statistics page's address, for debuggers.
+static inline uint64_t *kernel_exit_statistics_symbol(void) {
+    extern uint64_t swiftvmx_exit_statistics;
+    return &swiftvmx_exit_statistics;
+}
+
+// MARK: NMIs
+
+/// IRET to the next instruction: ends the blocking of NMIs that a VM exit caused by an NMI
+/// leaves in effect (SDM 28.1: "An NMI causes subsequent NMIs to be blocked, but only after
+/// the VM exit completes"), which only IRET lifts (SDM Vol. 3A 6.7.1).
+static inline void x86_iret_to_self(void) {
+    __asm__ volatile(
+        "movq %%rsp, %%rax\n\t"
+        "pushq $0x10\n\t"
+        "pushq %%rax\n\t"
+        "pushfq\n\t"
+        "pushq $0x08\n\t"
+        "leaq 1f(%%rip), %%rax\n\t"
+        "pushq %%rax\n\t"
+        "iretq\n"
+        "1:"
+        : : : "rax", "memory");
+}
+
+// MARK: Built-in guests (boot/guests.asm)
+
+/// One built-in guest: NUL-terminated name and options, and the image's bytes.
+typedef struct BuiltinGuest {
+    const char *name;
+    const char *options;
+    const unsigned char *image;
+    uint64_t size;
+} BuiltinGuest;
+
+/// The table of built-in guests; an entry with a null name ends it.
+static inline const BuiltinGuest *kernel_builtin_guests(void) {
+    extern const BuiltinGuest builtin_guest_table[];
+    return builtin_guest_table;
 }
 
 #endif

@@ -1,0 +1,147 @@
+// The exit dispatcher: a table indexed by basic exit reason (SDM Appendix C), one handler per
+// reason. A handler reads what it needs from the VMCS and the guest's registers, acts, and
+// says whether the guest resumes or stops. Reasons without a handler of their own go to
+// `handleUnexpectedExit`, which prints a VMCS dump and stops that guest (never the
+// hypervisor). docs/GUESTS.md explains how to add a handler.
+import VMX
+
+/// What one VM exit is, as the run loop read it.
+public struct ExitContext: Sendable {
+    /// The exit-reason field (4402H).
+    public var reason: ExitReason
+    /// The exit-qualification field (6400H); meaningful for the reasons SDM 28.2.1 lists.
+    public var qualification: UInt64
+    /// Guest RIP at the exit: the instruction that exited, or the next one to execute for
+    /// traps and events.
+    public var rip: UInt64
+
+    public init(reason: ExitReason, qualification: UInt64, rip: UInt64) {
+        self.reason = reason
+        self.qualification = qualification
+        self.rip = rip
+    }
+}
+
+/// What a handler decides.
+public enum ExitAction: Sendable {
+    /// Enter the guest again (VMRESUME).
+    case resume
+    /// This guest is done; the hypervisor goes on with the next one.
+    case stop(GuestStop)
+}
+
+/// Why a guest stopped: printed as "guest NAME stopped: ...".
+public enum GuestStop: Sendable, Equatable {
+    /// HLT with no interrupt that could ever wake it (RFLAGS.IF = 0, or nothing pending).
+    case halted
+    /// The guest asked for it (hypercall SHUT_DOWN) with this code.
+    case shutDown(code: UInt64)
+    /// Triple fault (exit reason 2): the guest is dead.
+    case tripleFault
+    /// The time budget ran out: VMX-preemption timer (exit reason 52) or the host timer.
+    case budgetExhausted(cycles: UInt64, preemptionTimer: Bool)
+    /// An access to guest-physical memory the guest was not given (exit reason 48).
+    case eptViolation(guestPhysicalAddress: UInt64)
+    /// An EPT entry the hypervisor built wrongly (exit reason 49).
+    case eptMisconfiguration(guestPhysicalAddress: UInt64)
+    /// INIT or SIPI: this hypervisor runs guests on one processor and does not reset them.
+    case initOrSIPI(ExitReason)
+    /// A machine check during the guest.
+    case machineCheck
+    /// An exit this hypervisor does not handle; the VMCS dump precedes it.
+    case unexpectedExit(ExitReason)
+    /// VM entry failed while loading guest state (exit reason bit 31, SDM 27.8).
+    case entryFailure(ExitReason, qualification: UInt64)
+    /// VMLAUNCH or VMRESUME itself failed (SDM 31.3).
+    case entryInstructionFailed(VMFailure, launch: Bool)
+    /// The hypervisor could not emulate what the guest did (the line before says what).
+    case emulationFailure
+
+    public static func == (lhs: GuestStop, rhs: GuestStop) -> Bool {
+        switch (lhs, rhs) {
+        case (.halted, .halted), (.tripleFault, .tripleFault), (.machineCheck, .machineCheck),
+             (.emulationFailure, .emulationFailure): return true
+        case let (.shutDown(a), .shutDown(b)): return a == b
+        case let (.budgetExhausted(a, b), .budgetExhausted(c, d)): return a == c && b == d
+        case let (.eptViolation(a), .eptViolation(b)): return a == b
+        case let (.eptMisconfiguration(a), .eptMisconfiguration(b)): return a == b
+        case let (.initOrSIPI(a), .initOrSIPI(b)): return a == b
+        case let (.unexpectedExit(a), .unexpectedExit(b)): return a == b
+        case let (.entryFailure(a, b), .entryFailure(c, d)): return a == c && b == d
+        case let (.entryInstructionFailed(a, b), .entryInstructionFailed(c, d)): return a == c && b == d
+        default: return false
+        }
+    }
+}
+
+/// A handler: the guest's virtual CPU and the exit.
+public typealias ExitHandler<P: GuestProcessor> = (VirtualCPU<P>, inout ExitContext) -> ExitAction
+
+/// One table entry. The function sits in a struct so that the array holds it at its own
+/// calling convention: a bare function type as an array element is stored maximally abstract,
+/// and every call through it would then allocate a reabstraction thunk.
+public struct ExitHandlerEntry<P: GuestProcessor> {
+    public var handle: ExitHandler<P>
+    public init(_ handle: @escaping ExitHandler<P>) { self.handle = handle }
+}
+
+/// The table, indexed by basic exit reason.
+public struct ExitHandlerTable<P: GuestProcessor> {
+    /// One entry per basic exit reason 0-79.
+    public var entries: [ExitHandlerEntry<P>]
+
+    public static var reasonCount: Int { ExitStatistics.counterCount }
+
+    /// Every reason handled by `handleUnexpectedExit`.
+    public init() {
+        entries = Array(repeating: ExitHandlerEntry(handleUnexpectedExit), count: Self.reasonCount)
+    }
+
+    public subscript(reason: ExitReason) -> ExitHandler<P> {
+        get { entries[Int(reason.basicReason)].handle }
+        set { entries[Int(reason.basicReason)] = ExitHandlerEntry(newValue) }
+    }
+
+    /// The handler of basic exit reason `basic` (any number: unknown ones are unexpected).
+    @inline(__always)
+    public func handler(basic: Int) -> ExitHandler<P> {
+        basic < entries.count ? entries[basic].handle : handleUnexpectedExit
+    }
+
+    /// The hypervisor's handlers (Sources/Hypervisor/Exits/, one file per reason or family).
+    public static var standard: ExitHandlerTable<P> {
+        var table = ExitHandlerTable()
+        table[.exceptionOrNMI] = handleExceptionOrNMI
+        table[.externalInterrupt] = handleExternalInterrupt
+        table[.tripleFault] = handleTripleFault
+        table[.initSignal] = handleINITOrSIPI
+        table[.startupIPI] = handleINITOrSIPI
+        table[.interruptWindow] = handleInterruptWindow
+        table[.cpuid] = handleCPUID
+        table[.getsec] = handleGETSEC
+        table[.hlt] = handleHLT
+        table[.invd] = handleINVD
+        table[.vmcall] = handleVMCALL
+        for reason in [ExitReason.vmclear, .vmlaunch, .vmptrld, .vmptrst, .vmread, .vmresume,
+                       .vmwrite, .vmxoff, .vmxon, .invept, .invvpid] {
+            table[reason] = handleVMXInstruction
+        }
+        table[.controlRegisterAccess] = handleControlRegisterAccess
+        table[.ioInstruction] = handleIOInstruction
+        table[.rdmsr] = handleRDMSR
+        table[.wrmsr] = handleWRMSR
+        table[.monitorTrapFlag] = handleMonitorTrapFlag
+        table[.eptViolation] = handleEPTViolation
+        table[.eptMisconfiguration] = handleEPTMisconfiguration
+        table[.preemptionTimerExpired] = handlePreemptionTimerExpired
+        table[.xsetbv] = handleXSETBV
+        return table
+    }
+}
+
+/// An exit this hypervisor does not expect: the VMCS dump, then the guest stops.
+public func handleUnexpectedExit<P: GuestProcessor>(_ vcpu: VirtualCPU<P>, _ exit: inout ExitContext) -> ExitAction {
+    vcpu.cpu.log("guest \(vcpu.name): unexpected VM exit, reason \(exit.reason), qualification \(hex: exit.qualification), RIP \(hex: exit.rip)")
+    dumpVMCS(cpu: vcpu.cpu)
+    return .stop(.unexpectedExit(exit.reason))
+}

@@ -1,0 +1,53 @@
+// VMCALL, exit reason 18: the hypercall ABI (Hypercall.swift, docs/HYPERCALLS.md).
+import VMX
+
+public func handleVMCALL<P: GuestProcessor>(_ vcpu: VirtualCPU<P>, _ exit: inout ExitContext) -> ExitAction {
+    let call = Hypercall.Call(registers: vcpu.registers, in64BitMode: vcpu.isIn64BitMode)
+    var status = Hypercall.Status.success
+    var action = ExitAction.resume
+    if vcpu.currentPrivilegeLevel != 0 {
+        status = .notPermitted
+    } else if let hypercall = call.hypercall {
+        switch hypercall {
+        case .getVersion:
+            vcpu.registers.rbx = UInt64(Hypercall.abiVersion)
+            vcpu.registers.rcx = UInt64(Hypercall.signature)
+        case .print:
+            let (address, length) = (call.arguments.0, call.arguments.1)
+            if length > Hypercall.maximumPrintLength {
+                status = .invalidArgument
+            } else if let bytes = vcpu.readGuest(linear: address, count: Int(length)) {
+                bytes.withUnsafeBytes { vcpu.cpu.log("[\(vcpu.name)] \(guestBytes: $0)") }
+            } else {
+                status = .badAddress
+            }
+        case .shutDown:
+            action = .stop(.shutDown(code: call.arguments.0))
+        case .raiseInterrupt:
+            let vector = call.arguments.0
+            if vector < 32 || vector > 255 {
+                status = .invalidArgument
+            } else {
+                vcpu.skipInstruction(exit)
+                vcpu.registers.rax = status.rawValue
+                vcpu.requestInterrupt(vector: UInt8(vector))
+                return .resume
+            }
+        case .singleStep:
+            let count = call.arguments.0
+            if count < 1 || count > 16 {
+                status = .invalidArgument
+            } else {
+                vcpu.skipInstruction(exit)
+                vcpu.registers.rax = status.rawValue
+                vcpu.startSingleStep(count: Int(count))
+                return .resume
+            }
+        }
+    } else {
+        status = .unknownFunction
+    }
+    vcpu.registers.rax = status.rawValue
+    vcpu.skipInstruction(exit)
+    return action
+}

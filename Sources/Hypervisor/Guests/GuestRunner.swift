@@ -1,0 +1,124 @@
+// Runs the guests one after the other, each in a fresh VMCS: plan the image, build the guest,
+// arm its time budget, run it until it stops, report why, VMCLEAR its VMCS. A guest that
+// cannot be loaded or built is reported and skipped; whatever a guest does, the hypervisor
+// goes on with the next one.
+import VMX
+
+extension GuestStop {
+    /// Appends the reason (no line end).
+    public func describe(into text: inout LogText) {
+        switch self {
+        case .halted: text.appendLiteral("halted (HLT)")
+        case .shutDown(let code): text.append("shut down by the guest (hypercall SHUT_DOWN, code \(code))")
+        case .tripleFault: text.appendLiteral("triple fault: the guest is dead")
+        case .budgetExhausted(let cycles, let preemptionTimer):
+            text.append("time budget of \(cycles) TSC cycles exhausted (\(preemptionTimer ? "VMX-preemption timer" : "host timer"))")
+        case .eptViolation(let address): text.append("EPT violation at guest-physical \(hex: address)")
+        case .eptMisconfiguration(let address): text.append("EPT misconfiguration at guest-physical \(hex: address)")
+        case .initOrSIPI(let reason): text.append("\(reason)")
+        case .machineCheck: text.appendLiteral("machine check")
+        case .unexpectedExit(let reason): text.append("unexpected VM exit, reason \(reason)")
+        case .entryFailure(let reason, let qualification):
+            text.append("VM entry failed: exit reason \(reason), qualification \(qualification)")
+        case .entryInstructionFailed(let failure, let launch):
+            text.append("\(launch ? "VMLAUNCH" : "VMRESUME") failed: \(failure)")
+        case .emulationFailure: text.appendLiteral("the hypervisor could not emulate what the guest did")
+        }
+    }
+
+    /// Whether the stop shows a fault of the hypervisor rather than of the guest.
+    public var isHypervisorFault: Bool {
+        switch self {
+        case .unexpectedExit, .entryFailure, .entryInstructionFailed, .eptMisconfiguration, .emulationFailure: return true
+        default: return false
+        }
+    }
+}
+
+/// How a guest is run: the Swift dispatcher, or (for `make bench`) the assembly baseline.
+public enum DispatchPath: Sendable {
+    case swift
+    case assemblyBaseline
+}
+
+/// What running one image gave.
+public struct GuestRun<P: GuestProcessor> {
+    /// The guest, nil when it could not be loaded or built.
+    public var vcpu: VirtualCPU<P>?
+    public var stop: GuestStop?
+    /// Whether the hypervisor itself did everything right.
+    public var healthy: Bool
+    /// The TSC just before the guest's first VM entry.
+    public var firstEntryTimestamp: UInt64 = 0
+}
+
+/// Plans, builds and runs one image.
+public func runGuest<P: GuestProcessor>(
+    _ image: GuestImage, environment: GuestEnvironment, vpid: UInt16, arena: inout PageArena, cpu: P,
+    path: DispatchPath = .swift
+) -> GuestRun<P> {
+    let plan: GuestPlan
+    do {
+        plan = try image.plan(cpu: cpu)
+    } catch {
+        var text = LogText()
+        text.append("guest \(GuestOptions.name(in: image.commandLine) ?? image.name): cannot load the image: ")
+        error.describe(into: &text)
+        cpu.log(LogMessage(stringInterpolation: text))
+        return GuestRun(vcpu: nil, stop: nil, healthy: image.isBuiltIn == false)
+    }
+    let vcpu: VirtualCPU<P>
+    do {
+        vcpu = try buildGuest(plan: plan, image: image, environment: environment, vpid: vpid, arena: &arena, cpu: cpu)
+    } catch {
+        var text = LogText()
+        text.append("guest \(plan.name): ")
+        error.describe(into: &text)
+        cpu.log(LogMessage(stringInterpolation: text))
+        switch error {
+        case .needsUnrestrictedGuest, .needsIA32eModeGuest, .userImageNeedsEPT, .guestNeedsEPT: return GuestRun(vcpu: nil, stop: nil, healthy: true)
+        default: return GuestRun(vcpu: nil, stop: nil, healthy: false)
+        }
+    }
+    let setup = environment.setup
+    let timer: StaticString = setup.usesPreemptionTimer ? "VMX-preemption timer" : "host timer"
+    cpu.log("guest \(plan.name): \(plan.mode.name), entry \(hex: plan.entry), \(plan.memorySize >> 20) MiB at guest-physical \(hex: vcpu.memory.physicalBase) (host \(hex: vcpu.memory.host)), \(setup.usesEPT ? "EPT" : "no EPT"), budget \(plan.budget) TSC cycles (\(timer))")
+    if !setup.usesPreemptionTimer {
+        vcpu.hostTimerVector = cpu.armHostTimer(cycles: plan.budget)
+    }
+    let before = environment.statistics.total(cpu: cpu)
+    let firstEntry = cpu.readTimestampCounter()
+    let stop = path == .swift ? vcpu.run() : vcpu.runBaseline()
+    if !setup.usesPreemptionTimer { cpu.disarmHostTimer() }
+    if let line = vcpu.serial.takeLine(), !line.isEmpty { vcpu.printSerialLine(line) }
+    vcpu.exitCount = environment.statistics.total(cpu: cpu) &- before
+    var text = LogText()
+    text.append("guest \(plan.name) stopped: ")
+    stop.describe(into: &text)
+    text.append(" (\(vcpu.exitCount) VM exits)")
+    cpu.log(LogMessage(stringInterpolation: text))
+    do { try cpu.vmclear(vcpu.vmcs) } catch {
+        cpu.log("guest \(plan.name): VMCLEAR of its VMCS failed: \(error)")
+        return GuestRun(vcpu: vcpu, stop: stop, healthy: false, firstEntryTimestamp: firstEntry)
+    }
+    return GuestRun(vcpu: vcpu, stop: stop, healthy: !(image.isBuiltIn && stop.isHypervisorFault),
+                    firstEntryTimestamp: firstEntry)
+}
+
+extension VirtualCPU {
+    /// The run loop with the assembly dispatcher of `make bench` (GuestProcessor.enterGuestBaseline):
+    /// it handles the benchmark's CPUID, VMCALL and OUT exits itself and returns here for
+    /// every other exit, already counted in the statistics.
+    public func runBaseline() -> GuestStop {
+        while true {
+            let recorded: Bool
+            do {
+                recorded = try cpu.enterGuestBaseline(&registers, launch: !launched, statistics: statistics.base)
+            } catch {
+                return .entryInstructionFailed(error, launch: !launched)
+            }
+            launched = true
+            if let stop = dispatchExit(record: !recorded) { return stop }
+        }
+    }
+}

@@ -1,0 +1,170 @@
+// One guest's virtual processor: its VMCS, its registers, its memory, its emulated devices and
+// the state the exit handlers keep between exits. The run loop (`run()`) enters the guest,
+// reads the exit, counts it, and dispatches it through the handler table until a handler
+// stops the guest.
+import VMX
+
+public final class VirtualCPU<P: GuestProcessor> {
+    public let cpu: P
+    public let name: String
+    public let setup: ControlSetup
+    public let memory: GuestMemory
+    public let statistics: ExitStatistics
+    public let mode: GuestMode
+    /// Physical address of the guest's VMCS.
+    public let vmcs: UInt64
+    public var handlers: ExitHandlerTable<P>
+
+    public var registers = GuestRegisters()
+    public var serial = SerialPort16550()
+    public var launched = false
+    /// VM exits of this guest, counted when it stops.
+    public var exitCount: UInt64 = 0
+
+    /// The primary processor-based controls now in the VMCS (interrupt-window exiting and the
+    /// monitor trap flag come and go).
+    public var primaryControls: PrimaryProcessorBasedControls
+    public var exceptionBitmap: UInt32
+    /// CR0 and CR4 bits the host owns (the guest/host masks, SDM 25.6.6).
+    public let cr0Mask: UInt64
+    public let cr4Mask: UInt64
+    /// Bits the guest's CR0/CR4 must have whatever it writes (IA32_VMX_CRn_FIXED0, less
+    /// CR0.PE and CR0.PG under unrestricted guest), and bits it may have (FIXED1).
+    public let cr0Fixed: FixedBits
+    public let cr4Fixed: FixedBits
+    /// CR4 bits of features the guest is told it does not have (CPUID).
+    public let cr4Hidden: UInt64
+
+    /// The external interrupt waiting to be injected (hypercall RAISE_INTERRUPT).
+    public var pendingInterrupt: UInt8? = nil
+    /// Single steps still to log (hypercall SINGLE_STEP) and how many were done.
+    public var stepsRemaining = 0
+    public var stepsDone = 0
+    /// Whether the guest's own RFLAGS.TF was set when single-stepping began with RFLAGS.TF.
+    public var guestTrapFlag = false
+    /// The guest's CR8 (TPR), kept here: CR8 accesses exit.
+    public var taskPriority: UInt64 = 0
+    /// IA32_EFER as the guest sees it on a CPU that cannot switch EFER on VM entry and exit.
+    public var shadowEFER: UInt64 = 0
+    /// The time budget and how it is enforced.
+    public var budgetCycles: UInt64 = 0
+    public var hostTimerVector: UInt8? = nil
+    public let vpid: UInt16
+
+    public init(cpu: P, name: String, setup: ControlSetup, memory: GuestMemory, statistics: ExitStatistics,
+                mode: GuestMode, vmcs: UInt64, vpid: UInt16, cr0Fixed: FixedBits, cr4Fixed: FixedBits,
+                cr0Mask: UInt64, cr4Mask: UInt64, cr4Hidden: UInt64, exceptionBitmap: UInt32,
+                handlers: ExitHandlerTable<P> = .standard) {
+        self.cpu = cpu
+        self.name = name
+        self.setup = setup
+        self.memory = memory
+        self.statistics = statistics
+        self.mode = mode
+        self.vmcs = vmcs
+        self.vpid = vpid
+        self.cr0Fixed = cr0Fixed
+        self.cr4Fixed = cr4Fixed
+        self.cr0Mask = cr0Mask
+        self.cr4Mask = cr4Mask
+        self.cr4Hidden = cr4Hidden
+        self.exceptionBitmap = exceptionBitmap
+        self.primaryControls = setup.primary
+        self.handlers = handlers
+    }
+
+    // MARK: VMCS access for handlers
+
+    /// VMREAD of a field the set-up wrote or the exit filled in, on the current VMCS: it cannot
+    /// fail for the fields handlers read, so its outcome is not checked (GuestProcessor.vmreadField).
+    @inline(__always)
+    public func read(_ field: VMCSField) -> UInt64 {
+        cpu.vmreadField(field.rawValue)
+    }
+
+    @inline(__always)
+    public func write(_ field: VMCSField, _ value: UInt64) {
+        do { try cpu.vmwrite(field.rawValue, value) } catch { writeFailed(field, error) }
+    }
+
+    @inline(never)
+    func writeFailed(_ field: VMCSField, _ failure: VMFailure) {
+        cpu.log("guest \(name): VMWRITE of field \(hex: field.rawValue, digits: 4) failed: \(failure)")
+    }
+
+    /// Moves RIP past the instruction that exited and ends the blocking by STI or MOV SS that
+    /// it was under (the instruction completed: SDM 26.1.3 lets the VMM emulate it).
+    @inline(__always)
+    public func skipInstruction(_ exit: ExitContext) {
+        let length = read(.vmExitInstructionLength)
+        write(.guestRIP, exit.rip &+ length)
+        let interruptibility = read(.guestInterruptibilityState)
+        let blocking = GuestInterruptibility.blockingBySTI | GuestInterruptibility.blockingByMovSS
+        if interruptibility & blocking != 0 {
+            write(.guestInterruptibilityState, interruptibility & ~blocking)
+        }
+    }
+
+    public func setPrimaryControls(_ controls: PrimaryProcessorBasedControls) {
+        guard controls != primaryControls else { return }
+        primaryControls = controls
+        write(.primaryProcessorBasedVMExecutionControls, UInt64(controls.rawValue))
+    }
+
+    public func setExceptionBitmap(_ bitmap: UInt32) {
+        guard bitmap != exceptionBitmap else { return }
+        exceptionBitmap = bitmap
+        write(.exceptionBitmap, UInt64(bitmap))
+    }
+
+    /// Whether the guest runs in 64-bit mode (IA32_EFER.LMA and CS.L): hypercall arguments
+    /// are 64 bits wide then, 32 bits otherwise.
+    public var isIn64BitMode: Bool {
+        read(.vmEntryControls) & UInt64(VMEntryControls.ia32eModeGuest.rawValue) != 0
+            && read(.guestCSAccessRights) & (1 << 13) != 0
+    }
+
+    /// The guest's current privilege level: SS.DPL (SDM Vol. 3A 5.5: CPL is CS.DPL, which VM
+    /// entry requires SS.DPL to equal outside real mode).
+    public var currentPrivilegeLevel: Int { Int((read(.guestSSAccessRights) >> 5) & 3) }
+
+    // MARK: The run loop
+
+    /// Runs the guest until a handler stops it.
+    public func run() -> GuestStop {
+        while true {
+            do {
+                try cpu.enterGuest(&registers, launch: !launched)
+            } catch {
+                return .entryInstructionFailed(error, launch: !launched)
+            }
+            launched = true
+            if let stop = dispatchExit(record: true) { return stop }
+        }
+    }
+
+    /// Reads the exit that just happened, records it (unless the assembly baseline already
+    /// did), and runs its handler. Returns why the guest stops, or nil to resume.
+    @inline(__always)
+    public func dispatchExit(record: Bool) -> GuestStop? {
+        let reason = UInt32(truncatingIfNeeded: read(.exitReason))
+        var exit = ExitContext(reason: ExitReason(rawValue: reason), qualification: read(.exitQualification),
+                               rip: read(.guestRIP))
+        if record {
+            statistics.record(reason: reason, qualification: exit.qualification, rip: exit.rip, cpu: cpu)
+        }
+        if exit.reason.isEntryFailure { return entryFailed(exit) }
+        switch handlers.handler(basic: Int(reason & 0xFFFF))(self, &exit) {
+        case .resume: return nil
+        case .stop(let stop): return stop
+        }
+    }
+
+    /// A VM entry that failed after its checks of controls and host state (SDM 27.8): the
+    /// processor loaded host state and reports reason 33, 34 or 41 with bit 31 set.
+    private func entryFailed(_ exit: ExitContext) -> GuestStop {
+        cpu.log("guest \(name): VM entry failed: exit reason \(exit.reason), qualification \(hex: exit.qualification)")
+        dumpVMCS(cpu: cpu)
+        return .entryFailure(exit.reason, qualification: exit.qualification)
+    }
+}

@@ -1,0 +1,77 @@
+// The I/O bitmaps and the MSR bitmap (SDM 25.6.4 "I/O-Bitmap Addresses", 25.6.9 "MSR-Bitmap
+// Address"), shared by all guests. Deny by default: every bit is 1, so every port access and
+// every RDMSR/WRMSR exits, except the MSRs listed in `passThroughMSRs`, which the VMCS switches
+// on entry and exit or which the host never uses (the hypervisor clears them between guests).
+import VMX
+
+public struct Bitmaps: Sendable {
+    /// I/O bitmap A (ports 0000H-7FFFH) and B (8000H-FFFFH), one page each.
+    public let ioBitmapA: UInt64
+    public let ioBitmapB: UInt64
+    /// The MSR bitmap: read bitmap for low MSRs (00000000H-00001FFFH) at offset 0, for high
+    /// MSRs (C0000000H-C0001FFFH) at 1024, then the write bitmaps at 2048 and 3072.
+    public let msrBitmap: UInt64
+
+    /// MSRs the guest reads and writes directly: switched by the VMCS (FS/GS base, SYSENTER),
+    /// or not used by the host (SYSCALL MSRs, KERNEL_GS_BASE).
+    public static let passThroughMSRs: [UInt32] = [
+        MSR.ia32SysenterCS, MSR.ia32SysenterESP, MSR.ia32SysenterEIP,
+        MSR.ia32FSBase, MSR.ia32GSBase, MSR.ia32KernelGSBase,
+        MSR.ia32STAR, MSR.ia32LSTAR, MSR.ia32CSTAR, MSR.ia32FMASK,
+    ]
+    /// MSRs the guest may read directly (the time-stamp counter, which it reads with RDTSC
+    /// anyway).
+    public static let readOnlyMSRs: [UInt32] = [MSR.ia32TimeStampCounter]
+
+    public init?<P: Processor>(arena: inout PageArena, cpu: P) {
+        guard let a = arena.allocate(bytes: PhysicalLayout.pageSize, zeroingWith: cpu),
+              let b = arena.allocate(bytes: PhysicalLayout.pageSize, zeroingWith: cpu),
+              let msr = arena.allocate(bytes: PhysicalLayout.pageSize, zeroingWith: cpu) else { return nil }
+        ioBitmapA = a
+        ioBitmapB = b
+        msrBitmap = msr
+        for page in [a, b, msr] {
+            for offset in stride(from: UInt64(0), to: PhysicalLayout.pageSize, by: 8) {
+                cpu.writePhysical64(page + offset, UInt64.max)
+            }
+        }
+        for msr in Self.passThroughMSRs {
+            setExit(msr: msr, write: false, false, cpu: cpu)
+            setExit(msr: msr, write: true, false, cpu: cpu)
+        }
+        for msr in Self.readOnlyMSRs { setExit(msr: msr, write: false, false, cpu: cpu) }
+    }
+
+    /// The bit of `msr` in the read or write bitmap; nil for MSRs outside both ranges (they
+    /// always exit, SDM 26.1.3).
+    public func bitAddress(msr: UInt32, write: Bool) -> (address: UInt64, bit: UInt32)? {
+        let offset: UInt64
+        switch msr {
+        case 0...0x1FFF: offset = 0
+        case 0xC000_0000...0xC000_1FFF: offset = 1024
+        default: return nil
+        }
+        let index = msr & 0x1FFF
+        return (msrBitmap + offset + (write ? 2048 : 0) + UInt64(index / 32) * 4, index % 32)
+    }
+
+    func setExit<P: Processor>(msr: UInt32, write: Bool, _ exits: Bool, cpu: P) {
+        guard let (address, bit) = bitAddress(msr: msr, write: write) else { return }
+        let word = cpu.readPhysical32(address)
+        cpu.writePhysical32(address, exits ? word | 1 << bit : word & ~(1 << bit))
+    }
+
+    /// Whether RDMSR (or WRMSR) of `msr` exits.
+    public func exits<P: Processor>(msr: UInt32, write: Bool, cpu: P) -> Bool {
+        guard let (address, bit) = bitAddress(msr: msr, write: write) else { return true }
+        return cpu.readPhysical32(address) & 1 << bit != 0
+    }
+
+    /// Whether an access to `port` exits (SDM 26.1.3: a multi-byte access exits if any of its
+    /// ports' bits is 1).
+    public func exits<P: Processor>(port: UInt16, cpu: P) -> Bool {
+        let bitmap = port < 0x8000 ? ioBitmapA : ioBitmapB
+        let index = UInt64(port & 0x7FFF)
+        return cpu.readPhysical32(bitmap + (index / 32) * 4) & 1 << (index % 32) != 0
+    }
+}

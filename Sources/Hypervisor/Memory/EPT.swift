@@ -1,0 +1,98 @@
+// Extended page tables: guest-physical to host-physical translation (SDM 29.3 "The Extended
+// Page Table Mechanism (EPT)"). Four levels (PML4, PDPT, PD, PT) of 512 eight-byte entries;
+// the tables come from the arena and map only the memory given to the guest, so the
+// hypervisor's own memory is never reachable from it.
+//
+// Entry format (SDM 29.3.2, Tables 29-1 to 29-6): bit 0 read, bit 1 write, bit 2 execute,
+// bits 5:3 memory type and bit 6 ignore-PAT (entries that map a page), bit 7 page size (a PD
+// entry that maps 2 MiB, a PDPT entry that maps 1 GiB), bits 51:12 the physical address.
+import VMX
+
+/// EPT access rights of a mapping.
+public struct EPTPermissions: OptionSet, Sendable {
+    public var rawValue: UInt64
+    public init(rawValue: UInt64) { self.rawValue = rawValue }
+    public static let read = Self(rawValue: 1 << 0)
+    public static let write = Self(rawValue: 1 << 1)
+    public static let execute = Self(rawValue: 1 << 2)
+    public static let all: Self = [.read, .write, .execute]
+}
+
+public struct EPT: Sendable {
+    /// Physical address of the PML4 table.
+    public let pml4: UInt64
+    /// The memory type of the EPT paging structures and of the pages: 6 (WB) or 0 (UC).
+    public let memoryType: UInt64
+
+    static let largePage: UInt64 = 1 << 7
+    static let addressMask: UInt64 = 0x000F_FFFF_FFFF_F000
+
+    /// The EPT pointer (SDM 25.6.11, Table 25-9): memory type in bits 2:0, the page-walk
+    /// length minus one (3, four levels) in bits 5:3, accessed and dirty flags off (bit 6).
+    public var pointer: UInt64 { pml4 | memoryType | 3 << 3 }
+
+    /// Allocates an empty PML4.
+    public init?<P: Processor>(memoryType: UInt64, arena: inout PageArena, cpu: P) {
+        guard let table = arena.allocate(bytes: PhysicalLayout.pageSize, zeroingWith: cpu) else { return nil }
+        pml4 = table
+        self.memoryType = memoryType
+    }
+
+    /// Maps [guestPhysical, guestPhysical + bytes) to [host, host + bytes) with `permissions`,
+    /// with 2-MiB pages where both addresses are aligned and `largePages` allows them, 4-KiB
+    /// pages otherwise. Returns false when the arena has no room for a table.
+    public func map<P: Processor>(guestPhysical: UInt64, host: UInt64, bytes: UInt64,
+                                  permissions: EPTPermissions, largePages: Bool,
+                                  arena: inout PageArena, cpu: P) -> Bool {
+        var offset: UInt64 = 0
+        while offset < bytes {
+            let gpa = guestPhysical + offset, hpa = host + offset
+            let leaf = permissions.rawValue | memoryType << 3
+            guard let pdpt = table(below: pml4, index: (gpa >> 39) & 511, arena: &arena, cpu: cpu),
+                  let pd = table(below: pdpt, index: (gpa >> 30) & 511, arena: &arena, cpu: cpu)
+            else { return false }
+            let large: UInt64 = 2 << 20
+            if largePages && gpa % large == 0 && hpa % large == 0 && bytes - offset >= large {
+                cpu.writePhysical64(pd + ((gpa >> 21) & 511) * 8, hpa | leaf | Self.largePage)
+                offset += large
+                continue
+            }
+            guard let pt = table(below: pd, index: (gpa >> 21) & 511, arena: &arena, cpu: cpu) else { return false }
+            cpu.writePhysical64(pt + ((gpa >> 12) & 511) * 8, hpa | leaf)
+            offset += PhysicalLayout.pageSize
+        }
+        return true
+    }
+
+    /// The table the entry at `index` of `parent` points to, made if absent.
+    private func table<P: Processor>(below parent: UInt64, index: UInt64, arena: inout PageArena, cpu: P) -> UInt64? {
+        let slot = parent + index * 8
+        let entry = cpu.readPhysical64(slot)
+        if entry & 7 != 0 { return entry & Self.addressMask }
+        guard let page = arena.allocate(bytes: PhysicalLayout.pageSize, zeroingWith: cpu) else { return nil }
+        cpu.writePhysical64(slot, page | EPTPermissions.all.rawValue)
+        return page
+    }
+
+    /// Walks the tables as the processor does: the host-physical address of `guestPhysical`
+    /// and the rights of the walk (the AND over its entries), or nil where it ends at a
+    /// not-present entry.
+    public func translate<P: Processor>(_ guestPhysical: UInt64, cpu: P) -> (host: UInt64, permissions: EPTPermissions)? {
+        var table = pml4
+        var rights = EPTPermissions.all.rawValue
+        var shift: UInt64 = 39
+        while true {
+            let entry = cpu.readPhysical64(table + ((guestPhysical >> shift) & 511) * 8)
+            rights &= entry & 7
+            if entry & 7 == 0 { return nil }
+            let isLeaf = shift == 12 || (shift <= 30 && entry & Self.largePage != 0)
+            if isLeaf {
+                let pageMask: UInt64 = (1 << shift) - 1
+                return ((entry & Self.addressMask & ~pageMask) | (guestPhysical & pageMask),
+                        EPTPermissions(rawValue: rights))
+            }
+            table = entry & Self.addressMask
+            shift -= 9
+        }
+    }
+}

@@ -1,0 +1,49 @@
+// The VM-exit interruption-information field (4404H) and the IDT-vectoring information field
+// (4408H) share one format (SDM 25.9.2, Table 25-19 "Format of the VM-Exit
+// Interruption-Information Field"; 25.9.3, Table 25-20 "Format of the IDT-Vectoring
+// Information Field").
+
+public struct InterruptionInformation: RawRepresentable, Equatable, Sendable {
+    public var rawValue: UInt32
+    public init(rawValue: UInt32) { self.rawValue = rawValue }
+
+    /// Bits 10:8: the interruption type.
+    public enum InterruptionType: UInt8, Sendable {
+        case externalInterrupt = 0
+        case notUsed1 = 1
+        case nonMaskableInterrupt = 2
+        case hardwareException = 3
+        case softwareInterrupt = 4
+        case privilegedSoftwareException = 5
+        case softwareException = 6
+        case notUsed7 = 7
+
+        public var name: StaticString {
+            switch self {
+            case .externalInterrupt: return "external interrupt"
+            case .nonMaskableInterrupt: return "NMI"
+            case .hardwareException: return "hardware exception"
+            case .softwareInterrupt: return "software interrupt"
+            case .privilegedSoftwareException: return "privileged software exception"
+            case .softwareException: return "software exception"
+            case .notUsed1, .notUsed7: return "type not used"
+            }
+        }
+    }
+
+    /// Bits 7:0: the vector of the interrupt or exception.
+    public var vector: UInt8 { UInt8(truncatingIfNeeded: rawValue) }
+    /// Bits 10:8.
+    public var type: InterruptionType { InterruptionType(rawValue: UInt8((rawValue >> 8) & 7))! }
+    /// Bit 11: the error-code field (4406H or 440AH) is valid.
+    public var hasErrorCode: Bool { rawValue & (1 << 11) != 0 }
+    /// Bit 12 (VM-exit interruption information only): NMI unblocking due to IRET.
+    public var isNMIUnblockingDueToIRET: Bool { rawValue & (1 << 12) != 0 }
+    /// Bit 31: the field is valid.
+    public var isValid: Bool { rawValue & (1 << 31) != 0 }
+
+    /// The same event as the VM-entry interruption-information field encodes it (SDM 25.8.3,
+    /// Table 25-17), for re-injecting an event whose delivery a VM exit interrupted (SDM
+    /// 28.2.4): vector, type and deliver-error-code carry over; bit 12 does not exist there.
+    public var asVMEntryInterruptionInformation: UInt32 { rawValue & 0x8000_0FFF }
+}

@@ -1,0 +1,180 @@
+// The part of the seam that runs guests (docs/ARCHITECTURE.md, "Entering the guest").
+//
+// `Processor` covers VMX root operation; a processor that can also run a guest conforms to
+// `GuestProcessor`: VMLAUNCH/VMRESUME as one call that returns at the next VM exit, INVEPT
+// and INVVPID, the time-stamp counter, the host timer that stops guests on CPUs without the
+// VMX-preemption timer, and the console the hypervisor writes its lines to. Conformers: the
+// kernel's `RealProcessor` (nasm stub boot/vmx.asm) and the emulated CPU.
+
+/// The guest's general-purpose registers that a VM exit does not save in the VMCS: all but
+/// RSP, which is the guest-state field "Guest RSP" (SDM 25.4.1). RIP and RFLAGS are VMCS
+/// fields as well.
+///
+/// The layout is fixed: the VM-entry/exit stub (boot/vmx.asm) loads and stores the registers
+/// at these byte offsets, in the order of the x86 register numbers (the encoding the exit
+/// qualifications use, SDM Table 28-3), with the slot of RSP (number 4) unused:
+///
+///     0 RAX   8 RCX  16 RDX  24 RBX  32 (RSP, unused)  40 RBP  48 RSI  56 RDI
+///    64 R8   72 R9   80 R10  88 R11  96 R12  104 R13  112 R14  120 R15
+///
+/// 128 bytes in all.
+@frozen
+public struct GuestRegisters: Equatable, Sendable {
+    public var rax: UInt64 = 0
+    public var rcx: UInt64 = 0
+    public var rdx: UInt64 = 0
+    public var rbx: UInt64 = 0
+    /// Slot 4 keeps the x86 numbering; the guest's RSP lives in the VMCS.
+    public var unusedRSPSlot: UInt64 = 0
+    public var rbp: UInt64 = 0
+    public var rsi: UInt64 = 0
+    public var rdi: UInt64 = 0
+    public var r8: UInt64 = 0
+    public var r9: UInt64 = 0
+    public var r10: UInt64 = 0
+    public var r11: UInt64 = 0
+    public var r12: UInt64 = 0
+    public var r13: UInt64 = 0
+    public var r14: UInt64 = 0
+    public var r15: UInt64 = 0
+
+    public init() {}
+
+    /// Size of the structure the stub works on.
+    public static let byteCount = 128
+
+    /// Register `number` in the x86 encoding (0 RAX, 1 RCX, 2 RDX, 3 RBX, 5 RBP, 6 RSI,
+    /// 7 RDI, 8-15 R8-R15). Number 4 (RSP) is not here: callers read "Guest RSP" instead.
+    public subscript(number: Int) -> UInt64 {
+        get {
+            switch number & 15 {
+            case 0: return rax
+            case 1: return rcx
+            case 2: return rdx
+            case 3: return rbx
+            case 4: return unusedRSPSlot
+            case 5: return rbp
+            case 6: return rsi
+            case 7: return rdi
+            case 8: return r8
+            case 9: return r9
+            case 10: return r10
+            case 11: return r11
+            case 12: return r12
+            case 13: return r13
+            case 14: return r14
+            default: return r15
+            }
+        }
+        set {
+            switch number & 15 {
+            case 0: rax = newValue
+            case 1: rcx = newValue
+            case 2: rdx = newValue
+            case 3: rbx = newValue
+            case 4: unusedRSPSlot = newValue
+            case 5: rbp = newValue
+            case 6: rsi = newValue
+            case 7: rdi = newValue
+            case 8: r8 = newValue
+            case 9: r9 = newValue
+            case 10: r10 = newValue
+            case 11: r11 = newValue
+            case 12: r12 = newValue
+            case 13: r13 = newValue
+            case 14: r14 = newValue
+            default: r15 = newValue
+            }
+        }
+    }
+}
+
+/// The INVEPT types (SDM 31.3 INVEPT; supported types in IA32_VMX_EPT_VPID_CAP bits 25-26).
+public enum INVEPTType: UInt64, Sendable {
+    /// Invalidates mappings derived from one EPTP.
+    case singleContext = 1
+    /// Invalidates mappings derived from all EPTPs.
+    case allContext = 2
+}
+
+/// The INVVPID types (SDM 31.3 INVVPID; supported types in IA32_VMX_EPT_VPID_CAP bits 40-43).
+public enum INVVPIDType: UInt64, Sendable {
+    case individualAddress = 0
+    case singleContext = 1
+    case allContext = 2
+    case singleContextRetainingGlobals = 3
+}
+
+public protocol GuestProcessor: Processor {
+    /// Enters the guest of the current VMCS with VMLAUNCH (`launch`) or VMRESUME, with the
+    /// general-purpose registers from `registers`, and returns at the next VM exit with the
+    /// guest's registers saved back. A VM-entry failure that loads host state (exit reason
+    /// bit 31, SDM 27.8) returns the same way. VMfailInvalid and VMfailValid (SDM 31.3
+    /// VMLAUNCH/VMRESUME) throw; the registers are unchanged then.
+    ///
+    /// Whatever else the guest may change and the VM exit does not switch is kept apart as
+    /// well: the x87/SSE state (the kernel's Swift code uses SSE registers) is the guest's
+    /// while it runs and the host's again when this returns; a launch gives the guest a clean
+    /// x87/SSE state (FNINIT, MXCSR 1F80H, XMM registers zero).
+    func enterGuest(_ registers: inout GuestRegisters, launch: Bool) throws(VMFailure)
+
+    /// VMREAD of a field that exists and a current VMCS that is there, as on a VM exit's path:
+    /// no outcome to check (0 should it fail). The default is `vmread` with the outcome dropped.
+    func vmreadField(_ encoding: UInt32) -> UInt64
+
+    /// INVEPT with descriptor (EPTP, 0) (SDM 31.3).
+    func invept(type: INVEPTType, eptp: UInt64) throws(VMFailure)
+
+    /// INVVPID with descriptor (VPID, 0, linear address) (SDM 31.3).
+    func invvpid(type: INVVPIDType, vpid: UInt16, address: UInt64) throws(VMFailure)
+
+    /// The time-stamp counter (RDTSC).
+    func readTimestampCounter() -> UInt64
+
+    // MARK: The host timer: stops a guest on a CPU without the VMX-preemption timer
+    //
+    // The timer interrupts the guest until the budget is spent, as an NMI (vector 2, with
+    // "NMI exiting" a VM exit of reason 0) or as an external interrupt (with "external-
+    // interrupt exiting" a VM exit of reason 1, the vector in the VM-exit interruption-
+    // information field when "acknowledge interrupt on exit" is 1).
+
+    /// Arms the host timer for about `cycles` time-stamp-counter cycles from now; returns the
+    /// vector its interrupts use (2 for an NMI), or nil when there is no host timer.
+    func armHostTimer(cycles: UInt64) -> UInt8?
+    /// Disarms the host timer (no interrupt after this, except one already pending).
+    func disarmHostTimer()
+    /// Whether the armed host timer's budget is spent.
+    func hostTimerExpired() -> Bool
+    /// Ends the handling of a host interrupt that caused a VM exit: EOI for an external
+    /// interrupt; for an NMI, whatever lifts the NMI blocking the exit left (SDM 28.1).
+    func endHostInterrupt(vector: UInt8)
+
+    // MARK: The console and the debugger
+
+    /// Writes one line (without its line end) to the host console.
+    func writeConsoleLine(_ bytes: UnsafeRawBufferPointer)
+
+    /// Tells a debugger where the exit statistics are (the kernel stores the address in the
+    /// symbol `swiftvmx_exit_statistics`). The default does nothing.
+    func announceExitStatistics(at address: UInt64)
+
+    // MARK: The benchmark's baseline
+
+    /// Enters the guest like `enterGuest`, but the exits the benchmark measures (CPUID, VMCALL
+    /// GET_VERSION, OUT to port 80H) are handled by an assembly dispatcher on the same entry
+    /// and exit path, without returning; returns at the first other exit. Returns whether that
+    /// exit is already recorded in the exit-statistics page at `statistics`. The default has
+    /// no assembly dispatcher: it is `enterGuest`, and returns false.
+    func enterGuestBaseline(_ registers: inout GuestRegisters, launch: Bool, statistics: UInt64) throws(VMFailure) -> Bool
+}
+
+extension GuestProcessor {
+    public func vmreadField(_ encoding: UInt32) -> UInt64 { (try? vmread(encoding)) ?? 0 }
+
+    public func announceExitStatistics(at address: UInt64) {}
+
+    public func enterGuestBaseline(_ registers: inout GuestRegisters, launch: Bool, statistics: UInt64) throws(VMFailure) -> Bool {
+        try enterGuest(&registers, launch: launch)
+        return false
+    }
+}

@@ -1,0 +1,91 @@
+# Debugging the hypervisor itself (README, "Debugging"; docs/DEBUGGING.md).
+#
+#   make gdb              debug image in QEMU (KVM when tools/run would use it, else TCG),
+#                         stopped at reset, gdb stub on 127.0.0.1:$(GDB_PORT), gdb attached
+#                         with tools/gdb/swiftvmx.gdb (hbreak on Swift lines, `vmx-state`...)
+#   make debug-bochs      the debug image in Bochs' internal debugger with the kernel's symbols,
+#                         stopped at BOCHS_BREAK (default x86_vmxon, the VMXON wrapper; a
+#                         symbol, FILE.swift:LINE or 0xADDRESS) on CPU model MODEL
+#   make debug-kernel     build/debug/kernel.elf only; make debug-iso: build/debug/swiftvmx.iso
+#   make debug-test       gdb in batch mode against QEMU, and Bochs' debugger from a command
+#                         file, each checked line by line (tools/gdb-test, tools/bochs-debug-test)
+#   make bochs-symbols    build/kernel.sym and build/debug/kernel.sym for Bochs' `ldsym`
+#
+# The debug image is the same sources built by SwiftPM's debug configuration (-Onone, DWARF
+# with full types) and nasm with DWARF line information. It is about three times the release
+# image's size and exempt from the size target (docs/DEBUGGING.md gives the figures).
+
+DEBUG_DIR      := $(BUILD)/debug
+DEBUG_SCRATCH  := .build-kernel-debug
+DEBUG_LIB      := $(DEBUG_SCRATCH)/$(KERNEL_TRIPLE)/debug/libKernel.a
+DEBUG_KERNEL   := $(DEBUG_DIR)/kernel.elf
+DEBUG_ISO      := $(DEBUG_DIR)/swiftvmx.iso
+DEBUG_SYMBOLS  := $(DEBUG_DIR)/kernel.sym
+RELEASE_SYMBOLS := $(BUILD)/kernel.sym
+
+# -gdwarf-types: full DWARF types (gdb cannot read the Swift AST that plain -g points LLDB at).
+# -no-clang-module-breadcrumbs: no skeleton units pointing at the module cache's .pcm files,
+# which gdb reports as missing DWO units. The ring-0 flags are the release build's.
+DEBUG_SWIFT_FLAGS := \
+	-Xswiftc -Onone -Xswiftc -gdwarf-types -Xswiftc -enforce-exclusivity=unchecked \
+	-Xswiftc -Xfrontend -Xswiftc -no-clang-module-breadcrumbs \
+	-Xswiftc -Xfrontend -Xswiftc -disable-stack-protector \
+	-Xswiftc -Xfrontend -Xswiftc -function-sections \
+	-Xcc -mno-red-zone -Xcc -fno-pic -Xcc -ffreestanding
+DEBUG_SWIFT_BUILD := VMX_KERNEL=1 $(SWIFT) build --scratch-path $(DEBUG_SCRATCH) \
+	--triple $(KERNEL_TRIPLE) --product Kernel -c debug $(DEBUG_SWIFT_FLAGS)
+DEBUG_BOOT_OBJECTS := $(patsubst boot/%.asm,$(DEBUG_DIR)/boot/%.o,$(wildcard boot/*.asm))
+OBJCOPY := $(SWIFT_BIN)/llvm-objcopy
+
+GDB_PORT    ?= 1234
+BOCHS_BREAK ?= x86_vmxon
+
+.PHONY: debug-kernel debug-iso gdb debug-bochs debug-test bochs-symbols
+
+debug-kernel: $(DEBUG_KERNEL)
+debug-iso: $(DEBUG_ISO)
+
+$(DEBUG_DIR)/boot/%.o: boot/%.asm | deps
+	@mkdir -p $(@D)
+	$(NASM) -f elf64 -g -F dwarf -w+all -I $(BUILD)/guests/ -o $@ $<
+
+# boot/guests.asm includes the test guests' flat binaries.
+$(DEBUG_DIR)/boot/guests.o: $(GUEST_IMAGES)
+
+$(DEBUG_LIB): $(SWIFT_SOURCES)
+	$(DEBUG_SWIFT_BUILD)
+	@touch $@
+
+# Each object brings its own .debug_names index and lld concatenates them; gdb rejects the
+# result ("length does not match") and builds its own index anyway, so the section goes.
+$(DEBUG_KERNEL): $(DEBUG_BOOT_OBJECTS) $(DEBUG_LIB) linker/kernel.ld
+	@mkdir -p $(@D)
+	$(LLD) $(KERNEL_LINK_FLAGS) -o $@ $(DEBUG_BOOT_OBJECTS) $(DEBUG_LIB)
+	$(OBJCOPY) --remove-section=.debug_names $@
+	@tools/image-size $@ | sed 's/^kernel image/debug kernel image/'
+
+# The ISO of `make run` (boot/grub.cfg and its user images) with the debug kernel.
+$(DEBUG_ISO): $(DEBUG_KERNEL) boot/grub.cfg $(USER_IMAGES)
+	@rm -rf $(DEBUG_DIR)/iso && mkdir -p $(DEBUG_DIR)/iso/boot/grub $(DEBUG_DIR)/iso/boot/guests
+	cp $(DEBUG_KERNEL) $(DEBUG_DIR)/iso/boot/kernel.elf
+	cp boot/grub.cfg $(DEBUG_DIR)/iso/boot/grub/grub.cfg
+	$(if $(USER_IMAGES),cp $(USER_IMAGES) $(DEBUG_DIR)/iso/boot/guests/)
+	$(GRUB_MKRESCUE) --install-modules="$(GRUB_MODULES)" --locales= --fonts= --themes= \
+		-o $@ $(DEBUG_DIR)/iso >$(DEBUG_DIR)/grub-mkrescue.log 2>&1 \
+		|| { cat $(DEBUG_DIR)/grub-mkrescue.log; exit 1; }
+
+$(DEBUG_SYMBOLS): $(DEBUG_KERNEL) tools/bochs-symbols
+	tools/bochs-symbols $< >$@
+$(RELEASE_SYMBOLS): $(KERNEL) tools/bochs-symbols
+	tools/bochs-symbols $< >$@
+bochs-symbols: $(DEBUG_SYMBOLS) $(RELEASE_SYMBOLS)
+
+gdb: deps $(DEBUG_KERNEL)
+	tools/gdb-run --port $(GDB_PORT)
+
+debug-bochs: deps $(DEBUG_ISO) $(DEBUG_SYMBOLS)
+	tools/bochs-debug --break '$(BOCHS_BREAK)' $(MODEL)
+
+debug-test: deps $(DEBUG_KERNEL) $(DEBUG_ISO) $(DEBUG_SYMBOLS)
+	tools/gdb-test
+	tools/bochs-debug-test
