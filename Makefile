@@ -165,7 +165,7 @@ HOSTED_SCRATCH := .build
 
 test: unit-test boot-test
 
-unit-test: deps
+unit-test: deps unicorn
 	swift test --scratch-path $(HOSTED_SCRATCH)
 
 # Every Bochs model that `bochs --help cpu` lists, two at a time, each with a time limit.

@@ -26,12 +26,21 @@ if bareMetal {
     ]
     products += [.library(name: "Kernel", type: .static, targets: ["Kernel"])]
 } else {
+    // Unicorn 2.1.4, unpacked from its PyPI wheel into build/unicorn by tools/fetch-unicorn
+    // (`make unicorn`, a prerequisite of `make unit-test`): the emulated CPU executes guest
+    // instructions with it (docs/EMULATED-CPU.md). CUnicorn's header includes it by a relative
+    // path; its static library is linked from there.
+    let unicornLibrary = Context.packageDirectory + "/build/unicorn/unicorn/lib/libunicorn.a"
     targets += [
-        .target(name: "EmulatedCPU", dependencies: ["VMX"]),
+        .target(name: "CUnicorn", linkerSettings: [
+            .unsafeFlags([unicornLibrary]), .linkedLibrary("m"), .linkedLibrary("pthread"),
+        ]),
+        // Optimized even in debug builds: it runs every guest instruction's hook.
+        .target(name: "EmulatedCPU", dependencies: ["VMX", "CUnicorn"], swiftSettings: [.unsafeFlags(["-O"])]),
         .executableTarget(name: "emulated-cpu-bench", dependencies: ["EmulatedCPU", "Hypervisor", "VMX"]),
         .testTarget(name: "VMXTests", dependencies: ["VMX"],
                     resources: []),
-        .testTarget(name: "HypervisorTests", dependencies: ["Hypervisor", "VMX"]),
+        .testTarget(name: "HypervisorTests", dependencies: ["Hypervisor", "VMX", "EmulatedCPU"]),
         .testTarget(name: "EmulatedCPUTests", dependencies: ["EmulatedCPU", "Hypervisor", "VMX"]),
     ]
 }

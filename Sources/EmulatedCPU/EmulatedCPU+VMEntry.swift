@@ -72,7 +72,9 @@ extension EmulatedCPU {
         let cr0Kept: UInt64 = ControlRegister0.et.rawValue | ControlRegister0.cd.rawValue | ControlRegister0.nw.rawValue
             | 0xFFFF_FFFF_0000_0000 | 0x1FF8_0000 | 1 << 17 | 0xFFC0
             | cr0Fixed.fixed0 | ~cr0Fixed.fixed1
-        cr0 = (cr0 & cr0Kept) | (value(of: .hostCR0, in: vmcs) & ~cr0Kept)
+        // The VMX-fixed bits hold their fixed values in root operation (a guest with
+        // "unrestricted guest" may have run with PE or PG clear).
+        cr0 = ((cr0 & cr0Kept) | (value(of: .hostCR0, in: vmcs) & ~cr0Kept) | cr0Fixed.fixed0) & (cr0Fixed.fixed1 | 0xFFFF_FFFF_0000_0000)
         cr3 = value(of: .hostCR3, in: vmcs)
         let cr4Kept = cr4Fixed.fixed0 | ~cr4Fixed.fixed1
         var newCR4 = (cr4 & cr4Kept) | (value(of: .hostCR4, in: vmcs) & ~cr4Kept)

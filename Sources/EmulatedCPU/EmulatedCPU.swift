@@ -104,6 +104,14 @@ public final class EmulatedCPU: Processor {
     public internal(set) var lastFaultInstruction: Instruction?
     var currentInstruction: Instruction = .cpuid
 
+    // MARK: Guest execution (GuestExecution/, docs/EMULATED-CPU.md)
+
+    /// VMX non-root operation: the Unicorn engine (started at the first VM entry), the
+    /// time-stamp counter, the host timer and the console.
+    lazy var guestExecution = GuestExecution(cpu: self)
+    /// What guest execution met that it does not model (also reported by the fault policy).
+    public internal(set) var guestExecutionProblems: [String] = []
+
     // MARK: Set-up
 
     /// A CPU like `profile`'s, with `memorySize` bytes of zeroed physical memory, in the state
@@ -138,6 +146,7 @@ public final class EmulatedCPU: Processor {
         MSR.ia32SysenterCS: 0, MSR.ia32SysenterESP: 0, MSR.ia32SysenterEIP: 0,
         MSR.ia32DebugCtl: 0, MSR.ia32PAT: 0x0007_0406_0007_0406, MSR.ia32PerfGlobalCtrl: 0,
         MSR.ia32FSBase: 0, MSR.ia32GSBase: 0, MSR.ia32KernelGSBase: 0,
+        MSR.ia32STAR: 0, MSR.ia32LSTAR: 0, MSR.ia32CSTAR: 0, MSR.ia32FMASK: 0,
     ]
 
     /// IA32_EFER bits (SDM Vol. 3A 2.2.1).

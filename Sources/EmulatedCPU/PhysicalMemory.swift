@@ -14,18 +14,27 @@ import Darwin
 public final class PhysicalMemory {
     /// Installed bytes.
     public let size: Int
+    /// Counts writes through this type (not the guest's own, which its emulator tracks): guest
+    /// execution re-translates guest code only after one (GuestExecution).
+    private(set) var writeGeneration: UInt64 = 0
     private let bytes: UnsafeMutableRawPointer
 
-    /// `size` bytes, all zero. calloc hands out lazily zeroed pages, so 64 MiB costs only
-    /// what is touched.
+    /// `size` bytes, all zero. An anonymous mapping hands out lazily zeroed pages, so 64 MiB
+    /// costs only what is touched, and it is page aligned, so guest execution can map it into
+    /// Unicorn page by page (GuestExecution).
     public init(size: Int) {
         precondition(size > 0, "physical memory needs at least one byte")
         self.size = size
-        guard let memory = calloc(size, 1) else { fatalError("cannot allocate \(size) bytes of emulated memory") }
+        guard let memory = mmap(nil, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0),
+              memory != MAP_FAILED
+        else { fatalError("cannot allocate \(size) bytes of emulated memory") }
         bytes = memory
     }
 
-    deinit { free(bytes) }
+    deinit { munmap(bytes, size) }
+
+    /// The first byte of the installed memory (for mapping it into the guest's emulator).
+    var baseAddress: UnsafeMutableRawPointer { bytes }
 
     /// Whether `count` bytes at `address` are all installed memory.
     public func contains(_ address: UInt64, count: Int) -> Bool {
@@ -37,6 +46,7 @@ public final class PhysicalMemory {
     }
 
     public func write8(_ address: UInt64, _ value: UInt8) {
+        writeGeneration &+= 1
         guard contains(address, count: 1) else { return }
         bytes.storeBytes(of: value, toByteOffset: Int(address), as: UInt8.self)
     }
@@ -56,6 +66,7 @@ public final class PhysicalMemory {
     }
 
     public func write32(_ address: UInt64, _ value: UInt32) {
+        writeGeneration &+= 1
         if contains(address, count: 4) {
             bytes.storeBytes(of: value.littleEndian, toByteOffset: Int(address), as: UInt32.self)
             return
@@ -75,6 +86,7 @@ public final class PhysicalMemory {
     }
 
     public func write64(_ address: UInt64, _ value: UInt64) {
+        writeGeneration &+= 1
         if contains(address, count: 8) {
             bytes.storeBytes(of: value.littleEndian, toByteOffset: Int(address), as: UInt64.self)
             return
@@ -86,6 +98,7 @@ public final class PhysicalMemory {
 
     /// Zeroes the installed part of `count` bytes at `address`.
     public func zero(_ address: UInt64, count: Int) {
+        writeGeneration &+= 1
         guard count > 0, address < UInt64(size) else { return }
         let (requestedEnd, overflow) = address.addingReportingOverflow(UInt64(count))
         let end = overflow ? UInt64(size) : min(UInt64(size), requestedEnd)

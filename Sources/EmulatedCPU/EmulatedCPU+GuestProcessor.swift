@@ -1,0 +1,134 @@
+// The emulated CPU as a GuestProcessor: VMLAUNCH/VMRESUME that run the guest until its next VM
+// exit (GuestExecution), INVEPT and INVVPID with the protocol's types, the time-stamp counter,
+// the host timer and the console (docs/EMULATED-CPU.md).
+import VMX
+#if canImport(Testing)
+import Testing
+#endif
+
+extension EmulatedCPU: GuestProcessor {
+    /// TSC cycles per guest instruction retired (default 1). Time on the emulated CPU is
+    /// counted in guest instructions, as in Bochs with `clock: sync=none` (FACTS.md); root
+    /// operation takes no time. The VMX-preemption timer therefore expires after
+    /// value << IA32_VMX_MISC[4:0] guest instructions, divided by this ratio. Whole-guest
+    /// tests raise it so that a budget of millions of cycles passes quickly.
+    public var tscCyclesPerInstruction: UInt64 {
+        get { guestExecution.cyclesPerInstruction }
+        set { guestExecution.cyclesPerInstruction = max(newValue, 1) }
+    }
+
+    public func enterGuest(_ registers: inout GuestRegisters, launch: Bool) throws(VMFailure) {
+        switch launch ? vmlaunch() : vmresume() {
+        case .entered:
+            guestExecution.run(&registers, launch: launch)
+        case .vmFail(let failure):
+            throw failure
+        case .entryFailure:
+            // SDM 27.8: host state is loaded and the exit reason (bit 31 set) recorded; the
+            // hypervisor reads them like a VM exit's.
+            return
+        case .faulted, .causedVMExit:
+            // Only reachable outside VMX root operation or at CPL > 0: the fault is recorded
+            // (and, by the default fault policy, a test issue). There is no guest to run.
+            throw .invalid
+        }
+    }
+
+    public func invept(type: VMX.INVEPTType, eptp: UInt64) throws(VMFailure) {
+        try invept(type: type.rawValue, eptPointer: eptp)
+        guestExecution.invalidateTranslations()
+    }
+
+    public func invvpid(type: VMX.INVVPIDType, vpid: UInt16, address: UInt64) throws(VMFailure) {
+        try invvpid(type: type.rawValue, vpidQuadword: UInt64(vpid), linearAddress: address)
+        guestExecution.invalidateTranslations()
+    }
+
+    public func readTimestampCounter() -> UInt64 { guestExecution.timestampCounter }
+
+    /// The host timer: its interrupt is requested when the time-stamp counter has advanced by
+    /// `cycles` (it advances only while a guest runs). The vector is `hostTimerVector`.
+    public func armHostTimer(cycles: UInt64) -> UInt8? {
+        let execution = guestExecution
+        execution.hostTimerDeadline = execution.timestampCounter &+ cycles
+        execution.hostTimerFired = false
+        execution.hostInterruptPending = false
+        return execution.hostTimerVector
+    }
+
+    public func disarmHostTimer() {
+        guestExecution.hostTimerDeadline = nil
+        guestExecution.hostTimerFired = false
+    }
+
+    public func hostTimerExpired() -> Bool {
+        guestExecution.pollHostTimer()
+        return guestExecution.hostTimerFired
+    }
+
+    /// The end of the host timer's interrupt: an interrupt that was not acknowledged on exit is
+    /// no longer pending.
+    public func endHostInterrupt(vector: UInt8) {
+        if vector == guestExecution.hostTimerVector { guestExecution.hostInterruptPending = false }
+    }
+
+    public func writeConsoleLine(_ bytes: UnsafeRawBufferPointer) {
+        let line = String(decoding: bytes, as: UTF8.self)
+        guestExecution.consoleLines.append(line)
+        guestExecution.consoleHandler?(line)
+    }
+
+    // MARK: Hosted-only controls and observations
+
+    /// The time-stamp counter (settable for tests).
+    public var timestampCounter: UInt64 {
+        get { guestExecution.timestampCounter }
+        set { guestExecution.timestampCounter = newValue }
+    }
+
+    /// The vector of the host timer's interrupt (the kernel's timer uses 20H after the PIC is
+    /// remapped).
+    public var hostTimerVector: UInt8 {
+        get { guestExecution.hostTimerVector }
+        set { guestExecution.hostTimerVector = newValue }
+    }
+
+    /// Every line written with `writeConsoleLine`, in order.
+    public var consoleLines: [String] { guestExecution.consoleLines }
+
+    /// Called with each console line as it is written (e.g. `{ print($0) }`).
+    public var consoleHandler: ((String) -> Void)? {
+        get { guestExecution.consoleHandler }
+        set { guestExecution.consoleHandler = newValue }
+    }
+
+    /// Guest instructions one VM entry may run before the emulated CPU gives up with a test
+    /// issue (a guest that never exits would otherwise hang the test).
+    public var guestInstructionLimit: Int {
+        get { guestExecution.instructionLimit }
+        set { guestExecution.instructionLimit = newValue }
+    }
+
+    /// Guest instructions retired since the CPU was made.
+    public var guestInstructionsRetired: UInt64 { guestExecution.instructionsRetired }
+
+    /// Reports a guest state or behaviour the emulated CPU does not model: a test issue (by
+    /// the fault policy), then guest execution stops with a VM exit whose reason the SDM does
+    /// not define (`ExitReason(rawValue: 0xFFFF)`).
+    func reportGuestExecutionProblem(_ message: String) {
+        let text = "guest execution on the emulated CPU (\(profile.name)): \(message)"
+        switch faultPolicy {
+        case .expect:
+            guestExecutionProblems.append(text)
+        case .recordIssue:
+            guestExecutionProblems.append(text)
+            #if canImport(Testing)
+            Issue.record(Comment(rawValue: text))
+            #else
+            fatalError(text)
+            #endif
+        case .trap:
+            fatalError(text)
+        }
+    }
+}

@@ -1,0 +1,441 @@
+// Events in the guest: exceptions and interrupts either cause a VM exit (the exception bitmap
+// with the page-fault error-code mask and match, SDM 26.2; NMI exiting) or are delivered
+// through the guest's IDT, which Unicorn does not do, so the emulated CPU does it (SDM Vol. 3A
+// 6.12 protected mode, 6.14 IA-32e mode, 21.1.4 real-address mode), including the faults of
+// delivery itself, double faults and the triple fault that always exits (SDM 26.2). An exit
+// during delivery records the event in the IDT-vectoring information (SDM 28.2.4). Event
+// injection on VM entry delivers through the same path without consulting the exception
+// bitmap for the injected event itself (SDM 27.6.1).
+import CUnicorn
+import VMX
+
+extension GuestExecution {
+    /// What delivering one event through the IDT came to.
+    enum DeliveryResult {
+        case delivered
+        /// An exception while delivering (SDM 6.15: #GP, #NP, #SS, #TS, #PF).
+        case exception(PendingEvent)
+        case vmExit(ExitInformation)
+    }
+
+    /// The VM-entry event to inject, when the VM-entry interruption-information field is valid.
+    func entryEvent() -> PendingEvent? {
+        let information = VMEntryInterruptionInformation(
+            rawValue: UInt32(truncatingIfNeeded: cpu.currentVMCSFieldValue(.vmEntryInterruptionInformation)))
+        guard information.isValid else { return nil }
+        var event = PendingEvent(vector: information.vector, type: information.type)
+        if information.deliversErrorCode {
+            event.errorCode = UInt32(truncatingIfNeeded: cpu.currentVMCSFieldValue(.vmEntryExceptionErrorCode))
+        }
+        event.instructionLength = Int(cpu.currentVMCSFieldValue(.vmEntryInstructionLength))
+        return event
+    }
+
+    /// Raises `event` in the guest: a VM exit when the controls say so, else delivery through
+    /// the IDT with the nested-exception rules (SDM 6.15 Table 6-5). Returns the VM exit, or nil
+    /// when the event was delivered and the guest goes on.
+    func deliver(_ event: PendingEvent, injected: Bool) -> ExitInformation? {
+        var current = event
+        var skipBitmap = injected
+        var interrupted: PendingEvent?
+        let causedByInstruction = !injected && current.type != .externalInterrupt && current.type != .nonMaskableInterrupt
+        inFlight = nil
+        while true {
+            if !skipBitmap, var exit = exitForEvent(current) {
+                exit.vectoring = interrupted
+                return exit
+            }
+            skipBitmap = false
+            switch deliverThroughIDT(current) {
+            case .delivered:
+                activityState = 0
+                if current.type == .nonMaskableInterrupt { blockingByNMI = true }
+                if (causedByInstruction || injected) && controls.primary.contains(.monitorTrapFlag) { mtfPending = true }
+                mode.stale = true
+                fetchCache = nil
+                engine.flushTranslations()
+                return nil
+            case .vmExit(var exit):
+                exit.vectoring = current
+                return exit
+            case .exception(let next):
+                // A fault while delivering `current` (SDM 6.15, Table 6-5 for the double fault).
+                if current.vector == 8 && current.type == .hardwareException {
+                    return ExitInformation(reason: .tripleFault)
+                }
+                let firstClass = Self.exceptionClass(current), secondClass = Self.exceptionClass(next)
+                let doubleFault = (firstClass == .contributory && secondClass == .contributory)
+                    || (firstClass == .pageFault && secondClass != .benign)
+                interrupted = current
+                current = doubleFault ? PendingEvent(vector: 8, type: .hardwareException, errorCode: 0) : next
+            }
+        }
+    }
+
+    enum ExceptionClass { case benign, contributory, pageFault }
+
+    /// SDM Vol. 3A Table 6-4: #DE, #TS, #NP, #SS, #GP contributory; #PF its own class; the rest
+    /// (and every interrupt) benign.
+    static func exceptionClass(_ event: PendingEvent) -> ExceptionClass {
+        guard event.type == .hardwareException else { return .benign }
+        switch event.vector {
+        case 0, 10, 11, 12, 13: return .contributory
+        case 14: return .pageFault
+        default: return .benign
+        }
+    }
+
+    /// The VM exit an event causes, if any (SDM 26.2): an exception whose bit is set in the
+    /// exception bitmap (for #PF, bit 14 compared with the error-code mask and match), an NMI
+    /// with "NMI exiting". External interrupts exit on the instruction boundary, not here.
+    func exitForEvent(_ event: PendingEvent) -> ExitInformation? {
+        switch event.type {
+        case .hardwareException, .softwareException, .privilegedSoftwareException:
+            let bitSet = controls.exceptionBitmap & (1 << UInt32(event.vector & 31)) != 0
+            let exits: Bool
+            if event.vector == 14 {
+                let matches = (event.errorCode ?? 0) & controls.pageFaultErrorCodeMask == controls.pageFaultErrorCodeMatch
+                exits = bitSet == matches
+            } else {
+                exits = event.vector < 32 && bitSet
+            }
+            guard exits else { return nil }
+        case .nonMaskableInterrupt:
+            guard controls.pinBased.contains(.nmiExiting) else { return nil }
+        default:
+            return nil
+        }
+        var exit = ExitInformation(reason: .exceptionOrNMI)
+        exit.interruptionInformation = event.interruptionInformation
+        exit.interruptionErrorCode = event.errorCode
+        if event.vector == 14 && event.type == .hardwareException { exit.qualification = event.faultAddress ?? 0 }
+        if event.vector == 1 { exit.qualification = event.debugBits ?? 0 }
+        if event.type == .softwareException || event.type == .privilegedSoftwareException {
+            exit.instructionLength = event.instructionLength
+        }
+        return exit
+    }
+
+    /// An exception Unicorn raised while executing an instruction.
+    func unicornException(vector: UInt8) -> ExitInformation? {
+        switch vector {
+        case 1:
+            // A debug trap (RFLAGS.TF single step, data breakpoint): after the instruction.
+            retireInFlight()
+            let dr6 = engine.read(UC_X86_REG_DR6)
+            return deliver(PendingEvent(vector: 1, type: .hardwareException, debugBits: dr6 & 0x600F), injected: false)
+        case 8, 10, 11, 12, 13, 14, 17, 21:
+            engine.loadContext()
+            return deliver(PendingEvent(vector: vector, type: .hardwareException, errorCode: engine.errorCode), injected: false)
+        case 0...31:
+            return deliver(PendingEvent(vector: vector, type: .hardwareException), injected: false)
+        default:
+            // A software interrupt Unicorn executed itself: the emulated CPU decodes INT n
+            // before Unicorn sees it, so this is not expected.
+            cpu.reportGuestExecutionProblem("Unicorn raised interrupt \(vector) itself")
+            return ExitInformation(reason: Self.emulationLimitReason)
+        }
+    }
+
+    // MARK: Delivery through the IDT
+
+    /// Delivers `event` through the guest's IDT (or IVT in real-address mode).
+    func deliverThroughIDT(_ event: PendingEvent) -> DeliveryResult {
+        if mode.stale { refreshMode() }
+        let cr0 = mode.cr0
+        let rflags = engine.read(UC_X86_REG_RFLAGS)
+        let software = event.type == .softwareInterrupt || event.type == .softwareException
+            || event.type == .privilegedSoftwareException
+        var rip = engine.read(UC_X86_REG_RIP)
+        if software { rip &+= UInt64(event.instructionLength) }
+        // The EXT bit of a delivery fault's error code: set unless a software interrupt or
+        // exception is being delivered (SDM 6.13).
+        let ext: UInt32 = (event.type == .softwareInterrupt || event.type == .softwareException) ? 0 : 1
+        let idtr = engine.readTable(UC_X86_REG_IDTR)
+        if event.vector == 14, let address = event.faultAddress { engine.write(UC_X86_REG_CR2, address) }
+
+        if cr0 & ControlRegister0.pe.rawValue == 0 {
+            return deliverRealMode(event, idtr: idtr, rip: rip, rflags: rflags)
+        }
+        if rflags & (1 << 17) != 0 {
+            cpu.reportGuestExecutionProblem("event delivery in virtual-8086 mode is not modelled")
+            return .vmExit(ExitInformation(reason: Self.emulationLimitReason))
+        }
+        let longMode = mode.efer & (1 << 10) != 0
+        let gateSize: UInt64 = longMode ? 16 : 8
+        let idtError = UInt32(event.vector) * 8 + 2 + ext
+        guard UInt64(event.vector) * gateSize + gateSize - 1 <= UInt64(idtr.limit) else {
+            return .exception(PendingEvent(vector: 13, type: .hardwareException, errorCode: idtError))
+        }
+        let gate: [UInt8]
+        switch readSystem(idtr.base &+ UInt64(event.vector) * gateSize, count: Int(gateSize)) {
+        case .success(let bytes): gate = bytes
+        case .failure(let result): return result
+        }
+        let type = gate[5] & 0x1F
+        let gateDPL = (gate[5] >> 5) & 3
+        let present = gate[5] & 0x80 != 0
+        let selector = UInt16(gate[2]) | UInt16(gate[3]) << 8
+        var offset = UInt64(gate[0]) | UInt64(gate[1]) << 8 | UInt64(gate[6]) << 16 | UInt64(gate[7]) << 24
+        if longMode {
+            offset |= UInt64(gate[8]) << 32 | UInt64(gate[9]) << 40 | UInt64(gate[10]) << 48 | UInt64(gate[11]) << 56
+            guard type == 0xE || type == 0xF else {
+                return .exception(PendingEvent(vector: 13, type: .hardwareException, errorCode: idtError))
+            }
+        } else {
+            if type == 0x5 {
+                // A task gate: task switches always cause VM exits (SDM 26.1.2; qualification
+                // SDM 28.2.1 Table 28-2, source 3 = task gate in the IDT).
+                return .vmExit(ExitInformation(reason: .taskSwitch, qualification: UInt64(selector) | 3 << 30))
+            }
+            guard type == 0x6 || type == 0x7 || type == 0xE || type == 0xF else {
+                return .exception(PendingEvent(vector: 13, type: .hardwareException, errorCode: idtError))
+            }
+        }
+        // INT n, INT3 and INTO check the gate's DPL against CPL (SDM 6.12.1.1).
+        if (event.type == .softwareInterrupt || event.type == .softwareException) && gateDPL < mode.cpl {
+            return .exception(PendingEvent(vector: 13, type: .hardwareException, errorCode: UInt32(event.vector) * 8 + 2))
+        }
+        guard present else {
+            return .exception(PendingEvent(vector: 11, type: .hardwareException, errorCode: idtError))
+        }
+        let interruptGate = type & 1 == 0
+        let gate32 = type & 8 != 0 || longMode
+
+        // The handler's code segment.
+        guard selector & ~3 != 0 else {
+            return .exception(PendingEvent(vector: 13, type: .hardwareException, errorCode: ext))
+        }
+        let codeDescriptor: SegmentDescriptor
+        switch readDescriptor(selector, ext: ext) {
+        case .success(let descriptor): codeDescriptor = descriptor
+        case .failure(let result): return result
+        }
+        let selectorError = UInt32(selector & ~3) + ext
+        guard codeDescriptor.isCode, codeDescriptor.dpl <= mode.cpl,
+              !longMode || (codeDescriptor.long && !codeDescriptor.defaultBig)
+        else { return .exception(PendingEvent(vector: 13, type: .hardwareException, errorCode: selectorError)) }
+        guard codeDescriptor.present else {
+            return .exception(PendingEvent(vector: 11, type: .hardwareException, errorCode: selectorError))
+        }
+        let newCPL = codeDescriptor.conforming ? mode.cpl : codeDescriptor.dpl
+        engine.loadContext()
+        let oldCS = engine.segment(.cs)
+        let oldSS = engine.segment(.ss)
+        let oldRSP = engine.read(UC_X86_REG_RSP)
+
+        // The stack: the TSS's for a privilege change (or an IST entry in IA-32e mode).
+        var newSS = oldSS
+        var rsp = oldRSP
+        let tr = engine.readTable(UC_X86_REG_TR)
+        let ist = longMode ? Int(gate[4] & 7) : 0
+        let stackSwitch = newCPL < mode.cpl
+        if longMode {
+            if ist != 0 || stackSwitch {
+                let field = ist != 0 ? 36 + 8 * (ist - 1) : 4 + 8 * Int(newCPL)
+                switch readSystem(tr.base &+ UInt64(field), count: 8) {
+                case .success(let bytes): rsp = bytes.enumerated().reduce(0) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) }
+                case .failure(let result): return result
+                }
+            }
+            if stackSwitch {
+                newSS = SegmentCache(selector: UInt16(newCPL), base: 0, limit: 0, flags: UInt32(newCPL) << 13)
+            }
+            rsp &= ~0xF
+        } else if stackSwitch {
+            let tss32 = (tr.flags >> 8) & 0xF == 0x9 || (tr.flags >> 8) & 0xF == 0xB
+            let field = tss32 ? 4 + 8 * Int(newCPL) : 2 + 4 * Int(newCPL)
+            let stackBytes: [UInt8]
+            switch readSystem(tr.base &+ UInt64(field), count: tss32 ? 6 : 4) {
+            case .success(let bytes): stackBytes = bytes
+            case .failure(let result): return result
+            }
+            let newESP = tss32 ? UInt64(stackBytes[0]) | UInt64(stackBytes[1]) << 8 | UInt64(stackBytes[2]) << 16 | UInt64(stackBytes[3]) << 24
+                : UInt64(stackBytes[0]) | UInt64(stackBytes[1]) << 8
+            let ssSelector = tss32 ? UInt16(stackBytes[4]) | UInt16(stackBytes[5]) << 8 : UInt16(stackBytes[2]) | UInt16(stackBytes[3]) << 8
+            let tsError = UInt32(ssSelector & ~3) + ext
+            guard ssSelector & ~3 != 0, ssSelector & 3 == newCPL else {
+                return .exception(PendingEvent(vector: 10, type: .hardwareException, errorCode: tsError))
+            }
+            let stackDescriptor: SegmentDescriptor
+            switch readDescriptor(ssSelector, ext: ext) {
+            case .success(let descriptor): stackDescriptor = descriptor
+            case .failure(let result): return result
+            }
+            guard !stackDescriptor.isCode, stackDescriptor.isSegment, stackDescriptor.writable, stackDescriptor.dpl == newCPL else {
+                return .exception(PendingEvent(vector: 10, type: .hardwareException, errorCode: tsError))
+            }
+            guard stackDescriptor.present else {
+                return .exception(PendingEvent(vector: 12, type: .hardwareException, errorCode: tsError))
+            }
+            newSS = stackDescriptor.cache(selector: ssSelector)
+            rsp = newESP
+        }
+
+        // What goes on the stack (SDM Figures 6-4 and 6-9).
+        var pushes: [UInt64] = []
+        if longMode || stackSwitch {
+            pushes += [UInt64(oldSS.selector), oldRSP]
+        }
+        pushes += [rflags, UInt64(oldCS.selector), rip]
+        if let errorCode = event.errorCode { pushes.append(UInt64(errorCode)) }
+        let width: UInt64 = longMode ? 8 : (gate32 ? 4 : 2)
+        let stackMask: UInt64 = longMode ? .max : (newSS.defaultBig ? 0xFFFF_FFFF : 0xFFFF)
+        var hosts: [UInt64] = []
+        var stackPointer = rsp
+        // Every push is translated before any is written, so a fault leaves memory alone.
+        for _ in pushes {
+            stackPointer = (stackPointer &- width) & stackMask | (rsp & ~stackMask)
+            let linear = longMode ? stackPointer : (newSS.base &+ (stackPointer & stackMask)) & 0xFFFF_FFFF
+            switch translateLinear(linear, count: Int(width), kind: .write, implicitSupervisor: newCPL < 3) {
+            case .bytes(let addresses):
+                hosts += addresses
+            case .pageFault(let errorCode, let address):
+                return .exception(PendingEvent(vector: 14, type: .hardwareException, errorCode: errorCode, faultAddress: address))
+            case .exit(let exit):
+                return .vmExit(exit)
+            }
+        }
+        var hostIndex = 0
+        for value in pushes {
+            for byte in 0..<Int(width) {
+                cpu.memory.write8(hosts[hostIndex], UInt8(truncatingIfNeeded: value >> (8 * UInt64(byte))))
+                hostIndex += 1
+            }
+        }
+        if !longMode && !gate32 { offset &= 0xFFFF }
+        if longMode && !isCanonical(offset) {
+            return .exception(PendingEvent(vector: 13, type: .hardwareException, errorCode: 0))
+        }
+        // Load CS (and SS), then RIP, RSP and RFLAGS (TF, NT, RF, VM cleared; IF too through
+        // an interrupt gate).
+        engine.loadContext()
+        engine.setSegment(.cs, codeDescriptor.cache(selector: selector & ~3 | UInt16(newCPL)))
+        engine.setSegment(.ss, newSS)
+        engine.recomputeSegmentHiddenFlags(protectedMode: true, longModeActive: longMode, virtual8086: false)
+        engine.storeContext()
+        var newFlags = rflags & ~(1 << 8 | 1 << 14 | 1 << 16 | 1 << 17)
+        if interruptGate { newFlags &= ~(1 << 9) }
+        engine.write(UC_X86_REG_RFLAGS, newFlags)
+        engine.write(UC_X86_REG_RSP, stackPointer)
+        engine.write(UC_X86_REG_RIP, offset)
+        blockingBySTI = false
+        blockingByMovSS = false
+        return .delivered
+    }
+
+    /// Real-address mode: the IVT entry CS:IP, FLAGS, CS and IP pushed (SDM 21.1.4).
+    private func deliverRealMode(_ event: PendingEvent, idtr: uc_x86_mmr, rip: UInt64, rflags: UInt64) -> DeliveryResult {
+        guard UInt64(event.vector) * 4 + 3 <= UInt64(idtr.limit) else {
+            return .exception(PendingEvent(vector: 13, type: .hardwareException, errorCode: 0))
+        }
+        let entry: [UInt8]
+        switch readSystem(idtr.base &+ UInt64(event.vector) * 4, count: 4) {
+        case .success(let bytes): entry = bytes
+        case .failure(let result): return result
+        }
+        engine.loadContext()
+        var cs = engine.segment(.cs)
+        let ss = engine.segment(.ss)
+        let rsp = engine.read(UC_X86_REG_RSP)
+        let stackMask: UInt64 = ss.defaultBig ? 0xFFFF_FFFF : 0xFFFF
+        var stackPointer = rsp
+        var hosts: [UInt64] = []
+        let pushes: [UInt64] = [rflags & 0xFFFF, UInt64(cs.selector), rip & 0xFFFF]
+        for _ in pushes {
+            stackPointer = ((stackPointer &- 2) & stackMask) | (rsp & ~stackMask)
+            switch translateLinear(ss.base &+ (stackPointer & stackMask), count: 2, kind: .write) {
+            case .bytes(let addresses): hosts += addresses
+            case .pageFault(let errorCode, let address):
+                return .exception(PendingEvent(vector: 14, type: .hardwareException, errorCode: errorCode, faultAddress: address))
+            case .exit(let exit): return .vmExit(exit)
+            }
+        }
+        for (index, value) in pushes.enumerated() {
+            cpu.memory.write8(hosts[2 * index], UInt8(truncatingIfNeeded: value))
+            cpu.memory.write8(hosts[2 * index + 1], UInt8(truncatingIfNeeded: value >> 8))
+        }
+        let newIP = UInt64(entry[0]) | UInt64(entry[1]) << 8
+        let newCS = UInt16(entry[2]) | UInt16(entry[3]) << 8
+        cs.selector = newCS
+        cs.base = UInt64(newCS) << 4
+        engine.loadContext()
+        engine.setSegment(.cs, cs)
+        engine.recomputeSegmentHiddenFlags(protectedMode: false, longModeActive: false, virtual8086: false)
+        engine.storeContext()
+        engine.write(UC_X86_REG_RFLAGS, rflags & ~(1 << 8 | 1 << 9 | 1 << 16 | 1 << 18))
+        engine.write(UC_X86_REG_RSP, stackPointer)
+        engine.write(UC_X86_REG_RIP, newIP)
+        blockingBySTI = false
+        blockingByMovSS = false
+        return .delivered
+    }
+
+    /// Reads processor-accessed memory (IDT, GDT, LDT, TSS): implicit supervisor accesses.
+    enum SystemRead {
+        case success([UInt8])
+        case failure(DeliveryResult)
+    }
+
+    func readSystem(_ linear: UInt64, count: Int) -> SystemRead {
+        switch translateLinear(linear, count: count, kind: .read, implicitSupervisor: true) {
+        case .bytes(let hosts):
+            return .success(hosts.map { cpu.memory.read8($0) })
+        case .pageFault(let errorCode, let address):
+            return .failure(.exception(PendingEvent(vector: 14, type: .hardwareException, errorCode: errorCode, faultAddress: address)))
+        case .exit(let exit):
+            return .failure(.vmExit(exit))
+        }
+    }
+
+    /// A segment descriptor (SDM Vol. 3A 3.4.5).
+    struct SegmentDescriptor {
+        var low: UInt32
+        var high: UInt32
+        var base: UInt64 { UInt64(low >> 16) | UInt64(high & 0xFF) << 16 | UInt64(high & 0xFF00_0000) }
+        var limit: UInt32 {
+            let raw = (low & 0xFFFF) | (high & 0xF_0000)
+            return high & (1 << 23) != 0 ? raw << 12 | 0xFFF : raw
+        }
+        var isSegment: Bool { high & (1 << 12) != 0 }
+        var isCode: Bool { isSegment && high & (1 << 11) != 0 }
+        var conforming: Bool { isCode && high & (1 << 10) != 0 }
+        var writable: Bool { !isCode && high & (1 << 9) != 0 }
+        var dpl: UInt8 { UInt8((high >> 13) & 3) }
+        var present: Bool { high & (1 << 15) != 0 }
+        var long: Bool { high & (1 << 21) != 0 }
+        var defaultBig: Bool { high & (1 << 22) != 0 }
+
+        /// The segment cache a load of `selector` with this descriptor gives (accessed set).
+        func cache(selector: UInt16) -> SegmentCache {
+            SegmentCache(selector: selector, base: base, limit: limit, flags: (high & 0x00F0_FF00) | 1 << 8)
+        }
+    }
+
+    enum DescriptorRead {
+        case success(SegmentDescriptor)
+        case failure(DeliveryResult)
+    }
+
+    /// Reads the descriptor `selector` names from the GDT or LDT; #GP(selector) beyond the limit.
+    func readDescriptor(_ selector: UInt16, ext: UInt32) -> DescriptorRead {
+        let table = selector & 4 != 0 ? engine.readTable(UC_X86_REG_LDTR) : engine.readTable(UC_X86_REG_GDTR)
+        let index = UInt64(selector & ~7)
+        guard index + 7 <= UInt64(table.limit) else {
+            return .failure(.exception(PendingEvent(vector: 13, type: .hardwareException, errorCode: UInt32(selector & ~3) + ext)))
+        }
+        switch readSystem(table.base &+ index, count: 8) {
+        case .success(let bytes):
+            let low = UInt32(bytes[0]) | UInt32(bytes[1]) << 8 | UInt32(bytes[2]) << 16 | UInt32(bytes[3]) << 24
+            let high = UInt32(bytes[4]) | UInt32(bytes[5]) << 8 | UInt32(bytes[6]) << 16 | UInt32(bytes[7]) << 24
+            return .success(SegmentDescriptor(low: low, high: high))
+        case .failure(let result):
+            return .failure(result)
+        }
+    }
+
+    func isCanonical(_ address: UInt64) -> Bool {
+        let shift = UInt64(64 - cpu.linearAddressWidth)
+        return UInt64(bitPattern: Int64(bitPattern: address << shift) >> Int64(shift)) == address
+    }
+}

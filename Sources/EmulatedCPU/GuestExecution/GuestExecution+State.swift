@@ -1,0 +1,353 @@
+// Moving guest state between the VMCS and the engine: loading it on VM entry (SDM 27.3.2
+// "Loading Guest State", 27.4 "Loading MSRs") and saving it on VM exit with the exit
+// information (SDM 28.2 "Recording VM-Exit Information", 28.3 "Saving Guest State", 28.4
+// "Saving MSRs"), then loading host state (28.5, 28.6).
+import CUnicorn
+import VMX
+
+extension GuestExecution {
+    private func field(_ field: VMCSField) -> UInt64 { cpu.currentVMCSFieldValue(field) }
+
+    private func store(_ value: UInt64, _ field: VMCSField) {
+        guard let vmcs = cpu.currentVMCS else { return }
+        cpu.store(value, in: field, of: vmcs)
+    }
+
+    static let segmentFields: [(selector: VMCSField, base: VMCSField, limit: VMCSField, rights: VMCSField)] = [
+        (.guestESSelector, .guestESBase, .guestESLimit, .guestESAccessRights),
+        (.guestCSSelector, .guestCSBase, .guestCSLimit, .guestCSAccessRights),
+        (.guestSSSelector, .guestSSBase, .guestSSLimit, .guestSSAccessRights),
+        (.guestDSSelector, .guestDSBase, .guestDSLimit, .guestDSAccessRights),
+        (.guestFSSelector, .guestFSBase, .guestFSLimit, .guestFSAccessRights),
+        (.guestGSSelector, .guestGSBase, .guestGSLimit, .guestGSAccessRights),
+    ]
+
+    // MARK: VM entry
+
+    func readControls() -> GuestControls {
+        let primary = PrimaryProcessorBasedControls(rawValue: UInt32(truncatingIfNeeded: field(.primaryProcessorBasedVMExecutionControls)))
+        let secondary = primary.contains(.activateSecondaryControls)
+            ? SecondaryProcessorBasedControls(rawValue: UInt32(truncatingIfNeeded: field(.secondaryProcessorBasedVMExecutionControls)))
+            : SecondaryProcessorBasedControls(rawValue: 0)
+        let targets: [VMCSField] = [.cr3TargetValue0, .cr3TargetValue1, .cr3TargetValue2, .cr3TargetValue3]
+        var controls = GuestControls(
+            pinBased: PinBasedControls(rawValue: UInt32(truncatingIfNeeded: field(.pinBasedVMExecutionControls))),
+            primary: primary,
+            secondary: secondary,
+            exitControls: VMExitControls(rawValue: UInt32(truncatingIfNeeded: field(.primaryVMExitControls))),
+            entryControls: VMEntryControls(rawValue: UInt32(truncatingIfNeeded: field(.vmEntryControls))),
+            exceptionBitmap: UInt32(truncatingIfNeeded: field(.exceptionBitmap)),
+            pageFaultErrorCodeMask: UInt32(truncatingIfNeeded: field(.pageFaultErrorCodeMask)),
+            pageFaultErrorCodeMatch: UInt32(truncatingIfNeeded: field(.pageFaultErrorCodeMatch)),
+            cr0Mask: field(.cr0GuestHostMask), cr0Shadow: field(.cr0ReadShadow),
+            cr4Mask: field(.cr4GuestHostMask), cr4Shadow: field(.cr4ReadShadow),
+            cr3TargetCount: Int(field(.cr3TargetCount)),
+            cr3Targets: targets.map { field($0) },
+            ioBitmapA: field(.ioBitmapAAddress), ioBitmapB: field(.ioBitmapBAddress),
+            msrBitmaps: field(.msrBitmapsAddress),
+            tscOffset: field(.tscOffset),
+            eptPointer: secondary.contains(.enableEPT) ? field(.eptPointer) : nil,
+            virtualAPIC: field(.virtualAPICAddress),
+            vpid: UInt16(truncatingIfNeeded: field(.virtualProcessorIdentifier)))
+        controls.monitorTrapFlag = primary.contains(.monitorTrapFlag)
+        controls.interruptWindowExiting = primary.contains(.interruptWindowExiting)
+        controls.nmiWindowExiting = primary.contains(.nmiWindowExiting)
+        controls.preemptionTimer = controls.pinBased.contains(.activateVMXPreemptionTimer)
+        controls.externalInterruptExiting = controls.pinBased.contains(.externalInterruptExiting)
+        controls.preemptionTimerRate = UInt64(cpu.capabilities?.misc.preemptionTimerRate ?? 0)
+        return controls
+    }
+
+    /// SDM 27.3.2 and 27.4: the guest-state area (and the VM-entry MSR-load list) into the
+    /// engine and the emulated CPU's registers; `registers` are the GPRs other than RSP.
+    func loadGuestState(registers: GuestRegisters, launch: Bool) {
+        let engine = self.engine
+        controls = readControls()
+        let entry = controls.entryControls
+        let vmcs = cpu.currentVMCSPointer
+
+        // The guest's x87/SSE state (and what else the VMCS does not hold) is kept per VMCS
+        // between exit and entry; a launch starts from a clean one (FNINIT, MXCSR 1F80H, XMM
+        // registers zero), as the kernel's stub gives it.
+        if !launch, let saved = savedEngineState[vmcs] {
+            engine.restoreState(saved)
+        } else {
+            engine.write(UC_X86_REG_FPCW, 0x37F)
+            engine.write(UC_X86_REG_FPSW, 0)
+            engine.write(UC_X86_REG_FPTAG, 0xFFFF)
+            engine.write(UC_X86_REG_MXCSR, 0x1F80)
+            var zero: (UInt64, UInt64) = (0, 0)
+            for index in 0..<16 {
+                let register = Int32(UC_X86_REG_XMM0.rawValue) + Int32(index)
+                let xmm = index < 8 ? register : Int32(UC_X86_REG_XMM8.rawValue) + Int32(index - 8)
+                uc_reg_write(engine.handle, xmm, &zero)
+            }
+        }
+
+        // Control registers and IA32_EFER (27.3.2.1). IA32_EFER is written with paging off so
+        // that turning paging on activates IA-32e mode where LME says so, as QEMU models it.
+        let guestCR0 = field(.guestCR0) | ControlRegister0.et.rawValue
+        var efer: UInt64
+        if entry.contains(.loadIA32EFER) {
+            efer = field(.guestIA32EFER)
+        } else {
+            efer = cpu.efer & ~(EmulatedCPU.EFER.lma | EmulatedCPU.EFER.lme)
+            if entry.contains(.ia32eModeGuest) { efer |= EmulatedCPU.EFER.lma | EmulatedCPU.EFER.lme }
+        }
+        engine.write(UC_X86_REG_CR0, guestCR0 & ~ControlRegister0.pg.rawValue)
+        engine.writeMSR(MSR.ia32EFER, efer & ~EmulatedCPU.EFER.lma)
+        engine.write(UC_X86_REG_CR4, field(.guestCR4))
+        engine.write(UC_X86_REG_CR3, field(.guestCR3))
+        engine.write(UC_X86_REG_CR0, guestCR0)
+        if entry.contains(.loadDebugControls) {
+            engine.write(UC_X86_REG_DR7, field(.guestDR7))
+            cpu.msrs[MSR.ia32DebugCtl] = field(.guestIA32DebugCtl)
+        }
+        cpu.msrs[MSR.ia32SysenterCS] = field(.guestIA32SysenterCS)
+        cpu.msrs[MSR.ia32SysenterESP] = field(.guestIA32SysenterESP)
+        cpu.msrs[MSR.ia32SysenterEIP] = field(.guestIA32SysenterEIP)
+        if entry.contains(.loadIA32PAT) { cpu.msrs[MSR.ia32PAT] = field(.guestIA32PAT) }
+        if entry.contains(.loadIA32PerfGlobalCtrl) { cpu.msrs[MSR.ia32PerfGlobalCtrl] = field(.guestIA32PerfGlobalCtrl) }
+        for msr in Self.engineMSRs {
+            if let value = cpu.msrs[msr] { engine.writeMSR(msr, value) }
+        }
+
+        // General-purpose registers, RSP, RIP, RFLAGS (27.3.2.3).
+        for number in 0..<16 where number != 4 {
+            engine.write(Self.generalRegisters[number], registers[number])
+        }
+        engine.write(UC_X86_REG_RSP, field(.guestRSP))
+        engine.write(UC_X86_REG_RIP, field(.guestRIP))
+        let rflags = field(.guestRFLAGS)
+        engine.write(UC_X86_REG_RFLAGS, rflags)
+
+        // Descriptor-table registers, LDTR and TR (27.3.2.2).
+        engine.writeTable(UC_X86_REG_GDTR, uc_x86_mmr(selector: 0, base: field(.guestGDTRBase),
+                                                     limit: UInt32(truncatingIfNeeded: field(.guestGDTRLimit)), flags: 0))
+        engine.writeTable(UC_X86_REG_IDTR, uc_x86_mmr(selector: 0, base: field(.guestIDTRBase),
+                                                     limit: UInt32(truncatingIfNeeded: field(.guestIDTRLimit)), flags: 0))
+        for (register, fields) in [(UC_X86_REG_LDTR, (VMCSField.guestLDTRSelector, VMCSField.guestLDTRBase, VMCSField.guestLDTRLimit, VMCSField.guestLDTRAccessRights)),
+                                   (UC_X86_REG_TR, (.guestTRSelector, .guestTRBase, .guestTRLimit, .guestTRAccessRights))] {
+            let cache = SegmentCache(selector: UInt16(truncatingIfNeeded: field(fields.0)), base: field(fields.1),
+                                     limit: UInt32(truncatingIfNeeded: field(fields.2)),
+                                     accessRights: UInt32(truncatingIfNeeded: field(fields.3)))
+            engine.writeTable(register, uc_x86_mmr(selector: cache.selector, base: cache.base, limit: cache.limit, flags: cache.flags))
+        }
+
+        // Segment registers with their hidden parts, whatever the descriptor tables hold.
+        engine.loadContext()
+        for (index, fields) in Self.segmentFields.enumerated() {
+            let cache = SegmentCache(selector: UInt16(truncatingIfNeeded: field(fields.selector)), base: field(fields.base),
+                                     limit: UInt32(truncatingIfNeeded: field(fields.limit)),
+                                     accessRights: UInt32(truncatingIfNeeded: field(fields.rights)))
+            engine.setSegment(SegmentRegister(rawValue: index)!, cache)
+        }
+        engine.efer = efer
+        engine.recomputeSegmentHiddenFlags(protectedMode: guestCR0 & ControlRegister0.pe.rawValue != 0,
+                                           longModeActive: efer & EmulatedCPU.EFER.lma != 0,
+                                           virtual8086: rflags & (1 << 17) != 0)
+        engine.storeContext()
+        engine.writeMSR(MSR.ia32SysenterCS, field(.guestIA32SysenterCS))
+        engine.writeMSR(MSR.ia32SysenterESP, field(.guestIA32SysenterESP))
+        engine.writeMSR(MSR.ia32SysenterEIP, field(.guestIA32SysenterEIP))
+
+        // The emulated CPU's own registers are the guest's now.
+        cpu.cr0 = guestCR0
+        cpu.cr3 = field(.guestCR3)
+        cpu.cr4 = field(.guestCR4)
+        cpu.efer = efer
+        cpu.rflags = rflags
+
+        // Non-register state (27.3.2.5 and 27.3.3 for the preemption timer, 27.7 for activity).
+        let interruptibility = field(.guestInterruptibilityState)
+        blockingBySTI = interruptibility & 1 != 0
+        blockingByMovSS = interruptibility & 2 != 0
+        blockingByNMI = interruptibility & 8 != 0
+        activityState = UInt32(truncatingIfNeeded: field(.guestActivityState))
+        if activityState > 1 {
+            cpu.reportGuestExecutionProblem("activity state \(activityState) (shutdown or wait-for-SIPI) is not modelled; the guest runs as if active")
+            activityState = 0
+        }
+        preemptionTimerStart = timestampCounter
+        preemptionTimerValue = field(.vmxPreemptionTimerValue)
+        mtfPending = false
+        stop = nil
+        inFlight = nil
+        memoryFault = nil
+        fetchFaultPage = nil
+        fetchFaultRefined = false
+        fetchCache = nil
+        mode.stale = true
+        refreshMode()
+
+        // PDPTEs for PAE paging (27.3.2.4): from the VMCS with EPT, else from memory.
+        if guestCR0 & ControlRegister0.pg.rawValue != 0 && mode.cr4 & ControlRegister4.pae.rawValue != 0
+            && efer & EmulatedCPU.EFER.lma == 0 {
+            if controls.eptPointer != nil {
+                pdptes = [field(.guestPDPTE0), field(.guestPDPTE1), field(.guestPDPTE2), field(.guestPDPTE3)]
+            } else {
+                reloadPDPTEsIfPAE()
+            }
+        }
+
+        // The VM-entry MSR-load list (27.4); its entries passed the checks already.
+        let count = Int(field(.vmEntryMSRLoadCount))
+        let list = field(.vmEntryMSRLoadAddress)
+        for index in 0..<count {
+            let entryAddress = list + UInt64(index) * 16
+            let msr = cpu.memory.read32(entryAddress)
+            let value = cpu.memory.read64(entryAddress + 8)
+            if !writeGuestMSR(msr, value) { cpu.msrs[msr] = value }
+        }
+        engine.flushTLB()
+        // Guest code translated before is still valid unless something wrote memory outside
+        // the guest (the hypervisor, or the emulated CPU itself) since the last VM exit.
+        if cpu.memory.writeGeneration != memoryGenerationAtExit { engine.flushTranslations() }
+    }
+
+    // MARK: VM exit
+
+    /// Performs the VM exit `exit`: saves guest state and the exit information into the VMCS,
+    /// loads host state, and returns the guest's general-purpose registers in `registers`.
+    func finishVMExit(_ exit: ExitInformation, registers: inout GuestRegisters) {
+        let engine = self.engine
+        let exitControls = controls.exitControls
+        inFlight = nil
+        stop = nil
+
+        // Guest state (28.3.1-28.3.4).
+        engine.loadContext()
+        for (index, fields) in Self.segmentFields.enumerated() {
+            let cache = engine.segment(SegmentRegister(rawValue: index)!)
+            store(UInt64(cache.selector), fields.selector)
+            store(cache.base, fields.base)
+            store(UInt64(cache.limit), fields.limit)
+            var rights = cache.accessRights
+            if index == SegmentRegister.cs.rawValue { rights &= ~(1 << 16) }
+            // Loading a code or data segment sets the descriptor's accessed flag, so a loaded
+            // segment's cache has it (VM entry checks it, SDM 27.3.1.2); QEMU leaves it clear
+            // in the cache when a far transfer loads CS.
+            if rights & (1 << 16) == 0 && rights & (1 << 4) != 0 { rights |= 1 }
+            store(UInt64(rights), fields.rights)
+        }
+        for (register, fields) in [(UC_X86_REG_LDTR, (VMCSField.guestLDTRSelector, VMCSField.guestLDTRBase, VMCSField.guestLDTRLimit, VMCSField.guestLDTRAccessRights)),
+                                   (UC_X86_REG_TR, (.guestTRSelector, .guestTRBase, .guestTRLimit, .guestTRAccessRights))] {
+            let table = engine.readTable(register)
+            let cache = SegmentCache(selector: table.selector, base: table.base, limit: table.limit, flags: table.flags)
+            store(UInt64(cache.selector), fields.0)
+            store(cache.base, fields.1)
+            store(UInt64(cache.limit), fields.2)
+            store(UInt64(cache.accessRights), fields.3)
+        }
+        let gdtr = engine.readTable(UC_X86_REG_GDTR), idtr = engine.readTable(UC_X86_REG_IDTR)
+        store(gdtr.base, .guestGDTRBase)
+        store(UInt64(gdtr.limit), .guestGDTRLimit)
+        store(idtr.base, .guestIDTRBase)
+        store(UInt64(idtr.limit), .guestIDTRLimit)
+        let cr0 = engine.read(UC_X86_REG_CR0), cr3 = engine.read(UC_X86_REG_CR3), cr4 = engine.read(UC_X86_REG_CR4)
+        store(cr0, .guestCR0)
+        store(cr3, .guestCR3)
+        store(cr4, .guestCR4)
+        if exitControls.contains(.saveDebugControls) {
+            store(engine.read(UC_X86_REG_DR7), .guestDR7)
+            store(cpu.msrs[MSR.ia32DebugCtl] ?? 0, .guestIA32DebugCtl)
+        }
+        let rsp = engine.read(UC_X86_REG_RSP), rip = engine.read(UC_X86_REG_RIP), rflags = engine.read(UC_X86_REG_RFLAGS)
+        store(rsp, .guestRSP)
+        store(rip, .guestRIP)
+        store(rflags, .guestRFLAGS)
+        for msr in Self.engineMSRs { cpu.msrs[msr] = engine.readMSR(msr) }
+
+        store(cpu.msrs[MSR.ia32SysenterCS] ?? 0, .guestIA32SysenterCS)
+        store(cpu.msrs[MSR.ia32SysenterESP] ?? 0, .guestIA32SysenterESP)
+        store(cpu.msrs[MSR.ia32SysenterEIP] ?? 0, .guestIA32SysenterEIP)
+        let efer = engine.readMSR(MSR.ia32EFER)
+        if exitControls.contains(.saveIA32EFER) { store(efer, .guestIA32EFER) }
+        if exitControls.contains(.saveIA32PAT) { store(cpu.msrs[MSR.ia32PAT] ?? 0, .guestIA32PAT) }
+        // SDM 28.2 with IA32_VMX_MISC[5]: IA32_EFER.LMA into the "IA-32e mode guest" control.
+        if cpu.capabilities?.misc.storesEFERLMA == true {
+            var entryControls = field(.vmEntryControls)
+            if efer & EmulatedCPU.EFER.lma != 0 { entryControls |= UInt64(VMEntryControls.ia32eModeGuest.rawValue) }
+            else { entryControls &= ~UInt64(VMEntryControls.ia32eModeGuest.rawValue) }
+            store(entryControls, .vmEntryControls)
+        }
+        store(UInt64(exit.activityState ?? activityState), .guestActivityState)
+        var interruptibility: UInt64 = 0
+        if blockingBySTI { interruptibility |= 1 }
+        if blockingByMovSS { interruptibility |= 2 }
+        if blockingByNMI { interruptibility |= 8 }
+        store(interruptibility, .guestInterruptibilityState)
+        store(0, .guestPendingDebugExceptions)
+        if exitControls.contains(.saveVMXPreemptionTimerValue) {
+            let ticks = preemptionTimerTicks()
+            store(ticks >= preemptionTimerValue ? 0 : preemptionTimerValue - ticks, .vmxPreemptionTimerValue)
+        }
+        if controls.eptPointer != nil && cr0 & ControlRegister0.pg.rawValue != 0 && cr4 & ControlRegister4.pae.rawValue != 0
+            && efer & EmulatedCPU.EFER.lma == 0 {
+            for (index, pdpteField) in [VMCSField.guestPDPTE0, .guestPDPTE1, .guestPDPTE2, .guestPDPTE3].enumerated() {
+                store(pdptes[index], pdpteField)
+            }
+        }
+
+        // Exit information (28.2.1-28.2.5). The VM-entry interruption information's valid bit
+        // is cleared on every VM exit (SDM 28.2.? "Information for VM Exits During Event
+        // Delivery" and 25.8.3).
+        if let linear = exit.guestLinearAddress { store(linear, .guestLinearAddress) }
+        if let physical = exit.guestPhysicalAddress { store(physical, .guestPhysicalAddress) }
+        store(UInt64(exit.interruptionInformation ?? 0), .vmExitInterruptionInformation)
+        if let errorCode = exit.interruptionErrorCode { store(UInt64(errorCode), .vmExitInterruptionErrorCode) }
+        store(UInt64(exit.vectoring?.interruptionInformation ?? 0), .idtVectoringInformation)
+        if let errorCode = exit.vectoring?.errorCode { store(UInt64(errorCode), .idtVectoringErrorCode) }
+        if let length = exit.instructionLength { store(UInt64(length), .vmExitInstructionLength) }
+        if let information = exit.instructionInformation { store(UInt64(information), .vmExitInstructionInformation) }
+        store(field(.vmEntryInterruptionInformation) & ~0x8000_0000, .vmEntryInterruptionInformation)
+
+        // The emulated CPU's registers hold the guest's until host state replaces them.
+        cpu.cr0 = cr0
+        cpu.cr3 = cr3
+        cpu.cr4 = cr4
+        cpu.efer = efer
+        cpu.rflags = rflags
+        cpu.msrs[MSR.ia32FSBase] = engine.segment(.fs).base
+        cpu.msrs[MSR.ia32GSBase] = engine.segment(.gs).base
+
+        // The VM-exit MSR-store list (28.4).
+        let storeCount = Int(field(.vmExitMSRStoreCount))
+        let storeList = field(.vmExitMSRStoreAddress)
+        for index in 0..<storeCount {
+            let entryAddress = storeList + UInt64(index) * 16
+            let msr = cpu.memory.read32(entryAddress)
+            cpu.memory.write64(entryAddress + 8, readGuestMSR(msr) ?? 0)
+        }
+
+        for number in 0..<16 where number != 4 {
+            registers[number] = engine.read(Self.generalRegisters[number])
+        }
+        let vmcs = cpu.currentVMCSPointer
+        if let saved = savedEngineState[vmcs] {
+            engine.saveState(into: saved)
+        } else {
+            savedEngineState[vmcs] = engine.copyState()
+        }
+        memoryGenerationAtExit = cpu.memory.writeGeneration
+
+        // Host state (28.5), the exit reason and qualification with it.
+        cpu.performVMExit(reason: exit.reason, qualification: exit.qualification)
+        cpu.msrs[MSR.ia32SysenterCS] = field(.hostIA32SysenterCS)
+        cpu.msrs[MSR.ia32SysenterESP] = field(.hostIA32SysenterESP)
+        cpu.msrs[MSR.ia32SysenterEIP] = field(.hostIA32SysenterEIP)
+        cpu.msrs[MSR.ia32FSBase] = field(.hostFSBase)
+        cpu.msrs[MSR.ia32GSBase] = field(.hostGSBase)
+        if exitControls.contains(.loadIA32PAT) { cpu.msrs[MSR.ia32PAT] = field(.hostIA32PAT) }
+        if exitControls.contains(.loadIA32PerfGlobalCtrl) { cpu.msrs[MSR.ia32PerfGlobalCtrl] = field(.hostIA32PerfGlobalCtrl) }
+        // The VM-exit MSR-load list (28.6).
+        let loadCount = Int(field(.vmExitMSRLoadCount))
+        let loadList = field(.vmExitMSRLoadAddress)
+        for index in 0..<loadCount {
+            let entryAddress = loadList + UInt64(index) * 16
+            let msr = cpu.memory.read32(entryAddress)
+            let value = cpu.memory.read64(entryAddress + 8)
+            if msr == MSR.ia32EFER { cpu.efer = value } else { cpu.msrs[msr] = value }
+        }
+    }
+}

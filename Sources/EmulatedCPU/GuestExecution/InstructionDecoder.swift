@@ -1,0 +1,394 @@
+// Decoding the guest instructions that VMX non-root operation treats specially (SDM 26.1-26.3):
+// the ones that cause VM exits unconditionally or by control, the ones whose behaviour changes
+// (MOV from CR0/CR4 reads the shadows), the software interrupts the emulated CPU delivers
+// itself, and those that change the execution mode or interruptibility. Everything else is
+// `.other` and Unicorn executes it. Lengths come from Unicorn (the code hook's size); this
+// decoder reads prefixes, opcode, ModR/M, SIB, displacement and the immediates it needs
+// (SDM Vol. 2A chapter 2, "Instruction Format").
+
+/// A decoded memory operand: segment:[base + index * scale + displacement] (SDM Vol. 2A 2.1.5).
+struct MemoryOperand: Equatable {
+    /// General-purpose register numbers (x86 encoding, 0-15), nil when absent.
+    var base: Int?
+    var index: Int?
+    /// 1, 2, 4 or 8.
+    var scale: Int
+    /// Sign-extended displacement.
+    var displacement: Int64
+    /// RIP-relative addressing (64-bit mode, mod 00 r/m 101).
+    var ripRelative: Bool
+    /// The segment register used: the override, else SS for BP/SP-based forms, else DS.
+    var segment: SegmentRegister
+}
+
+/// An operand that is a register or memory (the r/m part of ModR/M).
+enum RegisterOrMemory: Equatable {
+    case register(Int)
+    case memory(MemoryOperand)
+}
+
+/// The VMX instructions with operands (SDM 31.3).
+enum VMXInstruction: Equatable {
+    case vmclear, vmptrld, vmptrst, vmxon, vmread, vmwrite, invept, invvpid
+}
+
+/// The descriptor-table instructions (SDM 26.1.3 "descriptor-table exiting").
+enum DescriptorTableInstruction: Int, Equatable {
+    // Values are the instruction-identity encodings of SDM Table 28-10 and 28-11.
+    case sgdt = 0, sidt = 1, lgdt = 2, lidt = 3
+    case sldt = 4, str = 5, lldt = 6, ltr = 7
+
+    var isGDTROrIDTR: Bool { rawValue < 4 }
+}
+
+struct DecodedInstruction: Equatable {
+    enum Operation: Equatable {
+        case cpuid, hlt, getsec, invd, wbinvd, xsetbv, vmcall, vmlaunch, vmresume, vmxoff, vmfunc
+        case vmx(VMXInstruction)
+        /// IN, OUT, INS, OUTS: `port` is the immediate, nil for DX; `size` 1, 2 or 4.
+        case io(port: UInt16?, size: Int, isIn: Bool, isString: Bool)
+        case rdmsr, wrmsr
+        case movToCR(Int, register: Int)
+        case movFromCR(Int, register: Int)
+        case clts
+        case lmsw(RegisterOrMemory)
+        case movToDR(Int, register: Int)
+        case movFromDR(Int, register: Int)
+        case rdtsc, rdtscp, rdpmc
+        case invlpg(MemoryOperand)
+        case monitor, mwait, pause
+        case rdrand(register: Int), rdseed(register: Int)
+        case invpcid
+        case descriptorTable(DescriptorTableInstruction, RegisterOrMemory)
+        /// INT3 (CC).
+        case int3
+        /// INT imm8 (CD ib).
+        case int(UInt8)
+        /// INTO (CE), #UD in 64-bit mode.
+        case into
+        /// INT1 / ICEBP (F1).
+        case int1
+        case sti
+        /// MOV to SS or POP SS: blocking by MOV SS follows (SDM 25.4.2 Table 25-3).
+        case loadSS
+        case iret
+        /// Far transfers, SYSCALL/SYSRET/SYSENTER/SYSEXIT, RSM: may change CPL or the code
+        /// segment's mode.
+        case modeChange
+        case other
+    }
+
+    var operation: Operation
+    /// The instruction's length in bytes, for every operation but `.other` (Unicorn's length
+    /// cannot be trusted for instructions it does not know, such as the VMX instructions).
+    var length: Int = 0
+    /// 2, 4 or 8 bytes.
+    var operandSize: Int
+    /// 2, 4 or 8 bytes.
+    var addressSize: Int
+    var segmentOverride: SegmentRegister?
+    /// F3 (REP/REPE) and F2 (REPNE) prefixes.
+    var repeatPrefix: Bool
+    var repeatNotEqualPrefix: Bool
+    var lockPrefix: Bool
+    /// ModR/M: mod (2 bits), reg (with REX.R) and the decoded r/m, when the opcode has one.
+    var modRM: (mod: Int, reg: Int, rm: RegisterOrMemory)?
+
+    static func == (lhs: DecodedInstruction, rhs: DecodedInstruction) -> Bool {
+        lhs.operation == rhs.operation && lhs.operandSize == rhs.operandSize && lhs.addressSize == rhs.addressSize
+            && lhs.segmentOverride == rhs.segmentOverride && lhs.repeatPrefix == rhs.repeatPrefix
+            && lhs.repeatNotEqualPrefix == rhs.repeatNotEqualPrefix && lhs.lockPrefix == rhs.lockPrefix
+            && lhs.modRM?.mod == rhs.modRM?.mod && lhs.modRM?.reg == rhs.modRM?.reg && lhs.modRM?.rm == rhs.modRM?.rm
+    }
+}
+
+/// The code size a decoder works in: CS.D with CR0.PE, CS.L with IA32_EFER.LMA.
+enum CodeSize {
+    case bits16, bits32, bits64
+}
+
+struct InstructionDecoder {
+    var codeSize: CodeSize
+
+    /// Decodes the instruction whose bytes `byte(i)` returns (nil when a byte cannot be read:
+    /// the instruction is then `.other`, and Unicorn raises the fetch fault).
+    func decode(_ byte: (Int) -> UInt8?) -> DecodedInstruction {
+        var offset = 0
+        var operandSizeOverride = false, addressSizeOverride = false
+        var segment: SegmentRegister?
+        var rep = false, repne = false, lock = false
+        var rex: UInt8 = 0
+        var result = DecodedInstruction(operation: .other, operandSize: 4, addressSize: 4, segmentOverride: nil,
+                                        repeatPrefix: false, repeatNotEqualPrefix: false, lockPrefix: false, modRM: nil)
+        // Legacy prefixes (at most 14 bytes of them before an instruction is too long).
+        prefixes: while offset < 14, let b = byte(offset) {
+            switch b {
+            case 0x66: operandSizeOverride = true
+            case 0x67: addressSizeOverride = true
+            case 0x26: segment = .es
+            case 0x2E: segment = .cs
+            case 0x36: segment = .ss
+            case 0x3E: segment = .ds
+            case 0x64: segment = .fs
+            case 0x65: segment = .gs
+            case 0xF0: lock = true
+            case 0xF2: repne = true; rep = false
+            case 0xF3: rep = true; repne = false
+            default: break prefixes
+            }
+            offset += 1
+        }
+        // REX (64-bit mode only, immediately before the opcode).
+        if codeSize == .bits64, let b = byte(offset), b & 0xF0 == 0x40 {
+            rex = b
+            offset += 1
+        }
+        let rexW = rex & 8 != 0, rexR = Int(rex & 4) << 1, rexX = Int(rex & 2) << 2, rexB = Int(rex & 1) << 3
+        switch codeSize {
+        case .bits16:
+            result.operandSize = operandSizeOverride ? 4 : 2
+            result.addressSize = addressSizeOverride ? 4 : 2
+        case .bits32:
+            result.operandSize = operandSizeOverride ? 2 : 4
+            result.addressSize = addressSizeOverride ? 2 : 4
+        case .bits64:
+            result.operandSize = rexW ? 8 : (operandSizeOverride ? 2 : 4)
+            result.addressSize = addressSizeOverride ? 4 : 8
+        }
+        result.segmentOverride = segment
+        result.repeatPrefix = rep
+        result.repeatNotEqualPrefix = repne
+        result.lockPrefix = lock
+
+        /// Decodes ModR/M (and SIB and displacement) at `offset`.
+        func modRM() -> (mod: Int, reg: Int, rm: RegisterOrMemory)? {
+            guard let m = byte(offset) else { return nil }
+            offset += 1
+            let mod = Int(m >> 6), reg = Int((m >> 3) & 7) | rexR, rmLow = Int(m & 7)
+            if mod == 3 { return (mod, reg, .register(rmLow | rexB)) }
+            guard let memory = memoryOperand(mod: mod, rm: rmLow) else { return nil }
+            return (mod, reg, .memory(memory))
+        }
+
+        func displacement(_ size: Int) -> Int64? {
+            var value: UInt64 = 0
+            for i in 0..<size {
+                guard let b = byte(offset + i) else { return nil }
+                value |= UInt64(b) << (8 * UInt64(i))
+            }
+            offset += size
+            let shift = UInt64(64 - 8 * size)
+            return Int64(bitPattern: value << shift) >> Int64(shift)
+        }
+
+        func memoryOperand(mod: Int, rm: Int) -> MemoryOperand? {
+            if result.addressSize == 2 {
+                // SDM Vol. 2A Table 2-1: 16-bit addressing forms.
+                let forms: [(Int?, Int?)] = [(3, 6), (3, 7), (5, 6), (5, 7), (6, nil), (7, nil), (5, nil), (3, nil)]
+                var (base, index) = forms[rm]
+                var disp: Int64 = 0
+                if mod == 0 && rm == 6 {
+                    base = nil
+                    guard let d = displacement(2) else { return nil }
+                    disp = d
+                } else if mod == 1 {
+                    guard let d = displacement(1) else { return nil }
+                    disp = d
+                } else if mod == 2 {
+                    guard let d = displacement(2) else { return nil }
+                    disp = d
+                }
+                let stackBased = base == 5
+                return MemoryOperand(base: base, index: index, scale: 1, displacement: disp, ripRelative: false,
+                                     segment: segment ?? (stackBased ? .ss : .ds))
+            }
+            // 32- and 64-bit addressing: SDM Vol. 2A Tables 2-2, 2-3.
+            var base: Int? = rm | rexB
+            var index: Int?
+            var scale = 1
+            var ripRelative = false
+            if rm == 4 {
+                guard let sib = byte(offset) else { return nil }
+                offset += 1
+                scale = 1 << Int(sib >> 6)
+                let indexNumber = Int((sib >> 3) & 7) | rexX
+                index = indexNumber == 4 ? nil : indexNumber
+                let baseLow = Int(sib & 7)
+                base = (baseLow == 5 && mod == 0) ? nil : baseLow | rexB
+            } else if rm == 5 && mod == 0 {
+                base = nil
+                ripRelative = codeSize == .bits64
+            }
+            var disp: Int64 = 0
+            if mod == 1 {
+                guard let d = displacement(1) else { return nil }
+                disp = d
+            } else if mod == 2 || base == nil {
+                guard let d = displacement(4) else { return nil }
+                disp = d
+            }
+            let stackBased = base.map { $0 & 7 == 4 || $0 & 7 == 5 } ?? false
+            return MemoryOperand(base: base, index: index, scale: scale, displacement: disp, ripRelative: ripRelative,
+                                 segment: segment ?? (stackBased ? .ss : .ds))
+        }
+
+
+        /// The 0F xx opcode map (SDM Vol. 2A Table A-3) and the 0F 38 entries INVEPT, INVVPID and
+        /// INVPCID.
+        func decodeTwoByte() {
+            guard let opcode = byte(offset) else { return }
+            offset += 1
+            let operandSizePrefix = result.operandSize == 2 && codeSize != .bits16
+                || result.operandSize == 4 && codeSize == .bits16
+            switch opcode {
+            case 0xA2: result.operation = .cpuid
+            case 0x37: result.operation = .getsec
+            case 0x08: result.operation = .invd
+            case 0x09: result.operation = .wbinvd
+            case 0x30: result.operation = .wrmsr
+            case 0x32: result.operation = .rdmsr
+            case 0x31: result.operation = .rdtsc
+            case 0x33: result.operation = .rdpmc
+            case 0x06: result.operation = .clts
+            case 0x05, 0x07, 0x34, 0x35, 0xAA: result.operation = .modeChange
+            case 0xA1, 0xA9: result.operation = .other  // POP FS/GS
+            case 0x20, 0x22, 0x21, 0x23:
+                // MOV to/from CR/DR: the r/m field always names a register (mod is ignored).
+                guard let m = byte(offset) else { return }
+                offset += 1
+                let control = Int((m >> 3) & 7) | (rex & 4 != 0 ? 8 : 0)
+                let register = Int(m & 7) | (rex & 1 != 0 ? 8 : 0)
+                switch opcode {
+                case 0x20: result.operation = .movFromCR(control, register: register)
+                case 0x22: result.operation = .movToCR(control, register: register)
+                case 0x21: result.operation = .movFromDR(control & 7, register: register)
+                default: result.operation = .movToDR(control & 7, register: register)
+                }
+            case 0x00:
+                guard let m = modRM() else { return }
+                result.modRM = m
+                switch m.reg & 7 {
+                case 0: result.operation = .descriptorTable(.sldt, m.rm)
+                case 1: result.operation = .descriptorTable(.str, m.rm)
+                case 2: result.operation = .descriptorTable(.lldt, m.rm)
+                case 3: result.operation = .descriptorTable(.ltr, m.rm)
+                default: break
+                }
+            case 0x01:
+                guard let m = byte(offset) else { return }
+                if m >> 6 == 3 {
+                    offset += 1
+                    switch m {
+                    case 0xC1: result.operation = .vmcall
+                    case 0xC2: result.operation = .vmlaunch
+                    case 0xC3: result.operation = .vmresume
+                    case 0xC4: result.operation = .vmxoff
+                    case 0xD4: result.operation = .vmfunc
+                    case 0xD1: result.operation = .xsetbv
+                    case 0xC8: result.operation = .monitor
+                    case 0xC9: result.operation = .mwait
+                    case 0xF9: result.operation = .rdtscp
+                    case 0xF8: result.operation = .modeChange  // SWAPGS changes no mode, but GS base
+                    default:
+                        if (m >> 3) & 7 == 6 {
+                            let register = Int(m & 7) | (rex & 1 != 0 ? 8 : 0)
+                            result.modRM = (3, 6, .register(register))
+                            result.operation = .lmsw(.register(register))
+                        }
+                    }
+                    return
+                }
+                guard let decoded = modRM() else { return }
+                result.modRM = decoded
+                switch decoded.reg & 7 {
+                case 0: result.operation = .descriptorTable(.sgdt, decoded.rm)
+                case 1: result.operation = .descriptorTable(.sidt, decoded.rm)
+                case 2: result.operation = .descriptorTable(.lgdt, decoded.rm)
+                case 3: result.operation = .descriptorTable(.lidt, decoded.rm)
+                case 6: result.operation = .lmsw(decoded.rm)
+                case 7:
+                    if case .memory(let memory) = decoded.rm { result.operation = .invlpg(memory) }
+                default: break
+                }
+            case 0x78, 0x79:
+                // VMREAD (78) / VMWRITE (79) without a mandatory prefix.
+                guard !operandSizePrefix, !result.repeatPrefix, !result.repeatNotEqualPrefix, let m = modRM() else { return }
+                result.modRM = m
+                result.operation = .vmx(opcode == 0x78 ? .vmread : .vmwrite)
+            case 0xC7:
+                guard let m = modRM() else { return }
+                result.modRM = m
+                let isMemory: Bool
+                if case .memory = m.rm { isMemory = true } else { isMemory = false }
+                switch (m.reg & 7, isMemory) {
+                case (6, true):
+                    if result.repeatPrefix { result.operation = .vmx(.vmxon) }
+                    else if operandSizePrefix { result.operation = .vmx(.vmclear) }
+                    else { result.operation = .vmx(.vmptrld) }
+                case (7, true):
+                    if !result.repeatPrefix && !operandSizePrefix { result.operation = .vmx(.vmptrst) }
+                case (6, false):
+                    if case .register(let r) = m.rm { result.operation = .rdrand(register: r) }
+                case (7, false):
+                    if case .register(let r) = m.rm, !result.repeatPrefix { result.operation = .rdseed(register: r) }
+                default: break
+                }
+            case 0x38:
+                guard let third = byte(offset) else { return }
+                offset += 1
+                guard operandSizePrefix, third >= 0x80 && third <= 0x82, let m = modRM() else { return }
+                result.modRM = m
+                switch third {
+                case 0x80: result.operation = .vmx(.invept)
+                case 0x81: result.operation = .vmx(.invvpid)
+                default: result.operation = .invpcid
+                }
+            default:
+                break
+            }
+        }
+
+        guard let opcode = byte(offset) else { return result }
+        offset += 1
+        let ioSize = result.operandSize == 2 ? 2 : 4
+        switch opcode {
+        case 0xF4: result.operation = .hlt
+        case 0xCC: result.operation = .int3
+        case 0xCD:
+            guard let vector = byte(offset) else { return result }
+            offset += 1
+            result.operation = .int(vector)
+        case 0xCE: result.operation = .into
+        case 0xF1: result.operation = .int1
+        case 0xFB: result.operation = .sti
+        case 0xCF: result.operation = .iret
+        case 0x17: result.operation = codeSize == .bits64 ? .other : .loadSS
+        case 0x8E:
+            guard let m = modRM() else { return result }
+            result.modRM = m
+            if m.reg & 7 == SegmentRegister.ss.rawValue { result.operation = .loadSS }
+        case 0xE4, 0xE5, 0xE6, 0xE7:
+            guard let port = byte(offset) else { return result }
+            offset += 1
+            result.operation = .io(port: UInt16(port), size: opcode & 1 == 0 ? 1 : ioSize, isIn: opcode < 0xE6, isString: false)
+        case 0xEC, 0xED, 0xEE, 0xEF:
+            result.operation = .io(port: nil, size: opcode & 1 == 0 ? 1 : ioSize, isIn: opcode < 0xEE, isString: false)
+        case 0x6C, 0x6D, 0x6E, 0x6F:
+            result.operation = .io(port: nil, size: opcode & 1 == 0 ? 1 : ioSize, isIn: opcode < 0x6E, isString: true)
+        case 0x90 where rep:
+            result.operation = .pause
+        case 0x9A, 0xCA, 0xCB, 0xEA:
+            result.operation = .modeChange
+        case 0xFF:
+            guard let m = modRM() else { return result }
+            result.modRM = m
+            if m.reg & 7 == 3 || m.reg & 7 == 5 { result.operation = .modeChange }
+        case 0x0F:
+            decodeTwoByte()
+        default:
+            break
+        }
+        result.length = offset
+        return result
+    }
+}
