@@ -163,7 +163,7 @@ run-bochs: deps $(ISO)
 
 HOSTED_SCRATCH := .build
 
-test: unit-test boot-test
+test: unit-test boot-test entry-check-test
 
 unit-test: deps unicorn
 	swift test --scratch-path $(HOSTED_SCRATCH)

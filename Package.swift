@@ -38,6 +38,7 @@ if bareMetal {
         // Optimized even in debug builds: it runs every guest instruction's hook.
         .target(name: "EmulatedCPU", dependencies: ["VMX", "CUnicorn"], swiftSettings: [.unsafeFlags(["-O"])]),
         .executableTarget(name: "emulated-cpu-bench", dependencies: ["EmulatedCPU", "Hypervisor", "VMX"]),
+        .executableTarget(name: "vmx-entry-check", dependencies: ["EmulatedCPU", "Hypervisor", "VMX"]),
         .testTarget(name: "VMXTests", dependencies: ["VMX"],
                     resources: []),
         .testTarget(name: "HypervisorTests", dependencies: ["Hypervisor", "VMX", "EmulatedCPU"]),

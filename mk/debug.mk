@@ -10,6 +10,8 @@
 #   make debug-test       gdb in batch mode against QEMU, and Bochs' debugger from a command
 #                         file, each checked line by line (tools/gdb-test, tools/bochs-debug-test)
 #   make bochs-symbols    build/kernel.sym and build/debug/kernel.sym for Bochs' `ldsym`
+#   make gdb-guest-test   the guest debugger: Bochs with COM2 as a socket on 127.0.0.1, gdb in
+#                         batch mode against the guest debug64 (tools/gdb-guest-test)
 #
 # The debug image is the same sources built by SwiftPM's debug configuration (-Onone, DWARF
 # with full types) and nasm with DWARF line information. It is about three times the release
@@ -40,7 +42,7 @@ OBJCOPY := $(SWIFT_BIN)/llvm-objcopy
 GDB_PORT    ?= 1234
 BOCHS_BREAK ?= x86_vmxon
 
-.PHONY: debug-kernel debug-iso gdb debug-bochs debug-test bochs-symbols
+.PHONY: debug-kernel debug-iso gdb debug-bochs debug-test bochs-symbols gdb-guest-test
 
 debug-kernel: $(DEBUG_KERNEL)
 debug-iso: $(DEBUG_ISO)
@@ -89,3 +91,29 @@ debug-bochs: deps $(DEBUG_ISO) $(DEBUG_SYMBOLS)
 debug-test: deps $(DEBUG_KERNEL) $(DEBUG_ISO) $(DEBUG_SYMBOLS)
 	tools/gdb-test
 	tools/bochs-debug-test
+
+# MARK: The guest debugger's test
+
+GDB_GUEST := $(BUILD)/guests/debug64.elf
+GDB_ISO   := $(BUILD)/swiftvmx-gdb.iso
+
+# An ELF64 user image with symbols, linked like guests/user/user64.asm.
+$(GDB_GUEST): guests/user/debug64.asm guests/guest.inc | deps
+	@mkdir -p $(@D)
+	$(NASM) -f elf64 -w+all -I guests/ -o $(@:.elf=.o) $<
+	$(LLD) -m elf_x86_64 $(USER_LINK_FLAGS) -o $@ $(@:.elf=.o)
+
+# The release kernel with the boot option gdb=debug64 and the guest as its module.
+$(GDB_ISO): $(KERNEL) boot/grub-gdb.cfg $(GDB_GUEST)
+	@rm -rf $(BUILD)/iso-gdb && mkdir -p $(BUILD)/iso-gdb/boot/grub $(BUILD)/iso-gdb/boot/guests
+	cp $(KERNEL) $(BUILD)/iso-gdb/boot/kernel.elf
+	cp boot/grub-gdb.cfg $(BUILD)/iso-gdb/boot/grub/grub.cfg
+	cp $(GDB_GUEST) $(BUILD)/iso-gdb/boot/guests/
+	$(GRUB_MKRESCUE) --install-modules="$(GRUB_MODULES)" --locales= --fonts= --themes= \
+		-o $@ $(BUILD)/iso-gdb >$(BUILD)/grub-mkrescue-gdb.log 2>&1 \
+		|| { cat $(BUILD)/grub-mkrescue-gdb.log; exit 1; }
+
+# One model whose VMX offers the monitor trap flag, one whose does not (docs/DEBUGGING.md).
+GDB_GUEST_MODELS ?= corei7_icelake_u corei7_skylake_x
+gdb-guest-test: deps $(GDB_ISO)
+	tools/gdb-guest-test $(GDB_GUEST_MODELS)

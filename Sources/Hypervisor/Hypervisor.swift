@@ -13,6 +13,10 @@ public struct BootOptions {
     public var bench = false
     /// `noguests`: enable VMX and report, but run no guest.
     public var runGuests = true
+    /// `scenarios`: the boot modules are scenario files, run one by one (docs/SCENARIOS.md).
+    public var scenarios = false
+    /// `check-entry`: run the VM-entry rules before every VMLAUNCH (docs/DIAGNOSTICS.md).
+    public var checkEntry = false
 
     public init() {}
 
@@ -21,6 +25,8 @@ public struct BootOptions {
             if word.elementsEqual("capture".utf8) { captureFixture = true }
             if word.elementsEqual("bench".utf8) { bench = true }
             if word.elementsEqual("noguests".utf8) { runGuests = false }
+            if word.elementsEqual("scenarios".utf8) { scenarios = true }
+            if word.elementsEqual("check-entry".utf8) { checkEntry = true }
         }
     }
 }
@@ -45,9 +51,16 @@ public func runHypervisor<P: GuestProcessor>(
     capabilityReport(capabilities, emit: log)
 
     var succeeded = true
+    EntryDiagnostics.checksBeforeLaunch = options.checkEntry
     if options.captureFixture {
         succeeded = captureFixture(cpu: cpu, capabilities: capabilities, arena: &arena,
                                    operation: operation, log: log)
+    } else if options.scenarios {
+        var host = host
+        host.cr0 = cpu.readControlRegister(.cr0)
+        host.cr4 = cpu.readControlRegister(.cr4)
+        succeeded = runScenarios(scenarioFiles(guests, cpu: cpu), capabilities: capabilities, host: host, world: .kernel,
+                                 arena: &arena, cpu: cpu)
     } else if options.runGuests {
         // Enabling VMX changed CR0 and CR4 (CR4.VMXE, the fixed bits): the host state has
         // the values of now (SDM 27.2.2: host CR0/CR4 must respect the fixed bits).

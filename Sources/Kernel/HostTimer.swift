@@ -7,7 +7,7 @@
 //
 // Bochs 2.7 deviates from the SDM here (docs/GUESTS.md, "Bochs"): it delivers neither this
 // exit while the guest's RFLAGS.IF = 0 - although "external-interrupt exiting" makes IF
-// irrelevant (SDM 26.3.1.1) - nor NMI exits (measured with the PIT routed as NMIs through the
+// irrelevant (SDM 26.4.1) - nor NMI exits (measured with the PIT routed as NMIs through the
 // I/O APIC). On Bochs models without the preemption timer a guest that loops with interrupts
 // off therefore cannot be stopped; with interrupts on it is.
 import Intrinsics

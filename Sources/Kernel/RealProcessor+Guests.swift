@@ -34,6 +34,9 @@ extension RealProcessor: GuestProcessor {
     @inline(__always)
     public func vmreadField(_ encoding: UInt32) -> UInt64 { x86_vmread_field(UInt64(encoding)) }
 
+    @inline(__always)
+    public func vmwriteField(_ encoding: UInt32, _ value: UInt64) { x86_vmwrite_field(UInt64(encoding), value) }
+
     /// The local APIC timer (HostTimer.swift).
     public func armHostTimer(cycles: UInt64) -> UInt8? {
         HostTimer.arm(cycles: cycles)

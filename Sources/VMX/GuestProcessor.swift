@@ -122,6 +122,10 @@ public protocol GuestProcessor: Processor {
     /// no outcome to check (0 should it fail). The default is `vmread` with the outcome dropped.
     func vmreadField(_ encoding: UInt32) -> UInt64
 
+    /// VMWRITE of a field that exists and accepts the value, on a current VMCS (guest RIP as an
+    /// instruction is skipped): no outcome to check. The default is `vmwrite` with it dropped.
+    func vmwriteField(_ encoding: UInt32, _ value: UInt64)
+
     /// INVEPT with descriptor (EPTP, 0) (SDM 31.3).
     func invept(type: INVEPTType, eptp: UInt64) throws(VMFailure)
 
@@ -170,6 +174,8 @@ public protocol GuestProcessor: Processor {
 
 extension GuestProcessor {
     public func vmreadField(_ encoding: UInt32) -> UInt64 { (try? vmread(encoding)) ?? 0 }
+
+    public func vmwriteField(_ encoding: UInt32, _ value: UInt64) { try? vmwrite(encoding, value) }
 
     public func announceExitStatistics(at address: UInt64) {}
 

@@ -29,6 +29,8 @@ public enum GuestCPUID {
     /// What the guest sees for `leaf`/`subleaf`, given the processor's answer `host`.
     @inline(__always)
     public static func result(leaf: UInt32, subleaf: UInt32, host: CPUIDResult, setup: ControlSetup) -> CPUIDResult {
+        // Leaves with nothing to change (0, 2-6, 8-CH, 0EH-3FFFFFFFH), first: the common case.
+        if leaf < 0x4000_0000 && leaf != 1 && leaf != 7 && leaf != 0xD { return host }
         var r = host
         switch leaf {
         case 1:

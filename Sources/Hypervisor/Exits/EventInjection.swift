@@ -6,7 +6,7 @@
 // exceptions carry the instruction length; an external interrupt is injected only when the
 // guest can take it (RFLAGS.IF = 1, no blocking by STI or MOV SS, SDM 26.3.1.4 and 27.3.2.1's
 // rules for "interruptibility state"), otherwise interrupt-window exiting asks for the moment
-// it can (SDM 26.7.5).
+// it can (SDM 25.6.2, "interrupt-window exiting"; 26.2).
 import VMX
 
 extension VirtualCPU {
@@ -75,7 +75,7 @@ extension VirtualCPU {
     }
 }
 
-/// Interrupt window, exit reason 7: the guest can take an interrupt now (SDM 26.7.5).
+/// Interrupt window, exit reason 7: the guest can take an interrupt now (SDM 25.6.2, 26.2).
 public func handleInterruptWindow<P: GuestProcessor>(_ vcpu: VirtualCPU<P>, _ exit: inout ExitContext) -> ExitAction {
     vcpu.cpu.log("guest \(vcpu.name): interrupt window open at RIP \(hex: exit.rip)")
     vcpu.setPrimaryControls(vcpu.primaryControls.subtracting(.interruptWindowExiting))

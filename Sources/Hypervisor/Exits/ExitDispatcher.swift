@@ -108,6 +108,21 @@ public struct ExitHandlerTable<P: GuestProcessor> {
         basic < entries.count ? entries[basic].handle : handleUnexpectedExit
     }
 
+    /// The handlers by basic exit reason, to read or replace (a debugger wraps them).
+    public var handlers: Handlers {
+        get { Handlers(entries: entries) }
+        set { entries = newValue.entries }
+    }
+
+    public struct Handlers {
+        var entries: [ExitHandlerEntry<P>]
+        public var count: Int { entries.count }
+        public subscript(index: Int) -> ExitHandler<P> {
+            get { entries[index].handle }
+            set { entries[index] = ExitHandlerEntry(newValue) }
+        }
+    }
+
     /// The hypervisor's handlers (Sources/Hypervisor/Exits/, one file per reason or family).
     public static var standard: ExitHandlerTable<P> {
         var table = ExitHandlerTable()

@@ -1,85 +1,94 @@
-// The register layouts of the target descriptions (gdb manual, G.5 "Standard Target Features":
-// i386 features; the order gdb's own 64bit-core.xml / 32bit-core.xml use). A layout is the order
-// of `g`/`G` and the numbers of `p`/`P`. gdb requires the x87 registers in the core feature
-// (amd64 and i386 alike); this hypervisor does not give gdb the guest's x87 state, so they are
-// reported as unavailable ("xx" bytes). The SSE feature is optional and left out.
-
-struct GDBRegisterSlot {
-    let name: StaticString
-    /// The x86 register behind the slot; nil for the unavailable x87 registers.
-    let register: X86Register?
-    let bytes: Int
-    let type: StaticString
-    /// Index into `GDBRegisterLayout.features` of the feature the slot belongs to.
-    let feature: Int
-}
+// The register layouts of the target descriptions (gdb manual, G.5 "Standard Target Features",
+// i386 features; the order of gdb's own 64bit-core.xml and 32bit-core.xml). A layout is the
+// order of `g`/`G` and the numbers of `p`/`P`. gdb requires the x87 registers in the core
+// feature (amd64 and i386 alike); this hypervisor does not hand the guest's x87 state to gdb, so
+// they are reported as unavailable ("xx" bytes). The SSE feature is optional and left out.
+//
+// Compact on purpose (the tables go into the kernel image): a slot is one UInt16, the
+// X86Register's raw value in the low byte (FF for an x87 register) and its `Kind` in the high
+// byte; the names are one space-separated string per layout.
 
 enum GDBRegisterLayout {
+    /// A slot's size, gdb type and feature.
+    enum Kind: UInt8 {
+        case int64 = 0, dataPointer64, codePointer64, eflags, int32, x87Data, x87Control
+        case segmentBase, control, codePointer32, dataPointer32
+
+        var bytes: Int {
+            switch self {
+            case .int64, .dataPointer64, .codePointer64, .segmentBase, .control: return 8
+            case .eflags, .int32, .x87Control, .codePointer32, .dataPointer32: return 4
+            case .x87Data: return 10
+            }
+        }
+
+        var type: StaticString {
+            switch self {
+            case .int64, .control: return "int64"
+            case .dataPointer64, .dataPointer32: return "data_ptr"
+            case .codePointer64, .codePointer32: return "code_ptr"
+            case .eflags: return "i386_eflags"
+            case .int32: return "int32"
+            case .x87Data: return "i387_ext"
+            case .x87Control, .segmentBase: return "int"
+            }
+        }
+
+        /// Index into `features`.
+        var feature: Int {
+            switch self {
+            case .segmentBase: return 1
+            case .control: return 2
+            default: return 0
+            }
+        }
+    }
+
     static let features: [StaticString] = ["org.gnu.gdb.i386.core", "org.gnu.gdb.i386.segments",
                                            "org.swiftvmx.x86.control"]
 
-    private static func core(_ name: StaticString, _ register: X86Register?, _ bytes: Int,
-                             _ type: StaticString) -> GDBRegisterSlot {
-        GDBRegisterSlot(name: name, register: register, bytes: bytes, type: type, feature: 0)
-    }
+    static func register(_ slot: UInt16) -> X86Register? { X86Register(rawValue: UInt8(truncatingIfNeeded: slot)) }
+    static func kind(_ slot: UInt16) -> Kind { Kind(rawValue: UInt8(slot >> 8)) ?? .int64 }
+    static func bytes(_ slot: UInt16) -> Int { kind(slot).bytes }
 
-    /// st0-st7 and the x87 control registers, in gdb's order.
-    private static let x87: [GDBRegisterSlot] = [
-        core("st0", nil, 10, "i387_ext"), core("st1", nil, 10, "i387_ext"),
-        core("st2", nil, 10, "i387_ext"), core("st3", nil, 10, "i387_ext"),
-        core("st4", nil, 10, "i387_ext"), core("st5", nil, 10, "i387_ext"),
-        core("st6", nil, 10, "i387_ext"), core("st7", nil, 10, "i387_ext"),
-        core("fctrl", nil, 4, "int"), core("fstat", nil, 4, "int"), core("ftag", nil, 4, "int"),
-        core("fiseg", nil, 4, "int"), core("fioff", nil, 4, "int"), core("foseg", nil, 4, "int"),
-        core("fooff", nil, 4, "int"), core("fop", nil, 4, "int"),
+    // Raw values: RAX 0, RCX 1, RDX 2, RBX 3, RSP 4, RBP 5, RSI 6, RDI 7, R8-R15 8-15, RIP 16,
+    // RFLAGS 17, CS SS DS ES FS GS 18-23, FS base 24, GS base 25, CR0 26, CR2 27, CR3 28,
+    // CR4 29, CR8 30, IA32_EFER 31 (X86Register).
+    static let x86_64: [UInt16] = [
+        0x0000, 0x0003, 0x0001, 0x0002, 0x0006, 0x0007, 0x0105, 0x0104,   // rax rbx rcx rdx rsi rdi rbp rsp
+        0x0008, 0x0009, 0x000A, 0x000B, 0x000C, 0x000D, 0x000E, 0x000F,   // r8-r15
+        0x0210, 0x0311,                                                   // rip eflags
+        0x0412, 0x0413, 0x0414, 0x0415, 0x0416, 0x0417,                   // cs ss ds es fs gs
+        0x05FF, 0x05FF, 0x05FF, 0x05FF, 0x05FF, 0x05FF, 0x05FF, 0x05FF,   // st0-st7
+        0x06FF, 0x06FF, 0x06FF, 0x06FF, 0x06FF, 0x06FF, 0x06FF, 0x06FF,   // fctrl ... fop
+        0x0718, 0x0719,                                                   // fs_base gs_base
+        0x081A, 0x081B, 0x081C, 0x081D, 0x081E, 0x081F,                   // cr0 cr2 cr3 cr4 cr8 efer
     ]
-
-    private static let segments32: [GDBRegisterSlot] = [
-        core("eflags", .rflags, 4, "i386_eflags"),
-        core("cs", .cs, 4, "int32"), core("ss", .ss, 4, "int32"), core("ds", .ds, 4, "int32"),
-        core("es", .es, 4, "int32"), core("fs", .fs, 4, "int32"), core("gs", .gs, 4, "int32"),
-    ]
-
-    /// CR0, CR2, CR3, CR4, CR8 and IA32_EFER from the VMCS: a feature of this project's own,
-    /// which gdb shows as `$cr0`... in `info registers system`.
-    private static let control: [GDBRegisterSlot] = [
-        GDBRegisterSlot(name: "cr0", register: .cr0, bytes: 8, type: "int64", feature: 2),
-        GDBRegisterSlot(name: "cr2", register: .cr2, bytes: 8, type: "int64", feature: 2),
-        GDBRegisterSlot(name: "cr3", register: .cr3, bytes: 8, type: "int64", feature: 2),
-        GDBRegisterSlot(name: "cr4", register: .cr4, bytes: 8, type: "int64", feature: 2),
-        GDBRegisterSlot(name: "cr8", register: .cr8, bytes: 8, type: "int64", feature: 2),
-        GDBRegisterSlot(name: "efer", register: .efer, bytes: 8, type: "int64", feature: 2),
-    ]
-
-    static let x86_64: [GDBRegisterSlot] = [
-        core("rax", .rax, 8, "int64"), core("rbx", .rbx, 8, "int64"), core("rcx", .rcx, 8, "int64"),
-        core("rdx", .rdx, 8, "int64"), core("rsi", .rsi, 8, "int64"), core("rdi", .rdi, 8, "int64"),
-        core("rbp", .rbp, 8, "data_ptr"), core("rsp", .rsp, 8, "data_ptr"),
-        core("r8", .r8, 8, "int64"), core("r9", .r9, 8, "int64"), core("r10", .r10, 8, "int64"),
-        core("r11", .r11, 8, "int64"), core("r12", .r12, 8, "int64"), core("r13", .r13, 8, "int64"),
-        core("r14", .r14, 8, "int64"), core("r15", .r15, 8, "int64"),
-        core("rip", .rip, 8, "code_ptr"),
-    ] + segments32 + x87 + [
-        GDBRegisterSlot(name: "fs_base", register: .fsBase, bytes: 8, type: "int", feature: 1),
-        GDBRegisterSlot(name: "gs_base", register: .gsBase, bytes: 8, type: "int", feature: 1),
-    ] + control
+    static let x86_64Names: StaticString = "rax rbx rcx rdx rsi rdi rbp rsp r8 r9 r10 r11 r12 r13 r14 r15 rip eflags cs ss ds es fs gs st0 st1 st2 st3 st4 st5 st6 st7 fctrl fstat ftag fiseg fioff foseg fooff fop fs_base gs_base cr0 cr2 cr3 cr4 cr8 efer"
 
     /// i386 and i8086: the x86 encoding order.
-    static let i386: [GDBRegisterSlot] = [
-        core("eax", .rax, 4, "int32"), core("ecx", .rcx, 4, "int32"), core("edx", .rdx, 4, "int32"),
-        core("ebx", .rbx, 4, "int32"), core("esp", .rsp, 4, "data_ptr"), core("ebp", .rbp, 4, "data_ptr"),
-        core("esi", .rsi, 4, "int32"), core("edi", .rdi, 4, "int32"),
-        core("eip", .rip, 4, "code_ptr"),
-    ] + segments32 + x87 + control
+    static let i386: [UInt16] = [
+        0x0400, 0x0401, 0x0402, 0x0403, 0x0A04, 0x0A05, 0x0406, 0x0407,   // eax ecx edx ebx esp ebp esi edi
+        0x0910, 0x0311,                                                   // eip eflags
+        0x0412, 0x0413, 0x0414, 0x0415, 0x0416, 0x0417,                   // cs ss ds es fs gs
+        0x05FF, 0x05FF, 0x05FF, 0x05FF, 0x05FF, 0x05FF, 0x05FF, 0x05FF,   // st0-st7
+        0x06FF, 0x06FF, 0x06FF, 0x06FF, 0x06FF, 0x06FF, 0x06FF, 0x06FF,   // fctrl ... fop
+        0x081A, 0x081B, 0x081C, 0x081D, 0x081E, 0x081F,                   // cr0 cr2 cr3 cr4 cr8 efer
+    ]
+    static let i386Names: StaticString = "eax ecx edx ebx esp ebp esi edi eip eflags cs ss ds es fs gs st0 st1 st2 st3 st4 st5 st6 st7 fctrl fstat ftag fiseg fioff foseg fooff fop cr0 cr2 cr3 cr4 cr8 efer"
 
-    static func slots(for architecture: GDBArchitecture) -> [GDBRegisterSlot] {
+    static func slots(for architecture: GDBArchitecture) -> [UInt16] {
         architecture == .x86_64 ? x86_64 : i386
+    }
+
+    static func names(for architecture: GDBArchitecture) -> StaticString {
+        architecture == .x86_64 ? x86_64Names : i386Names
     }
 
     /// Bytes of a `g` reply's data (before hex).
     static func byteCount(for architecture: GDBArchitecture) -> Int {
         var total = 0
-        for slot in slots(for: architecture) { total += slot.bytes }
+        for slot in slots(for: architecture) { total += bytes(slot) }
         return total
     }
 }

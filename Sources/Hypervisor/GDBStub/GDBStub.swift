@@ -275,12 +275,13 @@ public struct GDBStub {
         }
     }
 
-    private mutating func appendRegister<T: GDBTarget>(_ slot: GDBRegisterSlot, _ target: T) {
-        guard let register = slot.register, let value = target.readRegister(register) else {
-            for _ in 0..<slot.bytes { reply.append(UInt8(ascii: "x")); reply.append(UInt8(ascii: "x")) }
+    private mutating func appendRegister<T: GDBTarget>(_ slot: UInt16, _ target: T) {
+        let bytes = GDBRegisterLayout.bytes(slot)
+        guard let register = GDBRegisterLayout.register(slot), let value = target.readRegister(register) else {
+            for _ in 0..<bytes { reply.append(UInt8(ascii: "x")); reply.append(UInt8(ascii: "x")) }
             return
         }
-        for index in 0..<slot.bytes {
+        for index in 0..<bytes {
             reply.appendHex(index < 8 ? UInt8(truncatingIfNeeded: value >> UInt64(8 * index)) : 0)
         }
     }
@@ -295,12 +296,12 @@ public struct GDBStub {
         var values: [UInt64] = []
         values.reserveCapacity(slots.count)
         for slot in slots {
-            guard let value = cursor.littleEndian(bytes: slot.bytes) else { error(0x01); return }
+            guard let value = cursor.littleEndian(bytes: GDBRegisterLayout.bytes(slot)) else { error(0x01); return }
             values.append(value)
         }
         var refused = false
         for (slot, value) in zip(slots, values) {
-            guard let register = slot.register else { continue }
+            guard let register = GDBRegisterLayout.register(slot) else { continue }
             // Registers the target cannot read (shown as unavailable) are not written back.
             guard target.readRegister(register) != nil else { continue }
             if !target.writeRegister(register, value) { refused = true }
@@ -308,7 +309,7 @@ public struct GDBStub {
         if refused { error(0x16) } else { ok() }
     }
 
-    private mutating func registerSlot<T: GDBTarget>(_ cursor: inout GDBCursor, _ target: T) -> GDBRegisterSlot? {
+    private mutating func registerSlot<T: GDBTarget>(_ cursor: inout GDBCursor, _ target: T) -> UInt16? {
         let slots = GDBRegisterLayout.slots(for: target.architecture)
         guard let number = cursor.number(), number < UInt64(slots.count) else { return nil }
         return slots[Int(number)]
@@ -321,9 +322,10 @@ public struct GDBStub {
 
     private mutating func writeRegister<T: GDBTarget>(_ cursor: inout GDBCursor, _ target: inout T) {
         guard let slot = registerSlot(&cursor, target), cursor.skip(UInt8(ascii: "=")),
-              cursor.remaining == 2 * slot.bytes, let value = cursor.littleEndian(bytes: slot.bytes)
+              cursor.remaining == 2 * GDBRegisterLayout.bytes(slot),
+              let value = cursor.littleEndian(bytes: GDBRegisterLayout.bytes(slot))
         else { error(0x01); return }
-        guard let register = slot.register, target.writeRegister(register, value) else { error(0x16); return }
+        guard let register = GDBRegisterLayout.register(slot), target.writeRegister(register, value) else { error(0x16); return }
         ok()
     }
 

@@ -4,12 +4,10 @@
 // disagree.
 
 enum GDBTargetDescription {
-    /// RFLAGS bits gdb names in `info registers eflags` (its own i386_eflags type).
-    private static let eflags: [(UInt8, StaticString)] = [
-        (0, "CF"), (1, ""), (2, "PF"), (4, "AF"), (6, "ZF"), (7, "SF"), (8, "TF"), (9, "IF"),
-        (10, "DF"), (11, "OF"), (14, "NT"), (16, "RF"), (17, "VM"), (18, "AC"), (19, "VIF"),
-        (20, "VIP"), (21, "ID"),
-    ]
+    /// RFLAGS bits gdb names in `info registers eflags` (its own i386_eflags type), and their
+    /// names separated by `|` (bit 1 has the empty name gdb gives it).
+    private static let eflagsBits: [UInt8] = [0, 1, 2, 4, 6, 7, 8, 9, 10, 11, 14, 16, 17, 18, 19, 20, 21]
+    private static let eflagsNames: StaticString = "CF||PF|AF|ZF|SF|TF|IF|DF|OF|NT|RF|VM|AC|VIF|VIP|ID"
 
     static func xml(for architecture: GDBArchitecture) -> [UInt8] {
         var out: [UInt8] = []
@@ -23,38 +21,63 @@ enum GDBTargetDescription {
         // A guest has no operating-system ABI gdb should assume (signal trampolines, TLS...);
         // without this gdb takes the host's (GNU/Linux), which it has no i8086 handler for.
         out.appendText("</architecture><osabi>none</osabi>")
+        let slots = GDBRegisterLayout.slots(for: architecture)
         var feature = -1
-        for slot in GDBRegisterLayout.slots(for: architecture) {
-            if slot.feature != feature {
+        var index = 0
+        forEachToken(of: GDBRegisterLayout.names(for: architecture), separator: UInt8(ascii: " ")) { name in
+            guard index < slots.count else { return }
+            let kind = GDBRegisterLayout.kind(slots[index])
+            index += 1
+            if kind.feature != feature {
                 if feature >= 0 { out.appendText("</feature>") }
-                feature = slot.feature
+                feature = kind.feature
                 out.appendText("<feature name=\"")
                 out.appendText(GDBRegisterLayout.features[feature])
                 out.appendText("\">")
-                if feature == 0 {
-                    out.appendText("<flags id=\"i386_eflags\" size=\"4\">")
-                    for (bit, name) in eflags {
-                        out.appendText("<field name=\"")
-                        out.appendText(name)
-                        out.appendText("\" start=\"")
-                        out.appendDecimal(Int(bit))
-                        out.appendText("\" end=\"")
-                        out.appendDecimal(Int(bit))
-                        out.appendText("\"/>")
-                    }
-                    out.appendText("</flags>")
-                }
+                if feature == 0 { appendEflagsType(&out) }
             }
             out.appendText("<reg name=\"")
-            out.appendText(slot.name)
+            out.append(contentsOf: name)
             out.appendText("\" bitsize=\"")
-            out.appendDecimal(slot.bytes * 8)
+            out.appendDecimal(kind.bytes * 8)
             out.appendText("\" type=\"")
-            out.appendText(slot.type)
-            out.appendText(slot.feature == 2 ? "\" group=\"system\"/>" : slot.register == nil ? "\" group=\"float\"/>" : "\"/>")
+            out.appendText(kind.type)
+            switch kind {
+            case .control: out.appendText("\" group=\"system\"/>")
+            case .x87Data, .x87Control: out.appendText("\" group=\"float\"/>")
+            default: out.appendText("\"/>")
+            }
         }
         out.appendText("</feature></target>")
         return out
+    }
+
+    private static func appendEflagsType(_ out: inout [UInt8]) {
+        out.appendText("<flags id=\"i386_eflags\" size=\"4\">")
+        var index = 0
+        forEachToken(of: eflagsNames, separator: UInt8(ascii: "|")) { name in
+            guard index < eflagsBits.count else { return }
+            out.appendText("<field name=\"")
+            out.append(contentsOf: name)
+            out.appendText("\" start=\"")
+            out.appendDecimal(Int(eflagsBits[index]))
+            out.appendText("\" end=\"")
+            out.appendDecimal(Int(eflagsBits[index]))
+            out.appendText("\"/>")
+            index += 1
+        }
+        out.appendText("</flags>")
+    }
+
+    /// Calls `body` with each piece of `text` between separators (empty pieces included).
+    private static func forEachToken(of text: StaticString, separator: UInt8, _ body: (UnsafeBufferPointer<UInt8>) -> Void) {
+        text.withUTF8Buffer { bytes in
+            var start = 0
+            for index in 0...bytes.count where index == bytes.count || bytes[index] == separator {
+                body(UnsafeBufferPointer(rebasing: bytes[start..<index]))
+                start = index + 1
+            }
+        }
     }
 }
 

@@ -148,12 +148,8 @@ public func buildGuest<P: GuestProcessor>(
         else { throw .outOfArenaMemory(what: "the reset-vector page") }
         let segment = (plan.entry >> 4) & 0xF000
         let offset = plan.entry - segment << 4
-        let jump = rom + GuestStructures.resetVectorOffset
-        writeByte(jump, 0xEA, cpu: cpu)                       // JMP ptr16:16
-        writeByte(jump + 1, UInt8(offset & 0xFF), cpu: cpu)
-        writeByte(jump + 2, UInt8(offset >> 8), cpu: cpu)
-        writeByte(jump + 3, UInt8(segment & 0xFF), cpu: cpu)
-        writeByte(jump + 4, UInt8(segment >> 8), cpu: cpu)
+        // JMP ptr16:16 (EAH, offset, segment), little-endian, in the zeroed page.
+        cpu.writePhysical64(rom + GuestStructures.resetVectorOffset, 0xEA | offset << 8 | segment << 24)
     }
     writeGuestStructures(memory: memory, cpu: cpu)
     for segment in plan.segments where segment.fileSize > 0 {

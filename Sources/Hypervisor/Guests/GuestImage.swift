@@ -189,10 +189,15 @@ struct ImageBytes<P: Processor> {
     let base: UInt64
     let size: UInt64
 
-    func u8(_ offset: UInt64) -> UInt64 { UInt64(readByte(base + offset, cpu: cpu)) }
-    func u16(_ offset: UInt64) -> UInt64 { u8(offset) | u8(offset + 1) << 8 }
-    func u32(_ offset: UInt64) -> UInt64 { u16(offset) | u16(offset + 2) << 16 }
-    func u64(_ offset: UInt64) -> UInt64 { u32(offset) | u32(offset + 4) << 32 }
+    // Not inlined: the ELF parser reads some thirty fields.
+    @inline(never)
+    func u8(_ offset: UInt64) -> UInt64 { UInt64(readByte(base &+ offset, cpu: cpu)) }
+    @inline(never)
+    func u16(_ offset: UInt64) -> UInt64 { u8(offset) | u8(offset &+ 1) << 8 }
+    @inline(never)
+    func u32(_ offset: UInt64) -> UInt64 { u16(offset) | u16(offset &+ 2) << 16 }
+    @inline(never)
+    func u64(_ offset: UInt64) -> UInt64 { u32(offset) | u32(offset &+ 4) << 32 }
 }
 
 extension GuestImage {
@@ -257,7 +262,7 @@ extension GuestImage {
         let phentsize = is64 ? b.u16(54) : b.u16(42)
         let phnum = is64 ? b.u16(56) : b.u16(44)
         guard phentsize == (is64 ? 56 : 32) else { throw .badELFHeader(field: "e_phentsize", value: phentsize) }
-        guard phoff < size, phnum * phentsize <= size - phoff else { throw .badELFHeader(field: "e_phoff", value: phoff) }
+        guard phoff <= size, phnum * phentsize <= size - phoff else { throw .badELFHeader(field: "e_phoff", value: phoff) }
         var segments: [GuestPlan.Segment] = []
         for index in 0..<phnum {
             let ph = phoff + index * phentsize

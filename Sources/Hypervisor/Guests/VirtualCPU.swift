@@ -97,11 +97,11 @@ public final class VirtualCPU<P: GuestProcessor> {
     @inline(__always)
     public func skipInstruction(_ exit: ExitContext) {
         let length = read(.vmExitInstructionLength)
-        write(.guestRIP, exit.rip &+ length)
+        cpu.vmwriteField(VMCSField.guestRIP.rawValue, exit.rip &+ length)
         let interruptibility = read(.guestInterruptibilityState)
         let blocking = GuestInterruptibility.blockingBySTI | GuestInterruptibility.blockingByMovSS
         if interruptibility & blocking != 0 {
-            write(.guestInterruptibilityState, interruptibility & ~blocking)
+            cpu.vmwriteField(VMCSField.guestInterruptibilityState.rawValue, interruptibility & ~blocking)
         }
     }
 
@@ -134,8 +134,10 @@ public final class VirtualCPU<P: GuestProcessor> {
     public func run() -> GuestStop {
         while true {
             do {
+                if !launched && EntryDiagnostics.checksBeforeLaunch { checkEntryBeforeLaunch(self) }
                 try cpu.enterGuest(&registers, launch: !launched)
             } catch {
+                reportFailedEntry(self, failure: error, launch: !launched)
                 return .entryInstructionFailed(error, launch: !launched)
             }
             launched = true
@@ -163,8 +165,7 @@ public final class VirtualCPU<P: GuestProcessor> {
     /// A VM entry that failed after its checks of controls and host state (SDM 27.8): the
     /// processor loaded host state and reports reason 33, 34 or 41 with bit 31 set.
     private func entryFailed(_ exit: ExitContext) -> GuestStop {
-        cpu.log("guest \(name): VM entry failed: exit reason \(exit.reason), qualification \(hex: exit.qualification)")
-        dumpVMCS(cpu: cpu)
+        reportFailedEntry(self, exit: exit)
         return .entryFailure(exit.reason, qualification: exit.qualification)
     }
 }

@@ -34,26 +34,32 @@ public struct ScenarioError: Error, Equatable {
 extension Scenario {
     /// Parses a scenario's text. Fails on the first bad line: a malformed line, an encoding the
     /// SDM does not define, or a value wider than its field.
+    ///
+    /// Works on UTF-8 bytes throughout: Substring indexing by Character would pull grapheme
+    /// breaking and the Unicode data tables into the kernel (Embedded Swift).
     public init(parsing text: String) throws(ScenarioError) {
         var lineNumber = 0
-        for rawLine in text.utf8.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false) {
+        let bytes = Array(text.utf8)
+        for rawLine in bytes.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false) {
             lineNumber += 1
-            var content = Substring(rawLine)
-            if let hash = content.utf8.firstIndex(of: UInt8(ascii: "#")) {
-                recordDirective(content[content.index(after: hash)...])
+            var content = rawLine
+            if let hash = content.firstIndex(of: UInt8(ascii: "#")) {
+                recordDirective(content[(hash + 1)...])
                 content = content[..<hash]
             }
-            let words = content.utf8.split(whereSeparator: { $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\t") || $0 == UInt8(ascii: "\r") })
+            let words = content.split(whereSeparator: { $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\t") || $0 == UInt8(ascii: "\r") })
             if words.isEmpty { continue }
             guard words.count == 3, words[1].elementsEqual("=".utf8),
                   words[0].starts(with: "0x".utf8), words[2].starts(with: "0x".utf8) else {
                 throw ScenarioError(line: lineNumber, message: "malformed line: expected `0xENCODING = 0xVALUE`")
             }
-            guard let encoding = parseHex(Substring(words[0])), encoding <= UInt64(UInt32.max) else {
-                throw ScenarioError(line: lineNumber, message: "malformed encoding `" + String(Substring(words[0])) + "`")
+            let encodingText = String(decoding: words[0], as: UTF8.self)
+            let valueText = String(decoding: words[2], as: UTF8.self)
+            guard let encoding = parseHex(Substring(encodingText)), encoding <= UInt64(UInt32.max) else {
+                throw ScenarioError(line: lineNumber, message: "malformed encoding `" + encodingText + "`")
             }
-            guard let value = parseHex(Substring(words[2])) else {
-                throw ScenarioError(line: lineNumber, message: "malformed value `" + String(Substring(words[2])) + "` (at most 16 hex digits)")
+            guard let value = parseHex(Substring(valueText)) else {
+                throw ScenarioError(line: lineNumber, message: "malformed value `" + valueText + "` (at most 16 hex digits)")
             }
             let field = VMCSField(rawValue: UInt32(encoding))
             guard let name = field.name else {
@@ -69,12 +75,12 @@ extension Scenario {
         }
     }
 
-    private mutating func recordDirective(_ comment: Substring) {
-        let text = comment.drop(while: { $0 == " " })
-        if text.utf8.starts(with: "accept:".utf8) {
-            acceptedOutcomes.append(String(text.dropFirst(7).drop(while: { $0 == " " })))
-        } else if text.utf8.starts(with: "bochs-differs:".utf8) {
-            bochsDiffers = String(text.dropFirst(14).drop(while: { $0 == " " }))
+    private mutating func recordDirective(_ comment: ArraySlice<UInt8>) {
+        let text = comment.drop(while: { $0 == UInt8(ascii: " ") })
+        if text.starts(with: "accept:".utf8) {
+            acceptedOutcomes.append(String(decoding: text.dropFirst(7).drop(while: { $0 == UInt8(ascii: " ") }), as: UTF8.self))
+        } else if text.starts(with: "bochs-differs:".utf8) {
+            bochsDiffers = String(decoding: text.dropFirst(14).drop(while: { $0 == UInt8(ascii: " ") }), as: UTF8.self)
         }
     }
 }

@@ -222,11 +222,17 @@ static inline __attribute__((always_inline)) uint64_t x86_vmread_field(uint64_t 
     return v;
 }
 
+/// VMWRITE without the outcome, for fields that exist and take the value (a VM exit's path).
+static inline __attribute__((always_inline)) void x86_vmwrite_field(uint64_t encoding, uint64_t value) {
+    __asm__ volatile("vmwrite %[value], %[encoding]" : : [encoding] "r"(encoding), [value] "r"(value)
+                     : "cc", "memory");
+}
+
 /// VMWRITE r64, r/m64: field encoding in the first (register) operand.
 static inline __attribute__((always_inline)) int x86_vmwrite(uint64_t encoding, uint64_t value) {
     uint8_t cf, zf;
     __asm__ volatile("vmwrite %[value], %[encoding]"
-                     : "=@ccc"(cf), "=@ccz"(zf) : [encoding] "r"(encoding), [value] "rm"(value)
+                     : "=@ccc"(cf), "=@ccz"(zf) : [encoding] "r"(encoding), [value] "r"(value)
                      : "memory");
     return VMX_OUTCOME(cf, zf);
 }
@@ -369,6 +375,13 @@ static inline uint64_t kernel_debug_snapshot_address(void) {
     extern char swiftvmx_debug_snapshot[];
     return (uint64_t)swiftvmx_debug_snapshot;
 }
+
+/// MOV to DR0-DR3: the guest debugger's hardware breakpoints (VM entry does not switch DR0-DR3,
+/// so the guest runs with these; Sources/Kernel/DebugPort.swift).
+static inline void x86_write_dr0(uint64_t v) { __asm__ volatile("mov %0, %%dr0" : : "r"(v)); }
+static inline void x86_write_dr1(uint64_t v) { __asm__ volatile("mov %0, %%dr1" : : "r"(v)); }
+static inline void x86_write_dr2(uint64_t v) { __asm__ volatile("mov %0, %%dr2" : : "r"(v)); }
+static inline void x86_write_dr3(uint64_t v) { __asm__ volatile("mov %0, %%dr3" : : "r"(v)); }
 
 // MARK: VM entry and exit (boot/vmx.asm)
 

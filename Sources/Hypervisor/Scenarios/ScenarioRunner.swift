@@ -1,0 +1,257 @@
+// Runs scenario files (docs/SCENARIOS.md), the same code in both worlds: the kernel, given the
+// files as boot modules (command-line word `scenarios`), and the hosted tool vmx-entry-check on
+// the emulated CPU. For each file: the hypervisor's default guest set-up for this CPU on a fresh
+// VMCS (buildGuest, the same code and physical layout as every guest), the file's overrides
+// written with VMWRITE, one VMLAUNCH, then the line `NAME: OUTCOME` and explanation lines
+// indented by two spaces (the failing rules of the shared list, SDM 27.2-27.4).
+//
+// The guest is a 64-bit one whose first instruction is CPUID, which exits unconditionally
+// (SDM 26.1.2): a successful entry stops at once, and the next file starts from a fresh VMCS.
+// The VMX-preemption timer, or else the host timer, bounds it should an override send it
+// elsewhere.
+import VMX
+
+/// One scenario file: its base name and its bytes in physical memory.
+public struct ScenarioFile: Sendable {
+    public var name: String
+    public var address: UInt64
+    public var size: UInt64
+
+    public init(name: String, address: UInt64, size: UInt64) {
+        self.name = name
+        self.address = address
+        self.size = size
+    }
+}
+
+/// Which world runs the files.
+public enum ScenarioWorld: Sendable {
+    /// Real VMX: the harness refuses a file that would hand the host to it (ScenarioHarness).
+    case kernel
+    /// The emulated CPU: every file is launched (nothing there can take the host away).
+    case hosted
+}
+
+public enum ScenarioRunner {
+    /// The scenario guest's code at its entry: CPUID, then HLT and a jump back to it.
+    static let guestCode: [UInt8] = [0x0F, 0xA2, 0xF4, 0xEB, 0xFD]
+    /// Where the guest's code sits in guest-physical memory (as the built-in guests).
+    static let guestOptions = "mode=long load=0x10000 budget=2000000"
+
+    /// The first and last lines of a run, so that a log parser finds the scenario lines.
+    public static let beginLine = "scenarios: begin"
+    public static let endLine = "scenarios: end"
+}
+
+/// Runs every file on `cpu` (in VMX root operation, with `capabilities`), printing its lines
+/// on the processor's console. Returns whether the harness itself worked (a file's outcome,
+/// whatever it is, is not a failure).
+public func runScenarios<P: GuestProcessor>(
+    _ files: [ScenarioFile], capabilities: VMXCapabilities, host: HostState, world: ScenarioWorld,
+    dump: Bool = false, arena: inout PageArena, cpu: P
+) -> Bool {
+    // The kernel's log holds other lines too: these two frame the scenario lines.
+    if world == .kernel { emitLine(ScenarioRunner.beginLine, cpu: cpu) }
+    defer { if world == .kernel { emitLine(ScenarioRunner.endLine, cpu: cpu) } }
+    let setup = ControlSetup(capabilities: capabilities)
+    guard setup.hasAllRequired, setup.allowsIA32eModeGuest else {
+        emitLine("scenarios: this CPU lacks VMX controls the default set-up requires", cpu: cpu)
+        return false
+    }
+    guard let page = arena.allocate(bytes: ExitStatistics.byteCount, zeroingWith: cpu),
+          let bitmaps = Bitmaps(arena: &arena, cpu: cpu),
+          let code = arena.allocate(bytes: PhysicalLayout.pageSize, zeroingWith: cpu) else {
+        emitLine("scenarios: the arena has no room for the shared structures", cpu: cpu)
+        return false
+    }
+    for (offset, byte) in ScenarioRunner.guestCode.enumerated() { writeByte(code + UInt64(offset), byte, cpu: cpu) }
+    let environment = GuestEnvironment(capabilities: capabilities, setup: setup, host: host, bitmaps: bitmaps,
+                                       statistics: ExitStatistics(base: page, cpu: cpu))
+    let image = GuestImage(name: "scenario", address: code, size: UInt64(ScenarioRunner.guestCode.count),
+                           commandLine: ScenarioRunner.guestOptions, isBuiltIn: true)
+    let plan: GuestPlan
+    do { plan = try image.plan(cpu: cpu) } catch {
+        emitLine("scenarios: the scenario guest cannot be planned", cpu: cpu)
+        return false
+    }
+    let harness = ScenarioHarness(capabilities: capabilities, cpu: cpu)
+    var healthy = true
+    for file in files {
+        // Every file gets the same physical layout: the arena as it is before the first.
+        var fileArena = arena
+        healthy = runScenario(file, plan: plan, image: image, environment: environment, harness: harness,
+                              world: world, dump: dump, arena: &fileArena, cpu: cpu) && healthy
+    }
+    return healthy
+}
+
+/// One file: parse, build, override, (maybe) launch, report.
+func runScenario<P: GuestProcessor>(
+    _ file: ScenarioFile, plan: GuestPlan, image: GuestImage, environment: GuestEnvironment,
+    harness: ScenarioHarness, world: ScenarioWorld, dump: Bool, arena: inout PageArena, cpu: P
+) -> Bool {
+    let scenario: Scenario
+    do {
+        scenario = try Scenario(parsing: readText(file, cpu: cpu))
+    } catch {
+        emitLine(file.name + ": error: " + error.description, cpu: cpu)
+        return true
+    }
+    let vcpu: VirtualCPU<P>
+    do {
+        vcpu = try buildGuest(plan: plan, image: image, environment: environment, vpid: 1, arena: &arena, cpu: cpu)
+    } catch {
+        var text = LogText()
+        error.describe(into: &text)
+        emitLine(file.name + ": error: the default set-up failed: " + text.string, cpu: cpu)
+        return false
+    }
+    defer { _ = try? cpu.vmclear(vcpu.vmcs) }
+
+    for override in scenario.overrides {
+        do {
+            try cpu.vmwrite(override.field.rawValue, override.value)
+        } catch {
+            let outcome: LaunchOutcome
+            switch error {
+            case .invalid: outcome = .vmfailInvalid
+            case .valid(let number): outcome = .writeFailed(field: override.field, error: number)
+            }
+            emitLine(file.name + ": " + outcome.text, cpu: cpu)
+            emitLine("  line " + String(override.line) + ": VMWRITE of " + (override.field.name ?? "field") + " ["
+                     + hex(override.field.rawValue, digits: 4) + "] = " + hex(override.value) + " failed", cpu: cpu)
+            return true
+        }
+    }
+
+    if dump { dumpVMCS(cpu: cpu) }
+    // The rules on the live VMCS, before anything is launched.
+    let report = checkVMEntry(harness.input(vmcs: vcpu.vmcs))
+    if world == .kernel, let owned = harness.ownedField(in: scenario) {
+        if !report.outcome.failsBeforeLoadingHostState {
+            emitLine(file.name + ": " + LaunchOutcome.refused.text, cpu: cpu)
+            emitLine("  line " + String(owned.override.line) + " sets " + (owned.override.field.name ?? "field") + " ["
+                     + hex(owned.override.field.rawValue, digits: 4) + "], which the harness owns (" + owned.reason
+                     + "), and the rules predict " + report.outcome.summary + ": not launched", cpu: cpu)
+            return true
+        }
+    }
+
+    let outcome = launchOnce(vcpu, setup: environment.setup, cpu: cpu)
+    emitLine(file.name + ": " + outcome.text, cpu: cpu)
+    if !outcome.matches(report.outcome) {
+        emitLine("  the rules predicted " + report.outcome.summary, cpu: cpu)
+    }
+    for failure in report.failures { emitLine("  " + failure.description, cpu: cpu) }
+    return true
+}
+
+/// VMLAUNCH of the current VMCS, once; the guest stops at its first VM exit.
+func launchOnce<P: GuestProcessor>(_ vcpu: VirtualCPU<P>, setup: ControlSetup, cpu: P) -> LaunchOutcome {
+    let timer = setup.usesPreemptionTimer ? nil : cpu.armHostTimer(cycles: vcpu.budgetCycles)
+    defer { if timer != nil { cpu.disarmHostTimer() } }
+    var registers = vcpu.registers
+    do {
+        try cpu.enterGuest(&registers, launch: true)
+    } catch {
+        switch error {
+        case .invalid: return .vmfailInvalid
+        case .valid(let number): return .vmfailValid(number)
+        }
+    }
+    let reason = ExitReason(rawValue: UInt32(truncatingIfNeeded: vcpu.read(.exitReason)))
+    if reason.isEntryFailure {
+        return .entryFailure(reason: UInt32(reason.basicReason), qualification: vcpu.read(.exitQualification))
+    }
+    // A host interrupt that ended the guest is the host's to finish (TimerExits.swift).
+    let information = InterruptionInformation(rawValue: UInt32(truncatingIfNeeded: vcpu.read(.vmExitInterruptionInformation)))
+    if reason.basic == .externalInterrupt, information.isValid {
+        cpu.endHostInterrupt(vector: information.vector)
+    } else if reason.basic == .exceptionOrNMI, information.isValid, information.vector == 2, timer == 2 {
+        cpu.endHostInterrupt(vector: 2)
+    }
+    return .success
+}
+
+extension EntryOutcome {
+    /// VMfailValid: the entry stopped before loading guest state, so no host state was used.
+    var failsBeforeLoadingHostState: Bool {
+        if case .vmfailValid = self { return true }
+        return false
+    }
+}
+
+extension LaunchOutcome {
+    /// Whether the launch did what the rules predicted.
+    func matches(_ predicted: EntryOutcome) -> Bool {
+        switch (self, predicted) {
+        case (.success, .success): return true
+        case let (.vmfailValid(a), .vmfailValid(b)): return a == b
+        case let (.entryFailure(r, q), .entryFailure(pr, pq)): return r == UInt32(pr.basicReason) && q == pq
+        default: return false
+        }
+    }
+}
+
+/// The file's bytes as text.
+func readText<P: Processor>(_ file: ScenarioFile, cpu: P) -> String {
+    var bytes: [UInt8] = []
+    bytes.reserveCapacity(Int(file.size))
+    var offset: UInt64 = 0
+    while offset < file.size {
+        bytes.append(readByte(file.address + offset, cpu: cpu))
+        offset += 1
+    }
+    return String(decoding: bytes, as: UTF8.self)
+}
+
+/// One console line of any length (LogText cuts at 256 bytes).
+func emitLine<P: GuestProcessor>(_ line: String, cpu: P) {
+    var line = line
+    line.withUTF8 { cpu.writeConsoleLine(UnsafeRawBufferPointer($0)) }
+}
+
+/// The boot modules of a `scenarios` boot as scenario files. A module is one file, named by
+/// its `name=` word, or - with the word `bundle` - several files, each starting at a line
+/// `#%scenario NAME` (a comment to the parser). Bundles exist because the kernel parses the
+/// boot information into a 4-KiB early heap (Sources/Kernel/Heap.swift), which holds some 20
+/// modules, not a corpus of a hundred files.
+public func scenarioFiles<P: Processor>(_ images: [GuestImage], cpu: P) -> [ScenarioFile] {
+    var files: [ScenarioFile] = []
+    for image in images where !image.isBuiltIn {
+        let isBundle = image.commandLine.utf8.split(separator: UInt8(ascii: " ")).contains { $0.elementsEqual("bundle".utf8) }
+        guard isBundle else {
+            files.append(ScenarioFile(name: GuestOptions.name(in: image.commandLine) ?? image.name,
+                                      address: image.address, size: image.size))
+            continue
+        }
+        let marker = Array("#%scenario ".utf8)
+        var offset: UInt64 = 0
+        var current: (name: String, start: UInt64)? = nil
+        while offset < image.size {
+            // `offset` is at the start of a line.
+            var end = offset
+            while end < image.size && readByte(image.address + end, cpu: cpu) != UInt8(ascii: "\n") { end += 1 }
+            var isMarker = end - offset > UInt64(marker.count)
+            var index = 0
+            while isMarker && index < marker.count {
+                isMarker = readByte(image.address + offset + UInt64(index), cpu: cpu) == marker[index]
+                index += 1
+            }
+            if isMarker {
+                if let current { files.append(ScenarioFile(name: current.name, address: image.address + current.start, size: offset - current.start)) }
+                var name: [UInt8] = []
+                var at = offset + UInt64(marker.count)
+                while at < end {
+                    let byte = readByte(image.address + at, cpu: cpu)
+                    if byte != UInt8(ascii: "\r") && byte != UInt8(ascii: " ") { name.append(byte) }
+                    at += 1
+                }
+                current = (String(decoding: name, as: UTF8.self), min(end + 1, image.size))
+            }
+            offset = end + 1
+        }
+        if let current { files.append(ScenarioFile(name: current.name, address: image.address + current.start, size: image.size - current.start)) }
+    }
+    return files
+}
