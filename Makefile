@@ -163,7 +163,7 @@ run-bochs: deps $(ISO)
 
 HOSTED_SCRATCH := .build
 
-test: unit-test boot-test entry-check-test
+test: unit-test boot-test entry-check-test debug-test
 
 unit-test: deps unicorn
 	swift test --scratch-path $(HOSTED_SCRATCH)

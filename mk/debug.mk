@@ -60,9 +60,12 @@ $(DEBUG_LIB): $(SWIFT_SOURCES)
 
 # Each object brings its own .debug_names index and lld concatenates them; gdb rejects the
 # result ("length does not match") and builds its own index anyway, so the section goes.
+# -Onone keeps String comparisons the release build optimizes away; they need the Unicode
+# data tables of the Embedded stdlib (the debug image is exempt from the size target).
+UNICODE_TABLES := $(SWIFT_BIN)/../lib/swift/embedded/$(KERNEL_TRIPLE)/libswiftUnicodeDataTables.a
 $(DEBUG_KERNEL): $(DEBUG_BOOT_OBJECTS) $(DEBUG_LIB) linker/kernel.ld
 	@mkdir -p $(@D)
-	$(LLD) $(KERNEL_LINK_FLAGS) -o $@ $(DEBUG_BOOT_OBJECTS) $(DEBUG_LIB)
+	$(LLD) $(KERNEL_LINK_FLAGS) -o $@ $(DEBUG_BOOT_OBJECTS) $(DEBUG_LIB) $(UNICODE_TABLES)
 	$(OBJCOPY) --remove-section=.debug_names $@
 	@tools/image-size $@ | sed 's/^kernel image/debug kernel image/'
 
