@@ -79,6 +79,16 @@ $(DEBUG_ISO): $(DEBUG_KERNEL) boot/grub.cfg $(USER_IMAGES)
 		-o $@ $(DEBUG_DIR)/iso >$(DEBUG_DIR)/grub-mkrescue.log 2>&1 \
 		|| { cat $(DEBUG_DIR)/grub-mkrescue.log; exit 1; }
 
+# The debug kernel with `noguests` (boot/grub-noguests.cfg): the Bochs debugger test's ISO.
+DEBUG_QUICK_ISO := $(DEBUG_DIR)/swiftvmx-noguests.iso
+$(DEBUG_QUICK_ISO): $(DEBUG_KERNEL) boot/grub-noguests.cfg
+	@rm -rf $(DEBUG_DIR)/iso-noguests && mkdir -p $(DEBUG_DIR)/iso-noguests/boot/grub
+	cp $(DEBUG_KERNEL) $(DEBUG_DIR)/iso-noguests/boot/kernel.elf
+	cp boot/grub-noguests.cfg $(DEBUG_DIR)/iso-noguests/boot/grub/grub.cfg
+	$(GRUB_MKRESCUE) --install-modules="$(GRUB_MODULES)" --locales= --fonts= --themes= \
+		-o $@ $(DEBUG_DIR)/iso-noguests >$(DEBUG_DIR)/grub-mkrescue.log 2>&1 \
+		|| { cat $(DEBUG_DIR)/grub-mkrescue.log; exit 1; }
+
 $(DEBUG_SYMBOLS): $(DEBUG_KERNEL) tools/bochs-symbols
 	tools/bochs-symbols $< >$@
 $(RELEASE_SYMBOLS): $(KERNEL) tools/bochs-symbols
@@ -91,7 +101,7 @@ gdb: deps $(DEBUG_KERNEL)
 debug-bochs: deps $(DEBUG_ISO) $(DEBUG_SYMBOLS)
 	tools/bochs-debug --break '$(BOCHS_BREAK)' $(MODEL)
 
-debug-test: deps $(DEBUG_KERNEL) $(DEBUG_ISO) $(DEBUG_SYMBOLS)
+debug-test: deps $(DEBUG_KERNEL) $(DEBUG_QUICK_ISO) $(DEBUG_SYMBOLS)
 	tools/gdb-test
 	tools/bochs-debug-test
 
