@@ -56,8 +56,13 @@ final class ScriptedDebugHost: GuestDebugHost {
         return ([UInt8](FileManager.default.contents(atPath: elf.path) ?? Data()), symbols)
     }
 
-    /// Runs the hypervisor with debug64 as its only module, under the scripted gdb.
-    func run(_ packets: [String], profile: String) throws -> (host: ScriptedDebugHost, lines: [String]) {
+    /// Where the snapshot test keeps the debug snapshot: free memory below the guest image.
+    static let snapshotBase: UInt64 = 0x8000
+
+    /// Runs the hypervisor with debug64 as its only module, under the scripted gdb, with a debug
+    /// snapshot at `snapshotBase` if `snapshot`.
+    func run(_ packets: [String], profile: String, snapshot: Bool = false) throws
+        -> (host: ScriptedDebugHost, lines: [String], cpu: EmulatedCPU) {
         let (bytes, _) = try Self.debugGuest()
         let cpu = EmulatedCPU(profile: try CapabilityProfile.load(named: profile), memorySize: 64 << 20)
         cpu.tscCyclesPerInstruction = 64
@@ -71,16 +76,17 @@ final class ScriptedDebugHost: GuestDebugHost {
                              sysenterCS: 0, sysenterESP: 0, sysenterEIP: 0, efer: cpu.efer,
                              pat: 0x0007_0406_0007_0406, rip: 0x10_1000)
         let debugHost = ScriptedDebugHost(packets)
-        GuestDebugging.host = debugHost
-        GuestDebugging.guestName = Array("debug64".utf8)
-        defer { GuestDebugging.host = nil; GuestDebugging.guestName = nil }
+        let debugging = GuestDebugging<EmulatedCPU>(
+            snapshot: snapshot ? DebugSnapshot(base: Self.snapshotBase, cpu: cpu) : nil,
+            host: debugHost, guestName: Array("debug64".utf8))
         let output = GuestRunSupport.Lines()
         cpu.consoleHandler = { output.lines.append($0) }
         var arena = PageArena()
-        _ = Hypervisor.runHypervisor(on: cpu, arena: &arena, options: BootOptions(), host: host, guests: [image]) {
+        _ = Hypervisor.runHypervisor(on: cpu, arena: &arena, options: BootOptions(), host: host, guests: [image],
+                                     debugging: debugging.hooks) {
             output.lines.append($0)
         }
-        return (debugHost, output.lines)
+        return (debugHost, output.lines, cpu)
     }
 
     @Test(arguments: ["synthetic-full", "corei7_skylake_x"])
@@ -88,7 +94,7 @@ final class ScriptedDebugHost: GuestDebugHost {
         let symbols = try Self.debugGuest().symbols
         let steps = try #require(symbols["steps"]), exitCode = try #require(symbols["exit_code"])
         let hex = { (value: UInt64) in String(value, radix: 16) }
-        let (host, lines) = try run([
+        let (host, lines, _) = try run([
             "?",
             "Z0,\(hex(steps)),1",
             "c",
@@ -122,8 +128,24 @@ final class ScriptedDebugHost: GuestDebugHost {
     }
 
     @Test func killFromGDB() throws {
-        let (host, lines) = try run(["?", "k"], profile: "synthetic-full")
+        let (host, lines, _) = try run(["?", "k"], profile: "synthetic-full")
         #expect(host.packets == ["S05"])
         #expect(lines.contains { $0.contains("guest debug64: killed by gdb") }, "\(lines.joined(separator: "\n"))")
+    }
+
+    /// The same hooks keep the debug snapshot: after the run it shows debug64's last exit, the
+    /// SHUT_DOWN VMCALL after `later` (NOP, MOV EAX, MOV EBX: 1 + 5 + 6 bytes), with its GPRs.
+    @Test func snapshotShowsTheLastExit() throws {
+        let symbols = try Self.debugGuest().symbols
+        let later = try #require(symbols["later"])
+        let (host, lines, cpu) = try run(["?", "c"], profile: "synthetic-full", snapshot: true)
+        #expect(host.packets == ["S05", "W07"], "\(lines.joined(separator: "\n"))")
+        let slot = { (slot: DebugSnapshot.Slot) in cpu.readPhysical64(Self.snapshotBase + slot.offset) }
+        #expect(slot(.guestName0) == 0x0034_3667_7562_6564 && slot(.guestName1) == 0)   // "debug64"
+        #expect(slot(.exitReason) == UInt64(ExitReason.vmcall.rawValue))
+        #expect(slot(.guestRIP) == later + 12)
+        #expect(slot(.rax) == 2 && slot(.rbx) == 7)
+        #expect(slot(.exitsRecorded) > 0)
+        #expect(slot(.sequence) % 2 == 0)
     }
 }
