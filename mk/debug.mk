@@ -10,12 +10,13 @@
 #   make debug-test       gdb in batch mode against QEMU, and Bochs' debugger from a command
 #                         file, each checked line by line (tools/gdb-test, tools/bochs-debug-test)
 #   make bochs-symbols    build/kernel.sym and build/debug/kernel.sym for Bochs' `ldsym`
-#   make gdb-guest-test   the guest debugger: Bochs with COM2 as a socket on 127.0.0.1, gdb in
-#                         batch mode against the guest debug64 (tools/gdb-guest-test)
+#   make gdb-guest-test   the guest debugger (debug image only): Bochs with COM2 as a socket on
+#                         127.0.0.1, gdb in batch mode against the guest debug64 (tools/gdb-guest-test)
 #
 # The debug image is the same sources built by SwiftPM's debug configuration (-Onone, DWARF
-# with full types) and nasm with DWARF line information. It is about three times the release
-# image's size and exempt from the size target (docs/DEBUGGING.md gives the figures).
+# with full types, -DDEBUG) and nasm with DWARF line information. It is about three times the
+# release image's size and exempt from the size target (docs/DEBUGGING.md gives the figures).
+# Only it has the debug snapshot and the guest debugger (Sources/Kernel/Entry.swift, #if DEBUG).
 
 DEBUG_DIR      := $(BUILD)/debug
 DEBUG_SCRATCH  := .build-kernel-debug
@@ -108,7 +109,7 @@ debug-test: deps $(DEBUG_KERNEL) $(DEBUG_QUICK_ISO) $(DEBUG_SYMBOLS)
 # MARK: The guest debugger's test
 
 GDB_GUEST := $(BUILD)/guests/debug64.elf
-GDB_ISO   := $(BUILD)/swiftvmx-gdb.iso
+GDB_ISO   := $(DEBUG_DIR)/swiftvmx-gdb.iso
 
 # An ELF64 user image with symbols, linked like guests/user/user64.asm.
 $(GDB_GUEST): guests/user/debug64.asm guests/guest.inc | deps
@@ -116,15 +117,15 @@ $(GDB_GUEST): guests/user/debug64.asm guests/guest.inc | deps
 	$(NASM) -f elf64 -w+all -I guests/ -o $(@:.elf=.o) $<
 	$(LLD) -m elf_x86_64 $(USER_LINK_FLAGS) -o $@ $(@:.elf=.o)
 
-# The release kernel with the boot option gdb=debug64 and the guest as its module.
-$(GDB_ISO): $(KERNEL) boot/grub-gdb.cfg $(GDB_GUEST)
-	@rm -rf $(BUILD)/iso-gdb && mkdir -p $(BUILD)/iso-gdb/boot/grub $(BUILD)/iso-gdb/boot/guests
-	cp $(KERNEL) $(BUILD)/iso-gdb/boot/kernel.elf
-	cp boot/grub-gdb.cfg $(BUILD)/iso-gdb/boot/grub/grub.cfg
-	cp $(GDB_GUEST) $(BUILD)/iso-gdb/boot/guests/
+# The debug kernel with the boot option gdb=debug64 and the guest as its module.
+$(GDB_ISO): $(DEBUG_KERNEL) boot/grub-gdb.cfg $(GDB_GUEST)
+	@rm -rf $(DEBUG_DIR)/iso-gdb && mkdir -p $(DEBUG_DIR)/iso-gdb/boot/grub $(DEBUG_DIR)/iso-gdb/boot/guests
+	cp $(DEBUG_KERNEL) $(DEBUG_DIR)/iso-gdb/boot/kernel.elf
+	cp boot/grub-gdb.cfg $(DEBUG_DIR)/iso-gdb/boot/grub/grub.cfg
+	cp $(GDB_GUEST) $(DEBUG_DIR)/iso-gdb/boot/guests/
 	$(GRUB_MKRESCUE) --install-modules="$(GRUB_MODULES)" --locales= --fonts= --themes= \
-		-o $@ $(BUILD)/iso-gdb >$(BUILD)/grub-mkrescue-gdb.log 2>&1 \
-		|| { cat $(BUILD)/grub-mkrescue-gdb.log; exit 1; }
+		-o $@ $(DEBUG_DIR)/iso-gdb >$(DEBUG_DIR)/grub-mkrescue-gdb.log 2>&1 \
+		|| { cat $(DEBUG_DIR)/grub-mkrescue-gdb.log; exit 1; }
 
 # One model whose VMX offers the monitor trap flag, one whose does not (docs/DEBUGGING.md).
 GDB_GUEST_MODELS ?= corei7_icelake_u corei7_skylake_x
