@@ -10,8 +10,10 @@
 #   make debug-test       gdb in batch mode against QEMU, and Bochs' debugger from a command
 #                         file, each checked line by line (tools/gdb-test, tools/bochs-debug-test)
 #   make bochs-symbols    build/kernel.sym and build/debug/kernel.sym for Bochs' `ldsym`
-#   make gdb-guest-test   the guest debugger (debug image only): Bochs with COM2 as a socket on
-#                         127.0.0.1, gdb in batch mode against the guest debug64 (tools/gdb-guest-test)
+#   make gdb-guest        the guest debugger (debug image only): the debug kernel with gdb=debug64
+#                         in Bochs on MODEL, COM2 a socket on 127.0.0.1:$(GDB_GUEST_PORT) waiting
+#                         for gdb build/guests/debug64.elf (docs/DEBUGGING.md)
+#   make gdb-guest-test   the same with gdb in batch mode, on two models (tools/gdb-guest-test)
 #
 # The debug image is the same sources built by SwiftPM's debug configuration (-Onone, DWARF
 # with full types, -DDEBUG) and nasm with DWARF line information. It is about three times the
@@ -41,9 +43,10 @@ DEBUG_BOOT_OBJECTS := $(patsubst boot/%.asm,$(DEBUG_DIR)/boot/%.o,$(wildcard boo
 OBJCOPY := $(SWIFT_BIN)/llvm-objcopy
 
 GDB_PORT    ?= 1234
+GDB_GUEST_PORT ?= 1235
 BOCHS_BREAK ?= x86_vmxon
 
-.PHONY: debug-kernel debug-iso gdb debug-bochs debug-test bochs-symbols gdb-guest-test
+.PHONY: debug-kernel debug-iso gdb debug-bochs debug-test bochs-symbols gdb-guest gdb-guest-test
 
 debug-kernel: $(DEBUG_KERNEL)
 debug-iso: $(DEBUG_ISO)
@@ -126,6 +129,11 @@ $(GDB_ISO): $(DEBUG_KERNEL) boot/grub-gdb.cfg $(GDB_GUEST)
 	$(GRUB_MKRESCUE) --install-modules="$(GRUB_MODULES)" --locales= --fonts= --themes= \
 		-o $@ $(DEBUG_DIR)/iso-gdb >$(DEBUG_DIR)/grub-mkrescue-gdb.log 2>&1 \
 		|| { cat $(DEBUG_DIR)/grub-mkrescue-gdb.log; exit 1; }
+
+# Bochs waits for gdb; the session's time limit is an hour.
+gdb-guest: deps $(GDB_ISO)
+	@echo "gdb-guest: in another terminal: gdb $(GDB_GUEST) -ex 'set remotetimeout 120' -ex 'target remote 127.0.0.1:$(GDB_GUEST_PORT)'"
+	ISO=$(GDB_ISO) COM2_PORT=$(GDB_GUEST_PORT) tools/bochs-run $(MODEL) 3600
 
 # One model whose VMX offers the monitor trap flag, one whose does not (docs/DEBUGGING.md).
 GDB_GUEST_MODELS ?= corei7_icelake_u corei7_skylake_x
