@@ -50,6 +50,9 @@ KERNEL_SWIFT_FLAGS := \
 	-Xcc -mno-red-zone -Xcc -fno-pic -Xcc -ffreestanding
 KERNEL_SWIFT_BUILD := VMX_KERNEL=1 $(SWIFT) build --scratch-path $(KERNEL_SCRATCH) \
 	--triple $(KERNEL_TRIPLE) --product Kernel -c release $(KERNEL_SWIFT_FLAGS)
+# The release image also folds identical functions (generic specializations that compiled to
+# the same code); the debug image keeps them apart so that each has its own breakpoints.
+RELEASE_LINK_FLAGS := --icf=all
 KERNEL_LINK_FLAGS := -T linker/kernel.ld -nostdlib -static --gc-sections -z max-page-size=4096 \
 	-z noexecstack --no-undefined
 
@@ -110,7 +113,7 @@ $(KERNEL_LIB): $(SWIFT_SOURCES)
 
 $(KERNEL): $(BOOT_OBJECTS) $(KERNEL_LIB) linker/kernel.ld
 	@mkdir -p $(@D)
-	$(LLD) $(KERNEL_LINK_FLAGS) -o $@ $(BOOT_OBJECTS) $(KERNEL_LIB)
+	$(LLD) $(KERNEL_LINK_FLAGS) $(RELEASE_LINK_FLAGS) -o $@ $(BOOT_OBJECTS) $(KERNEL_LIB)
 	@tools/image-size $@
 
 # Only the GRUB modules the BIOS CD boot and boot/grub.cfg use (and their dependencies): a

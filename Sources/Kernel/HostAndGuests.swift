@@ -31,7 +31,7 @@ enum HostAndGuests {
             entry += 1
         }
         for (index, module) in modules.enumerated() {
-            images.append(GuestImage(name: "module \(index)", address: module.range.start, size: module.range.size,
+            images.append(GuestImage(name: "module " + decimal(index), address: module.range.start, size: module.range.size,
                                      commandLine: module.name, isBuiltIn: false))
         }
         return images

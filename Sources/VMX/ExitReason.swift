@@ -202,7 +202,7 @@ public struct ExitReason: RawRepresentable, Hashable, Sendable {
     /// One line: the number, the SDM's name and any flags set, e.g.
     /// "33 (VM-entry failure due to invalid guest state), VM-entry failure".
     public var description: String {
-        var text = "\(basicReason) (" + (name ?? "reason not defined by the SDM") + ")"
+        var text = decimal(basicReason) + " (" + (name ?? "reason not defined by the SDM") + ")"
         if busLockDetected { text += ", bus lock detected" }
         if isFromEnclaveMode { text += ", from enclave mode" }
         if hasPendingMTFVMExit { text += ", pending MTF VM exit" }

@@ -1,4 +1,4 @@
-// Hexadecimal formatting that works in Embedded Swift (no String(format:), no Foundation).
+// Hexadecimal and decimal formatting that works in Embedded Swift (no String(format:), no Foundation).
 
 /// `value` in hexadecimal with a `0x` prefix, zero-padded to `digits` digits (at least).
 public func hex<T: FixedWidthInteger>(_ value: T, digits: Int = 0) -> String {
@@ -37,4 +37,22 @@ public func parseHex(_ text: Substring) -> UInt64? {
         value = value << 4 | UInt64(nibble)
     }
     return value
+}
+
+/// `value` in decimal. One out-of-line function: a String interpolation of an integer inlines
+/// buffer growth and formatting at every use in Embedded Swift, about 600 bytes each.
+public func decimal<T: BinaryInteger>(_ value: T) -> String {
+    value < 0 ? "-" + decimalDigits(Int64(value).magnitude)
+        : decimalDigits(UInt64(truncatingIfNeeded: value))
+}
+
+@inline(never)
+func decimalDigits(_ value: UInt64) -> String {
+    var reversed: [UInt8] = []
+    var rest = value
+    repeat {
+        reversed.append(UInt8(ascii: "0") + UInt8(rest % 10))
+        rest /= 10
+    } while rest != 0
+    return String(decoding: reversed.reversed(), as: UTF8.self)
 }

@@ -21,11 +21,7 @@ import EmulatedCPU
         let codeOrNil = arena.allocate(bytes: 4096, zeroingWith: cpu)
         let page = try #require(pageOrNil), bitmaps = try #require(bitmapsOrNil), code = try #require(codeOrNil)
         for (offset, byte) in ScenarioRunner.guestCode.enumerated() { cpu.memory.write8(code + UInt64(offset), byte) }
-        let host = HostState(cr0: cpu.cr0, cr3: cpu.cr3, cr4: cpu.cr4, csSelector: 0x08, ssSelector: 0x10,
-                             dsSelector: 0x10, esSelector: 0x10, fsSelector: 0, gsSelector: 0, trSelector: 0x18,
-                             fsBase: 0, gsBase: 0, trBase: 0x10_8000, gdtrBase: 0x10_9000, idtrBase: 0x10_A000,
-                             sysenterCS: 0, sysenterESP: 0, sysenterEIP: 0, efer: cpu.efer,
-                             pat: 0x0007_0406_0007_0406, rip: 0x10_1000)
+        let host = HostState.emulatedKernel(cr0: cpu.cr0, cr3: cpu.cr3, cr4: cpu.cr4, efer: cpu.efer)
         let environment = GuestEnvironment(capabilities: capabilities, setup: setup, host: host, bitmaps: bitmaps,
                                            statistics: ExitStatistics(base: page, cpu: cpu))
         let image = GuestImage(name: "diag", address: code, size: UInt64(ScenarioRunner.guestCode.count),

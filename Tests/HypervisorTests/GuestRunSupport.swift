@@ -139,12 +139,7 @@ enum GuestRunSupport {
                                           commandLine: image.commandLine, isBuiltIn: image.isBuiltIn))
             address = (address + UInt64(image.bytes.count) + 0xFFF) & ~0xFFF
         }
-        // The kernel's host state (Sources/Kernel/HostAndGuests.swift) as the emulated CPU has it.
-        let host = HostState(cr0: cpu.cr0, cr3: cpu.cr3, cr4: cpu.cr4, csSelector: 0x08, ssSelector: 0x10,
-                             dsSelector: 0x10, esSelector: 0x10, fsSelector: 0, gsSelector: 0, trSelector: 0x18,
-                             fsBase: 0, gsBase: 0, trBase: 0x10_8000, gdtrBase: 0x10_9000, idtrBase: 0x10_A000,
-                             sysenterCS: 0, sysenterESP: 0, sysenterEIP: 0, efer: cpu.efer,
-                             pat: 0x0007_0406_0007_0406, rip: 0x10_1000)
+        let host = HostState.emulatedKernel(cr0: cpu.cr0, cr3: cpu.cr3, cr4: cpu.cr4, efer: cpu.efer)
         let output = Lines()
         cpu.consoleHandler = { output.lines.append($0) }
         var arena = PageArena()

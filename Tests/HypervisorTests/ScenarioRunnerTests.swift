@@ -23,11 +23,7 @@ enum ScenarioRunnerSupport {
             scenarioFiles.append(ScenarioFile(name: name, address: address, size: UInt64(bytes.count)))
             address = (address + UInt64(bytes.count) + 0xFFF) & ~0xFFF
         }
-        let host = HostState(cr0: cpu.cr0, cr3: cpu.cr3, cr4: cpu.cr4, csSelector: 0x08, ssSelector: 0x10,
-                             dsSelector: 0x10, esSelector: 0x10, fsSelector: 0, gsSelector: 0, trSelector: 0x18,
-                             fsBase: 0, gsBase: 0, trBase: 0x10_8000, gdtrBase: 0x10_9000, idtrBase: 0x10_A000,
-                             sysenterCS: 0, sysenterESP: 0, sysenterEIP: 0, efer: cpu.efer,
-                             pat: 0x0007_0406_0007_0406, rip: 0x10_1000)
+        let host = HostState.emulatedKernel(cr0: cpu.cr0, cr3: cpu.cr3, cr4: cpu.cr4, efer: cpu.efer)
         let healthy = runScenarios(scenarioFiles, capabilities: VMXCapabilities.read(from: cpu), host: host,
                                    world: world, arena: &arena, cpu: cpu)
         #expect(healthy == expectHealthy)

@@ -61,7 +61,7 @@ public struct LogText: StringInterpolationProtocol {
     public mutating func appendInterpolation<T: BinaryInteger>(_ value: T) {
         if value < 0 {
             append(UInt8(ascii: "-"))
-            appendDecimal(UInt64(truncatingIfNeeded: 0 - Int64(value)))
+            appendDecimal(Int64(value).magnitude)
         } else {
             appendDecimal(UInt64(truncatingIfNeeded: value))
         }

@@ -28,16 +28,16 @@ public func dumpVMCS<P: GuestProcessor>(cpu: P) {
 @inline(never)
 func decodeField<P: GuestProcessor>(_ field: VMCSField, value: UInt64, cpu: P) {
     switch field {
-    case .pinBasedVMExecutionControls: dumpBits(PinBasedControls.self, value: value, cpu: cpu)
-    case .primaryProcessorBasedVMExecutionControls: dumpBits(PrimaryProcessorBasedControls.self, value: value, cpu: cpu)
-    case .secondaryProcessorBasedVMExecutionControls: dumpBits(SecondaryProcessorBasedControls.self, value: value, cpu: cpu)
-    case .tertiaryProcessorBasedVMExecutionControls: dumpBits(TertiaryProcessorBasedControls.self, value: value, cpu: cpu)
-    case .primaryVMExitControls: dumpBits(VMExitControls.self, value: value, cpu: cpu)
-    case .secondaryVMExitControls: dumpBits(SecondaryVMExitControls.self, value: value, cpu: cpu)
-    case .vmEntryControls: dumpBits(VMEntryControls.self, value: value, cpu: cpu)
-    case .vmFunctionControls: dumpBits(VMFunctionControls.self, value: value, cpu: cpu)
-    case .guestCR0, .hostCR0, .cr0GuestHostMask, .cr0ReadShadow: dumpBits(ControlRegister0.self, value: value, cpu: cpu)
-    case .guestCR4, .hostCR4, .cr4GuestHostMask, .cr4ReadShadow: dumpBits(ControlRegister4.self, value: value, cpu: cpu)
+    case .pinBasedVMExecutionControls: dumpBits(PinBasedControls.naming, value: value, cpu: cpu)
+    case .primaryProcessorBasedVMExecutionControls: dumpBits(PrimaryProcessorBasedControls.naming, value: value, cpu: cpu)
+    case .secondaryProcessorBasedVMExecutionControls: dumpBits(SecondaryProcessorBasedControls.naming, value: value, cpu: cpu)
+    case .tertiaryProcessorBasedVMExecutionControls: dumpBits(TertiaryProcessorBasedControls.naming, value: value, cpu: cpu)
+    case .primaryVMExitControls: dumpBits(VMExitControls.naming, value: value, cpu: cpu)
+    case .secondaryVMExitControls: dumpBits(SecondaryVMExitControls.naming, value: value, cpu: cpu)
+    case .vmEntryControls: dumpBits(VMEntryControls.naming, value: value, cpu: cpu)
+    case .vmFunctionControls: dumpBits(VMFunctionControls.naming, value: value, cpu: cpu)
+    case .guestCR0, .hostCR0, .cr0GuestHostMask, .cr0ReadShadow: dumpBits(ControlRegister0.naming, value: value, cpu: cpu)
+    case .guestCR4, .hostCR4, .cr4GuestHostMask, .cr4ReadShadow: dumpBits(ControlRegister4.naming, value: value, cpu: cpu)
     case .exitReason:
         cpu.log("    \(ExitReason(rawValue: UInt32(truncatingIfNeeded: value)))")
     case .vmInstructionError where value != 0:
@@ -48,11 +48,11 @@ func decodeField<P: GuestProcessor>(_ field: VMCSField, value: UInt64, cpu: P) {
 
 /// One line per set bit: "    [N] the SDM's name", or "    [N] bit N (reserved)".
 @inline(never)
-func dumpBits<Bits: NamedBits, P: GuestProcessor>(_ type: Bits.Type, value: UInt64, cpu: P) {
+func dumpBits<P: GuestProcessor>(_ naming: BitNaming, value: UInt64, cpu: P) {
     var bit = 0
-    while bit < Bits.bitWidth {
+    while bit < naming.bitWidth {
         if value >> UInt64(bit) & 1 != 0 {
-            if let name = Bits.sdmName(ofBit: bit) {
+            if let name = naming.sdmName(ofBit: bit) {
                 cpu.log("    [\(bit)] \(name)")
             } else {
                 cpu.log("    [\(bit)] bit \(bit) (reserved)")

@@ -28,7 +28,7 @@ public struct Scenario {
 public struct ScenarioError: Error, Equatable {
     public var line: Int
     public var message: String
-    public var description: String { "line \(line): " + message }
+    public var description: String { "line " + decimal(line) + ": " + message }
 }
 
 extension Scenario {

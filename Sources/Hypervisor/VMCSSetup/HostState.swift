@@ -45,3 +45,17 @@ public struct HostState: Equatable, Sendable {
         self.efer = efer; self.pat = pat; self.rip = rip
     }
 }
+
+extension HostState {
+    /// The kernel's host state as hosted runs model it (tests, vmx-entry-check): the kernel's
+    /// selectors (code 08H, data 10H, TSS 18H, as Sources/Kernel/GlobalDescriptorTable.swift
+    /// lays them out), its tables at fixed addresses in the emulated memory, the PAT the
+    /// kernel runs with, and the control registers and EFER of the emulated processor.
+    public static func emulatedKernel(cr0: UInt64, cr3: UInt64, cr4: UInt64, efer: UInt64) -> HostState {
+        HostState(cr0: cr0, cr3: cr3, cr4: cr4, csSelector: 0x08, ssSelector: 0x10,
+                  dsSelector: 0x10, esSelector: 0x10, fsSelector: 0, gsSelector: 0, trSelector: 0x18,
+                  fsBase: 0, gsBase: 0, trBase: 0x10_8000, gdtrBase: 0x10_9000, idtrBase: 0x10_A000,
+                  sysenterCS: 0, sysenterESP: 0, sysenterEIP: 0, efer: efer,
+                  pat: 0x0007_0406_0007_0406, rip: 0x10_1000)
+    }
+}

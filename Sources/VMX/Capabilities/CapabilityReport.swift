@@ -38,10 +38,10 @@ public func capabilityReport(_ caps: VMXCapabilities, emit: (String) -> Void) {
         true: caps.ia32VMXTrueEntryCtls, trueAddress: MSR.ia32VMXTrueEntryCtls, emit: emit)
     reportMisc(caps, emit: emit)
     reportFixedBits(
-        caps.cr0Fixed, register: "CR0", names: ControlRegister0.self,
+        caps.cr0Fixed, register: "CR0", names: ControlRegister0.naming,
         fixed0Address: MSR.ia32VMXCR0Fixed0, fixed1Address: MSR.ia32VMXCR0Fixed1, emit: emit)
     reportFixedBits(
-        caps.cr4Fixed, register: "CR4", names: ControlRegister4.self,
+        caps.cr4Fixed, register: "CR4", names: ControlRegister4.naming,
         fixed0Address: MSR.ia32VMXCR4Fixed0, fixed1Address: MSR.ia32VMXCR4Fixed1, emit: emit)
     reportVMCSEnum(caps, emit: emit)
     reportEPTVPID(caps, emit: emit)
@@ -85,10 +85,10 @@ func reportBasic(_ caps: VMXCapabilities, emit: (String) -> Void) {
     emit("Basic VMX information")
     emit(reportLine(msrLabel(MSR.ia32VMXBasic), msrValue(caps.ia32VMXBasic)))
     emit(reportLine("VMCS revision identifier", hex(basic.revisionIdentifier)))
-    emit(reportLine("VMCS region size", "\(basic.vmcsRegionSize) bytes"))
+    emit(reportLine("VMCS region size", decimal(basic.vmcsRegionSize) + " bytes"))
     emit(reportLine("Physical addresses limited to 32 bits", yesNo(basic.physicalAddressesLimitedTo32Bits)))
     emit(reportLine("Dual-monitor treatment of SMIs and SMM", yesNo(basic.supportsDualMonitorTreatment)))
-    emit(reportLine("VMCS memory type", "\(basic.memoryType.rawValue) (\(basic.memoryType.name))"))
+    emit(reportLine("VMCS memory type", decimal(basic.memoryType.rawValue) + " (" + basic.memoryType.name + ")"))
     emit(reportLine("INS/OUTS instruction information on exit", yesNo(basic.reportsINSOUTSInformation)))
     emit(reportLine("TRUE capability MSRs (default1 may be 0)", yesNo(basic.hasTrueControls)))
     emit(reportLine("Exception injection without error-code check", yesNo(basic.allowsErrorCodeLessInjection)))
@@ -103,7 +103,8 @@ func reportControls<C: VMXControlField>(
     emit(sentenceCase(C.fieldName))
     emit(reportLine(msrLabel(plainAddress), msrValue(plain)))
     if let trueValue { emit(reportLine(msrLabel(trueAddress), msrValue(trueValue))) }
-    reportControlBits(settings, plain: AllowedSettings<C>(msr: plain), emit: emit)
+    reportControlBits(mustBeOne: settings.mustBeOne.mask, mayBeOne: settings.mayBeOne.mask,
+                      plainMustBeOne: plain & 0xFFFF_FFFF, naming: C.naming, emit: emit)
 }
 
 /// A control field whose capability MSR exists only under a condition (SDM A.3.3, A.3.4,
@@ -117,64 +118,64 @@ func reportOptionalControls<C: VMXControlField>(
         return
     }
     emit(reportLine(msrLabel(address), msrValue(raw)))
-    reportControlBits(settings, plain: settings, emit: emit)
+    reportControlBits(mustBeOne: settings.mustBeOne.mask, mayBeOne: settings.mayBeOne.mask,
+                      plainMustBeOne: settings.mustBeOne.mask, naming: C.naming, emit: emit)
 }
 
-/// Every named bit, and every unnamed bit that may be 1, in ascending order. `plain` is the
-/// non-TRUE MSR's view, to mark default1 controls only the TRUE MSR frees. The reserved
-/// default1 bits share one line while all of them are forced to 1, as the SDM lets a
-/// processor do (SDM A.2); one that is not is listed on its own.
-func reportControlBits<C: VMXControlField>(
-    _ settings: AllowedSettings<C>, plain: AllowedSettings<C>, emit: (String) -> Void
-) {
-    let reservedDefaultOne = C.defaultOneBits.mask & ~C.namedMask
-    var shown = C.namedMask | settings.mayBeOne.mask | settings.mustBeOne.mask
-    if reservedDefaultOne != 0 && settings.mustBeOne.mask & reservedDefaultOne == reservedDefaultOne {
+/// Every named bit, and every unnamed bit that may be 1, in ascending order. `plainMustBeOne`
+/// is the non-TRUE MSR's allowed 0-settings, to mark default1 controls only the TRUE MSR frees.
+/// The reserved default1 bits share one line while all of them are forced to 1, as the SDM
+/// lets a processor do (SDM A.2); one that is not is listed on its own.
+func reportControlBits(mustBeOne: UInt64, mayBeOne: UInt64, plainMustBeOne: UInt64, naming: BitNaming,
+                       emit: (String) -> Void) {
+    let reservedDefaultOne = naming.defaultOneBits & ~naming.namedMask
+    var shown = naming.namedMask | mayBeOne | mustBeOne
+    if reservedDefaultOne != 0 && mustBeOne & reservedDefaultOne == reservedDefaultOne {
         emit(reportLine("Reserved bits of the default1 class", ControlBitState.forcedToOne.description))
         shown &= ~reservedDefaultOne
     }
-    for bit in 0..<C.bitWidth where shown & (UInt64(1) << UInt64(bit)) != 0 {
-        let state = settings.state(ofBit: bit)
+    for bit in 0..<naming.bitWidth where shown & (UInt64(1) << UInt64(bit)) != 0 {
+        let mask = UInt64(1) << UInt64(bit)
+        let state: ControlBitState = mustBeOne & mask != 0 ? .forcedToOne : mayBeOne & mask != 0 ? .allowed : .notAllowed
         var value = state.description
-        if state == .allowed && plain.state(ofBit: bit) == .forcedToOne { value = "allowed (default 1)" }
-        emit(reportLine(controlBitLabel(C.self, bit: bit), value))
+        if state == .allowed && plainMustBeOne & mask != 0 { value = "allowed (default 1)" }
+        emit(reportLine(controlBitLabel(naming, bit: bit), value))
     }
 }
 
-@inline(never)
-func controlBitLabel<C: VMXControlField>(_ field: C.Type, bit: Int) -> String {
-    if let name = C.sdmName(ofBit: bit) { return name }
-    let isDefaultOne = C.defaultOneBits.mask & (UInt64(1) << UInt64(bit)) != 0
-    return "bit \(bit) " + (isDefaultOne ? "(reserved, default1)" : "(reserved)")
+func controlBitLabel(_ naming: BitNaming, bit: Int) -> String {
+    if let name = naming.sdmName(ofBit: bit) { return name }
+    let isDefaultOne = naming.defaultOneBits & (UInt64(1) << UInt64(bit)) != 0
+    return "bit " + decimal(bit) + " " + (isDefaultOne ? "(reserved, default1)" : "(reserved)")
 }
 
 func reportMisc(_ caps: VMXCapabilities, emit: (String) -> Void) {
     let misc = caps.misc
     emit("Miscellaneous data")
     emit(reportLine(msrLabel(MSR.ia32VMXMisc), msrValue(caps.ia32VMXMisc)))
-    emit(reportLine("VMX-preemption timer rate (TSC bit)", "\(misc.preemptionTimerRate)"))
+    emit(reportLine("VMX-preemption timer rate (TSC bit)", decimal(misc.preemptionTimerRate)))
     emit(reportLine("Store EFER.LMA into IA-32e mode guest control", yesNo(misc.storesEFERLMA)))
     emit(reportLine("HLT activity state", yesNo(misc.supportsHLTActivityState)))
     emit(reportLine("Shutdown activity state", yesNo(misc.supportsShutdownActivityState)))
     emit(reportLine("Wait-for-SIPI activity state", yesNo(misc.supportsWaitForSIPIActivityState)))
     emit(reportLine("Intel PT in VMX operation", yesNo(misc.supportsIntelPTInVMX)))
     emit(reportLine("RDMSR of IA32_SMBASE in SMM", yesNo(misc.allowsRDMSRofSMBASEInSMM)))
-    emit(reportLine("Number of CR3-target values", "\(misc.cr3TargetCount)"))
-    emit(reportLine("Recommended maximum MSR-list entries", "\(misc.maxMSRListEntries)"))
+    emit(reportLine("Number of CR3-target values", decimal(misc.cr3TargetCount)))
+    emit(reportLine("Recommended maximum MSR-list entries", decimal(misc.maxMSRListEntries)))
     emit(reportLine("IA32_SMM_MONITOR_CTL[2] may be 1", yesNo(misc.allowsSMMMonitorControlBit2)))
     emit(reportLine("VMWRITE to any field (exit information too)", yesNo(misc.allowsVMWRITEToAnyField)))
     emit(reportLine("Zero-length instruction injection", yesNo(misc.allowsZeroLengthInstructionInjection)))
     emit(reportLine("MSEG revision identifier", hex(misc.msegRevisionIdentifier)))
 }
 
-func reportFixedBits<Names: NamedBits>(
-    _ fixed: FixedBits, register: String, names: Names.Type,
+func reportFixedBits(
+    _ fixed: FixedBits, register: String, names: BitNaming,
     fixed0Address: UInt32, fixed1Address: UInt32, emit: (String) -> Void
 ) {
     emit("VMX-fixed bits in " + register)
     emit(reportLine(msrLabel(fixed0Address), msrValue(fixed.fixed0)))
     emit(reportLine(msrLabel(fixed1Address), msrValue(fixed.fixed1)))
-    for entry in Names.namedBits {
+    for entry in names.namedBits {
         let value: String
         if fixed.mustBeOne & entry.mask != 0 {
             value = "must be 1"
@@ -186,8 +187,8 @@ func reportFixedBits<Names: NamedBits>(
         emit(reportLine(register + "." + entry.name, value))
     }
     // Unnamed bits: only the unusual cases, as masks (all other unnamed bits must be 0).
-    let unnamedMustBeOne = fixed.mustBeOne & ~Names.namedMask
-    let unnamedFree = fixed.free & ~Names.namedMask
+    let unnamedMustBeOne = fixed.mustBeOne & ~names.namedMask
+    let unnamedFree = fixed.free & ~names.namedMask
     if unnamedMustBeOne != 0 { emit(reportLine("Reserved bits that must be 1", msrValue(unnamedMustBeOne))) }
     if unnamedFree != 0 { emit(reportLine("Reserved bits that may be 1", msrValue(unnamedFree))) }
 }
@@ -196,7 +197,7 @@ func reportVMCSEnum(_ caps: VMXCapabilities, emit: (String) -> Void) {
     emit("VMCS enumeration")
     emit(reportLine(msrLabel(MSR.ia32VMXVMCSEnum), msrValue(caps.ia32VMXVMCSEnum)))
     let index = caps.vmcsEnum.highestIndex
-    emit(reportLine("Highest index in VMCS field encodings", "\(index) (\(hex(index)))"))
+    emit(reportLine("Highest index in VMCS field encodings", decimal(index) + " (" + hex(index) + ")"))
 }
 
 func reportEPTVPID(_ caps: VMXCapabilities, emit: (String) -> Void) {
@@ -210,7 +211,7 @@ func reportEPTVPID(_ caps: VMXCapabilities, emit: (String) -> Void) {
     let shown = EPTVPIDCapabilities.namedMask | flags
     for bit in 0..<64 where shown & (UInt64(1) << UInt64(bit)) != 0 {
         let set = flags & (UInt64(1) << UInt64(bit)) != 0
-        emit(reportLine(EPTVPIDCapabilities.sdmName(ofBit: bit) ?? "bit \(bit) (reserved)", yesNo(set)))
+        emit(reportLine(EPTVPIDCapabilities.sdmName(ofBit: bit) ?? "bit " + decimal(bit) + " (reserved)", yesNo(set)))
     }
-    emit(reportLine("HLAT prefix size", "\(capabilities.hlatPrefixSize)"))
+    emit(reportLine("HLAT prefix size", decimal(capabilities.hlatPrefixSize)))
 }

@@ -25,29 +25,77 @@ public protocol NamedBits: OptionSet, Sendable
 where RawValue: FixedWidthInteger & UnsignedInteger & Sendable, Element == Self {
     /// Every bit the SDM names, in ascending bit order.
     static var namedBits: [NamedBit] { get }
+    /// The reserved bits of the "default1" class (SDM A.2) of a VMX control field; 0 for
+    /// other bit sets (a requirement, so that `VMXControlField` can supply it).
+    static var defaultOneMask: UInt64 { get }
 }
 
-extension NamedBits {
+/// The names of one bit set's bits, apart from its type. The generic conveniences of
+/// `NamedBits` forward here, so the code that names bits exists once in the kernel rather than
+/// once per field type (Embedded Swift specializes every generic use).
+public struct BitNaming: Sendable {
+    /// Every bit the SDM names, in ascending bit order.
+    public let namedBits: [NamedBit]
     /// The width of the field in bits (32 or 64).
-    public static var bitWidth: Int { RawValue.bitWidth }
+    public let bitWidth: Int
+    /// The field's reserved bits of the "default1" class (SDM A.2); 0 for other fields.
+    public let defaultOneBits: UInt64
+
+    public init(namedBits: [NamedBit], bitWidth: Int, defaultOneBits: UInt64 = 0) {
+        self.namedBits = namedBits
+        self.bitWidth = bitWidth
+        self.defaultOneBits = defaultOneBits
+    }
 
     /// All named bits as one mask.
-    public static var namedMask: UInt64 {
+    public var namedMask: UInt64 {
         var mask: UInt64 = 0
         for entry in namedBits { mask |= entry.mask }
         return mask
     }
 
     /// The SDM's name of `bit`, or nil when the SDM names no such bit.
-    public static func sdmName<I: BinaryInteger>(ofBit bit: I) -> String? {
-        for entry in namedBits where entry.bit == Int(bit) { return entry.name }
+    public func sdmName(ofBit bit: Int) -> String? {
+        for entry in namedBits where entry.bit == bit { return entry.name }
         return nil
     }
 
     /// The SDM's name of `bit`, or "bit N" when it has none (for one-line messages).
-    public static func name<I: BinaryInteger>(ofBit bit: I) -> String {
-        sdmName(ofBit: bit) ?? "bit \(Int(bit))"
+    public func name(ofBit bit: Int) -> String {
+        sdmName(ofBit: bit) ?? "bit " + decimal(bit)
     }
+
+    /// The names of the bits of `mask`, ascending; unnamed bits appear as "bit N".
+    public func names(of mask: UInt64) -> [String] {
+        var result: [String] = []
+        var remaining = mask
+        while remaining != 0 {
+            result.append(name(ofBit: remaining.trailingZeroBitCount))
+            remaining &= remaining &- 1
+        }
+        return result
+    }
+}
+
+extension NamedBits {
+    /// The width of the field in bits (32 or 64).
+    public static var bitWidth: Int { RawValue.bitWidth }
+
+    /// This field's bit names as a value (see `BitNaming`).
+    public static var naming: BitNaming {
+        BitNaming(namedBits: namedBits, bitWidth: bitWidth, defaultOneBits: defaultOneMask)
+    }
+
+    public static var defaultOneMask: UInt64 { 0 }
+
+    /// All named bits as one mask.
+    public static var namedMask: UInt64 { naming.namedMask }
+
+    /// The SDM's name of `bit`, or nil when the SDM names no such bit.
+    public static func sdmName(ofBit bit: Int) -> String? { naming.sdmName(ofBit: bit) }
+
+    /// The SDM's name of `bit`, or "bit N" when it has none (for one-line messages).
+    public static func name(ofBit bit: Int) -> String { naming.name(ofBit: bit) }
 
     /// The set's bits as a 64-bit mask.
     public var mask: UInt64 { UInt64(truncatingIfNeeded: rawValue) }
@@ -58,16 +106,7 @@ extension NamedBits {
     }
 
     /// The names of the set's bits, ascending; unnamed bits appear as "bit N".
-    public var names: [String] {
-        var result: [String] = []
-        var remaining = mask
-        while remaining != 0 {
-            let bit = remaining.trailingZeroBitCount
-            result.append(Self.name(ofBit: bit))
-            remaining &= remaining &- 1
-        }
-        return result
-    }
+    public var names: [String] { Self.naming.names(of: mask) }
 }
 
 /// A VMX control field whose allowed settings a capability MSR reports (SDM Appendix A.2-A.5,
@@ -82,4 +121,5 @@ public protocol VMXControlField: NamedBits {
 
 extension VMXControlField {
     public static var defaultOneBits: Self { Self(rawValue: 0) }
+    public static var defaultOneMask: UInt64 { defaultOneBits.mask }
 }

@@ -359,13 +359,13 @@ extension EntryCheckContext {
     /// physical-address width" (the wording of many SDM 27.2.1.1 items).
     public func pageAddressProblem(_ address: UInt64) -> String? {
         if address & 0xFFF != 0 { return "bits 11:0 clear (4-KByte aligned)" }
-        if !fitsAddressWidth(address) { return "no bit set at or above bit \(structureAddressWidth) (physical-address width)" }
+        if !fitsAddressWidth(address) { return "no bit set at or above bit " + decimal(structureAddressWidth) + " (physical-address width)" }
         return nil
     }
 
     /// "canonical (bits 63:47 equal)" for the processor's linear-address width.
     public var canonicalExpectation: String {
-        "canonical (bits 63:\(linearAddressWidth - 1) all equal)"
+        "canonical (bits 63:" + decimal(linearAddressWidth - 1) + " all equal)"
     }
 
     /// The first VM-entry MSR-load entry's address when the list address passes its checks
@@ -383,12 +383,12 @@ extension EntryCheckContext {
     public func msrListProblem(count: UInt64, address: UInt64) -> String? {
         if address & 0xF != 0 { return "bits 3:0 clear (16-byte aligned)" }
         if !fitsAddressWidth(address) {
-            return "no bit set at or above bit \(structureAddressWidth) (physical-address width)"
+            return "no bit set at or above bit " + decimal(structureAddressWidth) + " (physical-address width)"
         }
         // count is a 32-bit field and the address fits the width: the sum cannot overflow.
         let lastByte = address &+ (count & 0xFFFF_FFFF) &* 16 &- 1
         if !fitsAddressWidth(lastByte) {
-            return "last byte (\(hex(lastByte))) below bit \(structureAddressWidth) (physical-address width)"
+            return "last byte (" + hex(lastByte) + ") below bit " + decimal(structureAddressWidth) + " (physical-address width)"
         }
         return nil
     }

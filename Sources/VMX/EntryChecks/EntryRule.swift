@@ -71,9 +71,9 @@ public enum EntryOutcome: Equatable, Sendable {
     public var summary: String {
         switch self {
         case .success: return "success"
-        case .vmfailValid(let error): return "vmfail-valid \(error.rawValue)"
+        case .vmfailValid(let error): return "vmfail-valid " + decimal(error.rawValue)
         case .entryFailure(let reason, let qualification):
-            return "entry-failure \(reason.basicReason) qual \(qualification)"
+            return "entry-failure " + decimal(reason.basicReason) + " qual " + decimal(qualification)
         }
     }
 }
@@ -150,6 +150,7 @@ public struct EntryRule: Sendable {
     public let qualification: UInt64
     public let check: Check
 
+    @inline(__always)
     public init(_ identifier: String, _ section: String, _ ruleClass: EntryRuleClass,
                 _ name: String, qualification: UInt64 = EntryFailureQualification.default,
                 check: @escaping @Sendable (EntryCheckContext, inout [EntryViolation]) -> Void) {
@@ -161,6 +162,7 @@ public struct EntryRule: Sendable {
         self.check = .state(check)
     }
 
+    @inline(__always)
     public init(_ identifier: String, _ section: String, _ name: String,
                 msrLoadEntry check: @escaping @Sendable (EntryCheckContext, MSRLoadEntry) -> EntryViolation?) {
         self.identifier = identifier

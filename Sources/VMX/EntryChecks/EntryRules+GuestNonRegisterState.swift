@@ -30,7 +30,7 @@ extension EntryRules {
                   "The activity state is not HLT if SS.DPL is not 0") { c, v in
             if c.guestActivityState == GuestActivityState.hlt && c.ss.dpl != 0 {
                 v.append(EntryViolation(field: .guestActivityState, value: c.guestActivityState,
-                                        expected: "not HLT (SS.DPL is \(c.ss.dpl))"))
+                                        expected: "not HLT (SS.DPL is " + decimal(c.ss.dpl) + ")"))
             }
         },
         EntryRule("guest.activity-state.active-when-blocking", "27.3.1.5", .guestState,

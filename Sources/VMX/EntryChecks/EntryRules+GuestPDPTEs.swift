@@ -34,7 +34,7 @@ extension EntryRules {
                 }
                 if pdpte & 1 != 0 && pdpte & reserved != 0 {
                     v.append(EntryViolation(field: field, value: pdpte,
-                                            expected: "PDPTE\(index) bits 2:1, 8:5 and 63:\(c.physicalAddressWidth) clear",
+                                            expected: "PDPTE" + decimal(index) + " bits 2:1, 8:5 and 63:" + decimal(c.physicalAddressWidth) + " clear",
                                             memoryAddress: memoryAddress))
                 }
             }

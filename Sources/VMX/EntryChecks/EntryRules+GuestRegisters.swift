@@ -35,7 +35,7 @@ extension EntryRules {
             let reserved = c.guestDebugCtl & ~c.features.debugCtlValidBits
             if reserved != 0 {
                 v.append(EntryViolation(field: .guestIA32DebugCtl, value: c.guestDebugCtl,
-                                        expected: "reserved bits \(hex(reserved)) clear"))
+                                        expected: "reserved bits " + hex(reserved) + " clear"))
             }
         },
         EntryRule("guest.ia32e-mode.paging", "27.3.1.1", .guestState,
@@ -58,7 +58,7 @@ extension EntryRules {
                   "The guest CR3 field sets no bit beyond the physical-address width") { c, v in
             if !c.fitsPhysicalAddressWidth(c.guestCR3) {
                 v.append(EntryViolation(field: .guestCR3, value: c.guestCR3,
-                                        expected: "bits 63:\(c.physicalAddressWidth) clear (physical-address width)"))
+                                        expected: "bits 63:" + decimal(c.physicalAddressWidth) + " clear (physical-address width)"))
             }
         },
         EntryRule("guest.dr7.upper-bits", "27.3.1.1", .guestState,
@@ -105,7 +105,7 @@ extension EntryRules {
             let reserved = c.guestPerfGlobalCtrl & ~c.features.perfGlobalCtrlValidBits
             if reserved != 0 {
                 v.append(EntryViolation(field: .guestIA32PerfGlobalCtrl, value: c.guestPerfGlobalCtrl,
-                                        expected: "reserved bits \(hex(reserved)) clear"))
+                                        expected: "reserved bits " + hex(reserved) + " clear"))
             }
         },
         EntryRule("guest.pat.memory-types", "27.3.1.1", .guestState,
@@ -119,7 +119,7 @@ extension EntryRules {
             guard c.entryControls.contains(.loadIA32EFER) else { return }
             let reserved = c.guestEFER & ~c.features.eferValidBits
             if reserved != 0 {
-                v.append(EntryViolation(field: .guestIA32EFER, value: c.guestEFER, expected: "reserved bits \(hex(reserved)) clear"))
+                v.append(EntryViolation(field: .guestIA32EFER, value: c.guestEFER, expected: "reserved bits " + hex(reserved) + " clear"))
             }
         },
         EntryRule("guest.efer.lma", "27.3.1.1", .guestState,
@@ -127,7 +127,7 @@ extension EntryRules {
             guard c.entryControls.contains(.loadIA32EFER) else { return }
             if (c.guestEFER & (1 << 10) != 0) != c.ia32eModeGuest {
                 v.append(EntryViolation(field: .guestIA32EFER, value: c.guestEFER,
-                                        expected: "LMA (bit 10) = \(c.ia32eModeGuest ? 1 : 0) (IA-32e mode guest)"))
+                                        expected: "LMA (bit 10) = " + decimal(c.ia32eModeGuest ? 1 : 0) + " (IA-32e mode guest)"))
             }
         },
         EntryRule("guest.efer.lme", "27.3.1.1", .guestState,
@@ -136,7 +136,7 @@ extension EntryRules {
             let lma = c.guestEFER & (1 << 10) != 0
             if (c.guestEFER & (1 << 8) != 0) != lma {
                 v.append(EntryViolation(field: .guestIA32EFER, value: c.guestEFER,
-                                        expected: "LME (bit 8) = LMA (bit 10) = \(lma ? 1 : 0) (CR0.PG is 1)"))
+                                        expected: "LME (bit 8) = LMA (bit 10) = " + decimal(lma ? 1 : 0) + " (CR0.PG is 1)"))
             }
         },
         EntryRule("guest.bndcfgs.reserved", "27.3.1.1", .guestState,
@@ -158,7 +158,7 @@ extension EntryRules {
             let reserved = c.guestRTITCtl & ~c.features.rtitCtlValidBits
             if reserved != 0 {
                 v.append(EntryViolation(field: .guestIA32RTITCtl, value: c.guestRTITCtl,
-                                        expected: "reserved bits \(hex(reserved)) clear"))
+                                        expected: "reserved bits " + hex(reserved) + " clear"))
             }
         },
         EntryRule("guest.lbr-ctl.reserved", "27.3.1.1", .guestState,
@@ -167,7 +167,7 @@ extension EntryRules {
             let reserved = c.guestLBRCtl & ~c.features.lbrCtlValidBits
             if reserved != 0 {
                 v.append(EntryViolation(field: .guestIA32LBRCtl, value: c.guestLBRCtl,
-                                        expected: "reserved bits \(hex(reserved)) clear"))
+                                        expected: "reserved bits " + hex(reserved) + " clear"))
             }
         },
         EntryRule("guest.pkrs.reserved", "27.3.1.1", .guestState,

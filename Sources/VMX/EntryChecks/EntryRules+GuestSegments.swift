@@ -22,7 +22,7 @@ extension EntryRules {
                   "If the guest is not virtual-8086 and \"unrestricted guest\" is 0, SS.RPL equals CS.RPL") { c, v in
             if !c.virtual8086Guest && !c.unrestrictedGuest && c.ss.rpl != c.cs.rpl {
                 v.append(EntryViolation(field: .guestSSSelector, value: UInt64(c.ss.selector),
-                                        expected: "RPL (bits 1:0) = CS.RPL = \(c.cs.rpl)"))
+                                        expected: "RPL (bits 1:0) = CS.RPL = " + decimal(c.cs.rpl)))
             }
         },
         // Base-address fields.
@@ -140,8 +140,8 @@ extension EntryRules {
             let expected: String?
             switch c.cs.type {
             case 3: expected = dpl == 0 ? nil : "DPL 0 (type 3)"
-            case 9, 11: expected = dpl == ssDPL ? nil : "DPL = SS.DPL = \(ssDPL) (non-conforming code)"
-            case 13, 15: expected = dpl <= ssDPL ? nil : "DPL at most SS.DPL = \(ssDPL) (conforming code)"
+            case 9, 11: expected = dpl == ssDPL ? nil : "DPL = SS.DPL = " + decimal(ssDPL) + " (non-conforming code)"
+            case 13, 15: expected = dpl <= ssDPL ? nil : "DPL at most SS.DPL = " + decimal(ssDPL) + " (conforming code)"
             default: expected = nil
             }
             if let expected {
@@ -153,7 +153,7 @@ extension EntryRules {
             guard !c.virtual8086Guest, !c.unrestrictedGuest else { return }
             if c.ss.dpl != c.ss.rpl {
                 v.append(EntryViolation(field: .guestSSAccessRights, value: UInt64(c.ss.accessRights),
-                                        expected: "DPL = SS.RPL = \(c.ss.rpl)"))
+                                        expected: "DPL = SS.RPL = " + decimal(c.ss.rpl)))
             }
         },
         EntryRule("guest.ss.dpl-zero", "27.3.1.2", .guestState,
@@ -171,7 +171,7 @@ extension EntryRules {
                 let segment = c.segment(register)
                 if segment.isUsable && segment.type <= 11 && segment.dpl < segment.rpl {
                     v.append(EntryViolation(field: segment.register.accessRightsField, value: UInt64(segment.accessRights),
-                                            expected: "DPL at least RPL = \(segment.rpl)"))
+                                            expected: "DPL at least RPL = " + decimal(segment.rpl)))
                 }
             }
         },

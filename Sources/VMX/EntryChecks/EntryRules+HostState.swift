@@ -24,7 +24,7 @@ extension EntryRules {
                   "The host CR3 field sets no bit beyond the physical-address width") { c, v in
             if !c.fitsPhysicalAddressWidth(c.hostCR3) {
                 v.append(EntryViolation(field: .hostCR3, value: c.hostCR3,
-                                        expected: "bits 63:\(c.physicalAddressWidth) clear (physical-address width)"))
+                                        expected: "bits 63:" + decimal(c.physicalAddressWidth) + " clear (physical-address width)"))
             }
         },
         EntryRule("host.sysenter-esp.canonical", "27.2.2", .hostState,
@@ -65,7 +65,7 @@ extension EntryRules {
             let reserved = c.hostPerfGlobalCtrl & ~c.features.perfGlobalCtrlValidBits
             if reserved != 0 {
                 v.append(EntryViolation(field: .hostIA32PerfGlobalCtrl, value: c.hostPerfGlobalCtrl,
-                                        expected: "reserved bits \(hex(reserved)) clear"))
+                                        expected: "reserved bits " + hex(reserved) + " clear"))
             }
         },
         EntryRule("host.pat.memory-types", "27.2.2", .hostState,
@@ -79,7 +79,7 @@ extension EntryRules {
             guard c.exitControls.contains(.loadIA32EFER) else { return }
             let reserved = c.hostEFER & ~c.features.eferValidBits
             if reserved != 0 {
-                v.append(EntryViolation(field: .hostIA32EFER, value: c.hostEFER, expected: "reserved bits \(hex(reserved)) clear"))
+                v.append(EntryViolation(field: .hostIA32EFER, value: c.hostEFER, expected: "reserved bits " + hex(reserved) + " clear"))
             }
         },
         EntryRule("host.efer.lma-lme", "27.2.2", .hostState,
@@ -220,7 +220,7 @@ extension EntryRule {
         for index in 0..<8 {
             let type = (pat >> UInt64(index * 8)) & 0xFF
             if type == 2 || type == 3 || type > 7 {
-                return "byte \(index) (now \(hex(type, digits: 2))) one of 0, 1, 4, 5, 6, 7"
+                return "byte " + decimal(index) + " (now " + hex(type, digits: 2) + ") one of 0, 1, 4, 5, 6, 7"
             }
         }
         return nil

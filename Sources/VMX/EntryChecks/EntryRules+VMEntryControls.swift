@@ -49,11 +49,11 @@ extension EntryRules {
             let mustBeZero = !hardware || !protectedMode || (!relaxed && !pushes)
             if mustBeOne && !event.deliversErrorCode {
                 v.append(EntryViolation(field: .vmEntryInterruptionInformation, value: UInt64(event.rawValue),
-                                        expected: "bit 11 set (vector \(event.vector) pushes an error code)"))
+                                        expected: "bit 11 set (vector " + decimal(event.vector) + " pushes an error code)"))
             } else if mustBeZero && event.deliversErrorCode {
                 let why = !hardware ? "not a hardware exception"
                     : !protectedMode ? "guest CR0.PE is 0 with unrestricted guest"
-                    : "vector \(event.vector) pushes no error code"
+                    : "vector " + decimal(event.vector) + " pushes no error code"
                 v.append(EntryViolation(field: .vmEntryInterruptionInformation, value: UInt64(event.rawValue),
                                         expected: "bit 11 clear (" + why + ")"))
             }

@@ -35,7 +35,7 @@ extension EntryRules {
             let supported = UInt64(c.capabilities.misc.cr3TargetCount)
             if c.cr3TargetCount > supported {
                 v.append(EntryViolation(field: .cr3TargetCount, value: c.cr3TargetCount,
-                                        expected: "at most \(supported) (IA32_VMX_MISC[24:16])"))
+                                        expected: "at most " + decimal(supported) + " (IA32_VMX_MISC[24:16])"))
             }
         },
         EntryRule.pageAddress("controls.io-bitmap-a.address", "27.2.1.1",
@@ -67,7 +67,7 @@ extension EntryRules {
             let vtpr = c.readPhysical64(vtprAddress) & 0xFF
             if c.tprThreshold & 0xF > vtpr >> 4 {
                 v.append(EntryViolation(field: .tprThreshold, value: c.tprThreshold,
-                                        expected: "bits 3:0 at most VTPR[7:4] = \(vtpr >> 4) (VTPR \(hex(vtpr, digits: 2)))",
+                                        expected: "bits 3:0 at most VTPR[7:4] = " + decimal(vtpr >> 4) + " (VTPR " + hex(vtpr, digits: 2) + ")",
                                         memoryAddress: vtprAddress))
             }
         },
@@ -144,7 +144,7 @@ extension EntryRules {
                                         expected: "bits 5:0 clear (64-byte aligned)"))
             } else if !c.fitsAddressWidth(address) {
                 v.append(EntryViolation(field: .postedInterruptDescriptorAddress, value: address,
-                                        expected: "no bit set at or above bit \(c.structureAddressWidth) (physical-address width)"))
+                                        expected: "no bit set at or above bit " + decimal(c.structureAddressWidth) + " (physical-address width)"))
             }
         },
         EntryRule("controls.vpid.nonzero", "27.2.1.1", .controls,
@@ -209,7 +209,7 @@ extension EntryRules {
                 v.append(EntryViolation(field: .eptPointer, value: c.eptPointer, expected: "bits 11:8 clear"))
             } else if !c.fitsAddressWidth(c.eptPointer) {
                 v.append(EntryViolation(field: .eptPointer, value: c.eptPointer,
-                                        expected: "bits 63:\(c.structureAddressWidth) clear (physical-address width)"))
+                                        expected: "bits 63:" + decimal(c.structureAddressWidth) + " clear (physical-address width)"))
             }
         },
         EntryRule("controls.pml.needs-ept", "27.2.1.1", .controls,
