@@ -172,6 +172,6 @@ extension CapabilityProfile {
     /// `token` as exactly `digits` hexadecimal digits, no prefix.
     private static func hexNumber(_ token: Substring, digits: Int) -> UInt64? {
         guard token.utf8.count == digits, !token.hasPrefix("0x"), !token.hasPrefix("0X") else { return nil }
-        return parseHex(token)
+        return parseHex(ByteText(utf8: String(token)))
     }
 }

@@ -63,7 +63,7 @@ public func enableVMX<P: Processor>(
         throw .noMemoryForVMXONRegion(size: size, limit: limit)
     }
     cpu.writePhysical32(region, basic.revisionIdentifier & 0x7FFF_FFFF)
-    log("VMX: VMXON region at \(hex(region)), \(size) bytes, revision identifier \(hex(basic.revisionIdentifier))")
+    log("VMX: VMXON region at " + hex(region) + ", " + decimal(size) + " bytes, revision identifier " + hex(basic.revisionIdentifier))
 
     do { try cpu.vmxon(region) } catch { throw .vmxonFailed(error) }
     log("VMX: VMXON succeeded: in VMX root operation")
@@ -88,7 +88,7 @@ private func enableInFeatureControl<P: Processor>(
     let value = cpu.readMSR(MSR.ia32FeatureControl)
     if value & FeatureControl.lock != 0 {
         guard value & FeatureControl.enableVMXOutsideSMX != 0 else { throw .disabledByFirmware(featureControl: value) }
-        log("VMX: IA32_FEATURE_CONTROL = \(hex(value)): locked by firmware, VMXON outside SMX enabled")
+        log("VMX: IA32_FEATURE_CONTROL = " + hex(value) + ": locked by firmware, VMXON outside SMX enabled")
         return
     }
     var wanted = value | FeatureControl.enableVMXOutsideSMX | FeatureControl.lock
@@ -96,7 +96,7 @@ private func enableInFeatureControl<P: Processor>(
     cpu.writeMSR(MSR.ia32FeatureControl, wanted)
     let readBack = cpu.readMSR(MSR.ia32FeatureControl)
     guard readBack == wanted else { throw .featureControlNotWritable(wrote: wanted, readBack: readBack) }
-    log("VMX: IA32_FEATURE_CONTROL \(hex(value)) -> \(hex(wanted)): VMXON outside SMX enabled, locked")
+    log("VMX: IA32_FEATURE_CONTROL " + hex(value) + " -> " + hex(wanted) + ": VMXON outside SMX enabled, locked")
 }
 
 /// Writes the register with the fixed bits applied and checks that every bit took.
@@ -114,5 +114,5 @@ private func bringWithinFixedBits<P: Processor>(
         throw .controlRegisterBitNotAccepted(
             register: register, bit: bit, required: wanted & (UInt64(1) << UInt64(bit)) != 0)
     }
-    log("VMX: \(name) \(hex(current)) -> \(hex(actual)) (fixed0 \(hex(fixed.fixed0)), fixed1 \(hex(fixed.fixed1)))")
+    log("VMX: " + name + " " + hex(current) + " -> " + hex(actual) + " (fixed0 " + hex(fixed.fixed0) + ", fixed1 " + hex(fixed.fixed1) + ")")
 }

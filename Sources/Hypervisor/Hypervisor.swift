@@ -21,12 +21,12 @@ public struct BootOptions {
     public init() {}
 
     public init(commandLine: String) {
-        for word in commandLine.utf8.split(separator: UInt8(ascii: " ")) {
-            if word.elementsEqual("capture".utf8) { captureFixture = true }
-            if word.elementsEqual("bench".utf8) { bench = true }
-            if word.elementsEqual("noguests".utf8) { runGuests = false }
-            if word.elementsEqual("scenarios".utf8) { scenarios = true }
-            if word.elementsEqual("check-entry".utf8) { checkEntry = true }
+        for word in ByteText(utf8: commandLine).words() {
+            if word.equals("capture") { captureFixture = true }
+            if word.equals("bench") { bench = true }
+            if word.equals("noguests") { runGuests = false }
+            if word.equals("scenarios") { scenarios = true }
+            if word.equals("check-entry") { checkEntry = true }
         }
     }
 }

@@ -20,10 +20,9 @@ public func hexDigits<T: FixedWidthInteger>(_ value: T, digits: Int = 0) -> Stri
 }
 
 /// Parses hexadecimal digits with an optional `0x` prefix; nil when empty, not hex, or over 64 bits.
-public func parseHex(_ text: Substring) -> UInt64? {
+public func parseHex(_ text: ByteText) -> UInt64? {
     // Works on UTF-8 bytes: String comparison would pull in Unicode tables in Embedded Swift.
-    var digits = text.utf8[...]
-    if digits.starts(with: "0x".utf8) || digits.starts(with: "0X".utf8) { digits = digits.dropFirst(2) }
+    let digits = text.dropping(prefix: "0x") ?? text.dropping(prefix: "0X") ?? text
     guard !digits.isEmpty, digits.count <= 16 else { return nil }
     var value: UInt64 = 0
     for byte in digits {

@@ -282,7 +282,7 @@ extension TestVMCS {
     }
 
     /// Injects an event (VM-entry interruption information).
-    mutating func inject(_ vector: UInt8, _ type: VMEntryInterruptionInformation.InterruptionType,
+    mutating func inject(_ vector: UInt8, _ type: InterruptionType,
                          errorCode: UInt32? = nil, length: UInt64 = 0) {
         self[.vmEntryInterruptionInformation] = UInt64(
             VMEntryInterruptionInformation(vector: vector, type: type, deliverErrorCode: errorCode != nil).rawValue)

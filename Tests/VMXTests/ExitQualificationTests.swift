@@ -148,9 +148,9 @@ import VMX
     }
 
     @Test func everyType() {
-        let types: [InterruptionInformation.InterruptionType] = [
-            .externalInterrupt, .notUsed1, .nonMaskableInterrupt, .hardwareException, .softwareInterrupt,
-            .privilegedSoftwareException, .softwareException, .notUsed7,
+        let types: [InterruptionType] = [
+            .externalInterrupt, .reserved, .nonMaskableInterrupt, .hardwareException, .softwareInterrupt,
+            .privilegedSoftwareException, .softwareException, .otherEvent,
         ]
         for (number, type) in types.enumerated() {
             #expect(InterruptionInformation(rawValue: UInt32(number) << 8).type == type)

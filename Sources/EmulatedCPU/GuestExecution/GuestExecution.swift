@@ -56,7 +56,7 @@ struct ExitInformation {
 /// An event being delivered or to deliver (SDM 25.8.3 types).
 struct PendingEvent {
     var vector: UInt8
-    var type: VMEntryInterruptionInformation.InterruptionType
+    var type: InterruptionType
     var errorCode: UInt32?
     /// For software interrupts and exceptions: the instruction length, the return address
     /// being RIP + length.

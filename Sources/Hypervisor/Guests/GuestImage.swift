@@ -130,53 +130,53 @@ public struct GuestOptions: Sendable {
 
     /// The `name=` option's value, found even when other options are wrong.
     public static func name(in commandLine: String) -> String? {
-        for word in commandLine.utf8.split(separator: UInt8(ascii: " ")) where word.starts(with: "name=".utf8) {
-            return String(Substring(word.dropFirst(5)))
+        for word in ByteText(utf8: commandLine).words() {
+            if let value = word.dropping(prefix: "name=") { return value.text }
         }
         return nil
     }
 
     /// Parses `key=value` words; other words (a leading "guest", say) are ignored.
     public init(commandLine: String) throws(GuestImageError) {
-        for word in commandLine.utf8.split(separator: UInt8(ascii: " ")) {
+        for word in ByteText(utf8: commandLine).words() {
             guard let equals = word.firstIndex(of: UInt8(ascii: "=")) else { continue }
-            let key = word[word.startIndex..<equals]
-            let value = word[word.index(after: equals)...]
-            let valueText = String(Substring(value))
-            if key.elementsEqual("name".utf8) {
+            let key = word[..<equals]
+            let value = word[(equals + 1)...]
+            let valueText = value.text
+            if key.equals("name") {
                 name = valueText
-            } else if key.elementsEqual("mode".utf8) {
-                guard let mode = GuestMode(option: Substring(value).utf8) else { throw .badValue(option: "mode", value: valueText) }
+            } else if key.equals("mode") {
+                guard let mode = GuestMode(option: value) else { throw .badValue(option: "mode", value: valueText) }
                 self.mode = mode
-            } else if key.elementsEqual("load".utf8) {
-                guard let address = parseNumber(Substring(value)) else { throw .badValue(option: "load", value: valueText) }
+            } else if key.equals("load") {
+                guard let address = parseNumber(value) else { throw .badValue(option: "load", value: valueText) }
                 load = address
-            } else if key.elementsEqual("entry".utf8) {
-                guard let address = parseNumber(Substring(value)) else { throw .badValue(option: "entry", value: valueText) }
+            } else if key.equals("entry") {
+                guard let address = parseNumber(value) else { throw .badValue(option: "entry", value: valueText) }
                 entry = address
-            } else if key.elementsEqual("memory".utf8) {
-                guard let mib = parseNumber(Substring(value)), mib >= 1, mib <= GuestPlan.maximumMemorySize >> 20
+            } else if key.equals("memory") {
+                guard let mib = parseNumber(value), mib >= 1, mib <= GuestPlan.maximumMemorySize >> 20
                 else { throw .badValue(option: "memory", value: valueText) }
                 memorySize = ((mib + 1) & ~1) << 20
-            } else if key.elementsEqual("ept".utf8) {
-                guard value.elementsEqual("required".utf8) else { throw .badValue(option: "ept", value: valueText) }
+            } else if key.equals("ept") {
+                guard value.equals("required") else { throw .badValue(option: "ept", value: valueText) }
                 requiresEPT = true
-            } else if key.elementsEqual("budget".utf8) {
-                guard let cycles = parseNumber(Substring(value)), cycles > 0 else { throw .badValue(option: "budget", value: valueText) }
+            } else if key.equals("budget") {
+                guard let cycles = parseNumber(value), cycles > 0 else { throw .badValue(option: "budget", value: valueText) }
                 budget = cycles
             } else {
-                throw .unknownOption(String(Substring(word)))
+                throw .unknownOption(word.text)
             }
         }
     }
 }
 
 /// A decimal number, or hexadecimal with 0x.
-func parseNumber(_ text: Substring) -> UInt64? {
-    if text.utf8.starts(with: "0x".utf8) || text.utf8.starts(with: "0X".utf8) { return parseHex(text) }
-    guard !text.isEmpty, text.utf8.count <= 19 else { return nil }
+func parseNumber(_ text: ByteText) -> UInt64? {
+    if text.hasPrefix("0x") || text.hasPrefix("0X") { return parseHex(text) }
+    guard !text.isEmpty, text.count <= 19 else { return nil }
     var value: UInt64 = 0
-    for byte in text.utf8 {
+    for byte in text {
         guard byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") else { return nil }
         value = value * 10 + UInt64(byte - UInt8(ascii: "0"))
     }

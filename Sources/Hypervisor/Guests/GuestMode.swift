@@ -1,5 +1,7 @@
 // The mode a guest starts in (docs/GUESTS.md, "Starting state").
 
+import VMX
+
 public enum GuestMode: Sendable, Equatable {
     /// Real-address mode from a reset-like state: CS.selector F000H, CS.base FFFF0000H,
     /// RIP FFF0H, executing a reset-vector page that jumps to the entry point. Needs
@@ -20,10 +22,10 @@ public enum GuestMode: Sendable, Equatable {
     }
 
     /// "real", "protected", "long" (the `mode=` option).
-    public init?(option: Substring.UTF8View) {
-        if option.elementsEqual("real".utf8) { self = .real }
-        else if option.elementsEqual("protected".utf8) { self = .protected }
-        else if option.elementsEqual("long".utf8) { self = .long }
+    public init?(option: ByteText) {
+        if option.equals("real") { self = .real }
+        else if option.equals("protected") { self = .protected }
+        else if option.equals("long") { self = .long }
         else { return nil }
     }
 }

@@ -39,26 +39,24 @@ extension Scenario {
     /// breaking and the Unicode data tables into the kernel (Embedded Swift).
     public init(parsing text: String) throws(ScenarioError) {
         var lineNumber = 0
-        let bytes = Array(text.utf8)
-        for rawLine in bytes.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false) {
+        for rawLine in ByteText(utf8: text).lines {
             lineNumber += 1
             var content = rawLine
             if let hash = content.firstIndex(of: UInt8(ascii: "#")) {
                 recordDirective(content[(hash + 1)...])
                 content = content[..<hash]
             }
-            let words = content.split(whereSeparator: { $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\t") || $0 == UInt8(ascii: "\r") })
+            let words = content.words(separatedBy: { $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\t") || $0 == UInt8(ascii: "\r") })
             if words.isEmpty { continue }
-            guard words.count == 3, words[1].elementsEqual("=".utf8),
-                  words[0].starts(with: "0x".utf8), words[2].starts(with: "0x".utf8) else {
+            guard words.count == 3, words[1].equals("="), words[0].hasPrefix("0x"), words[2].hasPrefix("0x") else {
                 throw ScenarioError(line: lineNumber, message: "malformed line: expected `0xENCODING = 0xVALUE`")
             }
-            let encodingText = String(decoding: words[0], as: UTF8.self)
-            let valueText = String(decoding: words[2], as: UTF8.self)
-            guard let encoding = parseHex(Substring(encodingText)), encoding <= UInt64(UInt32.max) else {
+            let encodingText = words[0].text
+            let valueText = words[2].text
+            guard let encoding = parseHex(words[0]), encoding <= UInt64(UInt32.max) else {
                 throw ScenarioError(line: lineNumber, message: "malformed encoding `" + encodingText + "`")
             }
-            guard let value = parseHex(Substring(valueText)) else {
+            guard let value = parseHex(words[2]) else {
                 throw ScenarioError(line: lineNumber, message: "malformed value `" + valueText + "` (at most 16 hex digits)")
             }
             let field = VMCSField(rawValue: UInt32(encoding))
@@ -75,12 +73,12 @@ extension Scenario {
         }
     }
 
-    private mutating func recordDirective(_ comment: ArraySlice<UInt8>) {
+    private mutating func recordDirective(_ comment: ByteText) {
         let text = comment.drop(while: { $0 == UInt8(ascii: " ") })
-        if text.starts(with: "accept:".utf8) {
-            acceptedOutcomes.append(String(decoding: text.dropFirst(7).drop(while: { $0 == UInt8(ascii: " ") }), as: UTF8.self))
-        } else if text.starts(with: "bochs-differs:".utf8) {
-            bochsDiffers = String(decoding: text.dropFirst(14).drop(while: { $0 == UInt8(ascii: " ") }), as: UTF8.self)
+        if let outcome = text.dropping(prefix: "accept:") {
+            acceptedOutcomes.append(outcome.drop(while: { $0 == UInt8(ascii: " ") }).text)
+        } else if let note = text.dropping(prefix: "bochs-differs:") {
+            bochsDiffers = note.drop(while: { $0 == UInt8(ascii: " ") }).text
         }
     }
 }

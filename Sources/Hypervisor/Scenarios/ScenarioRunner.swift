@@ -219,7 +219,7 @@ func emitLine<P: GuestProcessor>(_ line: String, cpu: P) {
 public func scenarioFiles<P: Processor>(_ images: [GuestImage], cpu: P) -> [ScenarioFile] {
     var files: [ScenarioFile] = []
     for image in images where !image.isBuiltIn {
-        let isBundle = image.commandLine.utf8.split(separator: UInt8(ascii: " ")).contains { $0.elementsEqual("bundle".utf8) }
+        let isBundle = ByteText(utf8: image.commandLine).words().contains { $0.equals("bundle") }
         guard isBundle else {
             files.append(ScenarioFile(name: GuestOptions.name(in: image.commandLine) ?? image.name,
                                       address: image.address, size: image.size))

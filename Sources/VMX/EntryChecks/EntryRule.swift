@@ -105,6 +105,13 @@ public struct EntryViolation: Sendable {
     }
 }
 
+extension Array where Element == EntryViolation {
+    /// Appends `violation`: one call in each rule, where an inlined `append` would repeat the
+    /// array's growth code in every one of them (docs/KERNEL.md, size).
+    @inline(never)
+    public mutating func record(_ violation: EntryViolation) { append(violation) }
+}
+
 /// One 16-byte entry of the VM-entry MSR-load list (SDM 25.8.2, Table 25-15).
 public struct MSRLoadEntry: Equatable, Sendable {
     /// 1-based position in the list: the exit qualification when the entry fails (SDM 27.4).

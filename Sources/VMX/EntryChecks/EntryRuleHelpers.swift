@@ -13,13 +13,13 @@ extension EntryRule {
         let missing = settings.mustBeOne.subtracting(value)
         let forbidden = value.subtracting(settings.mayBeOne)
         if !missing.isEmpty {
-            violations.append(EntryViolation(
+            violations.record(EntryViolation(
                 field: field, value: value.mask,
                 expected: missing.names.joined(separator: ", ") + " set (" + msr + " allowed 0-settings "
                     + hex(settings.mustBeOne.mask) + ")"))
         }
         if !forbidden.isEmpty {
-            violations.append(EntryViolation(
+            violations.record(EntryViolation(
                 field: field, value: value.mask,
                 expected: forbidden.names.joined(separator: ", ") + " clear (" + msr + " allowed 1-settings "
                     + hex(settings.mayBeOne.mask) + ")"))
@@ -36,7 +36,7 @@ extension EntryRule {
         result.clearButMustBeOne &= ~exempt
         result.setButMustBeZero &= ~exempt
         if let message = result.firstMessage(register: register, names: names) {
-            violations.append(EntryViolation(field: field, value: value, expected: message))
+            violations.record(EntryViolation(field: field, value: value, expected: message))
         }
     }
 
@@ -50,7 +50,7 @@ extension EntryRule {
             guard applies(c) else { return }
             let address = value(c)
             if let problem = c.pageAddressProblem(address) {
-                v.append(EntryViolation(field: field, value: address, expected: problem))
+                v.record(EntryViolation(field: field, value: address, expected: problem))
             }
         }
     }

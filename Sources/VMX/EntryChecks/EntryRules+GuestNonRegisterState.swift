@@ -23,13 +23,13 @@ extension EntryRules {
                 if misc.supportsHLTActivityState { allowed += ", 1 (HLT)" }
                 if misc.supportsShutdownActivityState { allowed += ", 2 (shutdown)" }
                 if misc.supportsWaitForSIPIActivityState { allowed += ", 3 (wait-for-SIPI)" }
-                v.append(EntryViolation(field: .guestActivityState, value: state, expected: allowed))
+                v.record(EntryViolation(field: .guestActivityState, value: state, expected: allowed))
             }
         },
         EntryRule("guest.activity-state.hlt-needs-ss-dpl-0", "27.3.1.5", .guestState,
                   "The activity state is not HLT if SS.DPL is not 0") { c, v in
             if c.guestActivityState == GuestActivityState.hlt && c.ss.dpl != 0 {
-                v.append(EntryViolation(field: .guestActivityState, value: c.guestActivityState,
+                v.record(EntryViolation(field: .guestActivityState, value: c.guestActivityState,
                                         expected: "not HLT (SS.DPL is " + decimal(c.ss.dpl) + ")"))
             }
         },
@@ -37,7 +37,7 @@ extension EntryRules {
                   "The activity state is active if the interruptibility state indicates blocking by STI or by MOV SS") { c, v in
             let blocking = c.guestInterruptibility & (GuestInterruptibility.blockingBySTI | GuestInterruptibility.blockingByMovSS)
             if blocking != 0 && c.guestActivityState != GuestActivityState.active {
-                v.append(EntryViolation(field: .guestActivityState, value: c.guestActivityState,
+                v.record(EntryViolation(field: .guestActivityState, value: c.guestActivityState,
                                         expected: "0 (active: blocking by STI or MOV SS is indicated)"))
             }
         },
@@ -63,13 +63,13 @@ extension EntryRules {
                 what = ""
             }
             if !allowed {
-                v.append(EntryViolation(field: .vmEntryInterruptionInformation, value: UInt64(event.rawValue), expected: what))
+                v.record(EntryViolation(field: .vmEntryInterruptionInformation, value: UInt64(event.rawValue), expected: what))
             }
         },
         EntryRule("guest.activity-state.no-wait-for-sipi-with-entry-to-smm", "27.3.1.5", .guestState,
                   "The activity state is not wait-for-SIPI if \"entry to SMM\" is 1") { c, v in
             if c.entryControls.contains(.entryToSMM) && c.guestActivityState == GuestActivityState.waitForSIPI {
-                v.append(EntryViolation(field: .guestActivityState, value: c.guestActivityState,
+                v.record(EntryViolation(field: .guestActivityState, value: c.guestActivityState,
                                         expected: "not 3 (wait-for-SIPI) with entry to SMM"))
             }
         },
@@ -77,7 +77,7 @@ extension EntryRules {
         EntryRule("guest.interruptibility.reserved", "27.3.1.5", .guestState,
                   "Reserved bits 31:5 of the interruptibility state are 0") { c, v in
             if c.guestInterruptibility & GuestInterruptibility.reservedBits != 0 {
-                v.append(EntryViolation(field: .guestInterruptibilityState, value: c.guestInterruptibility,
+                v.record(EntryViolation(field: .guestInterruptibilityState, value: c.guestInterruptibility,
                                         expected: "bits 31:5 clear"))
             }
         },
@@ -85,14 +85,14 @@ extension EntryRules {
                   "The interruptibility state does not indicate blocking by both STI and MOV SS") { c, v in
             let both = GuestInterruptibility.blockingBySTI | GuestInterruptibility.blockingByMovSS
             if c.guestInterruptibility & both == both {
-                v.append(EntryViolation(field: .guestInterruptibilityState, value: c.guestInterruptibility,
+                v.record(EntryViolation(field: .guestInterruptibilityState, value: c.guestInterruptibility,
                                         expected: "bits 0 (STI) and 1 (MOV SS) not both set"))
             }
         },
         EntryRule("guest.interruptibility.sti-needs-if", "27.3.1.5", .guestState,
                   "Blocking by STI (bit 0) is 0 if RFLAGS.IF is 0") { c, v in
             if c.guestInterruptibility & GuestInterruptibility.blockingBySTI != 0 && c.guestRFLAGS & GuestRFLAGS.if == 0 {
-                v.append(EntryViolation(field: .guestInterruptibilityState, value: c.guestInterruptibility,
+                v.record(EntryViolation(field: .guestInterruptibilityState, value: c.guestInterruptibility,
                                         expected: "bit 0 (blocking by STI) clear (RFLAGS.IF is 0)"))
             }
         },
@@ -100,7 +100,7 @@ extension EntryRules {
                   "Blocking by STI and by MOV SS are 0 if VM entry injects an external interrupt") { c, v in
             guard let event = c.injection, event.type == .externalInterrupt else { return }
             if c.guestInterruptibility & (GuestInterruptibility.blockingBySTI | GuestInterruptibility.blockingByMovSS) != 0 {
-                v.append(EntryViolation(field: .guestInterruptibilityState, value: c.guestInterruptibility,
+                v.record(EntryViolation(field: .guestInterruptibilityState, value: c.guestInterruptibility,
                                         expected: "bits 1:0 clear (injecting an external interrupt)"))
             }
         },
@@ -108,21 +108,21 @@ extension EntryRules {
                   "Blocking by MOV SS (bit 1) is 0 if VM entry injects an NMI") { c, v in
             guard let event = c.injection, event.type == .nonMaskableInterrupt else { return }
             if c.guestInterruptibility & GuestInterruptibility.blockingByMovSS != 0 {
-                v.append(EntryViolation(field: .guestInterruptibilityState, value: c.guestInterruptibility,
+                v.record(EntryViolation(field: .guestInterruptibilityState, value: c.guestInterruptibility,
                                         expected: "bit 1 (blocking by MOV SS) clear (injecting an NMI)"))
             }
         },
         EntryRule("guest.interruptibility.smi-outside-smm", "27.3.1.5", .guestState,
                   "Blocking by SMI (bit 2) is 0 outside SMM") { c, v in
             if !c.processorInSMM && c.guestInterruptibility & GuestInterruptibility.blockingBySMI != 0 {
-                v.append(EntryViolation(field: .guestInterruptibilityState, value: c.guestInterruptibility,
+                v.record(EntryViolation(field: .guestInterruptibilityState, value: c.guestInterruptibility,
                                         expected: "bit 2 (blocking by SMI) clear (not in SMM)"))
             }
         },
         EntryRule("guest.interruptibility.smi-with-entry-to-smm", "27.3.1.5", .guestState,
                   "Blocking by SMI (bit 2) is 1 if \"entry to SMM\" is 1") { c, v in
             if c.entryControls.contains(.entryToSMM) && c.guestInterruptibility & GuestInterruptibility.blockingBySMI == 0 {
-                v.append(EntryViolation(field: .guestInterruptibilityState, value: c.guestInterruptibility,
+                v.record(EntryViolation(field: .guestInterruptibilityState, value: c.guestInterruptibility,
                                         expected: "bit 2 (blocking by SMI) set (entry to SMM is 1)"))
             }
         },
@@ -132,7 +132,7 @@ extension EntryRules {
             guard c.features.requiresNoBlockingBySTIForNMIInjection,
                   let event = c.injection, event.type == .nonMaskableInterrupt else { return }
             if c.guestInterruptibility & GuestInterruptibility.blockingBySTI != 0 {
-                v.append(EntryViolation(field: .guestInterruptibilityState, value: c.guestInterruptibility,
+                v.record(EntryViolation(field: .guestInterruptibilityState, value: c.guestInterruptibility,
                                         expected: "bit 0 (blocking by STI) clear (injecting an NMI)"))
             }
         },
@@ -140,7 +140,7 @@ extension EntryRules {
                   "Blocking by NMI (bit 3) is 0 if \"virtual NMIs\" is 1 and VM entry injects an NMI") { c, v in
             guard c.pinBased.contains(.virtualNMIs), let event = c.injection, event.type == .nonMaskableInterrupt else { return }
             if c.guestInterruptibility & GuestInterruptibility.blockingByNMI != 0 {
-                v.append(EntryViolation(field: .guestInterruptibilityState, value: c.guestInterruptibility,
+                v.record(EntryViolation(field: .guestInterruptibilityState, value: c.guestInterruptibility,
                                         expected: "bit 3 (blocking by NMI) clear (injecting a virtual NMI)"))
             }
         },
@@ -148,11 +148,11 @@ extension EntryRules {
                   "If enclave interruption (bit 4) is 1, blocking by MOV SS is 0 and the processor supports SGX") { c, v in
             guard c.guestInterruptibility & GuestInterruptibility.enclaveInterruption != 0 else { return }
             if c.guestInterruptibility & GuestInterruptibility.blockingByMovSS != 0 {
-                v.append(EntryViolation(field: .guestInterruptibilityState, value: c.guestInterruptibility,
+                v.record(EntryViolation(field: .guestInterruptibilityState, value: c.guestInterruptibility,
                                         expected: "bit 1 (blocking by MOV SS) clear (enclave interruption is 1)"))
             }
             if !c.features.supportsSGX {
-                v.append(EntryViolation(field: .guestInterruptibilityState, value: c.guestInterruptibility,
+                v.record(EntryViolation(field: .guestInterruptibilityState, value: c.guestInterruptibility,
                                         expected: "bit 4 (enclave interruption) clear (no SGX: CPUID.(7,0):EBX[2] is 0)"))
             }
         },
@@ -160,7 +160,7 @@ extension EntryRules {
         EntryRule("guest.pending-debug.reserved", "27.3.1.5", .guestState,
                   "Pending-debug-exception bits 11:4, 13, 15 and 63:17 are 0") { c, v in
             if c.guestPendingDebugExceptions & GuestPendingDebugExceptions.reservedBits != 0 {
-                v.append(EntryViolation(field: .guestPendingDebugExceptions, value: c.guestPendingDebugExceptions,
+                v.record(EntryViolation(field: .guestPendingDebugExceptions, value: c.guestPendingDebugExceptions,
                                         expected: "bits 11:4, 13, 15 and 63:17 clear"))
             }
         },
@@ -169,7 +169,7 @@ extension EntryRules {
             guard EntryRule.pendingDebugSingleStepChecksApply(c) else { return }
             let singleStep = c.guestRFLAGS & GuestRFLAGS.tf != 0 && c.guestDebugCtl & 2 == 0
             if singleStep && c.guestPendingDebugExceptions & GuestPendingDebugExceptions.bs == 0 {
-                v.append(EntryViolation(field: .guestPendingDebugExceptions, value: c.guestPendingDebugExceptions,
+                v.record(EntryViolation(field: .guestPendingDebugExceptions, value: c.guestPendingDebugExceptions,
                                         expected: "bit 14 (BS) set (RFLAGS.TF is 1, DEBUGCTL.BTF is 0)"))
             }
         },
@@ -178,7 +178,7 @@ extension EntryRules {
             guard EntryRule.pendingDebugSingleStepChecksApply(c) else { return }
             let singleStep = c.guestRFLAGS & GuestRFLAGS.tf != 0 && c.guestDebugCtl & 2 == 0
             if !singleStep && c.guestPendingDebugExceptions & GuestPendingDebugExceptions.bs != 0 {
-                v.append(EntryViolation(field: .guestPendingDebugExceptions, value: c.guestPendingDebugExceptions,
+                v.record(EntryViolation(field: .guestPendingDebugExceptions, value: c.guestPendingDebugExceptions,
                                         expected: "bit 14 (BS) clear (RFLAGS.TF is 0 or DEBUGCTL.BTF is 1)"))
             }
         },
@@ -188,15 +188,15 @@ extension EntryRules {
             guard pending & GuestPendingDebugExceptions.rtm != 0 else { return }
             let mustBeZero: UInt64 = 0xFFF | 0xE000 | ~UInt64(0x1_FFFF)
             if pending & mustBeZero != 0 || pending & GuestPendingDebugExceptions.enabledBreakpoint == 0 {
-                v.append(EntryViolation(field: .guestPendingDebugExceptions, value: pending,
+                v.record(EntryViolation(field: .guestPendingDebugExceptions, value: pending,
                                         expected: "bits 11:0, 15:13, 63:17 clear and bit 12 set (RTM is 1)"))
             }
             if !c.features.supportsRTM {
-                v.append(EntryViolation(field: .guestPendingDebugExceptions, value: pending,
+                v.record(EntryViolation(field: .guestPendingDebugExceptions, value: pending,
                                         expected: "bit 16 (RTM) clear (no RTM: CPUID.(7,0):EBX[11] is 0)"))
             }
             if c.guestInterruptibility & GuestInterruptibility.blockingByMovSS != 0 {
-                v.append(EntryViolation(field: .guestInterruptibilityState, value: c.guestInterruptibility,
+                v.record(EntryViolation(field: .guestInterruptibilityState, value: c.guestInterruptibility,
                                         expected: "bit 1 (blocking by MOV SS) clear (pending RTM debug exception)"))
             }
         },
@@ -206,7 +206,7 @@ extension EntryRules {
                   qualification: EntryFailureQualification.vmcsLinkPointer) { c, v in
             guard c.vmcsLinkPointer != ~0 else { return }
             if let problem = c.pageAddressProblem(c.vmcsLinkPointer) {
-                v.append(EntryViolation(field: .vmcsLinkPointer, value: c.vmcsLinkPointer, expected: problem))
+                v.record(EntryViolation(field: .vmcsLinkPointer, value: c.vmcsLinkPointer, expected: problem))
             }
         },
         EntryRule("guest.vmcs-link.revision", "27.3.1.5", .guestState,
@@ -216,7 +216,7 @@ extension EntryRules {
             let header = c.readPhysical64(c.vmcsLinkPointer) & 0xFFFF_FFFF
             let revision = UInt64(c.capabilities.basic.revisionIdentifier)
             if header & 0x7FFF_FFFF != revision {
-                v.append(EntryViolation(field: .vmcsLinkPointer, value: header,
+                v.record(EntryViolation(field: .vmcsLinkPointer, value: header,
                                         expected: "revision identifier " + hex(revision) + " in bits 30:0 (IA32_VMX_BASIC)",
                                         memoryAddress: c.vmcsLinkPointer))
             }
@@ -228,7 +228,7 @@ extension EntryRules {
             let header = c.readPhysical64(c.vmcsLinkPointer) & 0xFFFF_FFFF
             let shadowing = c.secondary.contains(.vmcsShadowing)
             if (header & 0x8000_0000 != 0) != shadowing {
-                v.append(EntryViolation(field: .vmcsLinkPointer, value: header,
+                v.record(EntryViolation(field: .vmcsLinkPointer, value: header,
                                         expected: shadowing ? "bit 31 set (a shadow VMCS: VMCS shadowing is 1)"
                                                             : "bit 31 clear (not a shadow VMCS: VMCS shadowing is 0)",
                                         memoryAddress: c.vmcsLinkPointer))
@@ -239,7 +239,7 @@ extension EntryRules {
                   qualification: EntryFailureQualification.vmcsLinkPointer) { c, v in
             guard c.vmcsLinkPointer != ~0, !c.processorInSMM || c.entryControls.contains(.entryToSMM) else { return }
             if c.vmcsLinkPointer == c.currentVMCSPointer {
-                v.append(EntryViolation(field: .vmcsLinkPointer, value: c.vmcsLinkPointer,
+                v.record(EntryViolation(field: .vmcsLinkPointer, value: c.vmcsLinkPointer,
                                         expected: "not the current-VMCS pointer " + hex(c.currentVMCSPointer)))
             }
         },
@@ -248,7 +248,7 @@ extension EntryRules {
                   qualification: EntryFailureQualification.vmcsLinkPointer) { c, v in
             guard c.vmcsLinkPointer != ~0, c.processorInSMM, !c.entryControls.contains(.entryToSMM) else { return }
             if c.vmcsLinkPointer == c.executiveVMCSPointer {
-                v.append(EntryViolation(field: .vmcsLinkPointer, value: c.vmcsLinkPointer,
+                v.record(EntryViolation(field: .vmcsLinkPointer, value: c.vmcsLinkPointer,
                                         expected: "not the executive-VMCS pointer " + hex(c.executiveVMCSPointer)))
             }
         },

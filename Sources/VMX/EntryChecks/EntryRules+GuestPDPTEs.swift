@@ -33,7 +33,7 @@ extension EntryRules {
                     memoryAddress = address
                 }
                 if pdpte & 1 != 0 && pdpte & reserved != 0 {
-                    v.append(EntryViolation(field: field, value: pdpte,
+                    v.record(EntryViolation(field: field, value: pdpte,
                                             expected: "PDPTE" + decimal(index) + " bits 2:1, 8:5 and 63:" + decimal(c.physicalAddressWidth) + " clear",
                                             memoryAddress: memoryAddress))
                 }

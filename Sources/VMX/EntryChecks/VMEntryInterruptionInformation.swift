@@ -5,33 +5,6 @@ public struct VMEntryInterruptionInformation: RawRepresentable, Equatable, Senda
     public var rawValue: UInt32
     public init(rawValue: UInt32) { self.rawValue = rawValue }
 
-    /// Bits 10:8 of the field.
-    public enum InterruptionType: UInt8, Sendable {
-        case externalInterrupt = 0
-        /// Reserved on all processors.
-        case reserved = 1
-        case nonMaskableInterrupt = 2
-        case hardwareException = 3
-        case softwareInterrupt = 4
-        case privilegedSoftwareException = 5
-        case softwareException = 6
-        /// A pending MTF VM exit (vector 0); reserved without the "monitor trap flag" control.
-        case otherEvent = 7
-
-        public var name: String {
-            switch self {
-            case .externalInterrupt: return "external interrupt"
-            case .reserved: return "reserved"
-            case .nonMaskableInterrupt: return "NMI"
-            case .hardwareException: return "hardware exception"
-            case .softwareInterrupt: return "software interrupt"
-            case .privilegedSoftwareException: return "privileged software exception"
-            case .softwareException: return "software exception"
-            case .otherEvent: return "other event"
-            }
-        }
-    }
-
     /// Bits 7:0.
     public var vector: UInt8 { UInt8(truncatingIfNeeded: rawValue) }
     /// Bits 10:8.
@@ -44,9 +17,7 @@ public struct VMEntryInterruptionInformation: RawRepresentable, Equatable, Senda
     public var isValid: Bool { rawValue & (1 << 31) != 0 }
 
     /// Whether the type is one that uses the VM-entry instruction length (SDM 27.2.1.3).
-    public var usesInstructionLength: Bool {
-        type == .softwareInterrupt || type == .privilegedSoftwareException || type == .softwareException
-    }
+    public var usesInstructionLength: Bool { type.usesInstructionLength }
 
     public static let deliverErrorCode: UInt32 = 1 << 11
     public static let valid: UInt32 = 1 << 31

@@ -7,33 +7,9 @@ public struct InterruptionInformation: RawRepresentable, Equatable, Sendable {
     public var rawValue: UInt32
     public init(rawValue: UInt32) { self.rawValue = rawValue }
 
-    /// Bits 10:8: the interruption type.
-    public enum InterruptionType: UInt8, Sendable {
-        case externalInterrupt = 0
-        case notUsed1 = 1
-        case nonMaskableInterrupt = 2
-        case hardwareException = 3
-        case softwareInterrupt = 4
-        case privilegedSoftwareException = 5
-        case softwareException = 6
-        case notUsed7 = 7
-
-        public var name: StaticString {
-            switch self {
-            case .externalInterrupt: return "external interrupt"
-            case .nonMaskableInterrupt: return "NMI"
-            case .hardwareException: return "hardware exception"
-            case .softwareInterrupt: return "software interrupt"
-            case .privilegedSoftwareException: return "privileged software exception"
-            case .softwareException: return "software exception"
-            case .notUsed1, .notUsed7: return "type not used"
-            }
-        }
-    }
-
     /// Bits 7:0: the vector of the interrupt or exception.
     public var vector: UInt8 { UInt8(truncatingIfNeeded: rawValue) }
-    /// Bits 10:8.
+    /// Bits 10:8 (never 1 or 7 here: SDM Table 25-19 "not used").
     public var type: InterruptionType { InterruptionType(rawValue: UInt8((rawValue >> 8) & 7))! }
     /// Bit 11: the error-code field (4406H or 440AH) is valid.
     public var hasErrorCode: Bool { rawValue & (1 << 11) != 0 }
