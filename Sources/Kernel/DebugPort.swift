@@ -4,6 +4,7 @@
 // `com2: enabled=1, mode=socket-server, dev=127.0.0.1:PORT` puts gdb's
 // `target remote 127.0.0.1:PORT` on the other end (docs/DEBUGGING.md).
 import Hypervisor
+import VMX
 import Intrinsics
 
 final class DebugPort: GuestDebugHost {
@@ -68,13 +69,13 @@ final class DebugPort: GuestDebugHost {
 func installDebugging(commandLine: String) -> GuestDebugHooks<RealProcessor> {
     var wanted = false
     var guestName: [UInt8]? = nil
-    for word in commandLine.utf8.split(separator: UInt8(ascii: " ")) {
-        if word.elementsEqual("gdb".utf8) {
+    for word in ByteText(utf8: commandLine).words() {
+        if word.equals("gdb") {
             wanted = true
             guestName = nil
-        } else if word.starts(with: "gdb=".utf8) {
+        } else if let name = word.dropping(prefix: "gdb=") {
             wanted = true
-            guestName = Array(word.dropFirst(4))
+            guestName = Array(name)
         }
     }
     var port: DebugPort? = nil
