@@ -1,9 +1,10 @@
 // The run loop's only way to debugging: the debug snapshot (DebugSnapshot.swift) and the guest
 // debugger (GDBStub/) are reached through these closures, which only the kernel's debug image
-// (Sources/Kernel/DebugPort.swift, under `#if DEBUG`) and hosted tests make (GuestDebugging).
-// The release kernel passes none: nothing then refers to the snapshot's recording or the GDB
-// stub, and the linker's --gc-sections leaves them out (docs/DEBUGGING.md). Per-exit work goes
-// into the guest's exit handlers, which the hooks may wrap: the run loop's exit path has no hook.
+// (installDebugging, called under `#if DEBUG` in Sources/Kernel/Entry.swift) and hosted tests
+// make (GuestDebugging). The release kernel passes none: nothing then refers to the snapshot's
+// recording or the GDB stub, and the linker's --gc-sections leaves them out (docs/DEBUGGING.md).
+// Per-exit work goes into the guest's exit handlers, which the hooks may wrap: the run loop's
+// exit path has no hook.
 import VMX
 
 public struct GuestDebugHooks<P: GuestProcessor> {
