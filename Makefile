@@ -1,7 +1,8 @@
 # SwiftVMX: build the bare-metal kernel and its GRUB ISO, run them, test them.
 #
 #   make run              boot on the best machine here (QEMU+KVM with nested VMX, else Bochs)
-#   make test             hosted unit tests, then boot tests on QEMU and every Bochs CPU model
+#   make test             hosted unit tests, boot tests on QEMU and every Bochs CPU model, the
+#                         entry-check corpus, the debugger tests (debug image: mk/debug.mk)
 #   make                  build/kernel.elf and build/swiftvmx.iso
 #   make unit-test        hosted unit tests only (swift test)
 #   make boot-test        boot tests only
@@ -166,7 +167,7 @@ run-bochs: deps $(ISO)
 
 HOSTED_SCRATCH := .build
 
-test: unit-test boot-test entry-check-test debug-test
+test: unit-test boot-test entry-check-test debug-test gdb-guest-test
 
 unit-test: deps unicorn
 	swift test --scratch-path $(HOSTED_SCRATCH)

@@ -10,12 +10,15 @@
 #   make debug-test       gdb in batch mode against QEMU, and Bochs' debugger from a command
 #                         file, each checked line by line (tools/gdb-test, tools/bochs-debug-test)
 #   make bochs-symbols    build/kernel.sym and build/debug/kernel.sym for Bochs' `ldsym`
-#   make gdb-guest-test   the guest debugger: Bochs with COM2 as a socket on 127.0.0.1, gdb in
-#                         batch mode against the guest debug64 (tools/gdb-guest-test)
+#   make gdb-guest        the guest debugger (debug image only): the debug kernel with gdb=debug64
+#                         in Bochs on MODEL, COM2 a socket on 127.0.0.1:$(GDB_GUEST_PORT) waiting
+#                         for gdb build/guests/debug64.elf (docs/DEBUGGING.md)
+#   make gdb-guest-test   the same with gdb in batch mode, on two models (tools/gdb-guest-test)
 #
 # The debug image is the same sources built by SwiftPM's debug configuration (-Onone, DWARF
-# with full types) and nasm with DWARF line information. It is about three times the release
-# image's size and exempt from the size target (docs/DEBUGGING.md gives the figures).
+# with full types, -DDEBUG) and nasm with DWARF line information. It is about three times the
+# release image's size and exempt from the size target (docs/DEBUGGING.md gives the figures).
+# Only it has the debug snapshot and the guest debugger (Sources/Kernel/Entry.swift, #if DEBUG).
 
 DEBUG_DIR      := $(BUILD)/debug
 DEBUG_SCRATCH  := .build-kernel-debug
@@ -40,9 +43,10 @@ DEBUG_BOOT_OBJECTS := $(patsubst boot/%.asm,$(DEBUG_DIR)/boot/%.o,$(wildcard boo
 OBJCOPY := $(SWIFT_BIN)/llvm-objcopy
 
 GDB_PORT    ?= 1234
+GDB_GUEST_PORT ?= 1235
 BOCHS_BREAK ?= x86_vmxon
 
-.PHONY: debug-kernel debug-iso gdb debug-bochs debug-test bochs-symbols gdb-guest-test
+.PHONY: debug-kernel debug-iso gdb debug-bochs debug-test bochs-symbols gdb-guest gdb-guest-test
 
 debug-kernel: $(DEBUG_KERNEL)
 debug-iso: $(DEBUG_ISO)
@@ -79,6 +83,16 @@ $(DEBUG_ISO): $(DEBUG_KERNEL) boot/grub.cfg $(USER_IMAGES)
 		-o $@ $(DEBUG_DIR)/iso >$(DEBUG_DIR)/grub-mkrescue.log 2>&1 \
 		|| { cat $(DEBUG_DIR)/grub-mkrescue.log; exit 1; }
 
+# The debug kernel with `noguests` (boot/grub-noguests.cfg): the Bochs debugger test's ISO.
+DEBUG_QUICK_ISO := $(DEBUG_DIR)/swiftvmx-noguests.iso
+$(DEBUG_QUICK_ISO): $(DEBUG_KERNEL) boot/grub-noguests.cfg
+	@rm -rf $(DEBUG_DIR)/iso-noguests && mkdir -p $(DEBUG_DIR)/iso-noguests/boot/grub
+	cp $(DEBUG_KERNEL) $(DEBUG_DIR)/iso-noguests/boot/kernel.elf
+	cp boot/grub-noguests.cfg $(DEBUG_DIR)/iso-noguests/boot/grub/grub.cfg
+	$(GRUB_MKRESCUE) --install-modules="$(GRUB_MODULES)" --locales= --fonts= --themes= \
+		-o $@ $(DEBUG_DIR)/iso-noguests >$(DEBUG_DIR)/grub-mkrescue.log 2>&1 \
+		|| { cat $(DEBUG_DIR)/grub-mkrescue.log; exit 1; }
+
 $(DEBUG_SYMBOLS): $(DEBUG_KERNEL) tools/bochs-symbols
 	tools/bochs-symbols $< >$@
 $(RELEASE_SYMBOLS): $(KERNEL) tools/bochs-symbols
@@ -91,14 +105,14 @@ gdb: deps $(DEBUG_KERNEL)
 debug-bochs: deps $(DEBUG_ISO) $(DEBUG_SYMBOLS)
 	tools/bochs-debug --break '$(BOCHS_BREAK)' $(MODEL)
 
-debug-test: deps $(DEBUG_KERNEL) $(DEBUG_ISO) $(DEBUG_SYMBOLS)
+debug-test: deps $(DEBUG_KERNEL) $(DEBUG_QUICK_ISO) $(DEBUG_SYMBOLS)
 	tools/gdb-test
 	tools/bochs-debug-test
 
 # MARK: The guest debugger's test
 
 GDB_GUEST := $(BUILD)/guests/debug64.elf
-GDB_ISO   := $(BUILD)/swiftvmx-gdb.iso
+GDB_ISO   := $(DEBUG_DIR)/swiftvmx-gdb.iso
 
 # An ELF64 user image with symbols, linked like guests/user/user64.asm.
 $(GDB_GUEST): guests/user/debug64.asm guests/guest.inc | deps
@@ -106,15 +120,20 @@ $(GDB_GUEST): guests/user/debug64.asm guests/guest.inc | deps
 	$(NASM) -f elf64 -w+all -I guests/ -o $(@:.elf=.o) $<
 	$(LLD) -m elf_x86_64 $(USER_LINK_FLAGS) -o $@ $(@:.elf=.o)
 
-# The release kernel with the boot option gdb=debug64 and the guest as its module.
-$(GDB_ISO): $(KERNEL) boot/grub-gdb.cfg $(GDB_GUEST)
-	@rm -rf $(BUILD)/iso-gdb && mkdir -p $(BUILD)/iso-gdb/boot/grub $(BUILD)/iso-gdb/boot/guests
-	cp $(KERNEL) $(BUILD)/iso-gdb/boot/kernel.elf
-	cp boot/grub-gdb.cfg $(BUILD)/iso-gdb/boot/grub/grub.cfg
-	cp $(GDB_GUEST) $(BUILD)/iso-gdb/boot/guests/
+# The debug kernel with the boot option gdb=debug64 and the guest as its module.
+$(GDB_ISO): $(DEBUG_KERNEL) boot/grub-gdb.cfg $(GDB_GUEST)
+	@rm -rf $(DEBUG_DIR)/iso-gdb && mkdir -p $(DEBUG_DIR)/iso-gdb/boot/grub $(DEBUG_DIR)/iso-gdb/boot/guests
+	cp $(DEBUG_KERNEL) $(DEBUG_DIR)/iso-gdb/boot/kernel.elf
+	cp boot/grub-gdb.cfg $(DEBUG_DIR)/iso-gdb/boot/grub/grub.cfg
+	cp $(GDB_GUEST) $(DEBUG_DIR)/iso-gdb/boot/guests/
 	$(GRUB_MKRESCUE) --install-modules="$(GRUB_MODULES)" --locales= --fonts= --themes= \
-		-o $@ $(BUILD)/iso-gdb >$(BUILD)/grub-mkrescue-gdb.log 2>&1 \
-		|| { cat $(BUILD)/grub-mkrescue-gdb.log; exit 1; }
+		-o $@ $(DEBUG_DIR)/iso-gdb >$(DEBUG_DIR)/grub-mkrescue-gdb.log 2>&1 \
+		|| { cat $(DEBUG_DIR)/grub-mkrescue-gdb.log; exit 1; }
+
+# Bochs waits for gdb; the session's time limit is an hour.
+gdb-guest: deps $(GDB_ISO)
+	@echo "gdb-guest: in another terminal: gdb $(GDB_GUEST) -ex 'set remotetimeout 120' -ex 'target remote 127.0.0.1:$(GDB_GUEST_PORT)'"
+	ISO=$(GDB_ISO) COM2_PORT=$(GDB_GUEST_PORT) tools/bochs-run $(MODEL) 3600
 
 # One model whose VMX offers the monitor trap flag, one whose does not (docs/DEBUGGING.md).
 GDB_GUEST_MODELS ?= corei7_icelake_u corei7_skylake_x

@@ -35,10 +35,11 @@ public struct BootOptions {
 /// first, then the user's boot modules), with `host` as the host state of every VMCS.
 /// `bootTimestamp` is the TSC at the Swift entry point, for the benchmark. Lines of the enable
 /// sequence and the capability report go to `log`, the rest to the processor's console.
+/// `debugging`: the debug snapshot and the guest debugger, which only debug images have.
 /// Returns whether everything succeeded; on failure the last lines logged say why.
 public func runHypervisor<P: GuestProcessor>(
     on cpu: P, arena: inout PageArena, options: BootOptions, host: HostState, guests: [GuestImage],
-    bootTimestamp: UInt64 = 0, log: (String) -> Void
+    bootTimestamp: UInt64 = 0, debugging: GuestDebugHooks<P>? = nil, log: (String) -> Void
 ) -> Bool {
     let operation: VMXRootOperation
     do {
@@ -68,7 +69,7 @@ public func runHypervisor<P: GuestProcessor>(
         host.cr0 = cpu.readControlRegister(.cr0)
         host.cr4 = cpu.readControlRegister(.cr4)
         succeeded = runAllGuests(guests, capabilities: capabilities, host: host, options: options,
-                                 bootTimestamp: bootTimestamp, arena: &arena, cpu: cpu)
+                                 bootTimestamp: bootTimestamp, debugging: debugging, arena: &arena, cpu: cpu)
     }
 
     do {
@@ -83,7 +84,7 @@ public func runHypervisor<P: GuestProcessor>(
 /// The default set-up, the shared structures, then every guest (or the benchmark).
 func runAllGuests<P: GuestProcessor>(
     _ guests: [GuestImage], capabilities: VMXCapabilities, host: HostState, options: BootOptions,
-    bootTimestamp: UInt64, arena: inout PageArena, cpu: P
+    bootTimestamp: UInt64, debugging: GuestDebugHooks<P>?, arena: inout PageArena, cpu: P
 ) -> Bool {
     let setup = ControlSetup(capabilities: capabilities)
     cpu.log("VMCS: controls: pin-based \(hex: setup.pinBased.rawValue, digits: 8), primary \(hex: setup.primary.rawValue, digits: 8), secondary \(hex: setup.secondary.rawValue, digits: 8), VM-exit \(hex: setup.exit.rawValue, digits: 8), VM-entry \(hex: setup.entryBase.rawValue, digits: 8)")
@@ -118,7 +119,8 @@ func runAllGuests<P: GuestProcessor>(
     var healthy = true
     var vpid: UInt16 = 1
     for image in guests where !image.name.utf8.elementsEqual(benchmarkGuestName.utf8) {
-        let result = runGuest(image, environment: environment, vpid: vpid, arena: &arena, cpu: cpu)
+        let result = runGuest(image, environment: environment, vpid: vpid, arena: &arena, cpu: cpu,
+                              debugging: debugging)
         healthy = healthy && result.healthy
         vpid &+= 1
     }

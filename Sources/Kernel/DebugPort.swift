@@ -4,6 +4,7 @@
 // `com2: enabled=1, mode=socket-server, dev=127.0.0.1:PORT` puts gdb's
 // `target remote 127.0.0.1:PORT` on the other end (docs/DEBUGGING.md).
 import Hypervisor
+import VMX
 import Intrinsics
 
 final class DebugPort: GuestDebugHost {
@@ -62,30 +63,31 @@ final class DebugPort: GuestDebugHost {
     }
 }
 
-/// The kernel's part of debugging (docs/DEBUGGING.md): the debug snapshot always, and with the
-/// boot option `gdb` (every guest) or `gdb=NAME` (the guest called NAME) the guest debugger on
-/// COM2. Call once before the hypervisor runs.
-func installDebugging(commandLine: String) {
-    GuestDebugging.snapshot = KernelDebugSnapshot.install()
+/// The kernel's part of debugging (docs/DEBUGGING.md), in the debug image only (Entry.swift):
+/// the debug snapshot always, and with the boot option `gdb` (every guest) or `gdb=NAME` (the
+/// guest called NAME) the guest debugger on COM2. Call once before the hypervisor runs.
+func installDebugging(commandLine: String) -> GuestDebugHooks<RealProcessor> {
     var wanted = false
-    for word in commandLine.utf8.split(separator: UInt8(ascii: " ")) {
-        if word.elementsEqual("gdb".utf8) {
+    var guestName: [UInt8]? = nil
+    for word in ByteText(utf8: commandLine).words() {
+        if word.equals("gdb") {
             wanted = true
-            GuestDebugging.guestName = nil
-        } else if word.starts(with: "gdb=".utf8) {
+            guestName = nil
+        } else if let name = word.dropping(prefix: "gdb=") {
             wanted = true
-            GuestDebugging.guestName = Array(word.dropFirst(4))
+            guestName = Array(name)
         }
     }
-    guard wanted else { return }
-    if let port = DebugPort.open() {
-        GuestDebugging.host = port
-        if GuestDebugging.guestName == nil {
+    var port: DebugPort? = nil
+    if wanted {
+        port = DebugPort.open()
+        if port == nil {
+            log("gdb: no UART at COM2 (I/O port 0x2f8): guests run without the debugger")
+        } else if guestName == nil {
             log("gdb: every guest waits for gdb on COM2 (I/O port 0x2f8)")
         } else {
             log("gdb: the guest named by gdb= waits for gdb on COM2 (I/O port 0x2f8)")
         }
-    } else {
-        log("gdb: no UART at COM2 (I/O port 0x2f8): guests run without the debugger")
     }
+    return GuestDebugging(snapshot: KernelDebugSnapshot.install(), host: port, guestName: guestName).hooks
 }

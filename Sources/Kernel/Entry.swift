@@ -96,9 +96,17 @@ private func kernelMain() {
     }
     var arena = PageArena()
     let options = BootOptions(commandLine: info.commandLine ?? "")
+#if DEBUG
+    let debugging: GuestDebugHooks<RealProcessor>? = installDebugging(commandLine: info.commandLine ?? "")
+#else
+    // The release image has neither the debug snapshot nor the guest debugger: an
+    // unauthenticated stub on a serial port does not ship, and the size target (docs/DEBUGGING.md).
+    let debugging: GuestDebugHooks<RealProcessor>? = nil
+#endif
     let succeeded = runHypervisor(
         on: RealProcessor(), arena: &arena, options: options, host: HostAndGuests.hostState(),
-        guests: HostAndGuests.guests(modules: info.modules), bootTimestamp: bootTimestamp
+        guests: HostAndGuests.guests(modules: info.modules), bootTimestamp: bootTimestamp,
+        debugging: debugging
     ) { line in log("\(line)") }
     exitMachine(success: succeeded)
 }

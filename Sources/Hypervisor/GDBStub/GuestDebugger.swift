@@ -1,6 +1,6 @@
 // The guest debugger in the run loop: attaches a GDBStub to one guest's VirtualCPU, behind the
-// boot option `gdb` (GuestDebugging.host set by the kernel: COM2). It wraps every exit handler
-// of the guest, so that
+// boot option `gdb` (GuestDebugging; the kernel's debug image gives it COM2 as its line). It
+// wraps every exit handler of the guest, so that
 // - INT3 at one of the stub's breakpoints (#BP intercepted through the exception bitmap; the VM
 //   exit leaves RIP at the INT3, SDM 28.2.1) stops the guest for gdb instead of reaching it;
 // - a #DB from DR0-DR3 (exit qualification B0-B3, SDM Table 28-1) stops it likewise; the guest
@@ -17,26 +17,7 @@
 // gdb attaches before the guest's first instruction.
 import VMX
 
-/// The kernel's switch and line for the guest debugger, and the debug snapshot.
-public enum GuestDebugging {
-    /// Set by the kernel when the command line has `gdb` or `gdb=NAME`: every guest (or the one
-    /// named NAME) then waits for gdb.
-    nonisolated(unsafe) public static var host: (any GuestDebugHost)? = nil
-    /// The UTF-8 name of the one guest to debug (`gdb=NAME`); nil: every guest.
-    nonisolated(unsafe) public static var guestName: [UInt8]? = nil
-    /// The debugger's snapshot of the current vCPU (DebugSnapshot.swift), when the kernel keeps one.
-    nonisolated(unsafe) public static var snapshot: DebugSnapshot? = nil
-
-    /// Attaches the debugger to `vcpu` if the kernel asked for one; call before `vcpu.run()`.
-    public static func attach<P: GuestProcessor>(_ vcpu: VirtualCPU<P>) -> GuestDebugger<P>? {
-        guard let host else { return nil }
-        if let guestName, !vcpu.name.utf8.elementsEqual(guestName) { return nil }
-        let debugger = GuestDebugger(vcpu: vcpu, host: host)
-        debugger.attach()
-        return debugger
-    }
-}
-
+/// The debugger attached to one guest (GuestDebugging.attach).
 public final class GuestDebugger<P: GuestProcessor> {
     public private(set) var stub = GDBStub()
     private var connection: GuestDebugConnection

@@ -130,6 +130,9 @@ public struct VirtualCPUDebugTarget<P: GuestProcessor>: GDBTarget {
     private var dr7: UInt64 { vcpu.read(.guestDR7) }
 
     public mutating func insertHardwareBreakpoint(at address: UInt64) -> Bool {
+        // Without "load debug controls" VM entry leaves DR7 as the host has it (400H after
+        // every VM exit, SDM 28.5.1): the guest's DR7 in the VMCS would have no effect.
+        guard vcpu.read(.vmEntryControls) & UInt64(VMEntryControls.loadDebugControls.rawValue) != 0 else { return false }
         let dr7 = self.dr7
         guard let slot = (0..<4).first(where: { dr7 & (1 << (2 * UInt64($0))) == 0 }) else { return false }
         host.writeDebugRegister(slot, address)

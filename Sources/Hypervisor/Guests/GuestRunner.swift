@@ -52,10 +52,10 @@ public struct GuestRun<P: GuestProcessor> {
     public var firstEntryTimestamp: UInt64 = 0
 }
 
-/// Plans, builds and runs one image.
+/// Plans, builds and runs one image, with the snapshot and debugger of `debugging` if any.
 public func runGuest<P: GuestProcessor>(
     _ image: GuestImage, environment: GuestEnvironment, vpid: UInt16, arena: inout PageArena, cpu: P,
-    path: DispatchPath = .swift
+    path: DispatchPath = .swift, debugging: GuestDebugHooks<P>? = nil
 ) -> GuestRun<P> {
     let plan: GuestPlan
     do {
@@ -88,7 +88,8 @@ public func runGuest<P: GuestProcessor>(
     }
     let before = environment.statistics.total(cpu: cpu)
     let firstEntry = cpu.readTimestampCounter()
-    let stop = path == .swift ? vcpu.run() : vcpu.runBaseline()
+    let stop = debugging?.guestStarting(vcpu) ?? (path == .swift ? vcpu.run() : vcpu.runBaseline())
+    debugging?.guestStopped(vcpu, stop)
     if !setup.usesPreemptionTimer { cpu.disarmHostTimer() }
     if let line = vcpu.serial.takeLine(), !line.isEmpty { vcpu.printSerialLine(line) }
     vcpu.exitCount = environment.statistics.total(cpu: cpu) &- before

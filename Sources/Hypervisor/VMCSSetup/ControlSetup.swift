@@ -88,8 +88,10 @@ public struct ControlSetup: Equatable, Sendable {
     public static let requiredExit: VMExitControls = [.hostAddressSpaceSize]
     public static let desiredExit: VMExitControls =
         [.acknowledgeInterruptOnExit, .saveIA32EFER, .loadIA32EFER, .saveIA32PAT, .loadIA32PAT,
-         .saveVMXPreemptionTimerValue]
-    public static let desiredEntry: VMEntryControls = [.loadIA32EFER, .loadIA32PAT]
+         .saveVMXPreemptionTimerValue, .saveDebugControls]
+    // Debug controls: the guest's DR7 and IA32_DEBUGCTL come from the VMCS and go back to it
+    // (SDM 27.3.2.1, 28.3.1), which the guest debugger's hardware breakpoints need.
+    public static let desiredEntry: VMEntryControls = [.loadIA32EFER, .loadIA32PAT, .loadDebugControls]
 
     /// The default set-up for a processor with these capabilities.
     public init(capabilities caps: VMXCapabilities) {
