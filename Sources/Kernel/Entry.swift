@@ -102,6 +102,9 @@ private func kernelMain() {
     // The release image has neither the debug snapshot nor the guest debugger: an
     // unauthenticated stub on a serial port does not ship, and the size target (docs/DEBUGGING.md).
     let debugging: GuestDebugHooks<RealProcessor>? = nil
+    if ByteText(utf8: info.commandLine ?? "").words().contains(where: { $0.equals("gdb") || $0.hasPrefix("gdb=") }) {
+        log("gdb: ignored: the guest debugger is in the debug image only (make gdb-guest, docs/DEBUGGING.md)")
+    }
 #endif
     let succeeded = runHypervisor(
         on: RealProcessor(), arena: &arena, options: options, host: HostAndGuests.hostState(),
