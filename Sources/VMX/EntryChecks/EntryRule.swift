@@ -110,6 +110,12 @@ extension Array where Element == EntryViolation {
     /// array's growth code in every one of them (docs/KERNEL.md, size).
     @inline(never)
     public mutating func record(_ violation: EntryViolation) { append(violation) }
+
+    /// Appends a violation of `field`, which holds `value`, where the rule wanted `expected`.
+    @inline(never)
+    public mutating func record(field: VMCSField, value: UInt64, expected: String) {
+        append(EntryViolation(field: field, value: value, expected: expected))
+    }
 }
 
 /// One 16-byte entry of the VM-entry MSR-load list (SDM 25.8.2, Table 25-15).

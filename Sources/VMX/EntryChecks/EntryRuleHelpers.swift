@@ -13,16 +13,16 @@ extension EntryRule {
         let missing = settings.mustBeOne.subtracting(value)
         let forbidden = value.subtracting(settings.mayBeOne)
         if !missing.isEmpty {
-            violations.record(EntryViolation(
+            violations.record(
                 field: field, value: value.mask,
                 expected: missing.names.joined(separator: ", ") + " set (" + msr + " allowed 0-settings "
-                    + hex(settings.mustBeOne.mask) + ")"))
+                    + hex(settings.mustBeOne.mask) + ")")
         }
         if !forbidden.isEmpty {
-            violations.record(EntryViolation(
+            violations.record(
                 field: field, value: value.mask,
                 expected: forbidden.names.joined(separator: ", ") + " clear (" + msr + " allowed 1-settings "
-                    + hex(settings.mayBeOne.mask) + ")"))
+                    + hex(settings.mayBeOne.mask) + ")")
         }
     }
 
@@ -36,7 +36,7 @@ extension EntryRule {
         result.clearButMustBeOne &= ~exempt
         result.setButMustBeZero &= ~exempt
         if let message = result.firstMessage(register: register, names: names) {
-            violations.record(EntryViolation(field: field, value: value, expected: message))
+            violations.record(field: field, value: value, expected: message)
         }
     }
 
@@ -50,7 +50,7 @@ extension EntryRule {
             guard applies(c) else { return }
             let address = value(c)
             if let problem = c.pageAddressProblem(address) {
-                v.record(EntryViolation(field: field, value: address, expected: problem))
+                v.record(field: field, value: address, expected: problem)
             }
         }
     }

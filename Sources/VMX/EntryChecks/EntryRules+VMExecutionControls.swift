@@ -34,8 +34,8 @@ extension EntryRules {
                   "The CR3-target count is not greater than the number IA32_VMX_MISC[24:16] supports") { c, v in
             let supported = UInt64(c.capabilities.misc.cr3TargetCount)
             if c.cr3TargetCount > supported {
-                v.record(EntryViolation(field: .cr3TargetCount, value: c.cr3TargetCount,
-                                        expected: "at most " + decimal(supported) + " (IA32_VMX_MISC[24:16])"))
+                v.record(field: .cr3TargetCount, value: c.cr3TargetCount,
+                         expected: "at most " + decimal(supported) + " (IA32_VMX_MISC[24:16])")
             }
         },
         EntryRule.pageAddress("controls.io-bitmap-a.address", "27.2.1.1",
@@ -54,7 +54,7 @@ extension EntryRules {
                   "If \"use TPR shadow\" is 1 and \"virtual-interrupt delivery\" is 0, bits 31:4 of the TPR threshold are 0") { c, v in
             guard c.primary.contains(.useTPRShadow), !c.secondary.contains(.virtualInterruptDelivery) else { return }
             if c.tprThreshold & ~0xF != 0 {
-                v.record(EntryViolation(field: .tprThreshold, value: c.tprThreshold, expected: "bits 31:4 clear"))
+                v.record(field: .tprThreshold, value: c.tprThreshold, expected: "bits 31:4 clear")
             }
         },
         EntryRule("controls.tpr-threshold.vtpr", "27.2.1.1", .controls,
@@ -77,22 +77,22 @@ extension EntryRules {
             let needing: SecondaryProcessorBasedControls = [.virtualizeX2APICMode, .apicRegisterVirtualization, .virtualInterruptDelivery]
             let set = c.secondary.intersection(needing)
             if !set.isEmpty {
-                v.record(EntryViolation(field: .secondaryProcessorBasedVMExecutionControls, value: c.secondary.mask,
-                                        expected: set.names.joined(separator: ", ") + " clear (\"use TPR shadow\" is 0)"))
+                v.record(field: .secondaryProcessorBasedVMExecutionControls, value: c.secondary.mask,
+                         expected: set.names.joined(separator: ", ") + " clear (\"use TPR shadow\" is 0)")
             }
         },
         EntryRule("controls.nmi.virtual-nmis-need-nmi-exiting", "27.2.1.1", .controls,
                   "If \"NMI exiting\" is 0, \"virtual NMIs\" is 0") { c, v in
             if !c.pinBased.contains(.nmiExiting) && c.pinBased.contains(.virtualNMIs) {
-                v.record(EntryViolation(field: .pinBasedVMExecutionControls, value: c.pinBased.mask,
-                                        expected: "Virtual NMIs clear (NMI exiting is 0)"))
+                v.record(field: .pinBasedVMExecutionControls, value: c.pinBased.mask,
+                         expected: "Virtual NMIs clear (NMI exiting is 0)")
             }
         },
         EntryRule("controls.nmi.nmi-window-needs-virtual-nmis", "27.2.1.1", .controls,
                   "If \"virtual NMIs\" is 0, \"NMI-window exiting\" is 0") { c, v in
             if !c.pinBased.contains(.virtualNMIs) && c.primary.contains(.nmiWindowExiting) {
-                v.record(EntryViolation(field: .primaryProcessorBasedVMExecutionControls, value: c.primary.mask,
-                                        expected: "NMI-window exiting clear (virtual NMIs is 0)"))
+                v.record(field: .primaryProcessorBasedVMExecutionControls, value: c.primary.mask,
+                         expected: "NMI-window exiting clear (virtual NMIs is 0)")
             }
         },
         EntryRule.pageAddress("controls.apic-access.address", "27.2.1.1",
@@ -102,37 +102,37 @@ extension EntryRules {
         EntryRule("controls.x2apic-mode.excludes-apic-access", "27.2.1.1", .controls,
                   "If \"virtualize x2APIC mode\" is 1, \"virtualize APIC accesses\" is 0") { c, v in
             if c.secondary.contains(.virtualizeX2APICMode) && c.secondary.contains(.virtualizeAPICAccesses) {
-                v.record(EntryViolation(field: .secondaryProcessorBasedVMExecutionControls, value: c.secondary.mask,
-                                        expected: "Virtualize APIC accesses clear (virtualize x2APIC mode is 1)"))
+                v.record(field: .secondaryProcessorBasedVMExecutionControls, value: c.secondary.mask,
+                         expected: "Virtualize APIC accesses clear (virtualize x2APIC mode is 1)")
             }
         },
         EntryRule("controls.virtual-interrupt-delivery.needs-external-interrupt-exiting", "27.2.1.1", .controls,
                   "If \"virtual-interrupt delivery\" is 1, \"external-interrupt exiting\" is 1") { c, v in
             if c.secondary.contains(.virtualInterruptDelivery) && !c.pinBased.contains(.externalInterruptExiting) {
-                v.record(EntryViolation(field: .pinBasedVMExecutionControls, value: c.pinBased.mask,
-                                        expected: "External-interrupt exiting set (virtual-interrupt delivery is 1)"))
+                v.record(field: .pinBasedVMExecutionControls, value: c.pinBased.mask,
+                         expected: "External-interrupt exiting set (virtual-interrupt delivery is 1)")
             }
         },
         EntryRule("controls.posted-interrupts.need-virtual-interrupt-delivery", "27.2.1.1", .controls,
                   "If \"process posted interrupts\" is 1, \"virtual-interrupt delivery\" is 1") { c, v in
             if c.pinBased.contains(.processPostedInterrupts) && !c.secondary.contains(.virtualInterruptDelivery) {
-                v.record(EntryViolation(field: .secondaryProcessorBasedVMExecutionControls, value: c.secondary.mask,
-                                        expected: "Virtual-interrupt delivery set (process posted interrupts is 1)"))
+                v.record(field: .secondaryProcessorBasedVMExecutionControls, value: c.secondary.mask,
+                         expected: "Virtual-interrupt delivery set (process posted interrupts is 1)")
             }
         },
         EntryRule("controls.posted-interrupts.need-acknowledge-interrupt-on-exit", "27.2.1.1", .controls,
                   "If \"process posted interrupts\" is 1, the VM-exit control \"acknowledge interrupt on exit\" is 1") { c, v in
             if c.pinBased.contains(.processPostedInterrupts) && !c.exitControls.contains(.acknowledgeInterruptOnExit) {
-                v.record(EntryViolation(field: .primaryVMExitControls, value: c.exitControls.mask,
-                                        expected: "Acknowledge interrupt on exit set (process posted interrupts is 1)"))
+                v.record(field: .primaryVMExitControls, value: c.exitControls.mask,
+                         expected: "Acknowledge interrupt on exit set (process posted interrupts is 1)")
             }
         },
         EntryRule("controls.posted-interrupts.notification-vector", "27.2.1.1", .controls,
                   "If \"process posted interrupts\" is 1, the posted-interrupt notification vector is in the range 0-255") { c, v in
             guard c.pinBased.contains(.processPostedInterrupts) else { return }
             if c.postedInterruptNotificationVector & 0xFF00 != 0 {
-                v.record(EntryViolation(field: .postedInterruptNotificationVector, value: c.postedInterruptNotificationVector,
-                                        expected: "bits 15:8 clear (a vector 0-255)"))
+                v.record(field: .postedInterruptNotificationVector, value: c.postedInterruptNotificationVector,
+                         expected: "bits 15:8 clear (a vector 0-255)")
             }
         },
         EntryRule("controls.posted-interrupts.descriptor-address", "27.2.1.1", .controls,
@@ -140,17 +140,17 @@ extension EntryRules {
             guard c.pinBased.contains(.processPostedInterrupts) else { return }
             let address = c.postedInterruptDescriptorAddress
             if address & 0x3F != 0 {
-                v.record(EntryViolation(field: .postedInterruptDescriptorAddress, value: address,
-                                        expected: "bits 5:0 clear (64-byte aligned)"))
+                v.record(field: .postedInterruptDescriptorAddress, value: address,
+                         expected: "bits 5:0 clear (64-byte aligned)")
             } else if !c.fitsAddressWidth(address) {
-                v.record(EntryViolation(field: .postedInterruptDescriptorAddress, value: address,
-                                        expected: "no bit set at or above bit " + decimal(c.structureAddressWidth) + " (physical-address width)"))
+                v.record(field: .postedInterruptDescriptorAddress, value: address,
+                         expected: "no bit set at or above bit " + decimal(c.structureAddressWidth) + " (physical-address width)")
             }
         },
         EntryRule("controls.vpid.nonzero", "27.2.1.1", .controls,
                   "If \"enable VPID\" is 1, the VPID is not 0000H") { c, v in
             if c.secondary.contains(.enableVPID) && c.vpid & 0xFFFF == 0 {
-                v.record(EntryViolation(field: .virtualProcessorIdentifier, value: c.vpid, expected: "not 0000H"))
+                v.record(field: .virtualProcessorIdentifier, value: c.vpid, expected: "not 0000H")
             }
         },
         EntryRule("controls.eptp.memory-type", "27.2.1.1", .controls,
@@ -164,10 +164,10 @@ extension EntryRules {
                 var allowed: [String] = []
                 if caps.contains(.uncacheableMemoryType) { allowed.append("0 (UC)") }
                 if caps.contains(.writeBackMemoryType) { allowed.append("6 (WB)") }
-                v.record(EntryViolation(field: .eptPointer, value: c.eptPointer,
-                                        expected: "bits 2:0 = " + (allowed.isEmpty ? "a supported type (none reported)"
-                                                                   : allowed.joined(separator: " or "))
-                                            + " (IA32_VMX_EPT_VPID_CAP bits 8, 14)"))
+                v.record(field: .eptPointer, value: c.eptPointer,
+                         expected: "bits 2:0 = " + (allowed.isEmpty ? "a supported type (none reported)"
+                         : allowed.joined(separator: " or "))
+                         + " (IA32_VMX_EPT_VPID_CAP bits 8, 14)")
             }
         },
         EntryRule("controls.eptp.walk-length", "27.2.1.1", .controls,
@@ -178,10 +178,10 @@ extension EntryRules {
             let supported = (lengthMinusOne == 3 && caps.contains(.pageWalkLength4))
                 || (lengthMinusOne == 4 && caps.contains(.pageWalkLength5))
             if !supported {
-                v.record(EntryViolation(field: .eptPointer, value: c.eptPointer,
-                                        expected: caps.contains(.pageWalkLength5)
-                                            ? "bits 5:3 = 3 or 4 (page-walk length 4 or 5)"
-                                            : "bits 5:3 = 3 (page-walk length 4, IA32_VMX_EPT_VPID_CAP bit 6)"))
+                v.record(field: .eptPointer, value: c.eptPointer,
+                         expected: caps.contains(.pageWalkLength5)
+                         ? "bits 5:3 = 3 or 4 (page-walk length 4 or 5)"
+                         : "bits 5:3 = 3 (page-walk length 4, IA32_VMX_EPT_VPID_CAP bit 6)")
             }
         },
         EntryRule("controls.eptp.accessed-dirty", "27.2.1.1", .controls,
@@ -189,8 +189,8 @@ extension EntryRules {
             guard c.enableEPT, c.eptPointer & (1 << 6) != 0 else { return }
             let caps = c.capabilities.eptVPIDCapabilities ?? EPTVPIDCapabilities(rawValue: 0)
             if !caps.contains(.accessedAndDirtyFlags) {
-                v.record(EntryViolation(field: .eptPointer, value: c.eptPointer,
-                                        expected: "bit 6 clear (IA32_VMX_EPT_VPID_CAP[21] is 0)"))
+                v.record(field: .eptPointer, value: c.eptPointer,
+                         expected: "bit 6 clear (IA32_VMX_EPT_VPID_CAP[21] is 0)")
             }
         },
         EntryRule("controls.eptp.supervisor-shadow-stack", "27.2.1.1", .controls,
@@ -198,25 +198,25 @@ extension EntryRules {
             guard c.enableEPT, c.eptPointer & (1 << 7) != 0 else { return }
             let caps = c.capabilities.eptVPIDCapabilities ?? EPTVPIDCapabilities(rawValue: 0)
             if !caps.contains(.supervisorShadowStackControl) {
-                v.record(EntryViolation(field: .eptPointer, value: c.eptPointer,
-                                        expected: "bit 7 clear (IA32_VMX_EPT_VPID_CAP[23] is 0)"))
+                v.record(field: .eptPointer, value: c.eptPointer,
+                         expected: "bit 7 clear (IA32_VMX_EPT_VPID_CAP[23] is 0)")
             }
         },
         EntryRule("controls.eptp.reserved", "27.2.1.1", .controls,
                   "If \"enable EPT\" is 1, EPTP reserved bits 11:8 and those at or above the physical-address width are 0") { c, v in
             guard c.enableEPT else { return }
             if c.eptPointer & 0xF00 != 0 {
-                v.record(EntryViolation(field: .eptPointer, value: c.eptPointer, expected: "bits 11:8 clear"))
+                v.record(field: .eptPointer, value: c.eptPointer, expected: "bits 11:8 clear")
             } else if !c.fitsAddressWidth(c.eptPointer) {
-                v.record(EntryViolation(field: .eptPointer, value: c.eptPointer,
-                                        expected: "bits 63:" + decimal(c.structureAddressWidth) + " clear (physical-address width)"))
+                v.record(field: .eptPointer, value: c.eptPointer,
+                         expected: "bits 63:" + decimal(c.structureAddressWidth) + " clear (physical-address width)")
             }
         },
         EntryRule("controls.pml.needs-ept", "27.2.1.1", .controls,
                   "If \"enable PML\" is 1, \"enable EPT\" is 1") { c, v in
             if c.secondary.contains(.enablePML) && !c.enableEPT {
-                v.record(EntryViolation(field: .secondaryProcessorBasedVMExecutionControls, value: c.secondary.mask,
-                                        expected: "Enable EPT set (enable PML is 1)"))
+                v.record(field: .secondaryProcessorBasedVMExecutionControls, value: c.secondary.mask,
+                         expected: "Enable EPT set (enable PML is 1)")
             }
         },
         EntryRule.pageAddress("controls.pml.address", "27.2.1.1",
@@ -225,22 +225,22 @@ extension EntryRules {
         EntryRule("controls.unrestricted-guest.needs-ept", "27.2.1.1", .controls,
                   "If \"unrestricted guest\" is 1, \"enable EPT\" is 1") { c, v in
             if c.unrestrictedGuest && !c.enableEPT {
-                v.record(EntryViolation(field: .secondaryProcessorBasedVMExecutionControls, value: c.secondary.mask,
-                                        expected: "Enable EPT set (unrestricted guest is 1)"))
+                v.record(field: .secondaryProcessorBasedVMExecutionControls, value: c.secondary.mask,
+                         expected: "Enable EPT set (unrestricted guest is 1)")
             }
         },
         EntryRule("controls.mode-based-execute.needs-ept", "27.2.1.1", .controls,
                   "If \"mode-based execute control for EPT\" is 1, \"enable EPT\" is 1") { c, v in
             if c.secondary.contains(.modeBasedExecuteControlForEPT) && !c.enableEPT {
-                v.record(EntryViolation(field: .secondaryProcessorBasedVMExecutionControls, value: c.secondary.mask,
-                                        expected: "Enable EPT set (mode-based execute control for EPT is 1)"))
+                v.record(field: .secondaryProcessorBasedVMExecutionControls, value: c.secondary.mask,
+                         expected: "Enable EPT set (mode-based execute control for EPT is 1)")
             }
         },
         EntryRule("controls.sub-page-permissions.needs-ept", "27.2.1.1", .controls,
                   "If \"sub-page write permissions for EPT\" is 1, \"enable EPT\" is 1") { c, v in
             if c.secondary.contains(.subPageWritePermissionsForEPT) && !c.enableEPT {
-                v.record(EntryViolation(field: .secondaryProcessorBasedVMExecutionControls, value: c.secondary.mask,
-                                        expected: "Enable EPT set (sub-page write permissions for EPT is 1)"))
+                v.record(field: .secondaryProcessorBasedVMExecutionControls, value: c.secondary.mask,
+                         expected: "Enable EPT set (sub-page write permissions for EPT is 1)")
             }
         },
         EntryRule.pageAddress("controls.sub-page-permissions.spptp", "27.2.1.1",
@@ -257,8 +257,8 @@ extension EntryRules {
         EntryRule("controls.eptp-switching.needs-ept", "27.2.1.1", .controls,
                   "If the VM-function control \"EPTP switching\" is 1, \"enable EPT\" is 1") { c, v in
             if c.vmFunctionControls.contains(.eptpSwitching) && !c.enableEPT {
-                v.record(EntryViolation(field: .secondaryProcessorBasedVMExecutionControls, value: c.secondary.mask,
-                                        expected: "Enable EPT set (EPTP switching is 1)"))
+                v.record(field: .secondaryProcessorBasedVMExecutionControls, value: c.secondary.mask,
+                         expected: "Enable EPT set (EPTP switching is 1)")
             }
         },
         EntryRule.pageAddress("controls.eptp-switching.eptp-list-address", "27.2.1.1",
@@ -282,16 +282,16 @@ extension EntryRules {
                   "If \"Intel PT uses guest physical addresses\" is 1, \"enable EPT\", the VM-entry control \"load IA32_RTIT_CTL\" and the VM-exit control \"clear IA32_RTIT_CTL\" are 1") { c, v in
             guard c.secondary.contains(.intelPTUsesGuestPhysicalAddresses) else { return }
             if !c.enableEPT {
-                v.record(EntryViolation(field: .secondaryProcessorBasedVMExecutionControls, value: c.secondary.mask,
-                                        expected: "Enable EPT set (Intel PT uses guest physical addresses is 1)"))
+                v.record(field: .secondaryProcessorBasedVMExecutionControls, value: c.secondary.mask,
+                         expected: "Enable EPT set (Intel PT uses guest physical addresses is 1)")
             }
             if !c.entryControls.contains(.loadIA32RTITCtl) {
-                v.record(EntryViolation(field: .vmEntryControls, value: c.entryControls.mask,
-                                        expected: "Load IA32_RTIT_CTL set (Intel PT uses guest physical addresses is 1)"))
+                v.record(field: .vmEntryControls, value: c.entryControls.mask,
+                         expected: "Load IA32_RTIT_CTL set (Intel PT uses guest physical addresses is 1)")
             }
             if !c.exitControls.contains(.clearIA32RTITCtl) {
-                v.record(EntryViolation(field: .primaryVMExitControls, value: c.exitControls.mask,
-                                        expected: "Clear IA32_RTIT_CTL set (Intel PT uses guest physical addresses is 1)"))
+                v.record(field: .primaryVMExitControls, value: c.exitControls.mask,
+                         expected: "Clear IA32_RTIT_CTL set (Intel PT uses guest physical addresses is 1)")
             }
         },
     ]

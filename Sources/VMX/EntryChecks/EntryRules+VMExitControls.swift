@@ -18,22 +18,22 @@ extension EntryRules {
         EntryRule("controls.exit.save-preemption-timer-needs-timer", "27.2.1.2", .controls,
                   "If \"activate VMX-preemption timer\" is 0, \"save VMX-preemption timer value\" is 0") { c, v in
             if !c.pinBased.contains(.activateVMXPreemptionTimer) && c.exitControls.contains(.saveVMXPreemptionTimerValue) {
-                v.record(EntryViolation(field: .primaryVMExitControls, value: c.exitControls.mask,
-                                        expected: "Save VMX-preemption timer value clear (activate VMX-preemption timer is 0)"))
+                v.record(field: .primaryVMExitControls, value: c.exitControls.mask,
+                         expected: "Save VMX-preemption timer value clear (activate VMX-preemption timer is 0)")
             }
         },
         EntryRule("controls.exit-msr-store.address", "27.2.1.2", .controls,
                   "If the VM-exit MSR-store count is not 0, the VM-exit MSR-store address is 16-byte aligned and the area lies within the physical-address width") { c, v in
             guard c.exitMSRStoreCount != 0 else { return }
             if let problem = c.msrListProblem(count: c.exitMSRStoreCount, address: c.exitMSRStoreAddress) {
-                v.record(EntryViolation(field: .vmExitMSRStoreAddress, value: c.exitMSRStoreAddress, expected: problem))
+                v.record(field: .vmExitMSRStoreAddress, value: c.exitMSRStoreAddress, expected: problem)
             }
         },
         EntryRule("controls.exit-msr-load.address", "27.2.1.2", .controls,
                   "If the VM-exit MSR-load count is not 0, the VM-exit MSR-load address is 16-byte aligned and the area lies within the physical-address width") { c, v in
             guard c.exitMSRLoadCount != 0 else { return }
             if let problem = c.msrListProblem(count: c.exitMSRLoadCount, address: c.exitMSRLoadAddress) {
-                v.record(EntryViolation(field: .vmExitMSRLoadAddress, value: c.exitMSRLoadAddress, expected: problem))
+                v.record(field: .vmExitMSRLoadAddress, value: c.exitMSRLoadAddress, expected: problem)
             }
         },
     ]
