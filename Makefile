@@ -143,9 +143,11 @@ $(BENCH_ISO): $(KERNEL) boot/grub-bench.cfg
 $(TEST_ISO): $(KERNEL) boot/grub-test.cfg $(USER_IMAGES) $(BAD_IMAGES) $(GUEST_IMAGES)
 	$(call make-iso,$(BUILD)/iso-test,boot/grub-test.cfg,$(USER_IMAGES) $(BAD_IMAGES) $(BUILD)/guests/hello64.bin $(BUILD)/guests/realmode.bin)
 
-# The loaded image: every PT_LOAD segment's memory size (file-backed bytes plus .bss).
+# The loaded image: every PT_LOAD segment's memory size (file-backed bytes plus .bss), then
+# where the bytes go by module and by area, and the largest symbols.
 size: $(KERNEL)
 	@tools/image-size $(KERNEL)
+	@SWIFT_BIN=$(SWIFT_BIN) tools/size-report $(KERNEL)
 
 # MARK: Run
 
