@@ -25,9 +25,8 @@ extension EmulatedCPU {
     /// descriptor; bits 127:64 are reserved and not checked by the pseudo-code).
     public func invept(type: UInt64, eptPointer: UInt64) throws(VMFailure) {
         begin(.invept)
-        let caps = capabilities?.eptVPIDCapabilities ?? EPTVPIDCapabilities(rawValue: 0)
-        let exists = capabilities?.secondaryProcessorBasedControls.allowsOne(.enableEPT) == true && caps.contains(.invept)
-        guard case .execute = admit(.invept, supported: exists) else { return }
+        let caps = capabilities?.eptVPIDCapabilitiesOrNone ?? EPTVPIDCapabilities(rawValue: 0)
+        guard case .execute = admit(.invept, supported: capabilities?.hasINVEPT == true) else { return }
         let supported = (type == INVEPTType.singleContext && caps.contains(.singleContextINVEPT))
             || (type == INVEPTType.allContext && caps.contains(.allContextINVEPT))
         guard supported else { throw vmFail(.invalidOperandToINVEPTOrINVVPID) }
@@ -43,9 +42,8 @@ extension EmulatedCPU {
     /// bits 127:64.
     public func invvpid(type: UInt64, vpidQuadword: UInt64, linearAddress: UInt64) throws(VMFailure) {
         begin(.invvpid)
-        let caps = capabilities?.eptVPIDCapabilities ?? EPTVPIDCapabilities(rawValue: 0)
-        let exists = capabilities?.secondaryProcessorBasedControls.allowsOne(.enableVPID) == true && caps.contains(.invvpid)
-        guard case .execute = admit(.invvpid, supported: exists) else { return }
+        let caps = capabilities?.eptVPIDCapabilitiesOrNone ?? EPTVPIDCapabilities(rawValue: 0)
+        guard case .execute = admit(.invvpid, supported: capabilities?.hasINVVPID == true) else { return }
         let supported: Bool
         switch type {
         case INVVPIDType.individualAddress: supported = caps.contains(.individualAddressINVVPID)
@@ -72,7 +70,7 @@ extension EmulatedCPU {
     /// bit 6, the accessed and dirty flags, only with [21]; bit 7, supervisor shadow-stack
     /// control, only with [23]; bits 11:8 zero; no bit at or above the physical-address width.
     public func isValidEPTPointer(_ eptp: UInt64) -> Bool {
-        let caps = capabilities?.eptVPIDCapabilities ?? EPTVPIDCapabilities(rawValue: 0)
+        let caps = capabilities?.eptVPIDCapabilitiesOrNone ?? EPTVPIDCapabilities(rawValue: 0)
         switch eptp & 0x7 {
         case 0: guard caps.contains(.uncacheableMemoryType) else { return false }
         case 6: guard caps.contains(.writeBackMemoryType) else { return false }

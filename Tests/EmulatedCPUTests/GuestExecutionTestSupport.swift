@@ -27,7 +27,6 @@ struct GuestMachine {
     static let eptPML4: UInt64 = 0x8000
     /// Host-physical address of guest-physical 0 under EPT.
     static let guestBase: UInt64 = 0x40_0000
-    static let guestSize: UInt64 = 0x20_0000
     static let code: UInt64 = 0x10000
     static let stackTop: UInt64 = 0x9F000
     static let gdt: UInt64 = 0x6000

@@ -70,11 +70,7 @@ final class ScriptedDebugHost: GuestDebugHost {
         for (offset, byte) in bytes.enumerated() { cpu.memory.write8(GuestRunSupport.imageBase + UInt64(offset), byte) }
         let image = GuestImage(name: "module 0", address: GuestRunSupport.imageBase, size: UInt64(bytes.count),
                                commandLine: "guest name=debug64", isBuiltIn: false)
-        let host = HostState(cr0: cpu.cr0, cr3: cpu.cr3, cr4: cpu.cr4, csSelector: 0x08, ssSelector: 0x10,
-                             dsSelector: 0x10, esSelector: 0x10, fsSelector: 0, gsSelector: 0, trSelector: 0x18,
-                             fsBase: 0, gsBase: 0, trBase: 0x10_8000, gdtrBase: 0x10_9000, idtrBase: 0x10_A000,
-                             sysenterCS: 0, sysenterESP: 0, sysenterEIP: 0, efer: cpu.efer,
-                             pat: 0x0007_0406_0007_0406, rip: 0x10_1000)
+        let host = HostState.emulatedKernel(cr0: cpu.cr0, cr3: cpu.cr3, cr4: cpu.cr4, efer: cpu.efer)
         let debugHost = ScriptedDebugHost(packets)
         let debugging = GuestDebugging<EmulatedCPU>(
             snapshot: snapshot ? DebugSnapshot(base: Self.snapshotBase, cpu: cpu) : nil,

@@ -1,6 +1,7 @@
 // Test doubles for the GDB stub: a target over plain memory and registers, and a connection
 // that plays a scripted byte stream and records what the stub sends.
 import Hypervisor
+import VMX
 
 /// Guest memory at [base, base + bytes.count), registers in a table, up to four hardware
 /// breakpoints. Addresses outside memory cannot be read or written; `readOnly` bytes refuse
@@ -124,10 +125,7 @@ struct ScriptedConnection: GDBConnection {
     }
 }
 
-func hex2(_ byte: UInt8) -> String {
-    let digits = Array("0123456789abcdef")
-    return String([digits[Int(byte >> 4)], digits[Int(byte & 15)]])
-}
+func hex2(_ byte: UInt8) -> String { hexDigits(byte, digits: 2) }
 
 /// `$data#checksum` for a packet gdb would send.
 func framed(_ data: String) -> [UInt8] {

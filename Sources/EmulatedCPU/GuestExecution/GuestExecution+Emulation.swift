@@ -58,7 +58,7 @@ extension GuestExecution {
             engine.write(UC_X86_REG_RAX, tsc & 0xFFFF_FFFF)
             engine.write(UC_X86_REG_RDX, tsc >> 32)
             if case .rdtscp = decoded.operation {
-                engine.write(UC_X86_REG_RCX, (cpu.msrs[Self.ia32TSCAux] ?? 0) & 0xFFFF_FFFF)
+                engine.write(UC_X86_REG_RCX, (cpu.msrs[MSR.ia32TSCAux] ?? 0) & 0xFFFF_FFFF)
             }
         case .movFromCR(let number, let register):
             switch number {
@@ -197,8 +197,6 @@ extension GuestExecution {
 
     // MARK: MSRs
 
-    static let ia32TSC: UInt32 = 0x10
-    static let ia32TSCAux: UInt32 = 0xC000_0103
     /// MSRs whose value Unicorn keeps while the guest runs (it executes SYSCALL, SYSENTER,
     /// SWAPGS and segment loads with them).
     static let engineMSRs: [UInt32] = [
@@ -211,7 +209,7 @@ extension GuestExecution {
         switch msr {
         case MSR.ia32EFER: return mode.efer
         case MSR.ia32FeatureControl: return cpu.ia32FeatureControl
-        case Self.ia32TSC: return guestTimestampCounter()
+        case MSR.ia32TimeStampCounter: return guestTimestampCounter()
         case MSR.ia32FSBase: engine.loadContext(); return engine.segment(.fs).base
         case MSR.ia32GSBase: engine.loadContext(); return engine.segment(.gs).base
         case EmulatedCPU.capabilityMSRRange: return cpu.capabilities?.value(ofMSR: msr)
@@ -235,16 +233,16 @@ extension GuestExecution {
             return true
         case MSR.ia32FeatureControl, EmulatedCPU.capabilityMSRRange:
             return false
-        case Self.ia32TSC:
+        case MSR.ia32TimeStampCounter:
             // Writing the TSC is not modelled; the write is refused as if the MSR were read-only.
             return false
         case MSR.ia32FSBase, MSR.ia32GSBase:
-            guard isCanonical(value) else { return false }
+            guard cpu.isCanonical(value) else { return false }
             engine.writeMSR(msr, value)
             return true
         default:
             if Self.engineMSRs.contains(msr) {
-                if msr != MSR.ia32SysenterCS && !isCanonical(value) { return false }
+                if msr != MSR.ia32SysenterCS && !cpu.isCanonical(value) { return false }
                 engine.writeMSR(msr, value)
                 cpu.msrs[msr] = value
                 return true

@@ -304,7 +304,7 @@ extension GuestExecution {
             }
         }
         if !longMode && !gate32 { offset &= 0xFFFF }
-        if longMode && !isCanonical(offset) {
+        if longMode && !cpu.isCanonical(offset) {
             return .exception(PendingEvent(vector: 13, type: .hardwareException, errorCode: 0))
         }
         // Load CS (and SS), then RIP, RSP and RFLAGS (TF, NT, RF, VM cleared; IF too through
@@ -432,10 +432,5 @@ extension GuestExecution {
         case .failure(let result):
             return .failure(result)
         }
-    }
-
-    func isCanonical(_ address: UInt64) -> Bool {
-        let shift = UInt64(64 - cpu.linearAddressWidth)
-        return UInt64(bitPattern: Int64(bitPattern: address << shift) >> Int64(shift)) == address
     }
 }

@@ -237,13 +237,8 @@ extension GuestExecution {
             break
         }
         if vmxInstructionRaisesUD() { return ud }
-        let caps = cpu.capabilities?.eptVPIDCapabilities ?? EPTVPIDCapabilities(rawValue: 0)
-        if instruction == .invept && !(cpu.capabilities?.secondaryProcessorBasedControls.allowsOne(.enableEPT) == true && caps.contains(.invept)) {
-            return ud
-        }
-        if instruction == .invvpid && !(cpu.capabilities?.secondaryProcessorBasedControls.allowsOne(.enableVPID) == true && caps.contains(.invvpid)) {
-            return ud
-        }
+        if instruction == .invept && cpu.capabilities?.hasINVEPT != true { return ud }
+        if instruction == .invvpid && cpu.capabilities?.hasINVVPID != true { return ud }
         let reason: ExitReason
         var information = memoryInformation(modRM.rm, decoded)
         switch instruction {

@@ -22,7 +22,7 @@ extension GuestExecution {
 
     func eptWalker() -> EPTWalker? {
         guard let eptPointer = controls.eptPointer else { return nil }
-        let caps = cpu.capabilities?.eptVPIDCapabilities ?? EPTVPIDCapabilities(rawValue: 0)
+        let caps = cpu.capabilities?.eptVPIDCapabilitiesOrNone ?? EPTVPIDCapabilities(rawValue: 0)
         return EPTWalker(eptPointer: eptPointer,
                          capabilities: .init(executeOnly: caps.contains(.executeOnlyTranslations), pages2MB: caps.contains(.pages2MB),
                                              pages1GB: caps.contains(.pages1GB), accessedAndDirty: caps.contains(.accessedAndDirtyFlags)),
@@ -107,9 +107,8 @@ extension GuestExecution {
                                     translatedAddress: translated, guestPage: guestPage)
         case .eptMisconfiguration(let guestPhysical):
             return ExitInformation(reason: .eptMisconfiguration, guestPhysicalAddress: guestPhysical)
-        case .translated(let guestPhysical, _, _, _):
+        case .translated:
             // Beyond the emulated memory (already reported).
-            _ = guestPhysical
             return ExitInformation(reason: Self.emulationLimitReason)
         }
     }

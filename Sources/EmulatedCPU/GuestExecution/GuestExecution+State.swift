@@ -271,7 +271,7 @@ extension GuestExecution {
             else { entryControls &= ~UInt64(VMEntryControls.ia32eModeGuest.rawValue) }
             store(entryControls, .vmEntryControls)
         }
-        store(UInt64(exit.activityState ?? activityState), .guestActivityState)
+        store(UInt64(activityState), .guestActivityState)
         var interruptibility: UInt64 = 0
         if blockingBySTI { interruptibility |= 1 }
         if blockingByMovSS { interruptibility |= 2 }

@@ -49,8 +49,6 @@ struct ExitInformation {
     var interruptionErrorCode: UInt32?
     /// The event whose delivery the exit interrupted (SDM 28.2.4).
     var vectoring: PendingEvent?
-    /// Overrides the saved activity state (an exit from the HLT state saves HLT).
-    var activityState: UInt32?
 }
 
 /// An event being delivered or to deliver (SDM 25.8.3 types).
@@ -153,7 +151,6 @@ final class GuestExecution {
     var preemptionTimerValue: UInt64 = 0
     var pdptes: [UInt64] = [0, 0, 0, 0]
     var cr8: UInt64 = 0
-    var xcr0: UInt64 = 1
     /// The page the last instruction bytes came from (linear page -> host-physical page).
     var fetchCache: (linearPage: UInt64, hostPage: UInt64)?
     /// A fetch fault met while Unicorn translated ahead: the faulting linear page.
@@ -412,10 +409,7 @@ final class GuestExecution {
     /// The bookkeeping of an instruction's completion: time, interruptibility (SDM 25.4.2
     /// Table 25-3), the monitor trap flag (26.7.2), and cached mode state.
     func retire(_ decoded: DecodedInstruction, rflagsBefore: UInt64) {
-        instructionsRetired += 1
-        timestampCounter &+= cyclesPerInstruction
-        blockingBySTI = false
-        blockingByMovSS = false
+        countInstruction()
         switch decoded.operation {
         case .sti:
             // Blocking by STI only when STI set IF (it was clear before).

@@ -72,8 +72,7 @@ struct GuestPagingWalker {
     func translate(_ linear: UInt64, kind: AccessKind, user: Bool, setFlags: Bool = true) -> LinearTranslation {
         guard pagingEnabled else {
             let address = longMode ? linear : linear & 0xFFFF_FFFF
-            return finish(guestPhysical: address, kind: kind, rights: .unpaged, user: user, dirty: true, setFlags: setFlags,
-                          leafEntry: nil)
+            return finish(guestPhysical: address, kind: kind, rights: .unpaged, user: user, dirty: true, setFlags: setFlags)
         }
         var entries: [(address: UInt64, value: UInt64)] = []
         var rights = GuestPageRights(user: true, writable: true, executeDisable: false)
@@ -217,11 +216,11 @@ struct GuestPagingWalker {
             }
         }
         return finish(guestPhysical: guestPhysical, kind: kind, rights: rights, user: user,
-                      dirty: dirty || kind == .write, setFlags: setFlags, leafEntry: leaf)
+                      dirty: dirty || kind == .write, setFlags: setFlags)
     }
 
     private func finish(guestPhysical: UInt64, kind: AccessKind, rights: GuestPageRights, user: Bool, dirty: Bool,
-                        setFlags: Bool, leafEntry: (address: UInt64, value: UInt64)?) -> LinearTranslation {
+                        setFlags: Bool) -> LinearTranslation {
         switch translateGuestPhysical(guestPhysical, access: kind, setFlags: setFlags) {
         case .translated(let host, let eptAllowed):
             // What the TLB entry may allow at this privilege without another walk.

@@ -112,7 +112,7 @@ public struct ControlSetup: Equatable, Sendable {
         // EPT is usable only with a 4-level walk and a memory type the EPTP may use (SDM
         // 25.6.11, A.10); unrestricted guest needs EPT (SDM 27.2.1.1).
         var desiredSecondary = Self.desiredSecondary
-        let ept = caps.eptVPIDCapabilities ?? EPTVPIDCapabilities(rawValue: 0)
+        let ept = caps.eptVPIDCapabilitiesOrNone
         let eptUsable = ept.contains(.pageWalkLength4)
             && (ept.contains(.writeBackMemoryType) || ept.contains(.uncacheableMemoryType))
         var secondaryValue = SecondaryProcessorBasedControls(rawValue: 0)

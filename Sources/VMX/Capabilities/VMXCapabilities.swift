@@ -159,6 +159,24 @@ public struct VMXCapabilities: Equatable, Sendable {
         ia32VMXEPTVPIDCap.map { EPTVPIDCapabilities(rawValue: $0) }
     }
 
+    /// The EPT/VPID capabilities, with none set when the MSR does not exist: for the checks
+    /// that only ask whether a capability is there.
+    public var eptVPIDCapabilitiesOrNone: EPTVPIDCapabilities {
+        eptVPIDCapabilities ?? EPTVPIDCapabilities(rawValue: 0)
+    }
+
+    /// Whether INVEPT exists: "enable EPT" may be 1 and IA32_VMX_EPT_VPID_CAP[20] is 1 (SDM
+    /// 31.3 INVEPT, A.10).
+    public var hasINVEPT: Bool {
+        secondaryProcessorBasedControls.allowsOne(.enableEPT) && eptVPIDCapabilitiesOrNone.contains(.invept)
+    }
+
+    /// Whether INVVPID exists: "enable VPID" may be 1 and IA32_VMX_EPT_VPID_CAP[32] is 1 (SDM
+    /// 31.3 INVVPID, A.10).
+    public var hasINVVPID: Bool {
+        secondaryProcessorBasedControls.allowsOne(.enableVPID) && eptVPIDCapabilitiesOrNone.contains(.invvpid)
+    }
+
     // The effective allowed settings of each control field: from the TRUE MSR when it exists,
     // which alone tells which default1 controls may be 0 (SDM A.3.1, A.3.2, A.4.1, A.5); and
     // "nothing allowed" for a field whose capability MSR does not exist.

@@ -156,7 +156,7 @@ extension EntryRules {
         EntryRule("controls.eptp.memory-type", "27.2.1.1", .controls,
                   "If \"enable EPT\" is 1, the EPT memory type (EPTP bits 2:0) is one IA32_VMX_EPT_VPID_CAP supports") { c, v in
             guard c.enableEPT else { return }
-            let caps = c.capabilities.eptVPIDCapabilities ?? EPTVPIDCapabilities(rawValue: 0)
+            let caps = c.capabilities.eptVPIDCapabilitiesOrNone
             let type = c.eptPointer & 7
             let supported = (type == 0 && caps.contains(.uncacheableMemoryType))
                 || (type == 6 && caps.contains(.writeBackMemoryType))
@@ -173,7 +173,7 @@ extension EntryRules {
         EntryRule("controls.eptp.walk-length", "27.2.1.1", .controls,
                   "If \"enable EPT\" is 1, EPTP bits 5:3 (page-walk length minus 1) give a supported page-walk length") { c, v in
             guard c.enableEPT else { return }
-            let caps = c.capabilities.eptVPIDCapabilities ?? EPTVPIDCapabilities(rawValue: 0)
+            let caps = c.capabilities.eptVPIDCapabilitiesOrNone
             let lengthMinusOne = (c.eptPointer >> 3) & 7
             let supported = (lengthMinusOne == 3 && caps.contains(.pageWalkLength4))
                 || (lengthMinusOne == 4 && caps.contains(.pageWalkLength5))
@@ -187,7 +187,7 @@ extension EntryRules {
         EntryRule("controls.eptp.accessed-dirty", "27.2.1.1", .controls,
                   "If \"enable EPT\" is 1, EPTP bit 6 (accessed and dirty flags) is 0 unless IA32_VMX_EPT_VPID_CAP[21] is 1") { c, v in
             guard c.enableEPT, c.eptPointer & (1 << 6) != 0 else { return }
-            let caps = c.capabilities.eptVPIDCapabilities ?? EPTVPIDCapabilities(rawValue: 0)
+            let caps = c.capabilities.eptVPIDCapabilitiesOrNone
             if !caps.contains(.accessedAndDirtyFlags) {
                 v.record(field: .eptPointer, value: c.eptPointer,
                          expected: "bit 6 clear (IA32_VMX_EPT_VPID_CAP[21] is 0)")
@@ -196,7 +196,7 @@ extension EntryRules {
         EntryRule("controls.eptp.supervisor-shadow-stack", "27.2.1.1", .controls,
                   "If \"enable EPT\" is 1, EPTP bit 7 (supervisor shadow-stack control) is 0 unless IA32_VMX_EPT_VPID_CAP[23] is 1") { c, v in
             guard c.enableEPT, c.eptPointer & (1 << 7) != 0 else { return }
-            let caps = c.capabilities.eptVPIDCapabilities ?? EPTVPIDCapabilities(rawValue: 0)
+            let caps = c.capabilities.eptVPIDCapabilitiesOrNone
             if !caps.contains(.supervisorShadowStackControl) {
                 v.record(field: .eptPointer, value: c.eptPointer,
                          expected: "bit 7 clear (IA32_VMX_EPT_VPID_CAP[23] is 0)")
