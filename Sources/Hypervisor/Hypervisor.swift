@@ -53,21 +53,18 @@ public func runHypervisor<P: GuestProcessor>(
 
     var succeeded = true
     EntryDiagnostics.checksBeforeLaunch = options.checkEntry
+    // Enabling VMX changed CR0 and CR4 (CR4.VMXE, the fixed bits): the host state has the
+    // values of now (SDM 27.2.2: host CR0/CR4 must respect the fixed bits).
+    var host = host
+    host.cr0 = cpu.readControlRegister(.cr0)
+    host.cr4 = cpu.readControlRegister(.cr4)
     if options.captureFixture {
         succeeded = captureFixture(cpu: cpu, capabilities: capabilities, arena: &arena,
                                    operation: operation, log: log)
     } else if options.scenarios {
-        var host = host
-        host.cr0 = cpu.readControlRegister(.cr0)
-        host.cr4 = cpu.readControlRegister(.cr4)
         succeeded = runScenarios(scenarioFiles(guests, cpu: cpu), capabilities: capabilities, host: host, world: .kernel,
                                  arena: &arena, cpu: cpu)
     } else if options.runGuests {
-        // Enabling VMX changed CR0 and CR4 (CR4.VMXE, the fixed bits): the host state has
-        // the values of now (SDM 27.2.2: host CR0/CR4 must respect the fixed bits).
-        var host = host
-        host.cr0 = cpu.readControlRegister(.cr0)
-        host.cr4 = cpu.readControlRegister(.cr4)
         succeeded = runAllGuests(guests, capabilities: capabilities, host: host, options: options,
                                  bootTimestamp: bootTimestamp, debugging: debugging, arena: &arena, cpu: cpu)
     }

@@ -33,12 +33,6 @@ extension VirtualCPU {
         }
     }
 
-    func generalProtection(_ what: LogMessage) -> ExitAction {
-        cpu.log(what)
-        injectException(vector: 13, errorCode: 0)
-        return .resume
-    }
-
     /// MOV to CR0 (and CLTS, LMSW) with `value`.
     func writeCR0(_ value: UInt64, _ exit: ExitContext) -> ExitAction {
         let pe = ControlRegister0.pe.rawValue, pg = ControlRegister0.pg.rawValue
@@ -76,7 +70,7 @@ extension VirtualCPU {
 
     /// MOV to CR4 with `value`.
     func writeCR4(_ value: UInt64, _ exit: ExitContext) -> ExitAction {
-        if value & cr4Hidden != 0 {
+        if value & GuestEnvironment.hiddenCR4 != 0 {
             return generalProtection("guest \(name): MOV to CR4 \(hex: value) sets a bit of a feature the guest does not have (VMXE, SMXE, OSXSAVE or PKE): #GP(0) injected")
         }
         if value & ~cr4Fixed.fixed1 != 0 {
@@ -94,7 +88,8 @@ extension VirtualCPU {
 
 public func handleControlRegisterAccess<P: GuestProcessor>(_ vcpu: VirtualCPU<P>, _ exit: inout ExitContext) -> ExitAction {
     let q = ControlRegisterAccessQualification(rawValue: exit.qualification)
-    let width: UInt64 = vcpu.isIn64BitMode ? .max : 0xFFFF_FFFF
+    // The operand size of MOV to CR: read only for the cases that move a register.
+    var width: UInt64 { vcpu.isIn64BitMode ? .max : 0xFFFF_FFFF }
     switch (q.accessType, q.controlRegister) {
     case (.movToCR, 0):
         return vcpu.writeCR0(vcpu.generalPurposeRegister(q.generalPurposeRegister) & width, exit)

@@ -10,6 +10,13 @@
 import VMX
 
 extension VirtualCPU {
+    /// Logs `what` and injects #GP(0): the answer to a guest access the hypervisor refuses.
+    func generalProtection(_ what: LogMessage) -> ExitAction {
+        cpu.log(what)
+        injectException(vector: 13, errorCode: 0)
+        return .resume
+    }
+
     /// Injects hardware exception `vector` (type 3) with `errorCode` where it has one.
     public func injectException(vector: UInt8, errorCode: UInt32 = 0) {
         let protectedMode = read(.guestCR0) & ControlRegister0.pe.rawValue != 0

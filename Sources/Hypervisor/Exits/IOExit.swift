@@ -51,9 +51,7 @@ extension VirtualCPU {
 
     /// #GP(0) for an access to a port the guest may not use.
     func denyPort(_ port: UInt16, isIn: Bool) -> ExitAction {
-        cpu.log("guest \(name): \(isIn ? "IN from" : "OUT to") port \(hex: port, digits: 4) (\(portDescription(port))) denied: #GP(0) injected")
-        injectException(vector: 13, errorCode: 0)
-        return .resume
+        generalProtection("guest \(name): \(isIn ? "IN from" : "OUT to") port \(hex: port, digits: 4) (\(portDescription(port))) denied: #GP(0) injected")
     }
 }
 
@@ -123,7 +121,5 @@ func stringIO<P: GuestProcessor>(_ vcpu: VirtualCPU<P>, _ exit: ExitContext, _ q
 /// A string I/O operand the guest's paging or memory does not back: #GP(0) (the hypervisor
 /// does not emulate the #PF the processor might have raised).
 func stringIOFault<P: GuestProcessor>(_ vcpu: VirtualCPU<P>, _ linear: UInt64) -> ExitAction {
-    vcpu.cpu.log("guest \(vcpu.name): string I/O operand at linear \(hex: linear) is not in the guest's memory: #GP(0) injected")
-    vcpu.injectException(vector: 13, errorCode: 0)
-    return .resume
+    vcpu.generalProtection("guest \(vcpu.name): string I/O operand at linear \(hex: linear) is not in the guest's memory: #GP(0) injected")
 }

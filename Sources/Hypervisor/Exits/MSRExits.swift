@@ -21,9 +21,7 @@ public func msrDescription(_ msr: UInt32) -> String {
 
 extension VirtualCPU {
     func denyMSR(_ msr: UInt32, write: Bool) -> ExitAction {
-        cpu.log("guest \(name): \(write ? "WRMSR" : "RDMSR") \(hex: msr, digits: 8) (\(msrDescription(msr))) denied: #GP(0) injected")
-        injectException(vector: 13, errorCode: 0)
-        return .resume
+        generalProtection("guest \(name): \(write ? "WRMSR" : "RDMSR") \(hex: msr, digits: 8) (\(msrDescription(msr))) denied: #GP(0) injected")
     }
 }
 

@@ -189,8 +189,8 @@ public func buildGuest<P: GuestProcessor>(
     }
 
     let vcpu = VirtualCPU(cpu: cpu, name: plan.name, setup: setup, memory: memory, statistics: env.statistics,
-                          mode: plan.mode, vmcs: vmcs, vpid: vpid, cr0Fixed: cr0Fixed, cr4Fixed: cr4Fixed,
-                          cr0Mask: env.cr0Mask, cr4Mask: env.cr4Mask, cr4Hidden: GuestEnvironment.hiddenCR4,
+                          vmcs: vmcs, vpid: vpid, cr0Fixed: cr0Fixed, cr4Fixed: cr4Fixed,
+                          cr0Mask: env.cr0Mask, cr4Mask: env.cr4Mask,
                           exceptionBitmap: GuestEnvironment.exceptionBitmap)
     vcpu.registers.rdx = start.rdx
     vcpu.shadowEFER = start.efer

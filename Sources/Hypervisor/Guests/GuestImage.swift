@@ -187,7 +187,6 @@ func parseNumber(_ text: ByteText) -> UInt64? {
 struct ImageBytes<P: Processor> {
     let cpu: P
     let base: UInt64
-    let size: UInt64
 
     // Not inlined: the ELF parser reads some thirty fields.
     @inline(never)
@@ -204,7 +203,7 @@ extension GuestImage {
     /// Whether the image starts with the ELF magic (7FH 'E' 'L' 'F').
     public func isELF<P: Processor>(cpu: P) -> Bool {
         guard size >= 4 else { return false }
-        let bytes = ImageBytes(cpu: cpu, base: address, size: size)
+        let bytes = ImageBytes(cpu: cpu, base: address)
         return bytes.u32(0) == 0x464C_457F
     }
 
@@ -246,7 +245,7 @@ extension GuestImage {
     /// The PT_LOAD segments and the entry of an ELF file (ELF specification, "ELF Header" and
     /// "Program Header"; 32- and 64-bit, little-endian, executable, x86).
     func elfSegments<P: Processor>(cpu: P) throws(GuestImageError) -> (segments: [GuestPlan.Segment], entry: UInt64, is64Bit: Bool) {
-        let b = ImageBytes(cpu: cpu, base: address, size: size)
+        let b = ImageBytes(cpu: cpu, base: address)
         guard size >= 52 else { throw .badELFHeader(field: "file size", value: size) }
         let elfClass = b.u8(4)
         guard elfClass == 1 || elfClass == 2 else { throw .badELFHeader(field: "EI_CLASS", value: elfClass) }

@@ -45,7 +45,6 @@ public enum DispatchPath: Sendable {
 public struct GuestRun<P: GuestProcessor> {
     /// The guest, nil when it could not be loaded or built.
     public var vcpu: VirtualCPU<P>?
-    public var stop: GuestStop?
     /// Whether the hypervisor itself did everything right.
     public var healthy: Bool
     /// The TSC just before the guest's first VM entry.
@@ -65,7 +64,7 @@ public func runGuest<P: GuestProcessor>(
         text.append("guest \(GuestOptions.name(in: image.commandLine) ?? image.name): cannot load the image: ")
         error.describe(into: &text)
         cpu.log(LogMessage(stringInterpolation: text))
-        return GuestRun(vcpu: nil, stop: nil, healthy: image.isBuiltIn == false)
+        return GuestRun(vcpu: nil, healthy: image.isBuiltIn == false)
     }
     let vcpu: VirtualCPU<P>
     do {
@@ -76,8 +75,8 @@ public func runGuest<P: GuestProcessor>(
         error.describe(into: &text)
         cpu.log(LogMessage(stringInterpolation: text))
         switch error {
-        case .needsUnrestrictedGuest, .needsIA32eModeGuest, .userImageNeedsEPT, .guestNeedsEPT: return GuestRun(vcpu: nil, stop: nil, healthy: true)
-        default: return GuestRun(vcpu: nil, stop: nil, healthy: false)
+        case .needsUnrestrictedGuest, .needsIA32eModeGuest, .userImageNeedsEPT, .guestNeedsEPT: return GuestRun(vcpu: nil, healthy: true)
+        default: return GuestRun(vcpu: nil, healthy: false)
         }
     }
     let setup = environment.setup
@@ -92,17 +91,17 @@ public func runGuest<P: GuestProcessor>(
     debugging?.guestStopped(vcpu, stop)
     if !setup.usesPreemptionTimer { cpu.disarmHostTimer() }
     if let line = vcpu.serial.takeLine(), !line.isEmpty { vcpu.printSerialLine(line) }
-    vcpu.exitCount = environment.statistics.total(cpu: cpu) &- before
+    let exitCount = environment.statistics.total(cpu: cpu) &- before
     var text = LogText()
     text.append("guest \(plan.name) stopped: ")
     stop.describe(into: &text)
-    text.append(" (\(vcpu.exitCount) VM exits)")
+    text.append(" (\(exitCount) VM exits)")
     cpu.log(LogMessage(stringInterpolation: text))
     do { try cpu.vmclear(vcpu.vmcs) } catch {
         cpu.log("guest \(plan.name): VMCLEAR of its VMCS failed: \(error)")
-        return GuestRun(vcpu: vcpu, stop: stop, healthy: false, firstEntryTimestamp: firstEntry)
+        return GuestRun(vcpu: vcpu, healthy: false, firstEntryTimestamp: firstEntry)
     }
-    return GuestRun(vcpu: vcpu, stop: stop, healthy: !(image.isBuiltIn && stop.isHypervisorFault),
+    return GuestRun(vcpu: vcpu, healthy: !(image.isBuiltIn && stop.isHypervisorFault),
                     firstEntryTimestamp: firstEntry)
 }
 

@@ -10,7 +10,6 @@ public final class VirtualCPU<P: GuestProcessor> {
     public let setup: ControlSetup
     public let memory: GuestMemory
     public let statistics: ExitStatistics
-    public let mode: GuestMode
     /// Physical address of the guest's VMCS.
     public let vmcs: UInt64
     public var handlers: ExitHandlerTable<P>
@@ -18,8 +17,6 @@ public final class VirtualCPU<P: GuestProcessor> {
     public var registers = GuestRegisters()
     public var serial = SerialPort16550()
     public var launched = false
-    /// VM exits of this guest, counted when it stops.
-    public var exitCount: UInt64 = 0
 
     /// The primary processor-based controls now in the VMCS (interrupt-window exiting and the
     /// monitor trap flag come and go).
@@ -32,8 +29,6 @@ public final class VirtualCPU<P: GuestProcessor> {
     /// CR0.PE and CR0.PG under unrestricted guest), and bits it may have (FIXED1).
     public let cr0Fixed: FixedBits
     public let cr4Fixed: FixedBits
-    /// CR4 bits of features the guest is told it does not have (CPUID).
-    public let cr4Hidden: UInt64
 
     /// The external interrupt waiting to be injected (hypercall RAISE_INTERRUPT).
     public var pendingInterrupt: UInt8? = nil
@@ -52,22 +47,20 @@ public final class VirtualCPU<P: GuestProcessor> {
     public let vpid: UInt16
 
     public init(cpu: P, name: String, setup: ControlSetup, memory: GuestMemory, statistics: ExitStatistics,
-                mode: GuestMode, vmcs: UInt64, vpid: UInt16, cr0Fixed: FixedBits, cr4Fixed: FixedBits,
-                cr0Mask: UInt64, cr4Mask: UInt64, cr4Hidden: UInt64, exceptionBitmap: UInt32,
+                vmcs: UInt64, vpid: UInt16, cr0Fixed: FixedBits, cr4Fixed: FixedBits,
+                cr0Mask: UInt64, cr4Mask: UInt64, exceptionBitmap: UInt32,
                 handlers: ExitHandlerTable<P> = .standard) {
         self.cpu = cpu
         self.name = name
         self.setup = setup
         self.memory = memory
         self.statistics = statistics
-        self.mode = mode
         self.vmcs = vmcs
         self.vpid = vpid
         self.cr0Fixed = cr0Fixed
         self.cr4Fixed = cr4Fixed
         self.cr0Mask = cr0Mask
         self.cr4Mask = cr4Mask
-        self.cr4Hidden = cr4Hidden
         self.exceptionBitmap = exceptionBitmap
         self.primaryControls = setup.primary
         self.handlers = handlers

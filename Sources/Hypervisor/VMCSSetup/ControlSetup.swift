@@ -184,20 +184,11 @@ public struct ControlSetup: Equatable, Sendable {
     /// One line per field with controls given up or missing.
     public func report<P: GuestProcessor>(cpu: P) {
         for item in missingRequired {
-            cpu.log("VMCS: required \(item.field) not allowed by this CPU: \(joined(item.names))")
+            cpu.log("VMCS: required \(item.field) not allowed by this CPU: \(item.names.joined(separator: ", "))")
         }
         for item in givenUp {
-            cpu.log("VMCS: gave up \(item.field): \(joined(item.names))")
+            cpu.log("VMCS: gave up \(item.field): \(item.names.joined(separator: ", "))")
         }
     }
 }
 
-/// "a, b, c".
-func joined(_ names: [String]) -> String {
-    var text = ""
-    for (index, name) in names.enumerated() {
-        if index > 0 { text += ", " }
-        text += name
-    }
-    return text
-}
