@@ -24,14 +24,6 @@ enum FeatureControl {
     static let enableVMXOutsideSMX: UInt64 = 1 << 2
 }
 
-/// The processor's physical-address width: CPUID.80000008H:EAX[7:0] when that leaf exists,
-/// else 36 (SDM Vol. 3A 4.1.4).
-public func physicalAddressWidth<P: Processor>(of cpu: P) -> UInt8 {
-    let maxExtended = cpu.cpuid(leaf: 0x8000_0000, subleaf: 0).eax
-    guard maxExtended >= 0x8000_0008 else { return 36 }
-    return UInt8(truncatingIfNeeded: cpu.cpuid(leaf: 0x8000_0008, subleaf: 0).eax)
-}
-
 /// Enables VMX and executes VMXON. Each step logs one line; each failure names its condition.
 public func enableVMX<P: Processor>(
     on cpu: P, arena: inout PageArena, log: (String) -> Void
@@ -55,7 +47,7 @@ public func enableVMX<P: Processor>(
     // within the physical-address width, and below 4 GiB when IA32_VMX_BASIC[48] = 1. Its first
     // 31 bits hold the VMCS revision identifier and bit 31 is clear.
     let basic = VMXBasic(rawValue: cpu.readMSR(MSR.ia32VMXBasic))
-    let width = physicalAddressWidth(of: cpu)
+    let width = UInt8(truncatingIfNeeded: addressWidths(of: cpu).physical)
     var limit: UInt64 = width >= 64 ? .max : UInt64(1) << UInt64(width)
     if basic.physicalAddressesLimitedTo32Bits { limit = min(limit, UInt64(1) << 32) }
     let size = UInt64(basic.vmcsRegionSize)

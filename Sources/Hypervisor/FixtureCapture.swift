@@ -24,32 +24,12 @@ func captureFixture<P: Processor>(
             + hexDigits(r.eax, digits: 8) + " " + hexDigits(r.ebx, digits: 8) + " "
             + hexDigits(r.ecx, digits: 8) + " " + hexDigits(r.edx, digits: 8))
     }
-    let msrs: [(UInt32, UInt64?)] = [
-        (MSR.ia32FeatureControl, cpu.readMSR(MSR.ia32FeatureControl)),
-        (MSR.ia32VMXBasic, capabilities.ia32VMXBasic),
-        (MSR.ia32VMXPinbasedCtls, capabilities.ia32VMXPinbasedCtls),
-        (MSR.ia32VMXProcbasedCtls, capabilities.ia32VMXProcbasedCtls),
-        (MSR.ia32VMXExitCtls, capabilities.ia32VMXExitCtls),
-        (MSR.ia32VMXEntryCtls, capabilities.ia32VMXEntryCtls),
-        (MSR.ia32VMXMisc, capabilities.ia32VMXMisc),
-        (MSR.ia32VMXCR0Fixed0, capabilities.ia32VMXCR0Fixed0),
-        (MSR.ia32VMXCR0Fixed1, capabilities.ia32VMXCR0Fixed1),
-        (MSR.ia32VMXCR4Fixed0, capabilities.ia32VMXCR4Fixed0),
-        (MSR.ia32VMXCR4Fixed1, capabilities.ia32VMXCR4Fixed1),
-        (MSR.ia32VMXVMCSEnum, capabilities.ia32VMXVMCSEnum),
-        (MSR.ia32VMXProcbasedCtls2, capabilities.ia32VMXProcbasedCtls2),
-        (MSR.ia32VMXEPTVPIDCap, capabilities.ia32VMXEPTVPIDCap),
-        (MSR.ia32VMXTruePinbasedCtls, capabilities.ia32VMXTruePinbasedCtls),
-        (MSR.ia32VMXTrueProcbasedCtls, capabilities.ia32VMXTrueProcbasedCtls),
-        (MSR.ia32VMXTrueExitCtls, capabilities.ia32VMXTrueExitCtls),
-        (MSR.ia32VMXTrueEntryCtls, capabilities.ia32VMXTrueEntryCtls),
-        (MSR.ia32VMXVMFunc, capabilities.ia32VMXVMFunc),
-        (MSR.ia32VMXProcbasedCtls3, capabilities.ia32VMXProcbasedCtls3),
-        (MSR.ia32VMXExitCtls2, capabilities.ia32VMXExitCtls2),
-    ]
-    for (address, value) in msrs {
-        guard let value else { continue }
+    func logMSR(_ address: UInt32, _ value: UInt64) {
         log("FIXTURE msr " + hexDigits(address, digits: 8) + " " + hexDigits(value, digits: 16))
+    }
+    logMSR(MSR.ia32FeatureControl, cpu.readMSR(MSR.ia32FeatureControl))
+    for address in VMXCapabilities.msrAddresses {
+        if let value = capabilities.value(ofMSR: address) { logMSR(address, value) }
     }
 
     let basic = operation.basic
@@ -67,7 +47,7 @@ func captureFixture<P: Processor>(
     }
     var line = "FIXTURE vmcs-fields"
     var onLine = 0
-    for encoding in allWellFormedEncodings() {
+    for encoding in UInt32(0)..<0x8000 where VMCSField(rawValue: encoding).isWellFormed {
         guard (try? cpu.vmread(encoding)) != nil else { continue }
         line += " " + hexDigits(encoding, digits: 4)
         onLine += 1
@@ -81,17 +61,4 @@ func captureFixture<P: Processor>(
     try? cpu.vmclear(vmcs)
     log("FIXTURE end")
     return true
-}
-
-/// Every encoding with bits 31:15 and bit 12 clear, in ascending order, that is not the high
-/// half of a field whose width is not 64 bits (SDM 25.11.2, Table 25-21).
-func allWellFormedEncodings() -> [UInt32] {
-    var result: [UInt32] = []
-    for encoding in UInt32(0)..<0x8000 where encoding & 0x1000 == 0 {
-        let width = (encoding >> 13) & 3
-        let isHigh = encoding & 1 == 1
-        if isHigh && width != 1 { continue }  // only 64-bit fields have a high half
-        result.append(encoding)
-    }
-    return result
 }

@@ -26,7 +26,7 @@ public func reportFailedEntry<P: GuestProcessor>(_ vcpu: VirtualCPU<P>, failure:
         emitLine("guest " + vcpu.name + ": " + instruction + " failed: VMfailInvalid (CF = 1): no current VMCS, so no error number and no rules to run", cpu: vcpu.cpu)
     case .valid(let error):
         emitLine("guest " + vcpu.name + ": " + instruction + " failed: VMfailValid, VM-instruction error "
-                 + String(error.rawValue) + ": " + error.description, cpu: vcpu.cpu)
+                 + decimal(error.rawValue) + ": " + error.description, cpu: vcpu.cpu)
         explain(vcpu)
     }
 }
@@ -34,15 +34,15 @@ public func reportFailedEntry<P: GuestProcessor>(_ vcpu: VirtualCPU<P>, failure:
 /// The VM entry failed after the controls and host state passed: a VM exit with bit 31 set,
 /// basic reason 33 (guest state), 34 (MSR loading) or 41 (machine check) (SDM 27.8).
 public func reportFailedEntry<P: GuestProcessor>(_ vcpu: VirtualCPU<P>, exit: ExitContext) {
-    emitLine("guest " + vcpu.name + ": VM-entry failure: exit reason " + String(exit.reason.basicReason) + " ("
-             + (exit.reason.basic.name ?? "not defined by the SDM") + "), exit qualification " + String(exit.qualification)
+    emitLine("guest " + vcpu.name + ": VM-entry failure: exit reason " + decimal(exit.reason.basicReason) + " ("
+             + (exit.reason.basic.name ?? "not defined by the SDM") + "), exit qualification " + decimal(exit.qualification)
              + entryFailureQualificationMeaning(reason: exit.reason, qualification: exit.qualification), cpu: vcpu.cpu)
     explain(vcpu)
 }
 
 /// What the exit qualification of a failed entry says (SDM 27.8).
 func entryFailureQualificationMeaning(reason: ExitReason, qualification: UInt64) -> String {
-    if reason.basic == .entryFailureMSRLoading { return " (entry " + String(qualification) + " of the VM-entry MSR-load list)" }
+    if reason.basic == .entryFailureMSRLoading { return " (entry " + decimal(qualification) + " of the VM-entry MSR-load list)" }
     guard reason.basic == .entryFailureGuestState else { return "" }
     switch qualification {
     case EntryFailureQualification.pdpteLoading: return " (loading the PDPTEs)"

@@ -67,7 +67,7 @@ extension Scenario {
             let bits: UInt64 = field.isHigh ? 32 : field.width == .sixteenBit ? 16 : field.width == .thirtyTwoBit ? 32 : 64
             if bits < 64 && value >> bits != 0 {
                 throw ScenarioError(line: lineNumber, message: "value " + hex(value) + " is wider than the "
-                    + String(bits) + "-bit field " + name + " (" + hex(field.rawValue, digits: 4) + ")")
+                    + decimal(bits) + "-bit field " + name + " (" + hex(field.rawValue, digits: 4) + ")")
             }
             overrides.append(ScenarioOverride(field: field, value: value, line: lineNumber))
         }

@@ -118,7 +118,7 @@ func runScenario<P: GuestProcessor>(
             case .valid(let number): outcome = .writeFailed(field: override.field, error: number)
             }
             emitLine(file.name + ": " + outcome.text, cpu: cpu)
-            emitLine("  line " + String(override.line) + ": VMWRITE of " + (override.field.name ?? "field") + " ["
+            emitLine("  line " + decimal(override.line) + ": VMWRITE of " + (override.field.name ?? "field") + " ["
                      + hex(override.field.rawValue, digits: 4) + "] = " + hex(override.value) + " failed", cpu: cpu)
             return true
         }
@@ -130,7 +130,7 @@ func runScenario<P: GuestProcessor>(
     if world == .kernel, let owned = harness.ownedField(in: scenario) {
         if !report.outcome.failsBeforeLoadingHostState {
             emitLine(file.name + ": " + LaunchOutcome.refused.text, cpu: cpu)
-            emitLine("  line " + String(owned.override.line) + " sets " + (owned.override.field.name ?? "field") + " ["
+            emitLine("  line " + decimal(owned.override.line) + " sets " + (owned.override.field.name ?? "field") + " ["
                      + hex(owned.override.field.rawValue, digits: 4) + "], which the harness owns (" + owned.reason
                      + "), and the rules predict " + report.outcome.summary + ": not launched", cpu: cpu)
             return true

@@ -17,6 +17,14 @@ public enum ControlBitState: Equatable, Sendable {
     /// The control must be 1.
     case forcedToOne
 
+    /// What allowed 0-settings `mustBeOne` and allowed 1-settings `mayBeOne` (as masks) allow
+    /// for `bit`. A bit that must be 1 is forced to 1 even if the allowed 1-settings
+    /// (inconsistently) clear it: VM entry could not succeed with it 0.
+    public init(bit: Int, mustBeOne: UInt64, mayBeOne: UInt64) {
+        let mask = UInt64(1) << UInt64(bit)
+        self = mustBeOne & mask != 0 ? .forcedToOne : mayBeOne & mask != 0 ? .allowed : .notAllowed
+    }
+
     /// The wording of the capability report.
     public var description: String {
         switch self {
@@ -55,13 +63,9 @@ public struct AllowedSettings<Controls: VMXControlField>: Equatable, Sendable {
     /// (its "activate" control may not be 1, so none of its controls can be used).
     public static var none: Self { Self(mustBeOne: Controls(rawValue: 0), mayBeOne: Controls(rawValue: 0)) }
 
-    /// What the settings allow for `bit`. A bit that must be 1 is forced to 1 even if the
-    /// allowed 1-settings (inconsistently) clear it: VM entry could not succeed with it 0.
+    /// What the settings allow for `bit` (`ControlBitState(bit:mustBeOne:mayBeOne:)`).
     public func state(ofBit bit: Int) -> ControlBitState {
-        let mask = UInt64(1) << UInt64(bit)
-        if mustBeOne.mask & mask != 0 { return .forcedToOne }
-        if mayBeOne.mask & mask != 0 { return .allowed }
-        return .notAllowed
+        ControlBitState(bit: bit, mustBeOne: mustBeOne.mask, mayBeOne: mayBeOne.mask)
     }
 
     /// Whether every control in `controls` may be 1.

@@ -135,10 +135,9 @@ func reportControlBits(mustBeOne: UInt64, mayBeOne: UInt64, plainMustBeOne: UInt
         shown &= ~reservedDefaultOne
     }
     for bit in 0..<naming.bitWidth where shown & (UInt64(1) << UInt64(bit)) != 0 {
-        let mask = UInt64(1) << UInt64(bit)
-        let state: ControlBitState = mustBeOne & mask != 0 ? .forcedToOne : mayBeOne & mask != 0 ? .allowed : .notAllowed
+        let state = ControlBitState(bit: bit, mustBeOne: mustBeOne, mayBeOne: mayBeOne)
         var value = state.description
-        if state == .allowed && plainMustBeOne & mask != 0 { value = "allowed (default 1)" }
+        if state == .allowed && plainMustBeOne & (UInt64(1) << UInt64(bit)) != 0 { value = "allowed (default 1)" }
         emit(reportLine(controlBitLabel(naming, bit: bit), value))
     }
 }

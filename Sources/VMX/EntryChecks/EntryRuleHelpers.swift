@@ -1,6 +1,6 @@
 // Small pieces the rule tables share: the reserved-bit check of a control field against its
-// capability MSR, the VMX-fixed-bit check of CR0/CR4, and the check of a 4-KByte aligned
-// structure address.
+// capability MSR, the VMX-fixed-bit check of CR0/CR4, the reserved-bit check of an MSR value,
+// and the check of a 4-KByte aligned structure address.
 
 extension EntryRule {
     /// SDM 27.2.1: "Reserved bits in the <field> must be set properly": a bit the capability
@@ -37,6 +37,16 @@ extension EntryRule {
         result.setButMustBeZero &= ~exempt
         if let message = result.firstMessage(register: register, names: names) {
             violations.record(field: field, value: value, expected: message)
+        }
+    }
+
+    /// A register value against the bits the processor defines for it: one violation naming
+    /// the reserved bits that are set.
+    static func reservedBitsViolation(_ value: UInt64, valid: UInt64, field: VMCSField,
+                                      into violations: inout [EntryViolation]) {
+        let reserved = value & ~valid
+        if reserved != 0 {
+            violations.record(field: field, value: value, expected: "reserved bits " + hex(reserved) + " clear")
         }
     }
 

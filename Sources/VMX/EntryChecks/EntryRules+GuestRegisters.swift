@@ -32,11 +32,7 @@ extension EntryRules {
         EntryRule("guest.debugctl.reserved", "27.3.1.1", .guestState,
                   "If \"load debug controls\" is 1, the guest IA32_DEBUGCTL field sets no reserved bit") { c, v in
             guard c.entryControls.contains(.loadDebugControls) else { return }
-            let reserved = c.guestDebugCtl & ~c.features.debugCtlValidBits
-            if reserved != 0 {
-                v.record(field: .guestIA32DebugCtl, value: c.guestDebugCtl,
-                         expected: "reserved bits " + hex(reserved) + " clear")
-            }
+            EntryRule.reservedBitsViolation(c.guestDebugCtl, valid: c.features.debugCtlValidBits, field: .guestIA32DebugCtl, into: &v)
         },
         EntryRule("guest.ia32e-mode.paging", "27.3.1.1", .guestState,
                   "If \"IA-32e mode guest\" is 1, guest CR0.PG and CR4.PAE are 1") { c, v in
@@ -102,11 +98,7 @@ extension EntryRules {
         EntryRule("guest.perf-global-ctrl.reserved", "27.3.1.1", .guestState,
                   "If \"load IA32_PERF_GLOBAL_CTRL\" is 1, the guest IA32_PERF_GLOBAL_CTRL field sets no reserved bit") { c, v in
             guard c.entryControls.contains(.loadIA32PerfGlobalCtrl) else { return }
-            let reserved = c.guestPerfGlobalCtrl & ~c.features.perfGlobalCtrlValidBits
-            if reserved != 0 {
-                v.record(field: .guestIA32PerfGlobalCtrl, value: c.guestPerfGlobalCtrl,
-                         expected: "reserved bits " + hex(reserved) + " clear")
-            }
+            EntryRule.reservedBitsViolation(c.guestPerfGlobalCtrl, valid: c.features.perfGlobalCtrlValidBits, field: .guestIA32PerfGlobalCtrl, into: &v)
         },
         EntryRule("guest.pat.memory-types", "27.3.1.1", .guestState,
                   "If \"load IA32_PAT\" is 1, each byte of the guest IA32_PAT field is 0, 1, 4, 5, 6 or 7") { c, v in
@@ -117,10 +109,7 @@ extension EntryRules {
         EntryRule("guest.efer.reserved", "27.3.1.1", .guestState,
                   "If \"load IA32_EFER\" is 1, the guest IA32_EFER field sets no reserved bit") { c, v in
             guard c.entryControls.contains(.loadIA32EFER) else { return }
-            let reserved = c.guestEFER & ~c.features.eferValidBits
-            if reserved != 0 {
-                v.record(field: .guestIA32EFER, value: c.guestEFER, expected: "reserved bits " + hex(reserved) + " clear")
-            }
+            EntryRule.reservedBitsViolation(c.guestEFER, valid: c.features.eferValidBits, field: .guestIA32EFER, into: &v)
         },
         EntryRule("guest.efer.lma", "27.3.1.1", .guestState,
                   "If \"load IA32_EFER\" is 1, guest IA32_EFER.LMA (bit 10) equals \"IA-32e mode guest\"") { c, v in
@@ -155,20 +144,12 @@ extension EntryRules {
         EntryRule("guest.rtit-ctl.reserved", "27.3.1.1", .guestState,
                   "If \"load IA32_RTIT_CTL\" is 1, the guest IA32_RTIT_CTL field sets no reserved bit") { c, v in
             guard c.entryControls.contains(.loadIA32RTITCtl) else { return }
-            let reserved = c.guestRTITCtl & ~c.features.rtitCtlValidBits
-            if reserved != 0 {
-                v.record(field: .guestIA32RTITCtl, value: c.guestRTITCtl,
-                         expected: "reserved bits " + hex(reserved) + " clear")
-            }
+            EntryRule.reservedBitsViolation(c.guestRTITCtl, valid: c.features.rtitCtlValidBits, field: .guestIA32RTITCtl, into: &v)
         },
         EntryRule("guest.lbr-ctl.reserved", "27.3.1.1", .guestState,
                   "If \"load guest IA32_LBR_CTL\" is 1, the guest IA32_LBR_CTL field sets no reserved bit") { c, v in
             guard c.entryControls.contains(.loadGuestIA32LBRCtl) else { return }
-            let reserved = c.guestLBRCtl & ~c.features.lbrCtlValidBits
-            if reserved != 0 {
-                v.record(field: .guestIA32LBRCtl, value: c.guestLBRCtl,
-                         expected: "reserved bits " + hex(reserved) + " clear")
-            }
+            EntryRule.reservedBitsViolation(c.guestLBRCtl, valid: c.features.lbrCtlValidBits, field: .guestIA32LBRCtl, into: &v)
         },
         EntryRule("guest.pkrs.reserved", "27.3.1.1", .guestState,
                   "If \"load PKRS\" is 1, bits 63:32 of the guest IA32_PKRS field are 0") { c, v in

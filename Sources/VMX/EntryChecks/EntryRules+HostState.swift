@@ -62,11 +62,7 @@ extension EntryRules {
         EntryRule("host.perf-global-ctrl.reserved", "27.2.2", .hostState,
                   "If \"load IA32_PERF_GLOBAL_CTRL\" is 1, the host IA32_PERF_GLOBAL_CTRL field sets no reserved bit") { c, v in
             guard c.exitControls.contains(.loadIA32PerfGlobalCtrl) else { return }
-            let reserved = c.hostPerfGlobalCtrl & ~c.features.perfGlobalCtrlValidBits
-            if reserved != 0 {
-                v.record(field: .hostIA32PerfGlobalCtrl, value: c.hostPerfGlobalCtrl,
-                         expected: "reserved bits " + hex(reserved) + " clear")
-            }
+            EntryRule.reservedBitsViolation(c.hostPerfGlobalCtrl, valid: c.features.perfGlobalCtrlValidBits, field: .hostIA32PerfGlobalCtrl, into: &v)
         },
         EntryRule("host.pat.memory-types", "27.2.2", .hostState,
                   "If \"load IA32_PAT\" is 1, each byte of the host IA32_PAT field is 0, 1, 4, 5, 6 or 7") { c, v in
@@ -77,10 +73,7 @@ extension EntryRules {
         EntryRule("host.efer.reserved", "27.2.2", .hostState,
                   "If \"load IA32_EFER\" is 1, the host IA32_EFER field sets no reserved bit") { c, v in
             guard c.exitControls.contains(.loadIA32EFER) else { return }
-            let reserved = c.hostEFER & ~c.features.eferValidBits
-            if reserved != 0 {
-                v.record(field: .hostIA32EFER, value: c.hostEFER, expected: "reserved bits " + hex(reserved) + " clear")
-            }
+            EntryRule.reservedBitsViolation(c.hostEFER, valid: c.features.eferValidBits, field: .hostIA32EFER, into: &v)
         },
         EntryRule("host.efer.lma-lme", "27.2.2", .hostState,
                   "If \"load IA32_EFER\" is 1, host IA32_EFER.LMA and LME each equal \"host address-space size\"") { c, v in
