@@ -28,7 +28,6 @@ NASM      ?= nasm
 GRUB_MKRESCUE ?= grub-mkrescue
 
 BUILD := build
-LOGS  := $(BUILD)/logs
 
 # MARK: Kernel
 

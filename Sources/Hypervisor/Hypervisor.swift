@@ -17,6 +17,10 @@ public struct BootOptions {
     public var scenarios = false
     /// `check-entry`: run the VM-entry rules before every VMLAUNCH (docs/DIAGNOSTICS.md).
     public var checkEntry = false
+    /// `gdb` (every guest) or `gdb=NAME` (the guest called NAME, kept in `gdbGuestName`): guests
+    /// wait for gdb on COM2, in the debug image only (docs/DEBUGGING.md). The last such word wins.
+    public var gdb = false
+    public var gdbGuestName: [UInt8]? = nil
 
     public init() {}
 
@@ -27,6 +31,8 @@ public struct BootOptions {
             if word.equals("noguests") { runGuests = false }
             if word.equals("scenarios") { scenarios = true }
             if word.equals("check-entry") { checkEntry = true }
+            if word.equals("gdb") { (gdb, gdbGuestName) = (true, nil) }
+            if let name = word.dropping(prefix: "gdb=") { (gdb, gdbGuestName) = (true, Array(name)) }
         }
     }
 }

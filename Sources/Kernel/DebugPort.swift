@@ -66,20 +66,10 @@ final class DebugPort: GuestDebugHost {
 /// The kernel's part of debugging (docs/DEBUGGING.md), in the debug image only (Entry.swift):
 /// the debug snapshot always, and with the boot option `gdb` (every guest) or `gdb=NAME` (the
 /// guest called NAME) the guest debugger on COM2. Call once before the hypervisor runs.
-func installDebugging(commandLine: String) -> GuestDebugHooks<RealProcessor> {
-    var wanted = false
-    var guestName: [UInt8]? = nil
-    for word in ByteText(utf8: commandLine).words() {
-        if word.equals("gdb") {
-            wanted = true
-            guestName = nil
-        } else if let name = word.dropping(prefix: "gdb=") {
-            wanted = true
-            guestName = Array(name)
-        }
-    }
+func installDebugging(options: BootOptions) -> GuestDebugHooks<RealProcessor> {
+    let guestName = options.gdbGuestName
     var port: DebugPort? = nil
-    if wanted {
+    if options.gdb {
         port = DebugPort.open()
         if port == nil {
             log("gdb: no UART at COM2 (I/O port 0x2f8): guests run without the debugger")

@@ -12,6 +12,8 @@ import VMX
 
 /// The first MiB holds the real-mode IVT, BIOS data, EBDA, option ROMs and the VGA hole.
 let firstMegabyte = PhysicalRange(start: 0, end: 0x10_0000)
+/// The hypervisor's fixed arena (PhysicalLayout), which the page allocator never hands out.
+let hypervisorArena = PhysicalRange(start: PhysicalLayout.arenaBase, end: PhysicalLayout.arenaEnd)
 /// The kernel stack after the boot phase: 64 KiB of allocated pages.
 let kernelStackPages = 16
 
@@ -47,14 +49,13 @@ public func kmain(_ magic: UInt32, _ informationAddress: UInt32) -> Never {
     // The boot page tables and the early heap were written to early memory before the
     // information was read (linker/kernel.ld); the hypervisor's arena must be free as well.
     let earlyMemory = PhysicalRange(start: kernel_low_memory_start(), end: kernel_low_memory_end())
-    let arena = PhysicalRange(start: PhysicalLayout.arenaBase, end: PhysicalLayout.arenaEnd)
     for range in info.occupied {
         if range.overlaps(earlyMemory) {
             log("FATAL: boot information or a module at \(range) overlaps the kernel's early memory \(earlyMemory)")
             exitMachine(success: false)
         }
-        if range.overlaps(arena) {
-            log("FATAL: boot information or a module at \(range) overlaps the hypervisor arena \(arena)")
+        if range.overlaps(hypervisorArena) {
+            log("FATAL: boot information or a module at \(range) overlaps the hypervisor arena \(hypervisorArena)")
             exitMachine(success: false)
         }
     }
@@ -62,7 +63,7 @@ public func kmain(_ magic: UInt32, _ informationAddress: UInt32) -> Never {
     // Physical pages: available RAM, less what is in use or promised to the hypervisor.
     var reserved = [firstMegabyte, image]
     reserved += info.occupied
-    reserved.append(PhysicalRange(start: PhysicalLayout.arenaBase, end: PhysicalLayout.arenaEnd))
+    reserved.append(hypervisorArena)
     var available: [PhysicalRange] = []
     for entry in info.memoryMap where entry.isAvailable { available.append(entry.range) }
     KernelMemory.pages = PhysicalPageAllocator(available: available, reserved: reserved,
@@ -89,20 +90,19 @@ public func kmain(_ magic: UInt32, _ informationAddress: UInt32) -> Never {
 private func kernelMain() {
     let info = bootInformation!
     // The hypervisor's structures live in its fixed arena (PhysicalLayout), which must be RAM.
-    let arenaRange = PhysicalRange(start: PhysicalLayout.arenaBase, end: PhysicalLayout.arenaEnd)
-    guard info.isAvailableRAM(arenaRange) else {
-        log("FATAL: the hypervisor arena \(arenaRange) is not available RAM in the memory map")
+    guard info.isAvailableRAM(hypervisorArena) else {
+        log("FATAL: the hypervisor arena \(hypervisorArena) is not available RAM in the memory map")
         exitMachine(success: false)
     }
     var arena = PageArena()
     let options = BootOptions(commandLine: info.commandLine ?? "")
 #if DEBUG
-    let debugging: GuestDebugHooks<RealProcessor>? = installDebugging(commandLine: info.commandLine ?? "")
+    let debugging: GuestDebugHooks<RealProcessor>? = installDebugging(options: options)
 #else
     // The release image has neither the debug snapshot nor the guest debugger: an
     // unauthenticated stub on a serial port does not ship, and the size target (docs/DEBUGGING.md).
     let debugging: GuestDebugHooks<RealProcessor>? = nil
-    if ByteText(utf8: info.commandLine ?? "").words().contains(where: { $0.equals("gdb") || $0.hasPrefix("gdb=") }) {
+    if options.gdb {
         log("gdb: ignored: the guest debugger is in the debug image only (make gdb-guest, docs/DEBUGGING.md)")
     }
 #endif

@@ -28,9 +28,6 @@ enum Heap {
     nonisolated(unsafe) private static var chunkEnd: UInt = 0
     nonisolated(unsafe) private static var earlyNext: UInt = 0
 
-    /// Bytes handed out and not yet freed (small blocks count their whole size class).
-    nonisolated(unsafe) static var bytesInUse = 0
-
     static func allocate(size: Int, alignment: Int) -> UnsafeMutableRawPointer? {
         let alignment = max(alignment, headerSize)
         guard alignment & (alignment - 1) == 0, alignment <= Int(PhysicalPageAllocator.pageSize),
@@ -43,7 +40,6 @@ enum Heap {
             guard let first = KernelMemory.pages!.allocateContiguousPages(pages) else { return nil }
             let pointer = UInt(first) + UInt(alignment)
             setHeader(pointer, pageMagic | UInt64(pages), UInt64(first))
-            bytesInUse += pages * Int(PhysicalPageAllocator.pageSize)
             return UnsafeMutableRawPointer(bitPattern: pointer)
         }
         guard let pointer = carveEarly(size: size, alignment: alignment) else { return nil }
@@ -59,13 +55,11 @@ enum Heap {
             let sizeClass = Int(kind & 0xFF)
             UnsafeMutablePointer<UInt>(bitPattern: pointer - UInt(headerSize))!.pointee = freeListHead(sizeClass)
             setFreeListHead(sizeClass, pointer - UInt(headerSize))
-            bytesInUse -= smallest << sizeClass
         case pageMagic:
             let pages = Int(kind & 0xFFFF_FFFF)
             for index in 0..<pages {
                 KernelMemory.pages!.freePage(word + UInt64(index) * PhysicalPageAllocator.pageSize)
             }
-            bytesInUse -= pages * Int(PhysicalPageAllocator.pageSize)
         case earlyMagic:
             break   // the early arena is never reused
         default:
@@ -96,7 +90,6 @@ enum Heap {
         }
         let pointer = block + UInt(headerSize)
         setHeader(pointer, smallMagic | UInt64(sizeClass), 0)
-        bytesInUse += blockSize
         return UnsafeMutableRawPointer(bitPattern: pointer)
     }
 

@@ -60,9 +60,6 @@ static inline uint64_t x86_read_cr4(void) {
 static inline void x86_write_cr4(uint64_t v) {
     __asm__ volatile("mov %0, %%cr4" : : "r"(v) : "memory");
 }
-static inline uint64_t x86_read_rflags(void) {
-    uint64_t v; __asm__ volatile("pushfq; popq %0" : "=r"(v)); return v;
-}
 
 // MARK: Port I/O
 
@@ -72,14 +69,8 @@ static inline void x86_outb(uint16_t port, uint8_t value) {
 static inline uint8_t x86_inb(uint16_t port) {
     uint8_t v; __asm__ volatile("inb %1, %0" : "=a"(v) : "Nd"(port) : "memory"); return v;
 }
-static inline void x86_outw(uint16_t port, uint16_t value) {
-    __asm__ volatile("outw %0, %1" : : "a"(value), "Nd"(port) : "memory");
-}
 static inline void x86_outl(uint16_t port, uint32_t value) {
     __asm__ volatile("outl %0, %1" : : "a"(value), "Nd"(port) : "memory");
-}
-static inline uint32_t x86_inl(uint16_t port) {
-    uint32_t v; __asm__ volatile("inl %1, %0" : "=a"(v) : "Nd"(port) : "memory"); return v;
 }
 
 // MARK: Descriptor tables and the task register
@@ -98,17 +89,8 @@ static inline void x86_lidt(uint64_t base, uint16_t limit) {
     DescriptorTableRegister r = { limit, base };
     __asm__ volatile("lidt %0" : : "m"(r) : "memory");
 }
-static inline DescriptorTableRegister x86_sgdt(void) {
-    DescriptorTableRegister r; __asm__ volatile("sgdt %0" : "=m"(r)); return r;
-}
-static inline DescriptorTableRegister x86_sidt(void) {
-    DescriptorTableRegister r; __asm__ volatile("sidt %0" : "=m"(r)); return r;
-}
 static inline void x86_ltr(uint16_t selector) {
     __asm__ volatile("ltr %0" : : "r"(selector) : "memory");
-}
-static inline uint16_t x86_str(void) {
-    uint16_t v; __asm__ volatile("str %0" : "=r"(v)); return v;
 }
 
 /// Reloads CS (far return) and the data segment registers after a new GDT is loaded.
@@ -128,34 +110,13 @@ static inline void x86_reload_segments(uint16_t code, uint16_t data) {
         : : "r"((uint64_t)code), "r"((uint64_t)data) : "rax", "memory");
 }
 
-static inline uint16_t x86_read_cs(void) {
-    uint16_t v; __asm__ volatile("mov %%cs, %0" : "=r"(v)); return v;
-}
-static inline uint16_t x86_read_ss(void) {
-    uint16_t v; __asm__ volatile("mov %%ss, %0" : "=r"(v)); return v;
-}
-static inline uint16_t x86_read_ds(void) {
-    uint16_t v; __asm__ volatile("mov %%ds, %0" : "=r"(v)); return v;
-}
-static inline uint16_t x86_read_es(void) {
-    uint16_t v; __asm__ volatile("mov %%es, %0" : "=r"(v)); return v;
-}
-static inline uint16_t x86_read_fs(void) {
-    uint16_t v; __asm__ volatile("mov %%fs, %0" : "=r"(v)); return v;
-}
-static inline uint16_t x86_read_gs(void) {
-    uint16_t v; __asm__ volatile("mov %%gs, %0" : "=r"(v)); return v;
-}
-
 // MARK: Interrupts and halting
 
 static inline void x86_cli(void) { __asm__ volatile("cli" : : : "memory"); }
-static inline void x86_sti(void) { __asm__ volatile("sti" : : : "memory"); }
 static inline void x86_hlt(void) { __asm__ volatile("hlt" : : : "memory"); }
 static inline void x86_pause(void) { __asm__ volatile("pause"); }
 /// The Bochs magic breakpoint (`magic_break: enabled=1`); a no-op elsewhere.
 static inline void x86_bochs_magic_break(void) { __asm__ volatile("xchgw %%bx, %%bx" : : : "memory"); }
-static inline void x86_ud2(void) { __asm__ volatile("ud2"); }
 
 // MARK: VMX instructions (SDM Vol. 3C 31.3)
 //
@@ -255,29 +216,6 @@ static inline int x86_invvpid(uint64_t type, const void *descriptor) {
     return VMX_OUTCOME(cf, zf);
 }
 
-// MARK: Other state the VMCS host area needs
-
-static inline uint16_t x86_sldt(void) {
-    uint16_t v; __asm__ volatile("sldt %0" : "=r"(v)); return v;
-}
-static inline uint64_t x86_read_dr7(void) {
-    uint64_t v; __asm__ volatile("mov %%dr7, %0" : "=r"(v)); return v;
-}
-/// XGETBV: XCR0 when `index` is 0 (requires CR4.OSXSAVE).
-static inline uint64_t x86_xgetbv(uint32_t index) {
-    uint32_t lo, hi;
-    __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(index));
-    return ((uint64_t)hi << 32) | lo;
-}
-static inline void x86_xsetbv(uint32_t index, uint64_t value) {
-    __asm__ volatile("xsetbv" : : "c"(index), "a"((uint32_t)value), "d"((uint32_t)(value >> 32))
-                     : "memory");
-}
-static inline void x86_invlpg(uint64_t address) {
-    __asm__ volatile("invlpg (%0)" : : "r"(address) : "memory");
-}
-static inline void x86_wbinvd(void) { __asm__ volatile("wbinvd" : : : "memory"); }
-
 // MARK: Symbols from boot/ and linker/kernel.ld
 
 /// The register frame the exception stubs in boot/interrupts.asm push, lowest address first.
@@ -336,15 +274,6 @@ static inline uint64_t kernel_tss_storage(void) {
 static inline uint64_t kernel_idt_storage(void) {
     extern char kernel_idt[];
     return (uint64_t)kernel_idt;
-}
-/// The lowest byte of the boot stack (boot/stacks.asm), for its high-water mark.
-static inline uint64_t kernel_boot_stack_bottom(void) {
-    extern char boot_stack_bottom[];
-    return (uint64_t)boot_stack_bottom;
-}
-static inline uint64_t kernel_boot_stack_top(void) {
-    extern char boot_stack_top[];
-    return (uint64_t)boot_stack_top;
 }
 
 /// Calls `function` on the stack that ends at `top` (boot/runtime.asm).

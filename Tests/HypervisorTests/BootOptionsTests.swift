@@ -1,0 +1,19 @@
+import Testing
+@testable import Hypervisor
+
+/// The kernel command line's words (Hypervisor.swift, BootOptions; docs/DEBUGGING.md for gdb).
+@Suite struct BootOptionsTests {
+    @Test func wordsSetTheirOptionsAndOthersAreIgnored() {
+        let options = BootOptions(commandLine: "check-entry  noguests speed=fast")
+        #expect(options.checkEntry && !options.runGuests)
+        #expect(!options.captureFixture && !options.bench && !options.scenarios && !options.gdb)
+    }
+
+    @Test func theLastGdbWordWins() {
+        let named = BootOptions(commandLine: "gdb gdb=debug64")
+        #expect(named.gdb && named.gdbGuestName == Array("debug64".utf8))
+        let every = BootOptions(commandLine: "gdb=debug64 gdb")
+        #expect(every.gdb && every.gdbGuestName == nil)
+        #expect(!BootOptions(commandLine: "gdbx nogdb").gdb)
+    }
+}
