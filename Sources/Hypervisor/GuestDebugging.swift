@@ -53,9 +53,9 @@ public final class GuestDebugging<P: GuestProcessor> {
     /// handler (or the debugger, which wrapped it first) sees it: a guest stopped for gdb shows.
     private func recordExits(of vcpu: VirtualCPU<P>, into snapshot: DebugSnapshot) {
         var table = vcpu.handlers
-        for index in 0..<table.handlers.count {
-            let original = table.handlers[index]
-            table.handlers[index] = { vcpu, exit in
+        for index in table.entries.indices {
+            let original = table[basic: index]
+            table[basic: index] = { vcpu, exit in
                 snapshot.record(reason: exit.reason.rawValue, qualification: exit.qualification, rip: exit.rip,
                                 registers: vcpu.registers, cpu: vcpu.cpu)
                 return original(vcpu, &exit)

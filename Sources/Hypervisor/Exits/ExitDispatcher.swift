@@ -108,19 +108,11 @@ public struct ExitHandlerTable<P: GuestProcessor> {
         basic < entries.count ? entries[basic].handle : handleUnexpectedExit
     }
 
-    /// The handlers by basic exit reason, to read or replace (a debugger wraps them).
-    public var handlers: Handlers {
-        get { Handlers(entries: entries) }
-        set { entries = newValue.entries }
-    }
-
-    public struct Handlers {
-        var entries: [ExitHandlerEntry<P>]
-        public var count: Int { entries.count }
-        public subscript(index: Int) -> ExitHandler<P> {
-            get { entries[index].handle }
-            set { entries[index] = ExitHandlerEntry(newValue) }
-        }
+    /// The handler of basic exit reason `basic` (0-79), to read or replace (a debugger wraps
+    /// them).
+    public subscript(basic basic: Int) -> ExitHandler<P> {
+        get { entries[basic].handle }
+        set { entries[basic] = ExitHandlerEntry(newValue) }
     }
 
     /// The hypervisor's handlers (Sources/Hypervisor/Exits/, one file per reason or family).

@@ -24,30 +24,23 @@ public func handleVMCALL<P: GuestProcessor>(_ vcpu: VirtualCPU<P>, _ exit: inout
         case .shutDown:
             action = .stop(.shutDown(code: call.arguments.0))
         case .raiseInterrupt:
-            let vector = call.arguments.0
-            if vector < 32 || vector > 255 {
-                status = .invalidArgument
-            } else {
-                vcpu.skipInstruction(exit)
-                vcpu.registers.rax = status.rawValue
-                vcpu.requestInterrupt(vector: UInt8(vector))
-                return .resume
-            }
+            if call.arguments.0 < 32 || call.arguments.0 > 255 { status = .invalidArgument }
         case .singleStep:
-            let count = call.arguments.0
-            if count < 1 || count > 16 {
-                status = .invalidArgument
-            } else {
-                vcpu.skipInstruction(exit)
-                vcpu.registers.rax = status.rawValue
-                vcpu.startSingleStep(count: Int(count))
-                return .resume
-            }
+            if call.arguments.0 < 1 || call.arguments.0 > 16 { status = .invalidArgument }
         }
     } else {
         status = .unknownFunction
     }
     vcpu.registers.rax = status.rawValue
     vcpu.skipInstruction(exit)
+    // After the skip: the interrupt or the single steps begin at the next instruction, with
+    // the interruptibility state the skip left.
+    if status == .success {
+        switch call.hypercall {
+        case .raiseInterrupt?: vcpu.requestInterrupt(vector: UInt8(call.arguments.0))
+        case .singleStep?: vcpu.startSingleStep(count: Int(call.arguments.0))
+        default: break
+        }
+    }
     return action
 }

@@ -39,9 +39,9 @@ public final class GuestDebugger<P: GuestProcessor> {
     /// Installs the wrapped handlers, intercepts #BP and #DB, and waits for gdb.
     public func attach() {
         var table = originalHandlers
-        for index in 0..<table.handlers.count {
-            let original = originalHandlers.handlers[index]
-            table.handlers[index] = { [self] vcpu, exit in handle(index, original, vcpu, &exit) }
+        for index in table.entries.indices {
+            let original = originalHandlers[basic: index]
+            table[basic: index] = { [self] vcpu, exit in handle(index, original, vcpu, &exit) }
         }
         vcpu.handlers = table
         vcpu.setExceptionBitmap(vcpu.exceptionBitmap | 1 << 3 | 1 << 1)
