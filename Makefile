@@ -119,15 +119,15 @@ $(KERNEL): $(BOOT_OBJECTS) $(KERNEL_LIB) linker/kernel.ld
 # 1.5 MB ISO instead of 10 MB, and a faster Bochs boot.
 GRUB_MODULES := biosdisk iso9660 normal serial terminal multiboot2
 
-# make-iso DIRECTORY, GRUB CONFIGURATION, MODULES: the kernel and the modules under boot/.
+# make-iso DIRECTORY, GRUB CONFIGURATION, MODULES: the rule's first prerequisite (a kernel)
+# and the modules under boot/; grub-mkrescue's output goes to DIRECTORY.log.
 define make-iso
 	@rm -rf $(1) && mkdir -p $(1)/boot/grub $(1)/boot/guests
-	cp $(KERNEL) $(1)/boot/kernel.elf
+	cp $< $(1)/boot/kernel.elf
 	cp $(2) $(1)/boot/grub/grub.cfg
 	$(if $(3),cp $(3) $(1)/boot/guests/)
 	$(GRUB_MKRESCUE) --install-modules="$(GRUB_MODULES)" --locales= --fonts= --themes= \
-		-o $@ $(1) >$(BUILD)/grub-mkrescue.log 2>&1 \
-		|| { cat $(BUILD)/grub-mkrescue.log; exit 1; }
+		-o $@ $(1) >$(1).log 2>&1 || { cat $(1).log; exit 1; }
 endef
 
 # The ISO of `make run`: the kernel and the sample user images.

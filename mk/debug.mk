@@ -75,23 +75,12 @@ $(DEBUG_KERNEL): $(DEBUG_BOOT_OBJECTS) $(DEBUG_LIB) linker/kernel.ld
 
 # The ISO of `make run` (boot/grub.cfg and its user images) with the debug kernel.
 $(DEBUG_ISO): $(DEBUG_KERNEL) boot/grub.cfg $(USER_IMAGES)
-	@rm -rf $(DEBUG_DIR)/iso && mkdir -p $(DEBUG_DIR)/iso/boot/grub $(DEBUG_DIR)/iso/boot/guests
-	cp $(DEBUG_KERNEL) $(DEBUG_DIR)/iso/boot/kernel.elf
-	cp boot/grub.cfg $(DEBUG_DIR)/iso/boot/grub/grub.cfg
-	$(if $(USER_IMAGES),cp $(USER_IMAGES) $(DEBUG_DIR)/iso/boot/guests/)
-	$(GRUB_MKRESCUE) --install-modules="$(GRUB_MODULES)" --locales= --fonts= --themes= \
-		-o $@ $(DEBUG_DIR)/iso >$(DEBUG_DIR)/grub-mkrescue.log 2>&1 \
-		|| { cat $(DEBUG_DIR)/grub-mkrescue.log; exit 1; }
+	$(call make-iso,$(DEBUG_DIR)/iso,boot/grub.cfg,$(USER_IMAGES))
 
 # The debug kernel with `noguests` (boot/grub-noguests.cfg): the Bochs debugger test's ISO.
 DEBUG_QUICK_ISO := $(DEBUG_DIR)/swiftvmx-noguests.iso
 $(DEBUG_QUICK_ISO): $(DEBUG_KERNEL) boot/grub-noguests.cfg
-	@rm -rf $(DEBUG_DIR)/iso-noguests && mkdir -p $(DEBUG_DIR)/iso-noguests/boot/grub
-	cp $(DEBUG_KERNEL) $(DEBUG_DIR)/iso-noguests/boot/kernel.elf
-	cp boot/grub-noguests.cfg $(DEBUG_DIR)/iso-noguests/boot/grub/grub.cfg
-	$(GRUB_MKRESCUE) --install-modules="$(GRUB_MODULES)" --locales= --fonts= --themes= \
-		-o $@ $(DEBUG_DIR)/iso-noguests >$(DEBUG_DIR)/grub-mkrescue.log 2>&1 \
-		|| { cat $(DEBUG_DIR)/grub-mkrescue.log; exit 1; }
+	$(call make-iso,$(DEBUG_DIR)/iso-noguests,boot/grub-noguests.cfg,)
 
 $(DEBUG_SYMBOLS): $(DEBUG_KERNEL) tools/bochs-symbols
 	tools/bochs-symbols $< >$@
@@ -122,13 +111,7 @@ $(GDB_GUEST): guests/user/debug64.asm guests/guest.inc | deps
 
 # The debug kernel with the boot option gdb=debug64 and the guest as its module.
 $(GDB_ISO): $(DEBUG_KERNEL) boot/grub-gdb.cfg $(GDB_GUEST)
-	@rm -rf $(DEBUG_DIR)/iso-gdb && mkdir -p $(DEBUG_DIR)/iso-gdb/boot/grub $(DEBUG_DIR)/iso-gdb/boot/guests
-	cp $(DEBUG_KERNEL) $(DEBUG_DIR)/iso-gdb/boot/kernel.elf
-	cp boot/grub-gdb.cfg $(DEBUG_DIR)/iso-gdb/boot/grub/grub.cfg
-	cp $(GDB_GUEST) $(DEBUG_DIR)/iso-gdb/boot/guests/
-	$(GRUB_MKRESCUE) --install-modules="$(GRUB_MODULES)" --locales= --fonts= --themes= \
-		-o $@ $(DEBUG_DIR)/iso-gdb >$(DEBUG_DIR)/grub-mkrescue-gdb.log 2>&1 \
-		|| { cat $(DEBUG_DIR)/grub-mkrescue-gdb.log; exit 1; }
+	$(call make-iso,$(DEBUG_DIR)/iso-gdb,boot/grub-gdb.cfg,$(GDB_GUEST))
 
 # Bochs waits for gdb; the session's time limit is an hour.
 gdb-guest: deps $(GDB_ISO)
