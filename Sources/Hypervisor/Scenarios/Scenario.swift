@@ -38,8 +38,13 @@ extension Scenario {
     /// Works on UTF-8 bytes throughout: Substring indexing by Character would pull grapheme
     /// breaking and the Unicode data tables into the kernel (Embedded Swift).
     public init(parsing text: String) throws(ScenarioError) {
+        try self.init(parsing: ByteText(utf8: text))
+    }
+
+    /// Parses a scenario's bytes (a module's, as the kernel reads them).
+    public init(parsing text: ByteText) throws(ScenarioError) {
         var lineNumber = 0
-        for rawLine in ByteText(utf8: text).lines {
+        for rawLine in text.lines {
             lineNumber += 1
             var content = rawLine
             if let hash = content.firstIndex(of: UInt8(ascii: "#")) {

@@ -5,19 +5,9 @@
 // entry before any host state is used (SDM 27.2: VMfailValid leaves the processor as it was).
 import VMX
 
-struct ScenarioHarness {
-    let capabilities: VMXCapabilities
-    let input: (UInt64) -> EntryCheckInput
-
-    init<P: Processor>(capabilities: VMXCapabilities, cpu: P) {
-        self.capabilities = capabilities
-        self.input = { vmcs in liveEntryCheckInput(capabilities: capabilities, vmcs: vmcs, cpu: cpu) }
-    }
-
-    func input(vmcs: UInt64) -> EntryCheckInput { input(vmcs) }
-
+enum ScenarioHarness {
     /// The first override that sets a field the harness owns, and why it owns it.
-    func ownedField(in scenario: Scenario) -> (override: ScenarioOverride, reason: String)? {
+    static func ownedField(in scenario: Scenario) -> (override: ScenarioOverride, reason: String)? {
         for override in scenario.overrides {
             if let reason = ScenarioHarness.ownership(of: override.field) { return (override, reason) }
         }

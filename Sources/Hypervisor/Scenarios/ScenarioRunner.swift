@@ -74,12 +74,11 @@ public func runScenarios<P: GuestProcessor>(
         emitLine("scenarios: the scenario guest cannot be planned", cpu: cpu)
         return false
     }
-    let harness = ScenarioHarness(capabilities: capabilities, cpu: cpu)
     var healthy = true
     for file in files {
         // Every file gets the same physical layout: the arena as it is before the first.
         var fileArena = arena
-        healthy = runScenario(file, plan: plan, image: image, environment: environment, harness: harness,
+        healthy = runScenario(file, plan: plan, image: image, environment: environment,
                               world: world, dump: dump, arena: &fileArena, cpu: cpu) && healthy
     }
     return healthy
@@ -88,11 +87,11 @@ public func runScenarios<P: GuestProcessor>(
 /// One file: parse, build, override, (maybe) launch, report.
 func runScenario<P: GuestProcessor>(
     _ file: ScenarioFile, plan: GuestPlan, image: GuestImage, environment: GuestEnvironment,
-    harness: ScenarioHarness, world: ScenarioWorld, dump: Bool, arena: inout PageArena, cpu: P
+    world: ScenarioWorld, dump: Bool, arena: inout PageArena, cpu: P
 ) -> Bool {
     let scenario: Scenario
     do {
-        scenario = try Scenario(parsing: readText(file, cpu: cpu))
+        scenario = try Scenario(parsing: readBytes(address: file.address, size: file.size, cpu: cpu))
     } catch {
         emitLine(file.name + ": error: " + error.description, cpu: cpu)
         return true
@@ -126,8 +125,8 @@ func runScenario<P: GuestProcessor>(
 
     if dump { dumpVMCS(cpu: cpu) }
     // The rules on the live VMCS, before anything is launched.
-    let report = checkVMEntry(harness.input(vmcs: vcpu.vmcs))
-    if world == .kernel, let owned = harness.ownedField(in: scenario) {
+    let report = checkVMEntry(liveEntryCheckInput(capabilities: environment.capabilities, vmcs: vcpu.vmcs, cpu: cpu))
+    if world == .kernel, let owned = ScenarioHarness.ownedField(in: scenario) {
         if !report.outcome.failsBeforeLoadingHostState {
             emitLine(file.name + ": " + LaunchOutcome.refused.text, cpu: cpu)
             emitLine("  line " + decimal(owned.override.line) + " sets " + (owned.override.field.name ?? "field") + " ["
@@ -193,16 +192,17 @@ extension LaunchOutcome {
     }
 }
 
+/// `size` bytes of physical memory at `address` (a module or a part of one).
+func readBytes<P: Processor>(address: UInt64, size: UInt64, cpu: P) -> ByteText {
+    var bytes: [UInt8] = []
+    bytes.reserveCapacity(Int(size))
+    for offset in 0..<size { bytes.append(readByte(address + offset, cpu: cpu)) }
+    return bytes[...]
+}
+
 /// The file's bytes as text.
 func readText<P: Processor>(_ file: ScenarioFile, cpu: P) -> String {
-    var bytes: [UInt8] = []
-    bytes.reserveCapacity(Int(file.size))
-    var offset: UInt64 = 0
-    while offset < file.size {
-        bytes.append(readByte(file.address + offset, cpu: cpu))
-        offset += 1
-    }
-    return String(decoding: bytes, as: UTF8.self)
+    readBytes(address: file.address, size: file.size, cpu: cpu).text
 }
 
 /// One console line of any length (LogText cuts at 256 bytes).
@@ -225,33 +225,22 @@ public func scenarioFiles<P: Processor>(_ images: [GuestImage], cpu: P) -> [Scen
                                       address: image.address, size: image.size))
             continue
         }
-        let marker = Array("#%scenario ".utf8)
-        var offset: UInt64 = 0
-        var current: (name: String, start: UInt64)? = nil
-        while offset < image.size {
-            // `offset` is at the start of a line.
-            var end = offset
-            while end < image.size && readByte(image.address + end, cpu: cpu) != UInt8(ascii: "\n") { end += 1 }
-            var isMarker = end - offset > UInt64(marker.count)
-            var index = 0
-            while isMarker && index < marker.count {
-                isMarker = readByte(image.address + offset + UInt64(index), cpu: cpu) == marker[index]
-                index += 1
+        // Line slices are indexed by their offsets in the module.
+        let bytes = readBytes(address: image.address, size: image.size, cpu: cpu)
+        var current: (name: String, start: Int)? = nil
+        for line in bytes.lines {
+            guard let rest = line.dropping(prefix: "#%scenario "), !rest.isEmpty else { continue }
+            if let current {
+                files.append(ScenarioFile(name: current.name, address: image.address + UInt64(current.start),
+                                          size: UInt64(line.startIndex - current.start)))
             }
-            if isMarker {
-                if let current { files.append(ScenarioFile(name: current.name, address: image.address + current.start, size: offset - current.start)) }
-                var name: [UInt8] = []
-                var at = offset + UInt64(marker.count)
-                while at < end {
-                    let byte = readByte(image.address + at, cpu: cpu)
-                    if byte != UInt8(ascii: "\r") && byte != UInt8(ascii: " ") { name.append(byte) }
-                    at += 1
-                }
-                current = (String(decoding: name, as: UTF8.self), min(end + 1, image.size))
-            }
-            offset = end + 1
+            let name = rest.filter { $0 != UInt8(ascii: "\r") && $0 != UInt8(ascii: " ") }
+            current = (String(decoding: name, as: UTF8.self), min(line.endIndex + 1, bytes.count))
         }
-        if let current { files.append(ScenarioFile(name: current.name, address: image.address + current.start, size: image.size - current.start)) }
+        if let current {
+            files.append(ScenarioFile(name: current.name, address: image.address + UInt64(current.start),
+                                      size: image.size - UInt64(current.start)))
+        }
     }
     return files
 }
