@@ -49,11 +49,6 @@ extension GuestExecution {
             eptPointer: secondary.contains(.enableEPT) ? field(.eptPointer) : nil,
             virtualAPIC: field(.virtualAPICAddress),
             vpid: UInt16(truncatingIfNeeded: field(.virtualProcessorIdentifier)))
-        controls.monitorTrapFlag = primary.contains(.monitorTrapFlag)
-        controls.interruptWindowExiting = primary.contains(.interruptWindowExiting)
-        controls.nmiWindowExiting = primary.contains(.nmiWindowExiting)
-        controls.preemptionTimer = controls.pinBased.contains(.activateVMXPreemptionTimer)
-        controls.externalInterruptExiting = controls.pinBased.contains(.externalInterruptExiting)
         controls.preemptionTimerRate = UInt64(cpu.capabilities?.misc.preemptionTimerRate ?? 0)
         return controls
     }

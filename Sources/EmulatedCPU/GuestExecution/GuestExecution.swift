@@ -94,12 +94,12 @@ struct GuestControls {
         primary.contains(.activateSecondaryControls) && secondary.contains(control)
     }
 
-    // Looked up on every instruction boundary: kept as plain values.
-    var monitorTrapFlag = false
-    var preemptionTimer = false
-    var interruptWindowExiting = false
-    var nmiWindowExiting = false
-    var externalInterruptExiting = false
+    // Looked up on every instruction boundary (one AND each: the module is built with -O).
+    var monitorTrapFlag: Bool { primary.contains(.monitorTrapFlag) }
+    var preemptionTimer: Bool { pinBased.contains(.activateVMXPreemptionTimer) }
+    var interruptWindowExiting: Bool { primary.contains(.interruptWindowExiting) }
+    var nmiWindowExiting: Bool { primary.contains(.nmiWindowExiting) }
+    var externalInterruptExiting: Bool { pinBased.contains(.externalInterruptExiting) }
     /// IA32_VMX_MISC[4:0].
     var preemptionTimerRate: UInt64 = 0
 }
