@@ -359,8 +359,18 @@ extension EntryCheckContext {
     /// physical-address width" (the wording of many SDM 27.2.1.1 items).
     public func pageAddressProblem(_ address: UInt64) -> String? {
         if address & 0xFFF != 0 { return "bits 11:0 clear (4-KByte aligned)" }
-        if !fitsAddressWidth(address) { return "no bit set at or above bit " + decimal(structureAddressWidth) + " (physical-address width)" }
+        if !fitsAddressWidth(address) { return addressWidthExpectation }
         return nil
+    }
+
+    /// "no bit set at or above bit N (physical-address width)" for a structure address.
+    public var addressWidthExpectation: String {
+        "no bit set at or above bit " + decimal(structureAddressWidth) + " (physical-address width)"
+    }
+
+    /// "bits 63:N clear (physical-address width)" for a value of `width` bits.
+    public static func widthExpectation(_ width: Int) -> String {
+        "bits 63:" + decimal(width) + " clear (physical-address width)"
     }
 
     /// "canonical (bits 63:47 equal)" for the processor's linear-address width.
@@ -383,7 +393,7 @@ extension EntryCheckContext {
     public func msrListProblem(count: UInt64, address: UInt64) -> String? {
         if address & 0xF != 0 { return "bits 3:0 clear (16-byte aligned)" }
         if !fitsAddressWidth(address) {
-            return "no bit set at or above bit " + decimal(structureAddressWidth) + " (physical-address width)"
+            return addressWidthExpectation
         }
         // count is a 32-bit field and the address fits the width: the sum cannot overflow.
         let lastByte = address &+ (count & 0xFFFF_FFFF) &* 16 &- 1

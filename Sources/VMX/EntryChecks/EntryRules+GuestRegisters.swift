@@ -54,7 +54,7 @@ extension EntryRules {
                   "The guest CR3 field sets no bit beyond the physical-address width") { c, v in
             if !c.fitsPhysicalAddressWidth(c.guestCR3) {
                 v.record(field: .guestCR3, value: c.guestCR3,
-                         expected: "bits 63:" + decimal(c.physicalAddressWidth) + " clear (physical-address width)")
+                         expected: EntryCheckContext.widthExpectation(c.physicalAddressWidth))
             }
         },
         EntryRule("guest.dr7.upper-bits", "27.3.1.1", .guestState,

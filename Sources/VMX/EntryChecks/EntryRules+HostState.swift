@@ -24,7 +24,7 @@ extension EntryRules {
                   "The host CR3 field sets no bit beyond the physical-address width") { c, v in
             if !c.fitsPhysicalAddressWidth(c.hostCR3) {
                 v.record(field: .hostCR3, value: c.hostCR3,
-                         expected: "bits 63:" + decimal(c.physicalAddressWidth) + " clear (physical-address width)")
+                         expected: EntryCheckContext.widthExpectation(c.physicalAddressWidth))
             }
         },
         EntryRule("host.sysenter-esp.canonical", "27.2.2", .hostState,

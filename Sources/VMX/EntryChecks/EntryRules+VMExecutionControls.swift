@@ -144,7 +144,7 @@ extension EntryRules {
                          expected: "bits 5:0 clear (64-byte aligned)")
             } else if !c.fitsAddressWidth(address) {
                 v.record(field: .postedInterruptDescriptorAddress, value: address,
-                         expected: "no bit set at or above bit " + decimal(c.structureAddressWidth) + " (physical-address width)")
+                         expected: c.addressWidthExpectation)
             }
         },
         EntryRule("controls.vpid.nonzero", "27.2.1.1", .controls,
@@ -209,7 +209,7 @@ extension EntryRules {
                 v.record(field: .eptPointer, value: c.eptPointer, expected: "bits 11:8 clear")
             } else if !c.fitsAddressWidth(c.eptPointer) {
                 v.record(field: .eptPointer, value: c.eptPointer,
-                         expected: "bits 63:" + decimal(c.structureAddressWidth) + " clear (physical-address width)")
+                         expected: EntryCheckContext.widthExpectation(c.structureAddressWidth))
             }
         },
         EntryRule("controls.pml.needs-ept", "27.2.1.1", .controls,
