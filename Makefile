@@ -64,6 +64,7 @@ USER_IMAGES   := $(BUILD)/guests/user64.elf $(BUILD)/guests/user32.elf
 BAD_IMAGES    := $(BUILD)/guests/bad-class.elf
 TEST_ISO      := $(BUILD)/swiftvmx-test.iso
 BENCH_ISO     := $(BUILD)/swiftvmx-bench.iso
+CAPTURE_ISO   := $(BUILD)/swiftvmx-capture.iso
 USER_LINK_FLAGS := -static -nostdlib -e start --image-base=0x100000 -Ttext=0x101000 \
 	-z max-page-size=4096 -z noexecstack
 SWIFT_SOURCES := Package.swift $(shell find Sources/VMX Sources/Hypervisor Sources/Kernel \
@@ -138,6 +139,10 @@ $(ISO): $(KERNEL) boot/grub.cfg $(USER_IMAGES)
 $(BENCH_ISO): $(KERNEL) boot/grub-bench.cfg
 	$(call make-iso,$(BUILD)/iso-bench,boot/grub-bench.cfg,)
 
+# The ISO of `make fixtures`: the kernel command line `capture` (boot/grub-capture.cfg).
+$(CAPTURE_ISO): $(KERNEL) boot/grub-capture.cfg
+	$(call make-iso,$(BUILD)/iso-capture,boot/grub-capture.cfg,)
+
 # The ISO of the boot tests: also images that must be refused (boot/grub-test.cfg).
 $(TEST_ISO): $(KERNEL) boot/grub-test.cfg $(USER_IMAGES) $(BAD_IMAGES) $(GUEST_IMAGES)
 	$(call make-iso,$(BUILD)/iso-test,boot/grub-test.cfg,$(USER_IMAGES) $(BAD_IMAGES) $(BUILD)/guests/hello64.bin $(BUILD)/guests/realmode.bin)
@@ -179,7 +184,7 @@ boot-test: all
 
 VMX_MODELS := $(shell python3 -c 'import sys; sys.path.insert(0, "Tests/boot"); \
 	import expectations as e; print(" ".join(sorted(e.VMX)))' 2>/dev/null)
-fixtures: all
+fixtures: all $(CAPTURE_ISO)
 	tools/capture-fixtures $(VMX_MODELS)
 
 # MARK: Bench

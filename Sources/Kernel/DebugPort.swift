@@ -9,48 +9,30 @@ import Intrinsics
 
 final class DebugPort: GuestDebugHost {
     static let base: UInt16 = 0x2F8
+    private let uart = UART16550(base: base)
 
-    // Register offsets from the base port (16550 data sheet), as in Serial.swift.
-    private static let data: UInt16 = 0
-    private static let interruptEnable: UInt16 = 1
-    private static let fifoControl: UInt16 = 2
-    private static let lineControl: UInt16 = 3
-    private static let modemControl: UInt16 = 4
-    private static let lineStatus: UInt16 = 5
-    private static let scratch: UInt16 = 7
-    private static let dataReady: UInt8 = 1 << 0
-    private static let transmitterHoldingEmpty: UInt8 = 1 << 5
-
-    /// 115200 baud, 8N1, no FIFO, no interrupts; nil when no UART answers at 0x2F8 (its scratch
-    /// register does not keep a value).
+    /// Configured with no FIFO and nothing cleared: a byte gdb sent while the machine booted
+    /// is still there. Nil when no UART answers at 0x2F8.
     static func open() -> DebugPort? {
-        x86_outb(base + scratch, 0x5A)
-        guard x86_inb(base + scratch) == 0x5A else { return nil }
-        x86_outb(base + interruptEnable, 0x00)
-        x86_outb(base + lineControl, 0x80)         // DLAB: divisor 1 = 115200 baud
-        x86_outb(base + data, 0x01)
-        x86_outb(base + interruptEnable, 0x00)
-        x86_outb(base + lineControl, 0x03)         // 8N1
-        // No FIFO, and nothing cleared: a byte gdb sent while the machine booted is still there.
-        x86_outb(base + fifoControl, 0x00)
-        x86_outb(base + modemControl, 0x03)
-        return DebugPort()
+        let port = DebugPort()
+        guard port.uart.isPresent else { return nil }
+        port.uart.configure(fifoControl: 0x00)
+        return port
     }
 
     /// Waits for gdb's next byte, as long as it takes: a UART line does not end.
     func receiveByte() -> UInt8? {
-        while x86_inb(Self.base + Self.lineStatus) & Self.dataReady == 0 { x86_pause() }
-        return x86_inb(Self.base + Self.data)
+        while !uart.hasReceivedByte { x86_pause() }
+        return uart.receive()
     }
 
     func pollByte() -> UInt8? {
-        guard x86_inb(Self.base + Self.lineStatus) & Self.dataReady != 0 else { return nil }
-        return x86_inb(Self.base + Self.data)
+        uart.hasReceivedByte ? uart.receive() : nil
     }
 
     func send(_ byte: UInt8) {
-        while x86_inb(Self.base + Self.lineStatus) & Self.transmitterHoldingEmpty == 0 { x86_pause() }
-        x86_outb(Self.base + Self.data, byte)
+        while !uart.canTransmit { x86_pause() }
+        uart.transmit(byte)
     }
 
     func writeDebugRegister(_ number: Int, _ value: UInt64) {

@@ -142,9 +142,6 @@ extension GuestExecution {
                                            longModeActive: efer & EmulatedCPU.EFER.lma != 0,
                                            virtual8086: rflags & (1 << 17) != 0)
         engine.storeContext()
-        engine.writeMSR(MSR.ia32SysenterCS, field(.guestIA32SysenterCS))
-        engine.writeMSR(MSR.ia32SysenterESP, field(.guestIA32SysenterESP))
-        engine.writeMSR(MSR.ia32SysenterEIP, field(.guestIA32SysenterEIP))
 
         // The emulated CPU's own registers are the guest's now.
         cpu.cr0 = guestCR0

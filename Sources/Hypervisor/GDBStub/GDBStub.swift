@@ -210,7 +210,7 @@ public struct GDBStub {
             if !cursor.isAtEnd && !cursor.skip(UInt8(ascii: ";")) { return error(0x01) }
             return resume(command == UInt8(ascii: "S") ? .step : .continue, address: &cursor, &target)
         case UInt8(ascii: "D"):
-            removeAllBreakpoints(&target)
+            // stopped(_:target:connection:) removes the breakpoints once the reply is out.
             ok()
             return .detach
         case UInt8(ascii: "k"): return .kill
