@@ -49,7 +49,7 @@ extension GuestExecution {
         var exit = ExitInformation(reason: .externalInterrupt)
         if controls.exitControls.contains(.acknowledgeInterruptOnExit) {
             hostInterruptPending = false
-            exit.interruptionInformation = 0x8000_0000 | UInt32(hostTimerVector)
+            exit.interruptionInformation = InterruptionInformation(vector: hostTimerVector, type: .externalInterrupt).rawValue
         }
         return exit
     }

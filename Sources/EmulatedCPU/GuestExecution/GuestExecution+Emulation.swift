@@ -110,7 +110,8 @@ extension GuestExecution {
         retire(decoded, rflagsBefore: rflags)
         // A single-step trap after the instruction when RFLAGS.TF was set (SDM 17.3.1.4).
         if rflags & (1 << 8) != 0 {
-            return deliver(PendingEvent(vector: 1, type: .hardwareException, debugBits: 1 << 14), injected: false)
+            return deliver(PendingEvent(vector: 1, type: .hardwareException,
+                                        debugBits: DebugExceptionQualification(singleStep: true).rawValue), injected: false)
         }
         return nil
     }

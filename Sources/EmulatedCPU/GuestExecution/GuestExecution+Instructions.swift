@@ -112,7 +112,7 @@ extension GuestExecution {
             return classifyMoveToCR(number, register: register, decoded: decoded, length: length, exit: { exit(.controlRegisterAccess, $0) })
         case .movFromCR(let number, let register):
             if cpl > 0 { return gp0 }
-            let qualification = UInt64(number) | 1 << 4 | UInt64(register) << 8
+            let qualification = ControlRegisterAccessQualification(movFromCR: number, generalPurposeRegister: register).rawValue
             switch number {
             case 0, 4: return .emulate(decoded, length: length)
             case 2: return nil
@@ -126,41 +126,41 @@ extension GuestExecution {
             if cpl > 0 { return gp0 }
             let ts = ControlRegister0.ts.rawValue
             if controls.cr0Mask & ts != 0 && controls.cr0Shadow & ts != 0 {
-                return exit(.controlRegisterAccess, 2 << 4)
+                return exit(.controlRegisterAccess, ControlRegisterAccessQualification.clts.rawValue)
             }
             return .emulate(decoded, length: length)
         case .lmsw(let source):
             if cpl > 0 { return gp0 }
             let value: UInt16
             var linear: UInt64?
-            var qualification: UInt64 = 3 << 4
             switch source {
             case .register(let r):
                 value = UInt16(truncatingIfNeeded: readRegister(r))
             case .memory(let operand):
                 let address = linearAddress(of: operand, decoded: decoded, rip: rip, length: length)
                 linear = address
-                qualification |= 1 << 6
                 guard let read = readLinear(address, count: 2) else { return .emulate(decoded, length: length) }
                 value = UInt16(read[0]) | UInt16(read[1]) << 8
             }
-            qualification |= UInt64(value) << 16
             // SDM 26.1.3: LMSW exits if it would set PE where the mask owns PE and the shadow
             // has it clear, or change any of MP, EM, TS owned by the mask from the shadow.
             let mask = controls.cr0Mask, shadow = controls.cr0Shadow
             let setsOwnedPE = mask & 1 != 0 && shadow & 1 == 0 && value & 1 != 0
             let changesOwned = (UInt64(value) ^ shadow) & mask & 0xE != 0
             if setsOwnedPE || changesOwned {
-                return .vmExit(ExitInformation(reason: .controlRegisterAccess, qualification: qualification,
+                // Only a memory operand has a linear address.
+                let qualification = ControlRegisterAccessQualification(lmswSourceData: value, operandIsMemory: linear != nil)
+                return .vmExit(ExitInformation(reason: .controlRegisterAccess, qualification: qualification.rawValue,
                                                instructionLength: length, guestLinearAddress: linear))
             }
             return .emulate(decoded, length: length)
         case .movToDR(let number, let register), .movFromDR(let number, let register):
             if cpl > 0 { return gp0 }
             if (number == 4 || number == 5) && mode.cr4 & ControlRegister4.de.rawValue != 0 { return ud }
-            let fromDR: UInt64
-            if case .movFromDR = decoded.operation { fromDR = 1 } else { fromDR = 0 }
-            return primary.contains(.movDRExiting) ? exit(.movDR, UInt64(number) | fromDR << 4 | UInt64(register) << 8) : nil
+            let fromDR: Bool
+            if case .movFromDR = decoded.operation { fromDR = true } else { fromDR = false }
+            let qualification = MOVDRQualification(debugRegister: number, isMoveFromDR: fromDR, generalPurposeRegister: register)
+            return primary.contains(.movDRExiting) ? exit(.movDR, qualification.rawValue) : nil
         case .rdtsc:
             if mode.cr4 & ControlRegister4.tsd.rawValue != 0 && cpl > 0 { return gp0 }
             return primary.contains(.rdtscExiting) ? exit(.rdtsc) : .emulate(decoded, length: length)
@@ -374,7 +374,7 @@ extension GuestExecution {
 
     private func classifyMoveToCR(_ number: Int, register: Int, decoded: DecodedInstruction, length: Int,
                                   exit: (UInt64) -> StopReason) -> StopReason? {
-        let qualification = UInt64(number) | UInt64(register) << 8
+        let qualification = ControlRegisterAccessQualification(movToCR: number, generalPurposeRegister: register).rawValue
         let value = readRegister(register)
         switch number {
         case 0:

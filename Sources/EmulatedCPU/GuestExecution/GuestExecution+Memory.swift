@@ -119,17 +119,18 @@ extension GuestExecution {
     /// advanced information capability the guest paging's rights in bits 11:9.
     func eptViolationExit(guestPhysical: UInt64, linear: UInt64?, access: AccessKind, allowed: AccessRights,
                           translatedAddress: Bool, guestPage: GuestPageRights?) -> ExitInformation {
-        var qualification = EPTViolationQualification(
+        let advanced = cpu.capabilities?.eptVPIDCapabilities?.contains(.advancedEPTViolationInformation) ?? false
+        let paged = mode.cr0 & ControlRegister0.pg.rawValue != 0
+        // The guest paging's rights (bits 11:9) only for an access to the translated address of
+        // a paged linear address.
+        let reported = advanced && linear != nil && translatedAddress && paged ? guestPage : nil
+        let qualification = EPTViolationQualification(
             read: access == .read, write: access == .write, fetch: access == .fetch,
             readable: allowed.contains(.read), writable: allowed.contains(.write), executable: allowed.contains(.execute),
-            linearAddressValid: linear != nil, translatedAddress: linear != nil && translatedAddress).rawValue
-        let advanced = cpu.capabilities?.eptVPIDCapabilities?.contains(.advancedEPTViolationInformation) ?? false
-        if advanced, linear != nil, translatedAddress, let guestPage, mode.cr0 & ControlRegister0.pg.rawValue != 0 {
-            if guestPage.user { qualification |= 1 << 9 }
-            if guestPage.writable { qualification |= 1 << 10 }
-            if guestPage.executeDisable { qualification |= 1 << 11 }
-        }
-        return ExitInformation(reason: .eptViolation, qualification: qualification, guestLinearAddress: linear,
+            linearAddressValid: linear != nil, translatedAddress: linear != nil && translatedAddress,
+            userModeLinearAddress: reported?.user ?? false, readWriteLinearAddress: reported?.writable ?? false,
+            executeDisableLinearAddress: reported?.executeDisable ?? false)
+        return ExitInformation(reason: .eptViolation, qualification: qualification.rawValue, guestLinearAddress: linear,
                                guestPhysicalAddress: guestPhysical)
     }
 

@@ -63,8 +63,9 @@ struct PendingEvent {
     var faultAddress: UInt64?
     var debugBits: UInt64?
 
+    /// The event in the VM-exit interruption-information or IDT-vectoring information format.
     var interruptionInformation: UInt32 {
-        0x8000_0000 | UInt32(type.rawValue) << 8 | UInt32(vector) | (errorCode != nil ? 1 << 11 : 0)
+        InterruptionInformation(vector: vector, type: type, hasErrorCode: errorCode != nil).rawValue
     }
 }
 

@@ -40,4 +40,30 @@ public struct ControlRegisterAccessQualification: RawRepresentable, Equatable, S
 
     /// Bits 7, 15:12 and 63:32 are not defined (cleared to 0).
     public static let reservedBits: UInt64 = 0xFFFF_FFFF_0000_F080
+
+    // Encoding (SDM Table 28-3): each access type sets only the fields the table defines for
+    // it, the rest 0.
+
+    /// MOV to CR: `controlRegister` loaded from `generalPurposeRegister`.
+    public init(movToCR controlRegister: Int, generalPurposeRegister: Int) {
+        self.init(accessType: .movToCR, controlRegister: controlRegister, generalPurposeRegister: generalPurposeRegister)
+    }
+
+    /// MOV from CR: `controlRegister` stored to `generalPurposeRegister`.
+    public init(movFromCR controlRegister: Int, generalPurposeRegister: Int) {
+        self.init(accessType: .movFromCR, controlRegister: controlRegister, generalPurposeRegister: generalPurposeRegister)
+    }
+
+    /// CLTS: the access type alone.
+    public static var clts: Self { Self(rawValue: UInt64(AccessType.clts.rawValue) << 4) }
+
+    /// LMSW with its 16-bit source operand, from memory or a register.
+    public init(lmswSourceData: UInt16, operandIsMemory: Bool) {
+        rawValue = UInt64(lmswSourceData) << 16 | (operandIsMemory ? 1 << 6 : 0) | UInt64(AccessType.lmsw.rawValue) << 4
+    }
+
+    private init(accessType: AccessType, controlRegister: Int, generalPurposeRegister: Int) {
+        rawValue = UInt64(generalPurposeRegister & 0xF) << 8 | UInt64(accessType.rawValue) << 4
+            | UInt64(controlRegister & 0xF)
+    }
 }

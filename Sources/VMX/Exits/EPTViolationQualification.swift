@@ -57,9 +57,13 @@ public struct EPTViolationQualification: RawRepresentable, Equatable, Sendable {
     /// Bits 63:17 are reserved (cleared to 0).
     public static let reservedBits: UInt64 = ~0x1_FFFF
 
+    /// A qualification from its bits (SDM Table 28-7). Bits 11:9 belong only with bits 7 and 8
+    /// and the advanced VM-exit information capability; the caller decides.
     public init(read: Bool = false, write: Bool = false, fetch: Bool = false,
                 readable: Bool = false, writable: Bool = false, executable: Bool = false,
-                linearAddressValid: Bool = false, translatedAddress: Bool = false) {
+                linearAddressValid: Bool = false, translatedAddress: Bool = false,
+                userModeLinearAddress: Bool = false, readWriteLinearAddress: Bool = false,
+                executeDisableLinearAddress: Bool = false) {
         var value: UInt64 = 0
         if read { value |= 1 << 0 }
         if write { value |= 1 << 1 }
@@ -69,6 +73,9 @@ public struct EPTViolationQualification: RawRepresentable, Equatable, Sendable {
         if executable { value |= 1 << 5 }
         if linearAddressValid { value |= 1 << 7 }
         if translatedAddress { value |= 1 << 8 }
+        if userModeLinearAddress { value |= 1 << 9 }
+        if readWriteLinearAddress { value |= 1 << 10 }
+        if executeDisableLinearAddress { value |= 1 << 11 }
         rawValue = value
     }
 

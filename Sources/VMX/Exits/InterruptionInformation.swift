@@ -18,6 +18,13 @@ public struct InterruptionInformation: RawRepresentable, Equatable, Sendable {
     /// Bit 31: the field is valid.
     public var isValid: Bool { rawValue & (1 << 31) != 0 }
 
+    /// A valid field for an event (SDM Table 25-19): vector in bits 7:0, type in 10:8, bit 11
+    /// when the error-code field is valid. Bit 12 stays clear: nothing that builds one here
+    /// reports NMI unblocking due to IRET.
+    public init(vector: UInt8, type: InterruptionType, hasErrorCode: Bool = false) {
+        rawValue = 1 << 31 | UInt32(type.rawValue) << 8 | UInt32(vector) | (hasErrorCode ? 1 << 11 : 0)
+    }
+
     /// The same event as the VM-entry interruption-information field encodes it (SDM 25.8.3,
     /// Table 25-17), for re-injecting an event whose delivery a VM exit interrupted (SDM
     /// 28.2.4): vector, type and deliver-error-code carry over; bit 12 does not exist there.

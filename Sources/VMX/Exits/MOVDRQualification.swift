@@ -11,4 +11,9 @@ public struct MOVDRQualification: RawRepresentable, Equatable, Sendable {
     public var isMoveFromDR: Bool { rawValue & (1 << 4) != 0 }
     /// Bits 11:8: the general-purpose register (numbered as in Table 28-3).
     public var generalPurposeRegister: Int { Int((rawValue >> 8) & 0xF) }
+
+    /// The qualification for a MOV DR (SDM Table 28-4); bits 3, 7:5 and 63:12 stay 0.
+    public init(debugRegister: Int, isMoveFromDR: Bool, generalPurposeRegister: Int) {
+        rawValue = UInt64(generalPurposeRegister & 0xF) << 8 | (isMoveFromDR ? 1 << 4 : 0) | UInt64(debugRegister & 7)
+    }
 }
