@@ -304,6 +304,6 @@ message_no_cpuid:       db 10, "FATAL: long mode not supported (no CPUID instruc
 message_max_leaf_before: db 10, "FATAL: long mode not supported (CPUID.80000000H:EAX = ", 0
 message_max_leaf_after: db "H < 80000001H: no leaf 80000001H)", 10, 0
 message_no_long_mode:   db 10, "FATAL: long mode not supported (CPUID.80000001H:EDX.LM[bit 29] = 0)", 10, 0
-message_low_memory_taken: db 10, "FATAL: the multiboot2 information overlaps the kernel's early memory [0x1000, 0x7800)", 10, 0
+message_low_memory_taken: db 10, "FATAL: the multiboot2 information overlaps the kernel's early memory [0x1000, 0x8800)", 10, 0
 message_exit_failure:   db "SWIFTVMX EXIT: failure", 10, 0
 shutdown_string:        db "Shutdown", 0

@@ -46,10 +46,26 @@ public struct MemoryMapEntry: Sendable {
     }
 }
 
-/// A boot module: a file the boot loader placed in memory (a guest image, later).
+/// A boot module: a file the boot loader placed in memory (a guest image, later). Its name
+/// (the module's command line) stays in the boot information, which the page allocator never
+/// hands out: the early heap holds no copy of it (Heap.swift).
 public struct BootModule: Sendable {
     public var range: PhysicalRange
-    public var name: String
+    /// Where the name's bytes are (identity-mapped), without the terminating NUL.
+    private var nameAddress: UInt64
+    private var nameLength: Int
+
+    init(range: PhysicalRange, nameBytes: UnsafeRawBufferPointer) {
+        self.range = range
+        nameAddress = UInt64(UInt(bitPattern: nameBytes.baseAddress))
+        nameLength = nameBytes.count
+    }
+
+    public var nameBytes: UnsafeRawBufferPointer {
+        UnsafeRawBufferPointer(start: UnsafeRawPointer(bitPattern: UInt(nameAddress)), count: nameLength)
+    }
+
+    public var name: String { String(decoding: nameBytes, as: UTF8.self) }
 }
 
 public struct BootInformation {
@@ -168,14 +184,14 @@ struct PhysicalBytes {
     }
 
     /// The NUL-terminated string at `address`, at most `limit` bytes and never past the
-    /// identity map; its range includes the NUL.
+    /// identity map: its bytes without the NUL, and its range with the NUL.
     static func cString(at address: UInt64, limit: Int = 4096, _ what: StaticString)
-        throws(MalformedBootInformation) -> (String, PhysicalRange) {
+        throws(MalformedBootInformation) -> (UnsafeRawBufferPointer, PhysicalRange) {
         let bytes = try mapped(address, size: 1, what)
         let reach = Int(min(UInt64(limit), IdentityMap.limit - address))
         var length = 0
         while length < reach && bytes.u8(UInt64(length)) != 0 { length += 1 }
         let buffer = UnsafeRawBufferPointer(start: UnsafeRawPointer(bitPattern: UInt(address)), count: length)
-        return (String(decoding: buffer, as: UTF8.self), PhysicalRange(start: address, size: UInt64(length) + 1))
+        return (buffer, PhysicalRange(start: address, size: UInt64(length) + 1))
     }
 }

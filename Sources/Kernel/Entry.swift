@@ -61,10 +61,15 @@ public func kmain(_ magic: UInt32, _ informationAddress: UInt32) -> Never {
     }
 
     // Physical pages: available RAM, less what is in use or promised to the hypervisor.
-    var reserved = [firstMegabyte, image]
+    // (On the early heap: sized once, not grown.)
+    var reserved: [PhysicalRange] = []
+    reserved.reserveCapacity(info.occupied.count + 3)
+    reserved.append(firstMegabyte)
+    reserved.append(image)
     reserved += info.occupied
     reserved.append(hypervisorArena)
     var available: [PhysicalRange] = []
+    available.reserveCapacity(info.memoryMap.count)
     for entry in info.memoryMap where entry.isAvailable { available.append(entry.range) }
     KernelMemory.pages = PhysicalPageAllocator(available: available, reserved: reserved,
                                                mappedLimit: IdentityMap.fullLimit)
@@ -118,7 +123,7 @@ private func report(_ info: BootInformation) {
     log("boot: \(info.bootProtocol.name) information at \(hex: info.address)")
     if let commandLine = info.commandLine { log("command line: \"\(commandLine)\"") }
     for (index, module) in info.modules.enumerated() {
-        log("module \(index): \(module.range) \(module.range.size) bytes \"\(module.name)\"")
+        log("module \(index): \(module.range) \(module.range.size) bytes \"\(module.nameBytes)\"")
     }
     log("memory map: \(info.memoryMap.count) entries")
     for entry in info.memoryMap {

@@ -4,8 +4,9 @@
 // Small blocks (up to 2 KiB with their header, alignment up to 16) come in seven size
 // classes, each with a free list, carved from 64-KiB chunks of pages. Larger or more aligned
 // blocks take whole pages from the page allocator and give them back on `free`. Until the
-// page allocator exists (while the boot information is parsed) everything comes from a static
-// early arena (boot/stacks.asm).
+// page allocator exists (while the boot information is parsed) every block is cut to size from
+// the 8-KiB early arena below 1 MiB (linker/kernel.ld), which is never reused; when it is full
+// the kernel stops with a line that says so.
 //
 // Every block has a 16-byte header just below the pointer handed out: the block kind and,
 // for page blocks, the first page and the page count.
@@ -32,18 +33,20 @@ enum Heap {
         let alignment = max(alignment, headerSize)
         guard alignment & (alignment - 1) == 0, alignment <= Int(PhysicalPageAllocator.pageSize),
               size >= 0, size < 1 << 40 else { return nil }
+        // Early blocks are cut to size: the early arena is never reused, so size classes would
+        // only waste it.
+        guard KernelMemory.pages != nil else {
+            guard let pointer = carveEarly(size: size, alignment: alignment) else { outOfMemory(size) }
+            setHeader(pointer, earlyMagic, 0)
+            return UnsafeMutableRawPointer(bitPattern: pointer)
+        }
         if alignment == headerSize, let sizeClass = sizeClass(for: size + headerSize) {
             return allocateSmall(sizeClass)
         }
-        if KernelMemory.pages != nil {
-            let pages = (size + alignment + Int(PhysicalPageAllocator.pageSize) - 1) / Int(PhysicalPageAllocator.pageSize)
-            guard let first = KernelMemory.pages!.allocateContiguousPages(pages) else { return nil }
-            let pointer = UInt(first) + UInt(alignment)
-            setHeader(pointer, pageMagic | UInt64(pages), UInt64(first))
-            return UnsafeMutableRawPointer(bitPattern: pointer)
-        }
-        guard let pointer = carveEarly(size: size, alignment: alignment) else { return nil }
-        setHeader(pointer, earlyMagic, 0)
+        let pages = (size + alignment + Int(PhysicalPageAllocator.pageSize) - 1) / Int(PhysicalPageAllocator.pageSize)
+        guard let first = KernelMemory.pages!.allocateContiguousPages(pages) else { outOfMemory(size) }
+        let pointer = UInt(first) + UInt(alignment)
+        setHeader(pointer, pageMagic | UInt64(pages), UInt64(first))
         return UnsafeMutableRawPointer(bitPattern: pointer)
     }
 
@@ -83,7 +86,7 @@ enum Heap {
             setFreeListHead(sizeClass, UnsafePointer<UInt>(bitPattern: block)!.pointee)
         } else {
             if chunkEnd - chunkNext < UInt(blockSize) {
-                guard refillChunk() else { return nil }
+                guard refillChunk() else { outOfMemory(blockSize) }
             }
             block = chunkNext
             chunkNext += UInt(blockSize)
@@ -118,6 +121,17 @@ enum Heap {
         guard pointer <= end, UInt(size) <= end - pointer else { return nil }
         earlyNext = (pointer + UInt(size) + 15) & ~15
         return pointer
+    }
+
+    /// The Embedded Swift runtime traps on a failed allocation (a bare #UD in
+    /// swift_allocObject): say which memory ran out instead, and stop.
+    private static func outOfMemory(_ bytes: Int) -> Never {
+        if KernelMemory.pages == nil {
+            log("FATAL: the early heap [\(hex: UInt64(kernel_early_heap_start())), \(hex: UInt64(kernel_early_heap_end()))) is full (\(bytes) more bytes wanted) before the page allocator exists: the boot information lists more modules or memory-map entries than it can hold")
+        } else {
+            log("FATAL: out of memory: the page allocator has no room for a heap block of \(bytes) bytes")
+        }
+        exitMachine(success: false)
     }
 
     private static func initializeEarly() {

@@ -43,6 +43,12 @@ public struct LogLine: ExpressibleByStringInterpolation {
             for byte in text.utf8 { Serial.write(byte) }
         }
 
+        /// Text that is not a String (a boot module's name in the boot information).
+        @inline(never)
+        public mutating func appendInterpolation(_ bytes: UnsafeRawBufferPointer) {
+            for byte in bytes { Serial.write(byte) }
+        }
+
         /// `[first-last]`, 16 hexadecimal digits each, as memory maps print ranges.
         @inline(never)
         public mutating func appendInterpolation(_ range: PhysicalRange) {

@@ -28,8 +28,14 @@ enum Multiboot1 {
         guard address != 0, address & 3 == 0 else { throw .badInformationAddress(.multiboot1, address) }
         var info = BootInformation(bootProtocol: .multiboot1, address: address)
         let fields = try PhysicalBytes.mapped(address, size: structureSize, "multiboot1 information")
-        info.occupied.append(PhysicalRange(start: address, size: structureSize))
         let flags = fields.u32(flagsOffset)
+        // The early heap never reuses memory (Heap.swift): each array is sized once, not grown.
+        // Occupied: the structure, the map, the command line, the loader's name, the module
+        // list, and per module its string and its bytes.
+        let moduleCount = flags & flagModules != 0 ? Int(min(fields.u32(moduleCountOffset), maximumModules)) : 0
+        info.occupied.reserveCapacity(5 + 2 * moduleCount)
+        info.modules.reserveCapacity(moduleCount)
+        info.occupied.append(PhysicalRange(start: address, size: structureSize))
 
         guard flags & flagMemoryMap != 0 else { throw .multiboot1NoMemoryMap(flags: flags) }
         let mapLength = UInt64(fields.u32(memoryMapLengthOffset))
@@ -37,6 +43,7 @@ enum Multiboot1 {
         guard mapLength != 0 else { throw .multiboot1EmptyMemoryMap }
         _ = try PhysicalBytes.mapped(mapAddress, size: mapLength, "multiboot1 memory map")
         info.occupied.append(PhysicalRange(start: mapAddress, size: mapLength))
+        info.memoryMap.reserveCapacity(Int(mapLength / (UInt64(minimumEntrySize) + 4)))
         var offset: UInt64 = 0
         while offset < mapLength {
             let entry = PhysicalBytes(base: mapAddress + offset)
@@ -52,7 +59,7 @@ enum Multiboot1 {
 
         if flags & flagCommandLine != 0 {
             let (text, range) = try PhysicalBytes.cString(at: UInt64(fields.u32(commandLineOffset)), "multiboot1 cmdline")
-            info.commandLine = text
+            info.commandLine = String(decoding: text, as: UTF8.self)
             info.occupied.append(range)
         }
         if flags & flagBootLoaderName != 0 {
@@ -69,14 +76,14 @@ enum Multiboot1 {
                 let module = PhysicalBytes(base: list + UInt64(index) * moduleEntrySize)
                 let start = UInt64(module.u32(0)), end = UInt64(module.u32(4))
                 guard start <= end else { throw .moduleEndsBeforeStart(index: index, start: start, end: end) }
-                var name = ""
+                var name = UnsafeRawBufferPointer(start: nil, count: 0)
                 if module.u32(8) != 0 {
                     let (text, range) = try PhysicalBytes.cString(at: UInt64(module.u32(8)), "multiboot1 module string")
                     name = text
                     info.occupied.append(range)
                 }
                 let range = PhysicalRange(start: start, end: end)
-                info.modules.append(BootModule(range: range, name: name))
+                info.modules.append(BootModule(range: range, nameBytes: name))
                 info.occupied.append(range)
             }
         }

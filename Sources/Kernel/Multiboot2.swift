@@ -23,6 +23,10 @@ enum Multiboot2 {
         let totalSize = try PhysicalBytes.mapped(address, size: 8, "multiboot2 information").u32(0)
         guard totalSize >= 16, totalSize <= maximumTotalSize else { throw .multiboot2TotalSize(totalSize) }
         _ = try PhysicalBytes.mapped(address, size: UInt64(totalSize), "multiboot2 information")
+        // The early heap never reuses memory (Heap.swift): each array is sized once, not grown.
+        let moduleCount = countModules(address, totalSize: totalSize)
+        info.modules.reserveCapacity(moduleCount)
+        info.occupied.reserveCapacity(1 + moduleCount)
         info.occupied.append(PhysicalRange(start: address, size: UInt64(totalSize)))
 
         var offset: UInt64 = 8
@@ -38,7 +42,7 @@ enum Multiboot2 {
             case tagEnd:
                 sawEnd = true
             case tagCommandLine:
-                info.commandLine = string(in: tag, size: size, from: 8)
+                info.commandLine = String(decoding: string(in: tag, size: size, from: 8), as: UTF8.self)
             case tagModule:
                 guard size >= moduleTagHeaderSize else {
                     throw .multiboot2TagSize(type: type, offset: offset, size: size, totalSize: totalSize)
@@ -46,7 +50,7 @@ enum Multiboot2 {
                 let start = UInt64(tag.u32(8)), end = UInt64(tag.u32(12))
                 guard start <= end else { throw .moduleEndsBeforeStart(index: info.modules.count, start: start, end: end) }
                 let range = PhysicalRange(start: start, end: end)
-                info.modules.append(BootModule(range: range, name: string(in: tag, size: size, from: 16)))
+                info.modules.append(BootModule(range: range, nameBytes: string(in: tag, size: size, from: 16)))
                 info.occupied.append(range)
             case tagMemoryMap:
                 guard size >= memoryMapTagHeaderSize else {
@@ -56,6 +60,7 @@ enum Multiboot2 {
                 guard entrySize >= minimumEntrySize, entrySize % 8 == 0 else { throw .multiboot2MemoryMapEntrySize(entrySize) }
                 let count = (UInt64(size) - UInt64(memoryMapTagHeaderSize)) / UInt64(entrySize)
                 guard count > 0 else { throw .multiboot2EmptyMemoryMap }
+                info.memoryMap.reserveCapacity(info.memoryMap.count + Int(count))
                 for index in 0..<count {
                     let entry = PhysicalBytes(base: tag.base + UInt64(memoryMapTagHeaderSize) + index * UInt64(entrySize))
                     info.memoryMap.append(MemoryMapEntry(base: entry.u64(0), length: entry.u64(8), type: entry.u32(16)))
@@ -71,13 +76,27 @@ enum Multiboot2 {
         return info
     }
 
-    /// The NUL-terminated string inside a tag, cut at the tag's end (the whole information is
-    /// already known to be mapped).
-    private static func string(in tag: PhysicalBytes, size: UInt32, from start: UInt64) -> String {
-        guard UInt64(size) > start else { return "" }
+    /// The bytes of the NUL-terminated string inside a tag, cut at the tag's end (the whole
+    /// information is already known to be mapped).
+    private static func string(in tag: PhysicalBytes, size: UInt32, from start: UInt64) -> UnsafeRawBufferPointer {
+        guard UInt64(size) > start else { return UnsafeRawBufferPointer(start: nil, count: 0) }
         var length = 0
         while UInt64(length) < UInt64(size) - start && tag.u8(start + UInt64(length)) != 0 { length += 1 }
-        let buffer = UnsafeRawBufferPointer(start: UnsafeRawPointer(bitPattern: UInt(tag.base + start)), count: length)
-        return String(decoding: buffer, as: UTF8.self)
+        return UnsafeRawBufferPointer(start: UnsafeRawPointer(bitPattern: UInt(tag.base + start)), count: length)
+    }
+
+    /// How many module tags the information holds, counted before anything is allocated. Tags
+    /// the parse would reject end the count; the parse then throws on them.
+    private static func countModules(_ address: UInt64, totalSize: UInt32) -> Int {
+        var count = 0
+        var offset: UInt64 = 8
+        while offset + 8 <= UInt64(totalSize) {
+            let tag = PhysicalBytes(base: address + offset)
+            let type = tag.u32(0), size = tag.u32(4)
+            guard type != tagEnd, size >= 8, UInt64(size) <= UInt64(totalSize) - offset else { break }
+            if type == tagModule { count += 1 }
+            offset += (UInt64(size) + 7) & ~7
+        }
+        return count
     }
 }

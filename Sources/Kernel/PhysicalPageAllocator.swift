@@ -17,44 +17,66 @@ public struct PhysicalPageAllocator {
     private var freedCount = 0
 
     /// `available` is RAM; `reserved` are ranges to keep out, whatever their alignment.
+    /// Everything happens in one array sized once: this runs on the early heap, which never
+    /// reuses memory (Heap.swift), and each hole splits at most one range in two.
     public init(available: [PhysicalRange], reserved: [PhysicalRange], mappedLimit: UInt64) {
-        var pieces: [PhysicalRange] = []
+        var free: [PhysicalRange] = []
+        free.reserveCapacity(available.count + reserved.count)
         for range in available {
             let clipped = PhysicalRange(start: range.start, end: min(range.end, mappedLimit))
                 .shrunkToPages(Self.pageSize)
-            if !clipped.isEmpty { pieces.append(clipped) }
+            if !clipped.isEmpty { free.append(clipped) }
         }
-        // Insertion sort: a memory map has a handful of entries, and the library sort costs
-        // kilobytes of code.
-        for index in pieces.indices.dropFirst() {
-            var position = index
-            let piece = pieces[index]
-            while position > 0 && pieces[position - 1].start > piece.start {
-                pieces[position] = pieces[position - 1]
-                position -= 1
-            }
-            pieces[position] = piece
-        }
+        Self.sortByStart(&free)
         // Merge overlapping or adjacent entries (a map may repeat or split RAM).
-        var merged: [PhysicalRange] = []
-        for piece in pieces {
-            if let last = merged.last, piece.start <= last.end {
-                merged[merged.count - 1].end = max(last.end, piece.end)
+        var merged = 0
+        for piece in free {
+            if merged > 0 && piece.start <= free[merged - 1].end {
+                free[merged - 1].end = max(free[merged - 1].end, piece.end)
             } else {
-                merged.append(piece)
+                free[merged] = piece
+                merged += 1
             }
         }
+        free.removeLast(free.count - merged)
+        // Punch the holes; a range split in two keeps its lower part in place and puts the
+        // upper part at the end, and the list is sorted again afterwards.
         for hole in reserved {
             let hole = hole.grownToPages(Self.pageSize)
-            var next: [PhysicalRange] = []
-            for range in merged {
-                guard range.overlaps(hole) else { next.append(range); continue }
-                if range.start < hole.start { next.append(PhysicalRange(start: range.start, end: hole.start)) }
-                if hole.end < range.end { next.append(PhysicalRange(start: hole.end, end: range.end)) }
+            var index = 0
+            while index < free.count {
+                let range = free[index]
+                if !range.overlaps(hole) {
+                    index += 1
+                } else if range.start < hole.start {
+                    free[index] = PhysicalRange(start: range.start, end: hole.start)
+                    if hole.end < range.end { free.append(PhysicalRange(start: hole.end, end: range.end)) }
+                    index += 1
+                } else if hole.end < range.end {
+                    free[index] = PhysicalRange(start: hole.end, end: range.end)
+                    index += 1
+                } else {
+                    free[index] = free[free.count - 1]      // covered: the last range takes its place
+                    free.removeLast()
+                }
             }
-            merged = next
         }
-        ranges = merged
+        Self.sortByStart(&free)
+        ranges = free
+    }
+
+    /// Insertion sort: a memory map has a handful of entries, and the library sort costs
+    /// kilobytes of code.
+    private static func sortByStart(_ ranges: inout [PhysicalRange]) {
+        for index in ranges.indices.dropFirst() {
+            var position = index
+            let range = ranges[index]
+            while position > 0 && ranges[position - 1].start > range.start {
+                ranges[position] = ranges[position - 1]
+                position -= 1
+            }
+            ranges[position] = range
+        }
     }
 
     public var freePageCount: Int {

@@ -37,6 +37,10 @@ VMX_MISSING = "FATAL: VMX not supported: CPUID.1:ECX.VMX[bit 5] = 0"
 VMX_ENTERED = "VMX: VMXON succeeded: in VMX root operation"
 VMX_LEFT = "VMX: VMXOFF succeeded, CR4.VMXE cleared"
 REPORT_HEADER = "IA32_VMX_BASIC"
+# More boot modules than the early heap holds (Sources/Kernel/Heap.swift, linker/kernel.ld).
+EARLY_HEAP_FULL = "FATAL: the early heap [0x4000, 0x6000) is full ("
+EARLY_HEAP_FULL_END = (" more bytes wanted) before the page allocator exists: the boot information lists more "
+                       "modules or memory-map entries than it can hold")
 # The boot tests' ISO passes `gdb` (boot/grub-test.cfg): the release kernel has no guest
 # debugger and must say that it ignores the option (docs/DEBUGGING.md).
 GDB_IGNORED = "gdb: ignored: the guest debugger is in the debug image only (make gdb-guest, docs/DEBUGGING.md)"
@@ -184,6 +188,15 @@ def guest_lines(model):
     else:
         lines.append(refused_mode("user32", "32-bit protected mode"))
         lines.append(refused_mode("user-real", "real mode"))
+    # spin: interrupts off and an endless loop; its budget (budget=2000000) stops it.
+    if ept:
+        lines += start("spin", "64-bit mode", "0x10000") + [
+            "[spin] interrupts off, looping forever",
+            f"guest spin stopped: time budget of 2000000 TSC cycles exhausted ({timer}) (2 VM exits)",
+        ]
+    else:
+        lines.append("guest spin: refused: without EPT the hypervisor cannot keep a guest out of its memory, "
+                     "so it runs only its built-in guests")
     lines += [
         "guest bad-class: cannot load the image: bad ELF header: EI_CLASS = 0x3",
         "guest no-load: cannot load the image: flat binary without a load address (give load=ADDRESS)",
