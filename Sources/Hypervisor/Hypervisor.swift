@@ -106,7 +106,9 @@ func runAllGuests<P: GuestProcessor>(
     var environment = GuestEnvironment(capabilities: capabilities, setup: setup, host: host, bitmaps: bitmaps,
                                        statistics: statistics)
     if setup.allowsMonitorTrapFlag {
+        let mark = arena.mark
         let first = probeMonitorTrapFlag(environment: environment, arena: &arena, cpu: cpu)
+        arena.release(to: mark)     // the probe's guest is gone and its VMCS cleared
         environment.setup.usesMonitorTrapFlag = first == .monitorTrapFlag
         if environment.setup.usesMonitorTrapFlag {
             cpu.log("VMCS: monitor trap flag allowed, and its VM exits arrive (probe): single steps use it")
@@ -122,8 +124,11 @@ func runAllGuests<P: GuestProcessor>(
     var healthy = true
     var vpid: UInt16 = 1
     for image in guests where !image.name.utf8.elementsEqual(benchmarkGuestName.utf8) {
+        // A guest's memory, EPT tables and VMCS are its own: the next guest gets them again.
+        let mark = arena.mark
         let result = runGuest(image, environment: environment, vpid: vpid, arena: &arena, cpu: cpu,
                               debugging: debugging)
+        if result.vmcsIsClear { arena.release(to: mark) }
         healthy = healthy && result.healthy
         vpid &+= 1
     }

@@ -18,11 +18,28 @@ public enum PhysicalLayout {
 
 /// Hands out zeroed, page-aligned physical memory from `[base, end)`, first come first served:
 /// small structures from the bottom up, guests' memory blocks (large and 2-MiB aligned, so
-/// that EPT and guest paging can map them with 2-MiB pages) from the top down. The hypervisor
-/// never frees: its structures live as long as VMX operation does.
+/// that EPT and guest paging can map them with 2-MiB pages) from the top down. Nothing is
+/// freed one by one: what all guests share lives as long as VMX operation does, and what one
+/// guest had (memory, EPT tables, VMCS) goes back at once when it has stopped (`release`),
+/// since guests run one after the other.
 public struct PageArena {
     public private(set) var next: UInt64
     public private(set) var end: UInt64
+
+    /// The arena's state at some moment, to return to.
+    public struct Mark: Sendable {
+        fileprivate let next: UInt64
+        fileprivate let end: UInt64
+    }
+
+    public var mark: Mark { Mark(next: next, end: end) }
+
+    /// Hands back everything allocated since `mark`. The caller vouches that none of it is in
+    /// use, nor an active VMCS (SDM 25.11.3: a VMCS region is reused only after VMCLEAR).
+    public mutating func release(to mark: Mark) {
+        next = mark.next
+        end = mark.end
+    }
 
     public init(base: UInt64 = PhysicalLayout.arenaBase, end: UInt64 = PhysicalLayout.arenaEnd) {
         self.next = (base + PhysicalLayout.pageSize - 1) & ~(PhysicalLayout.pageSize - 1)

@@ -77,12 +77,15 @@ func elf(is64: Bool = true, entry: UInt64, segments: [(offset: UInt64, paddr: UI
         #expect(try plan(image, "mode=long").mode == .long)
     }
 
-    @Test func badInputIsNamed() {
+    @Test func badInputIsNamed() throws {
         #expect(throws: GuestImageError.flatWithoutLoadAddress) { try plan([0xF4], "mode=long") }
         #expect(throws: GuestImageError.unknownOption("speed=fast")) { try plan([0xF4], "load=0 speed=fast") }
         #expect(throws: GuestImageError.badValue(option: "mode", value: "warp")) { try plan([0xF4], "mode=warp") }
         #expect(throws: GuestImageError.badValue(option: "load", value: "0xZZ")) { try plan([0xF4], "load=0xZZ") }
         #expect(throws: GuestImageError.badValue(option: "memory", value: "64")) { try plan([0xF4], "load=0 memory=64") }
+        // 30 MiB is the most the 32-MiB arena can give one guest (GuestPlan.maximumMemorySize).
+        #expect(throws: GuestImageError.badValue(option: "memory", value: "31")) { try plan([0xF4], "load=0 memory=31") }
+        #expect(try plan([0xF4], "load=0 memory=30").memorySize == 30 << 20)
         #expect(throws: GuestImageError.tooBig(start: 0x30_0000, end: 0x30_0001, limit: 0x20_0000)) {
             try plan([0xF4], "load=0x300000")
         }

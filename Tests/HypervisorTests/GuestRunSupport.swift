@@ -120,10 +120,12 @@ enum GuestRunSupport {
         var lines: [String] = []
     }
 
-    /// Runs the hypervisor with every image on a CPU like `profile`'s; returns the lines it
-    /// printed (log and console, in order) and whether it succeeded.
-    static func runHypervisor(profile name: String) throws -> (lines: [String], succeeded: Bool, cpu: EmulatedCPU) {
-        let images = try GuestRunSupport.images.get()
+    /// Runs the hypervisor with `images` (by default the built-in guests and the boot tests'
+    /// modules) on a CPU like `profile`'s; returns the lines it printed (log and console, in
+    /// order) and whether it succeeded.
+    static func runHypervisor(profile name: String, images: [Image]? = nil) throws
+        -> (lines: [String], succeeded: Bool, cpu: EmulatedCPU) {
+        let images = try images ?? GuestRunSupport.images.get()
         let cpu = EmulatedCPU(profile: try CapabilityProfile.load(named: name), memorySize: 64 << 20)
         // A time budget of 20,000,000 TSC cycles (the loop guest's) takes 312,500 instructions.
         cpu.tscCyclesPerInstruction = 64

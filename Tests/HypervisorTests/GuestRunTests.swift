@@ -29,6 +29,30 @@ import Hypervisor
         #expect(run.cpu.guestExecutionProblems.isEmpty, "\(run.cpu.guestExecutionProblems)")
     }
 
+    /// Each guest's memory, EPT tables and VMCS go back to the arena when it stops: twenty
+    /// guests one after the other all get the same host memory, and a guest of the largest
+    /// size (30 MiB of the arena's 32) still fits after them.
+    @Test func guestsReuseTheArena() throws {
+        let hello = try #require(try GuestRunSupport.images.get().first { $0.name == "hello64" })
+        var images: [GuestRunSupport.Image] = []
+        for index in 0..<20 {
+            images.append(GuestRunSupport.Image(name: "hello64.bin", commandLine: "guest name=g\(index) mode=long load=0x10000",
+                                                bytes: hello.bytes, isBuiltIn: false))
+        }
+        images.append(GuestRunSupport.Image(name: "hello64.bin", commandLine: "guest name=big mode=long load=0x10000 memory=30",
+                                            bytes: hello.bytes, isBuiltIn: false))
+        let run = try GuestRunSupport.runHypervisor(profile: "corei7_skylake_x", images: images)
+        let starts = run.lines.filter { $0.hasPrefix("guest g") && $0.contains(", entry 0x10000, ") }
+        #expect(starts.count == 20)
+        #expect(Set(starts.map { $0.split(separator: " ").dropFirst(2).joined(separator: " ") }).count == 1,
+                "every guest gets the same memory: \(starts)")
+        #expect(run.lines.filter { $0.hasPrefix("guest g") && $0.hasSuffix("stopped: halted (HLT) (82 VM exits)") }.count == 20)
+        #expect(run.lines.contains { $0.hasPrefix("guest big: 64-bit mode, entry 0x10000, 30 MiB at guest-physical 0x0 (host 0x1200000)") },
+                "\(run.lines.joined(separator: "\n"))")
+        #expect(run.lines.contains("guest big stopped: halted (HLT) (82 VM exits)"))
+        #expect(run.succeeded)
+    }
+
     /// The Bochs lines, changed where Bochs 2.7 and the SDM disagree.
     static func adjusted(_ lines: [String], capabilities: VMXCapabilities) -> [String] {
         var lines = lines

@@ -177,6 +177,7 @@ public func buildGuest<P: GuestProcessor>(
         cr4Mask: env.cr4Mask, exceptionBitmap: GuestEnvironment.exceptionBitmap,
         preemptionTimerValue: UInt32(min(plan.budget >> rate, UInt64(UInt32.max))), pat: GuestEnvironment.powerUpPAT)
     if let failure = writeVMCS(setup: setup, host: env.host, guest: contents, cpu: cpu) {
+        try? cpu.vmclear(vmcs)      // no active VMCS left in memory the arena may hand out again
         throw .vmwriteFailed(failure)
     }
 

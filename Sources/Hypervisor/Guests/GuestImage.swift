@@ -5,7 +5,7 @@
 //   mode=MODE       real, protected or long (default: from the ELF class, else long)
 //   load=ADDRESS    guest-physical load address of a flat binary (required for flat binaries)
 //   entry=ADDRESS   entry point (default: the ELF entry, else the load address)
-//   memory=MIB      guest memory in MiB, 2 to 32, rounded up to 2 (default 2)
+//   memory=MIB      guest memory in MiB, 2 to 30, rounded up to 2 (default 2)
 //   budget=CYCLES   time budget in TSC cycles (default 20000000)
 //   ept=required    run only where EPT exists (a test guest that relies on it)
 //
@@ -53,7 +53,9 @@ public struct GuestPlan: Sendable {
     public var requiresEPT: Bool
 
     public static let defaultMemorySize: UInt64 = 2 << 20
-    public static let maximumMemorySize: UInt64 = 32 << 20
+    /// The arena is 32 MiB (PhysicalLayout); a guest's 2-MiB-aligned block from its top leaves
+    /// the bottom 2 MiB for what all guests share and the guest's EPT tables and VMCS.
+    public static let maximumMemorySize: UInt64 = 30 << 20
     public static let defaultBudget: UInt64 = 20_000_000
 }
 

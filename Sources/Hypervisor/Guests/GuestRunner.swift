@@ -49,6 +49,9 @@ public struct GuestRun<P: GuestProcessor> {
     public var healthy: Bool
     /// The TSC just before the guest's first VM entry.
     public var firstEntryTimestamp: UInt64 = 0
+    /// Whether no VMCS of the guest is active (cleared, or never loaded): only then may its
+    /// arena memory be handed back (PageArena.release).
+    public var vmcsIsClear = true
 }
 
 /// Plans, builds and runs one image, with the snapshot and debugger of `debugging` if any.
@@ -99,7 +102,7 @@ public func runGuest<P: GuestProcessor>(
     cpu.log(LogMessage(stringInterpolation: text))
     do { try cpu.vmclear(vcpu.vmcs) } catch {
         cpu.log("guest \(plan.name): VMCLEAR of its VMCS failed: \(error)")
-        return GuestRun(vcpu: vcpu, healthy: false, firstEntryTimestamp: firstEntry)
+        return GuestRun(vcpu: vcpu, healthy: false, firstEntryTimestamp: firstEntry, vmcsIsClear: false)
     }
     return GuestRun(vcpu: vcpu, healthy: !(image.isBuiltIn && stop.isHypervisorFault),
                     firstEntryTimestamp: firstEntry)
