@@ -1,4 +1,4 @@
-"""What each machine must print, from the measured facts (docs/BOCHS.md): the boot-test oracle.
+"""What each machine must print, from the measured facts (Tests/fixtures, docs/GUESTS.md "Bochs 2.7 and the SDM"): the boot-test oracle.
 
 Every run must end with the fixed final line; the exit status alone can be faked (a guest's
 `xchg bx, bx` ends a Bochs run with status 0), so both are checked.
@@ -7,7 +7,7 @@ Every run must end with the fixed final line; the exit status alone can be faked
 FINAL_SUCCESS = "SWIFTVMX EXIT: success"
 FINAL_FAILURE = "SWIFTVMX EXIT: failure"
 
-# Bochs 2.7 CPU models, by what they offer (`bochs --help cpu`; probed, see docs/BOCHS.md).
+# Bochs 2.7 CPU models, by what they offer (`bochs --help cpu`; probed: Tests/fixtures).
 NO_LONG_MODE = {
     "pentium", "pentium_mmx", "amd_k6_2_chomper", "p2_klamath", "p3_katmai",
     "p4_willamette", "core_duo_t2400_yonah", "atom_n270",
