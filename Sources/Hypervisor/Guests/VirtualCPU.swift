@@ -90,12 +90,23 @@ public final class VirtualCPU<P: GuestProcessor> {
     @inline(__always)
     public func skipInstruction(_ exit: ExitContext) {
         let length = read(.vmExitInstructionLength)
-        cpu.vmwriteField(VMCSField.guestRIP.rawValue, exit.rip &+ length)
+        var next = exit.rip &+ length
+        // Bits 63:32 change rarely: only then is the mode read (`wrapped`).
+        if (next ^ exit.rip) >> 32 != 0 { next = wrapped(next) }
+        cpu.vmwriteField(VMCSField.guestRIP.rawValue, next)
         let interruptibility = read(.guestInterruptibilityState)
         let blocking = GuestInterruptibility.blockingBySTI | GuestInterruptibility.blockingByMovSS
         if interruptibility & blocking != 0 {
             cpu.vmwriteField(VMCSField.guestInterruptibilityState.rawValue, interruptibility & ~blocking)
         }
+    }
+
+    /// Outside 64-bit mode EIP wraps at 4 GiB: an instruction that ends at FFFFFFFFH is
+    /// followed by the one at 0. Unwrapped, bits 63:32 of the guest RIP would be set and VM
+    /// entry would fail (SDM 27.3.1.4).
+    @inline(never)
+    func wrapped(_ rip: UInt64) -> UInt64 {
+        isIn64BitMode ? rip : rip & 0xFFFF_FFFF
     }
 
     public func setPrimaryControls(_ controls: PrimaryProcessorBasedControls) {
