@@ -91,22 +91,18 @@ public final class VirtualCPU<P: GuestProcessor> {
     public func skipInstruction(_ exit: ExitContext) {
         let length = read(.vmExitInstructionLength)
         var next = exit.rip &+ length
-        // Bits 63:32 change rarely: only then is the mode read (`wrapped`).
-        if (next ^ exit.rip) >> 32 != 0 { next = wrapped(next) }
+        // Outside 64-bit mode EIP wraps at 4 GiB: an instruction that ends at FFFFFFFFH is
+        // followed by the one at 0 (unwrapped, VM entry would fail: SDM 27.3.1.4). That needs
+        // bits 31:0 of RIP above FFFFFFF0H (an instruction is at most 15 bytes), and only then
+        // is the mode read. Every CPUID, VMCALL and OUT exit passes here: one compare, and the
+        // mode read inline (an outlined call cost 3 cycles per exit in saved registers).
+        if UInt32(truncatingIfNeeded: exit.rip) > 0xFFFF_FFF0 && !isIn64BitMode { next &= 0xFFFF_FFFF }
         cpu.vmwriteField(VMCSField.guestRIP.rawValue, next)
         let interruptibility = read(.guestInterruptibilityState)
         let blocking = GuestInterruptibility.blockingBySTI | GuestInterruptibility.blockingByMovSS
         if interruptibility & blocking != 0 {
             cpu.vmwriteField(VMCSField.guestInterruptibilityState.rawValue, interruptibility & ~blocking)
         }
-    }
-
-    /// Outside 64-bit mode EIP wraps at 4 GiB: an instruction that ends at FFFFFFFFH is
-    /// followed by the one at 0. Unwrapped, bits 63:32 of the guest RIP would be set and VM
-    /// entry would fail (SDM 27.3.1.4).
-    @inline(never)
-    func wrapped(_ rip: UInt64) -> UInt64 {
-        isIn64BitMode ? rip : rip & 0xFFFF_FFFF
     }
 
     public func setPrimaryControls(_ controls: PrimaryProcessorBasedControls) {
@@ -123,6 +119,7 @@ public final class VirtualCPU<P: GuestProcessor> {
 
     /// Whether the guest runs in 64-bit mode (IA32_EFER.LMA and CS.L): hypercall arguments
     /// are 64 bits wide then, 32 bits otherwise.
+    @inline(__always)
     public var isIn64BitMode: Bool {
         read(.vmEntryControls) & UInt64(VMEntryControls.ia32eModeGuest.rawValue) != 0
             && read(.guestCSAccessRights) & (1 << 13) != 0
