@@ -9,12 +9,22 @@ import Testing
 extension EmulatedCPU: GuestProcessor {
     /// TSC cycles per guest instruction retired (default 1). Time on the emulated CPU is
     /// counted in guest instructions, as in Bochs with `clock: sync=none` (FACTS.md); root
-    /// operation takes no time. The VMX-preemption timer therefore expires after
+    /// operation takes no time (but see `tscCyclesPerHostAccess`). The VMX-preemption timer
+    /// therefore expires after
     /// value << IA32_VMX_MISC[4:0] guest instructions, divided by this ratio. Whole-guest
     /// tests raise it so that a budget of millions of cycles passes quickly.
     public var tscCyclesPerInstruction: UInt64 {
         get { guestExecution.cyclesPerInstruction }
         set { guestExecution.cyclesPerInstruction = max(newValue, 1) }
+    }
+
+    /// TSC cycles each physical-memory access by the host takes (default 0). Whole-hypervisor
+    /// runs set it so that work the hypervisor does for a guest counts as time, as it does on
+    /// a real processor and in Bochs: a budget that charges host time (VirtualCPU.
+    /// chargeHostTime) then sees it.
+    public var tscCyclesPerHostAccess: UInt64 {
+        get { guestExecution.cyclesPerHostAccess }
+        set { guestExecution.cyclesPerHostAccess = newValue }
     }
 
     public func enterGuest(_ registers: inout GuestRegisters, launch: Bool) throws(VMFailure) {

@@ -185,9 +185,15 @@ public final class EmulatedCPU: Processor {
 
     // MARK: Processor: physical memory
 
-    public func readPhysical32(_ address: UInt64) -> UInt32 { memory.read32(address) }
-    public func writePhysical32(_ address: UInt64, _ value: UInt32) { memory.write32(address, value) }
-    public func readPhysical64(_ address: UInt64) -> UInt64 { memory.read64(address) }
-    public func writePhysical64(_ address: UInt64, _ value: UInt64) { memory.write64(address, value) }
+    // Each access by the host takes `tscCyclesPerHostAccess` TSC cycles (EmulatedCPU+
+    // GuestProcessor.swift), so that work the hypervisor does for a guest - walking its page
+    // tables, copying its bytes - can take time, as every host instruction does in Bochs;
+    // zeroing is free (it happens while guests are built).
+    public func readPhysical32(_ address: UInt64) -> UInt32 { hostAccess(); return memory.read32(address) }
+    public func writePhysical32(_ address: UInt64, _ value: UInt32) { hostAccess(); memory.write32(address, value) }
+    public func readPhysical64(_ address: UInt64) -> UInt64 { hostAccess(); return memory.read64(address) }
+    public func writePhysical64(_ address: UInt64, _ value: UInt64) { hostAccess(); memory.write64(address, value) }
     public func zeroPhysical(_ address: UInt64, count: Int) { memory.zero(address, count: count) }
+
+    private func hostAccess() { guestExecution.timestampCounter &+= guestExecution.cyclesPerHostAccess }
 }

@@ -109,6 +109,20 @@ import EmulatedCPU
         #expect(try Self.setup("tigerlake").usesMonitorTrapFlag == false, "only a probe turns it on")
     }
 
+    @Test func theTimerIsGivenUpWhenExitsCannotSaveItsValue() throws {
+        // Given a CPU with the VMX-preemption timer whose VM-exit controls cannot save its
+        // value (exit allowed-1 bit 22 cleared): the budget would restart at every VM entry.
+        var caps = try #require(try CapabilityProfile.load(named: "corei7_skylake_x").vmxCapabilities)
+        caps.ia32VMXTrueExitCtls! &= ~(UInt64(1) << (32 + 22))
+        let s = ControlSetup(capabilities: caps)
+        #expect(!s.usesPreemptionTimer)
+        #expect(!s.savesPreemptionTimer)
+        #expect(s.givenUp.contains(ControlSetup.GivenUpControls(
+            field: "pin-based VM-execution controls (the VM-exit controls cannot save the timer's value)",
+            names: ["Activate VMX-preemption timer"])), "\(s.givenUp)")
+        #expect(s.hasAllRequired)
+    }
+
     @Test func missingRequiredControlsAreNamed() throws {
         // Given a CPU whose HLT exiting may not be 1 (primary allowed-1 bit 7 cleared)
         var caps = try #require(try CapabilityProfile.load(named: "corei7_skylake_x").vmxCapabilities)

@@ -129,6 +129,8 @@ enum GuestRunSupport {
         let cpu = EmulatedCPU(profile: try CapabilityProfile.load(named: name), memorySize: 64 << 20)
         // A time budget of 20,000,000 TSC cycles (the loop guest's) takes 312,500 instructions.
         cpu.tscCyclesPerInstruction = 64
+        // The host's work for a guest takes time, as in Bochs (the flood guest's budget).
+        cpu.tscCyclesPerHostAccess = 4
         cpu.guestInstructionLimit = 1_000_000
         var guestImages: [GuestImage] = []
         var address = imageBase

@@ -197,6 +197,15 @@ def guest_lines(model):
     else:
         lines.append("guest spin: refused: without EPT the hypervisor cannot keep a guest out of its memory, "
                      "so it runs only its built-in guests")
+    # flood: REP OUTSB forever; the host's time on it counts against its budget.
+    if ept:
+        lines += start("flood", "64-bit mode", "0x10000") + [
+            "[flood] REP OUTSB of 1 MiB to port 80H, over and over",
+            f"guest flood stopped: time budget of 2000000 TSC cycles exhausted ({timer})",
+        ]
+    else:
+        lines.append("guest flood: refused: without EPT the hypervisor cannot keep a guest out of its memory, "
+                     "so it runs only its built-in guests")
     lines += [
         "guest bad-class: cannot load the image: bad ELF header: EI_CLASS = 0x3",
         "guest no-load: cannot load the image: flat binary without a load address (give load=ADDRESS)",

@@ -111,6 +111,8 @@ final class GuestExecution {
     // MARK: Time and the host timer (live in root operation too)
 
     var timestampCounter: UInt64 = 0
+    /// TSC cycles per host physical-memory access (EmulatedCPU.tscCyclesPerHostAccess).
+    var cyclesPerHostAccess: UInt64 = 0
     var cyclesPerInstruction: UInt64 = 1
     var hostTimerDeadline: UInt64?
     /// The host timer's interrupt is requested (not yet acknowledged).

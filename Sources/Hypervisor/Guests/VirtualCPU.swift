@@ -105,6 +105,18 @@ public final class VirtualCPU<P: GuestProcessor> {
         }
     }
 
+    /// Counts the host's time since `start` (a TSC value) against the guest's budget. The
+    /// VMX-preemption timer counts down only in VMX non-root operation (SDM 26.5.1), so a guest
+    /// whose VM exits make the hypervisor work long (REP OUTS of 2^64 bytes, 4096 of them per
+    /// exit) would otherwise outlive its budget many times over; the host timer counts host
+    /// time itself. A value of 0 makes the next VM entry exit at once (SDM 26.7.4).
+    func chargeHostTime(since start: UInt64) {
+        guard setup.usesPreemptionTimer else { return }
+        let ticks = (cpu.readTimestampCounter() &- start) >> UInt64(setup.preemptionTimerRate)
+        let left = read(.vmxPreemptionTimerValue)
+        cpu.vmwriteField(VMCSField.vmxPreemptionTimerValue.rawValue, left > ticks ? left - ticks : 0)
+    }
+
     public func setPrimaryControls(_ controls: PrimaryProcessorBasedControls) {
         guard controls != primaryControls else { return }
         primaryControls = controls

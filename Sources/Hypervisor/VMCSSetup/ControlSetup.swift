@@ -42,6 +42,8 @@ public struct ControlSetup: Equatable, Sendable {
     public var invvpidType: INVVPIDType?
     /// IA32_VMX_BASIC[54]: VM exits for INS and OUTS fill in the instruction-information field.
     public var reportsStringIOInformation: Bool
+    /// IA32_VMX_MISC[4:0]: the VMX-preemption timer counts down by 1 every 2^rate TSC cycles.
+    public var preemptionTimerRate: Int
 
     /// One control field's controls that could not be had.
     public struct GivenUpControls: Equatable, Sendable {
@@ -106,6 +108,16 @@ public struct ControlSetup: Equatable, Sendable {
 
         let pin = caps.pinBasedControls.adjust(required: Self.requiredPinBased, desired: Self.desiredPinBased)
         note(pin)
+        var pinValue = pin.value
+        // The timer keeps a guest's budget across VM exits only if each exit saves what is left
+        // (SDM 25.7.1, 26.7.4); otherwise it starts again at every VM entry and a guest that
+        // exits often never runs out. The host timer serves instead.
+        if pinValue.contains(.activateVMXPreemptionTimer) && !caps.exitControls.allowsOne(.saveVMXPreemptionTimerValue)
+            && caps.pinBasedControls.allowsZero(.activateVMXPreemptionTimer) {
+            pinValue.remove(.activateVMXPreemptionTimer)
+            givenUp.append(GivenUpControls(field: PinBasedControls.fieldName + " (the VM-exit controls cannot save the timer's value)",
+                                           names: PinBasedControls.activateVMXPreemptionTimer.names))
+        }
         let primary = caps.primaryProcessorBasedControls.adjust(required: Self.requiredPrimary, desired: Self.desiredPrimary)
         note(primary)
 
@@ -136,7 +148,7 @@ public struct ControlSetup: Equatable, Sendable {
 
         // Saving the timer value only matters with the timer.
         var desiredExit = Self.desiredExit
-        if !pin.value.contains(.activateVMXPreemptionTimer) { desiredExit.remove(.saveVMXPreemptionTimerValue) }
+        if !pinValue.contains(.activateVMXPreemptionTimer) { desiredExit.remove(.saveVMXPreemptionTimerValue) }
         let exit = caps.exitControls.adjust(required: Self.requiredExit, desired: desiredExit)
         note(exit)
         let entry = caps.entryControls.adjust(required: [], desired: Self.desiredEntry.union(.ia32eModeGuest))
@@ -152,7 +164,7 @@ public struct ControlSetup: Equatable, Sendable {
             entryValue.remove(.loadIA32PAT)
         }
 
-        self.pinBased = pin.value
+        self.pinBased = pinValue
         self.primary = primary.value
         self.secondary = secondaryValue
         self.exit = exit.value
@@ -160,6 +172,7 @@ public struct ControlSetup: Equatable, Sendable {
         self.givenUp = givenUp
         self.missingRequired = missing
         reportsStringIOInformation = caps.basic.reportsINSOUTSInformation
+        preemptionTimerRate = Int(caps.misc.preemptionTimerRate)
         allowsMonitorTrapFlag = caps.primaryProcessorBasedControls.allowsOne(.monitorTrapFlag)
         allowsInterruptWindowExiting = caps.primaryProcessorBasedControls.allowsOne(.interruptWindowExiting)
         allowsIA32eModeGuest = caps.entryControls.allowsOne(.ia32eModeGuest)
