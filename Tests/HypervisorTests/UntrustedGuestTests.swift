@@ -112,8 +112,16 @@ import VMX
             invlpg [0x200000]
             HC HC_PRINT, 0x200000, 16
             PRINT_HEX "print via a page table outside memory: ", rax
+            mov rax, 0x0001000000000000 | 0x83 ; linear 200000H: a 2-MiB page at guest-physical 2^48
+            mov [PAGE_DIRECTORY + 8], rax
+            invlpg [0x200000]
+            HC HC_PRINT, 0x200000, 16
+            PRINT_HEX "print via a page at 2^48: ", rax
             mov qword [PAGE_DIRECTORY + 8], 0
             invlpg [0x200000]
+            mov rbx, 0x8000000000010000     ; bits 47:0 would name the code, but it is not canonical
+            HC HC_PRINT, rbx, 16
+            PRINT_HEX "print non-canonical: ", rax
 
             EXPECT_FAULT after_outs         ; REP OUTSB until RSI leaves the memory (256 exits)
             mov rsi, 0x100000
@@ -184,6 +192,7 @@ import VMX
             "[hostile] print wrap: 0x3", "[hostile] print huge: 0x2", "[hostile] print across end: 0x3",
             "[hostile] raise -1: 0x2", "[hostile] step -1: 0x2", "[hostile] step 0: 0x2", "[hostile] function -1: 0x1",
             "[hostile] print via a page table outside memory: 0x3",
+            "[hostile] print via a page at 2^48: 0x3", "[hostile] print non-canonical: 0x3",
             "guest hostile: string I/O operand at linear 0x200000 is not in the guest's memory: #GP(0) injected",
         ]
         expected += gp + ["[hostile] outs stopped at RSI 0x200000", "[hostile] a32 rep outsb: RCX 0xffffffff00000000",
@@ -197,8 +206,8 @@ import VMX
                           "guest hostile: RDMSR 0xffffffff (not emulated) denied: #GP(0) injected"]
         expected += gp + ["guest hostile: MOV to CR8 0xffffffffffffffff sets reserved bits: #GP(0) injected"]
         expected += gp + ["guest hostile: MOV to CR0 0xffffffffffffffff sets reserved bits 63:32: #GP(0) injected"]
-        // 38 VMCALL, 262 I/O instructions, 2 MOV to CR, CPUID, RDMSR.
-        expected += gp + ["guest hostile stopped: shut down by the guest (hypercall SHUT_DOWN, code 85) (304 VM exits)"]
+        // 42 VMCALL, 262 I/O instructions, 2 MOV to CR, CPUID, RDMSR.
+        expected += gp + ["guest hostile stopped: shut down by the guest (hypercall SHUT_DOWN, code 85) (308 VM exits)"]
         #expect(Array(lines) == expected, "\(run.lines.joined(separator: "\n"))")
         #expect(run.succeeded)
     }

@@ -30,7 +30,7 @@ func runBenchmark<P: GuestProcessor>(
     let names: [StaticString] = ["CPUID", "VMCALL", "OUT"]
     for index in 0..<3 {
         let s = swiftResults[index], a = baselineResults[index]
-        let ratio = a == 0 ? 0 : s * 100 / a
+        let ratio = a == 0 ? 0 : (s &* 100) / a      // the figures come from guest memory: no trap
         cpu.log("bench: \(names[index]) exit round trip: \(s) cycles with the Swift dispatcher, \(a) with the assembly baseline: ratio \(ratio / 100).\(ratio % 100 < 10 ? "0" : "")\(ratio % 100)")
     }
     return swift.healthy && baseline.healthy

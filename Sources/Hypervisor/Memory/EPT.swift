@@ -78,6 +78,8 @@ public struct EPT: Sendable {
     /// and the rights of the walk (the AND over its entries), or nil where it ends at a
     /// not-present entry.
     public func translate<P: Processor>(_ guestPhysical: UInt64, cpu: P) -> (host: UInt64, permissions: EPTPermissions)? {
+        // A 4-level walk translates bits 47:0 (SDM 29.3.2); higher bits would alias.
+        guard guestPhysical >> 48 == 0 else { return nil }
         var table = pml4
         var rights = EPTPermissions.all.rawValue
         var shift: UInt64 = 39

@@ -19,7 +19,10 @@ public enum GuestPaging {
             return wide ? cpu.readPhysical64(host) : UInt64(cpu.readPhysical32(host))
         }
         if ia32e {
-            // 4-level paging: PML4, PDPT (1-GiB pages), PD (2-MiB pages), PT.
+            // 4-level paging: PML4, PDPT (1-GiB pages), PD (2-MiB pages), PT. A linear address
+            // that is not canonical (bits 63:47 not all equal) is no address: the processor
+            // would raise #GP (SDM Vol. 3A 4.5, Vol. 1 3.3.7.1).
+            guard (Int64(bitPattern: linear) >> 47) == 0 || (Int64(bitPattern: linear) >> 47) == -1 else { return nil }
             var table = cr3 & addressMask
             var shift: UInt64 = 39
             while true {
