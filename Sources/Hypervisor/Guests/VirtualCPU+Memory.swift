@@ -28,11 +28,16 @@ extension VirtualCPU {
 
     /// Writes `bytes` at guest-linear `linear`; false if any byte is not writable memory.
     public func writeGuest(linear: UInt64, bytes: [UInt8]) -> Bool {
-        for (index, byte) in bytes.enumerated() {
-            guard let physical = guestPhysical(ofLinear: linear &+ UInt64(index)),
+        var done = 0
+        while done < bytes.count {
+            // One translation per page: guest paging and EPT map whole pages.
+            let address = linear &+ UInt64(done)
+            let inPage = min(bytes.count - done, Int(PhysicalLayout.pageSize - (address & 0xFFF)))
+            guard let physical = guestPhysical(ofLinear: address),
                   let (host, rights) = memory.hostAddress(ofGuestPhysical: physical, cpu: cpu),
                   rights.contains(.write) else { return false }
-            writeByte(host, byte, cpu: cpu)
+            for offset in 0..<inPage { writeByte(host &+ UInt64(offset), bytes[done + offset], cpu: cpu) }
+            done += inPage
         }
         return true
     }

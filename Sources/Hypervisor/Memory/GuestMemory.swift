@@ -39,14 +39,16 @@ public struct GuestMemory: Sendable {
         return (address, .all)
     }
 
-    /// Reads `count` bytes of guest-physical memory, byte by byte through `hostAddress`.
+    /// Reads `count` bytes of guest-physical memory: one translation per page (EPT maps whole
+    /// pages), then byte by byte.
     public func readBytes<P: Processor>(guestPhysical address: UInt64, count: Int, cpu: P) -> [UInt8]? {
         var bytes: [UInt8] = []
         bytes.reserveCapacity(count)
-        for index in 0..<count {
-            guard let (hostAddress, rights) = self.hostAddress(ofGuestPhysical: address &+ UInt64(index), cpu: cpu),
-                  rights.contains(.read) else { return nil }
-            bytes.append(readByte(hostAddress, cpu: cpu))
+        while bytes.count < count {
+            let at = address &+ UInt64(bytes.count)
+            guard let (host, rights) = hostAddress(ofGuestPhysical: at, cpu: cpu), rights.contains(.read) else { return nil }
+            let inPage = min(count - bytes.count, Int(PhysicalLayout.pageSize - (at & 0xFFF)))
+            for offset in 0..<inPage { bytes.append(readByte(host &+ UInt64(offset), cpu: cpu)) }
         }
         return bytes
     }
