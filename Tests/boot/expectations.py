@@ -170,14 +170,16 @@ def guest_lines(model):
     else:
         lines.append("guest ept: refused: this guest needs EPT (ept=required), which this CPU does not offer")
     # The modules of boot/grub-test.cfg: user images (EPT only), then bad input.
-    if ept:
-        lines += start("user64", "64-bit mode", "0x101000") + [
-            "[user64] hello from a user-supplied ELF64 image",
-            "guest user64 stopped: shut down by the guest (hypercall SHUT_DOWN, code 7) (3 VM exits)",
-        ]
-    else:
-        lines.append("guest user64: refused: without EPT the hypervisor cannot keep a guest out of its memory, "
-                     "so it runs only its built-in guests")
+    def user_image(name, lines_when_run):
+        if not ept:
+            return [f"guest {name}: refused: without EPT the hypervisor cannot keep a guest out of its memory, "
+                    "so it runs only its built-in guests"]
+        return start(name, "64-bit mode", "0x101000" if name == "user64" else "0x10000") + lines_when_run
+
+    lines += user_image("user64", [
+        "[user64] hello from a user-supplied ELF64 image",
+        "guest user64 stopped: shut down by the guest (hypercall SHUT_DOWN, code 7) (3 VM exits)",
+    ])
     if unrestricted:
         lines += start("user32", "32-bit protected mode", "0x101000") + [
             "[user32:com1] hello from a user-supplied ELF32 image on COM1",
@@ -188,24 +190,13 @@ def guest_lines(model):
     else:
         lines.append(refused_mode("user32", "32-bit protected mode"))
         lines.append(refused_mode("user-real", "real mode"))
-    # spin: interrupts off and an endless loop; its budget (budget=2000000) stops it.
-    if ept:
-        lines += start("spin", "64-bit mode", "0x10000") + [
-            "[spin] interrupts off, looping forever",
-            f"guest spin stopped: time budget of 2000000 TSC cycles exhausted ({timer}) (2 VM exits)",
-        ]
-    else:
-        lines.append("guest spin: refused: without EPT the hypervisor cannot keep a guest out of its memory, "
-                     "so it runs only its built-in guests")
-    # flood: REP OUTSB forever; the host's time on it counts against its budget.
-    if ept:
-        lines += start("flood", "64-bit mode", "0x10000") + [
-            "[flood] REP OUTSB of 1 MiB to port 80H, over and over",
-            f"guest flood stopped: time budget of 2000000 TSC cycles exhausted ({timer})",
-        ]
-    else:
-        lines.append("guest flood: refused: without EPT the hypervisor cannot keep a guest out of its memory, "
-                     "so it runs only its built-in guests")
+    # spin: interrupts off and an endless loop; flood: REP OUTSB for ever, the host's time on it
+    # counting. Only their budgets (budget=2000000) stop them.
+    budget = f"time budget of 2000000 TSC cycles exhausted ({timer})"
+    lines += user_image("spin", ["[spin] interrupts off, looping forever",
+                                 f"guest spin stopped: {budget} (2 VM exits)"])
+    lines += user_image("flood", ["[flood] REP OUTSB of 1 MiB to port 80H, over and over",
+                                  f"guest flood stopped: {budget}"])
     lines += [
         "guest bad-class: cannot load the image: bad ELF header: EI_CLASS = 0x3",
         "guest no-load: cannot load the image: flat binary without a load address (give load=ADDRESS)",
