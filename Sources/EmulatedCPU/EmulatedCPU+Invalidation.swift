@@ -88,7 +88,6 @@ extension EmulatedCPU {
 
     /// Whether bits 63:N-1 of `address` are all equal, N being the linear-address width.
     public func isCanonical(_ address: UInt64) -> Bool {
-        let shift = UInt64(64 - linearAddressWidth)
-        return UInt64(bitPattern: Int64(bitPattern: address << shift) >> Int64(shift)) == address
+        VMX.isCanonical(address, width: linearAddressWidth)
     }
 }

@@ -106,9 +106,7 @@ func runAllGuests<P: GuestProcessor>(
     var environment = GuestEnvironment(capabilities: capabilities, setup: setup, host: host, bitmaps: bitmaps,
                                        statistics: statistics)
     if setup.allowsMonitorTrapFlag {
-        let mark = arena.mark
         let first = probeMonitorTrapFlag(environment: environment, arena: &arena, cpu: cpu)
-        arena.release(to: mark)     // the probe's guest is gone and its VMCS cleared
         environment.setup.usesMonitorTrapFlag = first == .monitorTrapFlag
         if environment.setup.usesMonitorTrapFlag {
             cpu.log("VMCS: monitor trap flag allowed, and its VM exits arrive (probe): single steps use it")

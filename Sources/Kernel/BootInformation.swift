@@ -46,26 +46,32 @@ public struct MemoryMapEntry: Sendable {
     }
 }
 
-/// A boot module: a file the boot loader placed in memory (a guest image, later). Its name
-/// (the module's command line) stays in the boot information, which the page allocator never
-/// hands out: the early heap holds no copy of it (Heap.swift).
+/// Text in the boot information (the command line, a module's name), left where the boot
+/// loader put it: the page allocator never hands that memory out, and the early heap holds no
+/// copy of it (Heap.swift).
+public struct BootText: Sendable {
+    /// Where the bytes are (identity-mapped), without the terminating NUL.
+    private var address: UInt64
+    private var count: Int
+
+    init(_ bytes: UnsafeRawBufferPointer) {
+        address = UInt64(UInt(bitPattern: bytes.baseAddress))
+        count = bytes.count
+    }
+
+    public var bytes: UnsafeRawBufferPointer {
+        UnsafeRawBufferPointer(start: UnsafeRawPointer(bitPattern: UInt(address)), count: count)
+    }
+
+    /// A String copy, for use once the page allocator exists.
+    public var string: String { String(decoding: bytes, as: UTF8.self) }
+}
+
+/// A boot module: a file the boot loader placed in memory (a guest image, later), and its name
+/// (the module's command line).
 public struct BootModule: Sendable {
     public var range: PhysicalRange
-    /// Where the name's bytes are (identity-mapped), without the terminating NUL.
-    private var nameAddress: UInt64
-    private var nameLength: Int
-
-    init(range: PhysicalRange, nameBytes: UnsafeRawBufferPointer) {
-        self.range = range
-        nameAddress = UInt64(UInt(bitPattern: nameBytes.baseAddress))
-        nameLength = nameBytes.count
-    }
-
-    public var nameBytes: UnsafeRawBufferPointer {
-        UnsafeRawBufferPointer(start: UnsafeRawPointer(bitPattern: UInt(nameAddress)), count: nameLength)
-    }
-
-    public var name: String { String(decoding: nameBytes, as: UTF8.self) }
+    public var name: BootText
 }
 
 public struct BootInformation {
@@ -73,7 +79,7 @@ public struct BootInformation {
     /// Physical address of the information structure.
     public var address: UInt64
     public var memoryMap: [MemoryMapEntry] = []
-    public var commandLine: String? = nil
+    public var commandLine: BootText? = nil
     public var modules: [BootModule] = []
     /// Ranges occupied by the information itself and by the modules.
     public var occupied: [PhysicalRange] = []

@@ -100,7 +100,7 @@ private func kernelMain() {
         exitMachine(success: false)
     }
     var arena = PageArena()
-    let options = BootOptions(commandLine: info.commandLine ?? "")
+    let options = BootOptions(commandLine: info.commandLine?.string ?? "")
 #if DEBUG
     let debugging: GuestDebugHooks<RealProcessor>? = installDebugging(options: options)
 #else
@@ -121,9 +121,9 @@ private func kernelMain() {
 
 private func report(_ info: BootInformation) {
     log("boot: \(info.bootProtocol.name) information at \(hex: info.address)")
-    if let commandLine = info.commandLine { log("command line: \"\(commandLine)\"") }
+    if let commandLine = info.commandLine { log("command line: \"\(commandLine.bytes)\"") }
     for (index, module) in info.modules.enumerated() {
-        log("module \(index): \(module.range) \(module.range.size) bytes \"\(module.nameBytes)\"")
+        log("module \(index): \(module.range) \(module.range.size) bytes \"\(module.name.bytes)\"")
     }
     log("memory map: \(info.memoryMap.count) entries")
     for entry in info.memoryMap {

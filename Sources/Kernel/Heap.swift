@@ -79,39 +79,29 @@ enum Heap {
         return nil
     }
 
-    private static func allocateSmall(_ sizeClass: Int) -> UnsafeMutableRawPointer? {
+    private static func allocateSmall(_ sizeClass: Int) -> UnsafeMutableRawPointer {
         let blockSize = smallest << sizeClass
         var block = freeListHead(sizeClass)
         if block != 0 {
             setFreeListHead(sizeClass, UnsafePointer<UInt>(bitPattern: block)!.pointee)
         } else {
             if chunkEnd - chunkNext < UInt(blockSize) {
-                guard refillChunk() else { outOfMemory(blockSize) }
+                refillChunk(blockSize)
             }
             block = chunkNext
             chunkNext += UInt(blockSize)
         }
         let pointer = block + UInt(headerSize)
         setHeader(pointer, smallMagic | UInt64(sizeClass), 0)
-        return UnsafeMutableRawPointer(bitPattern: pointer)
+        return UnsafeMutableRawPointer(bitPattern: pointer)!
     }
 
-    /// A new chunk for small blocks: pages once the page allocator exists, else the early arena.
-    private static func refillChunk() -> Bool {
-        let bytes = chunkPages * Int(PhysicalPageAllocator.pageSize)
-        if KernelMemory.pages != nil, let first = KernelMemory.pages!.allocateContiguousPages(chunkPages) {
-            chunkNext = UInt(first)
-            chunkEnd = chunkNext + UInt(bytes)
-            return true
-        }
-        // Early: hand the rest of the early arena to the chunk, 2 KiB at least.
-        initializeEarly()
-        let end = UInt(kernel_early_heap_end())
-        guard end - earlyNext >= 2048 else { return false }
-        chunkNext = earlyNext
-        chunkEnd = min(end, earlyNext + 4096)
-        earlyNext = chunkEnd
-        return true
+    /// A new chunk of pages for small blocks (only once the page allocator exists: early blocks
+    /// are cut to size), or the FATAL line for a block of `blockSize` bytes.
+    private static func refillChunk(_ blockSize: Int) {
+        guard let first = KernelMemory.pages!.allocateContiguousPages(chunkPages) else { outOfMemory(blockSize) }
+        chunkNext = UInt(first)
+        chunkEnd = chunkNext + UInt(chunkPages) * UInt(PhysicalPageAllocator.pageSize)
     }
 
     private static func carveEarly(size: Int, alignment: Int) -> UInt? {

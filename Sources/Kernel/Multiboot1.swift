@@ -32,9 +32,9 @@ enum Multiboot1 {
         // The early heap never reuses memory (Heap.swift): each array is sized once, not grown.
         // Occupied: the structure, the map, the command line, the loader's name, the module
         // list, and per module its string and its bytes.
-        let moduleCount = flags & flagModules != 0 ? Int(min(fields.u32(moduleCountOffset), maximumModules)) : 0
-        info.occupied.reserveCapacity(5 + 2 * moduleCount)
-        info.modules.reserveCapacity(moduleCount)
+        let moduleCount = flags & flagModules != 0 ? fields.u32(moduleCountOffset) : 0
+        info.occupied.reserveCapacity(5 + 2 * Int(min(moduleCount, maximumModules)))
+        info.modules.reserveCapacity(Int(min(moduleCount, maximumModules)))
         info.occupied.append(PhysicalRange(start: address, size: structureSize))
 
         guard flags & flagMemoryMap != 0 else { throw .multiboot1NoMemoryMap(flags: flags) }
@@ -59,7 +59,7 @@ enum Multiboot1 {
 
         if flags & flagCommandLine != 0 {
             let (text, range) = try PhysicalBytes.cString(at: UInt64(fields.u32(commandLineOffset)), "multiboot1 cmdline")
-            info.commandLine = String(decoding: text, as: UTF8.self)
+            info.commandLine = BootText(text)
             info.occupied.append(range)
         }
         if flags & flagBootLoaderName != 0 {
@@ -67,7 +67,7 @@ enum Multiboot1 {
                                                            "multiboot1 boot_loader_name").1)
         }
         if flags & flagModules != 0 {
-            let count = fields.u32(moduleCountOffset)
+            let count = moduleCount
             guard count <= maximumModules else { throw .multiboot1TooManyModules(count) }
             let list = UInt64(fields.u32(moduleAddressOffset))
             _ = try PhysicalBytes.mapped(list, size: UInt64(count) * moduleEntrySize, "multiboot1 module list")
@@ -83,7 +83,7 @@ enum Multiboot1 {
                     info.occupied.append(range)
                 }
                 let range = PhysicalRange(start: start, end: end)
-                info.modules.append(BootModule(range: range, nameBytes: name))
+                info.modules.append(BootModule(range: range, name: BootText(name)))
                 info.occupied.append(range)
             }
         }

@@ -29,32 +29,23 @@ enum Multiboot2 {
         info.occupied.reserveCapacity(1 + moduleCount)
         info.occupied.append(PhysicalRange(start: address, size: UInt64(totalSize)))
 
-        var offset: UInt64 = 8
-        var sawEnd = false
         var sawMemoryMap = false
-        while !sawEnd && offset + 8 <= UInt64(totalSize) {
-            let tag = PhysicalBytes(base: address + offset)
-            let type = tag.u32(0), size = tag.u32(4)
-            guard size >= 8, UInt64(size) <= UInt64(totalSize) - offset else {
-                throw .multiboot2TagSize(type: type, offset: offset, size: size, totalSize: totalSize)
-            }
+        let sawEnd = try walkTags(address, totalSize: totalSize) { (tag, type, size) throws(MalformedBootInformation) in
             switch type {
-            case tagEnd:
-                sawEnd = true
             case tagCommandLine:
-                info.commandLine = String(decoding: string(in: tag, size: size, from: 8), as: UTF8.self)
+                info.commandLine = BootText(string(in: tag, size: size, from: 8))
             case tagModule:
                 guard size >= moduleTagHeaderSize else {
-                    throw .multiboot2TagSize(type: type, offset: offset, size: size, totalSize: totalSize)
+                    throw .multiboot2TagSize(type: type, offset: tag.base - address, size: size, totalSize: totalSize)
                 }
                 let start = UInt64(tag.u32(8)), end = UInt64(tag.u32(12))
                 guard start <= end else { throw .moduleEndsBeforeStart(index: info.modules.count, start: start, end: end) }
                 let range = PhysicalRange(start: start, end: end)
-                info.modules.append(BootModule(range: range, nameBytes: string(in: tag, size: size, from: 16)))
+                info.modules.append(BootModule(range: range, name: BootText(string(in: tag, size: size, from: 16))))
                 info.occupied.append(range)
             case tagMemoryMap:
                 guard size >= memoryMapTagHeaderSize else {
-                    throw .multiboot2TagSize(type: type, offset: offset, size: size, totalSize: totalSize)
+                    throw .multiboot2TagSize(type: type, offset: tag.base - address, size: size, totalSize: totalSize)
                 }
                 let entrySize = tag.u32(8)
                 guard entrySize >= minimumEntrySize, entrySize % 8 == 0 else { throw .multiboot2MemoryMapEntrySize(entrySize) }
@@ -69,7 +60,6 @@ enum Multiboot2 {
             default:
                 break
             }
-            offset += (UInt64(size) + 7) & ~7
         }
         guard sawEnd else { throw .multiboot2NoEndTag(totalSize: totalSize) }
         guard sawMemoryMap else { throw .multiboot2NoMemoryMap }
@@ -85,18 +75,34 @@ enum Multiboot2 {
         return UnsafeRawBufferPointer(start: UnsafeRawPointer(bitPattern: UInt(tag.base + start)), count: length)
     }
 
-    /// How many module tags the information holds, counted before anything is allocated. Tags
-    /// the parse would reject end the count; the parse then throws on them.
+    /// How many module tags the information holds, counted before anything is allocated (a
+    /// tag the parse rejects ends the count; the parse then throws on it).
     private static func countModules(_ address: UInt64, totalSize: UInt32) -> Int {
         var count = 0
+        _ = try? walkTags(address, totalSize: totalSize) { (_, type, _) throws(MalformedBootInformation) in
+            if type == tagModule { count += 1 }
+        }
+        return count
+    }
+
+    /// Calls `body` with each tag before the end tag (its bytes, type and size), 8-byte aligned
+    /// from offset 8. Throws on a tag whose size is below 8 or beyond the information; returns
+    /// whether the end tag was met.
+    private static func walkTags(
+        _ address: UInt64, totalSize: UInt32,
+        _ body: (PhysicalBytes, UInt32, UInt32) throws(MalformedBootInformation) -> Void
+    ) throws(MalformedBootInformation) -> Bool {
         var offset: UInt64 = 8
         while offset + 8 <= UInt64(totalSize) {
             let tag = PhysicalBytes(base: address + offset)
             let type = tag.u32(0), size = tag.u32(4)
-            guard type != tagEnd, size >= 8, UInt64(size) <= UInt64(totalSize) - offset else { break }
-            if type == tagModule { count += 1 }
+            guard size >= 8, UInt64(size) <= UInt64(totalSize) - offset else {
+                throw .multiboot2TagSize(type: type, offset: offset, size: size, totalSize: totalSize)
+            }
+            if type == tagEnd { return true }
+            try body(tag, type, size)
             offset += (UInt64(size) + 7) & ~7
         }
-        return count
+        return false
     }
 }

@@ -72,9 +72,7 @@ import Hypervisor
         // #UD, which has priority over the VM exit (SDM 26.1.1, 31.3 INVEPT "#UD ... if the
         // logical processor does not support EPT"). Bochs exits with reason 50 instead. The
         // guest sees #UD either way; the hypervisor sees one VM exit fewer.
-        let hasINVEPT = capabilities.secondaryProcessorBasedControls.allowsOne(.enableEPT)
-            && (capabilities.eptVPIDCapabilities?.contains(.invept) ?? false)
-        if !hasINVEPT {
+        if !capabilities.hasINVEPT {
             lines.removeAll { $0.hasPrefix("guest bad64: 50 (INVEPT)") }
             lines = lines.map { $0 == "guest bad64 stopped: halted (HLT) (53 VM exits)" ? "guest bad64 stopped: halted (HLT) (52 VM exits)" : $0 }
         }

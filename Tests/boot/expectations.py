@@ -170,13 +170,13 @@ def guest_lines(model):
     else:
         lines.append("guest ept: refused: this guest needs EPT (ept=required), which this CPU does not offer")
     # The modules of boot/grub-test.cfg: user images (EPT only), then bad input.
-    def user_image(name, lines_when_run):
+    def user_image(name, entry, lines_when_run):
         if not ept:
             return [f"guest {name}: refused: without EPT the hypervisor cannot keep a guest out of its memory, "
                     "so it runs only its built-in guests"]
-        return start(name, "64-bit mode", "0x101000" if name == "user64" else "0x10000") + lines_when_run
+        return start(name, "64-bit mode", entry) + lines_when_run
 
-    lines += user_image("user64", [
+    lines += user_image("user64", "0x101000", [
         "[user64] hello from a user-supplied ELF64 image",
         "guest user64 stopped: shut down by the guest (hypercall SHUT_DOWN, code 7) (3 VM exits)",
     ])
@@ -193,9 +193,9 @@ def guest_lines(model):
     # spin: interrupts off and an endless loop; flood: REP OUTSB for ever, the host's time on it
     # counting. Only their budgets (budget=2000000) stop them.
     budget = f"time budget of 2000000 TSC cycles exhausted ({timer})"
-    lines += user_image("spin", ["[spin] interrupts off, looping forever",
+    lines += user_image("spin", "0x10000", ["[spin] interrupts off, looping forever",
                                  f"guest spin stopped: {budget} (2 VM exits)"])
-    lines += user_image("flood", ["[flood] REP OUTSB of 1 MiB to port 80H, over and over",
+    lines += user_image("flood", "0x10000", ["[flood] REP OUTSB of 1 MiB to port 80H, over and over",
                                   f"guest flood stopped: {budget}"])
     lines += [
         "guest bad-class: cannot load the image: bad ELF header: EI_CLASS = 0x3",

@@ -15,6 +15,9 @@ import time
 sys.path.insert(0, os.path.dirname(__file__))
 import expectations as ex  # noqa: E402
 
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "tools", "lib"))
+from harness import final_line  # noqa: E402
+
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 LOGS = os.path.join(ROOT, "build", "logs")
 BOOT_TIME_LIMIT = 60  # seconds; a healthy Bochs boot takes a few
@@ -65,8 +68,7 @@ def judge(name, status, log, seconds, lines, success, success_status):
             problems.append(f"missing line {line!r}" + (" (or out of order)" if line in log else ""))
         else:
             position = found + len(line)
-    final = [l for l in log.splitlines() if l.strip()]
-    final = final[-1].strip() if final else ""
+    final = final_line(log).strip()
     want_final = ex.FINAL_SUCCESS if success else ex.FINAL_FAILURE
     if final != want_final:
         problems.append(f"last line is {final!r}, expected {want_final!r}")
@@ -80,33 +82,28 @@ def judge(name, status, log, seconds, lines, success, success_status):
     return not problems
 
 
-def boot_qemu(iso):
+def boot_qemu(iso, modules=0):
     """TCG has no VMX: the kernel must say so and fail cleanly. tools/qemu-run exits 1 for a
-    clean failure (QEMU status 3 with the final failure line), 0 for success, 2 otherwise."""
-    log = os.path.join(LOGS, "qemu-iso.log" if iso else "qemu.log")
-    cmd = ["tools/qemu-run", "--timeout", str(BOOT_TIME_LIMIT)] + (["--iso"] if iso else [])
-    status, text, seconds = run_with_limit(cmd, log)
-    name = "qemu-tcg grub-iso multiboot2" if iso else "qemu-tcg -kernel multiboot1"
-    lines = ["multiboot2" if iso else "multiboot1", ex.VMX_MISSING]
-    return judge(name, status, text, seconds, lines, False, success_status=0)
-
-
-def boot_qemu_modules(count):
-    """QEMU -kernel with `count` boot modules (multiboot1). The boot information's arrays live
-    on the 8-KiB early heap until the page allocator exists (Sources/Kernel/Heap.swift): 48
+    clean failure (QEMU status 3 with the final failure line), 0 for success, 2 otherwise.
+    With `modules`, QEMU -kernel gets that many boot modules: the boot information's arrays live
+    on the 8-KiB early heap until the page allocator exists (Sources/Kernel/Heap.swift), 48
     modules fit, and more than it holds end in one FATAL line naming the early heap, never in
     a fault."""
-    log = os.path.join(LOGS, f"qemu-{count}-modules.log")
-    modules = ",".join(f"build/guests/hello64.bin guest name=module-{i:02} mode=long load=0x10000"
-                       for i in range(count))
-    cmd = ["tools/qemu-run", "--timeout", str(BOOT_TIME_LIMIT), "--log", log, "--", "-initrd", modules]
+    name = "qemu-tcg grub-iso multiboot2" if iso else "qemu-tcg -kernel multiboot1"
+    log = os.path.join(LOGS, "qemu-iso.log" if iso else "qemu.log")
+    cmd = ["tools/qemu-run", "--timeout", str(BOOT_TIME_LIMIT)] + (["--iso"] if iso else [])
+    lines = ["multiboot2" if iso else "multiboot1", ex.VMX_MISSING]
+    if modules:
+        name += f", {modules} modules"
+        log = os.path.join(LOGS, f"qemu-{modules}-modules.log")
+        cmd += ["--log", log, "--", "-initrd", ",".join(
+            f"build/guests/hello64.bin guest name=module-{i:02} mode=long load=0x10000" for i in range(modules))]
+        if modules <= MODULES_THAT_FIT:
+            lines = ["multiboot1", f"module {modules - 1}: ", "page allocator: ", ex.VMX_MISSING]
+        else:
+            lines = ["multiboot1", ex.EARLY_HEAP_FULL, ex.EARLY_HEAP_FULL_END]
     status, text, seconds = run_with_limit(cmd, log)
-    if count <= MODULES_THAT_FIT:
-        lines = ["multiboot1", f"module {count - 1}: ", "page allocator: ", ex.VMX_MISSING]
-    else:
-        lines = ["multiboot1", ex.EARLY_HEAP_FULL, ex.EARLY_HEAP_FULL_END]
-    return judge(f"qemu-tcg -kernel multiboot1, {count} modules", status, text, seconds, lines, False,
-                 success_status=0)
+    return judge(name, status, text, seconds, lines, False, success_status=0)
 
 
 def boot_bochs(model):
@@ -133,7 +130,7 @@ def main():
     with concurrent.futures.ThreadPoolExecutor(max_workers=args.jobs) as pool:
         if args.qemu:
             jobs += [pool.submit(boot_qemu, False), pool.submit(boot_qemu, True),
-                     pool.submit(boot_qemu_modules, MODULES_THAT_FIT), pool.submit(boot_qemu_modules, 64)]
+                     pool.submit(boot_qemu, False, MODULES_THAT_FIT), pool.submit(boot_qemu, False, 64)]
         jobs += [pool.submit(boot_bochs, m) for m in models]
         results = [j.result() for j in jobs]
     passed = sum(results)

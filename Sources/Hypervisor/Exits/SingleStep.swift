@@ -53,10 +53,11 @@ public func handleMonitorTrapFlag<P: GuestProcessor>(_ vcpu: VirtualCPU<P>, _ ex
 
 /// The first VM exit of a guest of NOP, NOP, HLT entered with the monitor trap flag set: an MTF
 /// exit (reason 37) after the first NOP where MTF works (SDM 26.5.2). nil when the probe could
-/// not run. Uses the arena for one small guest.
+/// not run. Uses the arena for one small guest, handed back once its VMCS is cleared.
 public func probeMonitorTrapFlag<P: GuestProcessor>(
     environment: GuestEnvironment, arena: inout PageArena, cpu: P
 ) -> ExitReason? {
+    let mark = arena.mark
     guard environment.setup.allowsMonitorTrapFlag,
           let page = arena.allocate(bytes: PhysicalLayout.pageSize, zeroingWith: cpu) else { return nil }
     cpu.writePhysical32(page, 0x00F4_9090)                   // NOP, NOP, HLT
@@ -64,12 +65,15 @@ public func probeMonitorTrapFlag<P: GuestProcessor>(
                            isBuiltIn: true)
     guard let plan = try? image.plan(cpu: cpu),
           let vcpu = try? buildGuest(plan: plan, image: image, environment: environment, vpid: 0xFFFF,
-                                     arena: &arena, cpu: cpu) else { return nil }
+                                     arena: &arena, cpu: cpu) else {
+        arena.release(to: mark)     // a guest that was not built leaves no active VMCS
+        return nil
+    }
     vcpu.setPrimaryControls(vcpu.primaryControls.union(.monitorTrapFlag))
     var reason: ExitReason? = nil
     if (try? cpu.enterGuest(&vcpu.registers, launch: true)) != nil {
         reason = ExitReason(rawValue: UInt32(truncatingIfNeeded: vcpu.read(.exitReason)))
     }
-    try? cpu.vmclear(vcpu.vmcs)
+    if (try? cpu.vmclear(vcpu.vmcs)) != nil { arena.release(to: mark) }
     return reason
 }

@@ -171,7 +171,7 @@ public func buildGuest<P: GuestProcessor>(
     let cr0Fixed = env.guestCR0Fixed, cr4Fixed = env.guestCR4Fixed
     let start = GuestStartState.make(mode: plan.mode, entry: plan.entry, memory: memory, cr0Fixed: cr0Fixed,
                                      cr4Fixed: cr4Fixed, signature: signature)
-    let rate = UInt64(env.capabilities.misc.preemptionTimerRate)
+    let rate = UInt64(setup.preemptionTimerRate)
     let contents = GuestVMCSContents(
         start: start, bitmaps: env.bitmaps, eptPointer: ept?.pointer, vpid: vpid, cr0Mask: env.cr0Mask,
         cr4Mask: env.cr4Mask, exceptionBitmap: GuestEnvironment.exceptionBitmap,

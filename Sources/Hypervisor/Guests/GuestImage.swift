@@ -55,7 +55,7 @@ public struct GuestPlan: Sendable {
     public static let defaultMemorySize: UInt64 = 2 << 20
     /// The arena is 32 MiB (PhysicalLayout); a guest's 2-MiB-aligned block from its top leaves
     /// the bottom 2 MiB for what all guests share and the guest's EPT tables and VMCS.
-    public static let maximumMemorySize: UInt64 = 30 << 20
+    public static let maximumMemorySize: UInt64 = PhysicalLayout.arenaSize - (2 << 20)
     public static let defaultBudget: UInt64 = 20_000_000
 }
 

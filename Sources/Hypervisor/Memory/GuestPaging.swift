@@ -22,7 +22,7 @@ public enum GuestPaging {
             // 4-level paging: PML4, PDPT (1-GiB pages), PD (2-MiB pages), PT. A linear address
             // that is not canonical (bits 63:47 not all equal) is no address: the processor
             // would raise #GP (SDM Vol. 3A 4.5, Vol. 1 3.3.7.1).
-            guard (Int64(bitPattern: linear) >> 47) == 0 || (Int64(bitPattern: linear) >> 47) == -1 else { return nil }
+            guard isCanonical(linear, width: 48) else { return nil }
             var table = cr3 & addressMask
             var shift: UInt64 = 39
             while true {

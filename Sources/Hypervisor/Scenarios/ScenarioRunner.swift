@@ -214,8 +214,8 @@ func emitLine<P: GuestProcessor>(_ line: String, cpu: P) {
 /// The boot modules of a `scenarios` boot as scenario files. A module is one file, named by
 /// its `name=` word, or - with the word `bundle` - several files, each starting at a line
 /// `#%scenario NAME` (a comment to the parser). Bundles exist because the kernel parses the
-/// boot information into a 4-KiB early heap (Sources/Kernel/Heap.swift), which holds some 20
-/// modules, not a corpus of a hundred files.
+/// boot information into an 8-KiB early heap (Sources/Kernel/Heap.swift), which holds about 90
+/// modules through GRUB, not a corpus of a hundred files and more.
 public func scenarioFiles<P: Processor>(_ images: [GuestImage], cpu: P) -> [ScenarioFile] {
     var files: [ScenarioFile] = []
     for image in images where !image.isBuiltIn {

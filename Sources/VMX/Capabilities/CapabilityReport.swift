@@ -207,10 +207,11 @@ func reportEPTVPID(_ caps: VMXCapabilities, emit: (String) -> Void) {
     }
     emit(reportLine(msrLabel(MSR.ia32VMXEPTVPIDCap), msrValue(capabilities.rawValue)))
     let flags = capabilities.rawValue & ~EPTVPIDCapabilities.hlatPrefixSizeMask
-    let shown = EPTVPIDCapabilities.namedMask | flags
+    let naming = EPTVPIDCapabilities.naming     // built once, not per bit
+    let shown = naming.namedMask | flags
     for bit in 0..<64 where shown & (UInt64(1) << UInt64(bit)) != 0 {
         let set = flags & (UInt64(1) << UInt64(bit)) != 0
-        emit(reportLine(EPTVPIDCapabilities.sdmName(ofBit: bit) ?? "bit " + decimal(bit) + " (reserved)", yesNo(set)))
+        emit(reportLine(controlBitLabel(naming, bit: bit), yesNo(set)))
     }
     emit(reportLine("HLAT prefix size", decimal(capabilities.hlatPrefixSize)))
 }

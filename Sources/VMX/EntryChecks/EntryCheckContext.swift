@@ -333,9 +333,7 @@ extension EntryCheckContext {
     /// Whether `address` is canonical for the processor's linear-address width: bits 63 down
     /// to width - 1 all equal (SDM Vol. 1 3.3.7.1).
     public func isCanonical(_ address: UInt64) -> Bool {
-        let shift = UInt64(64 - linearAddressWidth)
-        let extended = UInt64(bitPattern: Int64(bitPattern: address << shift) >> Int64(shift))
-        return extended == address
+        VMX.isCanonical(address, width: linearAddressWidth)
     }
 
     /// The address width of structures the VMCS points to: the physical-address width, or 32

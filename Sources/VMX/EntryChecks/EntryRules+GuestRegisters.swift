@@ -116,7 +116,7 @@ extension EntryRules {
             guard c.entryControls.contains(.loadIA32EFER) else { return }
             if (c.guestEFER & (1 << 10) != 0) != c.ia32eModeGuest {
                 v.record(field: .guestIA32EFER, value: c.guestEFER,
-                         expected: "LMA (bit 10) = " + decimal(c.ia32eModeGuest ? 1 : 0) + " (IA-32e mode guest)")
+                         expected: "LMA (bit 10) = " + (c.ia32eModeGuest ? "1" : "0") + " (IA-32e mode guest)")
             }
         },
         EntryRule("guest.efer.lme", "27.3.1.1", .guestState,
@@ -125,7 +125,7 @@ extension EntryRules {
             let lma = c.guestEFER & (1 << 10) != 0
             if (c.guestEFER & (1 << 8) != 0) != lma {
                 v.record(field: .guestIA32EFER, value: c.guestEFER,
-                         expected: "LME (bit 8) = LMA (bit 10) = " + decimal(lma ? 1 : 0) + " (CR0.PG is 1)")
+                         expected: "LME (bit 8) = LMA (bit 10) = " + (lma ? "1" : "0") + " (CR0.PG is 1)")
             }
         },
         EntryRule("guest.bndcfgs.reserved", "27.3.1.1", .guestState,

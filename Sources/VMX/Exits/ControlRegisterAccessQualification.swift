@@ -55,11 +55,12 @@ public struct ControlRegisterAccessQualification: RawRepresentable, Equatable, S
     }
 
     /// CLTS: the access type alone.
-    public static var clts: Self { Self(rawValue: UInt64(AccessType.clts.rawValue) << 4) }
+    public static var clts: Self { Self(accessType: .clts, controlRegister: 0, generalPurposeRegister: 0) }
 
     /// LMSW with its 16-bit source operand, from memory or a register.
     public init(lmswSourceData: UInt16, operandIsMemory: Bool) {
-        rawValue = UInt64(lmswSourceData) << 16 | (operandIsMemory ? 1 << 6 : 0) | UInt64(AccessType.lmsw.rawValue) << 4
+        self.init(accessType: .lmsw, controlRegister: 0, generalPurposeRegister: 0)
+        rawValue |= UInt64(lmswSourceData) << 16 | (operandIsMemory ? 1 << 6 : 0)
     }
 
     private init(accessType: AccessType, controlRegister: Int, generalPurposeRegister: Int) {

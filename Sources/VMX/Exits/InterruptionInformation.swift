@@ -18,11 +18,11 @@ public struct InterruptionInformation: RawRepresentable, Equatable, Sendable {
     /// Bit 31: the field is valid.
     public var isValid: Bool { rawValue & (1 << 31) != 0 }
 
-    /// A valid field for an event (SDM Table 25-19): vector in bits 7:0, type in 10:8, bit 11
-    /// when the error-code field is valid. Bit 12 stays clear: nothing that builds one here
-    /// reports NMI unblocking due to IRET.
+    /// A valid field for an event (SDM Table 25-19): bits 11:0 and 31 as the VM-entry
+    /// interruption-information field packs them (Table 25-17). Bit 12 stays clear: nothing
+    /// that builds one here reports NMI unblocking due to IRET.
     public init(vector: UInt8, type: InterruptionType, hasErrorCode: Bool = false) {
-        rawValue = 1 << 31 | UInt32(type.rawValue) << 8 | UInt32(vector) | (hasErrorCode ? 1 << 11 : 0)
+        rawValue = VMEntryInterruptionInformation(vector: vector, type: type, deliverErrorCode: hasErrorCode).rawValue
     }
 
     /// The same event as the VM-entry interruption-information field encodes it (SDM 25.8.3,
