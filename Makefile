@@ -71,7 +71,7 @@ SWIFT_SOURCES := Package.swift $(shell find Sources/VMX Sources/Hypervisor Sourc
 	Sources/Intrinsics -type f 2>/dev/null)
 
 .PHONY: all kernel iso size clean run run-qemu run-qemu-iso run-bochs deps test unit-test \
-	boot-test fixtures bench
+	boot-test deps-test fixtures bench
 
 all: deps $(KERNEL) $(ISO) $(TEST_ISO)
 
@@ -173,7 +173,11 @@ run-bochs: deps $(ISO)
 
 HOSTED_SCRATCH := .build
 
-test: unit-test boot-test entry-check-test debug-test gdb-guest-test
+test: deps-test unit-test boot-test entry-check-test debug-test gdb-guest-test
+
+# tools/ensure-deps in a fresh clone on a simulated machine without the packages.
+deps-test:
+	Tests/tools/ensure-deps-test
 
 unit-test: deps unicorn
 	swift test --scratch-path $(HOSTED_SCRATCH)
