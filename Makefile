@@ -120,13 +120,16 @@ $(KERNEL): $(BOOT_OBJECTS) $(KERNEL_LIB) linker/kernel.ld
 # 1.5 MB ISO instead of 10 MB, and a faster Bochs boot.
 GRUB_MODULES := biosdisk iso9660 normal serial terminal multiboot2
 
-# make-iso DIRECTORY, GRUB CONFIGURATION, MODULES: the rule's first prerequisite (a kernel)
-# and the modules under boot/; grub-mkrescue's output goes to DIRECTORY.log.
+# make-iso DIRECTORY, GRUB CONFIGURATION, MODULES[, LINUX FILES]: the rule's first prerequisite
+# (a kernel; none when the target sets ISO_WITHOUT_KERNEL), the modules under boot/guests/ and
+# the Linux guest's files under boot/linux/ (mk/linux.mk); grub-mkrescue's output goes to
+# DIRECTORY.log.
 define make-iso
 	@rm -rf $(1) && mkdir -p $(1)/boot/grub $(1)/boot/guests
-	cp $< $(1)/boot/kernel.elf
+	$(if $(ISO_WITHOUT_KERNEL),,cp $< $(1)/boot/kernel.elf)
 	cp $(2) $(1)/boot/grub/grub.cfg
 	$(if $(3),cp $(3) $(1)/boot/guests/)
+	$(if $(4),mkdir -p $(1)/boot/linux && cp $(4) $(1)/boot/linux/)
 	$(GRUB_MKRESCUE) --install-modules="$(GRUB_MODULES)" --locales= --fonts= --themes= \
 		-o $@ $(1) >$(1).log 2>&1 || { cat $(1).log; exit 1; }
 endef
