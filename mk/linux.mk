@@ -12,6 +12,8 @@
 #   make run-linux-bare   Linux without the hypervisor, the same way
 #   make linux-test       Tests/boot/linux.py: the hypervisor with Linux on LINUX_TEST_MODELS,
 #                         judged by both serial logs (not yet part of `make test`)
+#   make linux-bare-test  the same script on the bare ISO (the initramfs's markers, power-off)
+#                         and its self-test on hand-made logs (no Bochs)
 #
 # None of this is part of `make` or `make test`: fetching needs the network.
 
@@ -24,7 +26,7 @@ LINUX_BARE_ISO := $(BUILD)/swiftvmx-linux-bare.iso
 LINUX_TIMEOUT ?= 300
 LINUX_TEST_MODELS ?= corei7_skylake_x corei5_lynnfield_750
 
-.PHONY: linux-fetch linux-initramfs linux-iso run-linux run-linux-bare linux-test
+.PHONY: linux-fetch linux-initramfs linux-iso run-linux run-linux-bare linux-test linux-bare-test
 
 linux-fetch: $(LINUX_KERNEL) $(LINUX_BUSYBOX)
 linux-initramfs: $(LINUX_INITRD)
@@ -56,3 +58,7 @@ run-linux-bare: deps $(LINUX_BARE_ISO)
 
 linux-test: deps $(LINUX_ISO)
 	python3 Tests/boot/linux.py --jobs 2 $(LINUX_TEST_MODELS)
+
+linux-bare-test: deps $(LINUX_BARE_ISO)
+	python3 Tests/boot/linux.py --self-test
+	python3 Tests/boot/linux.py --bare --jobs 2 $(LINUX_TEST_MODELS)
