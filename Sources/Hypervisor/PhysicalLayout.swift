@@ -8,7 +8,10 @@
 import VMX
 
 public enum PhysicalLayout {
-    /// First byte of the hypervisor's arena: 16 MiB, above the kernel image and the boot modules.
+    /// First byte of the hosted world's arena: 16 MiB. The kernel places its arena of the same
+    /// size at the top of RAM below 4 GiB, chosen from the memory map (Entry.swift), so that
+    /// boot modules and a pass-through guest have the low memory; scenario files give arena
+    /// addresses relative to the base (Scenario.swift), so they hold in both worlds.
     public static let arenaBase: UInt64 = 0x0100_0000
     /// Size of the arena: 32 MiB.
     public static let arenaSize: UInt64 = 0x0200_0000
@@ -23,6 +26,8 @@ public enum PhysicalLayout {
 /// guest had (memory, EPT tables, VMCS) goes back at once when it has stopped (`release`),
 /// since guests run one after the other.
 public struct PageArena {
+    /// The arena's first byte (scenario files give addresses relative to it).
+    public let base: UInt64
     public private(set) var next: UInt64
     public private(set) var end: UInt64
 
@@ -42,6 +47,7 @@ public struct PageArena {
     }
 
     public init(base: UInt64 = PhysicalLayout.arenaBase, end: UInt64 = PhysicalLayout.arenaEnd) {
+        self.base = base
         self.next = (base + PhysicalLayout.pageSize - 1) & ~(PhysicalLayout.pageSize - 1)
         self.end = end
     }

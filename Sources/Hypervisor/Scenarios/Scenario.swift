@@ -4,6 +4,8 @@
 //
 //     # comment                       '#' starts a comment, to the end of the line
 //     0x6800 = 0x0000000000000031     ENCODING = VALUE, both hexadecimal with a 0x prefix
+//     0x201a = arena+0x611e           a physical address in the runner's arena: its base plus the
+//                                     offset (the kernel chooses the arena from the memory map)
 //     # accept: vmfail-valid 7        an outcome the SDM also allows (more than one may be listed)
 //     # bochs-differs: <SDM text>     Bochs deviates from the SDM here (docs/BOCHS-DIFFERENCES.md)
 import VMX
@@ -14,6 +16,11 @@ public struct ScenarioOverride: Equatable {
     public var value: UInt64
     /// 1-based line number in the file, for messages.
     public var line: Int
+    /// Whether `value` is an offset from the arena's base (`arena+0x...`).
+    public var relativeToArena = false
+
+    /// The value to write, with the arena at `arenaBase`.
+    public func value(arenaBase: UInt64) -> UInt64 { relativeToArena ? arenaBase &+ value : value }
 }
 
 public struct Scenario {
@@ -53,15 +60,17 @@ extension Scenario {
             }
             let words = content.words(separatedBy: { $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\t") || $0 == UInt8(ascii: "\r") })
             if words.isEmpty { continue }
-            guard words.count == 3, words[1].equals("="), words[0].hasPrefix("0x"), words[2].hasPrefix("0x") else {
-                throw ScenarioError(line: lineNumber, message: "malformed line: expected `0xENCODING = 0xVALUE`")
+            let relative = words.count == 3 ? words[2].dropping(prefix: "arena+") : nil
+            let valueWord = relative ?? (words.count == 3 ? words[2] : words[0])
+            guard words.count == 3, words[1].equals("="), words[0].hasPrefix("0x"), valueWord.hasPrefix("0x") else {
+                throw ScenarioError(line: lineNumber, message: "malformed line: expected `0xENCODING = 0xVALUE` or `0xENCODING = arena+0xOFFSET`")
             }
             let encodingText = words[0].text
-            let valueText = words[2].text
+            let valueText = valueWord.text
             guard let encoding = parseHex(words[0]), encoding <= UInt64(UInt32.max) else {
                 throw ScenarioError(line: lineNumber, message: "malformed encoding `" + encodingText + "`")
             }
-            guard let value = parseHex(words[2]) else {
+            guard let value = parseHex(valueWord) else {
                 throw ScenarioError(line: lineNumber, message: "malformed value `" + valueText + "` (at most 16 hex digits)")
             }
             let field = VMCSField(rawValue: UInt32(encoding))
@@ -74,7 +83,7 @@ extension Scenario {
                 throw ScenarioError(line: lineNumber, message: "value " + hex(value) + " is wider than the "
                     + decimal(bits) + "-bit field " + name + " (" + hex(field.rawValue, digits: 4) + ")")
             }
-            overrides.append(ScenarioOverride(field: field, value: value, line: lineNumber))
+            overrides.append(ScenarioOverride(field: field, value: value, line: lineNumber, relativeToArena: relative != nil))
         }
     }
 

@@ -109,7 +109,7 @@ func runScenario<P: GuestProcessor>(
 
     for override in scenario.overrides {
         do {
-            try cpu.vmwrite(override.field.rawValue, override.value)
+            try cpu.vmwrite(override.field.rawValue, override.value(arenaBase: arena.base))
         } catch {
             let outcome: LaunchOutcome
             switch error {
@@ -118,7 +118,7 @@ func runScenario<P: GuestProcessor>(
             }
             emitLine(file.name + ": " + outcome.text, cpu: cpu)
             emitLine("  line " + decimal(override.line) + ": VMWRITE of " + (override.field.name ?? "field") + " ["
-                     + hex(override.field.rawValue, digits: 4) + "] = " + hex(override.value) + " failed", cpu: cpu)
+                     + hex(override.field.rawValue, digits: 4) + "] = " + hex(override.value(arenaBase: arena.base)) + " failed", cpu: cpu)
             return true
         }
     }
