@@ -82,6 +82,17 @@ extension EmulatedCPU: GuestProcessor {
         if vector == guestExecution.hostTimerVector { guestExecution.hostInterruptPending = false }
     }
 
+    /// The emulated machine's ports: a port with a value in `portValues` reads it, any other
+    /// reads all ones (nothing there); every write is recorded in `portWrites`.
+    public func readPort(_ port: UInt16, size: Int) -> UInt32 {
+        let ones: UInt32 = size >= 4 ? .max : (1 << UInt32(size * 8)) - 1
+        return (guestExecution.portValues[port] ?? .max) & ones
+    }
+
+    public func writePort(_ port: UInt16, size: Int, _ value: UInt32) {
+        guestExecution.portWrites.append((port: port, size: size, value: value))
+    }
+
     public func writeConsoleLine(_ bytes: UnsafeRawBufferPointer) {
         let line = String(decoding: bytes, as: UTF8.self)
         guestExecution.consoleLines.append(line)
@@ -102,6 +113,15 @@ extension EmulatedCPU: GuestProcessor {
         get { guestExecution.hostTimerVector }
         set { guestExecution.hostTimerVector = newValue }
     }
+
+    /// What the machine's ports read (a pass-through guest's forwarded IN), by port.
+    public var portValues: [UInt16: UInt32] {
+        get { guestExecution.portValues }
+        set { guestExecution.portValues = newValue }
+    }
+
+    /// Every OUT the hypervisor performed on the machine's ports, in order.
+    public var portWrites: [(port: UInt16, size: Int, value: UInt32)] { guestExecution.portWrites }
 
     /// Every line written with `writeConsoleLine`, in order.
     public var consoleLines: [String] { guestExecution.consoleLines }

@@ -45,7 +45,8 @@ public struct BootOptions {
 /// Returns whether everything succeeded; on failure the last lines logged say why.
 public func runHypervisor<P: GuestProcessor>(
     on cpu: P, arena: inout PageArena, options: BootOptions, host: HostState, guests: [GuestImage],
-    bootTimestamp: UInt64 = 0, debugging: GuestDebugHooks<P>? = nil, log: (String) -> Void
+    bootTimestamp: UInt64 = 0, debugging: GuestDebugHooks<P>? = nil, machine: PassThroughMachine? = nil,
+    log: (String) -> Void
 ) -> Bool {
     let operation: VMXRootOperation
     do {
@@ -72,7 +73,8 @@ public func runHypervisor<P: GuestProcessor>(
                                  arena: &arena, cpu: cpu)
     } else if options.runGuests {
         succeeded = runAllGuests(guests, capabilities: capabilities, host: host, options: options,
-                                 bootTimestamp: bootTimestamp, debugging: debugging, arena: &arena, cpu: cpu)
+                                 bootTimestamp: bootTimestamp, debugging: debugging, machine: machine,
+                                 arena: &arena, cpu: cpu)
     }
 
     do {
@@ -87,7 +89,8 @@ public func runHypervisor<P: GuestProcessor>(
 /// The default set-up, the shared structures, then every guest (or the benchmark).
 func runAllGuests<P: GuestProcessor>(
     _ guests: [GuestImage], capabilities: VMXCapabilities, host: HostState, options: BootOptions,
-    bootTimestamp: UInt64, debugging: GuestDebugHooks<P>?, arena: inout PageArena, cpu: P
+    bootTimestamp: UInt64, debugging: GuestDebugHooks<P>?, machine: PassThroughMachine? = nil,
+    arena: inout PageArena, cpu: P
 ) -> Bool {
     let setup = ControlSetup(capabilities: capabilities)
     cpu.log("VMCS: controls: pin-based \(hex: setup.pinBased.rawValue, digits: 8), primary \(hex: setup.primary.rawValue, digits: 8), secondary \(hex: setup.secondary.rawValue, digits: 8), VM-exit \(hex: setup.exit.rawValue, digits: 8), VM-entry \(hex: setup.entryBase.rawValue, digits: 8)")
@@ -119,9 +122,11 @@ func runAllGuests<P: GuestProcessor>(
         statistics.print(cpu: cpu)
         return healthy
     }
-    var healthy = true
+    let plan = LinuxModules(guests, cpu: cpu)
+    var healthy = plan.healthy
     var vpid: UInt16 = 1
-    for image in guests where !image.name.utf8.elementsEqual(benchmarkGuestName.utf8) {
+    for (index, image) in guests.enumerated()
+    where !image.name.utf8.elementsEqual(benchmarkGuestName.utf8) && !plan.isLinuxOrInitrd(index) {
         // A guest's memory, EPT tables and VMCS are its own: the next guest gets them again.
         let mark = arena.mark
         let result = runGuest(image, environment: environment, vpid: vpid, arena: &arena, cpu: cpu,
@@ -129,6 +134,18 @@ func runAllGuests<P: GuestProcessor>(
         if result.vmcsIsClear { arena.release(to: mark) }
         healthy = healthy && result.healthy
         vpid &+= 1
+    }
+    // A pass-through guest owns the machine, so it runs last (docs/LINUX.md).
+    if let kernel = plan.kernel {
+        if let machine {
+            let result = runLinuxGuest(guests[kernel.index], initrd: kernel.initrd.map { guests[$0] },
+                                       options: kernel.options, environment: environment, machine: machine,
+                                       vpid: vpid, arena: &arena, cpu: cpu)
+            healthy = healthy && result.healthy
+        } else {
+            cpu.log("guest \(kernel.options.name): cannot start Linux: this world has no machine to pass through")
+            healthy = false
+        }
     }
     statistics.print(cpu: cpu)
     return healthy

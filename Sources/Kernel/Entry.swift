@@ -12,8 +12,9 @@ import VMX
 
 /// The first MiB holds the real-mode IVT, BIOS data, EBDA, option ROMs and the VGA hole.
 let firstMegabyte = PhysicalRange(start: 0, end: 0x10_0000)
-/// The hypervisor's fixed arena (PhysicalLayout), which the page allocator never hands out.
-let hypervisorArena = PhysicalRange(start: PhysicalLayout.arenaBase, end: PhysicalLayout.arenaEnd)
+/// The hypervisor's arena (PhysicalLayout.arenaSize bytes), which the page allocator never
+/// hands out: chosen from the memory map at boot (`chooseArena`).
+nonisolated(unsafe) var hypervisorArena = PhysicalRange(start: 0, end: 0)
 /// The kernel stack after the boot phase: 64 KiB of allocated pages.
 let kernelStackPages = 16
 
@@ -49,16 +50,16 @@ public func kmain(_ magic: UInt32, _ informationAddress: UInt32) -> Never {
     // The boot page tables and the early heap were written to early memory before the
     // information was read (linker/kernel.ld); the hypervisor's arena must be free as well.
     let earlyMemory = PhysicalRange(start: kernel_low_memory_start(), end: kernel_low_memory_end())
-    for range in info.occupied {
-        if range.overlaps(earlyMemory) {
-            log("FATAL: boot information or a module at \(range) overlaps the kernel's early memory \(earlyMemory)")
-            exitMachine(success: false)
-        }
-        if range.overlaps(hypervisorArena) {
-            log("FATAL: boot information or a module at \(range) overlaps the hypervisor arena \(hypervisorArena)")
-            exitMachine(success: false)
-        }
+    for range in info.occupied where range.overlaps(earlyMemory) {
+        log("FATAL: boot information or a module at \(range) overlaps the kernel's early memory \(earlyMemory)")
+        exitMachine(success: false)
     }
+    guard let arena = chooseArena(info, keepingClearOf: [firstMegabyte, image] + info.occupied) else {
+        log("FATAL: no \(PhysicalLayout.arenaSize >> 20) MiB of available RAM below 4 GiB for the hypervisor arena, clear of the kernel, the boot information and the modules")
+        exitMachine(success: false)
+    }
+    hypervisorArena = arena
+    log("hypervisor arena: \(arena) (\(arena.size >> 20) MiB, the top of RAM below 4 GiB)")
 
     // Physical pages: available RAM, less what is in use or promised to the hypervisor.
     // (On the early heap: sized once, not grown.)
@@ -91,15 +92,35 @@ public func kmain(_ magic: UInt32, _ informationAddress: UInt32) -> Never {
     exitMachine(success: false)
 }
 
+/// The highest 2-MiB-aligned range of `PhysicalLayout.arenaSize` bytes of available RAM below
+/// 4 GiB (the identity map's reach) that overlaps none of `busy`: the top of RAM, so that the
+/// boot modules and a pass-through guest keep the low memory (docs/KERNEL.md, "Memory").
+private func chooseArena(_ info: BootInformation, keepingClearOf busy: [PhysicalRange]) -> PhysicalRange? {
+    let size = PhysicalLayout.arenaSize, alignment: UInt64 = 2 << 20
+    var best: PhysicalRange? = nil
+    for entry in info.memoryMap where entry.isAvailable {
+        var top = min(entry.range.end, IdentityMap.fullLimit) & ~(alignment - 1)
+        while top >= size && top - size >= entry.range.start {
+            let candidate = PhysicalRange(start: top - size, end: top)
+            guard let blocker = busy.first(where: { $0.overlaps(candidate) }) else {
+                if best == nil || candidate.start > best!.start { best = candidate }
+                break
+            }
+            top = blocker.start & ~(alignment - 1)
+        }
+    }
+    return best
+}
+
 /// The main phase, on the kernel stack: the hypervisor, then the exit.
 private func kernelMain() {
     let info = bootInformation!
-    // The hypervisor's structures live in its fixed arena (PhysicalLayout), which must be RAM.
+    // The hypervisor's structures live in its arena, which must be RAM.
     guard info.isAvailableRAM(hypervisorArena) else {
         log("FATAL: the hypervisor arena \(hypervisorArena) is not available RAM in the memory map")
         exitMachine(success: false)
     }
-    var arena = PageArena()
+    var arena = PageArena(base: hypervisorArena.start, end: hypervisorArena.end)
     let options = BootOptions(commandLine: info.commandLine?.string ?? "")
 #if DEBUG
     let debugging: GuestDebugHooks<RealProcessor>? = installDebugging(options: options)
@@ -114,9 +135,31 @@ private func kernelMain() {
     let succeeded = runHypervisor(
         on: RealProcessor(), arena: &arena, options: options, host: HostAndGuests.hostState(),
         guests: HostAndGuests.guests(modules: info.modules), bootTimestamp: bootTimestamp,
-        debugging: debugging
+        debugging: debugging, machine: passThroughMachine(info)
     ) { line in log("\(line)") }
     exitMachine(success: succeeded)
+}
+
+/// The machine a pass-through guest gets (docs/LINUX.md, "Memory"): when one is built, the
+/// page allocator keeps a pool of `keptPoolPages` for the rest of the run and gives up every
+/// other free page; the guest also gets the boot modules (loaded by then) and the first MiB
+/// less the kernel's early memory and the boot information.
+let keptPoolPages = 256
+
+private func passThroughMachine(_ info: BootInformation) -> PassThroughMachine {
+    var firmwareMap: [E820Entry] = []
+    for entry in info.memoryMap {
+        firmwareMap.append(E820Entry(base: entry.base, length: entry.length, type: E820Type(rawValue: entry.type)))
+    }
+    return PassThroughMachine(firmwareMap: firmwareMap) {
+        guard let (pool, released) = KernelMemory.pages!.confine(toPages: keptPoolPages) else { return nil }
+        log("page allocator: keeps \(pool) (\(keptPoolPages * 4) KiB) for the rest of the run; the pass-through guest gets the other free pages")
+        let earlyMemory = PhysicalRange(start: kernel_low_memory_start(), end: kernel_low_memory_end())
+        var granted = released
+        granted += PhysicalRange.subtracting([earlyMemory] + info.occupied, from: [firstMegabyte])
+        for module in info.modules { granted.append(module.range) }
+        return granted
+    }
 }
 
 private func report(_ info: BootInformation) {

@@ -3,6 +3,7 @@
 // so logging works before the heap exists and inside the exception handler, and each
 // interpolation compiles to one call (String interpolation in Embedded Swift inlines a lot of
 // code at every use; docs/KERNEL.md).
+import Hypervisor
 
 public struct LogLine: ExpressibleByStringInterpolation {
     public init(stringLiteral literal: StaticString) { Console.write(literal) }

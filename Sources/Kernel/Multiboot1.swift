@@ -1,6 +1,7 @@
 // Multiboot1 information (Multiboot Specification 0.6.96, section 3.3), as QEMU `-kernel`
 // passes it. The kernel needs the memory map (flags bit 6); the command line (bit 2) and the
 // modules (bit 3) are optional.
+import Hypervisor
 
 enum Multiboot1 {
     // Information structure offsets.

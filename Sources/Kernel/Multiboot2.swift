@@ -1,6 +1,7 @@
 // Multiboot2 boot information (Multiboot2 Specification 2.0, section 3.6), as GRUB passes it:
 // total_size, reserved, then 8-byte-aligned tags (type, size), ending with a type 0 tag. The
 // kernel needs the memory map tag (type 6); command line (1) and modules (3) are optional.
+import Hypervisor
 
 enum Multiboot2 {
     static let tagEnd: UInt32 = 0

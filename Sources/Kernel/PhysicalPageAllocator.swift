@@ -6,6 +6,7 @@
 // Free memory is a short sorted list of page ranges. Allocation takes the lowest page that
 // satisfies the request; freed single pages go on a list linked through their first eight
 // bytes and are reused first.
+import Hypervisor
 
 public struct PhysicalPageAllocator {
     public static let pageSize: UInt64 = 4096
@@ -122,6 +123,21 @@ public struct PhysicalPageAllocator {
             return start
         }
         return nil
+    }
+
+    /// Keeps `count` contiguous free pages (the lowest that fit) as the only memory this
+    /// allocator hands out from now on, and gives up every other free page: the returned
+    /// ranges, which a pass-through guest then owns (docs/LINUX.md, "Memory"). Pages already
+    /// handed out and freed single pages stay the kernel's. Nil when no such run exists.
+    public mutating func confine(toPages count: Int) -> (pool: PhysicalRange, released: [PhysicalRange])? {
+        let bytes = UInt64(count) * Self.pageSize
+        guard let index = ranges.firstIndex(where: { $0.size >= bytes }) else { return nil }
+        let pool = PhysicalRange(start: ranges[index].start, size: bytes)
+        var released = ranges
+        released[index].start = pool.end
+        released.removeAll { $0.isEmpty }
+        ranges = [pool]
+        return (pool, released)
     }
 
     /// Returns one page obtained from this allocator.

@@ -51,6 +51,32 @@ extension RealProcessor: GuestProcessor {
         if vector == 2 { x86_iret_to_self() } else { HostTimer.endOfInterrupt() }
     }
 
+    public func readPort(_ port: UInt16, size: Int) -> UInt32 {
+        switch size {
+        case 1: return UInt32(x86_inb(port))
+        case 2: return UInt32(x86_inw(port))
+        default: return x86_inl(port)
+        }
+    }
+
+    public func writePort(_ port: UInt16, size: Int, _ value: UInt32) {
+        switch size {
+        case 1: x86_outb(port, UInt8(truncatingIfNeeded: value))
+        case 2: x86_outw(port, UInt16(truncatingIfNeeded: value))
+        default: x86_outl(port, value)
+        }
+    }
+
+    public func readMMIO32(_ address: UInt64) -> UInt32 { x86_mmio_read32(address) }
+    public func writeMMIO32(_ address: UInt64, _ value: UInt32) { x86_mmio_write32(address, value) }
+
+    /// Identity-mapped memory: one memmove.
+    public func copyPhysical(from source: UInt64, to destination: UInt64, count: UInt64) {
+        guard count > 0 else { return }
+        UnsafeMutableRawPointer(bitPattern: UInt(destination)).unsafelyUnwrapped.copyMemory(
+            from: UnsafeRawPointer(bitPattern: UInt(source)).unsafelyUnwrapped, byteCount: Int(count))
+    }
+
     public func writeConsoleLine(_ bytes: UnsafeRawBufferPointer) {
         for byte in bytes { Serial.write(byte) }
         Serial.write(UInt8(ascii: "\n"))

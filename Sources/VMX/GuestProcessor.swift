@@ -153,6 +153,22 @@ public protocol GuestProcessor: Processor {
     /// interrupt; for an NMI, whatever lifts the NMI blocking the exit left (SDM 28.1).
     func endHostInterrupt(vector: UInt8)
 
+    // MARK: Port I/O and bulk memory, for a pass-through guest
+
+    /// IN of `size` bytes (1, 2 or 4) from `port`: what a pass-through guest's intercepted
+    /// access reads when the hypervisor performs it on the real port.
+    func readPort(_ port: UInt16, size: Int) -> UInt32
+    /// OUT of the low `size` bytes (1, 2 or 4) of `value` to `port`.
+    func writePort(_ port: UInt16, size: Int, _ value: UInt32)
+    /// Copies `count` bytes of physical memory from `source` to `destination` (the ranges do
+    /// not overlap): loading a kernel of megabytes byte by byte through the seam is slow. The
+    /// default copies eight bytes at a time through readPhysical64/writePhysical64.
+    func copyPhysical(from source: UInt64, to destination: UInt64, count: UInt64)
+    /// A 32-bit access to a device register (I/O APIC, local APIC, HPET): exactly one access
+    /// of exactly four bytes. The default is readPhysical32/writePhysical32.
+    func readMMIO32(_ address: UInt64) -> UInt32
+    func writeMMIO32(_ address: UInt64, _ value: UInt32)
+
     // MARK: The console and the debugger
 
     /// Writes one line (without its line end) to the host console.
@@ -178,6 +194,24 @@ extension GuestProcessor {
     public func vmwriteField(_ encoding: UInt32, _ value: UInt64) { try? vmwrite(encoding, value) }
 
     public func announceExitStatistics(at address: UInt64) {}
+
+    public func readMMIO32(_ address: UInt64) -> UInt32 { readPhysical32(address) }
+    public func writeMMIO32(_ address: UInt64, _ value: UInt32) { writePhysical32(address, value) }
+
+    public func copyPhysical(from source: UInt64, to destination: UInt64, count: UInt64) {
+        var offset: UInt64 = 0
+        while offset + 8 <= count {
+            writePhysical64(destination + offset, readPhysical64(source + offset))
+            offset += 8
+        }
+        while offset < count {
+            let word = readPhysical32((source + offset) & ~3)
+            let byte = UInt8(truncatingIfNeeded: word >> (((source + offset) & 3) * 8))
+            let target = (destination + offset) & ~3, shift = ((destination + offset) & 3) * 8
+            writePhysical32(target, (readPhysical32(target) & ~(UInt32(0xFF) << shift)) | UInt32(byte) << shift)
+            offset += 1
+        }
+    }
 
     public func enterGuestBaseline(_ registers: inout GuestRegisters, launch: Bool, statistics: UInt64) throws(VMFailure) -> Bool {
         try enterGuest(&registers, launch: launch)

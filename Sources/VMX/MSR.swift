@@ -5,6 +5,12 @@ public enum MSR {
     public static let ia32TimeStampCounter: UInt32 = 0x10
     public static let ia32APICBase: UInt32 = 0x1B
     public static let ia32FeatureControl: UInt32 = 0x3A
+    /// IA32_BIOS_UPDT_TRIG: writing it loads a microcode update (SDM Vol. 3A 11.11.6).
+    public static let ia32BIOSUpdateTrigger: UInt32 = 0x79
+    /// IA32_BIOS_SIGN_ID: the loaded microcode's revision in bits 63:32 (SDM Vol. 3A 11.11.7).
+    public static let ia32BIOSSignID: UInt32 = 0x8B
+    /// IA32_MISC_ENABLE (SDM Vol. 4 Table 2-2).
+    public static let ia32MiscEnable: UInt32 = 0x1A0
     public static let ia32SysenterCS: UInt32 = 0x174
     public static let ia32SysenterESP: UInt32 = 0x175
     public static let ia32SysenterEIP: UInt32 = 0x176

@@ -121,6 +121,9 @@ final class GuestExecution {
     var hostTimerFired = false
     var hostTimerVector: UInt8 = 0x20
     var consoleLines: [String] = []
+    /// The machine's ports as the hypervisor sees them (EmulatedCPU.readPort/writePort).
+    var portValues: [UInt16: UInt32] = [:]
+    var portWrites: [(port: UInt16, size: Int, value: UInt32)] = []
     var consoleHandler: ((String) -> Void)?
     var instructionLimit = 2_000_000
     var instructionsRetired: UInt64 = 0

@@ -5,6 +5,29 @@
 // the hypervisor-present bit is set, and leaves 40000000H-400000FFH describe the hypervisor.
 import VMX
 
+/// Feature bits a kind of guest does not see, on top of what every guest loses
+/// (`GuestCPUID.result`).
+public struct CPUIDView: Equatable, Sendable {
+    public var leaf1ECX: UInt32 = 0
+    public var leaf1EDX: UInt32 = 0
+    public var leaf6EAX: UInt32 = 0
+    public var leaf6ECX: UInt32 = 0
+    public var leaf7ECX: UInt32 = 0
+
+    public static let sandboxed = CPUIDView()
+
+    /// A pass-through guest (docs/LINUX.md, "CPUID"): x2APIC (1:ECX[21]; writes that switch
+    /// the APIC to x2APIC mode are refused) and 5-level paging (7:ECX[16]; LA57 would need
+    /// unrestricted guest to enter) are hidden, and so are features whose MSRs a processor
+    /// like Bochs announces without implementing them, as KVM hides what it does not
+    /// emulate: perfmon and debug capabilities (1:ECX[15] PDCM), thermal monitoring
+    /// (1:EDX[22] ACPI, [29] TM; 1:ECX[8] TM2; all of leaf 6 EAX: DTS, turbo, HWP...),
+    /// APERF/MPERF (6:ECX[0]) and the energy-performance bias (6:ECX[3]).
+    public static let passThrough = CPUIDView(
+        leaf1ECX: 1 << 21 | 1 << 15 | 1 << 8, leaf1EDX: 1 << 22 | 1 << 29, leaf6EAX: .max,
+        leaf6ECX: 1 << 0 | 1 << 3, leaf7ECX: 1 << 16)
+}
+
 public enum GuestCPUID {
     /// Leaf 40000000H: EBX, ECX, EDX spell "SwiftVMX" and four zero bytes.
     public static let signature: (UInt32, UInt32, UInt32) = (0x6669_7753, 0x584D_5674, 0)
@@ -28,19 +51,24 @@ public enum GuestCPUID {
 
     /// What the guest sees for `leaf`/`subleaf`, given the processor's answer `host`.
     @inline(__always)
-    public static func result(leaf: UInt32, subleaf: UInt32, host: CPUIDResult, setup: ControlSetup) -> CPUIDResult {
-        // Leaves with nothing to change (0, 2-6, 8-CH, 0EH-3FFFFFFFH), first: the common case.
-        if leaf < 0x4000_0000 && leaf != 1 && leaf != 7 && leaf != 0xD { return host }
+    public static func result(leaf: UInt32, subleaf: UInt32, host: CPUIDResult, setup: ControlSetup,
+                              view: CPUIDView = .sandboxed) -> CPUIDResult {
+        // Leaves with nothing to change (0, 2-5, 8-CH, 0EH-3FFFFFFFH), first: the common case.
+        if leaf < 0x4000_0000 && leaf != 1 && leaf != 6 && leaf != 7 && leaf != 0xD { return host }
         var r = host
         switch leaf {
         case 1:
-            r.ecx &= ~(vmx | smx | xsave | osxsave | avx | f16c | fma)
+            r.ecx &= ~(vmx | smx | xsave | osxsave | avx | f16c | fma | view.leaf1ECX)
             r.ecx |= hypervisor
+            r.edx &= ~view.leaf1EDX
+        case 6:
+            r.eax &= ~view.leaf6EAX
+            r.ecx &= ~view.leaf6ECX
         case 7:
             if subleaf == 0 {
                 r.ebx &= ~leaf7AVXEBX
                 if !setup.enablesINVPCID { r.ebx &= ~invpcid }
-                r.ecx &= ~leaf7AVXECX
+                r.ecx &= ~(leaf7AVXECX | view.leaf7ECX)
                 r.edx &= ~leaf7AVXEDX
             }
         case 0xD:
@@ -64,7 +92,7 @@ public func handleCPUID<P: GuestProcessor>(_ vcpu: VirtualCPU<P>, _ exit: inout 
     let leaf = UInt32(truncatingIfNeeded: vcpu.registers.rax)
     let subleaf = UInt32(truncatingIfNeeded: vcpu.registers.rcx)
     let r = GuestCPUID.result(leaf: leaf, subleaf: subleaf, host: vcpu.cpu.cpuid(leaf: leaf, subleaf: subleaf),
-                              setup: vcpu.setup)
+                              setup: vcpu.setup, view: vcpu.cpuidView)
     // CPUID writes EAX, EBX, ECX, EDX, which clears bits 63:32 of RAX..RDX.
     vcpu.registers.rax = UInt64(r.eax)
     vcpu.registers.rbx = UInt64(r.ebx)

@@ -56,6 +56,8 @@ public enum GuestStop: Sendable, Equatable {
     case entryInstructionFailed(VMFailure, launch: Bool)
     /// The hypervisor could not emulate what the guest did (the line before says what).
     case emulationFailure
+    /// A pass-through guest powered off, slept or reset the machine.
+    case platform(PlatformStop)
 
     public static func == (lhs: GuestStop, rhs: GuestStop) -> Bool {
         switch (lhs, rhs) {
@@ -69,6 +71,7 @@ public enum GuestStop: Sendable, Equatable {
         case let (.unexpectedExit(a), .unexpectedExit(b)): return a == b
         case let (.entryFailure(a, b), .entryFailure(c, d)): return a == c && b == d
         case let (.entryInstructionFailed(a, b), .entryInstructionFailed(c, d)): return a == c && b == d
+        case let (.platform(a), .platform(b)): return a == b
         default: return false
         }
     }

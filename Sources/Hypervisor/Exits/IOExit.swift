@@ -29,8 +29,10 @@ public func portDescription(_ port: UInt16) -> StaticString {
 public func isEmulated(port: UInt16) -> Bool { SerialPort16550.handles(port: port) || port == 0x80 }
 
 extension VirtualCPU {
-    /// Reads one byte from an emulated port; nil when the port is not emulated.
+    /// Reads one byte from an emulated port; nil when the port is not emulated. A
+    /// pass-through guest's ports are its own (PassThroughPlatform).
     func emulatedRead(port: UInt16) -> UInt8? {
+        if let platform { return UInt8(truncatingIfNeeded: platform.read(port, size: 1, cpu: cpu)) }
         if SerialPort16550.handles(port: port) { return serial.read(offset: port - SerialPort16550.base) }
         if port == 0x80 { return 0xFF }
         return nil
@@ -38,6 +40,13 @@ extension VirtualCPU {
 
     /// Writes one byte to an emulated port; false when the port is not emulated.
     func emulatedWrite(port: UInt16, value: UInt8) -> Bool {
+        if let platform {
+            if pendingPlatformStop == nil, let stop = platform.stop(writing: UInt32(value), size: 1, to: port) {
+                pendingPlatformStop = stop
+            }
+            if pendingPlatformStop == nil { platform.write(port, size: 1, UInt32(value), cpu: cpu) }
+            return true
+        }
         if SerialPort16550.handles(port: port) {
             if let line = serial.write(offset: port - SerialPort16550.base, value: value) { printSerialLine(line) }
             return true

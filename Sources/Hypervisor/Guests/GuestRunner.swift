@@ -23,6 +23,7 @@ extension GuestStop {
         case .entryInstructionFailed(let failure, let launch):
             text.append("\(launch ? "VMLAUNCH" : "VMRESUME") failed: \(failure)")
         case .emulationFailure: text.appendLiteral("the hypervisor could not emulate what the guest did")
+        case .platform(let stop): stop.describe(into: &text)
         }
     }
 
@@ -47,6 +48,8 @@ public struct GuestRun<P: GuestProcessor> {
     public var vcpu: VirtualCPU<P>?
     /// Whether the hypervisor itself did everything right.
     public var healthy: Bool
+    /// Why the guest stopped, nil when it never ran.
+    public var stop: GuestStop? = nil
     /// The TSC just before the guest's first VM entry.
     public var firstEntryTimestamp: UInt64 = 0
     /// Whether no VMCS of the guest is active (cleared, or never loaded): only then may its
@@ -85,26 +88,39 @@ public func runGuest<P: GuestProcessor>(
     let setup = environment.setup
     let timer: StaticString = setup.usesPreemptionTimer ? "VMX-preemption timer" : "host timer"
     cpu.log("guest \(plan.name): \(plan.mode.name), entry \(hex: plan.entry), \(plan.memorySize >> 20) MiB at guest-physical \(hex: vcpu.memory.physicalBase) (host \(hex: vcpu.memory.host)), \(setup.usesEPT ? "EPT" : "no EPT"), budget \(plan.budget) TSC cycles (\(timer))")
-    if !setup.usesPreemptionTimer {
-        vcpu.hostTimerVector = cpu.armHostTimer(cycles: plan.budget)
+    return runBuiltGuest(vcpu, name: plan.name, budget: plan.budget, isBuiltIn: image.isBuiltIn,
+                         statistics: environment.statistics, path: path, debugging: debugging)
+}
+
+/// Runs a built guest until it stops (with the host timer armed for `budget` where the
+/// VMX-preemption timer does not enforce it; no budget at all for nil), reports why it stopped,
+/// and clears its VMCS.
+func runBuiltGuest<P: GuestProcessor>(
+    _ vcpu: VirtualCPU<P>, name: String, budget: UInt64?, isBuiltIn: Bool, statistics: ExitStatistics,
+    path: DispatchPath, debugging: GuestDebugHooks<P>?
+) -> GuestRun<P> {
+    let cpu = vcpu.cpu
+    let hostTimer = budget != nil && !vcpu.setup.usesPreemptionTimer
+    if let budget, hostTimer {
+        vcpu.hostTimerVector = cpu.armHostTimer(cycles: budget)
     }
-    let before = environment.statistics.total(cpu: cpu)
+    let before = statistics.total(cpu: cpu)
     let firstEntry = cpu.readTimestampCounter()
     let stop = debugging?.guestStarting(vcpu) ?? (path == .swift ? vcpu.run() : vcpu.runBaseline())
     debugging?.guestStopped(vcpu, stop)
-    if !setup.usesPreemptionTimer { cpu.disarmHostTimer() }
+    if hostTimer { cpu.disarmHostTimer() }
     if let line = vcpu.serial.takeLine(), !line.isEmpty { vcpu.printSerialLine(line) }
-    let exitCount = environment.statistics.total(cpu: cpu) &- before
+    let exitCount = statistics.total(cpu: cpu) &- before
     var text = LogText()
-    text.append("guest \(plan.name) stopped: ")
+    text.append("guest \(name) stopped: ")
     stop.describe(into: &text)
     text.append(" (\(exitCount) VM exits)")
     cpu.log(LogMessage(stringInterpolation: text))
     do { try cpu.vmclear(vcpu.vmcs) } catch {
-        cpu.log("guest \(plan.name): VMCLEAR of its VMCS failed: \(error)")
+        cpu.log("guest \(name): VMCLEAR of its VMCS failed: \(error)")
         return GuestRun(vcpu: vcpu, healthy: false, firstEntryTimestamp: firstEntry, vmcsIsClear: false)
     }
-    return GuestRun(vcpu: vcpu, healthy: !(image.isBuiltIn && stop.isHypervisorFault),
+    return GuestRun(vcpu: vcpu, healthy: !(isBuiltIn && stop.isHypervisorFault), stop: stop,
                     firstEntryTimestamp: firstEntry)
 }
 

@@ -45,6 +45,12 @@ public final class VirtualCPU<P: GuestProcessor> {
     public var budgetCycles: UInt64 = 0
     public var hostTimerVector: UInt8? = nil
     public let vpid: UInt16
+    /// What the guest's CPUID hides (CPUIDExit.swift): one view per kind of guest.
+    public var cpuidView = CPUIDView.sandboxed
+    /// A pass-through guest's ports and traps (docs/LINUX.md); nil for a sandboxed guest.
+    public var platform: PassThroughPlatform? = nil
+    /// A write during string I/O that ends the machine (PassThroughPorts.swift).
+    public var pendingPlatformStop: PlatformStop? = nil
 
     public init(cpu: P, name: String, setup: ControlSetup, memory: GuestMemory, statistics: ExitStatistics,
                 vmcs: UInt64, vpid: UInt16, cr0Fixed: FixedBits, cr4Fixed: FixedBits,

@@ -23,23 +23,57 @@ public struct Bitmaps: Sendable {
     /// anyway).
     public static let readOnlyMSRs: [UInt32] = [MSR.ia32TimeStampCounter]
 
+    /// The sandboxed guests' bitmaps: everything exits but the pass-through MSRs.
     public init?<P: Processor>(arena: inout PageArena, cpu: P) {
-        guard let a = arena.allocate(bytes: PhysicalLayout.pageSize, zeroingWith: cpu),
-              let b = arena.allocate(bytes: PhysicalLayout.pageSize, zeroingWith: cpu),
-              let msr = arena.allocate(bytes: PhysicalLayout.pageSize, zeroingWith: cpu) else { return nil }
-        ioBitmapA = a
-        ioBitmapB = b
-        msrBitmap = msr
-        for page in [a, b, msr] {
-            for offset in stride(from: UInt64(0), to: PhysicalLayout.pageSize, by: 8) {
-                cpu.writePhysical64(page + offset, UInt64.max)
-            }
-        }
+        self.init(exitingByDefault: true, arena: &arena, cpu: cpu)
+        guard ioBitmapA != 0 else { return nil }
         for msr in Self.passThroughMSRs {
             setExit(msr: msr, write: false, false, cpu: cpu)
             setExit(msr: msr, write: true, false, cpu: cpu)
         }
         for msr in Self.readOnlyMSRs { setExit(msr: msr, write: false, false, cpu: cpu) }
+    }
+
+    /// A pass-through guest's bitmaps: nothing exits but the ports and MSRs given (reads and
+    /// writes of `msrs`, writes only of `writtenMSRs`). MSRs outside the bitmap's ranges exit
+    /// all the same (SDM 26.1.3).
+    public init?<P: Processor>(exitingPorts ports: [UInt16], msrs: [UInt32], writtenMSRs: [UInt32],
+                               arena: inout PageArena, cpu: P) {
+        self.init(exitingByDefault: false, arena: &arena, cpu: cpu)
+        guard ioBitmapA != 0 else { return nil }
+        for port in ports { setExit(port: port, cpu: cpu) }
+        for msr in msrs {
+            setExit(msr: msr, write: false, true, cpu: cpu)
+            setExit(msr: msr, write: true, true, cpu: cpu)
+        }
+        for msr in writtenMSRs { setExit(msr: msr, write: true, true, cpu: cpu) }
+    }
+
+    /// Three pages with every bit `exitingByDefault`; zero addresses when the arena is full.
+    private init<P: Processor>(exitingByDefault: Bool, arena: inout PageArena, cpu: P) {
+        guard let a = arena.allocate(bytes: PhysicalLayout.pageSize, zeroingWith: cpu),
+              let b = arena.allocate(bytes: PhysicalLayout.pageSize, zeroingWith: cpu),
+              let msr = arena.allocate(bytes: PhysicalLayout.pageSize, zeroingWith: cpu) else {
+            (ioBitmapA, ioBitmapB, msrBitmap) = (0, 0, 0)
+            return
+        }
+        ioBitmapA = a
+        ioBitmapB = b
+        msrBitmap = msr
+        guard exitingByDefault else { return }
+        for page in [a, b, msr] {
+            for offset in stride(from: UInt64(0), to: PhysicalLayout.pageSize, by: 8) {
+                cpu.writePhysical64(page + offset, UInt64.max)
+            }
+        }
+    }
+
+    /// Makes accesses to `port` exit.
+    func setExit<P: Processor>(port: UInt16, cpu: P) {
+        let bitmap = port < 0x8000 ? ioBitmapA : ioBitmapB
+        let index = UInt64(port & 0x7FFF)
+        let address = bitmap + (index / 32) * 4
+        cpu.writePhysical32(address, cpu.readPhysical32(address) | 1 << UInt32(index % 32))
     }
 
     /// The bit of `msr` in the read or write bitmap; nil for MSRs outside both ranges (they

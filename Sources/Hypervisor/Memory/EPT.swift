@@ -25,6 +25,9 @@ public struct EPT: Sendable {
     public let memoryType: UInt64
 
     static let largePage: UInt64 = 1 << 7
+    /// EPT memory types (SDM 29.3.7): uncacheable and write-back.
+    public static let uncacheable: UInt64 = 0
+    public static let writeBack: UInt64 = 6
     static let addressMask: UInt64 = 0x000F_FFFF_FFFF_F000
 
     /// The EPT pointer (SDM 25.6.11, Table 25-9): memory type in bits 2:0, the page-walk
@@ -41,13 +44,15 @@ public struct EPT: Sendable {
     /// Maps [guestPhysical, guestPhysical + bytes) to [host, host + bytes) with `permissions`,
     /// with 2-MiB pages where both addresses are aligned and `largePages` allows them, 4-KiB
     /// pages otherwise. Returns false when the arena has no room for a table.
+    /// `memoryType` overrides the tables' type for these pages (0 UC for MMIO, 6 WB).
     public func map<P: Processor>(guestPhysical: UInt64, host: UInt64, bytes: UInt64,
                                   permissions: EPTPermissions, largePages: Bool,
+                                  memoryType pageType: UInt64? = nil,
                                   arena: inout PageArena, cpu: P) -> Bool {
         var offset: UInt64 = 0
         while offset < bytes {
             let gpa = guestPhysical + offset, hpa = host + offset
-            let leaf = permissions.rawValue | memoryType << 3
+            let leaf = permissions.rawValue | (pageType ?? memoryType) << 3
             guard let pdpt = table(below: pml4, index: (gpa >> 39) & 511, arena: &arena, cpu: cpu),
                   let pd = table(below: pdpt, index: (gpa >> 30) & 511, arena: &arena, cpu: cpu)
             else { return false }

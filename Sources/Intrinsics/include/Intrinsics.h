@@ -72,6 +72,25 @@ static inline uint8_t x86_inb(uint16_t port) {
 static inline void x86_outl(uint16_t port, uint32_t value) {
     __asm__ volatile("outl %0, %1" : : "a"(value), "Nd"(port) : "memory");
 }
+static inline void x86_outw(uint16_t port, uint16_t value) {
+    __asm__ volatile("outw %0, %1" : : "a"(value), "Nd"(port) : "memory");
+}
+static inline uint16_t x86_inw(uint16_t port) {
+    uint16_t v; __asm__ volatile("inw %1, %0" : "=a"(v) : "Nd"(port) : "memory"); return v;
+}
+static inline uint32_t x86_inl(uint16_t port) {
+    uint32_t v; __asm__ volatile("inl %1, %0" : "=a"(v) : "Nd"(port) : "memory"); return v;
+}
+
+// MARK: Memory-mapped I/O: volatile, so that the compiler neither narrows nor merges accesses
+// (a read-modify-write of one bit became a one-byte store, which the I/O APIC rejects).
+
+static inline uint32_t x86_mmio_read32(uint64_t address) {
+    return *(volatile uint32_t *)address;
+}
+static inline void x86_mmio_write32(uint64_t address, uint32_t value) {
+    *(volatile uint32_t *)address = value;
+}
 
 // MARK: Descriptor tables and the task register
 

@@ -1,0 +1,74 @@
+// RDMSR and WRMSR for a pass-through guest (docs/LINUX.md, "MSRs"). The guest reaches every MSR
+// directly except these, which the MSR bitmap makes exit:
+// - VMX stays hidden: IA32_FEATURE_CONTROL and the VMX capability MSRs give #GP(0), as on a
+//   processor without VMX or SMX (SDM Vol. 4 Table 2-2: 3AH exists only with CPUID.1:ECX.VMX
+//   or SMX).
+// - IA32_EFER and IA32_PAT: as for every guest (MSRExits.swift).
+// - IA32_MISC_ENABLE (1A0H): emulated. Linux reads it unconditionally with a plain RDMSR
+//   (verify_cpu, before it has an IDT), and Bochs 2.7 does not implement it.
+// - IA32_BIOS_SIGN_ID (8BH): emulated (revision 0). Linux writes 0 and reads it back around
+//   CPUID to learn the microcode revision, without _safe, and Bochs 2.7 lacks it.
+// - Writes only: IA32_APIC_BASE (1BH) may not move the APIC, disable it or switch it to x2APIC
+//   mode (the hypervisor's own view of the APIC would no longer hold); IA32_BIOS_UPDT_TRIG
+//   (79H): no microcode loads under the hypervisor.
+// Every MSR outside the bitmap's ranges exits too (SDM 26.1.3) and gets #GP(0): the
+// hypervisor cannot tell whether the processor has it without risking a #GP of its own.
+// MSRs the CPU lacks whose CPUID bit says so are hidden through CPUID instead (CPUIDView).
+import VMX
+
+public enum PassThroughMSRs {
+    /// Intercepted for reads and writes.
+    public static let intercepted: [UInt32] = {
+        var msrs = [MSR.ia32FeatureControl, MSR.ia32EFER, MSR.ia32PAT, MSR.ia32MiscEnable, MSR.ia32BIOSSignID]
+        for msr in MSR.ia32VMXBasic...MSR.ia32VMXExitCtls2 { msrs.append(msr) }
+        return msrs
+    }()
+    /// Intercepted for writes only.
+    public static let interceptedWrites: [UInt32] = [MSR.ia32APICBase, MSR.ia32BIOSUpdateTrigger]
+
+    /// IA32_MISC_ENABLE as the guest first reads it: fast strings (bit 0), branch trace
+    /// storage and PEBS unavailable (bits 11, 12), everything else clear.
+    public static let miscEnableDefault: UInt64 = 1 << 0 | 1 << 11 | 1 << 12
+    /// IA32_APIC_BASE bits a write may not change: x2APIC enable (10), APIC global enable
+    /// (11), the base (MAXPHYADDR-1:12).
+    static let apicBaseFixed: UInt64 = 1 << 10 | 1 << 11 | 0x000F_FFFF_FFFF_F000
+
+    static func isVMX(_ msr: UInt32) -> Bool {
+        msr == MSR.ia32FeatureControl || (MSR.ia32VMXBasic...MSR.ia32VMXExitCtls2).contains(msr)
+    }
+}
+
+public func handlePassThroughRDMSR<P: GuestProcessor>(_ vcpu: VirtualCPU<P>, _ exit: inout ExitContext) -> ExitAction {
+    guard let platform = vcpu.platform else { return handleRDMSR(vcpu, &exit) }
+    let msr = UInt32(truncatingIfNeeded: vcpu.registers.rcx)
+    let value: UInt64
+    switch msr {
+    case MSR.ia32EFER, MSR.ia32PAT: return handleRDMSR(vcpu, &exit)
+    case MSR.ia32MiscEnable: value = platform.miscEnable
+    case MSR.ia32BIOSSignID: value = 0
+    default: return vcpu.denyMSR(msr, write: false)
+    }
+    vcpu.registers.rax = value & 0xFFFF_FFFF
+    vcpu.registers.rdx = value >> 32
+    vcpu.skipInstruction(exit)
+    return .resume
+}
+
+public func handlePassThroughWRMSR<P: GuestProcessor>(_ vcpu: VirtualCPU<P>, _ exit: inout ExitContext) -> ExitAction {
+    guard let platform = vcpu.platform else { return handleWRMSR(vcpu, &exit) }
+    let msr = UInt32(truncatingIfNeeded: vcpu.registers.rcx)
+    let value = (vcpu.registers.rdx & 0xFFFF_FFFF) << 32 | (vcpu.registers.rax & 0xFFFF_FFFF)
+    switch msr {
+    case MSR.ia32EFER, MSR.ia32PAT: return handleWRMSR(vcpu, &exit)
+    case MSR.ia32MiscEnable: platform.miscEnable = value
+    case MSR.ia32BIOSSignID: break
+    case MSR.ia32APICBase:
+        let current = vcpu.cpu.readMSR(MSR.ia32APICBase)
+        if (value ^ current) & PassThroughMSRs.apicBaseFixed != 0 {
+            return vcpu.generalProtection("guest \(vcpu.name): WRMSR IA32_APIC_BASE \(hex: value) would move, disable or switch the local APIC (now \(hex: current)): refused, #GP(0) injected")
+        }
+    default: return vcpu.denyMSR(msr, write: true)
+    }
+    vcpu.skipInstruction(exit)
+    return .resume
+}
