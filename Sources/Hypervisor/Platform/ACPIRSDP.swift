@@ -63,7 +63,7 @@ public struct ACPIRSDP: Equatable, Sendable {
     static func search<P: Processor>(from start: UInt64, to end: UInt64, firstError: inout ACPIError?,
                                      cpu: P) -> ACPIRSDP? {
         var address = start & ~(alignment - 1)
-        while address + extendedLength <= end {
+        while address + checksumLength <= end {   // a revision 0 RSDP is 20 bytes
             if cpu.readPhysical64(address) == signature {
                 do throws(ACPIError) {
                     return try parse(at: address, cpu: cpu)
