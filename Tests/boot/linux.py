@@ -27,7 +27,7 @@ LINUX_LINES = ["HYPERVISOR-FLAG: yes", "VMX-FLAG: no", "NPROC: 1", "INIT: powero
 # The same Linux booted by GRUB without the hypervisor (--bare).
 BARE_LINUX_LINES = ["HYPERVISOR-FLAG: no", "VMX-FLAG: yes", "NPROC: 1", "INIT: poweroff"]
 # The hypervisor's E820 line for the range it keeps (inclusive end, Linux's format), on COM1.
-HYPERVISOR_E820 = re.compile(r"^linux: E820 reserved \[mem (0x[0-9a-fA-F]+)-(0x[0-9a-fA-F]+)\] hypervisor$")
+HYPERVISOR_E820 = re.compile(r"^guest linux: E820 reserved \[mem (0x[0-9a-fA-F]+)-(0x[0-9a-fA-F]+)\] hypervisor$")
 # Linux's boot-log line for a reserved range; the timestamp "[    0.000000] " may precede it.
 LINUX_E820 = re.compile(r"^(?:\[[ 0-9.]+\] )?BIOS-e820: \[mem (0x[0-9a-fA-F]+)-(0x[0-9a-fA-F]+)\] reserved$")
 # Lines of the hypervisor's log (COM1), in this order, after its E820 line; each must begin a
@@ -77,16 +77,17 @@ def judge(com3, com1, status, bare=False):
     problems += found
     if bare:
         return problems
-    # Every range the hypervisor says it reserved must be a reserved range in Linux's E820 map.
+    # Every range the hypervisor says it reserved must lie in a reserved range of Linux's E820
+    # map (Linux merges it with adjacent reserved ranges of the firmware's).
     reserved = {(int(m[1], 16), int(m[2], 16)) for m in map(LINUX_E820.match, linux) if m}
     ranges = [(i, int(m[1], 16), int(m[2], 16)) for i, m in enumerate(map(HYPERVISOR_E820.match, hyper)) if m]
     if not ranges:
-        problems.append("hypervisor (COM1): no line 'linux: E820 reserved [mem 0xSTART-0xEND] hypervisor'")
+        problems.append("hypervisor (COM1): no line 'guest linux: E820 reserved [mem 0xSTART-0xEND] hypervisor'")
     for _, start, end in ranges:
-        if (start, end) not in reserved:
+        if not any(a <= start and end <= b for a, b in reserved):
             seen = ", ".join(f"[{a:#x}-{b:#x}]" for a, b in sorted(reserved)) or "none"
-            problems.append(f"Linux (COM3): no 'BIOS-e820: [mem {start:#018x}-{end:#018x}] reserved' "
-                            f"(the hypervisor's range); Linux's reserved ranges: {seen}")
+            problems.append(f"Linux (COM3): no 'BIOS-e820: [mem ...] reserved' line covers the hypervisor's "
+                            f"[{start:#x}-{end:#x}]; Linux's reserved ranges: {seen}")
     after = ranges[0][0] + 1 if ranges else 0
     found, _ = in_order(hyper[after:], COM1_LINES, lambda l, w: l.startswith(w), "hypervisor (COM1)")
     problems += found
@@ -150,8 +151,8 @@ INIT: poweroff\r
 [   17.332460] reboot: Power down\r
 """
 GOOD_COM1 = """VMX: VMXON succeeded: in VMX root operation
-linux: E820 reserved [mem 0x1000000-0x2ffffff] hypervisor
-guest linux: 64-bit mode, entry 0x1000000
+guest linux: E820 reserved [mem 0x1000000-0x2ffffff] hypervisor
+guest linux: Linux boot protocol 2.15, kernel at 0x4000000
 guest linux stopped: powered off (ACPI S5) (123456 VM exits)
 VMX: VMXOFF succeeded, CR4.VMXE cleared
 SWIFTVMX EXIT: success
@@ -174,18 +175,18 @@ def self_test():
         ("the flags line printed raw", GOOD_COM3.replace("HYPERVISOR-FLAG: yes", "flags : fpu hypervisor"),
          GOOD_COM1, 0, False, ["missing line 'HYPERVISOR-FLAG: yes'"]),
         ("a different reserved range", GOOD_COM3,
-         GOOD_COM1.replace("0x2ffffff]", "0x3ffffff]"), 0, False, ["the hypervisor's range"]),
+         GOOD_COM1.replace("0x2ffffff]", "0x3ffffff]"), 0, False, ["covers the hypervisor's"]),
         ("the range reported usable", GOOD_COM3.replace("0x0000000002ffffff] reserved", "0x0000000002ffffff] usable"),
-         GOOD_COM1, 0, False, ["the hypervisor's range"]),
-        ("no E820 line from the hypervisor", GOOD_COM3, GOOD_COM1.replace("linux: E820", "linux: e820"), 0, False,
-         ["no line 'linux: E820 reserved"]),
+         GOOD_COM1, 0, False, ["covers the hypervisor's"]),
+        ("no E820 line from the hypervisor", GOOD_COM3, GOOD_COM1.replace("guest linux: E820", "guest linux: e820"), 0, False,
+         ["no line 'guest linux: E820 reserved"]),
         ("no stop line", GOOD_COM3, GOOD_COM1.replace("powered off (ACPI S5)", "triple fault"), 0, False,
          ["missing line 'guest linux stopped: powered off (ACPI S5)'"]),
         ("a failure at the end", GOOD_COM3, GOOD_COM1.replace("EXIT: success", "EXIT: failure"), 1, False,
          ["status 1", "last line is 'SWIFTVMX EXIT: failure'"]),
         ("the final line not last", GOOD_COM3, GOOD_COM1 + "[linux] late\n", 0, False, ["last line is"]),
         ("the time limit", GOOD_COM3.split("INIT: start")[0], "", None, False,
-         ["no end within", "missing line 'HYPERVISOR-FLAG: yes'", "no line 'linux: E820"]),
+         ["no end within", "missing line 'HYPERVISOR-FLAG: yes'", "no line 'guest linux: E820"]),
         ("empty logs", "", "", 2, False, ["status 2", "missing line"]),
     ]
     failures = 0
