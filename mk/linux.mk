@@ -11,11 +11,12 @@
 #                         live with the prefix [linux:ttyS2], the hypervisor's COM1 as it comes
 #   make run-linux-bare   Linux without the hypervisor, the same way
 #   make linux-test       Tests/boot/linux.py: the hypervisor with Linux on LINUX_TEST_MODELS,
-#                         judged by both serial logs (not yet part of `make test`)
+#                         judged by both serial logs (part of `make test`)
 #   make linux-bare-test  the same script on the bare ISO (the initramfs's markers, power-off)
 #                         and its self-test on hand-made logs (no Bochs)
 #
-# None of this is part of `make` or `make test`: fetching needs the network.
+# `make test` runs linux-test: fetching the pinned packages needs Debian's archive (apt-get
+# download), which every machine of the project reaches.
 
 LINUX_DIR     := $(BUILD)/linux
 LINUX_KERNEL  := $(LINUX_DIR)/vmlinuz

@@ -21,6 +21,9 @@ public struct BootOptions {
     /// wait for gdb on COM2, in the debug image only (docs/DEBUGGING.md). The last such word wins.
     public var gdb = false
     public var gdbGuestName: [UInt8]? = nil
+    /// `after-linux=NAME`: the built-in guest NAME runs once more after the pass-through guest
+    /// (docs/LINUX.md, "Isolation": the sandbox still works after the operating system).
+    public var afterLinux: [UInt8]? = nil
 
     public init() {}
 
@@ -33,6 +36,7 @@ public struct BootOptions {
             if word.equals("check-entry") { checkEntry = true }
             if word.equals("gdb") { (gdb, gdbGuestName) = (true, nil) }
             if let name = word.dropping(prefix: "gdb=") { (gdb, gdbGuestName) = (true, Array(name)) }
+            if let name = word.dropping(prefix: "after-linux=") { afterLinux = Array(name) }
         }
     }
 }
@@ -138,10 +142,24 @@ func runAllGuests<P: GuestProcessor>(
     // A pass-through guest owns the machine, so it runs last (docs/LINUX.md).
     if let kernel = plan.kernel {
         if let machine {
+            let before = machine.imageChecksum()
             let result = runLinuxGuest(guests[kernel.index], initrd: kernel.initrd.map { guests[$0] },
                                        options: kernel.options, environment: environment, machine: machine,
                                        vpid: vpid, arena: &arena, cpu: cpu)
-            healthy = healthy && result.healthy
+            let after = machine.imageChecksum()
+            if before == after {
+                cpu.log("hypervisor image: code and read-only data unchanged across guest \(kernel.options.name) (checksum \(hex: after))")
+            } else {
+                cpu.log("hypervisor image: code or read-only data CHANGED across guest \(kernel.options.name) (checksum \(hex: before), now \(hex: after))")
+            }
+            healthy = healthy && result.healthy && before == after
+            vpid &+= 1
+            for image in guests where image.isBuiltIn && options.afterLinux.map({ image.name.utf8.elementsEqual($0) }) == true {
+                let mark = arena.mark
+                let again = runGuest(image, environment: environment, vpid: vpid, arena: &arena, cpu: cpu)
+                if again.vmcsIsClear { arena.release(to: mark) }
+                healthy = healthy && again.healthy
+            }
         } else {
             cpu.log("guest \(kernel.options.name): cannot start Linux: this world has no machine to pass through")
             healthy = false

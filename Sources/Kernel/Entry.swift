@@ -151,7 +151,7 @@ private func passThroughMachine(_ info: BootInformation) -> PassThroughMachine {
     for entry in info.memoryMap {
         firmwareMap.append(E820Entry(base: entry.base, length: entry.length, type: E820Type(rawValue: entry.type)))
     }
-    return PassThroughMachine(firmwareMap: firmwareMap) {
+    return PassThroughMachine(firmwareMap: firmwareMap, claimGuestRAM: {
         guard let (pool, released) = KernelMemory.pages!.confine(toPages: keptPoolPages) else { return nil }
         log("page allocator: keeps \(pool) (\(keptPoolPages * 4) KiB) for the rest of the run; the pass-through guest gets the other free pages")
         let earlyMemory = PhysicalRange(start: kernel_low_memory_start(), end: kernel_low_memory_end())
@@ -159,7 +159,16 @@ private func passThroughMachine(_ info: BootInformation) -> PassThroughMachine {
         granted += PhysicalRange.subtracting([earlyMemory] + info.occupied, from: [firstMegabyte])
         for module in info.modules { granted.append(module.range) }
         return granted
-    }
+    }, imageChecksum: {
+        // FNV-1a over the kernel's code and read-only data, 8 bytes at a time.
+        var hash: UInt64 = 0xCBF2_9CE4_8422_2325
+        var address = kernel_image_start()
+        while address + 8 <= kernel_rodata_end() {
+            hash = (hash ^ UnsafePointer<UInt64>(bitPattern: UInt(address))!.pointee) &* 0x100_0000_01B3
+            address += 8
+        }
+        return hash
+    })
 }
 
 private func report(_ info: BootInformation) {

@@ -34,6 +34,19 @@ import VMX
         #expect(scenario.bochsDiffers == "SDM 27.3.1.2 \"If the guest will not be in virtual-8086 mode...\"")
     }
 
+    /// Physical addresses in the runner's arena hold in both worlds, wherever the arena is.
+    @Test func arenaRelativeValuesAddTheArenasBase() throws {
+        let scenario = try Scenario(parsing: "0x201a = arena+0x611e\n0x2800 = 0x1000")
+        let eptp = try #require(scenario.overrides.first)
+        #expect(eptp.relativeToArena && eptp.value == 0x611E)
+        #expect(eptp.value(arenaBase: 0x0100_0000) == 0x0100_611E)
+        #expect(eptp.value(arenaBase: 0x0DE0_0000) == 0x0DE0_611E)
+        #expect(scenario.overrides[1].value(arenaBase: 0x0DE0_0000) == 0x1000)
+        #expect(throws: ScenarioError(line: 1, message: "malformed line: expected `0xENCODING = 0xVALUE`")) {
+            try Scenario(parsing: "0x201a = arena+611e")
+        }
+    }
+
     @Test func acceptsTheHighHalfOfA64BitField() throws {
         let scenario = try Scenario(parsing: "0x2801 = 0xffffffff")
         #expect(scenario.overrides.first?.field.rawValue == 0x2801)

@@ -8,6 +8,14 @@
 import VMX
 
 public func handleEPTViolation<P: GuestProcessor>(_ vcpu: VirtualCPU<P>, _ exit: inout ExitContext) -> ExitAction {
+    let address = logEPTViolation(vcpu, exit)
+    return .stop(.eptViolation(guestPhysicalAddress: address))
+}
+
+/// The violation's line: the access, the addresses, what the EPT entries allowed. Returns the
+/// guest-physical address.
+@discardableResult
+func logEPTViolation<P: GuestProcessor>(_ vcpu: VirtualCPU<P>, _ exit: ExitContext) -> UInt64 {
     let q = EPTViolationQualification(rawValue: exit.qualification)
     let address = vcpu.read(.guestPhysicalAddress)
     var text = LogText()
@@ -18,7 +26,7 @@ public func handleEPTViolation<P: GuestProcessor>(_ vcpu: VirtualCPU<P>, _ exit:
     }
     text.append("; page \(eptRights: q)")
     vcpu.cpu.log(LogMessage(stringInterpolation: text))
-    return .stop(.eptViolation(guestPhysicalAddress: address))
+    return address
 }
 
 public func handleEPTMisconfiguration<P: GuestProcessor>(_ vcpu: VirtualCPU<P>, _ exit: inout ExitContext) -> ExitAction {

@@ -100,6 +100,7 @@ extension ExitHandlerTable {
         table[.ioInstruction] = handlePassThroughIO
         table[.rdmsr] = handlePassThroughRDMSR
         table[.wrmsr] = handlePassThroughWRMSR
+        table[.eptViolation] = handlePassThroughEPTViolation
         return table
     }
 }
@@ -206,6 +207,8 @@ func buildLinuxGuest<P: GuestProcessor>(
     guard let bitmaps = Bitmaps(exitingPorts: platform.exitingPorts, msrs: PassThroughMSRs.intercepted,
                                 writtenMSRs: PassThroughMSRs.interceptedWrites, arena: &arena, cpu: cpu)
     else { throw .outOfArenaMemory("the I/O and MSR bitmaps") }
+    guard platform.reserveScratch(arena: &arena, cpu: cpu) else { throw .outOfArenaMemory("the scratch page") }
+    platform.memory = memory
     let basic = env.capabilities.basic
     guard let vmcs = arena.allocate(bytes: UInt64(basic.vmcsRegionSize), zeroingWith: cpu) else {
         throw .outOfArenaMemory("the VMCS")

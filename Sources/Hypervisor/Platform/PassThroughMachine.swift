@@ -12,10 +12,15 @@ public struct PassThroughMachine {
     /// memory it does not keep and returns the RAM the guest may own (free pages, the boot
     /// modules once they are loaded, low memory outside the kernel's). Nil when it cannot.
     public var claimGuestRAM: () -> [PhysicalRange]?
+    /// A checksum of the hypervisor's code and read-only data, compared before and after a
+    /// pass-through guest (docs/LINUX.md, "Isolation").
+    public var imageChecksum: () -> UInt64
 
-    public init(firmwareMap: [E820Entry], claimGuestRAM: @escaping () -> [PhysicalRange]?) {
+    public init(firmwareMap: [E820Entry], claimGuestRAM: @escaping () -> [PhysicalRange]?,
+                imageChecksum: @escaping () -> UInt64) {
         self.firmwareMap = firmwareMap
         self.claimGuestRAM = claimGuestRAM
+        self.imageChecksum = imageChecksum
     }
 }
 

@@ -22,6 +22,14 @@ public final class PassThroughPlatform {
     /// The interrupt controllers and timers to quiet when the guest stops (MADT, HPET table).
     public var ioAPICs: [UInt64] = []
     public var hpet: UInt64? = nil
+    /// What the hypervisor keeps of the machine's RAM (for the EPT-violation answer).
+    public var memory: PassThroughMemory? = nil
+    /// The scratch page hypervisor pages are mapped to after a violation, the pages the EPT
+    /// tables for those mappings may take, and how many pages were answered so far
+    /// (PassThroughEPTViolation.swift).
+    var scratchPage: UInt64 = 0
+    var tablePages = PageArena(base: 0, end: 0)
+    var scratchMappings = 0
     /// The guest's IA32_MISC_ENABLE as it wrote it (PassThroughMSRs).
     public var miscEnable: UInt64 = PassThroughMSRs.miscEnableDefault
     /// 8042 command D1H was written: the next byte to port 60H is the output port.

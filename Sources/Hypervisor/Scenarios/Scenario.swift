@@ -63,7 +63,7 @@ extension Scenario {
             let relative = words.count == 3 ? words[2].dropping(prefix: "arena+") : nil
             let valueWord = relative ?? (words.count == 3 ? words[2] : words[0])
             guard words.count == 3, words[1].equals("="), words[0].hasPrefix("0x"), valueWord.hasPrefix("0x") else {
-                throw ScenarioError(line: lineNumber, message: "malformed line: expected `0xENCODING = 0xVALUE` or `0xENCODING = arena+0xOFFSET`")
+                throw ScenarioError(line: lineNumber, message: "malformed line: expected `0xENCODING = 0xVALUE`")
             }
             let encodingText = words[0].text
             let valueText = valueWord.text

@@ -261,6 +261,11 @@ static inline uint64_t kernel_image_end(void) {
     extern char __kernel_end[];
     return (uint64_t)__kernel_end;
 }
+/// The end of the kernel's code and read-only data (linker/kernel.ld): what must never change.
+static inline uint64_t kernel_rodata_end(void) {
+    extern char __rodata_end[];
+    return (uint64_t)__rodata_end;
+}
 
 /// Storage reserved in boot/stacks.asm (bss): the top (highest address) of each stack.
 static inline uint64_t kernel_double_fault_stack_top(void) {
