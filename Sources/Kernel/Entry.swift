@@ -54,7 +54,7 @@ public func kmain(_ magic: UInt32, _ informationAddress: UInt32) -> Never {
         log("FATAL: boot information or a module at \(range) overlaps the kernel's early memory \(earlyMemory)")
         exitMachine(success: false)
     }
-    guard let arena = chooseArena(info, keepingClearOf: [firstMegabyte, image] + info.occupied) else {
+    guard let arena = chooseArena(info, image: image) else {
         log("FATAL: no \(PhysicalLayout.arenaSize >> 20) MiB of available RAM below 4 GiB for the hypervisor arena, clear of the kernel, the boot information and the modules")
         exitMachine(success: false)
     }
@@ -93,16 +93,23 @@ public func kmain(_ magic: UInt32, _ informationAddress: UInt32) -> Never {
 }
 
 /// The highest 2-MiB-aligned range of `PhysicalLayout.arenaSize` bytes of available RAM below
-/// 4 GiB (the identity map's reach) that overlaps none of `busy`: the top of RAM, so that the
-/// boot modules and a pass-through guest keep the low memory (docs/KERNEL.md, "Memory").
-private func chooseArena(_ info: BootInformation, keepingClearOf busy: [PhysicalRange]) -> PhysicalRange? {
+/// 4 GiB (the identity map's reach) clear of the first MiB, the kernel image, the boot
+/// information and the modules: the top of RAM, so that the boot modules and a pass-through
+/// guest keep the low memory (docs/KERNEL.md, "Memory"). Runs on the early heap: allocates
+/// nothing.
+private func chooseArena(_ info: BootInformation, image: PhysicalRange) -> PhysicalRange? {
     let size = PhysicalLayout.arenaSize, alignment: UInt64 = 2 << 20
     var best: PhysicalRange? = nil
+    func blocker(of candidate: PhysicalRange) -> PhysicalRange? {
+        if firstMegabyte.overlaps(candidate) { return firstMegabyte }
+        if image.overlaps(candidate) { return image }
+        return info.occupied.first { $0.overlaps(candidate) }
+    }
     for entry in info.memoryMap where entry.isAvailable {
         var top = min(entry.range.end, IdentityMap.fullLimit) & ~(alignment - 1)
         while top >= size && top - size >= entry.range.start {
             let candidate = PhysicalRange(start: top - size, end: top)
-            guard let blocker = busy.first(where: { $0.overlaps(candidate) }) else {
+            guard let blocker = blocker(of: candidate) else {
                 if best == nil || candidate.start > best!.start { best = candidate }
                 break
             }

@@ -30,19 +30,24 @@ extension GuestExecution {
         case .hlt:
             // The logical processor enters the HLT state after the instruction (SDM Vol. 2A HLT).
             activityState = 1
-        case .io(_, let size, let isIn, let isString):
+        case .io(let immediate, let size, let isIn, let isString):
             if isString {
                 cpu.reportGuestExecutionProblem("INS/OUTS without a VM exit are not modelled")
                 return ExitInformation(reason: Self.emulationLimitReason)
             }
-            // No device answers on the emulated CPU's I/O ports: reads see all ones.
+            // The machine's ports, as the hypervisor reaches them too (EmulatedCPU.readPort and
+            // writePort): a port without a value reads all ones; writes are recorded.
+            let port = immediate ?? UInt16(truncatingIfNeeded: engine.read(UC_X86_REG_RDX))
+            let rax = engine.read(UC_X86_REG_RAX)
             if isIn {
-                let rax = engine.read(UC_X86_REG_RAX)
+                let value = UInt64(cpu.readPort(port, size: size))
                 switch size {
-                case 1: engine.write(UC_X86_REG_RAX, rax | 0xFF)
-                case 2: engine.write(UC_X86_REG_RAX, rax | 0xFFFF)
-                default: engine.write(UC_X86_REG_RAX, 0xFFFF_FFFF)
+                case 1: engine.write(UC_X86_REG_RAX, rax & ~0xFF | value)
+                case 2: engine.write(UC_X86_REG_RAX, rax & ~0xFFFF | value)
+                default: engine.write(UC_X86_REG_RAX, value)
                 }
+            } else {
+                cpu.writePort(port, size: size, UInt32(truncatingIfNeeded: rax))
             }
         case .rdmsr:
             let msr = UInt32(truncatingIfNeeded: engine.read(UC_X86_REG_RCX))

@@ -49,6 +49,10 @@ public final class VirtualCPU<P: GuestProcessor> {
     public var cpuidView = CPUIDView.sandboxed
     /// A pass-through guest's ports and traps (docs/LINUX.md); nil for a sandboxed guest.
     public var platform: PassThroughPlatform? = nil
+    /// TSC cycles spent in VMX root operation between this guest's VM exits and its next VM
+    /// entries, counted only where `measuresRootTime` (a pass-through guest, for make bench).
+    public var measuresRootTime = false
+    public var rootCycles: UInt64 = 0
     /// A write during string I/O that ends the machine (PassThroughPorts.swift).
     public var pendingPlatformStop: PlatformStop? = nil
 
@@ -151,16 +155,22 @@ public final class VirtualCPU<P: GuestProcessor> {
 
     /// Runs the guest until a handler stops it.
     public func run() -> GuestStop {
+        var exited: UInt64 = 0
         while true {
             do {
                 if !launched && EntryDiagnostics.checksBeforeLaunch { checkEntryBeforeLaunch(self) }
+                if measuresRootTime && launched { rootCycles &+= cpu.readTimestampCounter() &- exited }
                 try cpu.enterGuest(&registers, launch: !launched)
+                if measuresRootTime { exited = cpu.readTimestampCounter() }
             } catch {
                 reportFailedEntry(self, failure: error, launch: !launched)
                 return .entryInstructionFailed(error, launch: !launched)
             }
             launched = true
-            if let stop = dispatchExit(record: true) { return stop }
+            if let stop = dispatchExit(record: true) {
+                if measuresRootTime { rootCycles &+= cpu.readTimestampCounter() &- exited }
+                return stop
+            }
         }
     }
 
