@@ -1,8 +1,10 @@
 # Debian's unmodified Linux kernel as a guest (guests/linux/, boot/grub-linux*.cfg).
 #
 #   make linux-fetch      the pinned Debian packages (guests/linux/packages) into build/linux:
-#                         vmlinuz and a static busybox (tools/fetch-linux; network, idempotent)
-#   make linux-initramfs  build/linux/initrd.gz from guests/linux/init (tools/make-initramfs)
+#                         vmlinuz, msr.ko and a static busybox (tools/fetch-linux; network,
+#                         idempotent)
+#   make linux-initramfs  build/linux/initrd.gz from guests/linux/init and the isolation test's
+#                         probes (guests/linux/probes/*.asm) (tools/make-initramfs)
 #   make linux-iso        build/swiftvmx-linux.iso: the hypervisor with Linux as a guest
 #                         (boot/grub-linux.cfg) and build/swiftvmx-linux-bare.iso: the same
 #                         Linux booted by GRUB without the hypervisor (boot/grub-linux-bare.cfg)
@@ -14,6 +16,15 @@
 #                         judged by both serial logs (part of `make test`)
 #   make linux-bare-test  the same script on the bare ISO (the initramfs's markers, power-off)
 #                         and its self-test on hand-made logs (no Bochs)
+#   make linux-isolation-iso   build/swiftvmx-linux-isolation.iso and -isolation-relaxed.iso:
+#                         the hypervisor with Linux in swiftvmx.mode=isolation (root in the
+#                         guest attacks the hypervisor), then hello64 (after-linux=hello64);
+#                         the second with iomem=relaxed too (boot/grub-linux-isolation*.cfg)
+#   make linux-isolation-test  Tests/boot/linux.py --isolation: both ISOs on
+#                         LINUX_ISOLATION_MODEL in parallel
+#   make run-linux-isolation  the first of them, shown live as make run-linux does
+#   make run-linux-isolation-bare  the isolation mode on bare Linux in Bochs (no hypervisor,
+#                         build/swiftvmx-linux-isolation-bare.iso): what the probes do there
 #
 # `make test` runs linux-test: fetching the pinned packages needs Debian's archive (apt-get
 # download), which every machine of the project reaches.
@@ -21,24 +32,37 @@
 LINUX_DIR     := $(BUILD)/linux
 LINUX_KERNEL  := $(LINUX_DIR)/vmlinuz
 LINUX_BUSYBOX := $(LINUX_DIR)/busybox
+LINUX_MSR_KO  := $(LINUX_DIR)/msr.ko
 LINUX_INITRD  := $(LINUX_DIR)/initrd.gz
+# The isolation test's probes (guests/linux/probes/): static x86-64 Linux programs.
+LINUX_PROBES  := $(patsubst guests/linux/probes/%.asm,$(LINUX_DIR)/probes/%,$(wildcard guests/linux/probes/*.asm))
+LINUX_ISOLATION_ISO := $(BUILD)/swiftvmx-linux-isolation.iso
+LINUX_ISOLATION_RELAXED_ISO := $(BUILD)/swiftvmx-linux-isolation-relaxed.iso
+LINUX_ISOLATION_BARE_ISO := $(BUILD)/swiftvmx-linux-isolation-bare.iso
+LINUX_ISOLATION_MODEL ?= corei7_skylake_x
 LINUX_ISO     := $(BUILD)/swiftvmx-linux.iso
 LINUX_BARE_ISO := $(BUILD)/swiftvmx-linux-bare.iso
 LINUX_TIMEOUT ?= 300
 LINUX_TEST_MODELS ?= corei7_skylake_x corei5_lynnfield_750
 
-.PHONY: linux-fetch linux-initramfs linux-iso run-linux run-linux-bare linux-test linux-bare-test
+.PHONY: linux-fetch linux-initramfs linux-iso run-linux run-linux-bare linux-test linux-bare-test \
+	linux-isolation-iso linux-isolation-test run-linux-isolation run-linux-isolation-bare
 
-linux-fetch: $(LINUX_KERNEL) $(LINUX_BUSYBOX)
+linux-fetch: $(LINUX_KERNEL) $(LINUX_BUSYBOX) $(LINUX_MSR_KO)
 linux-initramfs: $(LINUX_INITRD)
 linux-iso: $(LINUX_ISO) $(LINUX_BARE_ISO)
 
 # tools/fetch-linux leaves files it need not replace alone; the touch tells make they are current.
-$(LINUX_KERNEL) $(LINUX_BUSYBOX) &: guests/linux/packages tools/fetch-linux
+$(LINUX_KERNEL) $(LINUX_BUSYBOX) $(LINUX_MSR_KO) &: guests/linux/packages tools/fetch-linux
 	tools/fetch-linux guests/linux/packages
-	@touch $(LINUX_KERNEL) $(LINUX_BUSYBOX)
+	@touch $(LINUX_KERNEL) $(LINUX_BUSYBOX) $(LINUX_MSR_KO)
 
-$(LINUX_INITRD): guests/linux/init tools/make-initramfs $(LINUX_BUSYBOX)
+$(LINUX_DIR)/probes/%: guests/linux/probes/%.asm guests/linux/probes/probe.inc | deps
+	@mkdir -p $(@D)
+	$(NASM) -f elf64 -w+all -I guests/linux/probes/ -o $@.o $<
+	$(LLD) -static -nostdlib -e _start -z noexecstack -o $@ $@.o
+
+$(LINUX_INITRD): guests/linux/init tools/make-initramfs $(LINUX_BUSYBOX) $(LINUX_MSR_KO) $(LINUX_PROBES)
 	tools/make-initramfs $@
 
 $(LINUX_ISO): $(KERNEL) boot/grub-linux.cfg $(LINUX_KERNEL) $(LINUX_INITRD)
@@ -51,14 +75,38 @@ $(LINUX_BARE_ISO): GRUB_MODULES += linux
 $(LINUX_BARE_ISO): boot/grub-linux-bare.cfg $(LINUX_KERNEL) $(LINUX_INITRD)
 	$(call make-iso,$(BUILD)/iso-linux-bare,boot/grub-linux-bare.cfg,,$(LINUX_KERNEL) $(LINUX_INITRD))
 
+# The isolation test: the same kernel, initramfs and hypervisor; GRUB configurations differ.
+linux-isolation-iso: $(LINUX_ISOLATION_ISO) $(LINUX_ISOLATION_RELAXED_ISO)
+
+$(LINUX_ISOLATION_ISO): $(KERNEL) boot/grub-linux-isolation.cfg $(LINUX_KERNEL) $(LINUX_INITRD)
+	$(call make-iso,$(BUILD)/iso-linux-isolation,boot/grub-linux-isolation.cfg,,$(LINUX_KERNEL) $(LINUX_INITRD))
+
+$(LINUX_ISOLATION_RELAXED_ISO): $(KERNEL) boot/grub-linux-isolation-relaxed.cfg $(LINUX_KERNEL) $(LINUX_INITRD)
+	$(call make-iso,$(BUILD)/iso-linux-isolation-relaxed,boot/grub-linux-isolation-relaxed.cfg,,$(LINUX_KERNEL) $(LINUX_INITRD))
+
+$(LINUX_ISOLATION_BARE_ISO): ISO_WITHOUT_KERNEL := 1
+$(LINUX_ISOLATION_BARE_ISO): GRUB_MODULES += linux
+$(LINUX_ISOLATION_BARE_ISO): boot/grub-linux-isolation-bare.cfg $(LINUX_KERNEL) $(LINUX_INITRD)
+	$(call make-iso,$(BUILD)/iso-linux-isolation-bare,boot/grub-linux-isolation-bare.cfg,,$(LINUX_KERNEL) $(LINUX_INITRD))
+
 run-linux: deps $(LINUX_ISO)
 	tools/linux-run --model $(MODEL) --timeout $(LINUX_TIMEOUT)
+
+run-linux-isolation: deps $(LINUX_ISOLATION_ISO)
+	tools/linux-run --isolation --model $(MODEL) --timeout $(LINUX_TIMEOUT)
 
 run-linux-bare: deps $(LINUX_BARE_ISO)
 	tools/linux-run --bare --model $(MODEL) --timeout $(LINUX_TIMEOUT)
 
 linux-test: deps $(LINUX_ISO)
 	python3 Tests/boot/linux.py --jobs 2 $(LINUX_TEST_MODELS)
+
+linux-isolation-test: deps $(LINUX_ISOLATION_ISO) $(LINUX_ISOLATION_RELAXED_ISO)
+	python3 Tests/boot/linux.py --self-test
+	python3 Tests/boot/linux.py --isolation --jobs 2 $(LINUX_ISOLATION_MODEL)
+
+run-linux-isolation-bare: deps $(LINUX_ISOLATION_BARE_ISO)
+	tools/linux-run --isolation --bare --model $(MODEL) --timeout $(LINUX_TIMEOUT)
 
 linux-bare-test: deps $(LINUX_BARE_ISO)
 	python3 Tests/boot/linux.py --self-test

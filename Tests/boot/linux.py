@@ -3,11 +3,17 @@
 a pass-through guest, boot/grub-linux.cfg) in Bochs on CPU models, and judges each run by two
 serial logs: Linux's console (COM3, ttyS2) and the hypervisor's (COM1), and Bochs's status.
 
-Usage: Tests/boot/linux.py [--jobs N] [--timeout S] [--bare] [--self-test] [MODEL ...]
+Usage: Tests/boot/linux.py [--jobs N] [--timeout S] [--bare | --isolation] [--self-test] [MODEL ...]
   MODEL ...     Bochs CPU models (default: corei7_skylake_x corei5_lynnfield_750)
   --bare        boot build/swiftvmx-linux-bare.iso instead: the same Linux and initramfs without
                 the hypervisor (boot/grub-linux-bare.cfg; ignore_bad_msrs=1), judged by
                 BARE_LINUX_LINES and Bochs's soft power off: checks the initramfs and this script
+  --isolation   the isolation test: build/swiftvmx-linux-isolation.iso and
+                build/swiftvmx-linux-isolation-relaxed.iso (iomem=relaxed) on each model, in
+                parallel: root in the guest reads and writes the hypervisor's memory through
+                /dev/mem, executes VMXON, writes and reads VMX MSRs, resets the machine
+                (swiftvmx.mode=isolation, guests/linux/init), then the built-in guest hello64
+                runs (after-linux=hello64); judged by ISOLATION_LINUX_LINES and ISOLATION_COM1
   --self-test   judge hand-made logs only (no Bochs): checks the judging logic
 Prints one PASS/FAIL line per run and closes with 'N passed, M failed'.
 """
@@ -18,6 +24,9 @@ import re
 import subprocess
 import sys
 import time
+
+sys.path.insert(0, os.path.dirname(__file__))
+import expectations as ex  # noqa: E402
 
 # MARK: What must be seen (the one place to adjust)
 
@@ -36,6 +45,57 @@ COM1_LINES = ["guest linux stopped: powered off (ACPI S5)"]
 # The last non-blank line of COM1.
 FINAL_LINE = "SWIFTVMX EXIT: success"
 
+# The isolation test (--isolation). Linux's console (COM3), in this order, whole lines (a
+# pattern: the whole line must match it). guests/linux/init's run_isolation prints them: the
+# largest reserved range above 1 MiB is the hypervisor's; /dev/mem reads zeros there (the
+# hypervisor's scratch page) and a write goes nowhere that matters; the second read, a page
+# further on, may see the scratch page's last write.
+ISOLATION_LINUX_LINES = [
+    "MODE: isolation",
+    "TARGET: found",
+    "DEVMEM-READ: 0x00000000",
+    "DEVMEM-WRITE: done",
+    re.compile(r"DEVMEM-READ-2: 0x(00000000|5EC0FFEE)"),
+    "VMXON: SIGILL",
+    "WRMSR-FEATURE-CONTROL: EIO",
+    "RDMSR-VMX-BASIC: EIO",
+    "RESET: keyboard controller",
+]
+# Lines that must not be on COM3 at all: Linux outlived its reset.
+ISOLATION_LINUX_FORBIDDEN = ["RESET: survived"]
+# devmem's failure message when Linux itself refused the access (EPERM): Linux, not the
+# hypervisor, kept the guest out, so the test proves nothing.
+DEVMEM_REFUSED = re.compile(r"^DEVMEM-[A-Z0-9-]+: failed \(.*(Operation not permitted|EPERM)")
+# The hypervisor's log (COM1) after its last E820 line, in this order: (what, pattern matched at
+# the start of a line). A group named `address` must lie in one of the hypervisor's reserved
+# ranges (HYPERVISOR_E820).
+SCRATCH_PAGE = re.compile(r"guest linux: guest-physical (?P<address>0x[0-9a-f]+) is the hypervisor's: "
+                          r"mapped to a scratch page \(reads zeros, writes discarded\)$")
+ISOLATION_COM1 = [
+    ("the /dev/mem read's EPT violation",
+     re.compile(r"guest linux: EPT violation at RIP 0x[0-9a-f]+: read of guest-physical (?P<address>0x[0-9a-f]+)")),
+    ("the scratch page after the read", SCRATCH_PAGE),
+    ("the /dev/mem write's EPT violation",
+     re.compile(r"guest linux: EPT violation at RIP 0x[0-9a-f]+: write of guest-physical (?P<address>0x[0-9a-f]+)")),
+    ("the scratch page after the write", SCRATCH_PAGE),
+    ("VMXON's #UD", re.compile(r"guest linux: VMXON at RIP 0x[0-9a-f]+: VMX is not available to guests: #UD injected$")),
+    ("WRMSR 3AH's #GP", re.compile(r"guest linux: WRMSR 0x0000003a \(IA32_FEATURE_CONTROL\) denied: #GP\(0\) injected$")),
+    ("RDMSR 480H's #GP", re.compile(r"guest linux: RDMSR 0x00000480 \(IA32_VMX_BASIC \(VMX capability\)\) denied: "
+                                    r"#GP\(0\) injected$")),
+    ("Linux's stop at the reset", re.compile(r"guest linux stopped: reset \(keyboard controller reset pulse, port 64H\)")),
+    ("the image checksum", re.compile(r"hypervisor image: code and read-only data unchanged across guest linux "
+                                      r"\(checksum 0x[0-9a-f]+\)$")),
+]
+
+
+def hello64_after_linux(model):
+    """hello64's lines as the boot tests expect them (Tests/boot/expectations.py), for the run
+    after Linux (after-linux=hello64): each begins a line; the stop line's VM-exit count is
+    left out."""
+    lines = [re.sub(r" \(\d+ VM exits\)$", "", line) for line in ex.guest_lines(model)
+             if line.startswith(("guest hello64", "[hello64"))]
+    return [(f"hello64's line {line!r}", re.compile(re.escape(line))) for line in lines]
+
 DEFAULT_MODELS = ["corei7_skylake_x", "corei5_lynnfield_750"]
 TIME_LIMIT = 240  # seconds per run; Linux reaches /init in 15-30 s of Bochs bare (FACTS.md)
 
@@ -43,6 +103,14 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 LOGS = os.path.join(ROOT, "build", "logs")
 ISO = os.path.join("build", "swiftvmx-linux.iso")
 BARE_ISO = os.path.join("build", "swiftvmx-linux-bare.iso")
+# Each kind of run: (ISO, its files' RUN_NAME, the judge's mode).
+RUNS = {
+    "default": (ISO, "linux-test", "default"),
+    "bare": (BARE_ISO, "linux-bare-test", "bare"),
+    "isolation": (os.path.join("build", "swiftvmx-linux-isolation.iso"), "linux-isolation-test", "isolation"),
+    "isolation-relaxed": (os.path.join("build", "swiftvmx-linux-isolation-relaxed.iso"),
+                          "linux-isolation-relaxed-test", "isolation"),
+}
 
 
 def lines_of(text):
@@ -56,16 +124,49 @@ def in_order(lines, wanted, matches, what):
         found = next((i for i in range(position, len(lines)) if matches(lines[i], want)), None)
         if found is None:
             anywhere = any(matches(line, want) for line in lines)
-            problems.append(f"{what}: missing line {want!r}" + (" (out of order)" if anywhere else ""))
+            shown = want.pattern if hasattr(want, "pattern") else want
+            problems.append(f"{what}: missing line {shown!r}" + (" (out of order)" if anywhere else ""))
         else:
             position = found + 1
     return problems, position
 
 
-def judge(com3, com1, status, bare=False):
+def line_is(line, want):
+    """A whole line equal to a string, or matching a pattern entirely."""
+    return bool(want.fullmatch(line)) if hasattr(want, "pattern") else line == want
+
+
+def judge_isolation(linux, hyper, ranges, model):
+    """Problems with an isolation run beyond those of every run with the hypervisor: Linux's
+    markers, and the hypervisor's account of each attack, in order, with addresses in its
+    reserved ranges."""
+    problems, _ = in_order(linux, ISOLATION_LINUX_LINES, line_is, "Linux (COM3)")
+    problems += [f"Linux (COM3): {line!r}: Linux survived the keyboard controller's reset"
+                 for line in linux if line in ISOLATION_LINUX_FORBIDDEN]
+    problems += [f"Linux (COM3): {line!r}: Linux itself refused /dev/mem (EPERM): the hypervisor was not tested"
+                 for line in linux if DEVMEM_REFUSED.match(line)]
+    position = ranges[-1][0] + 1 if ranges else 0
+    for what, pattern in ISOLATION_COM1 + hello64_after_linux(model):
+        found = next(((i, m) for i in range(position, len(hyper)) for m in [pattern.match(hyper[i])] if m), None)
+        if found is None:
+            anywhere = any(pattern.match(line) for line in hyper)
+            shown = "" if what.startswith("hello64's line") else f": a line matching {pattern.pattern!r}"
+            problems.append(f"hypervisor (COM1): missing {what}{shown}" + (" (out of order)" if anywhere else ""))
+            continue
+        position, match = found[0] + 1, found[1]
+        if "address" in match.groupdict():
+            address = int(match["address"], 16)
+            if not any(start <= address <= end for _, start, end in ranges):
+                problems.append(f"hypervisor (COM1): {what}: guest-physical {address:#x} lies outside the "
+                                "hypervisor's reserved ranges: " + hyper[found[0]])
+    return problems
+
+
+def judge(com3, com1, status, bare=False, isolation=False, model=DEFAULT_MODELS[0]):
     """Problems with a run (empty: it passed). `status` is tools/bochs-run's exit status (0:
     success, as it judges: Bochs status 0 and the final success line, or with --bare, Bochs's
-    soft power off), None when the time limit was reached."""
+    soft power off), None when the time limit was reached. `isolation`: an isolation run
+    (judge_isolation) instead of the default markers and power-off."""
     problems = []
     linux, hyper = lines_of(com3), lines_of(com1)
     if status is None:
@@ -73,8 +174,9 @@ def judge(com3, com1, status, bare=False):
     elif status != 0:
         problems.append(f"tools/bochs-run status {status} (0: "
                         + ("soft power off" if bare else f"Bochs status 0 and {FINAL_LINE!r}") + ")")
-    found, _ = in_order(linux, BARE_LINUX_LINES if bare else LINUX_LINES, lambda l, w: l == w, "Linux (COM3)")
-    problems += found
+    if not isolation:
+        found, _ = in_order(linux, BARE_LINUX_LINES if bare else LINUX_LINES, line_is, "Linux (COM3)")
+        problems += found
     if bare:
         return problems
     # Every range the hypervisor says it reserved must lie in a reserved range of Linux's E820
@@ -88,9 +190,12 @@ def judge(com3, com1, status, bare=False):
             seen = ", ".join(f"[{a:#x}-{b:#x}]" for a, b in sorted(reserved)) or "none"
             problems.append(f"Linux (COM3): no 'BIOS-e820: [mem ...] reserved' line covers the hypervisor's "
                             f"[{start:#x}-{end:#x}]; Linux's reserved ranges: {seen}")
-    after = ranges[0][0] + 1 if ranges else 0
-    found, _ = in_order(hyper[after:], COM1_LINES, lambda l, w: l.startswith(w), "hypervisor (COM1)")
-    problems += found
+    if isolation:
+        problems += judge_isolation(linux, hyper, ranges, model)
+    else:
+        after = ranges[0][0] + 1 if ranges else 0
+        found, _ = in_order(hyper[after:], COM1_LINES, lambda l, w: l.startswith(w), "hypervisor (COM1)")
+        problems += found
     final = next((line for line in reversed(hyper) if line.strip()), "")
     if final != FINAL_LINE:
         problems.append(f"hypervisor (COM1): last line is {final!r}, expected {FINAL_LINE!r}")
@@ -105,10 +210,12 @@ def read(path):
         return ""
 
 
-def boot(model, bare, limit):
-    """One Bochs run through tools/bochs-run (its files: build/logs/bochs-MODEL.NAME.*)."""
-    name = "linux-bare-test" if bare else "linux-test"
-    env = dict(os.environ, ISO=BARE_ISO if bare else ISO, RUN_NAME=name, MEGS="256", COM3="1")
+def boot(model, run, limit):
+    """One Bochs run through tools/bochs-run (its files: build/logs/bochs-MODEL.NAME.*); `run`
+    names one of RUNS."""
+    iso, name, mode = RUNS[run]
+    bare = mode == "bare"
+    env = dict(os.environ, ISO=iso, RUN_NAME=name, MEGS="256", COM3="1")
     if bare:
         env.update(IGNORE_BAD_MSRS="1", EXPECT="poweroff")
     com1 = os.path.join(LOGS, f"bochs-{model}.{name}.log")
@@ -127,8 +234,9 @@ def boot(model, bare, limit):
     except subprocess.TimeoutExpired:
         status = None
     seconds = time.monotonic() - start
-    problems = judge(read(com3), read(com1), status, bare)
-    print(f"{'PASS' if not problems else 'FAIL'} {'bare ' if bare else ''}linux {model} "
+    problems = judge(read(com3), read(com1), status, bare, mode == "isolation", model)
+    label = "linux" if run == "default" else f"linux {run}"
+    print(f"{'PASS' if not problems else 'FAIL'} {label} {model} "
           f"({seconds:.1f} s, status {status})" + "".join(f"\n    {p}" for p in problems)
           + (f"\n    {summary}\n    logs: {com3}, {com1}" if problems else ""), flush=True)
     return not problems
@@ -158,6 +266,42 @@ VMX: VMXOFF succeeded, CR4.VMXE cleared
 SWIFTVMX EXIT: success
 """
 BARE_COM3 = GOOD_COM3.replace("HYPERVISOR-FLAG: yes", "HYPERVISOR-FLAG: no").replace("VMX-FLAG: no", "VMX-FLAG: yes")
+# An isolation run as it should look: the hypervisor's arena at 0xe000000-0xfffffff (the top of
+# 256 MiB less the firmware's ACPI data, merged in Linux's map with its own reserved range).
+GOOD_ISOLATION_COM3 = """[    0.000000] BIOS-e820: [mem 0x0000000000100000-0x000000000dffffff] usable\r
+[    0.000000] BIOS-e820: [mem 0x000000000e000000-0x000000000fffffff] reserved\r
+[   17.327995] Run /init as init process\r
+INIT: start\r
+MODE: isolation\r
+TARGET: found\r
+DEVMEM-READ: 0x00000000\r
+DEVMEM-WRITE: done\r
+DEVMEM-READ-2: 0x5EC0FFEE\r
+VMXON: SIGILL\r
+WRMSR-FEATURE-CONTROL: EIO\r
+RDMSR-VMX-BASIC: EIO\r
+RESET: keyboard controller\r
+"""
+GOOD_ISOLATION_COM1 = """VMX: VMXON succeeded: in VMX root operation
+guest linux: E820 reserved [mem 0xe000000-0xfdfffff] hypervisor
+guest linux: E820 reserved [mem 0xffe0000-0xffeffff] hypervisor
+guest linux: Linux boot protocol 2.15, kernel at 0x4000000
+guest linux: EPT violation at RIP 0xffffffff81a3c2f1: read of guest-physical 0xe000000 (linear 0x7f3c00000000, the translated address); page ---
+guest linux: guest-physical 0xe000000 is the hypervisor's: mapped to a scratch page (reads zeros, writes discarded)
+guest linux: EPT violation at RIP 0x4a2b10: write of guest-physical 0xe001000 (linear 0x7f3c00001000, the translated address); page ---
+guest linux: guest-physical 0xe001000 is the hypervisor's: mapped to a scratch page (reads zeros, writes discarded)
+guest linux: EPT violation at RIP 0x4a2b10: read of guest-physical 0xe002000 (linear 0x7f3c00002000, the translated address); page ---
+guest linux: guest-physical 0xe002000 is the hypervisor's: mapped to a scratch page (reads zeros, writes discarded)
+guest linux: VMXON at RIP 0x401008: VMX is not available to guests: #UD injected
+guest linux: WRMSR 0x0000003a (IA32_FEATURE_CONTROL) denied: #GP(0) injected
+guest linux: RDMSR 0x00000480 (IA32_VMX_BASIC (VMX capability)) denied: #GP(0) injected
+guest linux stopped: reset (keyboard controller reset pulse, port 64H) (4567890 VM exits)
+hypervisor image: code and read-only data unchanged across guest linux (checksum 0x1b2c3d4e)
+""" + "\n".join(line + ("0x201000 (host 0x123000) (VMX-preemption timer)" if line.endswith(", ") else "")
+                for line in ex.guest_lines(DEFAULT_MODELS[0]) if line.startswith(("guest hello64", "[hello64"))) + """
+VMX: VMXOFF succeeded, CR4.VMXE cleared
+SWIFTVMX EXIT: success
+"""
 
 
 def self_test():
@@ -189,9 +333,59 @@ def self_test():
          ["no end within", "missing line 'HYPERVISOR-FLAG: yes'", "no line 'guest linux: E820"]),
         ("empty logs", "", "", 2, False, ["status 2", "missing line"]),
     ]
+    cases = [(name, com3, com1, status, bare, False, wanted) for name, com3, com1, status, bare, wanted in cases]
+    # The isolation test (--isolation).
+    isolation = [
+        ("a good isolation run", GOOD_ISOLATION_COM3, GOOD_ISOLATION_COM1, 0, []),
+        ("the second read seeing zeros", GOOD_ISOLATION_COM3.replace("READ-2: 0x5EC0FFEE", "READ-2: 0x00000000"),
+         GOOD_ISOLATION_COM1, 0, []),
+        ("the second read seeing something else", GOOD_ISOLATION_COM3.replace("READ-2: 0x5EC0FFEE", "READ-2: 0x12345678"),
+         GOOD_ISOLATION_COM1, 0, ["missing line 'DEVMEM-READ-2: 0x(00000000|5EC0FFEE)'"]),
+        ("the hypervisor's memory read back", GOOD_ISOLATION_COM3.replace("DEVMEM-READ: 0x00000000", "DEVMEM-READ: 0x464C457F"),
+         GOOD_ISOLATION_COM1, 0, ["missing line 'DEVMEM-READ: 0x00000000'"]),
+        ("Linux refusing /dev/mem (EPERM)",
+         GOOD_ISOLATION_COM3.replace("DEVMEM-READ: 0x00000000", "DEVMEM-READ: failed (mmap: Operation not permitted)"),
+         GOOD_ISOLATION_COM1, 0, ["missing line 'DEVMEM-READ: 0x00000000'", "refused /dev/mem (EPERM)"]),
+        ("no target", GOOD_ISOLATION_COM3.split("TARGET:")[0] + "TARGET: none\r\n" + GOOD_ISOLATION_COM3.split("DEVMEM-READ-2: 0x5EC0FFEE\r\n")[1],
+         GOOD_ISOLATION_COM1, 0, ["missing line 'TARGET: found'"]),
+        ("VMXON not faulting", GOOD_ISOLATION_COM3.replace("VMXON: SIGILL", "VMXON: status 0"), GOOD_ISOLATION_COM1, 0,
+         ["missing line 'VMXON: SIGILL'"]),
+        ("the MSR write allowed", GOOD_ISOLATION_COM3.replace("WRMSR-FEATURE-CONTROL: EIO", "WRMSR-FEATURE-CONTROL: ok"),
+         GOOD_ISOLATION_COM1, 0, ["missing line 'WRMSR-FEATURE-CONTROL: EIO'"]),
+        ("the guest surviving the reset", GOOD_ISOLATION_COM3 + "RESET: survived\r\nINIT: poweroff\r\n",
+         GOOD_ISOLATION_COM1.replace("reset (keyboard controller reset pulse, port 64H)", "powered off (ACPI S5)"), 0,
+         ["Linux survived the keyboard controller's reset", "missing Linux's stop at the reset"]),
+        ("no read violation", GOOD_ISOLATION_COM3,
+         "\n".join(l for l in GOOD_ISOLATION_COM1.split("\n") if ": read of guest-physical" not in l), 0,
+         ["missing the /dev/mem read's EPT violation"]),
+        ("no scratch page line", GOOD_ISOLATION_COM3,
+         "\n".join(l for l in GOOD_ISOLATION_COM1.split("\n") if "scratch page" not in l), 0,
+         ["missing the scratch page after the read"]),
+        ("a violation outside the hypervisor's ranges", GOOD_ISOLATION_COM3,
+         GOOD_ISOLATION_COM1.replace("read of guest-physical 0xe000000", "read of guest-physical 0xfe00000"), 0,
+         ["the /dev/mem read's EPT violation: guest-physical 0xfe00000 lies outside"]),
+        ("VMXON not reported", GOOD_ISOLATION_COM3, GOOD_ISOLATION_COM1.replace("#UD injected", "emulated"), 0,
+         ["missing VMXON's #UD"]),
+        ("the MSR denials out of order", GOOD_ISOLATION_COM3,
+         GOOD_ISOLATION_COM1.replace("guest linux: WRMSR", "guest linux: XX").replace("guest linux: RDMSR", "guest linux: WRMSR")
+         .replace("guest linux: XX", "guest linux: RDMSR"), 0, ["missing WRMSR 3AH's #GP"]),
+        ("the image changed", GOOD_ISOLATION_COM3, GOOD_ISOLATION_COM1.replace("unchanged across", "CHANGED across"), 1,
+         ["missing the image checksum"]),
+        ("hello64 failing after Linux", GOOD_ISOLATION_COM3,
+         GOOD_ISOLATION_COM1.replace("guest hello64 stopped: halted (HLT)", "guest hello64 stopped: triple fault"), 0,
+         ["missing hello64's line 'guest hello64 stopped: halted (HLT)'"]),
+        ("no hello64 after Linux", GOOD_ISOLATION_COM3,
+         "\n".join(l for l in GOOD_ISOLATION_COM1.split("\n") if "hello64" not in l), 0, ["missing hello64"]),
+        ("an isolation run's logs judged as a default run", GOOD_ISOLATION_COM3, GOOD_ISOLATION_COM1, 0,
+         ["missing line 'HYPERVISOR-FLAG: yes'", "missing line 'guest linux stopped: powered off (ACPI S5)'"]),
+        ("a default run's logs judged as an isolation run", GOOD_COM3, GOOD_COM1, 0,
+         ["missing line 'MODE: isolation'", "missing the /dev/mem read's EPT violation"]),
+    ]
+    cases += [(name, com3, com1, status, False, not name.endswith("as a default run"), wanted)
+              for name, com3, com1, status, wanted in isolation]
     failures = 0
-    for name, com3, com1, status, bare, wanted in cases:
-        problems = judge(com3, com1, status, bare)
+    for name, com3, com1, status, bare, isolation, wanted in cases:
+        problems = judge(com3, com1, status, bare, isolation)
         text = "\n".join(problems)
         ok = (not problems) if not wanted else all(w in text for w in wanted)
         failures += not ok
@@ -205,18 +399,23 @@ def main():
     parser.add_argument("models", nargs="*", default=DEFAULT_MODELS)
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--timeout", type=int, default=TIME_LIMIT)
-    parser.add_argument("--bare", action="store_true")
+    kind = parser.add_mutually_exclusive_group()
+    kind.add_argument("--bare", action="store_true")
+    kind.add_argument("--isolation", action="store_true")
     parser.add_argument("--self-test", action="store_true")
     args = parser.parse_args()
     if args.self_test:
         return 0 if self_test() else 1
-    iso = BARE_ISO if args.bare else ISO
-    if not os.path.exists(os.path.join(ROOT, iso)):
-        print(f"{iso} missing: make {'run-linux-bare' if args.bare else 'linux-iso'} builds it")
+    runs = ["isolation", "isolation-relaxed"] if args.isolation else ["bare"] if args.bare else ["default"]
+    target = "linux-isolation-iso" if args.isolation else "run-linux-bare" if args.bare else "linux-iso"
+    missing = [RUNS[run][0] for run in runs if not os.path.exists(os.path.join(ROOT, RUNS[run][0]))]
+    if missing:
+        print(f"{', '.join(missing)} missing: make {target} builds it")
         return 1
     os.makedirs(LOGS, exist_ok=True)
     with concurrent.futures.ThreadPoolExecutor(max_workers=args.jobs) as pool:
-        results = list(pool.map(lambda m: boot(m, args.bare, args.timeout), args.models))
+        results = list(pool.map(lambda job: boot(job[0], job[1], args.timeout),
+                                [(model, run) for model in args.models for run in runs]))
     passed = sum(results)
     print(f"{passed} passed, {len(results) - passed} failed")
     return 0 if results and passed == len(results) else 1

@@ -1,0 +1,93 @@
+; msr-probe MSR VALUE|read: one MSR access through Linux's MSR driver (msr.ko):
+; open /dev/cpu/0/msr, then pwrite64 of the 8-byte VALUE at offset MSR, or pread64 of 8 bytes
+; at offset MSR with `read`. The driver executes WRMSR/RDMSR in the kernel; when the
+; instruction faults (#GP) the call fails with EIO.
+; MSR and VALUE: hexadecimal with 0x, or decimal. Status: 0 on success, else the errno (EIO = 5;
+; ENOENT = 2 without msr.ko), EXIT_USAGE on bad arguments. Prints nothing.
+%include "probe.inc"
+
+        section .text
+        global _start
+_start:
+        cmp qword [rsp], 3      ; argc
+        jne usage
+        mov rsi, [rsp + 16]     ; argv[1]: the MSR
+        call parse
+        jc usage
+        mov r12, rax            ; r12: MSR (the file offset)
+        mov rsi, [rsp + 24]     ; argv[2]: VALUE or "read"
+        cmp dword [rsi], 'read'
+        jne .write
+        cmp byte [rsi + 4], 0
+        jne .write
+        mov r13d, SYS_PREAD64   ; r13: the call; O_RDONLY
+        xor esi, esi
+        jmp .open
+.write:
+        call parse
+        jc usage
+        mov [buffer], rax
+        mov r13d, SYS_PWRITE64
+        mov esi, 2              ; O_RDWR
+.open:
+        mov eax, SYS_OPEN
+        lea rdi, [rel path]
+        xor edx, edx
+        syscall
+        EXIT_IF_ERROR
+        mov edi, eax            ; fd
+        mov eax, r13d
+        lea rsi, [rel buffer]
+        mov edx, 8
+        mov r10, r12            ; offset: the MSR
+        syscall
+        EXIT_IF_ERROR
+        xor edi, edi
+        EXIT
+usage:
+        mov edi, EXIT_USAGE
+        EXIT
+
+; parse: the NUL-terminated number at rsi (0x-prefixed hexadecimal, else decimal) into rax.
+; CF set when it is empty or has another character.
+parse:
+        xor eax, eax
+        mov ecx, 10             ; rcx: the base
+        cmp word [rsi], '0x'
+        jne .first
+        mov ecx, 16
+        add rsi, 2
+.first:
+        cmp byte [rsi], 0
+        je .bad                 ; no digits
+.next:
+        movzx edx, byte [rsi]
+        test edx, edx
+        jz .done
+        sub edx, '0'
+        cmp edx, 9
+        jbe .digit
+        or edx, 0x20            ; 'A'-'0' | 20H = 'a'-'0': lower case
+        sub edx, 'a' - '0'
+        cmp edx, 5
+        ja .bad
+        add edx, 10
+.digit:
+        cmp edx, ecx
+        jae .bad                ; a hex digit in a decimal number
+        imul rax, rcx
+        add rax, rdx
+        inc rsi
+        jmp .next
+.done:
+        clc
+        ret
+.bad:
+        stc
+        ret
+
+        section .rodata
+path:   db "/dev/cpu/0/msr", 0
+
+        section .bss
+buffer: resq 1
