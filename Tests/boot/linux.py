@@ -78,7 +78,7 @@ ISOLATION_COM1 = [
     ("the /dev/mem write's EPT violation",
      re.compile(r"guest linux: EPT violation at RIP 0x[0-9a-f]+: write of guest-physical (?P<address>0x[0-9a-f]+)")),
     ("the scratch page after the write", SCRATCH_PAGE),
-    ("VMXON's #UD", re.compile(r"guest linux: VMXON at RIP 0x[0-9a-f]+: VMX is not available to guests: #UD injected$")),
+    ("VMXON's #UD", re.compile(r"guest linux: 27 \(VMXON\) at RIP 0x[0-9a-f]+: VMX is not available to guests: #UD injected$")),
     ("WRMSR 3AH's #GP", re.compile(r"guest linux: WRMSR 0x0000003a \(IA32_FEATURE_CONTROL\) denied: #GP\(0\) injected$")),
     ("RDMSR 480H's #GP", re.compile(r"guest linux: RDMSR 0x00000480 \(IA32_VMX_BASIC \(VMX capability\)\) denied: "
                                     r"#GP\(0\) injected$")),
@@ -292,7 +292,7 @@ guest linux: EPT violation at RIP 0x4a2b10: write of guest-physical 0xe001000 (l
 guest linux: guest-physical 0xe001000 is the hypervisor's: mapped to a scratch page (reads zeros, writes discarded)
 guest linux: EPT violation at RIP 0x4a2b10: read of guest-physical 0xe002000 (linear 0x7f3c00002000, the translated address); page ---
 guest linux: guest-physical 0xe002000 is the hypervisor's: mapped to a scratch page (reads zeros, writes discarded)
-guest linux: VMXON at RIP 0x401008: VMX is not available to guests: #UD injected
+guest linux: 27 (VMXON) at RIP 0x401008: VMX is not available to guests: #UD injected
 guest linux: WRMSR 0x0000003a (IA32_FEATURE_CONTROL) denied: #GP(0) injected
 guest linux: RDMSR 0x00000480 (IA32_VMX_BASIC (VMX capability)) denied: #GP(0) injected
 guest linux stopped: reset (keyboard controller reset pulse, port 64H) (4567890 VM exits)
