@@ -145,7 +145,7 @@ func runAllGuests<P: GuestProcessor>(
             let before = machine.imageChecksum()
             let result = runLinuxGuest(guests[kernel.index], initrd: kernel.initrd.map { guests[$0] },
                                        options: kernel.options, environment: environment, machine: machine,
-                                       vpid: vpid, arena: &arena, cpu: cpu)
+                                       vpid: vpid, arena: &arena, cpu: cpu, debugging: debugging)
             let after = machine.imageChecksum()
             if before == after {
                 cpu.log("hypervisor image: code and read-only data unchanged across guest \(kernel.options.name) (checksum \(hex: after))")

@@ -109,7 +109,8 @@ extension ExitHandlerTable {
 /// pass-through guest, then quiets the machine's interrupt sources it programmed.
 public func runLinuxGuest<P: GuestProcessor>(
     _ image: GuestImage, initrd: GuestImage?, options: LinuxModuleLine, environment: GuestEnvironment,
-    machine: PassThroughMachine, vpid: UInt16, arena: inout PageArena, cpu: P
+    machine: PassThroughMachine, vpid: UInt16, arena: inout PageArena, cpu: P,
+    debugging: GuestDebugHooks<P>? = nil
 ) -> GuestRun<P> {
     let vcpu: VirtualCPU<P>
     do {
@@ -123,7 +124,7 @@ public func runLinuxGuest<P: GuestProcessor>(
         return GuestRun(vcpu: nil, healthy: false)
     }
     let run = runBuiltGuest(vcpu, name: options.name, budget: options.budget, isBuiltIn: false,
-                            statistics: environment.statistics, path: .swift, debugging: nil)
+                            statistics: environment.statistics, path: .swift, debugging: debugging)
     // For make bench (docs/BENCHMARKS.md): the hypervisor's share of the guest's time.
     let total = cpu.readTimestampCounter() &- run.firstEntryTimestamp
     let share = total == 0 ? 0 : vcpu.rootCycles * 1000 / total
