@@ -43,7 +43,7 @@ LINUX_ISOLATION_MODEL ?= corei7_skylake_x
 LINUX_ISO     := $(BUILD)/swiftvmx-linux.iso
 LINUX_BARE_ISO := $(BUILD)/swiftvmx-linux-bare.iso
 LINUX_TIMEOUT ?= 300
-LINUX_TEST_MODELS ?= corei7_skylake_x corei5_lynnfield_750
+LINUX_TEST_MODELS ?= corei7_skylake_x corei5_lynnfield_750 core2_penryn_t9600
 
 .PHONY: linux-fetch linux-initramfs linux-iso run-linux run-linux-bare linux-test linux-bare-test \
 	linux-isolation-iso linux-isolation-test run-linux-isolation run-linux-isolation-bare
