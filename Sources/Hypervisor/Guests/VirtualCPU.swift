@@ -50,8 +50,8 @@ public final class VirtualCPU<P: GuestProcessor> {
     /// A pass-through guest's ports and traps (docs/LINUX.md); nil for a sandboxed guest.
     public var platform: PassThroughPlatform? = nil
     /// TSC cycles spent in VMX root operation between this guest's VM exits and its next VM
-    /// entries, counted only where `measuresRootTime` (a pass-through guest, for make bench).
-    public var measuresRootTime = false
+    /// entries, counted only where `countsRootTime` (a pass-through guest, for make bench).
+    public var countsRootTime = false
     public var rootCycles: UInt64 = 0
     /// A write during string I/O that ends the machine (PassThroughPorts.swift).
     public var pendingPlatformStop: PlatformStop? = nil
@@ -155,20 +155,34 @@ public final class VirtualCPU<P: GuestProcessor> {
 
     /// Runs the guest until a handler stops it.
     public func run() -> GuestStop {
-        var exited: UInt64 = 0
+        var uncounted = UncountedRootTime()
+        return runLoop(&uncounted)
+    }
+
+    /// `run()`, adding the TSC cycles spent in VMX root operation to `rootCycles` (a
+    /// pass-through guest, for make bench). The same loop, specialized: the sandboxed guests'
+    /// exits pay nothing for it.
+    public func runCountingRootTime() -> GuestStop {
+        var counter = RootTimeCounter(cpu: cpu)
+        defer { rootCycles &+= counter.cycles }
+        return runLoop(&counter)
+    }
+
+    @inline(__always)
+    private func runLoop<Counter: RootTimeCounting>(_ counter: inout Counter) -> GuestStop {
         while true {
             do {
                 if !launched && EntryDiagnostics.checksBeforeLaunch { checkEntryBeforeLaunch(self) }
-                if measuresRootTime && launched { rootCycles &+= cpu.readTimestampCounter() &- exited }
+                counter.entering(after: launched)
                 try cpu.enterGuest(&registers, launch: !launched)
-                if measuresRootTime { exited = cpu.readTimestampCounter() }
+                counter.exited()
             } catch {
                 reportFailedEntry(self, failure: error, launch: !launched)
                 return .entryInstructionFailed(error, launch: !launched)
             }
             launched = true
             if let stop = dispatchExit(record: true) {
-                if measuresRootTime { rootCycles &+= cpu.readTimestampCounter() &- exited }
+                counter.entering(after: true)
                 return stop
             }
         }
@@ -197,4 +211,32 @@ public final class VirtualCPU<P: GuestProcessor> {
         reportFailedEntry(self, exit: exit)
         return .entryFailure(exit.reason, qualification: exit.qualification)
     }
+}
+
+/// What the run loop does around each VM entry to count the time between exits and entries.
+protocol RootTimeCounting {
+    /// Before a VM entry; `after` says whether a VM exit came before it.
+    mutating func entering(after exit: Bool)
+    /// Right after a VM exit.
+    mutating func exited()
+}
+
+/// Counts nothing, at no cost.
+struct UncountedRootTime: RootTimeCounting {
+    @inline(__always) mutating func entering(after exit: Bool) {}
+    @inline(__always) mutating func exited() {}
+}
+
+/// Counts with the time-stamp counter.
+struct RootTimeCounter<P: GuestProcessor>: RootTimeCounting {
+    let cpu: P
+    var cycles: UInt64 = 0
+    var lastExit: UInt64 = 0
+
+    init(cpu: P) { self.cpu = cpu }
+
+    @inline(__always) mutating func entering(after exit: Bool) {
+        if exit { cycles &+= cpu.readTimestampCounter() &- lastExit }
+    }
+    @inline(__always) mutating func exited() { lastExit = cpu.readTimestampCounter() }
 }

@@ -245,7 +245,7 @@ func buildLinuxGuest<P: GuestProcessor>(
     vcpu.budgetCycles = options.budget ?? 0
     vcpu.cpuidView = .passThrough
     vcpu.platform = platform
-    vcpu.measuresRootTime = true
+    vcpu.countsRootTime = true
     return vcpu
 }
 
