@@ -33,3 +33,15 @@ end
 document vmx-enable-breaks
 Hardware breakpoints on kmain(_:_:), enableVMX and the VMXON wrapper x86_vmxon (debug image).
 end
+
+# Where `make gdb` stops first (tools/gdb-run, unless --reset): a temporary hardware breakpoint
+# on the Swift entry point kmain (Sources/Kernel/Entry.swift), then continue. kmain is the Swift
+# function itself (`@c(kmain)`), so gdb stops at its first statement, and `next`, `step` and `bt`
+# work on Swift lines and frames from there.
+define run-to-kmain
+  thbreak kmain
+  continue
+end
+document run-to-kmain
+A temporary hardware breakpoint on kmain and continue: stops at the first Swift statement.
+end
