@@ -3,12 +3,13 @@
 #
 # Breakpoints: QEMU loads the image after reset (its multiboot option ROM copies it), so a
 # software breakpoint planted while the machine is stopped at reset is overwritten; use
-# hardware breakpoints until the kernel runs (`hbreak Entry.swift:23`, `hbreak x86_vmxon`,
-# `swift-break enableVMX`). Swift functions carry Embedded mangled names ($e6Kernel5kmain...),
-# so break on file:line or with swift-break, not on `Module.function`.
+# hardware breakpoints until the kernel runs (`hbreak kmain`, `hbreak Entry.swift:41`,
+# `hbreak x86_vmxon`, `swift-break enableVMX`). Swift functions carry Embedded mangled names
+# ($e10Hypervisor9enableVMX...), so break on file:line or with swift-break, not on
+# `Module.function`; the entry point kmain has its C name (`@c(kmain)`).
 #
 # Commands added here: vmx-state, vmx-exits, vmx-detail, swift-break, swiftvmx-log (see
-# tools/gdb/swiftvmx.py), and vmx-enable-breaks (below).
+# tools/gdb/swiftvmx.py), and vmx-enable-breaks and run-to-kmain (below).
 
 set pagination off
 set confirm off
@@ -26,12 +27,12 @@ source tools/gdb/swiftvmx.py
 # reaches them: the Swift entry, enableVMX, and the VMXON wrapper (x86_vmxon exists as a
 # function only in the debug image; the release image inlines it).
 define vmx-enable-breaks
-  swift-break kmain(
+  hbreak kmain
   swift-break enableVMX<
   hbreak x86_vmxon
 end
 document vmx-enable-breaks
-Hardware breakpoints on kmain(_:_:), enableVMX and the VMXON wrapper x86_vmxon (debug image).
+Hardware breakpoints on kmain, enableVMX and the VMXON wrapper x86_vmxon (debug image).
 end
 
 # Where `make gdb` stops first (tools/gdb-run, unless --reset): a temporary hardware breakpoint
