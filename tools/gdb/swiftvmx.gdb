@@ -24,15 +24,14 @@ set tcp connect-timeout 20
 source tools/gdb/swiftvmx.py
 
 # Hardware breakpoints along the VMX enable sequence (SDM 24.6-24.8), in the order the kernel
-# reaches them: the Swift entry, enableVMX, and the VMXON wrapper (x86_vmxon exists as a
-# function only in the debug image; the release image inlines it).
+# reaches them after `make gdb`'s stop at kmain: enableVMX, and the VMXON wrapper (x86_vmxon
+# exists as a function only in the debug image; the release image inlines it).
 define vmx-enable-breaks
-  hbreak kmain
   swift-break enableVMX<
   hbreak x86_vmxon
 end
 document vmx-enable-breaks
-Hardware breakpoints on kmain, enableVMX and the VMXON wrapper x86_vmxon (debug image).
+Hardware breakpoints on enableVMX and the VMXON wrapper x86_vmxon (debug image).
 end
 
 # Where `make gdb` stops first (tools/gdb-run, unless --reset): a temporary hardware breakpoint

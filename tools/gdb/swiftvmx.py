@@ -369,7 +369,7 @@ class SwiftBreak(gdb.Command):
         listing = gdb.execute("info functions -q -n ^\\$[es]", to_string=True)
         mangled = set()
         for line in listing.splitlines():
-            # "static void $e6Kernel5kmain...(...);" or "0x0000000000100000  $e6..." (no debug info)
+            # "static void $e6Kernel6SerialO10initializeyyFZ(...);" or "0x0000000000100000  $e6..." (no debug info)
             for word in line.replace("(", " ").split():
                 if word.startswith(("$e", "$s")):
                     mangled.add(word.rstrip(";"))
