@@ -143,8 +143,7 @@ def guest_lines(model):
         "guest bad64: 25 (VMWRITE) at RIP 0x1012e: VMX is not available to guests: #UD injected", ud,
         "guest bad64: 20 (VMLAUNCH) at RIP 0x1013f: VMX is not available to guests: #UD injected", ud,
         "guest bad64: 50 (INVEPT) at RIP 0x10150: VMX is not available to guests: #UD injected", ud,
-        "guest bad64: MOV to CR4 0x2620 sets a bit of a feature the guest does not have "
-        "(VMXE, SMXE, OSXSAVE or PKE): #GP(0) injected", gp,
+        "guest bad64: MOV to CR4 0x2620: #GP(0) injected (cr4.hidden-feature, SDM Vol. 2B MOV CR; 3A 2.5)", gp,
         ud,   # GETSEC: #UD without an exit (CR4.SMXE = 0)
         ud,   # XSETBV: #UD without an exit (CR4.OSXSAVE = 0)
         "guest bad64: INVD at RIP 0x10195 emulated as a no-op",
@@ -169,6 +168,38 @@ def guest_lines(model):
         ]
     else:
         lines.append("guest ept: refused: this guest needs EPT (ept=required), which this CPU does not offer")
+    # traps64: debug traps after emulated instructions, a CR0 write's #GP with CR4.PCIDE (EPT only).
+    if ept:
+        lines += start("traps64", "64-bit mode", "0x10000") + [
+            "[traps64] IDT installed",
+            "[traps64] #DB after a single-stepped CPUID: 0x1",
+            "[traps64] DR6 BS/B3-B0: 0x4000",
+            "[traps64] #DB after OUT 80H with an I/O breakpoint: 0x1",
+            "[traps64] DR6 BS/B3-B0: 0x1",
+            "[traps64] CR4.PCIDE set",
+            "guest traps64: MOV to CR0 0x10033: #GP(0) injected (cr0.pg-clear-with-pcide, SDM Vol. 2B MOV CR; 3A 4.10.1)",
+            "[traps64] caught exception 0xd",
+            "[traps64] back in 64-bit mode, CR0 reads 0x80010033",
+            "guest traps64 stopped: halted (HLT) (14 VM exits)",
+        ]
+    else:
+        lines.append("guest traps64: refused: this guest needs EPT (ept=required), which this CPU does not offer")
+    # pae32: PAE paging under EPT, the PDPTEs loaded by the hypervisor; reserved PDPTE bits.
+    if unrestricted:
+        lines += start("pae32", "32-bit protected mode", "0x10000") + [
+            "[pae32] PAE paging on",
+            "[pae32] MOV to CR3: linear 40000000H maps guest-physical 0 through PDPTE1",
+            "guest pae32: MOV to CR0: PDPTE3 0x21003 has reserved bits set: #GP(0) injected (pdpte.reserved, SDM Vol. 3A 4.4.1)",
+            "[pae32] caught #GP",
+            "[pae32] paging still off",
+            "[pae32] caught #GP",
+            "[pae32] CR3 unchanged",
+            "guest pae32 stopped: halted (HLT) (11 VM exits)",
+        ]
+    elif ept:
+        lines.append(refused_mode("pae32", "32-bit protected mode"))
+    else:
+        lines.append("guest pae32: refused: this guest needs EPT (ept=required), which this CPU does not offer")
     # The modules of boot/grub-test.cfg: user images (EPT only), then bad input.
     def user_image(name, entry, lines_when_run):
         if not ept:

@@ -20,14 +20,17 @@ public struct ControlRegisterWrite: Sendable {
     public var efer: UInt64
     /// CS.L with IA32_EFER.LMA: 64-bit mode.
     public var in64BitMode: Bool
-    /// Bits the guest may never set in CR4: reserved on this processor (not in
-    /// IA32_VMX_CR4_FIXED1) or of a feature the guest's CPUID hides.
+    /// Bits the guest may never set in CR4: those of a feature the guest's CPUID hides (VMXE,
+    /// SMXE, OSXSAVE, PKE: reserved for the guest), and those reserved on this processor (not
+    /// in IA32_VMX_CR4_FIXED1).
+    public var cr4Hidden: UInt64
     public var cr4Reserved: UInt64
 
     public init(oldCR0: UInt64, newCR0: UInt64, oldCR4: UInt64, newCR4: UInt64, cr3: UInt64, efer: UInt64,
-                in64BitMode: Bool, cr4Reserved: UInt64) {
+                in64BitMode: Bool, cr4Hidden: UInt64, cr4Reserved: UInt64) {
         self.oldCR0 = oldCR0; self.newCR0 = newCR0; self.oldCR4 = oldCR4; self.newCR4 = newCR4
-        self.cr3 = cr3; self.efer = efer; self.in64BitMode = in64BitMode; self.cr4Reserved = cr4Reserved
+        self.cr3 = cr3; self.efer = efer; self.in64BitMode = in64BitMode
+        self.cr4Hidden = cr4Hidden; self.cr4Reserved = cr4Reserved
     }
 
     static let pe = ControlRegister0.pe.rawValue, wp = ControlRegister0.wp.rawValue
@@ -74,6 +77,7 @@ public enum ControlRegisterChecks {
 
     /// MOV to CR4.
     public static let cr4: [ControlRegisterCheck] = [
+        ControlRegisterCheck("cr4.hidden-feature", "Vol. 2B MOV CR; 3A 2.5") { $0.newCR4 & $0.cr4Hidden != 0 },
         ControlRegisterCheck("cr4.reserved", "Vol. 2B MOV CR; 3A 2.5") { $0.newCR4 & $0.cr4Reserved != 0 },
         ControlRegisterCheck("cr4.pae-clear-in-ia32e-mode", "Vol. 2B MOV CR; 3A 10.8.5") {
             $0.newCR4 & W.pae == 0 && $0.efer & W.lma != 0

@@ -45,7 +45,7 @@ extension VirtualCPU {
     func controlRegisterWrite(oldCR0: UInt64, newCR0: UInt64, oldCR4: UInt64, newCR4: UInt64) -> ControlRegisterWrite {
         ControlRegisterWrite(oldCR0: oldCR0, newCR0: newCR0, oldCR4: oldCR4, newCR4: newCR4, cr3: read(.guestCR3),
                              efer: guestEFER, in64BitMode: isIn64BitMode,
-                             cr4Reserved: ~cr4Fixed.fixed1 | GuestEnvironment.hiddenCR4)
+                             cr4Hidden: GuestEnvironment.hiddenCR4, cr4Reserved: ~cr4Fixed.fixed1)
     }
 
     /// #GP(0) for a MOV to CRn that fails `check`, with a line naming it.
