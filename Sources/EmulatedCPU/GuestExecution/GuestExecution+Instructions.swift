@@ -388,6 +388,10 @@ extension GuestExecution {
                 && !controls.cr3Targets.prefix(controls.cr3TargetCount).contains(value) {
                 return exit(qualification)
             }
+            // In PAE paging the processor loads the PDPTEs (through EPT) and a present one with
+            // reserved bits makes the MOV fail with #GP(0), CR3 unchanged (SDM Vol. 3A 4.4.1);
+            // Unicorn would load CR3 regardless.
+            if reservedPDPTEBitsAfterLoading(cr3: value) { return .fault(vector: 13, errorCode: 0) }
             return nil
         case 8:
             guard mode.codeSize == .bits64 else { return .fault(vector: 6, errorCode: nil) }
