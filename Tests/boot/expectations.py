@@ -204,6 +204,28 @@ def guest_lines(model):
         ]
     else:
         lines.append(refused_mode("pae32", "32-bit protected mode"))
+    # tss32: task switches performed by the hypervisor (CALL, IRET, JMP, a #DF task gate) and
+    # the faults of bad TSS descriptors.
+    if unrestricted:
+        lines += start("tss32", "32-bit protected mode", "0x10000") + [
+            "[tss32] task A: TR loaded",
+            "[tss32] task B: back link 0x18",
+            "[tss32] task B: EFLAGS.NT 0x4000",
+            "[tss32] task B: TR 0x20",
+            "[tss32] task A again after IRET, EBP 0x7a5ca11",
+            "[tss32] task A: TR 0x18",
+            "[tss32] task A: CR0.TS 0x8",
+            "[tss32] task B again after JMP: EFLAGS.NT 0x0",
+            "[tss32] task A again after JMP",
+            "[tss32] caught #NP, error code 0x28",
+            "[tss32] caught #TS, error code 0x30",
+            "[tss32] caught #GP, error code 0x18",
+            "[tss32] double-fault task: error code 0x0",
+            "[tss32] double-fault task: back link 0x18",
+            "guest tss32 stopped: halted (HLT) (20 VM exits)",
+        ]
+    else:
+        lines.append(refused_mode("tss32", "32-bit protected mode"))
     # The modules of boot/grub-test.cfg: user images (EPT only), then bad input.
     def user_image(name, entry, lines_when_run):
         if not ept:
