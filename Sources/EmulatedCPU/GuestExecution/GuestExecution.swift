@@ -435,7 +435,7 @@ final class GuestExecution {
             if rflagsBefore & (1 << 9) == 0 { blockingBySTI = true }
         case .loadSS:
             blockingByMovSS = true
-        case .modeChange, .iret:
+        case .modeChange, .iret, .farTransfer:
             mode.stale = true
             fetchCache = nil
             if case .iret = decoded.operation { blockingByNMI = false }
