@@ -68,18 +68,17 @@ extension VirtualCPU {
         (descriptor >> 40) & 0xFF | ((descriptor >> 52) & 0xF) << 12
     }
 
+    static func segmentRightsField(_ index: Int) -> VMCSField { VMCSField(rawValue: 0x4814 + UInt32(index) * 2) }
+
     /// Loads segment register `index` (ES, CS, SS, DS, FS, GS: 0-5) from `selector` with the
     /// checks of a task switch (SDM Vol. 3A Table 7-1), the accessed bit set.
     func loadTaskSegment(_ index: Int, _ selector: UInt64, cpl: UInt64) throws(TaskSwitchFailure) {
-        let fields: [(VMCSField, VMCSField, VMCSField, VMCSField)] = [
-            (.guestESSelector, .guestESBase, .guestESLimit, .guestESAccessRights),
-            (.guestCSSelector, .guestCSBase, .guestCSLimit, .guestCSAccessRights),
-            (.guestSSSelector, .guestSSBase, .guestSSLimit, .guestSSAccessRights),
-            (.guestDSSelector, .guestDSBase, .guestDSLimit, .guestDSAccessRights),
-            (.guestFSSelector, .guestFSBase, .guestFSLimit, .guestFSAccessRights),
-            (.guestGSSelector, .guestGSBase, .guestGSLimit, .guestGSAccessRights),
-        ]
-        let (selectorField, baseField, limitField, rightsField) = fields[index]
+        // The guest-state fields of ES, CS, SS, DS, FS, GS differ by 2 in their encodings'
+        // index (SDM Appendix B): selector 0800H, limit 4800H, access rights 4814H, base 6806H.
+        let selectorField = VMCSField(rawValue: 0x0800 + UInt32(index) * 2)
+        let limitField = VMCSField(rawValue: 0x4800 + UInt32(index) * 2)
+        let rightsField = Self.segmentRightsField(index)
+        let baseField = VMCSField(rawValue: 0x6806 + UInt32(index) * 2)
         let errorCode = UInt32(selector & 0xFFFC)
         write(selectorField, selector)
         if selector & 0xFFFC == 0 {
@@ -149,12 +148,19 @@ extension VirtualCPU {
         }
         var flags = read(.guestRFLAGS)
         if source == .iret { flags &= ~taskNestedFlag }
-        let saved: [UInt64] = [eip, flags, registers.rax, registers.rcx, registers.rdx, registers.rbx, read(.guestRSP),
-                               registers.rbp, registers.rsi, registers.rdi,
-                               read(.guestESSelector), read(.guestCSSelector), read(.guestSSSelector),
-                               read(.guestDSSelector), read(.guestFSSelector), read(.guestGSSelector)]
-        for (index, value) in saved.enumerated() where !writeGuest32(oldBase &+ 0x20 &+ UInt64(index) * 4, value & 0xFFFF_FFFF) {
-            throw .fault(10, UInt32(oldSelector & 0xFFFC))
+        // EIP, EFLAGS, EAX-EDI (ESP from the VMCS), ES-GS selectors at 20H-5CH.
+        for index in 0..<16 {
+            let value: UInt64
+            switch index {
+            case 0: value = eip
+            case 1: value = flags
+            case 6: value = read(.guestRSP)
+            case 2...9: value = registers[index - 2]
+            default: value = read(VMCSField(rawValue: 0x0800 + UInt32(index - 10) * 2))
+            }
+            guard writeGuest32(oldBase &+ 0x20 &+ UInt64(index) * 4, value & 0xFFFF_FFFF) else {
+                throw .fault(10, UInt32(oldSelector & 0xFFFC))
+            }
         }
         // Busy flags and the back link (steps 6, 8, 9).
         if source == .jmp || source == .iret, let oldAddress = descriptorAddress(oldSelector),
@@ -187,9 +193,8 @@ extension VirtualCPU {
         // EFLAGS, EIP, general-purpose registers.
         write(.guestRFLAGS, newFlags)
         write(.guestRIP, field(0x20))
-        registers.rax = field(0x28); registers.rcx = field(0x2C); registers.rdx = field(0x30); registers.rbx = field(0x34)
+        for number in 0..<8 where number != 4 { registers[number] = field(0x28 + number * 4) }
         write(.guestRSP, field(0x38))
-        registers.rbp = field(0x3C); registers.rsi = field(0x40); registers.rdi = field(0x44)
         // LDTR (null: unusable), then the segment registers, CS first for the CPL.
         let ldt = field(0x60) & 0xFFFF
         write(.guestLDTRSelector, ldt)
@@ -212,14 +217,12 @@ extension VirtualCPU {
         } catch {
             throw .unsupported("a fault loading the new task's CS or SS")
         }
-        for (index, offset) in [(0, 0x48), (3, 0x54), (4, 0x58), (5, 0x5C)] {
+        for index in 0..<6 where index != 1 && index != 2 {
             do throws(TaskSwitchFailure) {
-                try loadTaskSegment(index, field(offset) & 0xFFFF, cpl: cpl)
+                try loadTaskSegment(index, field(0x48 + index * 4) & 0xFFFF, cpl: cpl)
             } catch {
                 // The fault is the new task's; the segment stays unusable until it is reloaded.
-                let rights: [VMCSField] = [.guestESAccessRights, .guestCSAccessRights, .guestSSAccessRights,
-                                           .guestDSAccessRights, .guestFSAccessRights, .guestGSAccessRights]
-                write(rights[index], 1 << 16)
+                write(Self.segmentRightsField(index), 1 << 16)
                 throw error
             }
         }
