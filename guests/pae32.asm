@@ -136,5 +136,6 @@ marker:         dd 0x5AE32
 resume:         dd 0
 idt_register:   dw 32 * 8 - 1
                 dd idt
-align 8
-idt:            times 32 * 8 db 0
+; Not in the image: the hypervisor zeroes the guest's memory.
+section .bss align=8
+idt:            resb 32 * 8

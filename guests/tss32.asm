@@ -92,11 +92,15 @@ start:
     mov word [idt + 8 * 8 + 4], 0x8500    ; present task gate
     lidt [idt_register]
 
-    ; The other tasks' starting state.
+    ; The other tasks' starting state: EIP, ESP, ES, CS, SS, DS (FS, GS, LDT null).
     mov dword [tss_b + 0x20], task_b
     mov dword [tss_b + 0x38], stack_b
     mov dword [tss_df + 0x20], double_fault_task
     mov dword [tss_df + 0x38], stack_df
+    mov edi, tss_b + 0x48
+    call task_segments
+    mov edi, tss_df + 0x48
+    call task_segments
     mov ax, TSS_A
     ltr ax
     PRINT32 "task A: TR loaded"
@@ -175,6 +179,14 @@ fault_common:
     mov [esp], eax
     iretd
 
+; task_segments: ES, CS, SS, DS of the TSS image at EDI - 48H.
+task_segments:
+    mov dword [edi], DATA
+    mov dword [edi + 4], CODE
+    mov dword [edi + 8], DATA
+    mov dword [edi + 12], DATA
+    ret
+
 ; tss_descriptor: EDI entry, EAX base, ECX limit (below 64 KiB), DL access byte.
 tss_descriptor:
     mov [edi], cx
@@ -243,24 +255,17 @@ gdt:            dq 0
                 dq 0x00CF92000000FFFF   ; 10H: data
                 times 5 dq 0            ; 18H-38H: TSSs
 gdt_end:
-align 8
-idt:            times 32 * 8 db 0
-; The TSSs: segment selectors filled in here, the rest at run time.
-align 16
-tss_a:          times 0x68 db 0
-tss_b:          times 0x4C db 0
-                dd CODE, DATA, DATA, 0, 0   ; CS (4CH), SS, DS, FS, GS
-                dd 0, 0                     ; LDT, T and I/O map base
-                dd 0
-tss_c:          times 0x68 db 0
-tss_df:         times 0x48 db 0
-                dd DATA, CODE, DATA, DATA, 0, 0  ; ES (48H), CS, SS, DS, FS, GS
-                dd 0, 0
-line:           times 96 db 0
-align 16
-                times 256 db 0
+; Not in the image: the hypervisor zeroes the guest's memory.
+section .bss align=16
+idt:            resb 32 * 8
+tss_a:          resb 0x68
+tss_b:          resb 0x68
+tss_c:          resb 0x68
+tss_df:         resb 0x68
+line:           resb 96
+                resb 256
 stack_a:
-                times 256 db 0
+                resb 256
 stack_b:
-                times 256 db 0
+                resb 256
 stack_df:
