@@ -1,8 +1,9 @@
 ; tss32: task switches in a 32-bit guest (EPT, unrestricted guest), which always exit and which
 ; the hypervisor performs (SDM Vol. 3A 7.3): CALL to a TSS (back link, NT, busy flags, CR0.TS),
 ; IRET back, JMP to the task and back, the faults of a not-present TSS (#NP), a TSS limit
-; below 67H (#TS) and a busy TSS (#GP), and a double fault delivered through a task gate, as
-; 32-bit operating systems take #DF.
+; below 67H (#TS) and a busy TSS (#GP) - which the processor checks before the VM exit - and
+; of a new task's DS beyond the GDT (#TS in the new task, after the switch), and a double
+; fault delivered through a task gate, as 32-bit operating systems take #DF.
 bits 32
 org 0x10000
 %include "guest.inc"
@@ -14,6 +15,7 @@ TSS_B   equ 0x20
 TSS_NP  equ 0x28                    ; not present
 TSS_SMALL equ 0x30                  ; limit 1FH
 TSS_DF  equ 0x38
+TSS_BAD_DS equ 0x40                 ; its task's DS is BAD_SEL
 BAD_SEL equ 0x58                    ; beyond the GDT's limit
 
 %macro PRINT32 1
@@ -60,6 +62,9 @@ start:
     mov eax, tss_df
     mov ecx, 0x67
     call tss_descriptor
+    mov edi, gdt + TSS_BAD_DS
+    mov eax, tss_c2
+    call tss_descriptor
     lgdt [gdt_register]
     jmp CODE:.reload
 .reload:
@@ -101,6 +106,11 @@ start:
     call task_segments
     mov edi, tss_df + 0x48
     call task_segments
+    mov dword [tss_c2 + 0x20], task_c
+    mov dword [tss_c2 + 0x38], stack_c
+    mov edi, tss_c2 + 0x48
+    call task_segments
+    mov dword [tss_c2 + 0x54], BAD_SEL
     mov ax, TSS_A
     ltr ax
     PRINT32 "task A: TR loaded"
@@ -129,6 +139,9 @@ back_from_jmp:
     mov dword [resume], .after_busy
     call TSS_A:0                    ; itself: busy
 .after_busy:
+    mov dword [resume], task_c_after_ts
+    call TSS_BAD_DS:0               ; the switch loads DS last: #TS(58H) in task C
+    PRINT32 "task A again after task C"
 
     ; A double fault: #GP with the #GP gate not present is #NP during delivery, contributory
     ; twice: #DF, through the task gate.
@@ -155,6 +168,13 @@ task_b:
     PRINT_HEX32 "task B again after JMP: EFLAGS.NT ", eax
     jmp TSS_A:0                     ; task A resumes after its JMP
 
+task_c:
+    PRINT32 "not reached: task C with a bad DS"
+task_c_after_ts:
+    str eax
+    PRINT_HEX32 "task C after its #TS: TR ", eax
+    iretd                           ; NT: back to task A
+
 double_fault_task:
     pop eax                         ; the error code
     PRINT_HEX32 "double-fault task: error code ", eax
@@ -172,6 +192,8 @@ fault_np:
 fault_gp:
     mov esi, text_gp
 fault_common:
+    mov ax, DATA                    ; DS may be what faulted
+    mov ds, ax
     mov eax, [esp]                  ; the error code
     call print_hex
     add esp, 4
@@ -253,7 +275,7 @@ align 8
 gdt:            dq 0
                 dq 0x00CF9A000000FFFF   ; 08H: 32-bit code
                 dq 0x00CF92000000FFFF   ; 10H: data
-                times 5 dq 0            ; 18H-38H: TSSs
+                times 6 dq 0            ; 18H-40H: TSSs
 gdt_end:
 ; Not in the image: the hypervisor zeroes the guest's memory.
 section .bss align=16
@@ -262,6 +284,7 @@ tss_a:          resb 0x68
 tss_b:          resb 0x68
 tss_c:          resb 0x68
 tss_df:         resb 0x68
+tss_c2:         resb 0x68
 line:           resb 96
                 resb 256
 stack_a:
@@ -269,3 +292,5 @@ stack_a:
 stack_b:
                 resb 256
 stack_df:
+                resb 256
+stack_c:

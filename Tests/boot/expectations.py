@@ -220,9 +220,13 @@ def guest_lines(model):
             "[tss32] caught #NP, error code 0x28",
             "[tss32] caught #TS, error code 0x30",
             "[tss32] caught #GP, error code 0x18",
+            "guest tss32: task switch to TSS selector 0x0040 at RIP 0x10267: exception 0xa (error code 0x58) injected",
+            "[tss32] caught #TS, error code 0x58",
+            "[tss32] task C after its #TS: TR 0x40",
+            "[tss32] task A again after task C",
             "[tss32] double-fault task: error code 0x0",
             "[tss32] double-fault task: back link 0x18",
-            "guest tss32 stopped: halted (HLT) (20 VM exits)",
+            "guest tss32 stopped: halted (HLT) (25 VM exits)",
         ]
     else:
         lines.append(refused_mode("tss32", "32-bit protected mode"))
