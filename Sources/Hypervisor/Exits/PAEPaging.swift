@@ -26,8 +26,8 @@ extension VirtualCPU {
         return 0x1E6 | (width >= 64 ? 0 : ~UInt64(0) << width)
     }
 
-    /// Loads the PDPTEs of the table `cr3` names for an instruction the hypervisor emulates at
-    /// `rip` (`what` names it in the log). Returns nil when they are loaded (into the VMCS with
+    /// Loads the PDPTEs of the table `cr3` names for an instruction the hypervisor emulates
+    /// (`what` names it in the log). Returns nil when they are loaded (into the VMCS with
     /// EPT), else what happens instead: #GP(0) for a reserved bit, the guest's stop for a table
     /// outside its memory (the processor's read would be an EPT violation).
     func loadPDPTEs(cr3: UInt64, for what: StaticString) -> ExitAction? {
@@ -37,26 +37,19 @@ extension VirtualCPU {
             return .stop(.eptViolation(guestPhysicalAddress: table))
         }
         let reserved = pdpteReservedBits()
-        var entries: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
-        for index in 0..<4 {
-            let entry = cpu.readPhysical64(host &+ UInt64(index) * 8)
+        for index in 0..<UInt64(4) {
+            let entry = cpu.readPhysical64(host &+ index * 8)
             if entry & 1 != 0 && entry & reserved != 0 {
                 cpu.log("guest \(name): \(what): PDPTE\(index) \(hex: entry) has reserved bits set: #GP(0) injected (pdpte.reserved, SDM Vol. 3A 4.4.1)")
                 injectException(vector: 13, errorCode: 0)
                 return .resume
             }
-            switch index {
-            case 0: entries.0 = entry
-            case 1: entries.1 = entry
-            case 2: entries.2 = entry
-            default: entries.3 = entry
-            }
         }
+        // Guest PDPTE0-3: 280AH, 280CH, 280EH, 2810H.
         if setup.usesEPT {
-            write(.guestPDPTE0, entries.0)
-            write(.guestPDPTE1, entries.1)
-            write(.guestPDPTE2, entries.2)
-            write(.guestPDPTE3, entries.3)
+            for index in 0..<UInt64(4) {
+                write(VMCSField(rawValue: 0x280A + UInt32(index) * 2), cpu.readPhysical64(host &+ index * 8))
+            }
         }
         return nil
     }

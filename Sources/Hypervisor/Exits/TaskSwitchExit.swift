@@ -37,6 +37,10 @@ enum TaskSwitchFailure: Error {
 }
 
 extension VirtualCPU {
+    /// VMWRITE outlined: a task switch writes some thirty fields, none of them on a hot path.
+    @inline(never)
+    func put(_ field: VMCSField, _ value: UInt64) { write(field, value) }
+
     /// The 8-byte descriptor for `selector` in the GDT (TI = 0) or the LDT (TI = 1), or nil
     /// when it lies beyond the table's limit or outside the guest's memory.
     func descriptorAddress(_ selector: UInt64) -> UInt64? {
@@ -80,10 +84,10 @@ extension VirtualCPU {
         let rightsField = Self.segmentRightsField(index)
         let baseField = VMCSField(rawValue: 0x6806 + UInt32(index) * 2)
         let errorCode = UInt32(selector & 0xFFFC)
-        write(selectorField, selector)
+        put(selectorField, selector)
         if selector & 0xFFFC == 0 {
             guard index != 1 && index != 2 else { throw .fault(10, 0) }     // null CS or SS: #TS
-            write(rightsField, 1 << 16)                                      // unusable
+            put(rightsField, 1 << 16)                                      // unusable
             return
         }
         guard let address = descriptorAddress(selector), let descriptor = readDescriptor(address) else {
@@ -107,9 +111,9 @@ extension VirtualCPU {
         let base = (descriptor >> 16) & 0xFF_FFFF | ((descriptor >> 56) & 0xFF) << 24
         var limit = descriptor & 0xFFFF | ((descriptor >> 48) & 0xF) << 16
         if (descriptor >> 55) & 1 != 0 { limit = limit << 12 | 0xFFF }
-        write(baseField, base)
-        write(limitField, limit)
-        write(rightsField, Self.accessRights(descriptor | 1 << 40))
+        put(baseField, base)
+        put(limitField, limit)
+        put(rightsField, Self.accessRights(descriptor | 1 << 40))
     }
 
     /// The switch itself; a thrown failure before `committed` leaves the old task as it was.
@@ -176,39 +180,39 @@ extension VirtualCPU {
 
         // Commit: TR, CR0.TS (steps 10, 11).
         committed = true
-        write(.guestTRSelector, selector)
-        write(.guestTRBase, newBase)
-        write(.guestTRLimit, newLimit)
-        write(.guestTRAccessRights, Self.accessRights(newDescriptor | 1 << 41))
-        write(.guestCR0, read(.guestCR0) | ControlRegister0.ts.rawValue)
+        put(.guestTRSelector, selector)
+        put(.guestTRBase, newBase)
+        put(.guestTRLimit, newLimit)
+        put(.guestTRAccessRights, Self.accessRights(newDescriptor | 1 << 41))
+        put(.guestCR0, read(.guestCR0) | ControlRegister0.ts.rawValue)
         // CR3, with the PDPTEs under PAE paging (step 12).
         let cr0 = read(.guestCR0)
         if cr0 & ControlRegister0.pg.rawValue != 0 {
             let cr3 = field(0x1C)
             if Self.usesPAEPaging(cr0: cr0, cr4: read(.guestCR4), efer: guestEFER),
                loadPDPTEs(cr3: cr3, for: "task switch") != nil { throw .unsupported("a new task's CR3 with bad PDPTEs") }
-            write(.guestCR3, cr3)
+            put(.guestCR3, cr3)
             if setup.usesVPID, let type = setup.invvpidType { try? cpu.invvpid(type: type, vpid: vpid, address: 0) }
         }
         // EFLAGS, EIP, general-purpose registers.
-        write(.guestRFLAGS, newFlags)
-        write(.guestRIP, field(0x20))
+        put(.guestRFLAGS, newFlags)
+        put(.guestRIP, field(0x20))
         for number in 0..<8 where number != 4 { registers[number] = field(0x28 + number * 4) }
-        write(.guestRSP, field(0x38))
+        put(.guestRSP, field(0x38))
         // LDTR (null: unusable), then the segment registers, CS first for the CPL.
         let ldt = field(0x60) & 0xFFFF
-        write(.guestLDTRSelector, ldt)
+        put(.guestLDTRSelector, ldt)
         if ldt & 0xFFFC == 0 {
-            write(.guestLDTRAccessRights, 1 << 16)
+            put(.guestLDTRAccessRights, 1 << 16)
         } else {
             guard ldt & 4 == 0, let address = descriptorAddress(ldt), let descriptor = readDescriptor(address),
                   (descriptor >> 40) & 0x1F == 0x02 else { throw .fault(10, UInt32(ldt & 0xFFFC)) }
             guard (descriptor >> 47) & 1 != 0 else { throw .fault(11, UInt32(ldt & 0xFFFC)) }
-            write(.guestLDTRBase, (descriptor >> 16) & 0xFF_FFFF | ((descriptor >> 56) & 0xFF) << 24)
+            put(.guestLDTRBase, (descriptor >> 16) & 0xFF_FFFF | ((descriptor >> 56) & 0xFF) << 24)
             var limit = descriptor & 0xFFFF | ((descriptor >> 48) & 0xF) << 16
             if (descriptor >> 55) & 1 != 0 { limit = limit << 12 | 0xFFF }
-            write(.guestLDTRLimit, limit)
-            write(.guestLDTRAccessRights, Self.accessRights(descriptor))
+            put(.guestLDTRLimit, limit)
+            put(.guestLDTRAccessRights, Self.accessRights(descriptor))
         }
         let cs = field(0x4C) & 0xFFFF, cpl = cs & 3
         do throws(TaskSwitchFailure) {
@@ -222,20 +226,20 @@ extension VirtualCPU {
                 try loadTaskSegment(index, field(0x48 + index * 4) & 0xFFFF, cpl: cpl)
             } catch {
                 // The fault is the new task's; the segment stays unusable until it is reloaded.
-                write(Self.segmentRightsField(index), 1 << 16)
+                put(Self.segmentRightsField(index), 1 << 16)
                 throw error
             }
         }
         // Local breakpoints end with the task (step 13: DR7 L0-L3, LE).
-        write(.guestDR7, read(.guestDR7) & ~0x155)
+        put(.guestDR7, read(.guestDR7) & ~0x155)
         // An exception delivered through the task gate pushes its error code on the new stack.
         if source == .idtGate && vectoring.hasErrorCode {
             let esp = (read(.guestRSP) &- 4) & 0xFFFF_FFFF
             _ = writeGuest32(read(.guestSSBase) &+ esp, read(.idtVectoringErrorCode))
-            write(.guestRSP, esp)
+            put(.guestRSP, esp)
         }
         if source == .idtGate && vectoring.type == .nonMaskableInterrupt {
-            write(.guestInterruptibilityState, read(.guestInterruptibilityState) | GuestInterruptibility.blockingByNMI)
+            put(.guestInterruptibilityState, read(.guestInterruptibilityState) | GuestInterruptibility.blockingByNMI)
         }
     }
 }
@@ -265,6 +269,6 @@ public func handleTaskSwitch<P: GuestProcessor>(_ vcpu: VirtualCPU<P>, _ exit: i
     }
     let blocking = GuestInterruptibility.blockingBySTI | GuestInterruptibility.blockingByMovSS
     let interruptibility = vcpu.read(.guestInterruptibilityState)
-    if interruptibility & blocking != 0 { vcpu.write(.guestInterruptibilityState, interruptibility & ~blocking) }
+    if interruptibility & blocking != 0 { vcpu.put(.guestInterruptibilityState, interruptibility & ~blocking) }
     return .resume
 }
