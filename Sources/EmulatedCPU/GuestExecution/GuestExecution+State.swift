@@ -229,7 +229,11 @@ extension GuestExecution {
             store(UInt64(cache.selector), fields.0)
             store(cache.base, fields.1)
             store(UInt64(cache.limit), fields.2)
-            store(UInt64(cache.accessRights), fields.3)
+            var rights = UInt64(cache.accessRights)
+            // A loaded TR is a busy TSS (LTR and task switches mark it, SDM Vol. 3A 7.2.4);
+            // QEMU's LTR sets the busy flag in the descriptor but not in its cache.
+            if register == UC_X86_REG_TR && rights & (1 << 16) == 0 && rights & 0x7 == 1 { rights |= 2 }
+            store(rights, fields.3)
         }
         let gdtr = engine.readTable(UC_X86_REG_GDTR), idtr = engine.readTable(UC_X86_REG_IDTR)
         store(gdtr.base, .guestGDTRBase)

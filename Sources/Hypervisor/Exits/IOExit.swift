@@ -92,7 +92,7 @@ public func handleIOInstruction<P: GuestProcessor>(_ vcpu: VirtualCPU<P>, _ exit
             _ = vcpu.emulatedWrite(port: q.port &+ index, value: UInt8(truncatingIfNeeded: vcpu.registers.rax >> (UInt64(index) * 8)))
         }
     }
-    vcpu.skipInstruction(exit)
+    vcpu.skipIOInstruction(exit)
     return .resume
 }
 
@@ -133,7 +133,7 @@ func stringIO<P: GuestProcessor>(_ vcpu: VirtualCPU<P>, _ exit: ExitContext, _ q
         iterations += 1
         if q.isRepeated { vcpu.registers.rcx = (vcpu.registers.rcx & ~mask) | remaining }
     }
-    if remaining == 0 { vcpu.skipInstruction(exit) }
+    if remaining == 0 { vcpu.skipIOInstruction(exit) }
     return .resume
 }
 

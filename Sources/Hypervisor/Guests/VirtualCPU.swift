@@ -95,8 +95,9 @@ public final class VirtualCPU<P: GuestProcessor> {
         cpu.log("guest \(name): VMWRITE of field \(hex: field.rawValue, digits: 4) failed: \(failure)")
     }
 
-    /// Moves RIP past the instruction that exited and ends the blocking by STI or MOV SS that
-    /// it was under (the instruction completed: SDM 26.1.3 lets the VMM emulate it).
+    /// Moves RIP past the instruction that exited, ends the blocking by STI or MOV SS that it
+    /// was under and makes its debug traps pending (the instruction completed: SDM 26.1.3 lets
+    /// the VMM emulate it).
     @inline(__always)
     public func skipInstruction(_ exit: ExitContext) {
         let length = read(.vmExitInstructionLength)
@@ -112,6 +113,53 @@ public final class VirtualCPU<P: GuestProcessor> {
         let blocking = GuestInterruptibility.blockingBySTI | GuestInterruptibility.blockingByMovSS
         if interruptibility & blocking != 0 {
             cpu.vmwriteField(VMCSField.guestInterruptibilityState.rawValue, interruptibility & ~blocking)
+        }
+        // The instruction completed: its debug traps follow (SDM Vol. 3A 17.3.1). One VMREAD
+        // of RFLAGS on every exit that passes here; the rest only with RFLAGS.TF or RF set.
+        let flags = read(.guestRFLAGS)
+        if flags & (GuestRFLAGS.tf | Self.resumeFlag) != 0 { singleStepTrap(flags: flags) }
+    }
+
+    /// `skipInstruction` for IN, OUT, INS and OUTS, with their I/O breakpoints: one VMREAD of
+    /// DR7 more, and the rest only when a breakpoint is enabled in it.
+    @inline(__always)
+    public func skipIOInstruction(_ exit: ExitContext) {
+        skipInstruction(exit)
+        let dr7 = read(.guestDR7)
+        if dr7 & 0xFF != 0 { ioBreakpointTraps(exit, dr7: dr7) }
+    }
+
+    static var resumeFlag: UInt64 { 1 << 16 }
+
+    /// The single-step trap of an instruction the hypervisor completed for the guest, made
+    /// pending for the next VM entry to deliver as a #DB before the next instruction (the
+    /// pending debug exceptions field, BS: SDM 25.4.2 Table 25-4, 27.7.3; Vol. 3A 17.3.1.4).
+    /// RFLAGS.RF is cleared, as the completion of an instruction clears it (17.3.1.1), so that
+    /// an instruction breakpoint on the next instruction is not suppressed.
+    @inline(never)
+    func singleStepTrap(flags: UInt64) {
+        if flags & Self.resumeFlag != 0 { write(.guestRFLAGS, flags & ~Self.resumeFlag) }
+        if flags & GuestRFLAGS.tf != 0 {
+            write(.guestPendingDebugExceptions, read(.guestPendingDebugExceptions) | 1 << 14)
+        }
+    }
+
+    /// I/O breakpoints matching a completed IN or OUT (DR7 R/W = 10B with CR4.DE, SDM Vol. 3A
+    /// 17.2.4-17.2.5, 17.3.1.2): B0-B3 and "enabled breakpoint" pending for the next VM entry.
+    @inline(never)
+    func ioBreakpointTraps(_ exit: ExitContext, dr7: UInt64) {
+        guard read(.guestCR4) & ControlRegister4.de.rawValue != 0 else { return }
+        var pending: UInt64 = 0
+        let port = (exit.qualification >> 16) & 0xFFFF, size = (exit.qualification & 7) + 1
+        for index in 0..<UInt64(4) where dr7 >> (2 * index) & 3 != 0 && dr7 >> (16 + 4 * index) & 3 == 2 {
+            // LEN: 00B 1 byte, 01B 2, 11B 4, 10B 8; the address aligned to it (17.2.5).
+            let len = dr7 >> (18 + 4 * index) & 3
+            let length: UInt64 = len == 2 ? 8 : len == 3 ? 4 : len + 1
+            let address = cpu.readDebugRegister(Int(index)) & 0xFFFF & ~(length - 1)
+            if address < port + size && port < address + length { pending |= 1 << index }
+        }
+        if pending != 0 {
+            write(.guestPendingDebugExceptions, read(.guestPendingDebugExceptions) | pending | 1 << 12)
         }
     }
 
