@@ -135,7 +135,7 @@ extension EmulatedCPU {
         return data
     }
 
-    /// VMCLEAR's part on the data (SDM 31.3 VMCLEAR): "ensure that data for VMCS references by
+    /// VMCLEAR's part on the data (SDM 31.3 VMCLEAR): "ensure that data for VMCS referenced by
     /// the operand is in memory; initialize implementation-specific data in VMCS region;
     /// launch state of VMCS referenced by the operand <- clear". The VMCS is inactive after.
     func clearVMCS(at address: UInt64) {
