@@ -127,8 +127,9 @@ public func runLinuxGuest<P: GuestProcessor>(
                             statistics: environment.statistics, path: .swift, debugging: debugging)
     // For make bench (docs/BENCHMARKS.md): the hypervisor's share of the guest's time.
     let total = cpu.readTimestampCounter() &- run.firstEntryTimestamp
-    let share = total == 0 ? 0 : vcpu.rootCycles * 1000 / total
-    cpu.log("guest \(options.name): \(total) TSC cycles from the first VM entry to the stop, \(vcpu.rootCycles) in VMX root operation (\(share / 10).\(share % 10)%)")
+    let share = total == 0 ? 0 : vcpu.rootCycles * 100_000 / total     // thousandths of a percent
+    let fraction = share % 1000
+    cpu.log("guest \(options.name): \(total) TSC cycles from the first VM entry to the stop, \(vcpu.rootCycles) in VMX root operation (\(share / 1000).\(fraction / 100)\((fraction / 10) % 10)\(fraction % 10)%)")
     quiesceMachine(cpu: cpu, platform: vcpu.platform)
     cpu.log("guest \(options.name): interrupt sources masked (I/O APIC, local APIC, HPET, PICs)")
     return run
