@@ -45,6 +45,21 @@ LINUX_BARE_ISO := $(BUILD)/swiftvmx-linux-bare.iso
 LINUX_TIMEOUT ?= 300
 LINUX_TEST_MODELS ?= corei7_skylake_x corei5_lynnfield_750 core2_penryn_t9600
 
+# The poke test: each of these ends Linux through a control the hypervisor traps, one boot each.
+LINUX_POKES := port92 cf9 s3 qemu-exit
+LINUX_POKE_ISOS := $(patsubst %,$(BUILD)/swiftvmx-linux-poke-%.iso,$(LINUX_POKES))
+
+.PHONY: linux-poke-iso linux-poke-test
+linux-poke-iso: $(LINUX_POKE_ISOS)
+
+$(BUILD)/swiftvmx-linux-poke-%.iso: $(KERNEL) boot/grub-linux-poke.cfg.in $(LINUX_KERNEL) $(LINUX_INITRD)
+	@mkdir -p $(BUILD)/poke-cfg
+	sed 's/@POKE@/$*/g' boot/grub-linux-poke.cfg.in >$(BUILD)/poke-cfg/grub-$*.cfg
+	$(call make-iso,$(BUILD)/iso-linux-poke-$*,$(BUILD)/poke-cfg/grub-$*.cfg,,$(LINUX_KERNEL) $(LINUX_INITRD))
+
+linux-poke-test: deps $(LINUX_POKE_ISOS)
+	python3 Tests/boot/linux.py --pokes --jobs 2 corei7_skylake_x
+
 .PHONY: linux-fetch linux-initramfs linux-iso run-linux run-linux-bare linux-test linux-bare-test \
 	linux-isolation-iso linux-isolation-test run-linux-isolation run-linux-isolation-bare
 
@@ -57,7 +72,7 @@ $(LINUX_KERNEL) $(LINUX_BUSYBOX) $(LINUX_MSR_KO) &: guests/linux/packages tools/
 	tools/fetch-linux guests/linux/packages
 	@touch $(LINUX_KERNEL) $(LINUX_BUSYBOX) $(LINUX_MSR_KO)
 
-$(LINUX_DIR)/probes/%: guests/linux/probes/%.asm guests/linux/probes/probe.inc | deps
+$(LINUX_DIR)/probes/%: guests/linux/probes/%.asm guests/linux/probes/probe.inc guests/linux/probes/parse.inc | deps
 	@mkdir -p $(@D)
 	$(NASM) -f elf64 -w+all -I guests/linux/probes/ -o $@.o $<
 	$(LLD) -static -nostdlib -e _start -z noexecstack -o $@ $@.o

@@ -110,6 +110,14 @@ LOGS = os.path.join(ROOT, "build", "logs")
 ISO = os.path.join("build", "swiftvmx-linux.iso")
 BARE_ISO = os.path.join("build", "swiftvmx-linux-bare.iso")
 # Each kind of run: (ISO, its files' RUN_NAME, the judge's mode).
+# The poke runs (--pokes): each control, the stop line the hypervisor must print for it.
+POKES = {
+    "port92": "guest linux stopped: reset (system control port A, port 92H bit 0)",
+    "cf9": "guest linux stopped: reset (reset control register, port CF9H bit 2)",
+    "s3": "guest linux stopped: entered ACPI sleep type 1 (not S5), which the hypervisor does not survive",
+    "qemu-exit": "guest linux stopped: wrote the hypervisor's exit port 0x00f4",
+}
+
 RUNS = {
     "default": (ISO, "linux-test", "default"),
     "bare": (BARE_ISO, "linux-bare-test", "bare"),
@@ -117,6 +125,28 @@ RUNS = {
     "isolation-relaxed": (os.path.join("build", "swiftvmx-linux-isolation-relaxed.iso"),
                           "linux-isolation-relaxed-test", "isolation"),
 }
+for _poke in POKES:
+    RUNS["poke-" + _poke] = (os.path.join("build", f"swiftvmx-linux-poke-{_poke}.iso"), f"linux-poke-{_poke}-test", "poke")
+
+
+def judge_poke(linux, hyper, status, poke):
+    """A poke run: Linux said which control it uses and did not survive it; the hypervisor
+    stopped it with the matching line and ended cleanly."""
+    problems = []
+    if status != 0:
+        problems.append(f"tools/bochs-run status {status} (0: Bochs status 0 and {FINAL_LINE!r})")
+    if f"POKE: {poke}" not in linux:
+        problems.append(f"Linux (COM3): missing line 'POKE: {poke}'")
+    if "POKE: survived" in linux:
+        problems.append("Linux (COM3): the guest survived the poke")
+    if not any(line.startswith(POKES[poke] + " (") for line in hyper):
+        problems.append(f"hypervisor (COM1): missing line {POKES[poke]!r}")
+    if "guest linux: interrupt sources masked (I/O APIC, local APIC, HPET, PICs)" not in hyper:
+        problems.append("hypervisor (COM1): the interrupt sources were not masked")
+    final = next((line for line in reversed(hyper) if line.strip()), "")
+    if final != FINAL_LINE:
+        problems.append(f"hypervisor (COM1): last line is {final!r}, expected {FINAL_LINE!r}")
+    return problems
 
 
 def lines_of(text):
@@ -251,7 +281,10 @@ def boot(model, run, limit):
     except subprocess.TimeoutExpired:
         status = None
     seconds = time.monotonic() - start
-    problems = judge(read(com3), read(com1), status, bare, mode == "isolation", model)
+    if mode == "poke":
+        problems = judge_poke(lines_of(read(com3)), lines_of(read(com1)), status, run[len("poke-"):])
+    else:
+        problems = judge(read(com3), read(com1), status, bare, mode == "isolation", model)
     label = "linux" if run == "default" else f"linux {run}"
     print(f"{'PASS' if not problems else 'FAIL'} {label} {model} "
           f"({seconds:.1f} s, status {status})" + "".join(f"\n    {p}" for p in problems)
@@ -419,12 +452,15 @@ def main():
     kind = parser.add_mutually_exclusive_group()
     kind.add_argument("--bare", action="store_true")
     kind.add_argument("--isolation", action="store_true")
+    kind.add_argument("--pokes", action="store_true")
     parser.add_argument("--self-test", action="store_true")
     args = parser.parse_args()
     if args.self_test:
         return 0 if self_test() else 1
-    runs = ["isolation", "isolation-relaxed"] if args.isolation else ["bare"] if args.bare else ["default"]
-    target = "linux-isolation-iso" if args.isolation else "run-linux-bare" if args.bare else "linux-iso"
+    runs = (["isolation", "isolation-relaxed"] if args.isolation else ["bare"] if args.bare
+            else ["poke-" + poke for poke in POKES] if args.pokes else ["default"])
+    target = ("linux-isolation-iso" if args.isolation else "run-linux-bare" if args.bare
+              else "linux-poke-iso" if args.pokes else "linux-iso")
     missing = [RUNS[run][0] for run in runs if not os.path.exists(os.path.join(ROOT, RUNS[run][0]))]
     if missing:
         print(f"{', '.join(missing)} missing: make {target} builds it")

@@ -48,43 +48,7 @@ usage:
         mov edi, EXIT_USAGE
         EXIT
 
-; parse: the NUL-terminated number at rsi (0x-prefixed hexadecimal, else decimal) into rax.
-; CF set when it is empty or has another character.
-parse:
-        xor eax, eax
-        mov ecx, 10             ; rcx: the base
-        cmp word [rsi], '0x'
-        jne .first
-        mov ecx, 16
-        add rsi, 2
-.first:
-        cmp byte [rsi], 0
-        je .bad                 ; no digits
-.next:
-        movzx edx, byte [rsi]
-        test edx, edx
-        jz .done
-        sub edx, '0'
-        cmp edx, 9
-        jbe .digit
-        or edx, 0x20            ; 'A'-'0' | 20H = 'a'-'0': lower case
-        sub edx, 'a' - '0'
-        cmp edx, 5
-        ja .bad
-        add edx, 10
-.digit:
-        cmp edx, ecx
-        jae .bad                ; a hex digit in a decimal number
-        imul rax, rcx
-        add rax, rdx
-        inc rsi
-        jmp .next
-.done:
-        clc
-        ret
-.bad:
-        stc
-        ret
+%include "parse.inc"
 
         section .rodata
 path:   db "/dev/cpu/0/msr", 0
