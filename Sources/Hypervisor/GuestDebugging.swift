@@ -27,7 +27,7 @@ public final class GuestDebugging<P: GuestProcessor> {
     }
 
     private func guestStarting(_ vcpu: VirtualCPU<P>) -> GuestStop? {
-        snapshot?.beginGuest(name: vcpu.name, vmcs: vcpu.vmcs, exitStatistics: vcpu.statistics.base, cpu: vcpu.cpu)
+        snapshot?.beginGuest(name: vcpu.name.string, vmcs: vcpu.vmcs, exitStatistics: vcpu.statistics.base, cpu: vcpu.cpu)
         debugger = attach(vcpu)
         if let snapshot { recordExits(of: vcpu, into: snapshot) }
         return debugger?.isFinished == true ? .shutDown(code: 0) : nil

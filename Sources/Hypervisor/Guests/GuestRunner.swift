@@ -67,7 +67,7 @@ public func runGuest<P: GuestProcessor>(
         plan = try image.plan(cpu: cpu)
     } catch {
         var text = LogText()
-        text.append("guest \(GuestOptions.name(in: image.commandLine) ?? image.name): cannot load the image: ")
+        text.append("guest \(outside: GuestOptions.name(in: image.commandLine) ?? image.name): cannot load the image: ")
         error.describe(into: &text)
         cpu.log(LogMessage(stringInterpolation: text))
         return GuestRun(vcpu: nil, healthy: image.isBuiltIn == false)
@@ -96,7 +96,7 @@ public func runGuest<P: GuestProcessor>(
 /// VMX-preemption timer does not enforce it; no budget at all for nil), reports why it stopped,
 /// and clears its VMCS.
 func runBuiltGuest<P: GuestProcessor>(
-    _ vcpu: VirtualCPU<P>, name: String, budget: UInt64?, isBuiltIn: Bool, statistics: ExitStatistics,
+    _ vcpu: VirtualCPU<P>, name: OutsideText, budget: UInt64?, isBuiltIn: Bool, statistics: ExitStatistics,
     path: DispatchPath, debugging: GuestDebugHooks<P>?
 ) -> GuestRun<P> {
     let cpu = vcpu.cpu

@@ -6,7 +6,8 @@ import VMX
 
 public final class VirtualCPU<P: GuestProcessor> {
     public let cpu: P
-    public let name: String
+    /// Its name, from outside for a user image: logged escaped and bounded (OutsideText).
+    public let name: OutsideText
     public let setup: ControlSetup
     public let memory: GuestMemory
     public let statistics: ExitStatistics
@@ -56,7 +57,7 @@ public final class VirtualCPU<P: GuestProcessor> {
     /// A write during string I/O that ends the machine (PassThroughPorts.swift).
     public var pendingPlatformStop: PlatformStop? = nil
 
-    public init(cpu: P, name: String, setup: ControlSetup, memory: GuestMemory, statistics: ExitStatistics,
+    public init(cpu: P, name: OutsideText, setup: ControlSetup, memory: GuestMemory, statistics: ExitStatistics,
                 vmcs: UInt64, vpid: UInt16, cr0Fixed: FixedBits, cr4Fixed: FixedBits,
                 cr0Mask: UInt64, cr4Mask: UInt64, exceptionBitmap: UInt32,
                 handlers: ExitHandlerTable<P> = .standard) {
