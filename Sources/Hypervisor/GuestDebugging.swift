@@ -45,6 +45,7 @@ public final class GuestDebugging<P: GuestProcessor> {
         guard let host else { return nil }
         if let guestName, !vcpu.name.utf8.elementsEqual(guestName) { return nil }
         let debugger = GuestDebugger(vcpu: vcpu, host: host)
+        vcpu.chargesHostTime = false      // waiting for gdb is not the guest's time
         debugger.attach()
         return debugger
     }

@@ -85,6 +85,7 @@ public func runGuest<P: GuestProcessor>(
         default: return GuestRun(vcpu: nil, healthy: false)
         }
     }
+    vcpu.limitsLines = !image.isBuiltIn
     let setup = environment.setup
     let timer: StaticString = setup.usesPreemptionTimer ? "VMX-preemption timer" : "host timer"
     cpu.log("guest \(plan.name): \(plan.mode.name), entry \(hex: plan.entry), \(plan.memorySize >> 20) MiB at guest-physical \(hex: vcpu.memory.physicalBase) (host \(hex: vcpu.memory.host)), \(setup.usesEPT ? "EPT" : "no EPT"), budget \(plan.budget) TSC cycles (\(timer))")
@@ -111,6 +112,7 @@ func runBuiltGuest<P: GuestProcessor>(
     if hostTimer { cpu.disarmHostTimer() }
     if let line = vcpu.serial.takeLine(), !line.isEmpty { vcpu.printSerialLine(line) }
     let exitCount = statistics.total(cpu: cpu) &- before
+    vcpu.summarizeLines()
     var text = LogText()
     text.append("guest \(name) stopped: ")
     stop.describe(into: &text)

@@ -44,6 +44,18 @@ public final class VirtualCPU<P: GuestProcessor> {
     public var shadowEFER: UInt64 = 0
     /// The time budget and how it is enforced.
     public var budgetCycles: UInt64 = 0
+    /// Where the VMX-preemption timer enforces the budget (`tracksBudget`): what is left of
+    /// it, the TSC up to which it has been charged, and the ticks the timer was armed with.
+    public var budgetLeft: UInt64 = 0
+    var budgetMark: UInt64 = 0
+    var armedTicks: UInt64 = 0
+    /// Whether the host's time counts against the budget (every cycle from one VM entry to the
+    /// next); false while a debugger holds the guest, so that waiting for gdb is not charged.
+    public var chargesHostTime = true
+    /// Lines written or held back per GuestLineKind (GuestLines.swift).
+    public var lineCounts = [UInt64](repeating: 0, count: GuestLineKind.count)
+    /// Whether they are bounded: a user image's are, a built-in guest's are not.
+    public var limitsLines = true
     public var hostTimerVector: UInt8? = nil
     public let vpid: UInt16
     /// What the guest's CPUID hides (CPUIDExit.swift): one view per kind of guest.
@@ -116,16 +128,48 @@ public final class VirtualCPU<P: GuestProcessor> {
         }
     }
 
-    /// Counts the host's time since `start` (a TSC value) against the guest's budget. The
-    /// VMX-preemption timer counts down only in VMX non-root operation (SDM 26.5.1), so a guest
-    /// whose VM exits make the hypervisor work long (REP OUTS of 2^64 bytes, 4096 of them per
-    /// exit) would otherwise outlive its budget many times over; the host timer counts host
-    /// time itself. A value of 0 makes the next VM entry exit at once (SDM 26.7.4).
-    func chargeHostTime(since start: UInt64) {
-        guard setup.usesPreemptionTimer else { return }
-        let ticks = (cpu.readTimestampCounter() &- start) >> UInt64(setup.preemptionTimerRate)
-        let left = read(.vmxPreemptionTimerValue)
-        cpu.vmwriteField(VMCSField.vmxPreemptionTimerValue.rawValue, left > ticks ? left - ticks : 0)
+    // MARK: The time budget
+
+    /// Whether the VMX-preemption timer enforces a budget (a pass-through guest may have none).
+    public var tracksBudget: Bool { setup.usesPreemptionTimer && budgetCycles != 0 }
+
+    /// Charges the budget up to `now` (a TSC value). The VMX-preemption timer counts down only
+    /// in VMX non-root operation (SDM 26.5.1), so every cycle from one VM entry to the next -
+    /// the guest's own and the host's on its behalf: exit handling, emulated string I/O, the
+    /// log lines it causes - is charged here instead; the host timer (CPUs without the
+    /// preemption timer) counts host time by itself. While a debugger holds the guest only the
+    /// timer's own count is charged.
+    @inline(__always)
+    func chargeBudget(now: UInt64) {
+        let spent: UInt64
+        if chargesHostTime {
+            spent = now &- budgetMark
+        } else {
+            let left = min(read(.vmxPreemptionTimerValue), armedTicks)
+            spent = (armedTicks - left) << UInt64(setup.preemptionTimerRate)
+            armedTicks = left
+        }
+        budgetMark = now
+        budgetLeft = budgetLeft > spent ? budgetLeft - spent : 0
+    }
+
+    /// Charges the budget and arms the VMX-preemption timer with what is left of it, at most
+    /// 2^32 - 1 ticks at a time (the timer is 32 bits wide): a larger budget is re-armed at
+    /// every VM entry until it is spent (handlePreemptionTimerExpired). A value of 0 makes the
+    /// VM entry exit at once (SDM 26.7.4).
+    @inline(__always)
+    func armBudget() {
+        let now = cpu.readTimestampCounter()
+        if launched { chargeBudget(now: now) } else { budgetLeft = budgetCycles; budgetMark = now }
+        armedTicks = min(budgetLeft >> UInt64(setup.preemptionTimerRate), UInt64(UInt32.max))
+        cpu.vmwriteField(VMCSField.vmxPreemptionTimerValue.rawValue, armedTicks)
+    }
+
+    /// After a VMX-preemption timer exit: whether the budget is spent (less than one tick left).
+    func budgetSpent() -> Bool {
+        guard tracksBudget else { return true }
+        chargeBudget(now: cpu.readTimestampCounter())
+        return budgetLeft >> UInt64(setup.preemptionTimerRate) == 0
     }
 
     public func setPrimaryControls(_ controls: PrimaryProcessorBasedControls) {
@@ -157,9 +201,11 @@ public final class VirtualCPU<P: GuestProcessor> {
     /// Runs the guest until a handler stops it.
     public func run() -> GuestStop {
         var exited: UInt64 = 0
+        let budget = tracksBudget
         while true {
             do {
                 if !launched && EntryDiagnostics.checksBeforeLaunch { checkEntryBeforeLaunch(self) }
+                if budget { armBudget() }
                 if measuresRootTime && launched { rootCycles &+= cpu.readTimestampCounter() &- exited }
                 try cpu.enterGuest(&registers, launch: !launched)
                 if measuresRootTime { exited = cpu.readTimestampCounter() }
