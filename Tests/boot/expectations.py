@@ -43,6 +43,13 @@ REPORT_HEADER = "IA32_VMX_BASIC"
 EARLY_HEAP_FULL = "FATAL: the early heap [0x4000, 0x6000) is full ("
 EARLY_HEAP_FULL_END = (" more bytes wanted) before the page allocator exists: the boot information lists more "
                        "modules or memory-map entries than it can hold")
+# The modules of boot/grub-test.cfg with a line feed, ESC and 297 bytes in a name, and a forged
+# final line and stop line in quotes (GRUB passes both through): the boot report shows them
+# escaped and cut at 128 bytes of escaped text, never as lines of their own.
+HOSTILE_MODULE_LINES = [
+    '"guest name=evil\\x0aSWIFTVMX\\x1b[2JNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNN...(331 bytes)"',
+    '"guest name=forge \\x22\\x0aSWIFTVMX EXIT: success\\x0aguest hello64 stopped: halted (HLT) (82 VM exits)\\x22 mode=\\x0aFATAL:\\x1b[0m ...(122 bytes)"',
+]
 # The boot tests' ISO passes `gdb` (boot/grub-test.cfg): the release kernel has no guest
 # debugger and must say that it ignores the option (docs/DEBUGGING.md).
 GDB_IGNORED = "gdb: ignored: the guest debugger is in the debug image only (make gdb-guest, docs/DEBUGGING.md)"
@@ -290,7 +297,7 @@ def expected_lines(model):
     if model in NO_LONG_MODE:
         return [LONG_MODE_MISSING, FINAL_FAILURE], False
     if model in NO_VMX:
-        return [GDB_IGNORED, VMX_MISSING, FINAL_FAILURE], False
+        return HOSTILE_MODULE_LINES + [GDB_IGNORED, VMX_MISSING, FINAL_FAILURE], False
     if model in VMX:
-        return [GDB_IGNORED, VMX_ENTERED, REPORT_HEADER] + guest_lines(model) + [VMX_LEFT, FINAL_SUCCESS], True
+        return HOSTILE_MODULE_LINES + [GDB_IGNORED, VMX_ENTERED, REPORT_HEADER] + guest_lines(model) + [VMX_LEFT, FINAL_SUCCESS], True
     raise KeyError(f"unknown Bochs CPU model {model}: add it to Tests/boot/expectations.py")
