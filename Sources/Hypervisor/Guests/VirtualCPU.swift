@@ -44,10 +44,12 @@ public final class VirtualCPU<P: GuestProcessor> {
     public var shadowEFER: UInt64 = 0
     /// The time budget and how it is enforced.
     public var budgetCycles: UInt64 = 0
-    /// Where the VMX-preemption timer enforces the budget (`tracksBudget`): what is left of
-    /// it, the TSC up to which it has been charged, and the ticks the timer was armed with.
-    public var budgetLeft: UInt64 = 0
-    var budgetMark: UInt64 = 0
+    /// Where the VMX-preemption timer enforces the budget (`tracksBudget`): the TSC at which it
+    /// is spent, the timer's rate (IA32_VMX_MISC[4:0]), and when and with how many ticks the
+    /// timer was last armed.
+    var budgetDeadline: UInt64 = 0
+    var timerRate: UInt64 = 0
+    var armedAt: UInt64 = 0
     var armedTicks: UInt64 = 0
     /// Whether the host's time counts against the budget (every cycle from one VM entry to the
     /// next); false while a debugger holds the guest, so that waiting for gdb is not charged.
@@ -133,43 +135,55 @@ public final class VirtualCPU<P: GuestProcessor> {
     /// Whether the VMX-preemption timer enforces a budget (a pass-through guest may have none).
     public var tracksBudget: Bool { setup.usesPreemptionTimer && budgetCycles != 0 }
 
-    /// Charges the budget up to `now` (a TSC value). The VMX-preemption timer counts down only
-    /// in VMX non-root operation (SDM 26.5.1), so every cycle from one VM entry to the next -
-    /// the guest's own and the host's on its behalf: exit handling, emulated string I/O, the
-    /// log lines it causes - is charged here instead; the host timer (CPUs without the
-    /// preemption timer) counts host time by itself. While a debugger holds the guest only the
-    /// timer's own count is charged.
-    @inline(__always)
-    func chargeBudget(now: UInt64) {
-        let spent: UInt64
-        if chargesHostTime {
-            spent = now &- budgetMark
-        } else {
-            let left = min(read(.vmxPreemptionTimerValue), armedTicks)
-            spent = (armedTicks - left) << UInt64(setup.preemptionTimerRate)
-            armedTicks = left
-        }
-        budgetMark = now
-        budgetLeft = budgetLeft > spent ? budgetLeft - spent : 0
-    }
-
-    /// Charges the budget and arms the VMX-preemption timer with what is left of it, at most
-    /// 2^32 - 1 ticks at a time (the timer is 32 bits wide): a larger budget is re-armed at
-    /// every VM entry until it is spent (handlePreemptionTimerExpired). A value of 0 makes the
-    /// VM entry exit at once (SDM 26.7.4).
+    /// Arms the VMX-preemption timer before a VM entry with what is left of the budget. The
+    /// timer counts down only in VMX non-root operation (SDM 26.5.1), so the budget is kept as
+    /// a deadline on the TSC, set at the first VM entry: every cycle from then on - the guest's
+    /// own and the host's on its behalf, exit handling, string I/O, the log lines it causes -
+    /// brings it nearer (the host timer, on CPUs without the preemption timer, counts host time
+    /// by itself). The timer is 32 bits wide: it gets at most 2^32 - 1 ticks at a time and is
+    /// re-armed at every VM entry until the deadline (handlePreemptionTimerExpired). A value
+    /// of 0 makes the VM entry exit at once (SDM 26.7.4). On every VM exit's path: one RDTSC,
+    /// one VMWRITE.
     @inline(__always)
     func armBudget() {
         let now = cpu.readTimestampCounter()
-        if launched { chargeBudget(now: now) } else { budgetLeft = budgetCycles; budgetMark = now }
-        armedTicks = min(budgetLeft >> UInt64(setup.preemptionTimerRate), UInt64(UInt32.max))
+        if !launched {
+            timerRate = UInt64(setup.preemptionTimerRate)
+            budgetDeadline = now &+ budgetCycles < now ? .max : now &+ budgetCycles
+            armedAt = now
+        } else if !chargesHostTime {
+            excuseHostTime(now: now)
+        }
+        let left = budgetDeadline > now ? budgetDeadline &- now : 0
+        armedTicks = min(left &>> timerRate, UInt64(UInt32.max))
         cpu.vmwriteField(VMCSField.vmxPreemptionTimerValue.rawValue, armedTicks)
+    }
+
+    /// While a debugger holds the guest only its own time counts: the deadline moves on by the
+    /// host's time since the timer was armed (all of it, less what the timer counted down).
+    @inline(never)
+    func excuseHostTime(now: UInt64) {
+        let left = min(read(.vmxPreemptionTimerValue), armedTicks)
+        let guestTime = (armedTicks &- left) &<< timerRate
+        let elapsed = now &- armedAt
+        if elapsed > guestTime {
+            budgetDeadline = budgetDeadline &+ (elapsed &- guestTime) < budgetDeadline ? .max : budgetDeadline &+ (elapsed &- guestTime)
+        }
+        armedTicks = left
+        armedAt = now
+    }
+
+    /// What is left of the budget now, in TSC cycles.
+    public var budgetLeft: UInt64 {
+        let now = cpu.readTimestampCounter()
+        if !chargesHostTime { excuseHostTime(now: now) }
+        return budgetDeadline > now ? budgetDeadline - now : 0
     }
 
     /// After a VMX-preemption timer exit: whether the budget is spent (less than one tick left).
     func budgetSpent() -> Bool {
         guard tracksBudget else { return true }
-        chargeBudget(now: cpu.readTimestampCounter())
-        return budgetLeft >> UInt64(setup.preemptionTimerRate) == 0
+        return budgetLeft >> timerRate == 0
     }
 
     public func setPrimaryControls(_ controls: PrimaryProcessorBasedControls) {
