@@ -176,7 +176,7 @@ run-bochs: deps $(ISO)
 
 HOSTED_SCRATCH := .build
 
-test: deps-test unit-test boot-test linux-test linux-isolation-test entry-check-test debug-test gdb-guest-test
+test: deps-test unit-test boot-test linux-test linux-isolation-test entry-check-test debug-test gdb-guest-test gdb-linux-test
 
 # tools/ensure-deps in a fresh clone on a simulated machine without the packages.
 deps-test:

@@ -25,6 +25,9 @@ BUILTIN_GUEST "bad64", "bad64.bin", "mode=long load=0x10000"
 BUILTIN_GUEST "triple", "triple.bin", "mode=long load=0x10000"
 BUILTIN_GUEST "loop", "loop.bin", "mode=long load=0x10000"
 BUILTIN_GUEST "ept", "ept.bin", "mode=long load=0x10000 ept=required"
+BUILTIN_GUEST "traps64", "traps64.bin", "mode=long load=0x10000 ept=required"
+BUILTIN_GUEST "pae32", "pae32.bin", "mode=protected load=0x10000 ept=required"
+BUILTIN_GUEST "tss32", "tss32.bin", "mode=protected load=0x10000 ept=required"
 BUILTIN_GUEST "bench", "bench.bin", "mode=long load=0x10000 budget=2000000000"
 
 [section .rodata.builtin_guest_table]

@@ -1,8 +1,9 @@
 # Debugging the hypervisor itself (README, "Debugging"; docs/DEBUGGING.md).
 #
 #   make gdb              debug image in QEMU (KVM when tools/run would use it, else TCG),
-#                         stopped at reset, gdb stub on 127.0.0.1:$(GDB_PORT), gdb attached
-#                         with tools/gdb/swiftvmx.gdb (hbreak on Swift lines, `vmx-state`...)
+#                         gdb stub on 127.0.0.1:$(GDB_PORT), gdb attached with
+#                         tools/gdb/swiftvmx.gdb and stopped at kmain's first Swift line
+#                         (`next`, `step`, `bt`; hbreak on Swift lines, `vmx-state`...)
 #   make debug-bochs      the debug image in Bochs' internal debugger with the kernel's symbols,
 #                         stopped at BOCHS_BREAK (default x86_vmxon, the VMXON wrapper; a
 #                         symbol, FILE.swift:LINE or 0xADDRESS) on CPU model MODEL

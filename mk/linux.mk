@@ -43,7 +43,7 @@ LINUX_ISOLATION_MODEL ?= corei7_skylake_x
 LINUX_ISO     := $(BUILD)/swiftvmx-linux.iso
 LINUX_BARE_ISO := $(BUILD)/swiftvmx-linux-bare.iso
 LINUX_TIMEOUT ?= 300
-LINUX_TEST_MODELS ?= corei7_skylake_x corei5_lynnfield_750
+LINUX_TEST_MODELS ?= corei7_skylake_x corei5_lynnfield_750 core2_penryn_t9600
 
 .PHONY: linux-fetch linux-initramfs linux-iso run-linux run-linux-bare linux-test linux-bare-test \
 	linux-isolation-iso linux-isolation-test run-linux-isolation run-linux-isolation-bare
@@ -111,3 +111,39 @@ run-linux-isolation-bare: deps $(LINUX_ISOLATION_BARE_ISO)
 linux-bare-test: deps $(LINUX_BARE_ISO)
 	python3 Tests/boot/linux.py --self-test
 	python3 Tests/boot/linux.py --bare --jobs 2 $(LINUX_TEST_MODELS)
+
+# MARK: Debugging Linux (docs/LINUX.md "Debugging Linux")
+#
+#   make linux-symbols    build/linux/vmlinux.elf: the kernel with its own kallsyms symbols
+#                         (tools/linux-symbols; the package's System.map is a stub)
+#   make gdb-linux        the debug kernel with gdb=linux and Linux (boot/grub-linux-gdb.cfg) in
+#                         Bochs on MODEL, 256 MiB, COM3 shown live, COM2 a socket on
+#                         127.0.0.1:$(GDB_LINUX_PORT) waiting for gdb build/linux/vmlinux.elf
+#   make gdb-linux-test   the same with gdb in batch mode (tools/gdb-linux-test): a breakpoint at
+#                         kernel_power_off, registers, memory, steps, continue to power-off
+#
+# The debug kernel's path is spelled out: mk/debug.mk (DEBUG_KERNEL) may be read after this file.
+
+LINUX_SYMBOLS   := $(LINUX_DIR)/vmlinux.elf
+LINUX_GDB_ISO   := $(BUILD)/debug/swiftvmx-linux-gdb.iso
+GDB_LINUX_PORT  ?= 1236
+GDB_LINUX_MODEL ?= corei7_skylake_x
+
+.PHONY: linux-symbols gdb-linux gdb-linux-test
+
+linux-symbols: $(LINUX_SYMBOLS)
+
+$(LINUX_SYMBOLS): $(LINUX_KERNEL) tools/linux-symbols | deps
+	tools/linux-symbols $< $@
+
+$(LINUX_GDB_ISO): $(BUILD)/debug/kernel.elf boot/grub-linux-gdb.cfg $(LINUX_KERNEL) $(LINUX_INITRD)
+	$(call make-iso,$(BUILD)/debug/iso-linux-gdb,boot/grub-linux-gdb.cfg,,$(LINUX_KERNEL) $(LINUX_INITRD))
+
+# Bochs waits for gdb; the session's time limit is an hour.
+gdb-linux: deps $(LINUX_GDB_ISO) $(LINUX_SYMBOLS)
+	@echo "gdb-linux: in another terminal: gdb $(LINUX_SYMBOLS) -ex 'set remotetimeout 120' -ex 'target remote 127.0.0.1:$(GDB_LINUX_PORT)' -ex 'hbreak kernel_power_off' -ex continue"
+	ISO=$(LINUX_GDB_ISO) RUN_NAME=linux-gdb MEGS=256 COM3=1 COM3_PREFIX='[linux:ttyS2] ' \
+		COM2_PORT=$(GDB_LINUX_PORT) tools/bochs-run $(MODEL) 3600
+
+gdb-linux-test: deps $(LINUX_GDB_ISO) $(LINUX_SYMBOLS)
+	tools/gdb-linux-test $(GDB_LINUX_MODEL)

@@ -73,13 +73,4 @@ extension EmulatedCPU {
 
     /// The VMCS revision identifier of this CPU (IA32_VMX_BASIC[30:0]).
     var revisionIdentifier: UInt32 { capabilities?.basic.revisionIdentifier ?? 0 }
-
-    /// The data of the VMCS region at `address`, created (zeroed, launch state clear) on first
-    /// use: that is when the processor would initialise its implementation-specific format.
-    func vmcsData(at address: UInt64) -> VMCSData {
-        if let data = vmcsRegions[address] { return data }
-        let data = VMCSData(slotCount: layout.slotCount)
-        vmcsRegions[address] = data
-        return data
-    }
 }

@@ -1,6 +1,7 @@
 // The emulated CPU as a GuestProcessor: VMLAUNCH/VMRESUME that run the guest until its next VM
 // exit (GuestExecution), INVEPT and INVVPID with the protocol's types, the time-stamp counter,
 // the host timer and the console (docs/EMULATED-CPU.md).
+import CUnicorn
 import VMX
 #if canImport(Testing)
 import Testing
@@ -55,6 +56,13 @@ extension EmulatedCPU: GuestProcessor {
     }
 
     public func readTimestampCounter() -> UInt64 { guestExecution.timestampCounter }
+
+    /// DR0-DR3 as the guest left them (Unicorn executes MOV to DRn; VM exits do not switch them).
+    public func readDebugRegister(_ number: Int) -> UInt64 {
+        guard let engine = guestExecution.engineStorageIfStarted else { return 0 }
+        let registers = [UC_X86_REG_DR0, UC_X86_REG_DR1, UC_X86_REG_DR2, UC_X86_REG_DR3]
+        return engine.read(registers[number & 3])
+    }
 
     /// The host timer: its interrupt is requested when the time-stamp counter has advanced by
     /// `cycles` (it advances only while a guest runs). The vector is `hostTimerVector`.

@@ -62,26 +62,40 @@ extension EmulatedCPU {
 
     public func writeMSR(_ msr: UInt32, _ value: UInt64) {
         begin(.wrmsr)
-        guard cpl == 0 else { raise(.generalProtection0); return }
+        guard cpl == 0, !msrWriteFaults(msr, value, cr0: cr0, efer: efer) else { raise(.generalProtection0); return }
+        switch msr {
+        case MSR.ia32FeatureControl:
+            ia32FeatureControl = value
+        case MSR.ia32EFER:
+            // LMA is read-only.
+            efer = (value & ~EFER.lma) | (efer & EFER.lma)
+        default:
+            msrs[msr] = value
+        }
+    }
+
+    /// Whether WRMSR of `value` to `msr` at CPL 0 raises #GP(0) on this CPU, with CR0 and
+    /// IA32_EFER as given: the processor's own for WRMSR in root operation, the guest's for the
+    /// VM-entry MSR-load list, which VM entry processes after loading guest state and "as
+    /// would be done by WRMSR" (SDM 27.4). An MSR the CPU does not have faults.
+    public func msrWriteFaults(_ msr: UInt32, _ value: UInt64, cr0: UInt64, efer: UInt64) -> Bool {
         switch msr {
         case MSR.ia32FeatureControl:
             // SDM 24.7: once the lock bit is set, WRMSR to the MSR faults until reset.
-            guard ia32FeatureControl & FeatureControl.lock == 0, value & ~FeatureControl.writable == 0 else {
-                raise(.generalProtection0); return
-            }
-            ia32FeatureControl = value
+            return ia32FeatureControl & FeatureControl.lock != 0 || value & ~FeatureControl.writable != 0
         case MSR.ia32EFER:
-            // Reserved bits fault; LME cannot change while paging is on; LMA is read-only.
-            guard value & ~EFER.defined == 0,
-                  cr0 & ControlRegister0.pg.rawValue == 0 || (value ^ efer) & EFER.lme == 0
-            else { raise(.generalProtection0); return }
-            efer = (value & ~EFER.lma) | (efer & EFER.lma)
+            // Reserved bits fault; LME cannot change while paging is on.
+            return value & ~EFER.defined != 0
+                || (cr0 & ControlRegister0.pg.rawValue != 0 && (value ^ efer) & EFER.lme != 0)
         case Self.capabilityMSRRange:
             // The capability MSRs are read-only (SDM Appendix A).
-            raise(.generalProtection0)
+            return true
+        case MSR.ia32FSBase, MSR.ia32GSBase, MSR.ia32KernelGSBase, MSR.ia32SysenterESP, MSR.ia32SysenterEIP,
+             MSR.ia32LSTAR, MSR.ia32CSTAR:
+            // Addresses: a non-canonical value faults (SDM Vol. 4, Table 2-2).
+            return msrs[msr] == nil || !isCanonical(value)
         default:
-            guard msrs[msr] != nil else { raise(.generalProtection0); return }
-            msrs[msr] = value
+            return msrs[msr] == nil
         }
     }
 

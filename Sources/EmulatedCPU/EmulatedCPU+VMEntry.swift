@@ -36,6 +36,7 @@ extension EmulatedCPU {
             let exitReason = reason.asEntryFailure
             store(UInt64(exitReason.rawValue), in: .exitReason, of: vmcs)
             store(qualification, in: .exitQualification, of: vmcs)
+            if reason == .entryFailureMSRLoading { loadMSRLoadListEntries(before: qualification) }
             loadHostState(from: vmcs)
             return .entryFailure(exitReason: exitReason, qualification: qualification)
         }

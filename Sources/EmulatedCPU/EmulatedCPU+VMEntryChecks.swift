@@ -53,7 +53,46 @@ extension EmulatedCPU {
             },
             currentVMCSPointer: currentVMCSPointer,
             vmxonPointer: vmxonPointer ?? 0,
-            processorInIA32eMode: efer & (1 << 10) != 0)
+            processorInIA32eMode: efer & (1 << 10) != 0,
+            msrWriteFaults: { [unowned self] msr, value in
+                let (cr0, efer) = self.guestCR0AndEFERAfterLoading()
+                return self.msrWriteFaults(msr, value, cr0: cr0, efer: efer)
+            })
+    }
+
+    /// CR0 and IA32_EFER as VM entry leaves them after loading guest state (SDM 27.3.2.1),
+    /// before it processes the VM-entry MSR-load list (27.4): IA32_EFER from its field with
+    /// "load IA32_EFER", else LMA and LME from "IA-32e mode guest".
+    func guestCR0AndEFERAfterLoading() -> (cr0: UInt64, efer: UInt64) {
+        let entry = VMEntryControls(rawValue: UInt32(truncatingIfNeeded: currentVMCSFieldValue(.vmEntryControls)))
+        var guestEFER: UInt64
+        if entry.contains(.loadIA32EFER) {
+            guestEFER = currentVMCSFieldValue(.guestIA32EFER)
+        } else {
+            guestEFER = efer & ~(EFER.lma | EFER.lme)
+            if entry.contains(.ia32eModeGuest) { guestEFER |= EFER.lma | EFER.lme }
+        }
+        return (currentVMCSFieldValue(.guestCR0), guestEFER)
+    }
+
+    /// SDM 27.4 and 27.8: when processing of entry `failing` of the VM-entry MSR-load list
+    /// failed, the entries before it were loaded (as WRMSR loads them) and stay loaded; host
+    /// state is loaded after them.
+    func loadMSRLoadListEntries(before failing: UInt64) {
+        guard failing > 1 else { return }
+        let list = currentVMCSFieldValue(.vmEntryMSRLoadAddress)
+        for number in 1..<failing {
+            let address = list &+ (number - 1) &* 16
+            let msr = memory.read32(address)
+            let value = memory.read64(address &+ 8)
+            if msr == MSR.ia32EFER {
+                efer = (value & ~EFER.lma) | (efer & EFER.lma)
+            } else if msr == MSR.ia32FeatureControl {
+                ia32FeatureControl = value
+            } else {
+                msrs[msr] = value
+            }
+        }
     }
 
     /// The value of `field` in the current VMCS, as the checks read it (no VMREAD semantics, no

@@ -65,8 +65,8 @@ extension EmulatedCPU {
         guard isValidVMXPointer(vmcs) else { throw vmFail(.vmclearInvalidAddress) }
         guard vmcs != vmxonPointer else { throw vmFail(.vmclearWithVMXONPointer) }
         // "Ensure that data for the VMCS is in the VMCS region; initialize implementation-specific
-        // data": the data table is the region's content, so only the launch state changes.
-        vmcsData(at: vmcs).launchState = .clear
+        // data" (VMCSStorage.swift): the data goes to memory, the launch state is clear.
+        clearVMCS(at: vmcs)
         if vmcs == currentVMCSAddress, currentVMCS != nil {
             currentVMCS = nil
             currentVMCSAddress = Self.invalidVMCSPointer
@@ -88,7 +88,7 @@ extension EmulatedCPU {
         guard revision & 0x7FFF_FFFF == revisionIdentifier, !shadow || supportsVMCSShadowing else {
             throw vmFail(.vmptrldIncorrectRevision)
         }
-        currentVMCS = vmcsData(at: vmcs)
+        currentVMCS = activateVMCS(at: vmcs)
         currentVMCSAddress = vmcs
         currentVMCSIsShadow = shadow
         vmSucceed()

@@ -86,7 +86,8 @@ public final class EmulatedCPU: Processor {
 
     var currentVMCS: VMCSData?
     var currentVMCSAddress: UInt64 = .max
-    /// Every VMCS region the CPU has seen, by address (VMCLEAR or VMPTRLD create the entry).
+    /// Every VMCS region the CPU has seen, by address (VMCLEAR or VMPTRLD create the entry);
+    /// the data of an inactive one is in its region in memory (VMCSStorage.swift).
     var vmcsRegions: [UInt64: VMCSData] = [:]
 
     /// Replaces the VM-entry checks with a verdict of the test's choosing (`launch` is true for
@@ -170,12 +171,12 @@ public final class EmulatedCPU: Processor {
     public var supportsVMX: Bool { capabilities != nil }
 
     /// The launch state of the VMCS whose region is at `address`, nil if the CPU never saw it.
-    public func launchState(ofVMCS address: UInt64) -> LaunchState? { vmcsRegions[address]?.launchState }
+    public func launchState(ofVMCS address: UInt64) -> LaunchState? { currentData(ofVMCS: address)?.launchState }
 
     /// The value `field` holds in the VMCS at `address`, read without VMREAD and its checks (for
     /// test assertions); nil if the CPU never saw that VMCS or the field is not defined.
     public func fieldValue(_ field: VMCSField, ofVMCS address: UInt64) -> UInt64? {
-        guard let data = vmcsRegions[address], layout.slot(of: field) != nil else { return nil }
+        guard let data = currentData(ofVMCS: address), layout.slot(of: field) != nil else { return nil }
         return value(of: field, in: data)
     }
 

@@ -13,6 +13,9 @@ public struct BootOptions {
     public var bench = false
     /// `noguests`: enable VMX and report, but run no guest.
     public var runGuests = true
+    /// `nobuiltins`: run only the boot modules' guests, not the built-in test guests (the
+    /// Linux debugger test, which the debug image's slow built-in runs would only delay).
+    public var runBuiltInGuests = true
     /// `scenarios`: the boot modules are scenario files, run one by one (docs/SCENARIOS.md).
     public var scenarios = false
     /// `check-entry`: run the VM-entry rules before every VMLAUNCH (docs/DIAGNOSTICS.md).
@@ -32,6 +35,7 @@ public struct BootOptions {
             if word.equals("capture") { captureFixture = true }
             if word.equals("bench") { bench = true }
             if word.equals("noguests") { runGuests = false }
+            if word.equals("nobuiltins") { runBuiltInGuests = false }
             if word.equals("scenarios") { scenarios = true }
             if word.equals("check-entry") { checkEntry = true }
             if word.equals("gdb") { (gdb, gdbGuestName) = (true, nil) }
@@ -130,7 +134,8 @@ func runAllGuests<P: GuestProcessor>(
     var healthy = plan.healthy
     var vpid: UInt16 = 1
     for (index, image) in guests.enumerated()
-    where !image.name.utf8.elementsEqual(benchmarkGuestName.utf8) && !plan.isLinuxOrInitrd(index) {
+    where !image.name.utf8.elementsEqual(benchmarkGuestName.utf8) && !plan.isLinuxOrInitrd(index)
+        && (options.runBuiltInGuests || !image.isBuiltIn) {
         // A guest's memory, EPT tables and VMCS are its own: the next guest gets them again.
         let mark = arena.mark
         let result = runGuest(image, environment: environment, vpid: vpid, arena: &arena, cpu: cpu,

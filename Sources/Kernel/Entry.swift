@@ -23,7 +23,11 @@ nonisolated(unsafe) private var bootInformation: BootInformation? = nil
 /// The TSC at the Swift entry point (for `make bench`).
 nonisolated(unsafe) private var bootTimestamp: UInt64 = 0
 
-@_cdecl("kmain")
+/// `@c`, not `@_cdecl`: `@c` makes `kmain` itself this function with the C calling convention,
+/// so the symbol boot/entry.asm calls is the Swift body with its line information (`hbreak kmain`
+/// in gdb stops at the first statement). `@_cdecl` emits a C thunk without line information that
+/// calls a separate Swift function.
+@c(kmain)
 public func kmain(_ magic: UInt32, _ informationAddress: UInt32) -> Never {
     bootTimestamp = x86_rdtsc()
     Serial.initialize()

@@ -28,7 +28,7 @@ public struct PhysicalPageAllocator {
                 .shrunkToPages(Self.pageSize)
             if !clipped.isEmpty { free.append(clipped) }
         }
-        Self.sortByStart(&free)
+        PhysicalRange.sortByStart(&free)
         // Merge overlapping or adjacent entries (a map may repeat or split RAM).
         var merged = 0
         for piece in free {
@@ -62,22 +62,8 @@ public struct PhysicalPageAllocator {
                 }
             }
         }
-        Self.sortByStart(&free)
+        PhysicalRange.sortByStart(&free)
         ranges = free
-    }
-
-    /// Insertion sort: a memory map has a handful of entries, and the library sort costs
-    /// kilobytes of code.
-    private static func sortByStart(_ ranges: inout [PhysicalRange]) {
-        for index in ranges.indices.dropFirst() {
-            var position = index
-            let range = ranges[index]
-            while position > 0 && ranges[position - 1].start > range.start {
-                ranges[position] = ranges[position - 1]
-                position -= 1
-            }
-            ranges[position] = range
-        }
     }
 
     public var freePageCount: Int {

@@ -31,6 +31,15 @@ extension RealProcessor: GuestProcessor {
 
     public func readTimestampCounter() -> UInt64 { x86_rdtsc() }
 
+    public func readDebugRegister(_ number: Int) -> UInt64 {
+        switch number {
+        case 0: return x86_read_dr0()
+        case 1: return x86_read_dr1()
+        case 2: return x86_read_dr2()
+        default: return x86_read_dr3()
+        }
+    }
+
     @inline(__always)
     public func vmreadField(_ encoding: UInt32) -> UInt64 { x86_vmread_field(UInt64(encoding)) }
 

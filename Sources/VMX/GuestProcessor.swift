@@ -135,6 +135,11 @@ public protocol GuestProcessor: Processor {
     /// The time-stamp counter (RDTSC).
     func readTimestampCounter() -> UInt64
 
+    /// MOV from DR0-DR3 (`number` 0-3): the guest's breakpoint addresses, which VM entry and
+    /// exit do not switch (the host leaves them to the guest). The default is 0 (no debug
+    /// registers to read).
+    func readDebugRegister(_ number: Int) -> UInt64
+
     // MARK: The host timer: stops a guest on a CPU without the VMX-preemption timer
     //
     // The timer interrupts the guest until the budget is spent, as an NMI (vector 2, with
@@ -194,6 +199,8 @@ extension GuestProcessor {
     public func vmwriteField(_ encoding: UInt32, _ value: UInt64) { try? vmwrite(encoding, value) }
 
     public func announceExitStatistics(at address: UInt64) {}
+
+    public func readDebugRegister(_ number: Int) -> UInt64 { 0 }
 
     public func readMMIO32(_ address: UInt64) -> UInt32 { readPhysical32(address) }
     public func writeMMIO32(_ address: UInt64, _ value: UInt32) { writePhysical32(address, value) }

@@ -9,6 +9,13 @@ import Testing
         #expect(!options.captureFixture && !options.bench && !options.scenarios && !options.gdb)
     }
 
+    @Test func linuxRelatedWords() {
+        let options = BootOptions(commandLine: "nobuiltins after-linux=hello64")
+        #expect(!options.runBuiltInGuests && options.runGuests && options.afterLinux == Array("hello64".utf8))
+        let plain = BootOptions(commandLine: "")
+        #expect(plain.runBuiltInGuests && plain.afterLinux == nil)
+    }
+
     @Test func theLastGdbWordWins() {
         let named = BootOptions(commandLine: "gdb gdb=debug64")
         #expect(named.gdb && named.gdbGuestName == Array("debug64".utf8))

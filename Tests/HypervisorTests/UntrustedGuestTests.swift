@@ -205,7 +205,7 @@ import VMX
         expected += gp + ["[hostile] CPUID FFFFFFFFH answered",
                           "guest hostile: RDMSR 0xffffffff (not emulated) denied: #GP(0) injected"]
         expected += gp + ["guest hostile: MOV to CR8 0xffffffffffffffff sets reserved bits: #GP(0) injected"]
-        expected += gp + ["guest hostile: MOV to CR0 0xffffffffffffffff sets reserved bits 63:32: #GP(0) injected"]
+        expected += gp + ["guest hostile: MOV to CR0 0xffffffffffffffff: #GP(0) injected (cr0.reserved-63-32, SDM Vol. 2B MOV CR; 3A 2.5)"]
         // 42 VMCALL, 262 I/O instructions, 2 MOV to CR, CPUID, RDMSR.
         expected += gp + ["guest hostile stopped: shut down by the guest (hypercall SHUT_DOWN, code 85) (308 VM exits)"]
         #expect(Array(lines) == expected, "\(run.lines.joined(separator: "\n"))")

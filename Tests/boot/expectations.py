@@ -33,6 +33,8 @@ NO_PREEMPTION_TIMER = {"bx_generic", "core2_penryn_t9600"}
 # The monitor trap flag may be 1 here, but Bochs 2.7 delivers no MTF VM exit after VM entry
 # (the hypervisor's probe sees the guest run to its HLT): single steps fall back to RFLAGS.TF.
 MONITOR_TRAP_FLAG = {"corei7_icelake_u", "tigerlake"}
+# EPT models whose CPUID.1:ECX.PCID[bit 17] is 0 (Tests/fixtures): traps64 cannot set CR4.PCIDE.
+NO_PCID = {"corei5_lynnfield_750", "corei5_arrandale_m520"}
 
 LONG_MODE_MISSING = "FATAL: long mode not supported"
 VMX_MISSING = "FATAL: VMX not supported: CPUID.1:ECX.VMX[bit 5] = 0"
@@ -152,8 +154,7 @@ def guest_lines(model):
         "guest bad64: 25 (VMWRITE) at RIP 0x1012e: VMX is not available to guests: #UD injected", ud,
         "guest bad64: 20 (VMLAUNCH) at RIP 0x1013f: VMX is not available to guests: #UD injected", ud,
         "guest bad64: 50 (INVEPT) at RIP 0x10150: VMX is not available to guests: #UD injected", ud,
-        "guest bad64: MOV to CR4 0x2620 sets a bit of a feature the guest does not have "
-        "(VMXE, SMXE, OSXSAVE or PKE): #GP(0) injected", gp,
+        "guest bad64: MOV to CR4 0x2620: #GP(0) injected (cr4.hidden-feature, SDM Vol. 2B MOV CR; 3A 2.5)", gp,
         ud,   # GETSEC: #UD without an exit (CR4.SMXE = 0)
         ud,   # XSETBV: #UD without an exit (CR4.OSXSAVE = 0)
         "guest bad64: INVD at RIP 0x10195 emulated as a no-op",
@@ -178,6 +179,66 @@ def guest_lines(model):
         ]
     else:
         lines.append("guest ept: refused: this guest needs EPT (ept=required), which this CPU does not offer")
+    # traps64: debug traps after emulated instructions, a CR0 write's #GP with CR4.PCIDE (EPT only).
+    if ept:
+        lines += start("traps64", "64-bit mode", "0x10000") + [
+            "[traps64] IDT installed",
+            "[traps64] #DB after a single-stepped CPUID: 0x1",
+            "[traps64] DR6 BS/B3-B0: 0x4000",
+            "[traps64] #DB after OUT 80H with an I/O breakpoint: 0x1",
+            "[traps64] DR6 BS/B3-B0: 0x1",
+        ] + ([
+            "[traps64] no PCID: CR4.PCIDE not tried",
+            "guest traps64 stopped: halted (HLT) (10 VM exits)",
+        ] if model in NO_PCID else [
+            "[traps64] CR4.PCIDE set",
+            "guest traps64: MOV to CR0 0x10033: #GP(0) injected (cr0.pg-clear-with-pcide, SDM Vol. 2B MOV CR; 3A 4.10.1)",
+            "[traps64] caught exception 0xd",
+            "[traps64] back in 64-bit mode, CR0 reads 0x80010033",
+            "guest traps64 stopped: halted (HLT) (14 VM exits)",
+        ])
+    else:
+        lines.append("guest traps64: refused: this guest needs EPT (ept=required), which this CPU does not offer")
+    # pae32: PAE paging under EPT, the PDPTEs loaded by the hypervisor; reserved PDPTE bits.
+    if unrestricted:
+        lines += start("pae32", "32-bit protected mode", "0x10000") + [
+            "[pae32] PAE paging on",
+            "[pae32] MOV to CR3: linear 40000000H maps guest-physical 0 through PDPTE1",
+            "guest pae32: MOV to CR0: PDPTE3 0x21003 has reserved bits set: #GP(0) injected (pdpte.reserved, SDM Vol. 3A 4.4.1)",
+            "[pae32] caught #GP",
+            "[pae32] paging still off",
+            "[pae32] caught #GP",
+            "[pae32] CR3 unchanged",
+            "guest pae32 stopped: halted (HLT) (11 VM exits)",
+        ]
+    else:
+        lines.append(refused_mode("pae32", "32-bit protected mode"))
+    # tss32: task switches performed by the hypervisor (CALL, IRET, JMP, a #DF task gate) and
+    # the faults of bad TSS descriptors.
+    if unrestricted:
+        lines += start("tss32", "32-bit protected mode", "0x10000") + [
+            "[tss32] task A: TR loaded",
+            "[tss32] task B: back link 0x18",
+            "[tss32] task B: EFLAGS.NT 0x4000",
+            "[tss32] task B: TR 0x20",
+            "[tss32] task A again after IRET, EBP 0x7a5ca11",
+            "[tss32] task A: TR 0x18",
+            "[tss32] task A: CR0.TS 0x8",
+            "[tss32] task B again after JMP: EFLAGS.NT 0x0",
+            "[tss32] task A again after JMP",
+            "[tss32] caught #NP, error code 0x28",
+            "[tss32] caught #TS, error code 0x30",
+            "[tss32] caught #GP, error code 0x18",
+            "guest tss32: task switch to TSS selector 0x0040 at RIP 0x10267: exception 0xa (error code 0x58) injected",
+            "[tss32] caught #TS, error code 0x58",
+            "[tss32] task C after its #TS: TR 0x40",
+            "[tss32] task A again after task C",
+            "[tss32] double-fault task: error code 0x0",
+            "[tss32] double-fault task: back link 0x18",
+            "guest tss32 stopped: halted (HLT) (25 VM exits)",
+        ]
+    else:
+        lines.append(refused_mode("tss32", "32-bit protected mode"))
     # The modules of boot/grub-test.cfg: user images (EPT only), then bad input.
     def user_image(name, entry, lines_when_run):
         if not ept:

@@ -97,6 +97,12 @@ def hello64_after_linux(model):
     return [(f"hello64's line {line!r}", re.compile(re.escape(line))) for line in lines]
 
 DEFAULT_MODELS = ["corei7_skylake_x", "corei5_lynnfield_750"]
+# Models with VMX but no EPT: the hypervisor cannot keep Linux out of its memory and refuses it
+# with this line; the run then ends as a clean failure (the user asked for what cannot run).
+NO_EPT_MODELS = {"core2_penryn_t9600", "bx_generic"}
+NO_EPT_LINE = ("guest linux: cannot start Linux: refused: without EPT the hypervisor cannot keep a pass-through "
+               "guest out of its memory")
+NO_EPT_FINAL_LINE = "SWIFTVMX EXIT: failure"
 TIME_LIMIT = 240  # seconds per run; Linux reaches /init in 15-30 s of Bochs bare (FACTS.md)
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
@@ -169,6 +175,17 @@ def judge(com3, com1, status, bare=False, isolation=False, model=DEFAULT_MODELS[
     (judge_isolation) instead of the default markers and power-off."""
     problems = []
     linux, hyper = lines_of(com3), lines_of(com1)
+    if model in NO_EPT_MODELS and not bare:
+        if status != 1:
+            problems.append(f"tools/bochs-run status {status} (1: a clean failure)")
+        if NO_EPT_LINE not in hyper:
+            problems.append(f"hypervisor (COM1): missing line {NO_EPT_LINE!r}")
+        if any(line.strip() for line in linux):
+            problems.append("Linux (COM3): Linux ran on a CPU without EPT")
+        final = next((line for line in reversed(hyper) if line.strip()), "")
+        if final != NO_EPT_FINAL_LINE:
+            problems.append(f"hypervisor (COM1): last line is {final!r}, expected {NO_EPT_FINAL_LINE!r}")
+        return problems
     if status is None:
         problems.append(f"no end within {TIME_LIMIT} s")
     elif status != 0:

@@ -13,6 +13,7 @@
 # the guest state into `swiftvmx_debug_snapshot` at every VM exit (Sources/Hypervisor/
 # DebugSnapshot.swift); SNAPSHOT_SLOTS below is its layout, slot n at byte 8 * n, and
 # Tests/EmulatedCPUTests/DebugSnapshotTests.swift checks that both lists agree.
+import itertools
 import os
 import shutil
 import subprocess
@@ -376,7 +377,7 @@ class SwiftBreak(gdb.Command):
         listing = gdb.execute("info functions -q -n ^\\$[es]", to_string=True)
         mangled = set()
         for line in listing.splitlines():
-            # "static void $e6Kernel5kmain...(...);" or "0x0000000000100000  $e6..." (no debug info)
+            # "static void $e6Kernel6SerialO10initializeyyFZ(...);" or "0x0000000000100000  $e6..." (no debug info)
             for word in line.replace("(", " ").split():
                 if word.startswith(("$e", "$s")):
                     mangled.add(word.rstrip(";"))
@@ -421,6 +422,11 @@ try:
     class SwiftFrame(FrameDecorator):
         def function(self):
             name = super().function()
+            if isinstance(name, int):
+                # No debug symbol (boot/entry.asm): the base class hands gdb the frame's pc, which
+                # gdb names by the label at that address (kmain's return address is the label
+                # `long_mode_entry.halt`); gdb's own name looks up the calling instruction.
+                name = self.inferior_frame().name() or name
             if isinstance(name, str) and name.startswith(("$e", "$s")):
                 return demangle([name])[0]
             return name
@@ -433,7 +439,11 @@ try:
             gdb.frame_filters[self.name] = self
 
         def filter(self, frames):
-            return map(SwiftFrame, frames)
+            # boot/entry.asm calls kmain on the boot stack and has no call frame information:
+            # gdb guesses one more frame above it from whatever lies beyond the stack's top
+            # ("0x0000000000000000 in  ()"). The stack ends at the first frame at address 0.
+            live = itertools.takewhile(lambda f: f.inferior_frame().pc() != 0, frames)
+            return map(SwiftFrame, live)
 
     SwiftFrameFilter()
 except ImportError:

@@ -247,13 +247,9 @@ extension GuestExecution {
             engine.writeMSR(msr, value)
             return true
         default:
-            if Self.engineMSRs.contains(msr) {
-                if msr != MSR.ia32SysenterCS && !cpu.isCanonical(value) { return false }
-                engine.writeMSR(msr, value)
-                cpu.msrs[msr] = value
-                return true
-            }
-            guard cpu.msrs[msr] != nil else { return false }
+            // The MSRs the CPU has, with their checks (EmulatedCPU.msrWriteFaults).
+            if cpu.msrWriteFaults(msr, value, cr0: mode.cr0, efer: mode.efer) { return false }
+            if Self.engineMSRs.contains(msr) { engine.writeMSR(msr, value) }
             cpu.msrs[msr] = value
             return true
         }

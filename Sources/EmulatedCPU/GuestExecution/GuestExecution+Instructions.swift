@@ -66,8 +66,20 @@ extension GuestExecution {
         let primary = controls.primary
 
         switch decoded.operation {
-        case .other, .sti, .loadSS, .iret, .modeChange:
+        case .other, .sti, .loadSS, .modeChange:
             return nil
+        case .farTransfer(let call, let memory):
+            // The selector: the last two bytes of ptr16:16/32, or after the offset in memory.
+            let address = memory.map { linearAddress(of: $0, decoded: decoded, rip: rip, length: length) &+ UInt64(decoded.operandSize) }
+                ?? rip &+ UInt64(length) &- 2
+            guard let bytes = readLinear(address, count: 2) else { return nil }
+            return taskSwitch(selector: UInt64(bytes[0]) | UInt64(bytes[1]) << 8, source: call ? 0 : 2, length: length)
+        case .iret:
+            // IRET with RFLAGS.NT = 1 in protected mode returns to the task in the back link.
+            let flags = engine.read(UC_X86_REG_RFLAGS)
+            guard mode.cr0 & 1 != 0, flags & (1 << 14) != 0, flags & (1 << 17) == 0, mode.efer & (1 << 10) == 0,
+                  let link = readLinear(engine.readTable(UC_X86_REG_TR).base, count: 2, implicitSupervisor: true) else { return nil }
+            return exit(.taskSwitch, UInt64(link[0]) | UInt64(link[1]) << 8 | 1 << 30)
         case .cpuid:
             return exit(.cpuid)
         case .getsec:
@@ -370,6 +382,44 @@ extension GuestExecution {
         return cpu.memory.read8(controls.msrBitmaps + offset + UInt64(bit / 8)) & (1 << UInt8(bit % 8)) != 0
     }
 
+    // MARK: Task switches
+
+    /// A far CALL (source 0) or JMP (2) to `selector` outside IA-32e mode: a task-switch VM
+    /// exit when it names a TSS or a task gate, after the checks the processor makes before
+    /// that exit (SDM 26.4.2: the gate's and the TSS's privilege levels, a busy TSS #GP, the
+    /// new TSS's limit #TS; presence #NP); nil for any other descriptor, which Unicorn handles.
+    func taskSwitch(selector: UInt64, source: UInt64, length: Int) -> StopReason? {
+        guard mode.cr0 & 1 != 0, mode.efer & (1 << 10) == 0,
+              engine.read(UC_X86_REG_RFLAGS) & (1 << 17) == 0 else { return nil }
+        func descriptor(_ selector: UInt64) -> UInt64? {
+            let table = engine.readTable(selector & 4 != 0 ? UC_X86_REG_LDTR : UC_X86_REG_GDTR)
+            guard (selector & 0xFFF8) + 7 <= UInt64(table.limit),
+                  let bytes = readLinear(table.base &+ (selector & 0xFFF8), count: 8, implicitSupervisor: true) else { return nil }
+            return bytes.enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) }
+        }
+        let cpl = UInt64(mode.cpl)
+        guard var tss = descriptor(selector) else { return nil }
+        var tssSelector = selector
+        func fault(_ vector: UInt8, _ selector: UInt64) -> StopReason { .fault(vector: vector, errorCode: UInt32(selector & 0xFFFC)) }
+        if (tss >> 40) & 0x1F == 0x05 {                           // task gate
+            guard max(cpl, selector & 3) <= (tss >> 45) & 3 else { return fault(13, selector) }
+            guard (tss >> 47) & 1 != 0 else { return fault(11, selector) }
+            tssSelector = (tss >> 16) & 0xFFFF
+            guard tssSelector & 4 == 0, let target = descriptor(tssSelector) else { return fault(13, tssSelector) }
+            tss = target
+        } else {
+            guard [0x01, 0x03, 0x09, 0x0B].contains((tss >> 40) & 0x1F) else { return nil }
+            guard max(cpl, selector & 3) <= (tss >> 45) & 3 else { return fault(13, selector) }
+        }
+        let type = (tss >> 40) & 0x1F
+        guard type == 0x01 || type == 0x09 else { return fault(13, tssSelector) }      // busy or not a TSS
+        guard (tss >> 47) & 1 != 0 else { return fault(11, tssSelector) }
+        var limit = tss & 0xFFFF | ((tss >> 48) & 0xF) << 16
+        if (tss >> 55) & 1 != 0 { limit = limit << 12 | 0xFFF }
+        guard limit >= (type == 0x09 ? 0x67 : 0x2B) else { return fault(10, tssSelector) }
+        return .vmExit(ExitInformation(reason: .taskSwitch, qualification: tssSelector | source << 30, instructionLength: length))
+    }
+
     // MARK: Control registers
 
     private func classifyMoveToCR(_ number: Int, register: Int, decoded: DecodedInstruction, length: Int,
@@ -388,6 +438,10 @@ extension GuestExecution {
                 && !controls.cr3Targets.prefix(controls.cr3TargetCount).contains(value) {
                 return exit(qualification)
             }
+            // In PAE paging the processor loads the PDPTEs (through EPT) and a present one with
+            // reserved bits makes the MOV fail with #GP(0), CR3 unchanged (SDM Vol. 3A 4.4.1);
+            // Unicorn would load CR3 regardless.
+            if reservedPDPTEBitsAfterLoading(cr3: value) { return .fault(vector: 13, errorCode: 0) }
             return nil
         case 8:
             guard mode.codeSize == .bits64 else { return .fault(vector: 6, errorCode: nil) }

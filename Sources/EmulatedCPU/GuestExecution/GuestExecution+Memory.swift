@@ -224,6 +224,29 @@ extension GuestExecution {
         return hosts.map { cpu.memory.read8($0) }
     }
 
+    /// Whether a MOV of `cr3` in PAE paging would load a present PDPTE with bits 2:1, 8:5 or
+    /// 63:MAXPHYADDR set (SDM Vol. 3A 4.4.1, Table 4-8). False outside PAE paging.
+    func reservedPDPTEBitsAfterLoading(cr3: UInt64) -> Bool {
+        if mode.stale { refreshMode() }
+        guard mode.cr0 & ControlRegister0.pg.rawValue != 0, mode.cr4 & ControlRegister4.pae.rawValue != 0,
+              mode.efer & (1 << 10) == 0 else { return false }
+        let width = UInt64(cpu.physicalAddressWidth)
+        let reserved: UInt64 = 0x1E6 | (width >= 64 ? 0 : ~UInt64(0) << width)
+        for i in 0..<4 {
+            let address = (cr3 & 0xFFFF_FFE0) + UInt64(i) * 8
+            let host: UInt64
+            if let ept = eptWalker() {
+                guard case .translated(let h, _) = ept.translate(address, access: .read) else { continue }
+                host = h
+            } else {
+                host = address
+            }
+            let entry = cpu.memory.read64(host)
+            if entry & 1 != 0 && entry & reserved != 0 { return true }
+        }
+        return false
+    }
+
     /// PDPTE0-3 from the page-directory-pointer table CR3 names, in PAE paging (SDM 4.4.1),
     /// read as guest-physical addresses through the EPT.
     func reloadPDPTEsIfPAE() {

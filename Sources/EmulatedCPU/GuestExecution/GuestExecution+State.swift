@@ -182,14 +182,18 @@ extension GuestExecution {
             }
         }
 
-        // The VM-entry MSR-load list (27.4); its entries passed the checks already.
-        let count = Int(field(.vmEntryMSRLoadCount))
+        // The VM-entry MSR-load list (27.4), each entry as WRMSR loads it. Every entry passed
+        // the checks (EmulatedCPU.msrWriteFaults among them), so no write is refused here; an
+        // MSR the CPU does not have is never created.
+        let count = Int(field(.vmEntryMSRLoadCount) & 0xFFFF_FFFF)
         let list = field(.vmEntryMSRLoadAddress)
         for index in 0..<count {
             let entryAddress = list + UInt64(index) * 16
             let msr = cpu.memory.read32(entryAddress)
             let value = cpu.memory.read64(entryAddress + 8)
-            if !writeGuestMSR(msr, value) { cpu.msrs[msr] = value }
+            if !writeGuestMSR(msr, value) {
+                cpu.reportGuestExecutionProblem("VM-entry MSR-load entry " + String(index + 1) + " (MSR " + hex(msr) + ") was refused after passing the checks")
+            }
         }
         engine.flushTLB()
         // Guest code translated before is still valid unless something wrote memory outside
@@ -229,7 +233,11 @@ extension GuestExecution {
             store(UInt64(cache.selector), fields.0)
             store(cache.base, fields.1)
             store(UInt64(cache.limit), fields.2)
-            store(UInt64(cache.accessRights), fields.3)
+            var rights = UInt64(cache.accessRights)
+            // A loaded TR is a busy TSS (LTR and task switches mark it, SDM Vol. 3A 7.2.4);
+            // QEMU's LTR sets the busy flag in the descriptor but not in its cache.
+            if register == UC_X86_REG_TR && rights & (1 << 16) == 0 && rights & 0x7 == 1 { rights |= 2 }
+            store(rights, fields.3)
         }
         let gdtr = engine.readTable(UC_X86_REG_GDTR), idtr = engine.readTable(UC_X86_REG_IDTR)
         store(gdtr.base, .guestGDTRBase)

@@ -256,6 +256,19 @@ final class GuestExecution {
             return
         }
         if pending != nil && controls.primary.contains(.monitorTrapFlag) { mtfPending = true }
+        // Pending debug exceptions (SDM 27.7.3): without an injected event, a single step (BS)
+        // or breakpoints (B3-B0) pending in the guest-state area are delivered as a #DB trap
+        // before the first instruction, DR6 saying which (unless blocking by MOV SS defers it).
+        if pending == nil, activityState == 0, !blockingByMovSS {
+            let debug = cpu.currentVMCSFieldValue(.guestPendingDebugExceptions) & 0x400F
+            if debug != 0 {
+                engine.write(UC_X86_REG_DR6, (engine.read(UC_X86_REG_DR6) & ~0xF) | debug)
+                if let exit = deliver(PendingEvent(vector: 1, type: .hardwareException, debugBits: debug), injected: false) {
+                    finishVMExit(exit, registers: &registers)
+                    return
+                }
+            }
+        }
 
         while true {
             if activityState == 1, let exit = waitWhileHalted() {
@@ -422,7 +435,7 @@ final class GuestExecution {
             if rflagsBefore & (1 << 9) == 0 { blockingBySTI = true }
         case .loadSS:
             blockingByMovSS = true
-        case .modeChange, .iret:
+        case .modeChange, .iret, .farTransfer:
             mode.stale = true
             fetchCache = nil
             if case .iret = decoded.operation { blockingByNMI = false }

@@ -72,6 +72,9 @@ struct DecodedInstruction: Equatable {
         /// MOV to SS or POP SS: blocking by MOV SS follows (SDM 25.4.2 Table 25-3).
         case loadSS
         case iret
+        /// Far CALL or JMP outside 64-bit mode (9A/EA with the pointer in the instruction,
+        /// FF /3 and FF /5 with it in memory): through a TSS or task gate, a task switch.
+        case farTransfer(call: Bool, memory: MemoryOperand?)
         /// Far transfers, SYSCALL/SYSRET/SYSENTER/SYSEXIT, RSM: may change CPL or the code
         /// segment's mode.
         case modeChange
@@ -377,12 +380,21 @@ struct InstructionDecoder {
             result.operation = .io(port: nil, size: opcode & 1 == 0 ? 1 : ioSize, isIn: opcode < 0x6E, isString: true)
         case 0x90 where rep:
             result.operation = .pause
+        case 0x9A where codeSize != .bits64, 0xEA where codeSize != .bits64:
+            offset += result.operandSize + 2        // ptr16:16 or ptr16:32
+            result.operation = .farTransfer(call: opcode == 0x9A, memory: nil)
         case 0x9A, 0xCA, 0xCB, 0xEA:
             result.operation = .modeChange
         case 0xFF:
             guard let m = modRM() else { return result }
             result.modRM = m
-            if m.reg & 7 == 3 || m.reg & 7 == 5 { result.operation = .modeChange }
+            if m.reg & 7 == 3 || m.reg & 7 == 5 {
+                if codeSize != .bits64, case .memory(let operand) = m.rm {
+                    result.operation = .farTransfer(call: m.reg & 7 == 3, memory: operand)
+                } else {
+                    result.operation = .modeChange
+                }
+            }
         case 0x0F:
             decodeTwoByte()
         default:

@@ -127,6 +127,7 @@ public struct ExitHandlerTable<P: GuestProcessor> {
         table[.initSignal] = handleINITOrSIPI
         table[.startupIPI] = handleINITOrSIPI
         table[.interruptWindow] = handleInterruptWindow
+        table[.taskSwitch] = handleTaskSwitch
         table[.cpuid] = handleCPUID
         table[.getsec] = handleGETSEC
         table[.hlt] = handleHLT

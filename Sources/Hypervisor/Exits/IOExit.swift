@@ -29,10 +29,8 @@ public func portDescription(_ port: UInt16) -> StaticString {
 public func isEmulated(port: UInt16) -> Bool { SerialPort16550.handles(port: port) || port == 0x80 }
 
 extension VirtualCPU {
-    /// Reads one byte from an emulated port; nil when the port is not emulated. A
-    /// pass-through guest's ports are its own (PassThroughPlatform).
+    /// Reads one byte from an emulated port; nil when the port is not emulated.
     func emulatedRead(port: UInt16) -> UInt8? {
-        if let platform { return UInt8(truncatingIfNeeded: platform.read(port, size: 1, cpu: cpu)) }
         if SerialPort16550.handles(port: port) { return serial.read(offset: port - SerialPort16550.base) }
         if port == 0x80 { return 0xFF }
         return nil
@@ -40,18 +38,27 @@ extension VirtualCPU {
 
     /// Writes one byte to an emulated port; false when the port is not emulated.
     func emulatedWrite(port: UInt16, value: UInt8) -> Bool {
-        if let platform {
-            if pendingPlatformStop == nil, let stop = platform.stop(writing: UInt32(value), size: 1, to: port) {
-                pendingPlatformStop = stop
-            }
-            if pendingPlatformStop == nil { platform.write(port, size: 1, UInt32(value), cpu: cpu) }
-            return true
-        }
         if SerialPort16550.handles(port: port) {
             if let line = serial.write(offset: port - SerialPort16550.base, value: value) { printSerialLine(line) }
             return true
         }
         return port == 0x80
+    }
+
+    /// One byte of string I/O: the emulated ports of a sandboxed guest (absent ones read all
+    /// ones), or a pass-through guest's own ports, where a write that ends the machine is kept
+    /// in `pendingPlatformStop` (PassThroughPorts.swift).
+    func stringIORead(port: UInt16) -> UInt8 {
+        guard let platform else { return emulatedRead(port: port) ?? 0xFF }
+        return UInt8(truncatingIfNeeded: platform.read(port, size: 1, cpu: cpu))
+    }
+
+    func stringIOWrite(port: UInt16, value: UInt8) {
+        guard let platform else { _ = emulatedWrite(port: port, value: value); return }
+        if pendingPlatformStop == nil, let stop = platform.stop(writing: UInt32(value), size: 1, to: port) {
+            pendingPlatformStop = stop
+        }
+        if pendingPlatformStop == nil { platform.write(port, size: 1, UInt32(value), cpu: cpu) }
     }
 
     func printSerialLine(_ line: [UInt8]) {
@@ -86,7 +93,7 @@ public func handleIOInstruction<P: GuestProcessor>(_ vcpu: VirtualCPU<P>, _ exit
             _ = vcpu.emulatedWrite(port: q.port &+ index, value: UInt8(truncatingIfNeeded: vcpu.registers.rax >> (UInt64(index) * 8)))
         }
     }
-    vcpu.skipInstruction(exit)
+    vcpu.skipIOInstruction(exit)
     return .resume
 }
 
@@ -114,18 +121,18 @@ func stringIO<P: GuestProcessor>(_ vcpu: VirtualCPU<P>, _ exit: ExitContext, _ q
         let linear = segmentBase &+ offset
         if q.isIn {
             var bytes: [UInt8] = []
-            for index in 0..<UInt16(q.size) { bytes.append(vcpu.emulatedRead(port: q.port &+ index) ?? 0xFF) }
+            for index in 0..<UInt16(q.size) { bytes.append(vcpu.stringIORead(port: q.port &+ index)) }
             guard vcpu.writeGuest(linear: linear, bytes: bytes) else { return stringIOFault(vcpu, linear) }
         } else {
             guard let bytes = vcpu.readGuest(linear: linear, count: q.size) else { return stringIOFault(vcpu, linear) }
-            for (index, byte) in bytes.enumerated() { _ = vcpu.emulatedWrite(port: q.port &+ UInt16(index), value: byte) }
+            for (index, byte) in bytes.enumerated() { vcpu.stringIOWrite(port: q.port &+ UInt16(index), value: byte) }
         }
         vcpu.registers[indexRegister] = (vcpu.registers[indexRegister] & ~mask) | ((offset &+ step) & mask)
         remaining -= 1
         iterations += 1
         if q.isRepeated { vcpu.registers.rcx = (vcpu.registers.rcx & ~mask) | remaining }
     }
-    if remaining == 0 { vcpu.skipInstruction(exit) }
+    if remaining == 0 { vcpu.skipIOInstruction(exit) }
     return .resume
 }
 

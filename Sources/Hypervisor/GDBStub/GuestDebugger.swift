@@ -11,8 +11,11 @@
 //   view of RFLAGS and put back as the guest had it), or with a handler that emulated the
 //   instruction (RIP moved on);
 // - HLT stops the guest for gdb; a guest that is done (any stop of the run loop) is reported as
-//   exited (`W`, the shutdown code) or terminated (`X`: triple fault SIGSEGV, time budget
-//   SIGALRM, anything else SIGABRT);
+//   exited (`W`, the shutdown code; 0 for a pass-through guest's ACPI power-off) or terminated
+//   (`X`: triple fault SIGSEGV, time budget SIGALRM, anything else SIGABRT);
+// - the debugger's hardware breakpoints are put back into DR0-DR3 and DR7 at every VM exit the
+//   guest resumes from: without MOV-DR exiting the guest writes them itself (Linux clears them
+//   all in cpu_init);
 // - between exits the stub looks for gdb's interrupt (03H).
 // gdb attaches before the guest's first instruction.
 import VMX
@@ -87,6 +90,7 @@ public final class GuestDebugger<P: GuestProcessor> {
             // A handler that emulated the instruction being stepped completed the step.
             if stepping && vcpu.read(.guestRIP) != rip { return stop(.step) }
             if stub.interruptRequested(&self.connection) { return stop(.interrupted) }
+            target.reassertHardwareBreakpoints()
             return .resume
         case .stop(.halted):
             // gdb sees the guest at its HLT; when gdb lets it go, the guest is done.
@@ -125,6 +129,7 @@ public final class GuestDebugger<P: GuestProcessor> {
         switch stop {
         case .halted: reason = .exited(code: 0)
         case .shutDown(let code): reason = .exited(code: UInt8(truncatingIfNeeded: code))
+        case .platform(.poweredOff): reason = .exited(code: 0)   // a pass-through guest's orderly end
         case .tripleFault: reason = .terminated(signal: 11)
         case .budgetExhausted: reason = .terminated(signal: 14)
         default: reason = .terminated(signal: 6)

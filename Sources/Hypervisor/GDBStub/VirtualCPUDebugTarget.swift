@@ -152,4 +152,21 @@ public struct VirtualCPUDebugTarget<P: GuestProcessor>: GDBTarget {
     /// The addresses this target put in DR0-DR3 (the debug registers themselves cannot be read
     /// back through the hypervisor's seam).
     public private(set) var slots: [UInt64?] = [nil, nil, nil, nil]
+
+    /// Puts the debugger's breakpoints back into DR0-DR3 and the guest's DR7, which a guest
+    /// without MOV-DR exiting writes itself: Linux clears all of them in cpu_init (so a
+    /// breakpoint set before Linux's first instruction would be gone). Called before the guest
+    /// resumes; the guest's own use of a slot the debugger holds is overridden, and a write of
+    /// the guest's takes effect until its next VM exit.
+    public func reassertHardwareBreakpoints() {
+        guard slots.contains(where: { $0 != nil }) else { return }
+        let dr7 = self.dr7
+        var wanted = dr7
+        for slot in 0..<4 {
+            guard let address = slots[slot] else { continue }
+            host.writeDebugRegister(slot, address)
+            wanted = (wanted & ~(0xF << (16 + 4 * UInt64(slot)))) | 1 << (2 * UInt64(slot))
+        }
+        if wanted != dr7 { vcpu.write(.guestDR7, wanted | 0x400) }
+    }
 }

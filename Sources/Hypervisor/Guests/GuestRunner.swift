@@ -107,7 +107,8 @@ func runBuiltGuest<P: GuestProcessor>(
     }
     let before = statistics.total(cpu: cpu)
     let firstEntry = cpu.readTimestampCounter()
-    let stop = debugging?.guestStarting(vcpu) ?? (path == .swift ? vcpu.run() : vcpu.runBaseline())
+    let stop = debugging?.guestStarting(vcpu)
+        ?? (path == .assemblyBaseline ? vcpu.runBaseline() : vcpu.countsRootTime ? vcpu.runCountingRootTime() : vcpu.run())
     debugging?.guestStopped(vcpu, stop)
     if hostTimer { cpu.disarmHostTimer() }
     if let line = vcpu.serial.takeLine(), !line.isEmpty { vcpu.printSerialLine(line) }

@@ -65,8 +65,8 @@ public final class VirtualCPU<P: GuestProcessor> {
     /// A pass-through guest's ports and traps (docs/LINUX.md); nil for a sandboxed guest.
     public var platform: PassThroughPlatform? = nil
     /// TSC cycles spent in VMX root operation between this guest's VM exits and its next VM
-    /// entries, counted only where `measuresRootTime` (a pass-through guest, for make bench).
-    public var measuresRootTime = false
+    /// entries, counted only where `countsRootTime` (a pass-through guest, for make bench).
+    public var countsRootTime = false
     public var rootCycles: UInt64 = 0
     /// A write during string I/O that ends the machine (PassThroughPorts.swift).
     public var pendingPlatformStop: PlatformStop? = nil
@@ -110,8 +110,9 @@ public final class VirtualCPU<P: GuestProcessor> {
         cpu.log("guest \(name): VMWRITE of field \(hex: field.rawValue, digits: 4) failed: \(failure)")
     }
 
-    /// Moves RIP past the instruction that exited and ends the blocking by STI or MOV SS that
-    /// it was under (the instruction completed: SDM 26.1.3 lets the VMM emulate it).
+    /// Moves RIP past the instruction that exited, ends the blocking by STI or MOV SS that it
+    /// was under and makes its debug traps pending (the instruction completed: SDM 26.1.3 lets
+    /// the VMM emulate it).
     @inline(__always)
     public func skipInstruction(_ exit: ExitContext) {
         let length = read(.vmExitInstructionLength)
@@ -127,6 +128,53 @@ public final class VirtualCPU<P: GuestProcessor> {
         let blocking = GuestInterruptibility.blockingBySTI | GuestInterruptibility.blockingByMovSS
         if interruptibility & blocking != 0 {
             cpu.vmwriteField(VMCSField.guestInterruptibilityState.rawValue, interruptibility & ~blocking)
+        }
+        // The instruction completed: its debug traps follow (SDM Vol. 3A 17.3.1). One VMREAD
+        // of RFLAGS on every exit that passes here; the rest only with RFLAGS.TF or RF set.
+        let flags = read(.guestRFLAGS)
+        if flags & (GuestRFLAGS.tf | Self.resumeFlag) != 0 { singleStepTrap(flags: flags) }
+    }
+
+    /// `skipInstruction` for IN, OUT, INS and OUTS, with their I/O breakpoints: one VMREAD of
+    /// DR7 more, and the rest only when a breakpoint is enabled in it.
+    @inline(__always)
+    public func skipIOInstruction(_ exit: ExitContext) {
+        skipInstruction(exit)
+        let dr7 = read(.guestDR7)
+        if dr7 & 0xFF != 0 { ioBreakpointTraps(exit, dr7: dr7) }
+    }
+
+    static var resumeFlag: UInt64 { 1 << 16 }
+
+    /// The single-step trap of an instruction the hypervisor completed for the guest, made
+    /// pending for the next VM entry to deliver as a #DB before the next instruction (the
+    /// pending debug exceptions field, BS: SDM 25.4.2 Table 25-4, 27.7.3; Vol. 3A 17.3.1.4).
+    /// RFLAGS.RF is cleared, as the completion of an instruction clears it (17.3.1.1), so that
+    /// an instruction breakpoint on the next instruction is not suppressed.
+    @inline(never)
+    func singleStepTrap(flags: UInt64) {
+        if flags & Self.resumeFlag != 0 { write(.guestRFLAGS, flags & ~Self.resumeFlag) }
+        if flags & GuestRFLAGS.tf != 0 {
+            write(.guestPendingDebugExceptions, read(.guestPendingDebugExceptions) | 1 << 14)
+        }
+    }
+
+    /// I/O breakpoints matching a completed IN or OUT (DR7 R/W = 10B with CR4.DE, SDM Vol. 3A
+    /// 17.2.4-17.2.5, 17.3.1.2): B0-B3 and "enabled breakpoint" pending for the next VM entry.
+    @inline(never)
+    func ioBreakpointTraps(_ exit: ExitContext, dr7: UInt64) {
+        guard read(.guestCR4) & ControlRegister4.de.rawValue != 0 else { return }
+        var pending: UInt64 = 0
+        let port = (exit.qualification >> 16) & 0xFFFF, size = (exit.qualification & 7) + 1
+        for index in 0..<UInt64(4) where dr7 >> (2 * index) & 3 != 0 && dr7 >> (16 + 4 * index) & 3 == 2 {
+            // LEN: 00B 1 byte, 01B 2, 11B 4, 10B 8; the address aligned to it (17.2.5).
+            let len = dr7 >> (18 + 4 * index) & 3
+            let length: UInt64 = len == 2 ? 8 : len == 3 ? 4 : len + 1
+            let address = cpu.readDebugRegister(Int(index)) & 0xFFFF & ~(length - 1)
+            if address < port + size && port < address + length { pending |= 1 << index }
+        }
+        if pending != 0 {
+            write(.guestPendingDebugExceptions, read(.guestPendingDebugExceptions) | pending | 1 << 12)
         }
     }
 
@@ -214,22 +262,36 @@ public final class VirtualCPU<P: GuestProcessor> {
 
     /// Runs the guest until a handler stops it.
     public func run() -> GuestStop {
-        var exited: UInt64 = 0
+        var uncounted = UncountedRootTime()
+        return runLoop(&uncounted)
+    }
+
+    /// `run()`, adding the TSC cycles spent in VMX root operation to `rootCycles` (a
+    /// pass-through guest, for make bench). The same loop, specialized: the sandboxed guests'
+    /// exits pay nothing for it.
+    public func runCountingRootTime() -> GuestStop {
+        var counter = RootTimeCounter(cpu: cpu)
+        defer { rootCycles &+= counter.cycles }
+        return runLoop(&counter)
+    }
+
+    @inline(__always)
+    private func runLoop<Counter: RootTimeCounting>(_ counter: inout Counter) -> GuestStop {
         let budget = tracksBudget
         while true {
             do {
                 if !launched && EntryDiagnostics.checksBeforeLaunch { checkEntryBeforeLaunch(self) }
                 if budget { armBudget() }
-                if measuresRootTime && launched { rootCycles &+= cpu.readTimestampCounter() &- exited }
+                counter.entering(after: launched)
                 try cpu.enterGuest(&registers, launch: !launched)
-                if measuresRootTime { exited = cpu.readTimestampCounter() }
+                counter.exited()
             } catch {
                 reportFailedEntry(self, failure: error, launch: !launched)
                 return .entryInstructionFailed(error, launch: !launched)
             }
             launched = true
             if let stop = dispatchExit(record: true) {
-                if measuresRootTime { rootCycles &+= cpu.readTimestampCounter() &- exited }
+                counter.entering(after: true)
                 return stop
             }
         }
@@ -258,4 +320,32 @@ public final class VirtualCPU<P: GuestProcessor> {
         reportFailedEntry(self, exit: exit)
         return .entryFailure(exit.reason, qualification: exit.qualification)
     }
+}
+
+/// What the run loop does around each VM entry to count the time between exits and entries.
+protocol RootTimeCounting {
+    /// Before a VM entry; `after` says whether a VM exit came before it.
+    mutating func entering(after exit: Bool)
+    /// Right after a VM exit.
+    mutating func exited()
+}
+
+/// Counts nothing, at no cost.
+struct UncountedRootTime: RootTimeCounting {
+    @inline(__always) mutating func entering(after exit: Bool) {}
+    @inline(__always) mutating func exited() {}
+}
+
+/// Counts with the time-stamp counter.
+struct RootTimeCounter<P: GuestProcessor>: RootTimeCounting {
+    let cpu: P
+    var cycles: UInt64 = 0
+    var lastExit: UInt64 = 0
+
+    init(cpu: P) { self.cpu = cpu }
+
+    @inline(__always) mutating func entering(after exit: Bool) {
+        if exit { cycles &+= cpu.readTimestampCounter() &- lastExit }
+    }
+    @inline(__always) mutating func exited() { lastExit = cpu.readTimestampCounter() }
 }

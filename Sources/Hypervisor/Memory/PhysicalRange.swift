@@ -38,4 +38,19 @@ public struct PhysicalRange: Equatable, Sendable {
             : (end + pageSize - 1) & ~(pageSize - 1)
         return PhysicalRange(start: start & ~(pageSize - 1), end: alignedEnd)
     }
+
+    /// Sorts `ranges` by start in place. Insertion sort: a memory map has a handful of
+    /// entries, the library sort costs kilobytes of code, and the page allocator sorts on the
+    /// early heap, which must not grow.
+    public static func sortByStart(_ ranges: inout [PhysicalRange]) {
+        for index in ranges.indices.dropFirst() {
+            var position = index
+            let range = ranges[index]
+            while position > 0 && ranges[position - 1].start > range.start {
+                ranges[position] = ranges[position - 1]
+                position -= 1
+            }
+            ranges[position] = range
+        }
+    }
 }

@@ -53,23 +53,13 @@ public struct E820Entry: Equatable, Sendable {
     }
 }
 
-/// A range the hypervisor owns: [start, end).
-public struct HypervisorRange: Equatable, Sendable {
-    public var start: UInt64
-    public var end: UInt64
-    public init(start: UInt64, end: UInt64) {
-        self.start = start
-        self.end = end
-    }
-}
-
 public enum E820Map {
     /// The page size of the rounding.
     public static let pageSize: UInt64 = 4096
     static let pageMask: UInt64 = pageSize - 1
 
     /// The guest's map: `firmware` with `hypervisor` ranges reserved.
-    public static func build(firmware: [E820Entry], hypervisor: [HypervisorRange]) -> [E820Entry] {
+    public static func build(firmware: [E820Entry], hypervisor: [PhysicalRange]) -> [E820Entry] {
         // Rounded ranges [start, end) with their types.
         var ranges: [(start: UInt64, end: UInt64, type: E820Type)] = []
         for entry in firmware where entry.length != 0 {

@@ -179,9 +179,7 @@ func buildLinuxGuest<P: GuestProcessor>(
     }
 
     // The guest's memory map: the firmware's, with the hypervisor's RAM and the boot area reserved.
-    var reserved: [HypervisorRange] = []
-    for range in memory.hypervisorRanges + [bootRange] { reserved.append(HypervisorRange(start: range.start, end: range.end)) }
-    let e820 = E820Map.build(firmware: machine.firmwareMap, hypervisor: reserved)
+    let e820 = E820Map.build(firmware: machine.firmwareMap, hypervisor: memory.hypervisorRanges + [bootRange])
     for range in memory.hypervisorRanges {
         cpu.log("guest \(options.name): E820 reserved [mem \(hex: range.start, digits: 16)-\(hex: range.end - 1, digits: 16)] hypervisor")
     }
@@ -245,7 +243,7 @@ func buildLinuxGuest<P: GuestProcessor>(
     vcpu.budgetCycles = options.budget ?? 0
     vcpu.cpuidView = .passThrough
     vcpu.platform = platform
-    vcpu.measuresRootTime = true
+    vcpu.countsRootTime = true
     return vcpu
 }
 

@@ -79,16 +79,7 @@ extension PhysicalRange {
     /// Sorted by start, empty ones dropped, overlapping or adjacent ones merged.
     public static func normalized(_ ranges: [PhysicalRange]) -> [PhysicalRange] {
         var sorted = ranges.filter { !$0.isEmpty }
-        // Insertion sort: a handful of ranges, and the library sort costs kilobytes of code.
-        for index in sorted.indices.dropFirst() {
-            var position = index
-            let range = sorted[index]
-            while position > 0 && sorted[position - 1].start > range.start {
-                sorted[position] = sorted[position - 1]
-                position -= 1
-            }
-            sorted[position] = range
-        }
+        sortByStart(&sorted)
         var merged: [PhysicalRange] = []
         for range in sorted {
             if let last = merged.last, range.start <= last.end {

@@ -143,6 +143,6 @@ public func handlePassThroughIO<P: GuestProcessor>(_ vcpu: VirtualCPU<P>, _ exit
         if let stop = platform.stop(writing: value, size: size, to: q.port) { return .stop(.platform(stop)) }
         platform.write(q.port, size: size, value, cpu: vcpu.cpu)
     }
-    vcpu.skipInstruction(exit)
+    vcpu.skipIOInstruction(exit)
     return .resume
 }

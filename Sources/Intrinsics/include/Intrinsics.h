@@ -335,6 +335,10 @@ static inline void x86_write_dr0(uint64_t v) { __asm__ volatile("mov %0, %%dr0" 
 static inline void x86_write_dr1(uint64_t v) { __asm__ volatile("mov %0, %%dr1" : : "r"(v)); }
 static inline void x86_write_dr2(uint64_t v) { __asm__ volatile("mov %0, %%dr2" : : "r"(v)); }
 static inline void x86_write_dr3(uint64_t v) { __asm__ volatile("mov %0, %%dr3" : : "r"(v)); }
+static inline uint64_t x86_read_dr0(void) { uint64_t v; __asm__ volatile("mov %%dr0, %0" : "=r"(v)); return v; }
+static inline uint64_t x86_read_dr1(void) { uint64_t v; __asm__ volatile("mov %%dr1, %0" : "=r"(v)); return v; }
+static inline uint64_t x86_read_dr2(void) { uint64_t v; __asm__ volatile("mov %%dr2, %0" : "=r"(v)); return v; }
+static inline uint64_t x86_read_dr3(void) { uint64_t v; __asm__ volatile("mov %%dr3, %0" : "=r"(v)); return v; }
 
 // MARK: VM entry and exit (boot/vmx.asm)
 
