@@ -148,7 +148,7 @@ $(CAPTURE_ISO): $(KERNEL) boot/grub-capture.cfg
 
 # The ISO of the boot tests: also images that must be refused (boot/grub-test.cfg).
 $(TEST_ISO): $(KERNEL) boot/grub-test.cfg $(USER_IMAGES) $(BAD_IMAGES) $(GUEST_IMAGES)
-	$(call make-iso,$(BUILD)/iso-test,boot/grub-test.cfg,$(USER_IMAGES) $(BAD_IMAGES) $(BUILD)/guests/hello64.bin $(BUILD)/guests/realmode.bin $(BUILD)/guests/spin.bin $(BUILD)/guests/flood.bin)
+	$(call make-iso,$(BUILD)/iso-test,boot/grub-test.cfg,$(USER_IMAGES) $(BAD_IMAGES) $(BUILD)/guests/hello64.bin $(BUILD)/guests/realmode.bin $(BUILD)/guests/spin.bin $(BUILD)/guests/flood.bin $(BUILD)/guests/tsc.bin $(BUILD)/guests/printflood.bin $(BUILD)/guests/bpflood.bin $(BUILD)/guests/msrsweep.bin $(BUILD)/guests/portsweep.bin)
 
 # The loaded image: every PT_LOAD segment's memory size (file-backed bytes plus .bss), then
 # where the bytes go by module and by area, and the largest symbols.

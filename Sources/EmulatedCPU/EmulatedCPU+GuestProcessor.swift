@@ -22,7 +22,7 @@ extension EmulatedCPU: GuestProcessor {
     /// TSC cycles each physical-memory access by the host takes (default 0). Whole-hypervisor
     /// runs set it so that work the hypervisor does for a guest counts as time, as it does on
     /// a real processor and in Bochs: a budget that charges host time (VirtualCPU.
-    /// chargeHostTime) then sees it.
+    /// armBudget) then sees it.
     public var tscCyclesPerHostAccess: UInt64 {
         get { guestExecution.cyclesPerHostAccess }
         set { guestExecution.cyclesPerHostAccess = newValue }

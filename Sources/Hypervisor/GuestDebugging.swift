@@ -27,7 +27,7 @@ public final class GuestDebugging<P: GuestProcessor> {
     }
 
     private func guestStarting(_ vcpu: VirtualCPU<P>) -> GuestStop? {
-        snapshot?.beginGuest(name: vcpu.name, vmcs: vcpu.vmcs, exitStatistics: vcpu.statistics.base, cpu: vcpu.cpu)
+        snapshot?.beginGuest(name: vcpu.name.string, vmcs: vcpu.vmcs, exitStatistics: vcpu.statistics.base, cpu: vcpu.cpu)
         debugger = attach(vcpu)
         if let snapshot { recordExits(of: vcpu, into: snapshot) }
         return debugger?.isFinished == true ? .shutDown(code: 0) : nil
@@ -45,6 +45,7 @@ public final class GuestDebugging<P: GuestProcessor> {
         guard let host else { return nil }
         if let guestName, !vcpu.name.utf8.elementsEqual(guestName) { return nil }
         let debugger = GuestDebugger(vcpu: vcpu, host: host)
+        vcpu.chargesHostTime = false      // waiting for gdb is not the guest's time
         debugger.attach()
         return debugger
     }

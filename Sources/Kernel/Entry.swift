@@ -184,9 +184,9 @@ private func passThroughMachine(_ info: BootInformation) -> PassThroughMachine {
 
 private func report(_ info: BootInformation) {
     log("boot: \(info.bootProtocol.name) information at \(hex: info.address)")
-    if let commandLine = info.commandLine { log("command line: \"\(commandLine.bytes)\"") }
+    if let commandLine = info.commandLine { log("command line: \"\(outside: commandLine.bytes)\"") }
     for (index, module) in info.modules.enumerated() {
-        log("module \(index): \(module.range) \(module.range.size) bytes \"\(module.name.bytes)\"")
+        log("module \(index): \(module.range) \(module.range.size) bytes \"\(outside: module.name.bytes)\"")
     }
     log("memory map: \(info.memoryMap.count) entries")
     for entry in info.memoryMap {

@@ -44,10 +44,12 @@ public struct LogLine: ExpressibleByStringInterpolation {
             for byte in text.utf8 { Serial.write(byte) }
         }
 
-        /// Text that is not a String (a boot module's name in the boot information).
+        /// Text from outside that is not a String (the boot command line, a boot module's
+        /// name in the boot information): escaped and bounded like every outside text
+        /// (Hypervisor's OutsideText), so that it can neither end the line nor start one.
         @inline(never)
-        public mutating func appendInterpolation(_ bytes: UnsafeRawBufferPointer) {
-            for byte in bytes { Serial.write(byte) }
+        public mutating func appendInterpolation(outside bytes: UnsafeRawBufferPointer, limit: Int = OutsideText.commandLineLimit) {
+            escapeOutsideText(bytes, count: bytes.count, limit: limit) { Serial.write($0) }
         }
 
         /// `[first-last]`, 16 hexadecimal digits each, as memory maps print ranges.

@@ -50,7 +50,7 @@ func elf(is64: Bool = true, entry: UInt64, segments: [(offset: UInt64, paddr: UI
 
     @Test func flatBinaryWithOptions() throws {
         let p = try plan([0x90, 0xF4], "guest name=tiny mode=real load=0x7c00 memory=3 budget=1000")
-        #expect(p.name == "tiny" && p.mode == .real && p.entry == 0x7C00 && !p.isELF)
+        #expect(p.name.string == "tiny" && p.mode == .real && p.entry == 0x7C00 && !p.isELF)
         #expect(p.memorySize == 4 << 20, "rounded up to 2 MiB")
         #expect(p.budget == 1000)
         #expect(p.segments == [GuestPlan.Segment(fileOffset: 0, fileSize: 2, guestPhysical: 0x7C00, memorySize: 2)])
@@ -58,7 +58,7 @@ func elf(is64: Bool = true, entry: UInt64, segments: [(offset: UInt64, paddr: UI
 
     @Test func defaults() throws {
         let p = try plan([0xF4], "load=0x10000 entry=65540")
-        #expect(p.name == "module 0" && p.mode == .long && p.entry == 0x10004)
+        #expect(p.name.string == "module 0" && p.mode == .long && p.entry == 0x10004)
         #expect(p.memorySize == GuestPlan.defaultMemorySize && p.budget == GuestPlan.defaultBudget && !p.requiresEPT)
         #expect(try plan([0xF4], "load=0x10000 ept=required").requiresEPT)
     }

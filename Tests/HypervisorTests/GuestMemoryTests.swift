@@ -112,7 +112,13 @@ import VMX
         #expect(last.count == 32)
         #expect(last.first == ExitStatistics.Entry(reason: .cpuid, qualification: 8, rip: 0x1008))
         #expect(last.last?.reason == ExitReason.entryFailureGuestState.asEntryFailure && last.last?.rip == 0x1027)
-        #expect(ExitStatistics.byteCount == 0x5A0)
+        #expect(ExitStatistics.linesNotWrittenOffset == 0x5A0)
+        #expect(ExitStatistics.byteCount == 0x5A0 + 8 * 7)
+        statistics.countLineNotWritten(kind: .refusedMSR, cpu: cpu)
+        statistics.countLineNotWritten(kind: .refusedMSR, cpu: cpu)
+        #expect(statistics.linesNotWritten(kind: .refusedMSR, cpu: cpu) == 2)
+        #expect(cpu.readPhysical64(0x0100_1000 + 0x5A0 + 8 * 4) == 2, "the layout of tools/gdb/swiftvmx.py")
+        #expect(statistics.linesNotWritten(kind: .print, cpu: cpu) == 0)
     }
 }
 

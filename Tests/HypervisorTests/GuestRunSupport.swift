@@ -88,9 +88,9 @@ enum GuestRunSupport {
         }
         // boot/grub-test.cfg: module2 /boot/guests/FILE COMMAND LINE
         let configuration = (try? String(contentsOf: repository.appendingPathComponent("boot/grub-test.cfg"), encoding: .utf8)) ?? ""
-        for line in configuration.split(separator: "\n") {
-            let words = line.trimmingCharacters(in: .whitespaces).split(separator: " ", maxSplits: 2)
-            guard words.count == 3, words[0] == "module2" else { continue }
+        for command in grubCommands(configuration) {
+            guard command.count >= 2, command[0] == "module2" else { continue }
+            let words = [command[0], command[1], grubCommandLine(Array(command.dropFirst(2)))]
             let file = String(words[1].split(separator: "/").last!)
             let bytes: [UInt8]
             switch file {
@@ -103,6 +103,38 @@ enum GuestRunSupport {
             images.append(Image(name: file, commandLine: String(words[2]), bytes: bytes, isBuiltIn: false))
         }
         return images
+    }
+
+    /// The words of each command of a GRUB configuration: separated by blanks, a line end
+    /// ending the command outside double quotes; inside them every byte is taken as it is (a
+    /// line feed too), the quotes dropped.
+    static func grubCommands(_ text: String) -> [[String]] {
+        var commands: [[String]] = [], words: [String] = [], word: [UInt8] = []
+        var quoted = false, inWord = false
+        func endWord() { if inWord { words.append(String(decoding: word, as: UTF8.self)) }; word = []; inWord = false }
+        for byte in text.utf8 {
+            if byte == UInt8(ascii: "\"") { quoted.toggle(); inWord = true; continue }
+            if !quoted && (byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t")) { endWord(); continue }
+            if !quoted && byte == UInt8(ascii: "\n") { endWord(); if !words.isEmpty { commands.append(words) }; words = []; continue }
+            word.append(byte)
+            inWord = true
+        }
+        endWord()
+        if !words.isEmpty { commands.append(words) }
+        return commands
+    }
+
+    /// A module's command line as GRUB builds it from the words (grub_create_loader_cmdline):
+    /// joined by spaces, a word with a space quoted, backslash before \\, ' and ".
+    static func grubCommandLine(_ words: [String]) -> String {
+        words.map { word -> String in
+            var text = ""
+            for character in word {
+                if character == "\\" || character == "'" || character == "\"" { text.append("\\") }
+                text.append(character)
+            }
+            return word.contains(" ") ? "\"" + text + "\"" : text
+        }.joined(separator: " ")
     }
 
     /// The toolchain's ld.lld (as the Makefile's `$(SWIFT_BIN)/ld.lld`), else one on PATH.

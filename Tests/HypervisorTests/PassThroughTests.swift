@@ -206,10 +206,10 @@ let bochsFirmwareMap: [E820Entry] = [
 @Suite struct LinuxModuleLineTests {
     @Test func optionsBeforeTheSeparatorAndTheKernelsLineAfterIt() throws {
         let line = try LinuxModuleLine("guest name=lx initrd=rd budget=0x100 -- console=ttyS2,115200 -- x=1 panic=-1")
-        #expect(line.name == "lx" && line.initrdName == "rd" && line.budget == 0x100)
+        #expect(line.name.string == "lx" && line.initrdName == "rd" && line.budget == 0x100)
         #expect(line.kernelCommandLine == "console=ttyS2,115200 -- x=1 panic=-1")
         let bare = try LinuxModuleLine("guest")
-        #expect(bare.name == "linux" && bare.initrdName == nil && bare.kernelCommandLine.isEmpty)
+        #expect(bare.name.string == "linux" && bare.initrdName == nil && bare.kernelCommandLine.isEmpty)
         #expect(try LinuxModuleLine("guest --").kernelCommandLine.isEmpty)
     }
 

@@ -182,7 +182,7 @@ import VMX
     func hostileGuestGetsStatusesAndFaults(profile: String) throws {
         // Built-in, so that it runs without EPT too (on core2_penryn_t9600). Its REP OUTS over
         // all 2 MiB of its memory costs the host about 200 million cycles, which count against
-        // its budget (VirtualCPU.chargeHostTime): the budget is set well above that.
+        // its budget (VirtualCPU.armBudget): the budget is set well above that.
         let image = GuestRunSupport.Image(name: "hostile", commandLine: "mode=long load=0x10000 budget=4000000000",
                                           bytes: try Self.assemble(Self.hostileSource), isBuiltIn: true)
         let run = try GuestRunSupport.runHypervisor(profile: profile, images: [image])

@@ -4,6 +4,8 @@ Every run must end with the fixed final line; the exit status alone can be faked
 `xchg bx, bx` ends a Bochs run with status 0), so both are checked.
 """
 
+import re
+
 FINAL_SUCCESS = "SWIFTVMX EXIT: success"
 FINAL_FAILURE = "SWIFTVMX EXIT: failure"
 
@@ -43,6 +45,13 @@ REPORT_HEADER = "IA32_VMX_BASIC"
 EARLY_HEAP_FULL = "FATAL: the early heap [0x4000, 0x6000) is full ("
 EARLY_HEAP_FULL_END = (" more bytes wanted) before the page allocator exists: the boot information lists more "
                        "modules or memory-map entries than it can hold")
+# The modules of boot/grub-test.cfg with a line feed, ESC and 297 bytes in a name, and a forged
+# final line and stop line in quotes (GRUB passes both through): the boot report shows them
+# escaped and cut at 128 bytes of escaped text, never as lines of their own.
+HOSTILE_MODULE_LINES = [
+    '"guest name=evil\\x0aSWIFTVMX\\x1b[2JNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNN...(331 bytes)"',
+    '"guest name=forge \\x22\\x0aSWIFTVMX EXIT: success\\x0aguest hello64 stopped: halted (HLT) (82 VM exits)\\x22 mode=\\x0aFATAL:\\x1b[0m ...(122 bytes)"',
+]
 # The boot tests' ISO passes `gdb` (boot/grub-test.cfg): the release kernel has no guest
 # debugger and must say that it ignores the option (docs/DEBUGGING.md).
 GDB_IGNORED = "gdb: ignored: the guest debugger is in the debug image only (make gdb-guest, docs/DEBUGGING.md)"
@@ -258,7 +267,25 @@ def guest_lines(model):
                                  f"guest spin stopped: {budget} (2 VM exits)"])
     lines += user_image("flood", "0x10000", ["[flood] REP OUTSB of 1 MiB to port 80H, over and over",
                                   f"guest flood stopped: {budget}"])
+    # Hostile user images between readings of the TSC by guests/tsc.asm (hostile_costs checks
+    # what each cost): their lines bounded per kind, the rest summarised when they stop.
+    for index, (name, first, noun) in enumerate(HOSTILE):
+        lines += user_image(f"tsc-{index}", "0x10000", [
+            f"[tsc-{index}] tsc 0x",
+            f"guest tsc-{index} stopped: shut down by the guest (hypercall SHUT_DOWN, code 0)"])
+        lines += user_image(name, "0x10000", [first, f"guest {name}: ... and ", f" more {noun} (not logged)",
+                                              f"guest {name} stopped: time budget of {HOSTILE_BUDGET} TSC cycles exhausted ({timer})"])
+    lines += user_image(f"tsc-{len(HOSTILE)}", "0x10000", [f"[tsc-{len(HOSTILE)}] tsc 0x"])
+    # A name with a line feed, an escape sequence and 297 bytes: escaped and cut, so that it
+    # can neither start a line nor push the stop line past the line's capacity.
+    evil = "evil\\x0aSWIFTVMX\\x1b[2J" + "N" * 41 + "...(297 bytes)"
+    lines += user_image(evil, "0x10000", [
+        f"[{evil}:com1] hello from a 64-bit guest on COM1",
+        f"[{evil}] hello from a 64-bit guest, through the PRINT hypercall",
+        f"guest {evil} stopped: halted (HLT) (82 VM exits)",
+    ])
     lines += [
+        'guest forge: cannot load the image: bad value "\\x0aFATAL:\\x1b[0m" for mode=',
         "guest bad-class: cannot load the image: bad ELF header: EI_CLASS = 0x3",
         "guest no-load: cannot load the image: flat binary without a load address (give load=ADDRESS)",
         "guest too-big: cannot load the image: too big: [0x300000, 0x300597) does not fit the guest's memory "
@@ -273,12 +300,65 @@ def guest_lines(model):
     return lines
 
 
+# The hostile user images of boot/grub-test.cfg: name, its first line, what its summary counts.
+HOSTILE = [
+    ("printflood", "[printflood] flood", "PRINT lines"),
+    ("bpflood", "guest bpflood: #BP (INT3) at RIP ", "exceptions reflected"),
+    ("msrsweep", "guest msrsweep: RDMSR 0x00000000 (not emulated) denied: #GP(0) injected", "refused MSR accesses"),
+    ("portsweep", "guest portsweep: IN from port 0x0000 (not emulated) denied: #GP(0) injected", "refused port accesses"),
+]
+HOSTILE_BUDGET = 2000000
+# What a guest may cost beyond its budget: building, reporting and clearing it (issue 13).
+COST_ALLOWANCE = 10_000_000
+# Lines a hostile guest may cause: 64 of its own output or 16 of a kind, the start, the
+# summaries and the stop line.
+HOSTILE_LINE_LIMIT = 64 + 8
+
+
+def hostile_costs(log):
+    """(name, TSC cycles) per hostile user image, from the readings of guests/tsc.asm before and
+    after it: what the machine spent on the guest, measured by a guest, not the hypervisor's own
+    account. Empty when the probes did not run (no EPT)."""
+    readings = {}
+    for line in log.splitlines():
+        match = re.match(r"\[tsc-(\d+)\] tsc 0x([0-9a-f]+)\r?$", line)
+        if match:
+            readings[int(match.group(1))] = int(match.group(2), 16)
+    return [(name, readings[i + 1] - readings[i]) for i, (name, _, _) in enumerate(HOSTILE)
+            if i in readings and i + 1 in readings]
+
+
+def log_problems(model, log):
+    """What the line-by-line comparison cannot see: a line forged from outside (a final line
+    before the end, a byte that is not printable ASCII after the kernel's first line), a
+    hostile guest that cost more than its budget plus COST_ALLOWANCE, or wrote too many lines."""
+    problems = []
+    lines = log.replace("\r", "").split("\n")
+    start = next((i for i, line in enumerate(lines) if line.startswith("SwiftVMX: ")), len(lines))
+    body = [line for line in lines[start:] if line]
+    for number, line in enumerate(body[:-1]):
+        if line.startswith("SWIFTVMX EXIT") or any(ord(c) < 0x20 or ord(c) > 0x7E for c in line):
+            problems.append(f"forged or raw line {number + start + 1}: {line!r}")
+    if model in VMX and model not in NO_EPT:
+        costs = hostile_costs(log)
+        if len(costs) != len(HOSTILE):
+            problems.append(f"TSC readings around the hostile guests missing: {costs}")
+        for name, cost in costs:
+            if cost > HOSTILE_BUDGET + COST_ALLOWANCE:
+                problems.append(f"{name} cost {cost} TSC cycles, more than its budget {HOSTILE_BUDGET} + {COST_ALLOWANCE}")
+        for name, _, _ in HOSTILE:
+            count = sum(1 for line in body if line.startswith(f"guest {name}") or line.startswith(f"[{name}"))
+            if count > HOSTILE_LINE_LIMIT:
+                problems.append(f"{name} caused {count} lines, more than {HOSTILE_LINE_LIMIT}")
+    return problems
+
+
 def expected_lines(model):
     """(lines that must appear in order, success expected) for a Bochs model."""
     if model in NO_LONG_MODE:
         return [LONG_MODE_MISSING, FINAL_FAILURE], False
     if model in NO_VMX:
-        return [GDB_IGNORED, VMX_MISSING, FINAL_FAILURE], False
+        return HOSTILE_MODULE_LINES + [GDB_IGNORED, VMX_MISSING, FINAL_FAILURE], False
     if model in VMX:
-        return [GDB_IGNORED, VMX_ENTERED, REPORT_HEADER] + guest_lines(model) + [VMX_LEFT, FINAL_SUCCESS], True
+        return HOSTILE_MODULE_LINES + [GDB_IGNORED, VMX_ENTERED, REPORT_HEADER] + guest_lines(model) + [VMX_LEFT, FINAL_SUCCESS], True
     raise KeyError(f"unknown Bochs CPU model {model}: add it to Tests/boot/expectations.py")

@@ -57,8 +57,8 @@ def run_with_limit(cmd, log_path, env=None):
     return status, log, seconds
 
 
-def judge(name, status, log, seconds, lines, success, success_status):
-    problems = []
+def judge(name, status, log, seconds, lines, success, success_status, more=()):
+    problems = list(more)
     if status is None:
         problems.append(f"no exit within {BOOT_TIME_LIMIT} s")
     position = 0
@@ -114,7 +114,11 @@ def boot_bochs(model):
     lines, success = ex.expected_lines(model)
     status, text, seconds = run_with_limit(["tools/bochs-run", model, str(BOOT_TIME_LIMIT)], log,
                                            env={"ISO": os.path.join("build", "swiftvmx-test.iso")})
-    return judge(f"bochs {model}", status, text, seconds, lines, success, success_status=0)
+    for name, cost in ex.hostile_costs(text):
+        print(f"    {model}: {name} cost {cost} TSC cycles for a budget of {ex.HOSTILE_BUDGET} "
+              f"({cost / ex.HOSTILE_BUDGET:.2f}x)", flush=True)
+    return judge(f"bochs {model}", status, text, seconds, lines, success, success_status=0,
+                 more=ex.log_problems(model, text))
 
 
 def main():

@@ -40,6 +40,10 @@ SLOT = {name: index for index, name in enumerate(SNAPSHOT_SLOTS)}
 STATISTICS_MAGIC = 0x5441_5453_584D_5653  # "SVMXSTAT"
 STATISTICS_COUNTERS = 80
 STATISTICS_RING_OFFSET = 0x2A0
+# Lines a guest caused that were not written, by kind (GuestLines.swift, ExitStatistics.swift).
+STATISTICS_LINES_OFFSET = 0x5A0
+STATISTICS_LINE_KINDS = ["PRINT lines", "COM1 lines", "exceptions reflected", "refused port accesses",
+                         "refused MSR accesses", "refused instructions", "interrupt events"]
 STATISTICS_RING_ENTRY = 24
 
 # SDM Appendix C, Table C-1 (the same names as Sources/VMX/ExitReason.swift).
@@ -278,6 +282,10 @@ class VMXExits(gdb.Command):
             count = read_u64(base + 0x20 + 8 * reason)
             if count:
                 print(f"  {count:>8} x {exit_reason_text(reason)}")
+        for index, kind in enumerate(STATISTICS_LINE_KINDS):
+            count = read_u64(base + STATISTICS_LINES_OFFSET + 8 * index)
+            if count:
+                print(f"  {count:>8} {kind} not logged")
         held = min(total, capacity)
         print(f"last {held} VM exits, oldest first:")
         for i in range(held):

@@ -14,7 +14,7 @@ public enum EntryDiagnostics {
 /// Before a VMLAUNCH (boot option `check-entry`): the rules' prediction and any failing rule.
 public func checkEntryBeforeLaunch<P: GuestProcessor>(_ vcpu: VirtualCPU<P>) {
     let report = runEntryRules(vcpu)
-    emitLine("guest " + vcpu.name + ": check-entry: the VM-entry rules predict " + report.outcome.summary, cpu: vcpu.cpu)
+    emitLine("guest " + vcpu.name.escaped + ": check-entry: the VM-entry rules predict " + report.outcome.summary, cpu: vcpu.cpu)
     printFailures(report, cpu: vcpu.cpu)
 }
 
@@ -23,9 +23,9 @@ public func reportFailedEntry<P: GuestProcessor>(_ vcpu: VirtualCPU<P>, failure:
     let instruction = launch ? "VMLAUNCH" : "VMRESUME"
     switch failure {
     case .invalid:
-        emitLine("guest " + vcpu.name + ": " + instruction + " failed: VMfailInvalid (CF = 1): no current VMCS, so no error number and no rules to run", cpu: vcpu.cpu)
+        emitLine("guest " + vcpu.name.escaped + ": " + instruction + " failed: VMfailInvalid (CF = 1): no current VMCS, so no error number and no rules to run", cpu: vcpu.cpu)
     case .valid(let error):
-        emitLine("guest " + vcpu.name + ": " + instruction + " failed: VMfailValid, VM-instruction error "
+        emitLine("guest " + vcpu.name.escaped + ": " + instruction + " failed: VMfailValid, VM-instruction error "
                  + decimal(error.rawValue) + ": " + error.description, cpu: vcpu.cpu)
         explain(vcpu)
     }
@@ -34,7 +34,7 @@ public func reportFailedEntry<P: GuestProcessor>(_ vcpu: VirtualCPU<P>, failure:
 /// The VM entry failed after the controls and host state passed: a VM exit with bit 31 set,
 /// basic reason 33 (guest state), 34 (MSR loading) or 41 (machine check) (SDM 27.8).
 public func reportFailedEntry<P: GuestProcessor>(_ vcpu: VirtualCPU<P>, exit: ExitContext) {
-    emitLine("guest " + vcpu.name + ": VM-entry failure: exit reason " + decimal(exit.reason.basicReason) + " ("
+    emitLine("guest " + vcpu.name.escaped + ": VM-entry failure: exit reason " + decimal(exit.reason.basicReason) + " ("
              + (exit.reason.basic.name ?? "not defined by the SDM") + "), exit qualification " + decimal(exit.qualification)
              + entryFailureQualificationMeaning(reason: exit.reason, qualification: exit.qualification), cpu: vcpu.cpu)
     explain(vcpu)

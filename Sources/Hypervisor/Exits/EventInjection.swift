@@ -11,8 +11,8 @@ import VMX
 
 extension VirtualCPU {
     /// Logs `what` and injects #GP(0): the answer to a guest access the hypervisor refuses.
-    func generalProtection(_ what: LogMessage) -> ExitAction {
-        cpu.log(what)
+    func generalProtection(kind: GuestLineKind = .refusedOther, _ what: @autoclosure () -> LogMessage) -> ExitAction {
+        log(kind, what())
         injectException(vector: 13, errorCode: 0)
         return .resume
     }
@@ -74,7 +74,7 @@ extension VirtualCPU {
             let information = VMEntryInterruptionInformation(vector: vector, type: .externalInterrupt)
             write(.vmEntryInterruptionInformation, UInt64(information.rawValue))
             pendingInterrupt = nil
-            cpu.log("guest \(name): external interrupt \(hex: vector, digits: 2) injected")
+            log(.event, "guest \(name): external interrupt \(hex: vector, digits: 2) injected")
             setPrimaryControls(primaryControls.subtracting(.interruptWindowExiting))
         } else if setup.allowsInterruptWindowExiting {
             setPrimaryControls(primaryControls.union(.interruptWindowExiting))
@@ -84,7 +84,7 @@ extension VirtualCPU {
 
 /// Interrupt window, exit reason 7: the guest can take an interrupt now (SDM 25.6.2, 26.2).
 public func handleInterruptWindow<P: GuestProcessor>(_ vcpu: VirtualCPU<P>, _ exit: inout ExitContext) -> ExitAction {
-    vcpu.cpu.log("guest \(vcpu.name): interrupt window open at RIP \(hex: exit.rip)")
+    vcpu.log(.event, "guest \(vcpu.name): interrupt window open at RIP \(hex: exit.rip)")
     vcpu.setPrimaryControls(vcpu.primaryControls.subtracting(.interruptWindowExiting))
     vcpu.deliverPendingInterrupt()
     return .resume

@@ -32,14 +32,14 @@ public func handleExceptionOrNMI<P: GuestProcessor>(_ vcpu: VirtualCPU<P>, _ exi
         return .resume
     case 3 where !interrupted:
         let length = vcpu.read(.vmExitInstructionLength)
-        vcpu.cpu.log("guest \(vcpu.name): #BP (INT3) at RIP \(hex: exit.rip), reflected to the guest")
+        vcpu.log(.exception, "guest \(vcpu.name): #BP (INT3) at RIP \(hex: exit.rip), reflected to the guest")
         vcpu.injectSoftwareException(vector: 3, instructionLength: length)
         return .resume
     case 18:
         vcpu.cpu.log("guest \(vcpu.name): machine check (#MC) at RIP \(hex: exit.rip)")
         return .stop(.machineCheck)
     default:
-        vcpu.cpu.log("guest \(vcpu.name): exception \(vector) (\(information.type.name)) at RIP \(hex: exit.rip), reflected to the guest")
+        vcpu.log(.exception, "guest \(vcpu.name): exception \(vector) (\(information.type.name)) at RIP \(hex: exit.rip), reflected to the guest")
         if !interrupted {
             let errorCode = information.hasErrorCode ? UInt32(truncatingIfNeeded: vcpu.read(.vmExitInterruptionErrorCode)) : 0
             vcpu.injectException(vector: vector, errorCode: errorCode)

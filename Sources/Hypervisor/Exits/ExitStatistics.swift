@@ -12,6 +12,9 @@
 //   0x018   8     ring capacity (32)
 //   0x020   8*80  counters, indexed by basic exit reason (0-79)
 //   0x2a0   24*32 ring: per slot the exit reason (8 bytes), the qualification, the guest RIP
+//   0x5a0   8*7   lines not written, by GuestLineKind (GuestLines.swift): PRINT, COM1,
+//                 exceptions reflected, refused ports, refused MSRs, refused instructions,
+//                 interrupt events (tools/gdb/swiftvmx.py reads the same layout)
 import VMX
 
 public struct ExitStatistics: Sendable {
@@ -24,7 +27,8 @@ public struct ExitStatistics: Sendable {
     public static let countersOffset: UInt64 = 0x20
     public static let ringOffset: UInt64 = 0x2A0
     public static let ringEntrySize: UInt64 = 24
-    public static let byteCount: UInt64 = ringOffset + ringEntrySize * UInt64(ringCapacity)
+    public static let linesNotWrittenOffset: UInt64 = ringOffset + ringEntrySize * UInt64(ringCapacity)
+    public static let byteCount: UInt64 = linesNotWrittenOffset + 8 * UInt64(GuestLineKind.count)
 
     /// Physical address of the page.
     public let base: UInt64
@@ -56,6 +60,16 @@ public struct ExitStatistics: Sendable {
     }
 
     public func total<P: Processor>(cpu: P) -> UInt64 { cpu.readPhysical64(base + Self.totalOffset) }
+
+    /// Counts a guest's line of `kind` that was not written (GuestLines.swift).
+    public func countLineNotWritten<P: Processor>(kind: GuestLineKind, cpu: P) {
+        let counter = base &+ Self.linesNotWrittenOffset &+ UInt64(kind.rawValue) &* 8
+        cpu.writePhysical64(counter, cpu.readPhysical64(counter) &+ 1)
+    }
+
+    public func linesNotWritten<P: Processor>(kind: GuestLineKind, cpu: P) -> UInt64 {
+        cpu.readPhysical64(base + Self.linesNotWrittenOffset + UInt64(kind.rawValue) * 8)
+    }
 
     public func count<P: Processor>(basicReason: Int, cpu: P) -> UInt64 {
         guard basicReason >= 0 && basicReason < Self.counterCount else { return 0 }
@@ -91,6 +105,10 @@ public struct ExitStatistics: Sendable {
         for reason in 0..<Self.counterCount {
             let count = self.count(basicReason: reason, cpu: cpu)
             if count != 0 { cpu.log("  \(count) x \(ExitReason(rawValue: UInt32(reason)))") }
+        }
+        for kind in GuestLineKind.allCases {
+            let count = linesNotWritten(kind: kind, cpu: cpu)
+            if count != 0 { cpu.log("  \(count) \(kind.noun) not logged") }
         }
         let exits = lastExits(cpu: cpu)
         cpu.log("last \(exits.count) VM exits, oldest first:")

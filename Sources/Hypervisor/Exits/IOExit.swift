@@ -62,12 +62,13 @@ extension VirtualCPU {
     }
 
     func printSerialLine(_ line: [UInt8]) {
+        guard mayLog(.serial) else { return }
         line.withUnsafeBytes { cpu.log("[\(name):com1] \(guestBytes: $0)") }
     }
 
     /// #GP(0) for an access to a port the guest may not use.
     func denyPort(_ port: UInt16, isIn: Bool) -> ExitAction {
-        generalProtection("guest \(name): \(isIn ? "IN from" : "OUT to") port \(hex: port, digits: 4) (\(portDescription(port))) denied: #GP(0) injected")
+        generalProtection(kind: .refusedPort, "guest \(name): \(isIn ? "IN from" : "OUT to") port \(hex: port, digits: 4) (\(portDescription(port))) denied: #GP(0) injected")
     }
 }
 
@@ -114,9 +115,7 @@ func stringIO<P: GuestProcessor>(_ vcpu: VirtualCPU<P>, _ exit: ExitContext, _ q
     let indexRegister = q.isIn ? 7 : 6
     var remaining = q.isRepeated ? vcpu.registers.rcx & mask : 1
     var iterations = 0
-    // The host's time on the iterations counts against the budget (VirtualCPU.chargeHostTime).
-    let started = vcpu.setup.usesPreemptionTimer ? vcpu.cpu.readTimestampCounter() : 0
-    defer { vcpu.chargeHostTime(since: started) }
+    // The host's time on the iterations counts against the budget (VirtualCPU.armBudget).
     while remaining > 0 && iterations < 4096 {
         let offset = vcpu.registers[indexRegister] & mask
         let linear = segmentBase &+ offset

@@ -21,7 +21,7 @@ public func msrDescription(_ msr: UInt32) -> String {
 
 extension VirtualCPU {
     func denyMSR(_ msr: UInt32, write: Bool) -> ExitAction {
-        generalProtection("guest \(name): \(write ? "WRMSR" : "RDMSR") \(hex: msr, digits: 8) (\(msrDescription(msr))) denied: #GP(0) injected")
+        generalProtection(kind: .refusedMSR, "guest \(name): \(write ? "WRMSR" : "RDMSR") \(hex: msr, digits: 8) (\(msrDescription(msr))) denied: #GP(0) injected")
     }
 }
 

@@ -12,14 +12,16 @@
 //   deadline lets the guest go on.
 import VMX
 
+/// The timer is armed with at most 2^32 - 1 ticks at a time (VirtualCPU.armBudget): the guest
+/// goes on, re-armed with the rest, until its whole budget is spent.
 public func handlePreemptionTimerExpired<P: GuestProcessor>(_ vcpu: VirtualCPU<P>, _ exit: inout ExitContext) -> ExitAction {
-    .stop(.budgetExhausted(cycles: vcpu.budgetCycles, preemptionTimer: true))
+    vcpu.budgetSpent() ? .stop(.budgetExhausted(cycles: vcpu.budgetCycles, preemptionTimer: true)) : .resume
 }
 
 public func handleExternalInterrupt<P: GuestProcessor>(_ vcpu: VirtualCPU<P>, _ exit: inout ExitContext) -> ExitAction {
     let information = InterruptionInformation(rawValue: UInt32(truncatingIfNeeded: vcpu.read(.vmExitInterruptionInformation)))
     guard information.isValid else {
-        vcpu.cpu.log("guest \(vcpu.name): external interrupt without vector information (no \"acknowledge interrupt on exit\")")
+        vcpu.log(.event, "guest \(vcpu.name): external interrupt without vector information (no \"acknowledge interrupt on exit\")")
         return .resume
     }
     let vector = information.vector
@@ -27,6 +29,6 @@ public func handleExternalInterrupt<P: GuestProcessor>(_ vcpu: VirtualCPU<P>, _ 
     if let timer = vcpu.hostTimerVector, vector == timer, vcpu.cpu.hostTimerExpired() {
         return .stop(.budgetExhausted(cycles: vcpu.budgetCycles, preemptionTimer: false))
     }
-    vcpu.cpu.log("guest \(vcpu.name): host interrupt \(hex: vector, digits: 2) while the guest ran; resuming")
+    vcpu.log(.event, "guest \(vcpu.name): host interrupt \(hex: vector, digits: 2) while the guest ran; resuming")
     return .resume
 }

@@ -16,6 +16,8 @@ public func handleVMCALL<P: GuestProcessor>(_ vcpu: VirtualCPU<P>, _ exit: inout
             let (address, length) = (call.arguments.0, call.arguments.1)
             if length > Hypercall.maximumPrintLength {
                 status = .invalidArgument
+            } else if !vcpu.mayLog(.print) {
+                // Counted, not written (GuestLines.swift): the status is the same.
             } else if let bytes = vcpu.readGuest(linear: address, count: Int(length)) {
                 bytes.withUnsafeBytes { vcpu.cpu.log("[\(vcpu.name)] \(guestBytes: $0)") }
             } else {

@@ -9,25 +9,25 @@
 import VMX
 
 public func handleVMXInstruction<P: GuestProcessor>(_ vcpu: VirtualCPU<P>, _ exit: inout ExitContext) -> ExitAction {
-    vcpu.cpu.log("guest \(vcpu.name): \(exit.reason) at RIP \(hex: exit.rip): VMX is not available to guests: #UD injected")
+    vcpu.log(.refusedOther, "guest \(vcpu.name): \(exit.reason) at RIP \(hex: exit.rip): VMX is not available to guests: #UD injected")
     vcpu.injectException(vector: 6)
     return .resume
 }
 
 public func handleGETSEC<P: GuestProcessor>(_ vcpu: VirtualCPU<P>, _ exit: inout ExitContext) -> ExitAction {
-    vcpu.cpu.log("guest \(vcpu.name): GETSEC at RIP \(hex: exit.rip): SMX is not available to guests: #UD injected")
+    vcpu.log(.refusedOther, "guest \(vcpu.name): GETSEC at RIP \(hex: exit.rip): SMX is not available to guests: #UD injected")
     vcpu.injectException(vector: 6)
     return .resume
 }
 
 public func handleXSETBV<P: GuestProcessor>(_ vcpu: VirtualCPU<P>, _ exit: inout ExitContext) -> ExitAction {
-    vcpu.cpu.log("guest \(vcpu.name): XSETBV at RIP \(hex: exit.rip): XSAVE is not available to guests: #UD injected")
+    vcpu.log(.refusedOther, "guest \(vcpu.name): XSETBV at RIP \(hex: exit.rip): XSAVE is not available to guests: #UD injected")
     vcpu.injectException(vector: 6)
     return .resume
 }
 
 public func handleINVD<P: GuestProcessor>(_ vcpu: VirtualCPU<P>, _ exit: inout ExitContext) -> ExitAction {
-    vcpu.cpu.log("guest \(vcpu.name): INVD at RIP \(hex: exit.rip) emulated as a no-op")
+    vcpu.log(.refusedOther, "guest \(vcpu.name): INVD at RIP \(hex: exit.rip) emulated as a no-op")
     vcpu.skipInstruction(exit)
     return .resume
 }

@@ -43,7 +43,7 @@ public struct GuestPlan: Sendable {
         public var guestPhysical: UInt64
         public var memorySize: UInt64
     }
-    public var name: String
+    public var name: OutsideText
     public var mode: GuestMode
     public var entry: UInt64
     public var memorySize: UInt64
@@ -95,8 +95,8 @@ public enum GuestImageError: Error, Equatable {
     /// Appends the reason (no line end).
     public func describe(into text: inout LogText) {
         switch self {
-        case .unknownOption(let word): text.append("unknown option \"\(word)\" (name, mode, load, entry, memory, budget, ept)")
-        case .badValue(let option, let value): text.append("bad value \"\(value)\" for \(option)=")
+        case .unknownOption(let word): text.append("unknown option \"\(outside: word)\" (name, mode, load, entry, memory, budget, ept)")
+        case .badValue(let option, let value): text.append("bad value \"\(outside: value)\" for \(option)=")
         case .flatWithoutLoadAddress: text.appendLiteral("flat binary without a load address (give load=ADDRESS)")
         case .emptyImage: text.appendLiteral("the image is empty")
         case .badELFHeader(let field, let value): text.append("bad ELF header: \(field) = \(hex: value)")
@@ -240,7 +240,7 @@ extension GuestImage {
         }
         guard entry < structures else { throw .entryOutsideImage(entry: entry) }
         if mode == .real && entry >= 1 << 20 { throw .realModeEntryAbove1MiB(entry: entry) }
-        return GuestPlan(name: options.name ?? name, mode: mode, entry: entry, memorySize: memorySize,
+        return GuestPlan(name: OutsideText(options.name ?? name), mode: mode, entry: entry, memorySize: memorySize,
                          budget: options.budget, segments: segments, isELF: elf, requiresEPT: options.requiresEPT)
     }
 

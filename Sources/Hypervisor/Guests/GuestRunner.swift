@@ -67,7 +67,7 @@ public func runGuest<P: GuestProcessor>(
         plan = try image.plan(cpu: cpu)
     } catch {
         var text = LogText()
-        text.append("guest \(GuestOptions.name(in: image.commandLine) ?? image.name): cannot load the image: ")
+        text.append("guest \(outside: GuestOptions.name(in: image.commandLine) ?? image.name): cannot load the image: ")
         error.describe(into: &text)
         cpu.log(LogMessage(stringInterpolation: text))
         return GuestRun(vcpu: nil, healthy: image.isBuiltIn == false)
@@ -85,6 +85,7 @@ public func runGuest<P: GuestProcessor>(
         default: return GuestRun(vcpu: nil, healthy: false)
         }
     }
+    vcpu.limitsLines = !image.isBuiltIn
     let setup = environment.setup
     let timer: StaticString = setup.usesPreemptionTimer ? "VMX-preemption timer" : "host timer"
     cpu.log("guest \(plan.name): \(plan.mode.name), entry \(hex: plan.entry), \(plan.memorySize >> 20) MiB at guest-physical \(hex: vcpu.memory.physicalBase) (host \(hex: vcpu.memory.host)), \(setup.usesEPT ? "EPT" : "no EPT"), budget \(plan.budget) TSC cycles (\(timer))")
@@ -96,7 +97,7 @@ public func runGuest<P: GuestProcessor>(
 /// VMX-preemption timer does not enforce it; no budget at all for nil), reports why it stopped,
 /// and clears its VMCS.
 func runBuiltGuest<P: GuestProcessor>(
-    _ vcpu: VirtualCPU<P>, name: String, budget: UInt64?, isBuiltIn: Bool, statistics: ExitStatistics,
+    _ vcpu: VirtualCPU<P>, name: OutsideText, budget: UInt64?, isBuiltIn: Bool, statistics: ExitStatistics,
     path: DispatchPath, debugging: GuestDebugHooks<P>?
 ) -> GuestRun<P> {
     let cpu = vcpu.cpu
@@ -112,6 +113,7 @@ func runBuiltGuest<P: GuestProcessor>(
     if hostTimer { cpu.disarmHostTimer() }
     if let line = vcpu.serial.takeLine(), !line.isEmpty { vcpu.printSerialLine(line) }
     let exitCount = statistics.total(cpu: cpu) &- before
+    vcpu.summarizeLines()
     var text = LogText()
     text.append("guest \(name) stopped: ")
     stop.describe(into: &text)

@@ -6,7 +6,8 @@ import VMX
 
 public final class VirtualCPU<P: GuestProcessor> {
     public let cpu: P
-    public let name: String
+    /// Its name, from outside for a user image: logged escaped and bounded (OutsideText).
+    public let name: OutsideText
     public let setup: ControlSetup
     public let memory: GuestMemory
     public let statistics: ExitStatistics
@@ -43,6 +44,20 @@ public final class VirtualCPU<P: GuestProcessor> {
     public var shadowEFER: UInt64 = 0
     /// The time budget and how it is enforced.
     public var budgetCycles: UInt64 = 0
+    /// Where the VMX-preemption timer enforces the budget (`tracksBudget`): the TSC at which it
+    /// is spent, the timer's rate (IA32_VMX_MISC[4:0]), and when and with how many ticks the
+    /// timer was last armed.
+    var budgetDeadline: UInt64 = 0
+    var timerRate: UInt64 = 0
+    var armedAt: UInt64 = 0
+    var armedTicks: UInt64 = 0
+    /// Whether the host's time counts against the budget (every cycle from one VM entry to the
+    /// next); false while a debugger holds the guest, so that waiting for gdb is not charged.
+    public var chargesHostTime = true
+    /// Lines written or held back per GuestLineKind (GuestLines.swift).
+    public var lineCounts = [UInt64](repeating: 0, count: GuestLineKind.count)
+    /// Whether they are bounded: a user image's are, a built-in guest's are not.
+    public var limitsLines = true
     public var hostTimerVector: UInt8? = nil
     public let vpid: UInt16
     /// What the guest's CPUID hides (CPUIDExit.swift): one view per kind of guest.
@@ -56,7 +71,7 @@ public final class VirtualCPU<P: GuestProcessor> {
     /// A write during string I/O that ends the machine (PassThroughPorts.swift).
     public var pendingPlatformStop: PlatformStop? = nil
 
-    public init(cpu: P, name: String, setup: ControlSetup, memory: GuestMemory, statistics: ExitStatistics,
+    public init(cpu: P, name: OutsideText, setup: ControlSetup, memory: GuestMemory, statistics: ExitStatistics,
                 vmcs: UInt64, vpid: UInt16, cr0Fixed: FixedBits, cr4Fixed: FixedBits,
                 cr0Mask: UInt64, cr4Mask: UInt64, exceptionBitmap: UInt32,
                 handlers: ExitHandlerTable<P> = .standard) {
@@ -163,16 +178,60 @@ public final class VirtualCPU<P: GuestProcessor> {
         }
     }
 
-    /// Counts the host's time since `start` (a TSC value) against the guest's budget. The
-    /// VMX-preemption timer counts down only in VMX non-root operation (SDM 26.5.1), so a guest
-    /// whose VM exits make the hypervisor work long (REP OUTS of 2^64 bytes, 4096 of them per
-    /// exit) would otherwise outlive its budget many times over; the host timer counts host
-    /// time itself. A value of 0 makes the next VM entry exit at once (SDM 26.7.4).
-    func chargeHostTime(since start: UInt64) {
-        guard setup.usesPreemptionTimer else { return }
-        let ticks = (cpu.readTimestampCounter() &- start) >> UInt64(setup.preemptionTimerRate)
-        let left = read(.vmxPreemptionTimerValue)
-        cpu.vmwriteField(VMCSField.vmxPreemptionTimerValue.rawValue, left > ticks ? left - ticks : 0)
+    // MARK: The time budget
+
+    /// Whether the VMX-preemption timer enforces a budget (a pass-through guest may have none).
+    public var tracksBudget: Bool { setup.usesPreemptionTimer && budgetCycles != 0 }
+
+    /// Arms the VMX-preemption timer before a VM entry with what is left of the budget. The
+    /// timer counts down only in VMX non-root operation (SDM 26.5.1), so the budget is kept as
+    /// a deadline on the TSC, set at the first VM entry: every cycle from then on - the guest's
+    /// own and the host's on its behalf, exit handling, string I/O, the log lines it causes -
+    /// brings it nearer (the host timer, on CPUs without the preemption timer, counts host time
+    /// by itself). The timer is 32 bits wide: it gets at most 2^32 - 1 ticks at a time and is
+    /// re-armed at every VM entry until the deadline (handlePreemptionTimerExpired). A value
+    /// of 0 makes the VM entry exit at once (SDM 26.7.4). On every VM exit's path: one RDTSC,
+    /// one VMWRITE.
+    @inline(__always)
+    func armBudget() {
+        let now = cpu.readTimestampCounter()
+        if !launched {
+            timerRate = UInt64(setup.preemptionTimerRate)
+            budgetDeadline = now &+ budgetCycles < now ? .max : now &+ budgetCycles
+            armedAt = now
+        } else if !chargesHostTime {
+            excuseHostTime(now: now)
+        }
+        let left = budgetDeadline > now ? budgetDeadline &- now : 0
+        armedTicks = min(left &>> timerRate, UInt64(UInt32.max))
+        cpu.vmwriteField(VMCSField.vmxPreemptionTimerValue.rawValue, armedTicks)
+    }
+
+    /// While a debugger holds the guest only its own time counts: the deadline moves on by the
+    /// host's time since the timer was armed (all of it, less what the timer counted down).
+    @inline(never)
+    func excuseHostTime(now: UInt64) {
+        let left = min(read(.vmxPreemptionTimerValue), armedTicks)
+        let guestTime = (armedTicks &- left) &<< timerRate
+        let elapsed = now &- armedAt
+        if elapsed > guestTime {
+            budgetDeadline = budgetDeadline &+ (elapsed &- guestTime) < budgetDeadline ? .max : budgetDeadline &+ (elapsed &- guestTime)
+        }
+        armedTicks = left
+        armedAt = now
+    }
+
+    /// What is left of the budget now, in TSC cycles.
+    public var budgetLeft: UInt64 {
+        let now = cpu.readTimestampCounter()
+        if !chargesHostTime { excuseHostTime(now: now) }
+        return budgetDeadline > now ? budgetDeadline - now : 0
+    }
+
+    /// After a VMX-preemption timer exit: whether the budget is spent (less than one tick left).
+    func budgetSpent() -> Bool {
+        guard tracksBudget else { return true }
+        return budgetLeft >> timerRate == 0
     }
 
     public func setPrimaryControls(_ controls: PrimaryProcessorBasedControls) {
@@ -218,9 +277,11 @@ public final class VirtualCPU<P: GuestProcessor> {
 
     @inline(__always)
     private func runLoop<Counter: RootTimeCounting>(_ counter: inout Counter) -> GuestStop {
+        let budget = tracksBudget
         while true {
             do {
                 if !launched && EntryDiagnostics.checksBeforeLaunch { checkEntryBeforeLaunch(self) }
+                if budget { armBudget() }
                 counter.entering(after: launched)
                 try cpu.enterGuest(&registers, launch: !launched)
                 counter.exited()

@@ -34,7 +34,7 @@ public enum LinuxLoadError: Error {
         case .needsIA32eModeGuest: text.appendLiteral("refused: the VM-entry control \"IA-32e mode guest\" is not allowed")
         case .budgetNeedsPreemptionTimer:
             text.appendLiteral("refused: budget= needs the VMX-preemption timer, which this CPU does not offer (the local APIC is the guest's)")
-        case .initrdNotFound(let name): text.append("initrd=\(name): no boot module has name=\(name)")
+        case .initrdNotFound(let name): text.append("initrd=\(outside: name): no boot module has name=\(outside: name)")
         case .noRAM: text.appendLiteral("the kernel could not give up any RAM for the guest")
         case .noRoomForBootArea: text.appendLiteral("no room below 1 MiB for the zero page, command line and boot page tables")
         case .noRoomForKernel(let size, let alignment):
@@ -203,7 +203,7 @@ func buildLinuxGuest<P: GuestProcessor>(
     }
     writeLinuxBootTables(at: bootArea, cpu: cpu)
     cpu.log("guest \(options.name): Linux boot protocol \(header.protocolVersion >> 8).\(header.protocolVersion & 0xFF), kernel at \(hex: load) (init_size \(hex: initSize)), initrd at \(hex: ramdisk?.start ?? 0) (\(ramdisk?.size ?? 0) bytes), boot area \(hex: bootArea)")
-    cpu.log("guest \(options.name): command line \"\(options.kernelCommandLine)\"")
+    cpu.log("guest \(options.name): command line \"\(outside: options.kernelCommandLine, limit: OutsideText.commandLineLimit)\"")
 
     // EPT, bitmaps, VMCS.
     guard let ept = EPT(memoryType: setup.eptMemoryType, arena: &arena, cpu: cpu),

@@ -10,7 +10,7 @@
 import VMX
 
 public struct LinuxModuleLine: Sendable {
-    public var name = "linux"
+    public var name = OutsideText("linux")
     public var initrdName: String? = nil
     public var budget: UInt64? = nil
     public var kernelCommandLine = ""
@@ -25,7 +25,7 @@ public struct LinuxModuleLine: Sendable {
             guard let equals = word.firstIndex(of: UInt8(ascii: "=")) else { continue }
             let key = word[..<equals], value = word[(equals + 1)...]
             if key.equals("name") {
-                name = value.text
+                name = OutsideText(value.text)
             } else if key.equals("initrd") {
                 initrdName = value.text
             } else if key.equals("budget") {

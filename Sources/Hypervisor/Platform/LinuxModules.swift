@@ -22,7 +22,7 @@ struct LinuxModules {
             let options: LinuxModuleLine
             do { options = try LinuxModuleLine(image.commandLine) } catch {
                 var text = LogText()
-                text.append("guest \(GuestOptions.name(in: image.commandLine) ?? image.name): cannot start Linux: ")
+                text.append("guest \(outside: GuestOptions.name(in: image.commandLine) ?? image.name): cannot start Linux: ")
                 error.describe(into: &text)
                 cpu.log(LogMessage(stringInterpolation: text))
                 healthy = false
@@ -33,7 +33,7 @@ struct LinuxModules {
                 initrd = images.firstIndex { !$0.isBuiltIn && GuestOptions.name(in: $0.commandLine).map { $0.utf8.elementsEqual(wanted.utf8) } == true }
                 if let initrd { skipped.append(initrd) }
                 else {
-                    cpu.log("guest \(options.name): cannot start Linux: initrd=\(wanted): no boot module has name=\(wanted)")
+                    cpu.log("guest \(options.name): cannot start Linux: initrd=\(outside: wanted): no boot module has name=\(outside: wanted)")
                     healthy = false
                     continue
                 }

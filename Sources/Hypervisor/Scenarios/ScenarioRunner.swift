@@ -93,7 +93,7 @@ func runScenario<P: GuestProcessor>(
     do {
         scenario = try Scenario(parsing: readBytes(address: file.address, size: file.size, cpu: cpu))
     } catch {
-        emitLine(file.name + ": error: " + error.description, cpu: cpu)
+        emitLine(OutsideText(file.name).escaped + ": error: " + error.description, cpu: cpu)
         return true
     }
     let vcpu: VirtualCPU<P>
@@ -102,7 +102,7 @@ func runScenario<P: GuestProcessor>(
     } catch {
         var text = LogText()
         error.describe(into: &text)
-        emitLine(file.name + ": error: the default set-up failed: " + text.string, cpu: cpu)
+        emitLine(OutsideText(file.name).escaped + ": error: the default set-up failed: " + text.string, cpu: cpu)
         return false
     }
     defer { _ = try? cpu.vmclear(vcpu.vmcs) }
@@ -116,7 +116,7 @@ func runScenario<P: GuestProcessor>(
             case .invalid: outcome = .vmfailInvalid
             case .valid(let number): outcome = .writeFailed(field: override.field, error: number)
             }
-            emitLine(file.name + ": " + outcome.text, cpu: cpu)
+            emitLine(OutsideText(file.name).escaped + ": " + outcome.text, cpu: cpu)
             emitLine("  line " + decimal(override.line) + ": VMWRITE of " + (override.field.name ?? "field") + " ["
                      + hex(override.field.rawValue, digits: 4) + "] = " + hex(override.value(arenaBase: arena.base)) + " failed", cpu: cpu)
             return true
@@ -128,7 +128,7 @@ func runScenario<P: GuestProcessor>(
     let report = checkVMEntry(liveEntryCheckInput(capabilities: environment.capabilities, vmcs: vcpu.vmcs, cpu: cpu))
     if world == .kernel, let owned = ScenarioHarness.ownedField(in: scenario) {
         if !report.outcome.failsBeforeLoadingHostState {
-            emitLine(file.name + ": " + LaunchOutcome.refused.text, cpu: cpu)
+            emitLine(OutsideText(file.name).escaped + ": " + LaunchOutcome.refused.text, cpu: cpu)
             emitLine("  line " + decimal(owned.override.line) + " sets " + (owned.override.field.name ?? "field") + " ["
                      + hex(owned.override.field.rawValue, digits: 4) + "], which the harness owns (" + owned.reason
                      + "), and the rules predict " + report.outcome.summary + ": not launched", cpu: cpu)
@@ -137,7 +137,7 @@ func runScenario<P: GuestProcessor>(
     }
 
     let outcome = launchOnce(vcpu, setup: environment.setup, cpu: cpu)
-    emitLine(file.name + ": " + outcome.text, cpu: cpu)
+    emitLine(OutsideText(file.name).escaped + ": " + outcome.text, cpu: cpu)
     if !outcome.matches(report.outcome) {
         emitLine("  the rules predicted " + report.outcome.summary, cpu: cpu)
     }
