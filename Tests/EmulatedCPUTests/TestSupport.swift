@@ -60,7 +60,7 @@ func prepareVMXON(_ cpu: EmulatedCPU, region: UInt64 = Address.vmxonRegion) {
     let caps = cpu.capabilities!
     cpu.cr0 = caps.cr0Fixed.apply(to: cpu.cr0)
     cpu.cr4 = caps.cr4Fixed.apply(to: cpu.cr4 | ControlRegister4.vmxe.rawValue)
-    cpu.ia32FeatureControl = EmulatedCPU.FeatureControl.lock | EmulatedCPU.FeatureControl.enableVMXOutsideSMX
+    cpu.ia32FeatureControl = FeatureControl.lock.rawValue | FeatureControl.enableVMXOutsideSMX.rawValue
     cpu.writePhysical32(region, caps.basic.revisionIdentifier)
 }
 

@@ -105,7 +105,7 @@ struct VMEntryInstructionTests {
         #expect(cpu.cr3 == 0x7000)
         #expect(cpu.cr4 & vmxe != 0)
         #expect(cpu.cr4 & ControlRegister4.pae.rawValue != 0)
-        #expect(cpu.efer & (EmulatedCPU.EFER.lma | EmulatedCPU.EFER.lme) == EmulatedCPU.EFER.lma | EmulatedCPU.EFER.lme)
+        #expect(cpu.efer & (ExtendedFeatureEnable.lma.rawValue | ExtendedFeatureEnable.lme.rawValue) == ExtendedFeatureEnable.lma.rawValue | ExtendedFeatureEnable.lme.rawValue)
         #expect(cpu.cpl == 0)
         #expect(cpu.in64BitMode)
     }

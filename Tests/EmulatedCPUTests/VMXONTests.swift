@@ -111,9 +111,9 @@ struct VMXONTests {
     @Test("VMXON raises #GP(0) at CPL > 0, under A20M, and for each IA32_FEATURE_CONTROL that forbids it")
     func generalProtection() throws {
         let profile = try Profiles.synthetic()
-        let lock = EmulatedCPU.FeatureControl.lock
-        let inside = EmulatedCPU.FeatureControl.enableVMXInsideSMX
-        let outside = EmulatedCPU.FeatureControl.enableVMXOutsideSMX
+        let lock = FeatureControl.lock.rawValue
+        let inside = FeatureControl.enableVMXInsideSMX.rawValue
+        let outside = FeatureControl.enableVMXOutsideSMX.rawValue
         var cases: [(String, (EmulatedCPU) -> Void)] = [
             ("A20M", { $0.a20Masked = true }),
             ("unlocked, VMXON enabled outside SMX", { $0.ia32FeatureControl = outside }),
@@ -134,8 +134,8 @@ struct VMXONTests {
     @Test("VMXON in SMX operation needs IA32_FEATURE_CONTROL bit 1, outside SMX bit 2")
     func smxEnableBits() throws {
         let profile = try Profiles.synthetic()
-        let lock = EmulatedCPU.FeatureControl.lock
-        for (inSMX, bits) in [(true, EmulatedCPU.FeatureControl.enableVMXInsideSMX), (false, EmulatedCPU.FeatureControl.enableVMXOutsideSMX)] {
+        let lock = FeatureControl.lock.rawValue
+        for (inSMX, bits) in [(true, FeatureControl.enableVMXInsideSMX.rawValue), (false, FeatureControl.enableVMXOutsideSMX.rawValue)] {
             let cpu = makeCPU(profile)
             prepareVMXON(cpu)
             cpu.inSMXOperation = inSMX
