@@ -3,6 +3,8 @@
 // EPT violations (SDM 29.3.3). Entries are read from (and accessed/dirty flags written to) the
 // emulated physical memory, where the hypervisor built them.
 
+import VMX
+
 /// Read, write, execute: what an access needs, or what EPT entries allow.
 struct AccessRights: OptionSet, Equatable {
     let rawValue: UInt8
