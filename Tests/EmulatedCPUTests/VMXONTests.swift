@@ -29,7 +29,7 @@ struct VMXONTests {
         #expect(cpu.lastFault == fault, "\(what)", sourceLocation: sourceLocation)
         #expect(cpu.lastFaultInstruction == .vmxon, sourceLocation: sourceLocation)
         #expect(cpu.vmxOperation == .outside, "\(what)", sourceLocation: sourceLocation)
-        #expect(cpu.rflags & Flags.arithmetic == Flags.arithmetic, "a fault leaves RFLAGS alone: \(what)", sourceLocation: sourceLocation)
+        #expect(cpu.rflags & Flags.arithmetic.rawValue == Flags.arithmetic.rawValue, "a fault leaves RFLAGS alone: \(what)", sourceLocation: sourceLocation)
     }
 
     @Test("every CR0 bit that breaks IA32_VMX_CR0_FIXED0/1 makes VMXON fault", arguments: Profiles.vmxNames)
@@ -85,7 +85,7 @@ struct VMXONTests {
         let cases: [(String, (EmulatedCPU) -> Void)] = [
             ("CR0.PE = 0", { $0.cr0 &= ~ControlRegister0.pe.rawValue }),
             ("CR4.VMXE = 0", { $0.cr4 &= ~ControlRegister4.vmxe.rawValue }),
-            ("RFLAGS.VM = 1", { $0.rflags |= Flags.vm }),
+            ("RFLAGS.VM = 1", { $0.rflags |= Flags.vm.rawValue }),
             ("compatibility mode", { $0.codeSegmentLongMode = false }),
         ]
         for (what, change) in cases {
