@@ -8,12 +8,12 @@ extension EmulatedCPU {
 
     /// VMsucceed: CF, PF, AF, ZF, SF and OF cleared.
     func vmSucceed() {
-        rflags &= ~RFLAGS.arithmetic
+        rflags &= ~RFLAGS.arithmetic.rawValue
     }
 
     /// VMfailInvalid: CF set, the other five cleared.
     func vmFailInvalid() -> VMFailure {
-        rflags = (rflags & ~RFLAGS.arithmetic) | RFLAGS.cf
+        rflags = (rflags & ~RFLAGS.arithmetic.rawValue) | RFLAGS.cf.rawValue
         return .invalid
     }
 
@@ -21,7 +21,7 @@ extension EmulatedCPU {
     /// cleared, the error number written to its VM-instruction error field), else VMfailInvalid.
     func vmFail(_ error: VMInstructionError) -> VMFailure {
         guard let vmcs = currentVMCS else { return vmFailInvalid() }
-        rflags = (rflags & ~RFLAGS.arithmetic) | RFLAGS.zf
+        rflags = (rflags & ~RFLAGS.arithmetic.rawValue) | RFLAGS.zf.rawValue
         store(UInt64(error.rawValue), in: .vmInstructionError, of: vmcs)
         return .valid(error)
     }
@@ -42,7 +42,7 @@ extension EmulatedCPU {
     /// instruction itself does not exist on this CPU (#UD), e.g. INVEPT without EPT.
     func admit(_ exitReason: ExitReason, supported: Bool = true) -> Admission {
         if vmxOperation == .outside || !supported || cr0 & ControlRegister0.pe.rawValue == 0
-            || rflags & RFLAGS.vm != 0 || inCompatibilityMode {
+            || rflags & RFLAGS.vm.rawValue != 0 || inCompatibilityMode {
             raise(.invalidOpcode)
             return .faulted
         }
@@ -58,7 +58,7 @@ extension EmulatedCPU {
     }
 
     /// Compatibility mode: IA-32e mode with a 16/32-bit code segment.
-    var inCompatibilityMode: Bool { efer & EFER.lma != 0 && !codeSegmentLongMode }
+    var inCompatibilityMode: Bool { efer & ExtendedFeatureEnable.lma.rawValue != 0 && !codeSegmentLongMode }
 
     // MARK: VMX pointers
 

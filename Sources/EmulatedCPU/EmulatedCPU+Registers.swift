@@ -5,16 +5,6 @@
 import VMX
 
 extension EmulatedCPU {
-    /// IA32_FEATURE_CONTROL bits (SDM 24.7, Vol. 4 Table 2-2).
-    public enum FeatureControl {
-        public static let lock: UInt64 = 1 << 0
-        public static let enableVMXInsideSMX: UInt64 = 1 << 1
-        public static let enableVMXOutsideSMX: UInt64 = 1 << 2
-        /// Bits WRMSR may set while unlocked: lock, the two VMX enables, SENTER local and
-        /// global enables (14:8, 15), SGX launch control (17), SGX global enable (18), LMCE (20).
-        static let writable: UInt64 = 0x7 | 0x7F00 | 1 << 15 | 1 << 17 | 1 << 18 | 1 << 20
-    }
-
     // MARK: CPUID
 
     /// The profile's leaf: what the captured CPU returned for exactly this leaf and subleaf.
@@ -68,7 +58,7 @@ extension EmulatedCPU {
             ia32FeatureControl = value
         case MSR.ia32EFER:
             // LMA is read-only.
-            efer = (value & ~EFER.lma) | (efer & EFER.lma)
+            efer = (value & ~ExtendedFeatureEnable.lma.rawValue) | (efer & ExtendedFeatureEnable.lma.rawValue)
         default:
             msrs[msr] = value
         }
@@ -82,11 +72,11 @@ extension EmulatedCPU {
         switch msr {
         case MSR.ia32FeatureControl:
             // SDM 24.7: once the lock bit is set, WRMSR to the MSR faults until reset.
-            return ia32FeatureControl & FeatureControl.lock != 0 || value & ~FeatureControl.writable != 0
+            return ia32FeatureControl & FeatureControl.lock.rawValue != 0 || value & ~FeatureControl.defined.rawValue != 0
         case MSR.ia32EFER:
             // Reserved bits fault; LME cannot change while paging is on.
-            return value & ~EFER.defined != 0
-                || (cr0 & ControlRegister0.pg.rawValue != 0 && (value ^ efer) & EFER.lme != 0)
+            return value & ~ExtendedFeatureEnable.defined.rawValue != 0
+                || (cr0 & ControlRegister0.pg.rawValue != 0 && (value ^ efer) & ExtendedFeatureEnable.lme.rawValue != 0)
         case Self.capabilityMSRRange:
             // The capability MSRs are read-only (SDM Appendix A).
             return true
@@ -131,20 +121,20 @@ extension EmulatedCPU {
         guard value >> 32 == 0,                                   // bits 63:32 are reserved
               value & pg == 0 || value & pe != 0,                 // paging needs protection
               value & nw == 0 || value & cd != 0,                 // NW without CD is invalid
-              efer & EFER.lma == 0 || value & pg != 0,            // IA-32e mode keeps paging on
-              efer & EFER.lme == 0 || value & pg == 0 || cr4 & ControlRegister4.pae.rawValue != 0,
+              efer & ExtendedFeatureEnable.lma.rawValue == 0 || value & pg != 0,            // IA-32e mode keeps paging on
+              efer & ExtendedFeatureEnable.lme.rawValue == 0 || value & pg == 0 || cr4 & ControlRegister4.pae.rawValue != 0,
               vmxOperation == .outside || capabilities?.cr0Fixed.permits(value) ?? true
         else { raise(.generalProtection0); return }
         cr0 = value
         // Enabling paging with IA32_EFER.LME = 1 activates IA-32e mode.
-        if value & pg != 0 && efer & EFER.lme != 0 { efer |= EFER.lma } else if value & pg == 0 { efer &= ~EFER.lma }
+        if value & pg != 0 && efer & ExtendedFeatureEnable.lme.rawValue != 0 { efer |= ExtendedFeatureEnable.lma.rawValue } else if value & pg == 0 { efer &= ~ExtendedFeatureEnable.lma.rawValue }
     }
 
     /// MOV to CR3: in IA-32e mode bits 62:MAXPHYADDR are reserved (bit 63 is the PCID
     /// no-flush hint, never stored).
     private func writeCR3(_ value: UInt64) {
         let stored = cr4 & ControlRegister4.pcide.rawValue != 0 ? value & ~(UInt64(1) << 63) : value
-        guard efer & EFER.lma == 0 || stored >> UInt64(physicalAddressWidth) == 0 else {
+        guard efer & ExtendedFeatureEnable.lma.rawValue == 0 || stored >> UInt64(physicalAddressWidth) == 0 else {
             raise(.generalProtection0); return
         }
         cr3 = stored
@@ -156,7 +146,7 @@ extension EmulatedCPU {
         let vmxe = ControlRegister4.vmxe.rawValue
         guard value & ~supportedCR4Bits == 0,
               value & vmxe == 0 || supportsVMX,
-              efer & EFER.lma == 0 || value & ControlRegister4.pae.rawValue != 0,
+              efer & ExtendedFeatureEnable.lma.rawValue == 0 || value & ControlRegister4.pae.rawValue != 0,
               vmxOperation == .outside || (value & vmxe != 0 && capabilities?.cr4Fixed.permits(value) ?? true)
         else { raise(.generalProtection0); return }
         cr4 = value

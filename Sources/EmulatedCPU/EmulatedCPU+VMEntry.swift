@@ -84,12 +84,12 @@ extension EmulatedCPU {
         if exitControls.contains(.loadIA32EFER) {
             efer = value(of: .hostIA32EFER, in: vmcs)
         } else if hostIs64Bit {
-            efer |= EFER.lma | EFER.lme
+            efer |= ExtendedFeatureEnable.lma.rawValue | ExtendedFeatureEnable.lme.rawValue
         } else {
-            efer &= ~(EFER.lma | EFER.lme)
+            efer &= ~(ExtendedFeatureEnable.lma.rawValue | ExtendedFeatureEnable.lme.rawValue)
         }
         codeSegmentLongMode = hostIs64Bit
         cpl = 0
-        rflags = RFLAGS.reserved1
+        rflags = RFLAGS.alwaysOne.rawValue
     }
 }

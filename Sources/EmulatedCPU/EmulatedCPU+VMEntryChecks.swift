@@ -69,8 +69,8 @@ extension EmulatedCPU {
         if entry.contains(.loadIA32EFER) {
             guestEFER = currentVMCSFieldValue(.guestIA32EFER)
         } else {
-            guestEFER = efer & ~(EFER.lma | EFER.lme)
-            if entry.contains(.ia32eModeGuest) { guestEFER |= EFER.lma | EFER.lme }
+            guestEFER = efer & ~(ExtendedFeatureEnable.lma.rawValue | ExtendedFeatureEnable.lme.rawValue)
+            if entry.contains(.ia32eModeGuest) { guestEFER |= ExtendedFeatureEnable.lma.rawValue | ExtendedFeatureEnable.lme.rawValue }
         }
         return (currentVMCSFieldValue(.guestCR0), guestEFER)
     }
@@ -86,7 +86,7 @@ extension EmulatedCPU {
             let msr = memory.read32(address)
             let value = memory.read64(address &+ 8)
             if msr == MSR.ia32EFER {
-                efer = (value & ~EFER.lma) | (efer & EFER.lma)
+                efer = (value & ~ExtendedFeatureEnable.lma.rawValue) | (efer & ExtendedFeatureEnable.lma.rawValue)
             } else if msr == MSR.ia32FeatureControl {
                 ia32FeatureControl = value
             } else {

@@ -19,20 +19,6 @@ public final class EmulatedCPU: Processor {
         case nonRoot
     }
 
-    /// RFLAGS bits the VMX instructions and their checks touch (SDM Vol. 1 3.4.3, 31.2).
-    public enum RFLAGS {
-        public static let cf: UInt64 = 1 << 0
-        public static let reserved1: UInt64 = 1 << 1
-        public static let pf: UInt64 = 1 << 2
-        public static let af: UInt64 = 1 << 4
-        public static let zf: UInt64 = 1 << 6
-        public static let sf: UInt64 = 1 << 7
-        public static let of: UInt64 = 1 << 11
-        public static let vm: UInt64 = 1 << 17
-        /// The six arithmetic flags VMsucceed clears and VMfail sets one of (SDM 31.2).
-        public static let arithmetic: UInt64 = cf | pf | af | zf | sf | of
-    }
-
     // MARK: Configuration
 
     /// The captured CPU this one behaves like.
@@ -136,8 +122,8 @@ public final class EmulatedCPU: Processor {
         cr0 = ControlRegister0.pg.rawValue | ControlRegister0.et.rawValue | ControlRegister0.pe.rawValue
         cr3 = 0x1000
         cr4 = ControlRegister4.pae.rawValue
-        efer = EFER.lme | EFER.lma
-        rflags = RFLAGS.reserved1
+        efer = ExtendedFeatureEnable.lme.rawValue | ExtendedFeatureEnable.lma.rawValue
+        rflags = RFLAGS.alwaysOne.rawValue
         ia32FeatureControl = profile.msrs[MSR.ia32FeatureControl] ?? 0
         msrs = Self.defaultMSRs
     }
@@ -153,19 +139,10 @@ public final class EmulatedCPU: Processor {
         MSR.ia32STAR: 0, MSR.ia32LSTAR: 0, MSR.ia32CSTAR: 0, MSR.ia32FMASK: 0,
     ]
 
-    /// IA32_EFER bits (SDM Vol. 3A 2.2.1).
-    public enum EFER {
-        public static let sce: UInt64 = 1 << 0
-        public static let lme: UInt64 = 1 << 8
-        public static let lma: UInt64 = 1 << 10
-        public static let nxe: UInt64 = 1 << 11
-        static let defined: UInt64 = sce | lme | lma | nxe
-    }
-
     // MARK: Derived state
 
     /// 64-bit mode: IA32_EFER.LMA = 1 and CS.L = 1.
-    public var in64BitMode: Bool { efer & EFER.lma != 0 && codeSegmentLongMode }
+    public var in64BitMode: Bool { efer & ExtendedFeatureEnable.lma.rawValue != 0 && codeSegmentLongMode }
 
     /// Whether the profile's CPU has VMX at all (CPUID.1:ECX.VMX[bit 5]).
     public var supportsVMX: Bool { capabilities != nil }

@@ -11,29 +11,16 @@ public struct VMXRootOperation {
     public let physicalAddressWidth: UInt8
 }
 
-/// CPUID.1:ECX feature bits used here (SDM Vol. 2A CPUID, Table 3-10).
-enum CPUIDFeature {
-    static let vmx: UInt32 = 1 << 5
-    static let smx: UInt32 = 1 << 6
-}
-
-/// IA32_FEATURE_CONTROL bits (SDM 24.7).
-enum FeatureControl {
-    static let lock: UInt64 = 1 << 0
-    static let enableVMXInsideSMX: UInt64 = 1 << 1
-    static let enableVMXOutsideSMX: UInt64 = 1 << 2
-}
-
 /// Enables VMX and executes VMXON. Each step logs one line; each failure names its condition.
 public func enableVMX<P: Processor>(
     on cpu: P, arena: inout PageArena, log: (String) -> Void
 ) throws(VMXEnableError) -> VMXRootOperation {
     // SDM 24.6: VMX is supported when CPUID.1:ECX.VMX[bit 5] = 1.
     let features = cpu.cpuid(leaf: 1, subleaf: 0).ecx
-    guard features & CPUIDFeature.vmx != 0 else { throw .vmxNotSupported }
+    guard features & CPUIDFeatures1ECX.vmx.rawValue != 0 else { throw .vmxNotSupported }
     log("VMX: supported (CPUID.1:ECX.VMX[bit 5] = 1)")
 
-    try enableInFeatureControl(on: cpu, smx: features & CPUIDFeature.smx != 0, log: log)
+    try enableInFeatureControl(on: cpu, smx: features & CPUIDFeatures1ECX.smx.rawValue != 0, log: log)
 
     // SDM 24.8: CR0 and CR4 must hold the values IA32_VMX_CRn_FIXED0/1 require; CR4.VMXE = 1
     // is among them and is what makes VMXON legal at all (SDM 24.7).
@@ -78,13 +65,13 @@ private func enableInFeatureControl<P: Processor>(
     on cpu: P, smx: Bool, log: (String) -> Void
 ) throws(VMXEnableError) {
     let value = cpu.readMSR(MSR.ia32FeatureControl)
-    if value & FeatureControl.lock != 0 {
-        guard value & FeatureControl.enableVMXOutsideSMX != 0 else { throw .disabledByFirmware(featureControl: value) }
+    if value & FeatureControl.lock.rawValue != 0 {
+        guard value & FeatureControl.enableVMXOutsideSMX.rawValue != 0 else { throw .disabledByFirmware(featureControl: value) }
         log("VMX: IA32_FEATURE_CONTROL = " + hex(value) + ": locked by firmware, VMXON outside SMX enabled")
         return
     }
-    var wanted = value | FeatureControl.enableVMXOutsideSMX | FeatureControl.lock
-    if smx { wanted |= FeatureControl.enableVMXInsideSMX }
+    var wanted = value | FeatureControl.enableVMXOutsideSMX.rawValue | FeatureControl.lock.rawValue
+    if smx { wanted |= FeatureControl.enableVMXInsideSMX.rawValue }
     cpu.writeMSR(MSR.ia32FeatureControl, wanted)
     let readBack = cpu.readMSR(MSR.ia32FeatureControl)
     guard readBack == wanted else { throw .featureControlNotWritable(wrote: wanted, readBack: readBack) }

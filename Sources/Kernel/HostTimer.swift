@@ -31,7 +31,7 @@ enum HostTimer {
 
     nonisolated(unsafe) static var armed = false
 
-    static var base: UInt64 { x86_rdmsr(MSR.ia32APICBase) & 0x000F_FFFF_FFFF_F000 }
+    static var base: UInt64 { x86_rdmsr(MSR.ia32APICBase) & PageFrame.addressMask }
 
     static func read(_ register: UInt64) -> UInt32 {
         UnsafePointer<UInt32>(bitPattern: UInt(base + register))!.pointee

@@ -19,7 +19,7 @@ struct HypervisorOnEmulatedCPUTests {
         let root = try enableVMX(on: cpu, arena: &arena, log: { log.append($0) })
         #expect(cpu.vmxOperation == .root)
         #expect(cpu.vmxonPointer == root.vmxonRegion)
-        #expect(cpu.ia32FeatureControl & EmulatedCPU.FeatureControl.lock != 0)
+        #expect(cpu.ia32FeatureControl & FeatureControl.lock.rawValue != 0)
         #expect(Int(root.physicalAddressWidth) == cpu.physicalAddressWidth)
         try disableVMX(root, on: cpu, log: { log.append($0) })
         #expect(cpu.vmxOperation == .outside)

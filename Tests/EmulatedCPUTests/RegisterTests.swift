@@ -72,7 +72,7 @@ struct RegisterTests {
     @Test("IA32_EFER: reserved bits fault, LMA is read-only, LME cannot change with paging on")
     func efer() throws {
         let cpu = makeCPU(try Profiles.synthetic())
-        let lma = EmulatedCPU.EFER.lma, lme = EmulatedCPU.EFER.lme, nxe = EmulatedCPU.EFER.nxe
+        let lma = ExtendedFeatureEnable.lma.rawValue, lme = ExtendedFeatureEnable.lme.rawValue, nxe = ExtendedFeatureEnable.nxe.rawValue
         cpu.writeMSR(MSR.ia32EFER, lme | lma | 1 << 12)
         #expect(cpu.lastFault == .generalProtection0)
         cpu.writeMSR(MSR.ia32EFER, lme | nxe)

@@ -60,7 +60,7 @@ func prepareVMXON(_ cpu: EmulatedCPU, region: UInt64 = Address.vmxonRegion) {
     let caps = cpu.capabilities!
     cpu.cr0 = caps.cr0Fixed.apply(to: cpu.cr0)
     cpu.cr4 = caps.cr4Fixed.apply(to: cpu.cr4 | ControlRegister4.vmxe.rawValue)
-    cpu.ia32FeatureControl = EmulatedCPU.FeatureControl.lock | EmulatedCPU.FeatureControl.enableVMXOutsideSMX
+    cpu.ia32FeatureControl = FeatureControl.lock.rawValue | FeatureControl.enableVMXOutsideSMX.rawValue
     cpu.writePhysical32(region, caps.basic.revisionIdentifier)
 }
 
@@ -86,26 +86,26 @@ func cpuWithCurrentVMCS(_ profile: CapabilityProfile) throws -> EmulatedCPU {
     return cpu
 }
 
-typealias Flags = EmulatedCPU.RFLAGS
+typealias Flags = VMX.RFLAGS
 
 /// The arithmetic flags as VMsucceed leaves them: all clear. Other RFLAGS bits are untouched.
 func expectVMsucceed(_ cpu: EmulatedCPU, _ comment: Comment? = nil, sourceLocation: SourceLocation = #_sourceLocation) {
-    #expect(cpu.rflags & Flags.arithmetic == 0, comment, sourceLocation: sourceLocation)
+    #expect(cpu.rflags & Flags.arithmetic.rawValue == 0, comment, sourceLocation: sourceLocation)
     #expect(cpu.lastFault == nil, comment, sourceLocation: sourceLocation)
 }
 
 /// VMfailInvalid: CF alone among the arithmetic flags.
 func expectVMfailInvalid(_ cpu: EmulatedCPU, _ comment: Comment? = nil, sourceLocation: SourceLocation = #_sourceLocation) {
-    #expect(cpu.rflags & Flags.arithmetic == Flags.cf, comment, sourceLocation: sourceLocation)
+    #expect(cpu.rflags & Flags.arithmetic.rawValue == Flags.cf.rawValue, comment, sourceLocation: sourceLocation)
 }
 
 /// VMfailValid(error): ZF alone, and the VM-instruction error field of the current VMCS holds
 /// the number (read without VMREAD, which would overwrite RFLAGS).
 func expectVMfailValid(_ cpu: EmulatedCPU, _ error: VMInstructionError, _ comment: Comment? = nil,
                        sourceLocation: SourceLocation = #_sourceLocation) {
-    #expect(cpu.rflags & Flags.arithmetic == Flags.zf, comment, sourceLocation: sourceLocation)
+    #expect(cpu.rflags & Flags.arithmetic.rawValue == Flags.zf.rawValue, comment, sourceLocation: sourceLocation)
     #expect(cpu.currentVMCSFieldValue(.vmInstructionError) == UInt64(error.rawValue), comment, sourceLocation: sourceLocation)
 }
 
 /// Sets every arithmetic flag, so a test sees VMsucceed clear them.
-func dirtyFlags(_ cpu: EmulatedCPU) { cpu.rflags |= Flags.arithmetic }
+func dirtyFlags(_ cpu: EmulatedCPU) { cpu.rflags |= Flags.arithmetic.rawValue }

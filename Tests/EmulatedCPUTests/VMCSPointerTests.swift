@@ -35,7 +35,7 @@ struct VMCSPointerTests {
     func undefinedModes() throws {
         let changes: [(String, (EmulatedCPU) -> Void)] = [
             ("CR0.PE = 0", { $0.cr0 &= ~ControlRegister0.pe.rawValue }),
-            ("RFLAGS.VM = 1", { $0.rflags |= Flags.vm }),
+            ("RFLAGS.VM = 1", { $0.rflags |= Flags.vm.rawValue }),
             ("compatibility mode", { $0.codeSegmentLongMode = false }),
         ]
         for (condition, change) in changes {
@@ -57,7 +57,7 @@ struct VMCSPointerTests {
                 dirtyFlags(cpu)
                 execute(cpu)
                 #expect(cpu.lastFault == .generalProtection0, "\(name) at CPL \(cpl)")
-                #expect(cpu.rflags & Flags.arithmetic == Flags.arithmetic, "\(name): a fault leaves RFLAGS alone")
+                #expect(cpu.rflags & Flags.arithmetic.rawValue == Flags.arithmetic.rawValue, "\(name): a fault leaves RFLAGS alone")
                 #expect(cpu.vmxOperation == .root)
             }
         }

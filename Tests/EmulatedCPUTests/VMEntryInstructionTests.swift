@@ -33,7 +33,7 @@ struct VMEntryInstructionTests {
         cpu.performVMExit(reason: .hlt, qualification: 0)
         #expect(cpu.vmxOperation == .root)
         #expect(try cpu.vmread(VMCSField.exitReason.rawValue) == 12)
-        #expect(cpu.rflags == Flags.reserved1, "a VM exit clears RFLAGS but bit 1")
+        #expect(cpu.rflags == Flags.alwaysOne.rawValue, "a VM exit clears RFLAGS but bit 1")
 
         #expect(cpu.vmlaunch() == .vmFail(.valid(.vmlaunchWithNonClearVMCS)))
         expectVMfailValid(cpu, .vmlaunchWithNonClearVMCS)
@@ -105,7 +105,7 @@ struct VMEntryInstructionTests {
         #expect(cpu.cr3 == 0x7000)
         #expect(cpu.cr4 & vmxe != 0)
         #expect(cpu.cr4 & ControlRegister4.pae.rawValue != 0)
-        #expect(cpu.efer & (EmulatedCPU.EFER.lma | EmulatedCPU.EFER.lme) == EmulatedCPU.EFER.lma | EmulatedCPU.EFER.lme)
+        #expect(cpu.efer & (ExtendedFeatureEnable.lma.rawValue | ExtendedFeatureEnable.lme.rawValue) == ExtendedFeatureEnable.lma.rawValue | ExtendedFeatureEnable.lme.rawValue)
         #expect(cpu.cpl == 0)
         #expect(cpu.in64BitMode)
     }
@@ -151,7 +151,7 @@ struct VMEntryFailureTests {
         #expect(launches == [true])
         #expect(cpu.vmxOperation == .root)
         #expect(cpu.launchState(ofVMCS: Address.vmcs) == .clear)
-        #expect(cpu.rflags == Flags.reserved1)
+        #expect(cpu.rflags == Flags.alwaysOne.rawValue)
         #expect(cpu.cr3 == 0x8000)
         #expect(try cpu.vmread(VMCSField.exitReason.rawValue) == 0x8000_0021)
         #expect(try cpu.vmread(VMCSField.exitQualification.rawValue) == 4)

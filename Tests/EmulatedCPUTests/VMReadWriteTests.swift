@@ -70,13 +70,13 @@ struct VMReadWriteTests {
         try cpu.vmwrite(VMCSField.guestRIP.rawValue, Self.pattern)
         try cpu.vmwrite(VMCSField.tscOffset.rawValue, Self.pattern)
         // Legacy protected mode: IA32_EFER.LMA = 0.
-        cpu.efer &= ~EmulatedCPU.EFER.lma
+        cpu.efer &= ~ExtendedFeatureEnable.lma.rawValue
         #expect(try cpu.vmread(VMCSField.guestRIP.rawValue) == 0x5566_7788)
         #expect(try cpu.vmread(VMCSField.tscOffset.rawValue) == 0x5566_7788)
         #expect(try cpu.vmread(VMCSField.tscOffset.high!.rawValue) == 0x1122_3344)
         try cpu.vmwrite(VMCSField.guestRIP.rawValue, Self.pattern)
         try cpu.vmwrite(VMCSField.tscOffset.rawValue, 0x9999_0000_1234_5678)
-        cpu.efer |= EmulatedCPU.EFER.lma
+        cpu.efer |= ExtendedFeatureEnable.lma.rawValue
         #expect(try cpu.vmread(VMCSField.guestRIP.rawValue) == 0x5566_7788)
         #expect(try cpu.vmread(VMCSField.tscOffset.rawValue) == 0x1234_5678)
     }

@@ -29,7 +29,7 @@ struct VMXONTests {
         #expect(cpu.lastFault == fault, "\(what)", sourceLocation: sourceLocation)
         #expect(cpu.lastFaultInstruction == .vmxon, sourceLocation: sourceLocation)
         #expect(cpu.vmxOperation == .outside, "\(what)", sourceLocation: sourceLocation)
-        #expect(cpu.rflags & Flags.arithmetic == Flags.arithmetic, "a fault leaves RFLAGS alone: \(what)", sourceLocation: sourceLocation)
+        #expect(cpu.rflags & Flags.arithmetic.rawValue == Flags.arithmetic.rawValue, "a fault leaves RFLAGS alone: \(what)", sourceLocation: sourceLocation)
     }
 
     @Test("every CR0 bit that breaks IA32_VMX_CR0_FIXED0/1 makes VMXON fault", arguments: Profiles.vmxNames)
@@ -85,7 +85,7 @@ struct VMXONTests {
         let cases: [(String, (EmulatedCPU) -> Void)] = [
             ("CR0.PE = 0", { $0.cr0 &= ~ControlRegister0.pe.rawValue }),
             ("CR4.VMXE = 0", { $0.cr4 &= ~ControlRegister4.vmxe.rawValue }),
-            ("RFLAGS.VM = 1", { $0.rflags |= Flags.vm }),
+            ("RFLAGS.VM = 1", { $0.rflags |= Flags.vm.rawValue }),
             ("compatibility mode", { $0.codeSegmentLongMode = false }),
         ]
         for (what, change) in cases {
@@ -111,9 +111,9 @@ struct VMXONTests {
     @Test("VMXON raises #GP(0) at CPL > 0, under A20M, and for each IA32_FEATURE_CONTROL that forbids it")
     func generalProtection() throws {
         let profile = try Profiles.synthetic()
-        let lock = EmulatedCPU.FeatureControl.lock
-        let inside = EmulatedCPU.FeatureControl.enableVMXInsideSMX
-        let outside = EmulatedCPU.FeatureControl.enableVMXOutsideSMX
+        let lock = FeatureControl.lock.rawValue
+        let inside = FeatureControl.enableVMXInsideSMX.rawValue
+        let outside = FeatureControl.enableVMXOutsideSMX.rawValue
         var cases: [(String, (EmulatedCPU) -> Void)] = [
             ("A20M", { $0.a20Masked = true }),
             ("unlocked, VMXON enabled outside SMX", { $0.ia32FeatureControl = outside }),
@@ -134,8 +134,8 @@ struct VMXONTests {
     @Test("VMXON in SMX operation needs IA32_FEATURE_CONTROL bit 1, outside SMX bit 2")
     func smxEnableBits() throws {
         let profile = try Profiles.synthetic()
-        let lock = EmulatedCPU.FeatureControl.lock
-        for (inSMX, bits) in [(true, EmulatedCPU.FeatureControl.enableVMXInsideSMX), (false, EmulatedCPU.FeatureControl.enableVMXOutsideSMX)] {
+        let lock = FeatureControl.lock.rawValue
+        for (inSMX, bits) in [(true, FeatureControl.enableVMXInsideSMX.rawValue), (false, FeatureControl.enableVMXOutsideSMX.rawValue)] {
             let cpu = makeCPU(profile)
             prepareVMXON(cpu)
             cpu.inSMXOperation = inSMX

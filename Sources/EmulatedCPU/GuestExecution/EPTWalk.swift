@@ -3,6 +3,8 @@
 // EPT violations (SDM 29.3.3). Entries are read from (and accessed/dirty flags written to) the
 // emulated physical memory, where the hypervisor built them.
 
+import VMX
+
 /// Read, write, execute: what an access needs, or what EPT entries allow.
 struct AccessRights: OptionSet, Equatable {
     let rawValue: UInt8
@@ -59,7 +61,7 @@ struct EPTWalker {
     /// false.
     func translate(_ address: UInt64, access: AccessKind, setFlags: Bool = true) -> EPTTranslation {
         let levels = (eptPointer >> 3) & 7 == 4 ? 5 : 4
-        var table = eptPointer & 0x000F_FFFF_FFFF_F000
+        var table = eptPointer & PageFrame.addressMask
         var allowed: AccessRights = [.read, .write, .execute]
         var walked: [UInt64] = []
         for level in stride(from: levels, through: 1, by: -1) {
@@ -108,7 +110,7 @@ struct EPTWalker {
                 }
                 guard allowed.contains(access.rights) else { return .violation(allowed: allowed) }
                 let pageBits = UInt64(12 + 9 * (level - 1))
-                let frame = entry & 0x000F_FFFF_FFFF_F000 & ~((UInt64(1) << pageBits) - 1)
+                let frame = entry & PageFrame.addressMask & ~((UInt64(1) << pageBits) - 1)
                 if setFlags && capabilities.accessedAndDirty && eptPointer & (1 << 6) != 0 {
                     for walkedEntry in walked {
                         memory.write64(walkedEntry, memory.read64(walkedEntry) | 1 << 8)
@@ -119,7 +121,7 @@ struct EPTWalker {
                 }
                 return .translated(hostPhysical: frame | (address & ((UInt64(1) << pageBits) - 1)), allowed: allowed)
             }
-            table = entry & 0x000F_FFFF_FFFF_F000
+            table = entry & PageFrame.addressMask
         }
         return .violation(allowed: [])
     }

@@ -230,10 +230,10 @@ extension GuestExecution {
         switch msr {
         case MSR.ia32EFER:
             // Reserved bits; LME may not change while paging is on; LMA is read-only.
-            guard value & ~EmulatedCPU.EFER.defined == 0,
-                  mode.cr0 & ControlRegister0.pg.rawValue == 0 || (value ^ mode.efer) & EmulatedCPU.EFER.lme == 0
+            guard value & ~ExtendedFeatureEnable.defined.rawValue == 0,
+                  mode.cr0 & ControlRegister0.pg.rawValue == 0 || (value ^ mode.efer) & ExtendedFeatureEnable.lme.rawValue == 0
             else { return false }
-            engine.writeMSR(MSR.ia32EFER, (value & ~EmulatedCPU.EFER.lma) | (mode.efer & EmulatedCPU.EFER.lma))
+            engine.writeMSR(MSR.ia32EFER, (value & ~ExtendedFeatureEnable.lma.rawValue) | (mode.efer & ExtendedFeatureEnable.lma.rawValue))
             mode.stale = true
             refreshMode()
             return true

@@ -86,11 +86,11 @@ extension GuestExecution {
         if entry.contains(.loadIA32EFER) {
             efer = field(.guestIA32EFER)
         } else {
-            efer = cpu.efer & ~(EmulatedCPU.EFER.lma | EmulatedCPU.EFER.lme)
-            if entry.contains(.ia32eModeGuest) { efer |= EmulatedCPU.EFER.lma | EmulatedCPU.EFER.lme }
+            efer = cpu.efer & ~(ExtendedFeatureEnable.lma.rawValue | ExtendedFeatureEnable.lme.rawValue)
+            if entry.contains(.ia32eModeGuest) { efer |= ExtendedFeatureEnable.lma.rawValue | ExtendedFeatureEnable.lme.rawValue }
         }
         engine.write(UC_X86_REG_CR0, guestCR0 & ~ControlRegister0.pg.rawValue)
-        engine.writeMSR(MSR.ia32EFER, efer & ~EmulatedCPU.EFER.lma)
+        engine.writeMSR(MSR.ia32EFER, efer & ~ExtendedFeatureEnable.lma.rawValue)
         engine.write(UC_X86_REG_CR4, field(.guestCR4))
         engine.write(UC_X86_REG_CR3, field(.guestCR3))
         engine.write(UC_X86_REG_CR0, guestCR0)
@@ -139,7 +139,7 @@ extension GuestExecution {
         }
         engine.efer = efer
         engine.recomputeSegmentHiddenFlags(protectedMode: guestCR0 & ControlRegister0.pe.rawValue != 0,
-                                           longModeActive: efer & EmulatedCPU.EFER.lma != 0,
+                                           longModeActive: efer & ExtendedFeatureEnable.lma.rawValue != 0,
                                            virtual8086: rflags & (1 << 17) != 0)
         engine.storeContext()
 
@@ -174,7 +174,7 @@ extension GuestExecution {
 
         // PDPTEs for PAE paging (27.3.2.4): from the VMCS with EPT, else from memory.
         if guestCR0 & ControlRegister0.pg.rawValue != 0 && mode.cr4 & ControlRegister4.pae.rawValue != 0
-            && efer & EmulatedCPU.EFER.lma == 0 {
+            && efer & ExtendedFeatureEnable.lma.rawValue == 0 {
             if controls.eptPointer != nil {
                 pdptes = [field(.guestPDPTE0), field(.guestPDPTE1), field(.guestPDPTE2), field(.guestPDPTE3)]
             } else {
@@ -267,7 +267,7 @@ extension GuestExecution {
         // SDM 28.2 with IA32_VMX_MISC[5]: IA32_EFER.LMA into the "IA-32e mode guest" control.
         if cpu.capabilities?.misc.storesEFERLMA == true {
             var entryControls = field(.vmEntryControls)
-            if efer & EmulatedCPU.EFER.lma != 0 { entryControls |= UInt64(VMEntryControls.ia32eModeGuest.rawValue) }
+            if efer & ExtendedFeatureEnable.lma.rawValue != 0 { entryControls |= UInt64(VMEntryControls.ia32eModeGuest.rawValue) }
             else { entryControls &= ~UInt64(VMEntryControls.ia32eModeGuest.rawValue) }
             store(entryControls, .vmEntryControls)
         }
@@ -283,7 +283,7 @@ extension GuestExecution {
             store(ticks >= preemptionTimerValue ? 0 : preemptionTimerValue - ticks, .vmxPreemptionTimerValue)
         }
         if controls.eptPointer != nil && cr0 & ControlRegister0.pg.rawValue != 0 && cr4 & ControlRegister4.pae.rawValue != 0
-            && efer & EmulatedCPU.EFER.lma == 0 {
+            && efer & ExtendedFeatureEnable.lma.rawValue == 0 {
             for (index, pdpteField) in [VMCSField.guestPDPTE0, .guestPDPTE1, .guestPDPTE2, .guestPDPTE3].enumerated() {
                 store(pdptes[index], pdpteField)
             }

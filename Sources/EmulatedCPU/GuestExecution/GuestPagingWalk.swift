@@ -57,7 +57,7 @@ struct GuestPagingWalker {
     private var writeProtect: Bool { cr0 & ControlRegister0.wp.rawValue != 0 }
     private var smep: Bool { cr4 & ControlRegister4.smep.rawValue != 0 }
     private var maxPhysicalMask: UInt64 {
-        physicalAddressWidth >= 52 ? 0x000F_FFFF_FFFF_F000
+        physicalAddressWidth >= 52 ? PageFrame.addressMask
             : ((UInt64(1) << UInt64(physicalAddressWidth)) - 1) & ~0xFFF
     }
 
@@ -135,7 +135,7 @@ struct GuestPagingWalker {
         }
 
         // Reserved bits of 64-bit entries: above MAXPHYADDR (bits 51:M), and bit 63 without NXE.
-        let reservedHigh = 0x000F_FFFF_FFFF_F000 & ~maxPhysicalMask | (nxe ? 0 : 1 << 63)
+        let reservedHigh = PageFrame.addressMask & ~maxPhysicalMask | (nxe ? 0 : 1 << 63)
         var table: UInt64
         var level: Int
         if longMode {

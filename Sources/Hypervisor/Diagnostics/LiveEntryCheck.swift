@@ -17,15 +17,15 @@ public func liveEntryCheckInput<P: Processor>(capabilities: VMXCapabilities, vmc
         currentVMCSPointer: vmcs,
         vmxonPointer: 0,
         // The hypervisor runs in 64-bit mode in both worlds (SDM 27.2.4: IA32_EFER.LMA = 1).
-        processorInIA32eMode: cpu.readMSR(MSR.ia32EFER) & (1 << 10) != 0)
+        processorInIA32eMode: cpu.readMSR(MSR.ia32EFER) & ExtendedFeatureEnable.lma.rawValue != 0)
 }
 
 /// MAXPHYADDR and the linear-address width: CPUID.80000008H:EAX[7:0] and [15:8] (36 and 48
 /// without that leaf; SDM Vol. 3A 4.1.4).
 func addressWidths<P: Processor>(of cpu: P) -> (physical: Int, linear: Int) {
-    let maxExtended = cpu.cpuid(leaf: 0x8000_0000, subleaf: 0).eax
-    guard maxExtended >= 0x8000_0008 else { return (36, 48) }
-    let eax = cpu.cpuid(leaf: 0x8000_0008, subleaf: 0).eax
+    let maxExtended = cpu.cpuid(leaf: CPUIDLeaf.extendedBase, subleaf: 0).eax
+    guard maxExtended >= CPUIDLeaf.addressSizes else { return (36, 48) }
+    let eax = cpu.cpuid(leaf: CPUIDLeaf.addressSizes, subleaf: 0).eax
     let linear = Int((eax >> 8) & 0xFF)
     return (Int(eax & 0xFF), linear == 0 ? 48 : linear)
 }

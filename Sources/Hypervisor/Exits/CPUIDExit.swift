@@ -24,62 +24,68 @@ public struct CPUIDView: Equatable, Sendable {
     /// (1:EDX[22] ACPI, [29] TM; 1:ECX[8] TM2; all of leaf 6 EAX: DTS, turbo, HWP...),
     /// APERF/MPERF (6:ECX[0]) and the energy-performance bias (6:ECX[3]).
     public static let passThrough = CPUIDView(
-        leaf1ECX: 1 << 21 | 1 << 15 | 1 << 8, leaf1EDX: 1 << 22 | 1 << 29, leaf6EAX: .max,
-        leaf6ECX: 1 << 0 | 1 << 3, leaf7ECX: 1 << 16)
+        leaf1ECX: (CPUIDFeatures1ECX.x2apic.rawValue | CPUIDFeatures1ECX.pdcm.rawValue
+                | CPUIDFeatures1ECX.tm2.rawValue),
+        leaf1EDX: (CPUIDFeatures1EDX.acpi.rawValue | CPUIDFeatures1EDX.tm.rawValue), leaf6EAX: .max,
+        leaf6ECX: (CPUIDThermalAndPowerECX.hardwareCoordinationFeedback.rawValue
+                | CPUIDThermalAndPowerECX.energyPerformanceBias.rawValue),
+        leaf7ECX: CPUIDStructuredFeaturesECX.la57.rawValue)
 }
 
 public enum GuestCPUID {
     /// Leaf 40000000H: EBX, ECX, EDX spell "SwiftVMX" and four zero bytes.
     public static let signature: (UInt32, UInt32, UInt32) = (0x6669_7753, 0x584D_5674, 0)
     /// The highest hypervisor leaf.
-    public static let highestHypervisorLeaf: UInt32 = 0x4000_0001
+    public static let highestHypervisorLeaf: UInt32 = CPUIDLeaf.hypervisorBase + 1
 
-    // CPUID.1:ECX (SDM Vol. 2A, Table 3-10).
-    static let vmx: UInt32 = 1 << 5, smx: UInt32 = 1 << 6, xsave: UInt32 = 1 << 26
-    static let osxsave: UInt32 = 1 << 27, avx: UInt32 = 1 << 28, f16c: UInt32 = 1 << 29, fma: UInt32 = 1 << 12
-    static let hypervisor: UInt32 = 1 << 31
-    // CPUID.(EAX=7,ECX=0): EBX AVX2 (5), INVPCID (10), AVX-512 F/DQ/IFMA/PF/ER/CD/BW/VL
-    // (16, 17, 21, 26, 27, 28, 30, 31); ECX AVX-512 VBMI/VBMI2/VNNI/BITALG/VPOPCNTDQ (1, 6, 11,
-    // 12, 14), VAES (9), VPCLMULQDQ (10), PKU/OSPKE (3, 4); EDX AVX-512 4VNNIW/4FMAPS (2, 3),
-    // VP2INTERSECT (8), AMX (22, 24, 25), AVX512-FP16 (23) (SDM Vol. 2A Table 3-8).
-    static let leaf7AVXEBX: UInt32 = 1 << 5 | 1 << 16 | 1 << 17 | 1 << 21 | 1 << 26 | 1 << 27 | 1 << 28 | 1 << 30 | 1 << 31
-    static let invpcid: UInt32 = 1 << 10
-    static let leaf7AVXECX: UInt32 = 1 << 1 | 1 << 3 | 1 << 4 | 1 << 6 | 1 << 9 | 1 << 10 | 1 << 11 | 1 << 12 | 1 << 14
-    static let leaf7AVXEDX: UInt32 = 1 << 2 | 1 << 3 | 1 << 8 | 1 << 22 | 1 << 23 | 1 << 24 | 1 << 25
-    // CPUID.80000001H:EDX RDTSCP (27).
-    static let rdtscp: UInt32 = 1 << 27
+    // CPUID.1:ECX features every guest loses: VMX, SMX, and XSAVE with what depends on it.
+    static let leaf1ECXHidden: UInt32 = (CPUIDFeatures1ECX.vmx.rawValue | CPUIDFeatures1ECX.smx.rawValue
+            | CPUIDFeatures1ECX.xsave.rawValue | CPUIDFeatures1ECX.osxsave.rawValue | CPUIDFeatures1ECX.avx.rawValue
+            | CPUIDFeatures1ECX.f16c.rawValue | CPUIDFeatures1ECX.fma.rawValue)
+    static let hypervisor: UInt32 = CPUIDFeatures1ECX.hypervisor.rawValue
+    // CPUID.(EAX=7,ECX=0): AVX2, AVX-512, PKU/OSPKE, VAES, VPCLMULQDQ and AMX.
+    static let leaf7AVXEBX: UInt32 = (CPUIDStructuredFeaturesEBX.avx2.rawValue
+            | CPUIDStructuredFeaturesEBX.avx512.rawValue)
+    static let invpcid: UInt32 = CPUIDStructuredFeaturesEBX.invpcid.rawValue
+    static let leaf7AVXECX: UInt32 = (CPUIDStructuredFeaturesECX.avx512.rawValue
+            | CPUIDStructuredFeaturesECX.protectionKeys.rawValue | CPUIDStructuredFeaturesECX.vaes.rawValue
+            | CPUIDStructuredFeaturesECX.vpclmulqdq.rawValue)
+    static let leaf7AVXEDX: UInt32 = (CPUIDStructuredFeaturesEDX.avx512.rawValue
+            | CPUIDStructuredFeaturesEDX.amx.rawValue)
+    static let rdtscp: UInt32 = CPUIDExtendedFeaturesEDX.rdtscp.rawValue
 
     /// What the guest sees for `leaf`/`subleaf`, given the processor's answer `host`.
     @inline(__always)
     public static func result(leaf: UInt32, subleaf: UInt32, host: CPUIDResult, setup: ControlSetup,
                               view: CPUIDView = .sandboxed) -> CPUIDResult {
         // Leaves with nothing to change (0, 2-5, 8-CH, 0EH-3FFFFFFFH), first: the common case.
-        if leaf < 0x4000_0000 && leaf != 1 && leaf != 6 && leaf != 7 && leaf != 0xD { return host }
+        if leaf < CPUIDLeaf.hypervisorBase && leaf != 1 && leaf != CPUIDLeaf.thermalAndPower
+            && leaf != CPUIDLeaf.structuredExtendedFeatures && leaf != CPUIDLeaf.extendedState { return host }
         var r = host
         switch leaf {
         case 1:
-            r.ecx &= ~(vmx | smx | xsave | osxsave | avx | f16c | fma | view.leaf1ECX)
+            r.ecx &= ~(leaf1ECXHidden | view.leaf1ECX)
             r.ecx |= hypervisor
             r.edx &= ~view.leaf1EDX
-        case 6:
+        case CPUIDLeaf.thermalAndPower:
             r.eax &= ~view.leaf6EAX
             r.ecx &= ~view.leaf6ECX
-        case 7:
+        case CPUIDLeaf.structuredExtendedFeatures:
             if subleaf == 0 {
                 r.ebx &= ~leaf7AVXEBX
                 if !setup.enablesINVPCID { r.ebx &= ~invpcid }
                 r.ecx &= ~(leaf7AVXECX | view.leaf7ECX)
                 r.edx &= ~leaf7AVXEDX
             }
-        case 0xD:
+        case CPUIDLeaf.extendedState:
             r = CPUIDResult(eax: 0, ebx: 0, ecx: 0, edx: 0)   // no XSAVE state components
-        case 0x4000_0000:
+        case CPUIDLeaf.hypervisorBase:
             r = CPUIDResult(eax: highestHypervisorLeaf, ebx: signature.0, ecx: signature.1, edx: signature.2)
-        case 0x4000_0001:
+        case highestHypervisorLeaf:
             r = CPUIDResult(eax: Hypercall.abiVersion, ebx: 0, ecx: 0, edx: 0)
-        case 0x4000_0002...0x4000_00FF:
+        case highestHypervisorLeaf + 1...CPUIDLeaf.hypervisorLast:
             r = CPUIDResult(eax: 0, ebx: 0, ecx: 0, edx: 0)
-        case 0x8000_0001:
+        case CPUIDLeaf.extendedFeatures:
             if !setup.enablesRDTSCP { r.edx &= ~rdtscp }
         default:
             break

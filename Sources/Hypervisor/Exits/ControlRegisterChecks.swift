@@ -38,7 +38,7 @@ public struct ControlRegisterWrite: Sendable {
     static let pg = ControlRegister0.pg.rawValue
     static let pae = ControlRegister4.pae.rawValue, la57 = ControlRegister4.la57.rawValue
     static let pcide = ControlRegister4.pcide.rawValue, cet = ControlRegister4.cet.rawValue
-    static let lme: UInt64 = 1 << 8, lma: UInt64 = 1 << 10
+    static let lme: UInt64 = ExtendedFeatureEnable.lme.rawValue, lma: UInt64 = ExtendedFeatureEnable.lma.rawValue
 
     var clearsPG: Bool { oldCR0 & Self.pg != 0 && newCR0 & Self.pg == 0 }
     var setsPG: Bool { oldCR0 & Self.pg == 0 && newCR0 & Self.pg != 0 }

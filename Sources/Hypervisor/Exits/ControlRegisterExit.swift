@@ -66,7 +66,7 @@ extension VirtualCPU {
             return generalProtection("guest \(name): MOV to CR0 \(hex: value) leaves protected mode or paging, which needs unrestricted guest: #GP(0) injected")
         }
         var efer = guestEFER
-        let lme: UInt64 = 1 << 8, lma: UInt64 = 1 << 10
+        let lme: UInt64 = ExtendedFeatureEnable.lme.rawValue, lma: UInt64 = ExtendedFeatureEnable.lma.rawValue
         // PAE paging after the write, changing CD, NW or PG: the PDPTEs load (SDM Vol. 3A 4.4.1).
         if Self.usesPAEPaging(cr0: value, cr4: cr4, efer: efer) && (value ^ oldView) & (cd | nw | pg) != 0,
            let action = loadPDPTEs(cr3: read(.guestCR3), for: "MOV to CR0") {

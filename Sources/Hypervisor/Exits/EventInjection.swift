@@ -13,23 +13,23 @@ extension VirtualCPU {
     /// Logs `what` and injects #GP(0): the answer to a guest access the hypervisor refuses.
     func generalProtection(kind: GuestLineKind = .refusedOther, _ what: @autoclosure () -> LogMessage) -> ExitAction {
         log(kind, what())
-        injectException(vector: 13, errorCode: 0)
+        injectException(vector: .generalProtection, errorCode: 0)
         return .resume
     }
 
     /// Injects hardware exception `vector` (type 3) with `errorCode` where it has one.
-    public func injectException(vector: UInt8, errorCode: UInt32 = 0) {
+    public func injectException(vector: ExceptionVector, errorCode: UInt32 = 0) {
         let protectedMode = read(.guestCR0) & ControlRegister0.pe.rawValue != 0
-        let deliver = protectedMode && VMEntryInterruptionInformation.exceptionHasErrorCode(vector)
-        let information = VMEntryInterruptionInformation(vector: vector, type: .hardwareException, deliverErrorCode: deliver)
+        let deliver = protectedMode && VMEntryInterruptionInformation.exceptionHasErrorCode(vector.rawValue)
+        let information = VMEntryInterruptionInformation(vector: vector.rawValue, type: .hardwareException, deliverErrorCode: deliver)
         write(.vmEntryInterruptionInformation, UInt64(information.rawValue))
         if deliver { write(.vmEntryExceptionErrorCode, UInt64(errorCode)) }
     }
 
     /// Injects software exception `vector` (type 6: #BP from INT3, #OF from INTO), which
     /// delivery treats as trap-like: RIP advances by `instructionLength`.
-    public func injectSoftwareException(vector: UInt8, instructionLength: UInt64) {
-        let information = VMEntryInterruptionInformation(vector: vector, type: .softwareException)
+    public func injectSoftwareException(vector: ExceptionVector, instructionLength: UInt64) {
+        let information = VMEntryInterruptionInformation(vector: vector.rawValue, type: .softwareException)
         write(.vmEntryInterruptionInformation, UInt64(information.rawValue))
         write(.vmEntryInstructionLength, instructionLength)
     }
@@ -55,7 +55,7 @@ extension VirtualCPU {
     public var canTakeInterrupt: Bool {
         let flags = read(.guestRFLAGS)
         let blocking = GuestInterruptibility.blockingBySTI | GuestInterruptibility.blockingByMovSS
-        return flags & GuestRFLAGS.if != 0 && read(.guestInterruptibilityState) & blocking == 0
+        return flags & RFLAGS.if.rawValue != 0 && read(.guestInterruptibilityState) & blocking == 0
             && InterruptionInformation(rawValue: UInt32(truncatingIfNeeded: read(.vmEntryInterruptionInformation))).isValid == false
     }
 

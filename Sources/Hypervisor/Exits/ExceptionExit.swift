@@ -16,8 +16,8 @@ public func handleExceptionOrNMI<P: GuestProcessor>(_ vcpu: VirtualCPU<P>, _ exi
     let vector = information.vector
     if information.type == .nonMaskableInterrupt {
         // The NMI was the host's; NMIs stay blocked until the host says it is done (SDM 28.1).
-        vcpu.cpu.endHostInterrupt(vector: 2)
-        if vcpu.hostTimerVector == 2 {
+        vcpu.cpu.endHostInterrupt(vector: ExceptionVector.nmi.rawValue)
+        if vcpu.hostTimerVector == ExceptionVector.nmi.rawValue {
             return vcpu.cpu.hostTimerExpired() ? .stop(.budgetExhausted(cycles: vcpu.budgetCycles, preemptionTimer: false)) : .resume
         }
         vcpu.cpu.log("guest \(vcpu.name): NMI for the host at guest RIP \(hex: exit.rip); resuming")
@@ -27,22 +27,22 @@ public func handleExceptionOrNMI<P: GuestProcessor>(_ vcpu: VirtualCPU<P>, _ exi
     // the guest resumes (SDM 28.2.4).
     let interrupted = vcpu.reinjectInterruptedEvent()
     switch vector {
-    case 1 where vcpu.stepsRemaining > 0 && DebugExceptionQualification(rawValue: exit.qualification).isSingleStep:
+    case ExceptionVector.debug.rawValue where vcpu.stepsRemaining > 0 && DebugExceptionQualification(rawValue: exit.qualification).isSingleStep:
         vcpu.stepped(at: exit.rip)
         return .resume
-    case 3 where !interrupted:
+    case ExceptionVector.breakpoint.rawValue where !interrupted:
         let length = vcpu.read(.vmExitInstructionLength)
         vcpu.log(.exception, "guest \(vcpu.name): #BP (INT3) at RIP \(hex: exit.rip), reflected to the guest")
-        vcpu.injectSoftwareException(vector: 3, instructionLength: length)
+        vcpu.injectSoftwareException(vector: .breakpoint, instructionLength: length)
         return .resume
-    case 18:
+    case ExceptionVector.machineCheck.rawValue:
         vcpu.cpu.log("guest \(vcpu.name): machine check (#MC) at RIP \(hex: exit.rip)")
         return .stop(.machineCheck)
     default:
         vcpu.log(.exception, "guest \(vcpu.name): exception \(vector) (\(information.type.name)) at RIP \(hex: exit.rip), reflected to the guest")
         if !interrupted {
             let errorCode = information.hasErrorCode ? UInt32(truncatingIfNeeded: vcpu.read(.vmExitInterruptionErrorCode)) : 0
-            vcpu.injectException(vector: vector, errorCode: errorCode)
+            vcpu.injectException(vector: ExceptionVector(rawValue: vector), errorCode: errorCode)
         }
         return .resume
     }

@@ -4,7 +4,7 @@
 import VMX
 
 public func handleHLT<P: GuestProcessor>(_ vcpu: VirtualCPU<P>, _ exit: inout ExitContext) -> ExitAction {
-    if vcpu.pendingInterrupt != nil && vcpu.read(.guestRFLAGS) & GuestRFLAGS.if != 0 {
+    if vcpu.pendingInterrupt != nil && vcpu.read(.guestRFLAGS) & RFLAGS.if.rawValue != 0 {
         vcpu.skipInstruction(exit)
         vcpu.deliverPendingInterrupt()
         return .resume

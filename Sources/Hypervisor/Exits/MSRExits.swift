@@ -26,7 +26,7 @@ extension VirtualCPU {
 }
 
 /// IA32_EFER bits a guest may write: SCE (0), LME (8), LMA (10, kept as it is), NXE (11).
-let writableEFERBits: UInt64 = 1 << 0 | 1 << 8 | 1 << 10 | 1 << 11
+let writableEFERBits: UInt64 = ExtendedFeatureEnable.defined.rawValue
 
 /// Whether every byte of a PAT value is a memory type (0, 1, 4, 5, 6, 7; SDM Vol. 3A 13.12.2).
 public func isValidPAT(_ value: UInt64) -> Bool {
@@ -60,7 +60,7 @@ public func handleWRMSR<P: GuestProcessor>(_ vcpu: VirtualCPU<P>, _ exit: inout 
     switch msr {
     case MSR.ia32EFER:
         let old = vcpu.guestEFER
-        let lme: UInt64 = 1 << 8, lma: UInt64 = 1 << 10
+        let lme: UInt64 = ExtendedFeatureEnable.lme.rawValue, lma: UInt64 = ExtendedFeatureEnable.lma.rawValue
         if value & ~writableEFERBits != 0 {
             return vcpu.generalProtection("guest \(vcpu.name): WRMSR IA32_EFER \(hex: value) sets reserved bits: #GP(0) injected")
         }

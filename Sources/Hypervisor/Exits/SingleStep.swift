@@ -19,9 +19,9 @@ extension VirtualCPU {
         } else {
             cpu.log("guest \(name): single-stepping \(count) instructions with RFLAGS.TF and #DB exiting")
             let flags = read(.guestRFLAGS)
-            guestTrapFlag = flags & GuestRFLAGS.tf != 0
-            write(.guestRFLAGS, flags | GuestRFLAGS.tf)
-            setExceptionBitmap(exceptionBitmap | 1 << 1)
+            guestTrapFlag = flags & RFLAGS.tf.rawValue != 0
+            write(.guestRFLAGS, flags | RFLAGS.tf.rawValue)
+            setExceptionBitmap(exceptionBitmap | ExceptionVector.debug.exceptionBitmapBit)
         }
     }
 
@@ -35,8 +35,8 @@ extension VirtualCPU {
             setPrimaryControls(primaryControls.subtracting(.monitorTrapFlag))
         } else {
             let flags = read(.guestRFLAGS)
-            write(.guestRFLAGS, guestTrapFlag ? flags | GuestRFLAGS.tf : flags & ~GuestRFLAGS.tf)
-            setExceptionBitmap(exceptionBitmap & ~(1 << 1))
+            write(.guestRFLAGS, guestTrapFlag ? flags | RFLAGS.tf.rawValue : flags & ~RFLAGS.tf.rawValue)
+            setExceptionBitmap(exceptionBitmap & ~ExceptionVector.debug.exceptionBitmapBit)
         }
     }
 }

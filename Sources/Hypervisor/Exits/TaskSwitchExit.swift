@@ -32,7 +32,7 @@ let taskNestedFlag: UInt64 = 1 << 14
 
 /// Why a task switch cannot go on: a fault for the guest (vector, error code), or a stop.
 enum TaskSwitchFailure: Error {
-    case fault(UInt8, UInt32)
+    case fault(ExceptionVector, UInt32)
     case unsupported(StaticString)
 }
 
@@ -86,26 +86,26 @@ extension VirtualCPU {
         let errorCode = UInt32(selector & 0xFFFC)
         put(selectorField, selector)
         if selector & 0xFFFC == 0 {
-            guard index != 1 && index != 2 else { throw .fault(10, 0) }     // null CS or SS: #TS
+            guard index != 1 && index != 2 else { throw .fault(.invalidTSS, 0) }     // null CS or SS: #TS
             put(rightsField, 1 << 16)                                      // unusable
             return
         }
         guard let address = descriptorAddress(selector), let descriptor = readDescriptor(address) else {
-            throw .fault(10, errorCode)
+            throw .fault(.invalidTSS, errorCode)
         }
         let type = (descriptor >> 40) & 0xF, system = (descriptor >> 44) & 1 == 0
         let dpl = (descriptor >> 45) & 3, present = (descriptor >> 47) & 1 != 0, rpl = selector & 3
         let code = type & 8 != 0, conforming = code && type & 4 != 0
         switch index {
         case 1:     // CS: code; non-conforming DPL = RPL, conforming DPL <= RPL
-            guard !system, code, conforming ? dpl <= rpl : dpl == rpl else { throw .fault(10, errorCode) }
-            guard present else { throw .fault(11, errorCode) }
+            guard !system, code, conforming ? dpl <= rpl : dpl == rpl else { throw .fault(.invalidTSS, errorCode) }
+            guard present else { throw .fault(.segmentNotPresent, errorCode) }
         case 2:     // SS: writable data, DPL = RPL = CPL
-            guard !system, !code, type & 2 != 0, dpl == cpl, rpl == cpl else { throw .fault(10, errorCode) }
-            guard present else { throw .fault(12, errorCode) }
+            guard !system, !code, type & 2 != 0, dpl == cpl, rpl == cpl else { throw .fault(.invalidTSS, errorCode) }
+            guard present else { throw .fault(.stackSegmentFault, errorCode) }
         default:    // data or readable code; DPL >= CPL and RPL unless conforming code
-            guard !system, !code || type & 2 != 0, conforming || dpl >= max(cpl, rpl) else { throw .fault(10, errorCode) }
-            guard present else { throw .fault(11, errorCode) }
+            guard !system, !code || type & 2 != 0, conforming || dpl >= max(cpl, rpl) else { throw .fault(.invalidTSS, errorCode) }
+            guard present else { throw .fault(.segmentNotPresent, errorCode) }
         }
         if type & 1 == 0 { _ = writeGuest32(address &+ 4, (descriptor | 1 << 40) >> 32) }  // accessed
         let base = (descriptor >> 16) & 0xFF_FFFF | ((descriptor >> 56) & 0xFF) << 24
@@ -120,7 +120,7 @@ extension VirtualCPU {
     func switchTask(to selector: UInt64, source: TaskSwitchSource, exit: ExitContext,
                     vectoring: InterruptionInformation, committed: inout Bool) throws(TaskSwitchFailure) {
         let errorCode = UInt32(selector & 0xFFFC)
-        let badSelector: UInt8 = source == .iret ? 10 : 13
+        let badSelector: ExceptionVector = source == .iret ? .invalidTSS : .generalProtection
         // The new TSS descriptor (SDM 7.3 steps 2-4).
         guard selector & 4 == 0, let newAddress = descriptorAddress(selector),
               let newDescriptor = readDescriptor(newAddress) else { throw .fault(badSelector, errorCode) }
@@ -129,18 +129,18 @@ extension VirtualCPU {
         guard type == (source == .iret ? 0x0B : 0x09) else { throw .fault(badSelector, errorCode) }
         if source == .call || source == .jmp {
             let dpl = (newDescriptor >> 45) & 3
-            guard selector & 3 <= dpl && UInt64(currentPrivilegeLevel) <= dpl else { throw .fault(13, errorCode) }
+            guard selector & 3 <= dpl && UInt64(currentPrivilegeLevel) <= dpl else { throw .fault(.generalProtection, errorCode) }
         }
-        guard (newDescriptor >> 47) & 1 != 0 else { throw .fault(11, errorCode) }
+        guard (newDescriptor >> 47) & 1 != 0 else { throw .fault(.segmentNotPresent, errorCode) }
         var newLimit = newDescriptor & 0xFFFF | ((newDescriptor >> 48) & 0xF) << 16
         if (newDescriptor >> 55) & 1 != 0 { newLimit = newLimit << 12 | 0xFFF }
-        guard newLimit >= 0x67 else { throw .fault(10, errorCode) }
+        guard newLimit >= 0x67 else { throw .fault(.invalidTSS, errorCode) }
         let newBase = (newDescriptor >> 16) & 0xFF_FFFF | ((newDescriptor >> 56) & 0xFF) << 24
-        guard let image = readGuest(linear: newBase, count: 0x68) else { throw .fault(10, errorCode) }
+        guard let image = readGuest(linear: newBase, count: 0x68) else { throw .fault(.invalidTSS, errorCode) }
         func field(_ offset: Int) -> UInt64 {
             UInt64(image[offset]) | UInt64(image[offset + 1]) << 8 | UInt64(image[offset + 2]) << 16 | UInt64(image[offset + 3]) << 24
         }
-        if field(0x24) & GuestRFLAGS.vm != 0 { throw .unsupported("a new task in virtual-8086 mode") }
+        if field(0x24) & RFLAGS.vm.rawValue != 0 { throw .unsupported("a new task in virtual-8086 mode") }
 
         // Save the old task's state (step 7).
         let oldSelector = read(.guestTRSelector), oldBase = read(.guestTRBase)
@@ -163,7 +163,7 @@ extension VirtualCPU {
             default: value = read(VMCSField(rawValue: 0x0800 + UInt32(index - 10) * 2))
             }
             guard writeGuest32(oldBase &+ 0x20 &+ UInt64(index) * 4, value & 0xFFFF_FFFF) else {
-                throw .fault(10, UInt32(oldSelector & 0xFFFC))
+                throw .fault(.invalidTSS, UInt32(oldSelector & 0xFFFC))
             }
         }
         // Busy flags and the back link (steps 6, 8, 9).
@@ -171,7 +171,7 @@ extension VirtualCPU {
            let old = readDescriptor(oldAddress) {
             _ = writeGuest32(oldAddress &+ 4, (old & ~(UInt64(1) << 41)) >> 32)
         }
-        var newFlags = field(0x24) | GuestRFLAGS.alwaysOne
+        var newFlags = field(0x24) | RFLAGS.alwaysOne.rawValue
         if source == .call || source == .idtGate {
             _ = writeGuest(linear: newBase, bytes: [UInt8(oldSelector & 0xFF), UInt8(oldSelector >> 8)])
             newFlags |= taskNestedFlag
@@ -206,8 +206,8 @@ extension VirtualCPU {
             put(.guestLDTRAccessRights, 1 << 16)
         } else {
             guard ldt & 4 == 0, let address = descriptorAddress(ldt), let descriptor = readDescriptor(address),
-                  (descriptor >> 40) & 0x1F == 0x02 else { throw .fault(10, UInt32(ldt & 0xFFFC)) }
-            guard (descriptor >> 47) & 1 != 0 else { throw .fault(11, UInt32(ldt & 0xFFFC)) }
+                  (descriptor >> 40) & 0x1F == 0x02 else { throw .fault(.invalidTSS, UInt32(ldt & 0xFFFC)) }
+            guard (descriptor >> 47) & 1 != 0 else { throw .fault(.segmentNotPresent, UInt32(ldt & 0xFFFC)) }
             put(.guestLDTRBase, (descriptor >> 16) & 0xFF_FFFF | ((descriptor >> 56) & 0xFF) << 24)
             var limit = descriptor & 0xFFFF | ((descriptor >> 48) & 0xF) << 16
             if (descriptor >> 55) & 1 != 0 { limit = limit << 12 | 0xFFF }
@@ -262,7 +262,7 @@ public func handleTaskSwitch<P: GuestProcessor>(_ vcpu: VirtualCPU<P>, _ exit: i
                 vcpu.cpu.log("guest \(vcpu.name): task switch to TSS selector \(hex: selector, digits: 4) at RIP \(hex: exit.rip): a fault while delivering an event through a task gate is not emulated")
                 return .stop(.emulationFailure)
             }
-            vcpu.cpu.log("guest \(vcpu.name): task switch to TSS selector \(hex: selector, digits: 4) at RIP \(hex: exit.rip): exception \(hex: vector) (error code \(hex: code)) injected")
+            vcpu.cpu.log("guest \(vcpu.name): task switch to TSS selector \(hex: selector, digits: 4) at RIP \(hex: exit.rip): exception \(hex: vector.rawValue) (error code \(hex: code)) injected")
             vcpu.injectException(vector: vector, errorCode: code)
             return .resume
         }

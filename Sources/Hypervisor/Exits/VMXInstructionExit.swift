@@ -10,19 +10,19 @@ import VMX
 
 public func handleVMXInstruction<P: GuestProcessor>(_ vcpu: VirtualCPU<P>, _ exit: inout ExitContext) -> ExitAction {
     vcpu.log(.refusedOther, "guest \(vcpu.name): \(exit.reason) at RIP \(hex: exit.rip): VMX is not available to guests: #UD injected")
-    vcpu.injectException(vector: 6)
+    vcpu.injectException(vector: .invalidOpcode)
     return .resume
 }
 
 public func handleGETSEC<P: GuestProcessor>(_ vcpu: VirtualCPU<P>, _ exit: inout ExitContext) -> ExitAction {
     vcpu.log(.refusedOther, "guest \(vcpu.name): GETSEC at RIP \(hex: exit.rip): SMX is not available to guests: #UD injected")
-    vcpu.injectException(vector: 6)
+    vcpu.injectException(vector: .invalidOpcode)
     return .resume
 }
 
 public func handleXSETBV<P: GuestProcessor>(_ vcpu: VirtualCPU<P>, _ exit: inout ExitContext) -> ExitAction {
     vcpu.log(.refusedOther, "guest \(vcpu.name): XSETBV at RIP \(hex: exit.rip): XSAVE is not available to guests: #UD injected")
-    vcpu.injectException(vector: 6)
+    vcpu.injectException(vector: .invalidOpcode)
     return .resume
 }
 

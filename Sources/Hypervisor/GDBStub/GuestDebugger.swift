@@ -47,7 +47,8 @@ public final class GuestDebugger<P: GuestProcessor> {
             table[basic: index] = { [self] vcpu, exit in handle(index, original, vcpu, &exit) }
         }
         vcpu.handlers = table
-        vcpu.setExceptionBitmap(vcpu.exceptionBitmap | 1 << 3 | 1 << 1)
+        vcpu.setExceptionBitmap(vcpu.exceptionBitmap | ExceptionVector.breakpoint.exceptionBitmapBit
+            | ExceptionVector.debug.exceptionBitmapBit)
         vcpu.cpu.log("guest \(vcpu.name): waiting for gdb on the debug line (target remote)")
         _ = stop(.attached)
     }
@@ -146,8 +147,8 @@ public final class GuestDebugger<P: GuestProcessor> {
             vcpu.setPrimaryControls(vcpu.primaryControls.union(.monitorTrapFlag))
         } else {
             let flags = vcpu.read(.guestRFLAGS)
-            target.hiddenTrapFlag = flags & GuestRFLAGS.tf != 0
-            vcpu.write(.guestRFLAGS, flags | GuestRFLAGS.tf)
+            target.hiddenTrapFlag = flags & RFLAGS.tf.rawValue != 0
+            vcpu.write(.guestRFLAGS, flags | RFLAGS.tf.rawValue)
         }
     }
 
@@ -158,14 +159,14 @@ public final class GuestDebugger<P: GuestProcessor> {
             vcpu.setPrimaryControls(vcpu.primaryControls.subtracting(.monitorTrapFlag))
         } else if let trap = target.hiddenTrapFlag {
             let flags = vcpu.read(.guestRFLAGS)
-            vcpu.write(.guestRFLAGS, trap ? flags | GuestRFLAGS.tf : flags & ~GuestRFLAGS.tf)
+            vcpu.write(.guestRFLAGS, trap ? flags | RFLAGS.tf.rawValue : flags & ~RFLAGS.tf.rawValue)
             target.hiddenTrapFlag = nil
         }
     }
 
     /// RFLAGS.RF = 1: the instruction at a hardware breakpoint executes once without faulting.
     private func setResumeFlag() {
-        vcpu.write(.guestRFLAGS, vcpu.read(.guestRFLAGS) | 1 << 16)
+        vcpu.write(.guestRFLAGS, vcpu.read(.guestRFLAGS) | RFLAGS.rf.rawValue)
     }
 }
 

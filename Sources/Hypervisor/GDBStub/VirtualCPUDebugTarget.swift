@@ -57,7 +57,7 @@ public struct VirtualCPUDebugTarget<P: GuestProcessor>: GDBTarget {
         case .rflags:
             let flags = vcpu.read(.guestRFLAGS)
             guard let trap = hiddenTrapFlag else { return flags }
-            return trap ? flags | GuestRFLAGS.tf : flags & ~GuestRFLAGS.tf
+            return trap ? flags | RFLAGS.tf.rawValue : flags & ~RFLAGS.tf.rawValue
         case .cs: return vcpu.read(.guestCSSelector)
         case .ss: return vcpu.read(.guestSSSelector)
         case .ds: return vcpu.read(.guestDSSelector)
@@ -85,12 +85,12 @@ public struct VirtualCPUDebugTarget<P: GuestProcessor>: GDBTarget {
         case .rsp: vcpu.write(.guestRSP, value)
         case .rip: vcpu.write(.guestRIP, value)
         case .rflags:
-            guard value & GuestRFLAGS.reservedZeroBits == 0 else { return false }
-            var flags = value | GuestRFLAGS.alwaysOne
+            guard value & RFLAGS.reservedZero.rawValue == 0 else { return false }
+            var flags = value | RFLAGS.alwaysOne.rawValue
             if hiddenTrapFlag != nil {
                 // The debugger's TF stays; what gdb writes is the guest's own.
-                hiddenTrapFlag = value & GuestRFLAGS.tf != 0
-                flags |= GuestRFLAGS.tf
+                hiddenTrapFlag = value & RFLAGS.tf.rawValue != 0
+                flags |= RFLAGS.tf.rawValue
             }
             vcpu.write(.guestRFLAGS, flags)
         case .fsBase: vcpu.write(.guestFSBase, value)
@@ -105,7 +105,7 @@ public struct VirtualCPUDebugTarget<P: GuestProcessor>: GDBTarget {
         var done = 0
         while done < buffer.count {
             let linear = address &+ UInt64(done)
-            let inPage = min(buffer.count - done, Int(PhysicalLayout.pageSize - (linear & 0xFFF)))
+            let inPage = min(buffer.count - done, Int(PhysicalLayout.pageSize - (linear & PageFrame.offsetMask)))
             guard let physical = vcpu.guestPhysical(ofLinear: linear),
                   let bytes = vcpu.memory.readBytes(guestPhysical: physical, count: inPage, cpu: vcpu.cpu),
                   bytes.count == inPage else { break }
@@ -134,10 +134,10 @@ public struct VirtualCPUDebugTarget<P: GuestProcessor>: GDBTarget {
         // every VM exit, SDM 28.5.1): the guest's DR7 in the VMCS would have no effect.
         guard vcpu.read(.vmEntryControls) & UInt64(VMEntryControls.loadDebugControls.rawValue) != 0 else { return false }
         let dr7 = self.dr7
-        guard let slot = (0..<4).first(where: { dr7 & (1 << (2 * UInt64($0))) == 0 }) else { return false }
+        guard let slot = (0..<4).first(where: { dr7 & DebugRegister7.localEnable(UInt64($0)) == 0 }) else { return false }
         host.writeDebugRegister(slot, address)
         let fields: UInt64 = 0xF << (16 + 4 * UInt64(slot))   // R/W and LEN: 00, 00
-        vcpu.write(.guestDR7, (dr7 & ~fields) | 1 << (2 * UInt64(slot)) | 0x400)
+        vcpu.write(.guestDR7, (dr7 & ~fields) | DebugRegister7.localEnable(UInt64(slot)) | DebugRegister7.alwaysOne)
         slots[slot] = address
         return true
     }
@@ -145,7 +145,7 @@ public struct VirtualCPUDebugTarget<P: GuestProcessor>: GDBTarget {
     public mutating func removeHardwareBreakpoint(at address: UInt64) -> Bool {
         guard let slot = (0..<4).first(where: { slots[$0] == address }) else { return false }
         slots[slot] = nil
-        vcpu.write(.guestDR7, dr7 & ~(1 << (2 * UInt64(slot))))
+        vcpu.write(.guestDR7, dr7 & ~DebugRegister7.localEnable(UInt64(slot)))
         return true
     }
 
@@ -165,8 +165,8 @@ public struct VirtualCPUDebugTarget<P: GuestProcessor>: GDBTarget {
         for slot in 0..<4 {
             guard let address = slots[slot] else { continue }
             host.writeDebugRegister(slot, address)
-            wanted = (wanted & ~(0xF << (16 + 4 * UInt64(slot)))) | 1 << (2 * UInt64(slot))
+            wanted = (wanted & ~(0xF << (16 + 4 * UInt64(slot)))) | DebugRegister7.localEnable(UInt64(slot))
         }
-        if wanted != dr7 { vcpu.write(.guestDR7, wanted | 0x400) }
+        if wanted != dr7 { vcpu.write(.guestDR7, wanted | DebugRegister7.alwaysOne) }
     }
 }

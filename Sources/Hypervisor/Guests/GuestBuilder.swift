@@ -47,7 +47,8 @@ public struct GuestEnvironment: Sendable {
     }
 
     /// Exceptions that exit: #BP (3), reflected to the guest, and #MC (18).
-    public static let exceptionBitmap: UInt32 = 1 << 3 | 1 << 18
+    public static let exceptionBitmap: UInt32 =
+        ExceptionVector.breakpoint.exceptionBitmapBit | ExceptionVector.machineCheck.exceptionBitmapBit
 
     /// IA32_PAT's power-up value (SDM Vol. 3A 13.12.4).
     public static let powerUpPAT: UInt64 = 0x0007_0406_0007_0406

@@ -132,7 +132,7 @@ public final class VirtualCPU<P: GuestProcessor> {
         // The instruction completed: its debug traps follow (SDM Vol. 3A 17.3.1). One VMREAD
         // of RFLAGS on every exit that passes here; the rest only with RFLAGS.TF or RF set.
         let flags = read(.guestRFLAGS)
-        if flags & (GuestRFLAGS.tf | Self.resumeFlag) != 0 { singleStepTrap(flags: flags) }
+        if flags & (RFLAGS.tf.rawValue | Self.resumeFlag) != 0 { singleStepTrap(flags: flags) }
     }
 
     /// `skipInstruction` for IN, OUT, INS and OUTS, with their I/O breakpoints: one VMREAD of
@@ -154,7 +154,7 @@ public final class VirtualCPU<P: GuestProcessor> {
     @inline(never)
     func singleStepTrap(flags: UInt64) {
         if flags & Self.resumeFlag != 0 { write(.guestRFLAGS, flags & ~Self.resumeFlag) }
-        if flags & GuestRFLAGS.tf != 0 {
+        if flags & RFLAGS.tf.rawValue != 0 {
             write(.guestPendingDebugExceptions, read(.guestPendingDebugExceptions) | 1 << 14)
         }
     }

@@ -8,31 +8,21 @@
 // entry that maps 2 MiB, a PDPT entry that maps 1 GiB), bits 51:12 the physical address.
 import VMX
 
-/// EPT access rights of a mapping.
-public struct EPTPermissions: OptionSet, Sendable {
-    public var rawValue: UInt64
-    public init(rawValue: UInt64) { self.rawValue = rawValue }
-    public static let read = Self(rawValue: 1 << 0)
-    public static let write = Self(rawValue: 1 << 1)
-    public static let execute = Self(rawValue: 1 << 2)
-    public static let all: Self = [.read, .write, .execute]
-}
-
 public struct EPT: Sendable {
     /// Physical address of the PML4 table.
     public let pml4: UInt64
     /// The memory type of the EPT paging structures and of the pages: 6 (WB) or 0 (UC).
     public let memoryType: UInt64
 
-    static let largePage: UInt64 = 1 << 7
+    static let largePage: UInt64 = EPTEntry.pageSize
     /// EPT memory types (SDM 29.3.7): uncacheable and write-back.
-    public static let uncacheable: UInt64 = 0
-    public static let writeBack: UInt64 = 6
-    static let addressMask: UInt64 = 0x000F_FFFF_FFFF_F000
+    public static let uncacheable: UInt64 = EPTMemoryType.uncacheable
+    public static let writeBack: UInt64 = EPTMemoryType.writeBack
+    static let addressMask: UInt64 = PageFrame.addressMask
 
     /// The EPT pointer (SDM 25.6.11, Table 25-9): memory type in bits 2:0, the page-walk
     /// length minus one (3, four levels) in bits 5:3, accessed and dirty flags off (bit 6).
-    public var pointer: UInt64 { pml4 | memoryType | 3 << 3 }
+    public var pointer: UInt64 { EPTPointer.fourLevel(pml4: pml4, memoryType: memoryType) }
 
     /// Allocates an empty PML4.
     public init?<P: Processor>(memoryType: UInt64, arena: inout PageArena, cpu: P) {
@@ -52,7 +42,7 @@ public struct EPT: Sendable {
         var offset: UInt64 = 0
         while offset < bytes {
             let gpa = guestPhysical + offset, hpa = host + offset
-            let leaf = permissions.rawValue | (pageType ?? memoryType) << 3
+            let leaf = permissions.rawValue | (pageType ?? memoryType) << EPTEntry.memoryTypeShift
             guard let pdpt = table(below: pml4, index: (gpa >> 39) & 511, arena: &arena, cpu: cpu),
                   let pd = table(below: pdpt, index: (gpa >> 30) & 511, arena: &arena, cpu: cpu)
             else { return false }

@@ -7,7 +7,7 @@ import VMX
 public enum GuestPaging {
     static let present: UInt64 = 1 << 0
     static let pageSize: UInt64 = 1 << 7
-    static let addressMask: UInt64 = 0x000F_FFFF_FFFF_F000
+    static let addressMask: UInt64 = PageFrame.addressMask
 
     /// The guest-physical address of `linear`, or nil where the walk meets a not-present
     /// entry or leaves the guest's memory. `ia32e` is IA32_EFER.LMA.
@@ -44,16 +44,16 @@ public enum GuestPaging {
             if pde & pageSize != 0 { return (pde & addressMask & ~0x1F_FFFF) | (linear32 & 0x1F_FFFF) }
             guard let pte = entry((pde & addressMask) + ((linear32 >> 12) & 511) * 8, wide: true), pte & present != 0
             else { return nil }
-            return (pte & addressMask) | (linear32 & 0xFFF)
+            return (pte & addressMask) | (linear32 & PageFrame.offsetMask)
         }
         // 32-bit paging: PD (4-MiB pages with CR4.PSE), PT.
         let linear32 = linear & 0xFFFF_FFFF
-        guard let pde = entry((cr3 & 0xFFFF_F000) + (linear32 >> 22) * 4, wide: false), pde & present != 0 else { return nil }
+        guard let pde = entry((cr3 & PageFrame.addressMask32) + (linear32 >> 22) * 4, wide: false), pde & present != 0 else { return nil }
         if pde & pageSize != 0 && cr4 & ControlRegister4.pse.rawValue != 0 {
             return (pde & 0xFFC0_0000) | ((pde >> 13) & 0xFF) << 32 | (linear32 & 0x3F_FFFF)
         }
-        guard let pte = entry((pde & 0xFFFF_F000) + ((linear32 >> 12) & 1023) * 4, wide: false), pte & present != 0
+        guard let pte = entry((pde & PageFrame.addressMask32) + ((linear32 >> 12) & 1023) * 4, wide: false), pte & present != 0
         else { return nil }
-        return (pte & 0xFFFF_F000) | (linear32 & 0xFFF)
+        return (pte & PageFrame.addressMask32) | (linear32 & PageFrame.offsetMask)
     }
 }

@@ -273,16 +273,16 @@ func writeLinuxBootTables<P: Processor>(at area: UInt64, cpu: P) {
 /// 64-bit mode as the boot protocol wants it: paging by the boot area's tables, CS 10H, the
 /// data segments 18H, IF = 0, the TSS of the boot area in TR.
 func linuxStartState(bootArea: UInt64, entry: UInt64, cr0Fixed: FixedBits, cr4Fixed: FixedBits) -> GuestStartState {
-    let data = SegmentState(selector: LinuxBootArea.dataSelector, base: 0, limit: 0xFFFF_FFFF, accessRights: 0xC093)
-    let code = SegmentState(selector: LinuxBootArea.codeSelector, base: 0, limit: 0xFFFF_FFFF, accessRights: 0xA09B)
+    let data = SegmentState(selector: LinuxBootArea.dataSelector, base: 0, limit: 0xFFFF_FFFF, accessRights: SegmentAccessRights.flatData.rawValue)
+    let code = SegmentState(selector: LinuxBootArea.codeSelector, base: 0, limit: 0xFFFF_FFFF, accessRights: SegmentAccessRights.flatCode64.rawValue)
     let tss = SegmentState(selector: LinuxBootArea.tssSelector, base: bootArea + LinuxBootArea.tss,
-                           limit: GuestStructures.tssLimit, accessRights: 0x8B)
+                           limit: GuestStructures.tssLimit, accessRights: SegmentAccessRights.presentBusyTSS.rawValue)
     let cr0 = ControlRegister0([.pe, .mp, .et, .ne, .wp, .pg]).rawValue
     let cr4 = ControlRegister4([.pae]).rawValue
     let caches = ControlRegister0([.cd, .nw]).rawValue
     return GuestStartState(
         cr0: cr0Fixed.apply(to: cr0 & ~caches), cr0Shadow: cr0, cr3: bootArea + LinuxBootArea.pml4,
-        cr4: cr4Fixed.apply(to: cr4), cr4Shadow: cr4, efer: 0x500, cs: code, ss: data, ds: data, es: data,
+        cr4: cr4Fixed.apply(to: cr4), cr4Shadow: cr4, efer: ExtendedFeatureEnable.ia32eMode.rawValue, cs: code, ss: data, ds: data, es: data,
         fs: data, gs: data, tr: tss, ldtr: .unusable, gdtrBase: bootArea + LinuxBootArea.gdt,
         gdtrLimit: LinuxBootArea.gdtLimit, idtrBase: 0, idtrLimit: 0, rip: entry,
         rsp: bootArea + LinuxBootArea.stackTop, rflags: 2, rdx: 0)

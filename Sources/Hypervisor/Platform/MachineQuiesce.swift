@@ -15,7 +15,7 @@ enum LocalAPIC {
     /// IA32_APIC_BASE: global enable (11), x2APIC mode (10), the base (bits 51:12).
     static let enabled: UInt64 = 1 << 11
     static let x2APICMode: UInt64 = 1 << 10
-    static let baseMask: UInt64 = 0x000F_FFFF_FFFF_F000
+    static let baseMask: UInt64 = PageFrame.addressMask
     /// The x2APIC MSR of a register: 800H + offset / 10H (SDM Vol. 3A 12.12.1.2).
     static func msr(_ offset: UInt64) -> UInt32 { 0x800 + UInt32(offset >> 4) }
 }

@@ -167,7 +167,7 @@ func launchOnce<P: GuestProcessor>(_ vcpu: VirtualCPU<P>, setup: ControlSetup, c
     if reason.basic == .externalInterrupt, information.isValid {
         cpu.endHostInterrupt(vector: information.vector)
     } else if reason.basic == .exceptionOrNMI, information.isValid, information.vector == 2, timer == 2 {
-        cpu.endHostInterrupt(vector: 2)
+        cpu.endHostInterrupt(vector: ExceptionVector.nmi.rawValue)
     }
     return .success
 }

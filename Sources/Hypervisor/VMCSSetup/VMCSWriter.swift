@@ -72,7 +72,7 @@ public func writeVMCS<P: Processor>(setup: ControlSetup, host: HostState, guest:
     w.set(.primaryVMExitControls, UInt64(setup.exit.rawValue))
     w.set(.vmExitMSRStoreCount, 0)
     w.set(.vmExitMSRLoadCount, 0)
-    let ia32e = start.efer & 0x400 != 0
+    let ia32e = start.efer & ExtendedFeatureEnable.lma.rawValue != 0
     w.set(.vmEntryControls, UInt64(setup.entry(ia32eMode: ia32e).rawValue))
     w.set(.vmEntryMSRLoadCount, 0)
     w.set(.vmEntryInterruptionInformation, 0)
@@ -104,7 +104,7 @@ public func writeVMCS<P: Processor>(setup: ControlSetup, host: HostState, guest:
     w.set(.guestCR0, start.cr0)
     w.set(.guestCR3, start.cr3)
     w.set(.guestCR4, start.cr4)
-    w.set(.guestDR7, 0x400)
+    w.set(.guestDR7, DebugRegister7.alwaysOne)
     w.set(segment: start.cs, selector: .guestCSSelector, base: .guestCSBase, limit: .guestCSLimit, accessRights: .guestCSAccessRights)
     w.set(segment: start.ss, selector: .guestSSSelector, base: .guestSSBase, limit: .guestSSLimit, accessRights: .guestSSAccessRights)
     w.set(segment: start.ds, selector: .guestDSSelector, base: .guestDSBase, limit: .guestDSLimit, accessRights: .guestDSAccessRights)

@@ -301,7 +301,7 @@ extension EntryCheckContext {
     /// The "host address-space size" VM-exit control.
     public var hostAddressSpaceSize: Bool { exitControls.contains(.hostAddressSpaceSize) }
     /// RFLAGS.VM in the guest-state area: the guest will be virtual-8086 (SDM 27.3.1.2).
-    public var virtual8086Guest: Bool { guestRFLAGS & GuestRFLAGS.vm != 0 }
+    public var virtual8086Guest: Bool { guestRFLAGS & RFLAGS.vm.rawValue != 0 }
     public var guestCR0PE: Bool { guestCR0 & ControlRegister0.pe.rawValue != 0 }
     public var guestCR0PG: Bool { guestCR0 & ControlRegister0.pg.rawValue != 0 }
     /// Whether the guest will use PAE paging: CR0.PG = 1, CR4.PAE = 1 and "IA-32e mode guest"

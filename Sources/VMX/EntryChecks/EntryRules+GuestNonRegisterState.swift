@@ -91,7 +91,7 @@ extension EntryRules {
         },
         EntryRule("guest.interruptibility.sti-needs-if", "27.3.1.5", .guestState,
                   "Blocking by STI (bit 0) is 0 if RFLAGS.IF is 0") { c, v in
-            if c.guestInterruptibility & GuestInterruptibility.blockingBySTI != 0 && c.guestRFLAGS & GuestRFLAGS.if == 0 {
+            if c.guestInterruptibility & GuestInterruptibility.blockingBySTI != 0 && c.guestRFLAGS & RFLAGS.if.rawValue == 0 {
                 v.record(field: .guestInterruptibilityState, value: c.guestInterruptibility,
                          expected: "bit 0 (blocking by STI) clear (RFLAGS.IF is 0)")
             }
@@ -167,7 +167,7 @@ extension EntryRules {
         EntryRule("guest.pending-debug.bs-with-tf", "27.3.1.5", .guestState,
                   "With blocking by STI or MOV SS, or in HLT: BS (bit 14) is 1 if RFLAGS.TF is 1 and IA32_DEBUGCTL.BTF is 0") { c, v in
             guard EntryRule.pendingDebugSingleStepChecksApply(c) else { return }
-            let singleStep = c.guestRFLAGS & GuestRFLAGS.tf != 0 && c.guestDebugCtl & 2 == 0
+            let singleStep = c.guestRFLAGS & RFLAGS.tf.rawValue != 0 && c.guestDebugCtl & 2 == 0
             if singleStep && c.guestPendingDebugExceptions & GuestPendingDebugExceptions.bs == 0 {
                 v.record(field: .guestPendingDebugExceptions, value: c.guestPendingDebugExceptions,
                          expected: "bit 14 (BS) set (RFLAGS.TF is 1, DEBUGCTL.BTF is 0)")
@@ -176,7 +176,7 @@ extension EntryRules {
         EntryRule("guest.pending-debug.bs-without-tf", "27.3.1.5", .guestState,
                   "With blocking by STI or MOV SS, or in HLT: BS (bit 14) is 0 if RFLAGS.TF is 0 or IA32_DEBUGCTL.BTF is 1") { c, v in
             guard EntryRule.pendingDebugSingleStepChecksApply(c) else { return }
-            let singleStep = c.guestRFLAGS & GuestRFLAGS.tf != 0 && c.guestDebugCtl & 2 == 0
+            let singleStep = c.guestRFLAGS & RFLAGS.tf.rawValue != 0 && c.guestDebugCtl & 2 == 0
             if !singleStep && c.guestPendingDebugExceptions & GuestPendingDebugExceptions.bs != 0 {
                 v.record(field: .guestPendingDebugExceptions, value: c.guestPendingDebugExceptions,
                          expected: "bit 14 (BS) clear (RFLAGS.TF is 0 or DEBUGCTL.BTF is 1)")

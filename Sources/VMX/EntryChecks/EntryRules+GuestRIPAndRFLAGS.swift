@@ -18,9 +18,9 @@ extension EntryRules {
         EntryRule("guest.rflags.reserved", "27.3.1.4", .guestState,
                   "Guest RFLAGS bits 63:22, 15, 5 and 3 are 0 and bit 1 is 1") { c, v in
             let flags = c.guestRFLAGS
-            if flags & GuestRFLAGS.reservedZeroBits != 0 {
+            if flags & RFLAGS.reservedZero.rawValue != 0 {
                 v.record(field: .guestRFLAGS, value: flags, expected: "bits 63:22, 15, 5 and 3 clear")
-            } else if flags & GuestRFLAGS.alwaysOne == 0 {
+            } else if flags & RFLAGS.alwaysOne.rawValue == 0 {
                 v.record(field: .guestRFLAGS, value: flags, expected: "bit 1 set")
             }
         },
@@ -34,7 +34,7 @@ extension EntryRules {
         },
         EntryRule("guest.rflags.if-for-external-interrupt", "27.3.1.4", .guestState,
                   "Guest RFLAGS.IF (bit 9) is 1 if VM entry injects an external interrupt") { c, v in
-            if let event = c.injection, event.type == .externalInterrupt, c.guestRFLAGS & GuestRFLAGS.if == 0 {
+            if let event = c.injection, event.type == .externalInterrupt, c.guestRFLAGS & RFLAGS.if.rawValue == 0 {
                 v.record(field: .guestRFLAGS, value: c.guestRFLAGS,
                          expected: "IF (bit 9) set (injecting an external interrupt)")
             }

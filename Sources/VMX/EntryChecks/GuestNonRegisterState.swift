@@ -46,12 +46,3 @@ public enum GuestPendingDebugExceptions {
     public static let reservedBits: UInt64 = ~UInt64(0xF | 1 << 12 | 1 << 14 | 1 << 16)
 }
 
-/// RFLAGS bits the guest-state checks consult (SDM Vol. 1 3.4.3, 27.3.1.4).
-public enum GuestRFLAGS {
-    public static let alwaysOne: UInt64 = 1 << 1
-    public static let tf: UInt64 = 1 << 8
-    public static let `if`: UInt64 = 1 << 9
-    public static let vm: UInt64 = 1 << 17
-    /// Bits 63:22, 15, 5 and 3 must be 0.
-    public static let reservedZeroBits: UInt64 = 0xFFFF_FFFF_FFC0_8028
-}
