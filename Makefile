@@ -187,7 +187,7 @@ unit-test: deps unicorn
 
 # Every Bochs model that `bochs --help cpu` lists, two at a time, each with a time limit.
 boot-test: all
-	python3 Tests/boot/run.py --qemu --all-bochs --jobs 2
+	python3 Tests/boot/run.py --qemu --all-bochs --smp --jobs 2
 
 VMX_MODELS := $(shell python3 -c 'import sys; sys.path.insert(0, "Tests/boot"); \
 	import expectations as e; print(" ".join(sorted(e.VMX)))' 2>/dev/null)

@@ -54,6 +54,7 @@ public struct BootOptions {
 public func runHypervisor<P: GuestProcessor>(
     on cpu: P, arena: inout PageArena, options: BootOptions, host: HostState, guests: [GuestImage],
     bootTimestamp: UInt64 = 0, debugging: GuestDebugHooks<P>? = nil, machine: PassThroughMachine? = nil,
+    afterVMXON: () -> Void = {}, beforeVMXOFF: () -> Void = {},
     log: (String) -> Void
 ) -> Bool {
     let operation: VMXRootOperation
@@ -65,6 +66,9 @@ public func runHypervisor<P: GuestProcessor>(
     }
     let capabilities = VMXCapabilities.read(from: cpu)
     capabilityReport(capabilities, emit: log)
+    // The other processors (bare metal: Sources/Kernel/Processors.swift) enter VMX root
+    // operation now and leave it before this one does.
+    afterVMXON()
 
     var succeeded = true
     EntryDiagnostics.checksBeforeLaunch = options.checkEntry
@@ -85,6 +89,7 @@ public func runHypervisor<P: GuestProcessor>(
                                  arena: &arena, cpu: cpu)
     }
 
+    beforeVMXOFF()
     do {
         try disableVMX(operation, on: cpu, log: log)
     } catch {

@@ -143,11 +143,14 @@ private func kernelMain() {
         log("gdb: ignored: the guest debugger is in the debug image only (make gdb-guest, docs/DEBUGGING.md)")
     }
 #endif
+    Processors.startAll(info)
     let succeeded = runHypervisor(
         on: RealProcessor(), arena: &arena, options: options, host: HostAndGuests.hostState(),
         guests: HostAndGuests.guests(modules: info.modules), bootTimestamp: bootTimestamp,
-        debugging: debugging, machine: passThroughMachine(info)
+        debugging: debugging, machine: passThroughMachine(info),
+        afterVMXON: Processors.enableVMXOnOthers, beforeVMXOFF: Processors.disableVMXOnOthers
     ) { line in log("\(line)") }
+    Processors.reportVirtualised()
     exitMachine(success: succeeded)
 }
 

@@ -25,26 +25,34 @@ public enum GlobalDescriptorTable {
 
     /// Builds the GDT and TSS, loads GDTR, reloads the segment registers and loads TR.
     static func install() {
-        let tss = UnsafeMutableRawPointer(bitPattern: UInt(taskStateBase))!
+        install(gdt: base, tss: taskStateBase, interruptStacks: (
+            kernel_double_fault_stack_top(), kernel_nmi_stack_top(), kernel_machine_check_stack_top()))
+    }
+
+    /// The same for any processor: its own GDT (at least `limit + 1` bytes) and TSS
+    /// (`taskStateSize` bytes) at `gdt` and `tss`, and the tops of its #DF, NMI and #MC stacks.
+    static func install(gdt gdtBase: UInt64, tss tssBase: UInt64,
+                        interruptStacks: (doubleFault: UInt64, nmi: UInt64, machineCheck: UInt64)) {
+        let tss = UnsafeMutableRawPointer(bitPattern: UInt(tssBase))!
         tss.initializeMemory(as: UInt8.self, repeating: 0, count: Int(taskStateSize))
         // IST1-IST7 at offsets 36 + 8 * (n - 1); the TSS's 8-byte fields are not 8-aligned.
-        setInterruptStack(doubleFaultStack, top: kernel_double_fault_stack_top(), in: tss)
-        setInterruptStack(nmiStack, top: kernel_nmi_stack_top(), in: tss)
-        setInterruptStack(machineCheckStack, top: kernel_machine_check_stack_top(), in: tss)
+        setInterruptStack(doubleFaultStack, top: interruptStacks.doubleFault, in: tss)
+        setInterruptStack(nmiStack, top: interruptStacks.nmi, in: tss)
+        setInterruptStack(machineCheckStack, top: interruptStacks.machineCheck, in: tss)
         // I/O map base at the limit: no I/O permission bitmap.
         tss.storeBytes(of: UInt16(taskStateSize), toByteOffset: 102, as: UInt16.self)
 
-        let gdt = UnsafeMutablePointer<UInt64>(bitPattern: UInt(base))!
+        let gdt = UnsafeMutablePointer<UInt64>(bitPattern: UInt(gdtBase))!
         gdt[0] = 0
         // Access byte: P, DPL 0, S (code/data), type. Code: execute/read, accessed; L = 1.
         gdt[1] = 0x00AF_9B00_0000_FFFF
         // Data: read/write, accessed; G = 1, D/B = 1, limit 4 GiB.
         gdt[2] = 0x00CF_9300_0000_FFFF
-        let (low, high) = taskStateDescriptor(base: taskStateBase, limit: taskStateSize - 1)
+        let (low, high) = taskStateDescriptor(base: tssBase, limit: taskStateSize - 1)
         gdt[3] = low
         gdt[4] = high
 
-        x86_lgdt(base, limit)
+        x86_lgdt(gdtBase, limit)
         x86_reload_segments(codeSelector, dataSelector)
         x86_ltr(taskStateSelector)
     }

@@ -353,12 +353,34 @@ def log_problems(model, log):
     return problems
 
 
-def expected_lines(model):
-    """(lines that must appear in order, success expected) for a Bochs model."""
+def processor_lines(cpus):
+    """Every processor (Sources/Kernel/Processors.swift): the MADT's processors (Bochs numbers
+    the APIC IDs from 0, the BSP is 0), and for each AP the line that says it is online."""
+    ids = " ".join(str(i) for i in range(cpus))
+    lines = [f"processors: the ACPI MADT lists {cpus} enabled (APIC IDs {ids}); the bootstrap processor is APIC ID 0"]
+    if cpus > 1:
+        lines.append("processors: TSC ")
+        lines += [f"cpu {i} (APIC ID {i}): online in long mode: stack " for i in range(1, cpus)]
+    return lines
+
+
+def vmx_on_others(cpus):
+    return [f"cpu {i} (APIC ID {i}): VMXON succeeded with its own VMXON region at " for i in range(1, cpus)]
+
+
+def vmx_off_everywhere(cpus):
+    return ([f"cpu {i} (APIC ID {i}): VMXOFF succeeded, CR4.VMXE cleared" for i in range(1, cpus)]
+            + [VMX_LEFT, f"processors: {cpus} of {cpus} CPUs were virtualised (in VMX root operation), and every one has left it"])
+
+
+def expected_lines(model, cpus=1):
+    """(lines that must appear in order, success expected) for a Bochs model with `cpus`
+    processors (Bochs `cpu: count=`)."""
     if model in NO_LONG_MODE:
         return [LONG_MODE_MISSING, FINAL_FAILURE], False
     if model in NO_VMX:
-        return HOSTILE_MODULE_LINES + [GDB_IGNORED, VMX_MISSING, FINAL_FAILURE], False
+        return HOSTILE_MODULE_LINES + [GDB_IGNORED] + processor_lines(cpus) + [VMX_MISSING, FINAL_FAILURE], False
     if model in VMX:
-        return HOSTILE_MODULE_LINES + [GDB_IGNORED, VMX_ENTERED, REPORT_HEADER] + guest_lines(model) + [VMX_LEFT, FINAL_SUCCESS], True
+        return (HOSTILE_MODULE_LINES + [GDB_IGNORED] + processor_lines(cpus) + [VMX_ENTERED, REPORT_HEADER]
+                + vmx_on_others(cpus) + guest_lines(model) + vmx_off_everywhere(cpus) + [FINAL_SUCCESS]), True
     raise KeyError(f"unknown Bochs CPU model {model}: add it to Tests/boot/expectations.py")

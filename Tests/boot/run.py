@@ -2,7 +2,7 @@
 """Boot tests: boots the image on QEMU (TCG) and on Bochs CPU models, and judges each run by
 its serial log (expected lines, in order, and the fixed final line) and its exit status.
 
-Usage: Tests/boot/run.py [--qemu] [--bochs MODEL ...] [--all-bochs] [--jobs N]
+Usage: Tests/boot/run.py [--qemu] [--bochs MODEL ...] [--all-bochs] [--smp] [--jobs N]
 Prints one PASS/FAIL line per run and closes with 'N passed, M failed'.
 """
 import argparse
@@ -106,19 +106,29 @@ def boot_qemu(iso, modules=0):
     return judge(name, status, text, seconds, lines, False, success_status=0)
 
 
-def boot_bochs(model):
+# Several processors (Bochs `cpu: count=N`, Sources/Kernel/Processors.swift): a model with EPT
+# and one without with 2, one model with 4. `--smp` runs them.
+SMP_RUNS = [("corei7_skylake_x", 2), ("core2_penryn_t9600", 2), ("corei7_haswell_4770", 4)]
+
+
+def boot_bochs(model, cpus=1):
     """tools/bochs-run exits 0 for success (Bochs status 0 and the final success line), 1 for a
     clean failure (status 1 and the final failure line), 2 for anything else. Boots the boot
-    tests' ISO (build/swiftvmx-test.iso: the user images and the bad input as modules)."""
-    log = os.path.join(LOGS, f"bochs-{model}.log")
-    lines, success = ex.expected_lines(model)
-    status, text, seconds = run_with_limit(["tools/bochs-run", model, str(BOOT_TIME_LIMIT)], log,
-                                           env={"ISO": os.path.join("build", "swiftvmx-test.iso")})
+    tests' ISO (build/swiftvmx-test.iso: the user images and the bad input as modules). With
+    `cpus` > 1 the run's files are named MODEL.cpusN (tools/bochs-run RUN_NAME)."""
+    env = {"ISO": os.path.join("build", "swiftvmx-test.iso")}
+    run = model
+    if cpus > 1:
+        run = f"{model}.cpus{cpus}"
+        env.update(CPU_COUNT=str(cpus), RUN_NAME=f"cpus{cpus}")
+    log = os.path.join(LOGS, f"bochs-{run}.log")
+    lines, success = ex.expected_lines(model, cpus)
+    status, text, seconds = run_with_limit(["tools/bochs-run", model, str(BOOT_TIME_LIMIT)], log, env=env)
     for name, cost in ex.hostile_costs(text):
         print(f"    {model}: {name} cost {cost} TSC cycles for a budget of {ex.HOSTILE_BUDGET} "
               f"({cost / ex.HOSTILE_BUDGET:.2f}x)", flush=True)
-    return judge(f"bochs {model}", status, text, seconds, lines, success, success_status=0,
-                 more=ex.log_problems(model, text))
+    return judge(f"bochs {model}" + (f" ({cpus} CPUs)" if cpus > 1 else ""), status, text, seconds, lines,
+                 success, success_status=0, more=ex.log_problems(model, text))
 
 
 def main():
@@ -126,6 +136,7 @@ def main():
     parser.add_argument("--qemu", action="store_true")
     parser.add_argument("--bochs", nargs="*", default=[])
     parser.add_argument("--all-bochs", action="store_true")
+    parser.add_argument("--smp", action="store_true", help="the several-processor runs (SMP_RUNS)")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 2)
     args = parser.parse_args()
     os.makedirs(LOGS, exist_ok=True)
@@ -136,6 +147,8 @@ def main():
             jobs += [pool.submit(boot_qemu, False), pool.submit(boot_qemu, True),
                      pool.submit(boot_qemu, False, MODULES_THAT_FIT), pool.submit(boot_qemu, False, 64)]
         jobs += [pool.submit(boot_bochs, m) for m in models]
+        if args.smp:
+            jobs += [pool.submit(boot_bochs, m, n) for m, n in SMP_RUNS]
         results = [j.result() for j in jobs]
     passed = sum(results)
     print(f"{passed} passed, {len(results) - passed} failed")

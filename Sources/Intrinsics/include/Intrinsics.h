@@ -323,6 +323,45 @@ static inline uint64_t kernel_early_heap_end(void) {
     return (uint64_t)early_heap_end;
 }
 
+// MARK: Several processors (boot/ap.asm, Sources/Kernel/Processors.swift)
+
+/// The real-mode trampoline the kernel copies below 1 MiB, and its end.
+static inline uint64_t kernel_ap_trampoline_start(void) {
+    extern char ap_trampoline[];
+    return (uint64_t)ap_trampoline;
+}
+static inline uint64_t kernel_ap_trampoline_end(void) {
+    extern char ap_trampoline_end[];
+    return (uint64_t)ap_trampoline_end;
+}
+/// The start-up slot: (APIC ID << 8) | state, and the per-CPU block of the AP being started.
+static inline uint32_t *kernel_ap_boot_state(void) {
+    extern uint32_t ap_boot_state;
+    return &ap_boot_state;
+}
+static inline uint64_t *kernel_ap_boot_percpu(void) {
+    extern uint64_t ap_boot_percpu;
+    return &ap_boot_percpu;
+}
+
+static inline uint32_t x86_atomic_load32(const uint32_t *p) {
+    return __atomic_load_n(p, __ATOMIC_SEQ_CST);
+}
+static inline void x86_atomic_store32(uint32_t *p, uint32_t v) {
+    __atomic_store_n(p, v, __ATOMIC_SEQ_CST);
+}
+static inline void x86_atomic_store64(uint64_t *p, uint64_t v) {
+    __atomic_store_n(p, v, __ATOMIC_SEQ_CST);
+}
+/// Compare-exchange: true when *p held `expected` and now holds `desired`.
+static inline _Bool x86_atomic_cas32(uint32_t *p, uint32_t expected, uint32_t desired) {
+    return __atomic_compare_exchange_n(p, &expected, desired, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+}
+/// The first quadword at GS base: the per-CPU block's pointer to itself.
+static inline uint64_t x86_read_gs_quadword0(void) {
+    uint64_t v; __asm__ volatile("movq %%gs:0, %0" : "=r"(v)); return v;
+}
+
 /// The debugger's snapshot of the current vCPU (boot/debug.asm, Sources/Hypervisor/DebugSnapshot.swift).
 static inline uint64_t kernel_debug_snapshot_address(void) {
     extern char swiftvmx_debug_snapshot[];

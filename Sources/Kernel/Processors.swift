@@ -1,0 +1,458 @@
+// Every processor (issue 14, items 1 and 2): the application processors (APs) the ACPI MADT
+// lists are started with INIT-SIPI-SIPI (SDM Vol. 3A 9.4.4 "MP Initialization Example")
+// through a real-mode trampoline (boot/ap.asm) into long mode on the kernel's page tables;
+// each gets its own stack (with a checked guard page below it), GDT, TSS with IST stacks and
+// a per-CPU block that GS base points at. After the bootstrap processor (BSP) has entered VMX
+// root operation each AP compares its VMX capability MSRs with the BSP's and runs the same
+// enable sequence (EnableVMX.swift) with its own VMXON region; at the end each executes VMXOFF
+// and clears CR4.VMXE before the BSP does.
+//
+// Concurrency: race-free by construction. An AP runs Swift code that touches shared state (the
+// heap, the page allocator, the console) only while the BSP waits for it to finish a command,
+// spinning on the per-CPU block without allocating; an idle AP spins on its own block. The
+// console takes one small lock per line (Serial.swift) all the same. Guests run on the BSP only.
+import Hypervisor
+import Intrinsics
+import VMX
+
+/// One processor's block: one page, GS base points at it. The first fields are read by
+/// boot/ap.asm (the stack top) and by `PerCPU.current` (the pointer to itself).
+struct PerCPU {
+    let address: UInt64
+
+    static let selfOffset: UInt64 = 0
+    static let indexOffset: UInt64 = 8
+    static let apicIDOffset: UInt64 = 12
+    static let stackTopOffset: UInt64 = 16          // boot/ap.asm PERCPU_STACK_TOP
+    static let guardOffset: UInt64 = 24             // the guard page below the stack
+    static let commandOffset: UInt64 = 32
+    static let stateOffset: UInt64 = 36
+    static let vmxonOffset: UInt64 = 40             // the VMXON region's page
+    static let istOffset: UInt64 = 48               // three IST stacks, one page each
+    static let gdtOffset: UInt64 = 256
+    static let tssOffset: UInt64 = 512
+
+    private var raw: UnsafeMutableRawPointer { UnsafeMutableRawPointer(bitPattern: UInt(address))! }
+    private func field32(_ offset: UInt64) -> UnsafeMutablePointer<UInt32> {
+        UnsafeMutablePointer<UInt32>(bitPattern: UInt(address + offset))!
+    }
+
+    var index: UInt32 { raw.load(fromByteOffset: Int(Self.indexOffset), as: UInt32.self) }
+    var apicID: UInt32 { raw.load(fromByteOffset: Int(Self.apicIDOffset), as: UInt32.self) }
+    var stackTop: UInt64 { raw.load(fromByteOffset: Int(Self.stackTopOffset), as: UInt64.self) }
+    var guardPage: UInt64 { raw.load(fromByteOffset: Int(Self.guardOffset), as: UInt64.self) }
+    var vmxonPage: UInt64 { raw.load(fromByteOffset: Int(Self.vmxonOffset), as: UInt64.self) }
+    var interruptStacks: UInt64 { raw.load(fromByteOffset: Int(Self.istOffset), as: UInt64.self) }
+
+    /// The BSP's command (0: none); the AP clears it when done.
+    var command: UInt32 {
+        get { x86_atomic_load32(field32(Self.commandOffset)) }
+        nonmutating set { x86_atomic_store32(field32(Self.commandOffset), newValue) }
+    }
+    /// What the AP has reached (`APState`).
+    var state: UInt32 {
+        get { x86_atomic_load32(field32(Self.stateOffset)) }
+        nonmutating set { x86_atomic_store32(field32(Self.stateOffset), newValue) }
+    }
+
+    func initialize(index: UInt32, apicID: UInt32, stackTop: UInt64, guardPage: UInt64, vmxon: UInt64, ist: UInt64) {
+        raw.storeBytes(of: address, toByteOffset: Int(Self.selfOffset), as: UInt64.self)
+        raw.storeBytes(of: index, toByteOffset: Int(Self.indexOffset), as: UInt32.self)
+        raw.storeBytes(of: apicID, toByteOffset: Int(Self.apicIDOffset), as: UInt32.self)
+        raw.storeBytes(of: stackTop, toByteOffset: Int(Self.stackTopOffset), as: UInt64.self)
+        raw.storeBytes(of: guardPage, toByteOffset: Int(Self.guardOffset), as: UInt64.self)
+        raw.storeBytes(of: vmxon, toByteOffset: Int(Self.vmxonOffset), as: UInt64.self)
+        raw.storeBytes(of: ist, toByteOffset: Int(Self.istOffset), as: UInt64.self)
+    }
+
+    /// This processor's block (GS base), or nil before the BSP has set its own.
+    static var current: PerCPU? {
+        guard Processors.perCPUReady else { return nil }
+        return PerCPU(address: x86_read_gs_quadword0())
+    }
+
+    /// The guard page holds this pattern; a stack that overflowed into it changed it.
+    static let guardPattern: UInt64 = 0x5354_4143_4B47_5244     // "DRGKCATS"
+
+    var guardIntact: Bool {
+        let words = UnsafeMutablePointer<UInt64>(bitPattern: UInt(guardPage))!
+        for index in 0..<512 where words[index] != Self.guardPattern { return false }
+        return true
+    }
+}
+
+enum APState {
+    static let starting: UInt32 = 0
+    static let online: UInt32 = 1
+    static let inVMX: UInt32 = 2
+    static let leftOut: UInt32 = 3
+    static let done: UInt32 = 4
+}
+
+enum APCommand {
+    static let enableVMX: UInt32 = 1
+    static let disableVMX: UInt32 = 2
+}
+
+/// The start-up slot in boot/ap.asm: (APIC ID << 8) | state.
+enum APBootSlot {
+    static let waiting: UInt32 = 1
+    static let arrived: UInt32 = 2
+    static let cancelled: UInt32 = 3
+}
+
+/// The TSC as a clock: its rate measured against PIT channel 2 (CPUID 15H/16H where that
+/// fails). Every wait is bounded by TSC ticks and by a number of loop turns, so that a wrong
+/// rate (Bochs with `clock: sync=none`, whose TSC follows instructions) cannot make it endless.
+enum TSCClock {
+    nonisolated(unsafe) static var ticksPerMillisecond: UInt64 = 0
+
+    /// PIT channel 2, mode 0, 10 ms (11932 ticks of 1.193182 MHz): the TSC ticks until OUT2
+    /// (port 61H bit 5) rises. Returns the rate and how it was measured.
+    static func calibrate() -> StaticString {
+        let control = x86_inb(0x61)
+        x86_outb(0x61, (control & ~0x02) | 0x01)      // gate 2 on, speaker off
+        x86_outb(0x43, 0xB0)                            // channel 2, low/high byte, mode 0
+        let count: UInt16 = 11932
+        x86_outb(0x42, UInt8(count & 0xFF))
+        x86_outb(0x42, UInt8(count >> 8))
+        let start = x86_rdtsc()
+        var turns = 0
+        while x86_inb(0x61) & 0x20 == 0 && turns < 50_000_000 { turns += 1 }
+        let ticks = x86_rdtsc() &- start
+        x86_outb(0x61, control)
+        if x86_inb(0x61) & 0x20 != 0 || turns < 50_000_000, ticks >= 1000 {
+            ticksPerMillisecond = ticks / 10
+            return "PIT channel 2 over 10 ms"
+        }
+        // CPUID 15H: TSC = crystal (ECX) * EBX / EAX; 16H: base frequency in MHz (EAX).
+        let maximum = x86_cpuid(0, 0).eax
+        if maximum >= 0x15 {
+            let leaf = x86_cpuid(0x15, 0)
+            if leaf.eax != 0 && leaf.ebx != 0 && leaf.ecx != 0 {
+                ticksPerMillisecond = UInt64(leaf.ecx) * UInt64(leaf.ebx) / UInt64(leaf.eax) / 1000
+                return "CPUID 15H"
+            }
+        }
+        if maximum >= 0x16, x86_cpuid(0x16, 0).eax & 0xFFFF != 0 {
+            ticksPerMillisecond = UInt64(x86_cpuid(0x16, 0).eax & 0xFFFF) * 1000
+            return "CPUID 16H"
+        }
+        ticksPerMillisecond = 1_000_000                 // 1 GHz, a guess; the turn bounds still hold
+        return "a guess of 1 GHz (no PIT answer, no CPUID 15H/16H)"
+    }
+
+    /// Waits until `done` or `microseconds` have passed (and at most 1000 turns per microsecond).
+    /// Returns whether `done` became true.
+    @discardableResult
+    static func wait(microseconds: UInt64, until done: () -> Bool = { false }) -> Bool {
+        let deadline = x86_rdtsc() &+ ticksPerMillisecond * microseconds / 1000
+        var turns: UInt64 = 0
+        let maximumTurns = microseconds * 1000
+        while x86_rdtsc() < deadline && turns < maximumTurns {
+            if done() { return true }
+            x86_pause()
+            turns += 1
+        }
+        return done()
+    }
+}
+
+enum Processors {
+    /// Set once the BSP's GS base points at its block: `PerCPU.current` and the console lock work.
+    nonisolated(unsafe) static var perCPUReady = false
+    /// Every started AP's block (the BSP's is `bootstrap`).
+    nonisolated(unsafe) static var applicationProcessors: [PerCPU] = []
+    nonisolated(unsafe) static var bootstrap: PerCPU? = nil
+    /// The processors the MADT lists as enabled, the BSP's included.
+    nonisolated(unsafe) static var listed = 1
+    /// The BSP's VMX capability MSRs (address, value) in the order VMXCapabilities.read reads them.
+    nonisolated(unsafe) static var bootstrapCapabilities: [(UInt32, UInt64)] = []
+    nonisolated(unsafe) static var bootstrapInVMX = false
+
+    static let stackPages = 4
+    /// Pages per AP: guard, stack, three IST stacks, the per-CPU block, the VMXON region.
+    static let pagesPerAP = 1 + stackPages + 3 + 1 + 1
+
+    static let apicBaseMSR: UInt32 = 0x1B
+    static let gsBaseMSR: UInt32 = 0xC000_0101
+
+    /// The BSP's block; then the MADT's processors, each AP started and waiting for commands.
+    static func startAll(_ info: BootInformation) {
+        let cpu = RealProcessor()
+        guard let block = KernelMemory.pages!.allocatePage(below: IdentityMap.limit) else {
+            log("processors: the bootstrap processor only: no page for its per-CPU block")
+            return
+        }
+        let apicBase = x86_rdmsr(apicBaseMSR)
+        let x2APIC = apicBase & (1 << 10) != 0
+        let bspAPICID = x2APIC ? UInt32(truncatingIfNeeded: x86_rdmsr(0x802))
+                               : x86_cpuid(1, 0).ebx >> 24
+        let bsp = PerCPU(address: block)
+        bsp.initialize(index: 0, apicID: bspAPICID, stackTop: 0, guardPage: 0, vmxon: 0, ist: 0)
+        bsp.state = APState.online
+        bootstrap = bsp
+        x86_wrmsr(gsBaseMSR, block)
+        perCPUReady = true
+
+        let madt: ACPIMADT
+        do {
+            madt = try ACPIMADT.read(root: try ACPIRootTable.read(rsdp: try ACPIRSDP.find(cpu: cpu), cpu: cpu), cpu: cpu)
+        } catch {
+            var text = LogText()
+            text.appendLiteral("processors: the bootstrap processor only: ACPI: ")
+            error.describe(into: &text)
+            cpu.log(LogMessage(stringInterpolation: text))
+            return
+        }
+        let enabled = madt.processors.filter { $0.isEnabled }
+        listed = max(1, enabled.count)
+        logText("processors: the ACPI MADT lists \(enabled.count) enabled (APIC IDs")
+        for processor in enabled { logText(" \(processor.apicID)") }
+        log("); the bootstrap processor is APIC ID \(bspAPICID)")
+        let others = enabled.filter { $0.apicID != bspAPICID }
+        guard !others.isEmpty else { return }
+
+        guard apicBase & (1 << 11) != 0 else {
+            log("processors: the bootstrap processor only: its local APIC is disabled (IA32_APIC_BASE \(hex: apicBase))")
+            return
+        }
+        guard let trampoline = trampolinePage(info) else {
+            log("processors: the bootstrap processor only: no free 4-KiB page below 1 MiB for the start-up trampoline")
+            return
+        }
+        let source = UnsafeRawPointer(bitPattern: UInt(kernel_ap_trampoline_start()))!
+        let size = Int(kernel_ap_trampoline_end() - kernel_ap_trampoline_start())
+        UnsafeMutableRawPointer(bitPattern: UInt(trampoline))!.copyMemory(from: source, byteCount: size)
+        let how = TSCClock.calibrate()
+        log("processors: TSC \(TSCClock.ticksPerMillisecond * 1000) Hz (\(how)); trampoline at \(hex: trampoline), SIPI vector \(hex: trampoline >> 12)")
+
+        let apic = LocalAPICSender(base: apicBase & 0x000F_FFFF_FFFF_F000, x2APIC: x2APIC)
+        apic.softwareEnable()
+        var index: UInt32 = 1
+        for processor in others {
+            if start(processor.apicID, index: index, vector: UInt32(trampoline >> 12), apic: apic) { index += 1 }
+        }
+    }
+
+    /// A free page for the trampoline: available RAM in [9000H, 9F000H), clear of the kernel's
+    /// early memory and of the boot information.
+    private static func trampolinePage(_ info: BootInformation) -> UInt64? {
+        var page = (kernel_low_memory_end() + 0xFFF) & ~0xFFF
+        while page < 0x9F000 {
+            let range = PhysicalRange(start: page, end: page + 0x1000)
+            if info.isAvailableRAM(range) && !info.occupied.contains(where: { $0.overlaps(range) }) { return page }
+            page += 0x1000
+        }
+        return nil
+    }
+
+    /// INIT, 10 ms, SIPI, 200 us, SIPI; then up to 500 ms for the AP to report online.
+    private static func start(_ apicID: UInt32, index: UInt32, vector: UInt32, apic: LocalAPICSender) -> Bool {
+        guard let pages = KernelMemory.pages!.allocateContiguousPages(pagesPerAP, below: IdentityMap.limit) else {
+            log("cpu \(index) (APIC ID \(apicID)): left out: no \(pagesPerAP) free pages for its stacks and blocks")
+            return false
+        }
+        let page = PhysicalPageAllocator.pageSize
+        let guardPage = pages
+        let stackTop = pages + UInt64(1 + stackPages) * page
+        let ist = stackTop
+        let block = PerCPU(address: ist + 3 * page)
+        let guardWords = UnsafeMutablePointer<UInt64>(bitPattern: UInt(guardPage))!
+        for word in 0..<512 { guardWords[word] = PerCPU.guardPattern }
+        block.initialize(index: index, apicID: apicID, stackTop: stackTop, guardPage: guardPage,
+                         vmxon: block.address + page, ist: ist)
+
+        x86_atomic_store64(kernel_ap_boot_percpu(), block.address)
+        let slot = kernel_ap_boot_state()
+        x86_atomic_store32(slot, apicID << 8 | APBootSlot.waiting)
+        var delivered = apic.send(to: apicID, command: LocalAPICSender.initAssert)
+        TSCClock.wait(microseconds: 10_000)
+        delivered = apic.send(to: apicID, command: LocalAPICSender.startUp | vector) && delivered
+        TSCClock.wait(microseconds: 200)
+        delivered = apic.send(to: apicID, command: LocalAPICSender.startUp | vector) && delivered
+        let online = TSCClock.wait(microseconds: 500_000) { block.state == APState.online }
+        if !online {
+            // The trampoline checks the slot: cancelled, a late AP halts there.
+            let cancelled = x86_atomic_cas32(slot, apicID << 8 | APBootSlot.waiting, apicID << 8 | APBootSlot.cancelled)
+            if cancelled || !TSCClock.wait(microseconds: 500_000, until: { block.state == APState.online }) {
+                log("cpu \(index) (APIC ID \(apicID)): left out: no answer within 500 ms of INIT-SIPI-SIPI (\(cancelled ? "never reached the trampoline's claim" : "claimed the slot but never came online")\(delivered ? "" : "; an IPI stayed pending"))")
+                return false
+            }
+        }
+        applicationProcessors.append(block)
+        log("cpu \(index) (APIC ID \(apicID)): online in long mode: stack [\(hex: stackTop - UInt64(stackPages) * page), \(hex: stackTop)) above a guard page, own GDT, TSS and IST stacks, GS base \(hex: block.address)")
+        return true
+    }
+
+    // MARK: VMX on every processor
+
+    /// After the BSP's VMXON: its capability MSRs, then each AP's enable, one after the other.
+    static func enableVMXOnOthers() {
+        bootstrapInVMX = true
+        guard !applicationProcessors.isEmpty else { return }
+        var list: [(UInt32, UInt64)] = []
+        _ = VMXCapabilities.read(using: { msr in
+            let value = x86_rdmsr(msr)
+            list.append((msr, value))
+            return value
+        })
+        bootstrapCapabilities = list
+        for ap in applicationProcessors {
+            _ = command(ap, APCommand.enableVMX, what: "enabling VMX")
+        }
+    }
+
+    /// Before the BSP's VMXOFF: every AP in VMX leaves it.
+    static func disableVMXOnOthers() {
+        for ap in applicationProcessors where ap.state == APState.inVMX {
+            _ = command(ap, APCommand.disableVMX, what: "leaving VMX")
+        }
+    }
+
+    /// The last line before the exit: how many processors were in VMX root operation.
+    static func reportVirtualised() {
+        guard bootstrapInVMX else { return }
+        var virtualised = 1
+        for ap in applicationProcessors where ap.state == APState.done { virtualised += 1 }
+        log("processors: \(virtualised) of \(listed) CPUs were virtualised (in VMX root operation), and every one has left it")
+    }
+
+    /// Gives `ap` a command and waits (bounded) until it is done.
+    private static func command(_ ap: PerCPU, _ command: UInt32, what: StaticString) -> Bool {
+        ap.command = command
+        if TSCClock.wait(microseconds: 2_000_000, until: { ap.command == 0 }) { return true }
+        log("cpu \(ap.index) (APIC ID \(ap.apicID)): left out: no answer within 2 s while \(what)")
+        ap.state = APState.leftOut
+        return false
+    }
+
+    // MARK: On the AP
+
+    static func runCommands(_ me: PerCPU) -> Never {
+        me.state = APState.online
+        while true {
+            var command: UInt32 = 0
+            while command == 0 {
+                x86_pause()
+                command = me.command
+            }
+            if command == APCommand.enableVMX {
+                me.state = enableVMXHere(me) ? APState.inVMX : APState.leftOut
+            } else if command == APCommand.disableVMX {
+                me.state = disableVMXHere(me) ? APState.done : APState.leftOut
+            }
+            if !me.guardIntact {
+                log("cpu \(me.index) (APIC ID \(me.apicID)): FATAL: its stack ran into the guard page below \(hex: me.guardPage + PhysicalPageAllocator.pageSize)")
+                me.state = APState.leftOut
+            }
+            let finished = me.state != APState.inVMX
+            me.command = 0
+            if finished { halt() }
+        }
+    }
+
+    private static func halt() -> Never {
+        while true {
+            x86_cli()
+            x86_hlt()
+        }
+    }
+
+    private static func enableVMXHere(_ me: PerCPU) -> Bool {
+        // The capability MSRs first, compared with the BSP's in the same order.
+        var position = 0
+        var difference: (msr: UInt32, here: UInt64, there: UInt64?)? = nil
+        let reference = bootstrapCapabilities
+        _ = VMXCapabilities.read(using: { msr in
+            let value = x86_rdmsr(msr)
+            if difference == nil {
+                if position >= reference.count || reference[position].0 != msr {
+                    difference = (msr, value, nil)
+                } else if reference[position].1 != value {
+                    difference = (msr, value, reference[position].1)
+                }
+            }
+            position += 1
+            return value
+        })
+        if difference == nil && position != reference.count, position < reference.count {
+            difference = (reference[position].0, 0, reference[position].1)
+        }
+        if let difference {
+            let name = VMXCapabilities.name(ofMSR: difference.msr) ?? "an MSR"
+            if let there = difference.there {
+                log("cpu \(me.index) (APIC ID \(me.apicID)): left out: VMX capabilities differ from cpu 0's: \(name) (\(hex: difference.msr)) is \(hex: difference.here) here, \(hex: there) on cpu 0")
+            } else {
+                log("cpu \(me.index) (APIC ID \(me.apicID)): left out: VMX capabilities differ from cpu 0's: \(name) (\(hex: difference.msr)) is read on one of them only")
+            }
+            return false
+        }
+        var arena = PageArena(base: me.vmxonPage, end: me.vmxonPage + PhysicalPageAllocator.pageSize)
+        let operation: VMXRootOperation
+        do {
+            operation = try enableVMX(on: RealProcessor(), arena: &arena, log: { _ in })
+        } catch {
+            log("cpu \(me.index) (APIC ID \(me.apicID)): left out: \(error.description)")
+            return false
+        }
+        log("cpu \(me.index) (APIC ID \(me.apicID)): VMXON succeeded with its own VMXON region at \(hex: operation.vmxonRegion); VMX capability MSRs as on cpu 0")
+        return true
+    }
+
+    private static func disableVMXHere(_ me: PerCPU) -> Bool {
+        let cpu = RealProcessor()
+        do { try cpu.vmxoff() } catch {
+            log("cpu \(me.index) (APIC ID \(me.apicID)): \(VMXEnableError.vmxoffFailed(error).description)")
+            return false
+        }
+        cpu.writeControlRegister(.cr4, cpu.readControlRegister(.cr4) & ~ControlRegister4.vmxe.rawValue)
+        log("cpu \(me.index) (APIC ID \(me.apicID)): VMXOFF succeeded, CR4.VMXE cleared")
+        return true
+    }
+}
+
+/// The AP's first Swift code (boot/ap.asm), on its own stack: its GDT and TSS, the shared IDT,
+/// GS base at its block; then it waits for the BSP's commands.
+@c(kernel_ap_main)
+public func kernelAPMain(_ block: UInt64) -> Never {
+    let me = PerCPU(address: block)
+    let page = PhysicalPageAllocator.pageSize
+    GlobalDescriptorTable.install(gdt: block + PerCPU.gdtOffset, tss: block + PerCPU.tssOffset, interruptStacks: (
+        me.interruptStacks + page, me.interruptStacks + 2 * page, me.interruptStacks + 3 * page))
+    x86_lidt(InterruptDescriptorTable.base, InterruptDescriptorTable.limit)
+    x86_wrmsr(Processors.gsBaseMSR, block)
+    Processors.runCommands(me)
+}
+
+/// The local APIC's interrupt command register (SDM Vol. 3A 12.6.1): xAPIC MMIO at
+/// IA32_APIC_BASE, or the x2APIC MSR 830H.
+struct LocalAPICSender {
+    let base: UInt64
+    let x2APIC: Bool
+
+    /// Delivery mode INIT (101B), level assert; StartUp (110B) with the vector in bits 7:0.
+    static let initAssert: UInt32 = 0x0000_4500
+    static let startUp: UInt32 = 0x0000_4600
+    static let deliveryPending: UInt32 = 1 << 12
+
+    /// Spurious-interrupt vector register bit 8: APIC software enable (vector FFH).
+    func softwareEnable() {
+        if x2APIC {
+            x86_wrmsr(0x80F, x86_rdmsr(0x80F) | 0x1FF)
+        } else {
+            x86_mmio_write32(base + 0xF0, x86_mmio_read32(base + 0xF0) | 0x1FF)
+        }
+    }
+
+    /// Sends one IPI; returns whether it left (delivery status idle) within 1 ms.
+    func send(to apicID: UInt32, command: UInt32) -> Bool {
+        if x2APIC {
+            x86_wrmsr(0x830, UInt64(apicID) << 32 | UInt64(command))
+            return true
+        }
+        x86_mmio_write32(base + 0x310, apicID << 24)
+        x86_mmio_write32(base + 0x300, command)
+        return TSCClock.wait(microseconds: 1000) { x86_mmio_read32(base + 0x300) & Self.deliveryPending == 0 }
+    }
+}
