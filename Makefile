@@ -81,9 +81,9 @@ deps:
 kernel: $(KERNEL)
 iso: $(ISO)
 
-$(BUILD)/boot/%.o: boot/%.asm | deps
+$(BUILD)/boot/%.o: boot/%.asm boot/long-mode.inc | deps
 	@mkdir -p $(@D)
-	$(NASM) -f elf64 -w+all -I $(BUILD)/guests/ -o $@ $<
+	$(NASM) -f elf64 -w+all -I boot/ -I $(BUILD)/guests/ -o $@ $<
 
 $(BUILD)/boot/guests.o: $(GUEST_IMAGES)
 

@@ -15,6 +15,7 @@
 ;  3. 64-bit: the stack from the per-CPU block `ap_boot_percpu` points at, then
 ;     `kernel_ap_main(percpu)` (Swift), which never returns.
 
+%include "long-mode.inc"
 extern kernel_ap_main
 extern boot_pml4
 
@@ -23,19 +24,6 @@ global ap_trampoline, ap_trampoline_end, ap_boot_state, ap_boot_percpu
 AP_WAITING          equ 1           ; ap_boot_state = (APIC ID << 8) | state
 AP_ARRIVED          equ 2
 
-CR0_PE              equ 1 << 0
-CR0_MP              equ 1 << 1
-CR0_EM              equ 1 << 2
-CR0_NE              equ 1 << 5
-CR0_WP              equ 1 << 16
-CR0_NW              equ 1 << 29
-CR0_CD              equ 1 << 30
-CR0_PG              equ 1 << 31
-CR4_PAE             equ 1 << 5
-CR4_OSFXSR          equ 1 << 9
-CR4_OSXMMEXCPT      equ 1 << 10
-IA32_EFER           equ 0xC0000080
-EFER_LME            equ 1 << 8
 
 AP_CODE32           equ 0x08
 AP_DATA             equ 0x10
@@ -88,19 +76,7 @@ ap_entry32:
     lock cmpxchg [ap_boot_state], ecx
     jne .cancelled
 
-    mov eax, cr4
-    or eax, CR4_PAE | CR4_OSFXSR | CR4_OSXMMEXCPT
-    mov cr4, eax
-    mov eax, boot_pml4
-    mov cr3, eax
-    mov ecx, IA32_EFER
-    rdmsr
-    or eax, EFER_LME
-    wrmsr
-    mov eax, cr0
-    and eax, ~(CR0_EM | CR0_CD | CR0_NW)
-    or eax, CR0_PE | CR0_MP | CR0_NE | CR0_WP | CR0_PG
-    mov cr0, eax
+    ENTER_IA32E_MODE                ; now in IA-32e compatibility mode
     jmp AP_CODE64:ap_entry64
 
 .cancelled:

@@ -13,6 +13,7 @@
 ;  4. load a GDT with a 64-bit code segment and jump to it;
 ;  5. call the Swift kernel: kmain(magic, info) (Sources/Kernel/Entry.swift).
 
+%include "long-mode.inc"
 extern kmain
 extern boot_stack_top
 extern __bss_start, __kernel_end
@@ -27,20 +28,7 @@ COM1                equ 0x3F8
 QEMU_DEBUG_EXIT     equ 0xF4        ; isa-debug-exit: QEMU exits with status (value << 1) | 1
 BOCHS_SHUTDOWN_PORT equ 0x8900      ; "Shutdown" written here makes Bochs panic and exit
 
-CR0_PE              equ 1 << 0
-CR0_MP              equ 1 << 1
-CR0_EM              equ 1 << 2
-CR0_NE              equ 1 << 5
-CR0_WP              equ 1 << 16
-CR0_NW              equ 1 << 29
-CR0_CD              equ 1 << 30
-CR0_PG              equ 1 << 31
-CR4_PAE             equ 1 << 5
-CR4_OSFXSR          equ 1 << 9      ; SSE instructions (Swift code uses them)
-CR4_OSXMMEXCPT      equ 1 << 10
-IA32_EFER           equ 0xC0000080
 MULTIBOOT2_MAGIC    equ 0x36D76289
-EFER_LME            equ 1 << 8
 PAGE_PRESENT_WRITE  equ 0x3
 PAGE_LARGE          equ 0x80        ; PS: a PD entry maps a 2-MiB page
 
@@ -120,21 +108,7 @@ _start:
     cmp ecx, 512
     jb .pd_entry
 
-    mov eax, cr4
-    or eax, CR4_PAE | CR4_OSFXSR | CR4_OSXMMEXCPT
-    mov cr4, eax
-    mov eax, boot_pml4
-    mov cr3, eax
-    mov ecx, IA32_EFER
-    rdmsr
-    or eax, EFER_LME
-    wrmsr
-    mov eax, cr0
-    ; Caches on (GRUB under Bochs leaves CR0.CD and CR0.NW set, their reset values); x87 and
-    ; SSE on (EM clear, MP set).
-    and eax, ~(CR0_EM | CR0_CD | CR0_NW)
-    or eax, CR0_PE | CR0_MP | CR0_NE | CR0_WP | CR0_PG
-    mov cr0, eax                    ; now in IA-32e compatibility mode
+    ENTER_IA32E_MODE                ; now in IA-32e compatibility mode
 
     lgdt [boot_gdt_register]
     jmp BOOT_CODE_SELECTOR:long_mode_entry

@@ -52,9 +52,9 @@ BOCHS_BREAK ?= x86_vmxon
 debug-kernel: $(DEBUG_KERNEL)
 debug-iso: $(DEBUG_ISO)
 
-$(DEBUG_DIR)/boot/%.o: boot/%.asm | deps
+$(DEBUG_DIR)/boot/%.o: boot/%.asm boot/long-mode.inc | deps
 	@mkdir -p $(@D)
-	$(NASM) -f elf64 -g -F dwarf -w+all -I $(BUILD)/guests/ -o $@ $<
+	$(NASM) -f elf64 -g -F dwarf -w+all -I boot/ -I $(BUILD)/guests/ -o $@ $<
 
 # boot/guests.asm includes the test guests' flat binaries.
 $(DEBUG_DIR)/boot/guests.o: $(GUEST_IMAGES)
