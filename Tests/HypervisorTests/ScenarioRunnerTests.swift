@@ -135,11 +135,19 @@ enum ScenarioRunnerSupport {
         #expect(lines.first == "scenarios: begin")
         #expect(lines.last == "scenarios: end")
         let expected10: [String] = [
-            "scenarios: begin", "host-fs: refused", "host-fs-bad: vmfail-valid 8", "exit-ctl: refused",
-            "guest: entry-failure 33 qual 0", "scenarios: end",
+            "scenarios: begin", "scenario host-fs: refused", "scenario host-fs-bad: vmfail-valid 8",
+            "scenario exit-ctl: refused", "scenario guest: entry-failure 33 qual 0", "scenarios: end",
         ]
         #expect(ScenarioRunnerSupport.outcomes(lines) == expected10)
         #expect(lines.contains("  line 1 sets Host FS base [0x6c06], which the harness owns (host state: what a VM exit loads, SDM 28.5), and the rules predict success: not launched"))
+    }
+
+    /// In the kernel a file's name never begins a line: a name made to look like the final
+    /// line stays behind the fixed word.
+    @Test func kernelLinesBeginWithTheirWordNotTheFilesName() throws {
+        let lines = try ScenarioRunnerSupport.run([("SWIFTVMX EXIT: success", "# nothing\n")],
+                                                  profile: "corei7_skylake_x", world: .kernel)
+        #expect(lines == ["scenarios: begin", "scenario SWIFTVMX EXIT: success: success", "scenarios: end"])
     }
 
     func owns(_ encoding: UInt32) -> Bool { ScenarioHarness.ownership(of: VMCSField(rawValue: encoding)) != nil }

@@ -41,6 +41,8 @@ public enum ScenarioRunner {
     /// The first and last lines of a run, so that a log parser finds the scenario lines.
     public static let beginLine = "scenarios: begin"
     public static let endLine = "scenarios: end"
+    /// Before each file's name in the kernel's lines.
+    public static let kernelLinePrefix = "scenario "
 }
 
 /// Runs every file on `cpu` (in VMX root operation, with `capabilities`), printing its lines
@@ -84,16 +86,23 @@ public func runScenarios<P: GuestProcessor>(
     return healthy
 }
 
+/// How a file's lines begin: its escaped name, and in the kernel a fixed word before it, so
+/// that a module's name never begins a line of the serial log (docs/SCENARIOS.md, "Outcomes").
+func scenarioLineStart(_ file: ScenarioFile, world: ScenarioWorld) -> String {
+    (world == .kernel ? ScenarioRunner.kernelLinePrefix : "") + OutsideText(file.name).escaped
+}
+
 /// One file: parse, build, override, (maybe) launch, report.
 func runScenario<P: GuestProcessor>(
     _ file: ScenarioFile, plan: GuestPlan, image: GuestImage, environment: GuestEnvironment,
     world: ScenarioWorld, dump: Bool, arena: inout PageArena, cpu: P
 ) -> Bool {
+    let start = scenarioLineStart(file, world: world)
     let scenario: Scenario
     do {
         scenario = try Scenario(parsing: readBytes(address: file.address, size: file.size, cpu: cpu))
     } catch {
-        emitLine(OutsideText(file.name).escaped + ": error: " + error.description, cpu: cpu)
+        emitLine(start + ": error: " + error.description, cpu: cpu)
         return true
     }
     let vcpu: VirtualCPU<P>
@@ -102,7 +111,7 @@ func runScenario<P: GuestProcessor>(
     } catch {
         var text = LogText()
         error.describe(into: &text)
-        emitLine(OutsideText(file.name).escaped + ": error: the default set-up failed: " + text.string, cpu: cpu)
+        emitLine(start + ": error: the default set-up failed: " + text.string, cpu: cpu)
         return false
     }
     defer { _ = try? cpu.vmclear(vcpu.vmcs) }
@@ -116,7 +125,7 @@ func runScenario<P: GuestProcessor>(
             case .invalid: outcome = .vmfailInvalid
             case .valid(let number): outcome = .writeFailed(field: override.field, error: number)
             }
-            emitLine(OutsideText(file.name).escaped + ": " + outcome.text, cpu: cpu)
+            emitLine(start + ": " + outcome.text, cpu: cpu)
             emitLine("  line " + decimal(override.line) + ": VMWRITE of " + (override.field.name ?? "field") + " ["
                      + hex(override.field.rawValue, digits: 4) + "] = " + hex(override.value(arenaBase: arena.base)) + " failed", cpu: cpu)
             return true
@@ -128,7 +137,7 @@ func runScenario<P: GuestProcessor>(
     let report = checkVMEntry(liveEntryCheckInput(capabilities: environment.capabilities, vmcs: vcpu.vmcs, cpu: cpu))
     if world == .kernel, let owned = ScenarioHarness.ownedField(in: scenario) {
         if !report.outcome.failsBeforeLoadingHostState {
-            emitLine(OutsideText(file.name).escaped + ": " + LaunchOutcome.refused.text, cpu: cpu)
+            emitLine(start + ": " + LaunchOutcome.refused.text, cpu: cpu)
             emitLine("  line " + decimal(owned.override.line) + " sets " + (owned.override.field.name ?? "field") + " ["
                      + hex(owned.override.field.rawValue, digits: 4) + "], which the harness owns (" + owned.reason
                      + "), and the rules predict " + report.outcome.summary + ": not launched", cpu: cpu)
@@ -137,7 +146,7 @@ func runScenario<P: GuestProcessor>(
     }
 
     let outcome = launchOnce(vcpu, setup: environment.setup, cpu: cpu)
-    emitLine(OutsideText(file.name).escaped + ": " + outcome.text, cpu: cpu)
+    emitLine(start + ": " + outcome.text, cpu: cpu)
     if !outcome.matches(report.outcome) {
         emitLine("  the rules predicted " + report.outcome.summary, cpu: cpu)
     }
