@@ -43,7 +43,7 @@ STATISTICS_RING_OFFSET = 0x2A0
 # Lines a guest caused that were not written, by kind (GuestLines.swift, ExitStatistics.swift).
 STATISTICS_LINES_OFFSET = 0x5A0
 STATISTICS_LINE_KINDS = ["PRINT lines", "COM1 lines", "exceptions reflected", "refused port accesses",
-                         "refused MSR accesses", "refused instructions", "interrupt events"]
+                         "refused MSR accesses", "refused instructions", "interrupt and single-step events"]
 STATISTICS_RING_ENTRY = 24
 
 # SDM Appendix C, Table C-1 (the same names as Sources/VMX/ExitReason.swift).

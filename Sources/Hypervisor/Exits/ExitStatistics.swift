@@ -14,7 +14,7 @@
 //   0x2a0   24*32 ring: per slot the exit reason (8 bytes), the qualification, the guest RIP
 //   0x5a0   8*7   lines not written, by GuestLineKind (GuestLines.swift): PRINT, COM1,
 //                 exceptions reflected, refused ports, refused MSRs, refused instructions,
-//                 interrupt events (tools/gdb/swiftvmx.py reads the same layout)
+//                 interrupt and single-step events (tools/gdb/swiftvmx.py reads the same layout)
 import VMX
 
 public struct ExitStatistics: Sendable {

@@ -29,7 +29,7 @@ extension VirtualCPU {
     func stepped(at rip: UInt64) {
         stepsDone += 1
         stepsRemaining -= 1
-        cpu.log("guest \(name): step \(stepsDone): RIP \(hex: rip)")
+        log(.event, "guest \(name): step \(stepsDone): RIP \(hex: rip)")
         guard stepsRemaining <= 0 else { return }
         if usesMonitorTrapFlag {
             setPrimaryControls(primaryControls.subtracting(.monitorTrapFlag))

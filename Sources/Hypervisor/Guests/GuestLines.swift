@@ -1,5 +1,6 @@
 // The lines a guest can make the hypervisor write again and again - a PRINT, a COM1 line, an
-// exception reflected, a refused port or MSR access, an interrupt injected - are bounded per
+// exception reflected, a refused port or MSR access, an interrupt injected, a single step (the
+// SINGLE_STEP hypercall asks for as many as it likes) - are bounded per
 // user image: the first `allowance` of each kind are written, the rest only counted (in the
 // guest's counters and, over the whole run, in the exit statistics page), and when the guest
 // stops one line per kind says how many were not written (docs/GUESTS.md, "Time budget").
@@ -32,7 +33,7 @@ public enum GuestLineKind: Int, Sendable, CaseIterable {
         case .refusedPort: return "refused port accesses"
         case .refusedMSR: return "refused MSR accesses"
         case .refusedOther: return "refused instructions"
-        case .event: return "interrupt events"
+        case .event: return "interrupt and single-step events"
         }
     }
 }
