@@ -175,7 +175,7 @@ enum Processors {
     static let pagesPerAP = 1 + stackPages + 3 + 1 + 1
 
     static let apicBaseMSR: UInt32 = 0x1B
-    static let gsBaseMSR: UInt32 = 0xC000_0101
+    static let gsBaseMSR: UInt32 = MSR.ia32GSBase
 
     /// The BSP's block; then the MADT's processors, each AP started and waiting for commands.
     static func startAll(_ info: BootInformation) {
@@ -227,7 +227,7 @@ enum Processors {
         let how = TSCClock.calibrate()
         log("processors: TSC \(TSCClock.ticksPerMillisecond * 1000) Hz (\(how)); trampoline at \(hex: trampoline), SIPI vector \(hex: trampoline >> 12)")
 
-        let apic = LocalAPICSender(base: apicBase & 0x000F_FFFF_FFFF_F000, x2APIC: x2APIC)
+        let apic = LocalAPICSender(base: apicBase & PageFrame.addressMask, x2APIC: x2APIC)
         apic.softwareEnable()
         var index: UInt32 = 1
         for processor in others {
