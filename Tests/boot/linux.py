@@ -118,8 +118,13 @@ POKES = {
     "qemu-exit": "guest linux stopped: wrote the hypervisor's exit port 0x00f4",
 }
 
+# With two processors (--two-cpus): the second is the hypervisor's, hidden from Linux's MADT.
+TWO_CPUS_LINE = ("guest linux: ACPI: the MADT it reads lists 2 processors, 1 of them hidden (a copy mapped over "
+                 "the original): the guest runs on APIC ID 0 only")
+
 RUNS = {
     "default": (ISO, "linux-test", "default"),
+    "two-cpus": (ISO, "linux-2cpus-test", "default"),
     "bare": (BARE_ISO, "linux-bare-test", "bare"),
     "isolation": (os.path.join("build", "swiftvmx-linux-isolation.iso"), "linux-isolation-test", "isolation"),
     "isolation-relaxed": (os.path.join("build", "swiftvmx-linux-isolation-relaxed.iso"),
@@ -265,6 +270,8 @@ def boot(model, run, limit):
     env = dict(os.environ, ISO=iso, RUN_NAME=name, MEGS="256", COM3="1")
     if bare:
         env.update(IGNORE_BAD_MSRS="1", EXPECT="poweroff")
+    if run == "two-cpus":
+        env.update(CPU_COUNT="2")
     com1 = os.path.join(LOGS, f"bochs-{model}.{name}.log")
     com3 = os.path.join(LOGS, f"bochs-{model}.{name}.com3.log")
     start = time.monotonic()
@@ -285,6 +292,8 @@ def boot(model, run, limit):
         problems = judge_poke(lines_of(read(com3)), lines_of(read(com1)), status, run[len("poke-"):])
     else:
         problems = judge(read(com3), read(com1), status, bare, mode == "isolation", model)
+    if run == "two-cpus" and TWO_CPUS_LINE not in lines_of(read(com1)):
+        problems.append(f"hypervisor (COM1): missing line {TWO_CPUS_LINE!r}")
     label = "linux" if run == "default" else f"linux {run}"
     print(f"{'PASS' if not problems else 'FAIL'} {label} {model} "
           f"({seconds:.1f} s, status {status})" + "".join(f"\n    {p}" for p in problems)
@@ -453,12 +462,13 @@ def main():
     kind.add_argument("--bare", action="store_true")
     kind.add_argument("--isolation", action="store_true")
     kind.add_argument("--pokes", action="store_true")
+    kind.add_argument("--two-cpus", action="store_true")
     parser.add_argument("--self-test", action="store_true")
     args = parser.parse_args()
     if args.self_test:
         return 0 if self_test() else 1
     runs = (["isolation", "isolation-relaxed"] if args.isolation else ["bare"] if args.bare
-            else ["poke-" + poke for poke in POKES] if args.pokes else ["default"])
+            else ["poke-" + poke for poke in POKES] if args.pokes else ["two-cpus"] if args.two_cpus else ["default"])
     target = ("linux-isolation-iso" if args.isolation else "run-linux-bare" if args.bare
               else "linux-poke-iso" if args.pokes else "linux-iso")
     missing = [RUNS[run][0] for run in runs if not os.path.exists(os.path.join(ROOT, RUNS[run][0]))]

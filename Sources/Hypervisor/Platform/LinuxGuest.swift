@@ -206,8 +206,15 @@ func buildLinuxGuest<P: GuestProcessor>(
     cpu.log("guest \(options.name): command line \"\(outside: options.kernelCommandLine, limit: OutsideText.commandLineLimit)\"")
 
     // EPT, bitmaps, VMCS.
+    let separate = platform.madtPages.map { [$0] } ?? []
     guard let ept = EPT(memoryType: setup.eptMemoryType, arena: &arena, cpu: cpu),
-          memory.mapIdentity(into: ept, arena: &arena, cpu: cpu) else { throw .outOfArenaMemory("EPT tables") }
+          memory.mapIdentity(into: ept, separate: separate, arena: &arena, cpu: cpu)
+    else { throw .outOfArenaMemory("EPT tables") }
+    // One processor: the one the guest runs on (CPUID.1:EBX[31:24], its initial APIC ID).
+    let apicID = cpu.cpuid(leaf: 1, subleaf: 0).ebx >> 24
+    if let (hidden, listed) = platform.hideOtherProcessors(but: apicID, ept: ept, arena: &arena, cpu: cpu), hidden > 0 {
+        cpu.log("guest \(options.name): ACPI: the MADT it reads lists \(listed) processors, \(hidden) of them hidden (a copy mapped over the original): the guest runs on APIC ID \(apicID) only")
+    }
     guard let bitmaps = Bitmaps(exitingPorts: platform.exitingPorts, msrs: PassThroughMSRs.intercepted,
                                 writtenMSRs: PassThroughMSRs.interceptedWrites, arena: &arena, cpu: cpu)
     else { throw .outOfArenaMemory("the I/O and MSR bitmaps") }

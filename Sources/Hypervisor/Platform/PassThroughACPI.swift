@@ -32,6 +32,7 @@ extension PassThroughPlatform {
         resetPort = port(acpi.fadt.resetRegister)
         resetValue = acpi.fadt.resetValue
         ioAPICs = acpi.madt.ioAPICs.map { UInt64($0.address) }
+        madt = acpi.madt.table
         if let table = try? acpi.root.find(Self.hpetSignature, minimumLength: Self.hpetAddressOffset + 8, cpu: cpu) {
             hpet = cpu.readPhysical64(table.address + Self.hpetAddressOffset)
         }

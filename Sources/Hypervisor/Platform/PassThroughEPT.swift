@@ -20,9 +20,13 @@ extension PassThroughMemory {
     /// Builds the identity map in `ept`: 2-MiB pages where a whole 2-MiB block is one kind
     /// (all guest memory, or all MMIO, nothing of the hypervisor's), 4-KiB pages elsewhere.
     /// Returns false when the arena has no room for a table.
-    public func mapIdentity<P: Processor>(into ept: EPT, arena: inout PageArena, cpu: P) -> Bool {
+    /// `separate` ranges are mapped with 4-KiB pages whatever is around them, so that a page of
+    /// them can be mapped elsewhere afterwards (PassThroughMADT).
+    public func mapIdentity<P: Processor>(into ept: EPT, separate: [PhysicalRange] = [], arena: inout PageArena,
+                                          cpu: P) -> Bool {
         let large: UInt64 = 2 << 20, page = PhysicalLayout.pageSize
         var boundaries: [UInt64] = []
+        for range in separate { boundaries += [range.start, range.end] }
         for entry in firmwareMap { boundaries += [entry.base, entry.end] }
         for range in hypervisorRanges { boundaries += [range.start, range.end] }
         var block: UInt64 = 0

@@ -21,6 +21,8 @@ public final class PassThroughPlatform {
     public var resetValue: UInt8 = 0
     /// The interrupt controllers and timers to quiet when the guest stops (MADT, HPET table).
     public var ioAPICs: [UInt64] = []
+    /// The firmware's MADT, whose other processors the guest must not see (PassThroughMADT).
+    public var madt: ACPITable? = nil
     public var hpet: UInt64? = nil
     /// What the hypervisor keeps of the machine's RAM (for the EPT-violation answer).
     public var memory: PassThroughMemory? = nil
