@@ -132,7 +132,7 @@ public final class EmulatedCPU: Processor {
     /// IA32_APIC_BASE: the bootstrap processor (bit 8) with its local APIC globally disabled
     /// (bit 11 clear; the emulated machine has no APIC device at FEE00000H).
     static let defaultMSRs: [UInt32: UInt64] = [
-        MSR.ia32APICBase: 0xFEE0_0100,
+        MSR.ia32APICBase: LocalAPIC.defaultBase | LocalAPIC.bootstrapProcessor,
         MSR.ia32SysenterCS: 0, MSR.ia32SysenterESP: 0, MSR.ia32SysenterEIP: 0,
         MSR.ia32DebugCtl: 0, MSR.ia32PAT: 0x0007_0406_0007_0406, MSR.ia32PerfGlobalCtrl: 0,
         MSR.ia32FSBase: 0, MSR.ia32GSBase: 0, MSR.ia32KernelGSBase: 0,

@@ -174,7 +174,6 @@ enum Processors {
     /// Pages per AP: guard, stack, three IST stacks, the per-CPU block, the VMXON region.
     static let pagesPerAP = 1 + stackPages + 3 + 1 + 1
 
-    static let apicBaseMSR: UInt32 = 0x1B
     static let gsBaseMSR: UInt32 = MSR.ia32GSBase
 
     /// The BSP's block; then the MADT's processors, each AP started and waiting for commands.
@@ -184,9 +183,9 @@ enum Processors {
             log("processors: the bootstrap processor only: no page for its per-CPU block")
             return
         }
-        let apicBase = x86_rdmsr(apicBaseMSR)
-        let x2APIC = apicBase & (1 << 10) != 0
-        let bspAPICID = x2APIC ? UInt32(truncatingIfNeeded: x86_rdmsr(0x802))
+        let apicBase = x86_rdmsr(MSR.ia32APICBase)
+        let x2APIC = apicBase & LocalAPIC.x2APICMode != 0
+        let bspAPICID = x2APIC ? UInt32(truncatingIfNeeded: x86_rdmsr(LocalAPIC.msr(LocalAPIC.id)))
                                : x86_cpuid(1, 0).ebx >> 24
         let bsp = PerCPU(address: block)
         bsp.initialize(index: 0, apicID: bspAPICID, stackTop: 0, guardPage: 0, vmxon: 0, ist: 0)
@@ -213,7 +212,7 @@ enum Processors {
         let others = enabled.filter { $0.apicID != bspAPICID }
         guard !others.isEmpty else { return }
 
-        guard apicBase & (1 << 11) != 0 else {
+        guard apicBase & LocalAPIC.globalEnable != 0 else {
             log("processors: the bootstrap processor only: its local APIC is disabled (IA32_APIC_BASE \(hex: apicBase))")
             return
         }
@@ -227,7 +226,7 @@ enum Processors {
         let how = TSCClock.calibrate()
         log("processors: TSC \(TSCClock.ticksPerMillisecond * 1000) Hz (\(how)); trampoline at \(hex: trampoline), SIPI vector \(hex: trampoline >> 12)")
 
-        let apic = LocalAPICSender(base: apicBase & PageFrame.addressMask, x2APIC: x2APIC)
+        let apic = LocalAPICSender(base: apicBase & LocalAPIC.baseMask, x2APIC: x2APIC)
         apic.softwareEnable()
         var index: UInt32 = 1
         for processor in others {
@@ -266,11 +265,11 @@ enum Processors {
         x86_atomic_store64(kernel_ap_boot_percpu(), block.address)
         let slot = kernel_ap_boot_state()
         x86_atomic_store32(slot, apicID << 8 | APBootSlot.waiting)
-        var delivered = apic.send(to: apicID, command: LocalAPICSender.initAssert)
+        var delivered = apic.send(to: apicID, command: LocalAPIC.initAssert)
         TSCClock.wait(microseconds: 10_000)
-        delivered = apic.send(to: apicID, command: LocalAPICSender.startUp | vector) && delivered
+        delivered = apic.send(to: apicID, command: LocalAPIC.startUp | vector) && delivered
         TSCClock.wait(microseconds: 200)
-        delivered = apic.send(to: apicID, command: LocalAPICSender.startUp | vector) && delivered
+        delivered = apic.send(to: apicID, command: LocalAPIC.startUp | vector) && delivered
         let online = TSCClock.wait(microseconds: 500_000) { block.state == APState.online }
         if !online {
             // The trampoline checks the slot: cancelled, a late AP halts there.
@@ -431,28 +430,27 @@ struct LocalAPICSender {
     let base: UInt64
     let x2APIC: Bool
 
-    /// Delivery mode INIT (101B), level assert; StartUp (110B) with the vector in bits 7:0.
-    static let initAssert: UInt32 = 0x0000_4500
-    static let startUp: UInt32 = 0x0000_4600
-    static let deliveryPending: UInt32 = 1 << 12
-
     /// Spurious-interrupt vector register bit 8: APIC software enable (vector FFH).
     func softwareEnable() {
         if x2APIC {
-            x86_wrmsr(0x80F, x86_rdmsr(0x80F) | 0x1FF)
+            let msr = LocalAPIC.msr(LocalAPIC.spuriousInterruptVector)
+            x86_wrmsr(msr, x86_rdmsr(msr) | UInt64(LocalAPIC.softwareEnableWithVectorFF))
         } else {
-            x86_mmio_write32(base + 0xF0, x86_mmio_read32(base + 0xF0) | 0x1FF)
+            let register = base + LocalAPIC.spuriousInterruptVector
+            x86_mmio_write32(register, x86_mmio_read32(register) | LocalAPIC.softwareEnableWithVectorFF)
         }
     }
 
     /// Sends one IPI; returns whether it left (delivery status idle) within 1 ms.
     func send(to apicID: UInt32, command: UInt32) -> Bool {
         if x2APIC {
-            x86_wrmsr(0x830, UInt64(apicID) << 32 | UInt64(command))
+            x86_wrmsr(LocalAPIC.msr(LocalAPIC.interruptCommandLow), UInt64(apicID) << 32 | UInt64(command))
             return true
         }
-        x86_mmio_write32(base + 0x310, apicID << 24)
-        x86_mmio_write32(base + 0x300, command)
-        return TSCClock.wait(microseconds: 1000) { x86_mmio_read32(base + 0x300) & Self.deliveryPending == 0 }
+        x86_mmio_write32(base + LocalAPIC.interruptCommandHigh, apicID << 24)
+        x86_mmio_write32(base + LocalAPIC.interruptCommandLow, command)
+        return TSCClock.wait(microseconds: 1000) {
+            x86_mmio_read32(base + LocalAPIC.interruptCommandLow) & LocalAPIC.deliveryPending == 0
+        }
     }
 }

@@ -33,7 +33,10 @@ struct LinuxModules {
                 initrd = images.firstIndex { !$0.isBuiltIn && GuestOptions.name(in: $0.commandLine).map { $0.utf8.elementsEqual(wanted.utf8) } == true }
                 if let initrd { skipped.append(initrd) }
                 else {
-                    cpu.log("guest \(options.name): cannot start Linux: initrd=\(outside: wanted): no boot module has name=\(outside: wanted)")
+                    var text = LogText()
+                    text.append("guest \(options.name): cannot start Linux: ")
+                    LinuxLoadError.initrdNotFound(wanted).describe(into: &text)
+                    cpu.log(LogMessage(stringInterpolation: text))
                     healthy = false
                     continue
                 }

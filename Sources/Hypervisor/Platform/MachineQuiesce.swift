@@ -5,21 +5,6 @@
 // masked, and the vectors in service end with EOIs.
 import VMX
 
-/// Local APIC registers (SDM Vol. 3A 12.4.1, Table 12-1), offsets from its base.
-enum LocalAPIC {
-    static let endOfInterrupt: UInt64 = 0xB0
-    static let inService: UInt64 = 0x100             // eight 32-bit registers, 10H apart
-    static let lvtEntries: [UInt64] = [0x2F0, 0x320, 0x330, 0x340, 0x350, 0x360, 0x370]
-    static let timerInitialCount: UInt64 = 0x380
-    static let masked: UInt32 = 1 << 16
-    /// IA32_APIC_BASE: global enable (11), x2APIC mode (10), the base (bits 51:12).
-    static let enabled: UInt64 = 1 << 11
-    static let x2APICMode: UInt64 = 1 << 10
-    static let baseMask: UInt64 = PageFrame.addressMask
-    /// The x2APIC MSR of a register: 800H + offset / 10H (SDM Vol. 3A 12.12.1.2).
-    static func msr(_ offset: UInt64) -> UInt32 { 0x800 + UInt32(offset >> 4) }
-}
-
 /// I/O APIC: index and data windows, the version register, redirection entries from 10H.
 enum IOAPIC {
     static let select: UInt64 = 0x00
@@ -70,7 +55,7 @@ func quiesceMachine<P: GuestProcessor>(cpu: P, platform: PassThroughPlatform?) {
 
 private func quiesceLocalAPIC<P: GuestProcessor>(cpu: P) {
     let apicBase = cpu.readMSR(MSR.ia32APICBase)
-    guard apicBase & LocalAPIC.enabled != 0 else { return }
+    guard apicBase & LocalAPIC.globalEnable != 0 else { return }
     let x2APIC = apicBase & LocalAPIC.x2APICMode != 0
     let base = apicBase & LocalAPIC.baseMask
     func read(_ offset: UInt64) -> UInt32 {
@@ -81,8 +66,8 @@ private func quiesceLocalAPIC<P: GuestProcessor>(cpu: P) {
     }
     // LVT CMCI (2F0H) exists only with enough LVT entries; the version register's bits 23:16
     // give the last one (6 without CMCI).
-    let lastLVT = (read(0x30) >> 16) & 0xFF
-    for offset in LocalAPIC.lvtEntries where offset != 0x2F0 || lastLVT >= 6 {
+    let lastLVT = (read(LocalAPIC.version) >> 16) & 0xFF
+    for offset in LocalAPIC.lvtEntries where offset != LocalAPIC.lvtCMCI || lastLVT >= 6 {
         write(offset, read(offset) | LocalAPIC.masked)
     }
     write(LocalAPIC.timerInitialCount, 0)

@@ -31,7 +31,7 @@ public enum PassThroughMSRs {
     public static let miscEnableDefault: UInt64 = 1 << 0 | 1 << 11 | 1 << 12
     /// IA32_APIC_BASE bits a write may not change: x2APIC enable (10), APIC global enable
     /// (11), the base (MAXPHYADDR-1:12).
-    static let apicBaseFixed: UInt64 = 1 << 10 | 1 << 11 | PageFrame.addressMask
+    static let apicBaseFixed: UInt64 = LocalAPIC.x2APICMode | LocalAPIC.globalEnable | LocalAPIC.baseMask
 
     static func isVMX(_ msr: UInt32) -> Bool {
         msr == MSR.ia32FeatureControl || (MSR.ia32VMXBasic...MSR.ia32VMXExitCtls2).contains(msr)

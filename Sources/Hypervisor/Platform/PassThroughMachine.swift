@@ -62,8 +62,8 @@ public struct PassThroughMemory: Sendable {
         hypervisorRanges.contains { $0.overlaps(range) }
     }
 
-    /// The firmware map's type for the page at `address`: the most restrictive of the
-    /// entries that touch the page (memory only if every byte is), nil in a hole.
+    /// Whether the page at `address` is memory (RAM, ACPI, NVS) in the firmware map: every byte
+    /// of it, by entries of those types only; a hole or any other type makes it MMIO.
     func isCacheableMemory(page address: UInt64) -> Bool {
         let page = PhysicalRange(start: address, size: PhysicalLayout.pageSize)
         var covered: UInt64 = 0
