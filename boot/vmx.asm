@@ -23,6 +23,8 @@ VMCS_EXIT_QUALIFICATION         equ 0x6400
 VMCS_EXIT_INSTRUCTION_LENGTH    equ 0x440C
 VMCS_GUEST_RIP                  equ 0x681E
 VMCS_GUEST_INTERRUPTIBILITY     equ 0x4824
+VMCS_GUEST_RFLAGS               equ 0x6820
+VMCS_GUEST_DR7                  equ 0x681A
 
 ; The frame below the six pushed registers.
 FRAME_REGISTERS     equ 0           ; GuestRegisters *
@@ -147,14 +149,17 @@ leave_frame:
 ;    GuestCPUID does (VMX, SMX, XSAVE, OSXSAVE, AVX, F16C, FMA cleared, hypervisor bit set);
 ;  - VMCALL (18) GET_VERSION at CPL 0: RAX 0, RBX 10000H, RCX "SVMX";
 ;  - OUT (30) of one byte to port 80H, not string: ignored;
-; each followed by the instruction skip (RIP += length, STI/MOV-SS blocking cleared). Any
-; other exit returns 0 to the Swift run loop, which dispatches it without recording it again.
+; each followed by the instruction skip (RIP += length, STI/MOV-SS blocking cleared). As in
+; VirtualCPU.skipInstruction and skipIOInstruction, guest RFLAGS (TF, RF) and, for OUT, DR7 are
+; read first: a single step or an I/O breakpoint goes to the Swift handlers. Any other exit
+; returns 0 to the Swift run loop, which dispatches it without recording it again.
 LEAF1_ECX_HIDDEN    equ (1 << 5) | (1 << 6) | (1 << 12) | (1 << 26) | (1 << 27) | (1 << 28) | (1 << 29)
 STATISTICS_TOTAL    equ 0x08
 STATISTICS_NEXT     equ 0x10
 STATISTICS_COUNTERS equ 0x20
 STATISTICS_RING     equ 0x2A0
 VMCS_GUEST_SS_ACCESS_RIGHTS equ 0x4818
+RFLAGS_TF_RF        equ (1 << 8) | (1 << 16)
 
 vmx_baseline_run:
     push rbx
@@ -193,6 +198,10 @@ vmx_baseline_run:
     inc eax
     and eax, 31
     mov [r13 + STATISTICS_NEXT], rax
+    mov ecx, VMCS_GUEST_RFLAGS
+    vmread rax, rcx
+    test eax, RFLAGS_TF_RF
+    jnz .to_swift
     cmp r8d, 10
     je .cpuid
     cmp r8d, 18
@@ -244,6 +253,10 @@ vmx_baseline_run:
     and eax, ~(1 << 6)              ; DX or immediate: the same
     cmp eax, 0x00800000             ; OUT, one byte, port 80H, not string
     jne .to_swift
+    mov ecx, VMCS_GUEST_DR7
+    vmread rax, rcx
+    test al, al                     ; L0-L3, G0-G3: a breakpoint may match the port
+    jnz .to_swift
 
 .skip:
     mov ecx, VMCS_EXIT_INSTRUCTION_LENGTH

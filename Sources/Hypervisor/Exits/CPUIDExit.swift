@@ -53,17 +53,24 @@ public enum GuestCPUID {
     static let leaf7AVXEDX: UInt32 = (CPUIDStructuredFeaturesEDX.avx512.rawValue
             | CPUIDStructuredFeaturesEDX.amx.rawValue)
     static let rdtscp: UInt32 = CPUIDExtendedFeaturesEDX.rdtscp.rawValue
+    /// The basic leaves `result` changes, as bits 0-31: 1, 6, 7 and 0DH.
+    static let changedBasicLeaves: UInt32 = 1 << CPUIDLeaf.versionAndFeatures | 1 << CPUIDLeaf.thermalAndPower
+        | 1 << CPUIDLeaf.structuredExtendedFeatures | 1 << CPUIDLeaf.extendedState
+
+    /// Whether `result` changes anything of `leaf`: the leaves below 32 it edits, and every
+    /// leaf from 40000000H on. Checked first on every CPUID exit, before anything is loaded.
+    @inline(__always)
+    public static func changes(leaf: UInt32) -> Bool {
+        leaf >= CPUIDLeaf.hypervisorBase || (leaf < 32 && (changedBasicLeaves >> leaf) & 1 != 0)
+    }
 
     /// What the guest sees for `leaf`/`subleaf`, given the processor's answer `host`.
-    @inline(__always)
     public static func result(leaf: UInt32, subleaf: UInt32, host: CPUIDResult, setup: ControlSetup,
                               view: CPUIDView = .sandboxed) -> CPUIDResult {
-        // Leaves with nothing to change (0, 2-5, 8-CH, 0EH-3FFFFFFFH), first: the common case.
-        if leaf < CPUIDLeaf.hypervisorBase && leaf != 1 && leaf != CPUIDLeaf.thermalAndPower
-            && leaf != CPUIDLeaf.structuredExtendedFeatures && leaf != CPUIDLeaf.extendedState { return host }
+        guard changes(leaf: leaf) else { return host }
         var r = host
         switch leaf {
-        case 1:
+        case CPUIDLeaf.versionAndFeatures:
             r.ecx &= ~(leaf1ECXHidden | view.leaf1ECX)
             r.ecx |= hypervisor
             r.edx &= ~view.leaf1EDX
@@ -97,8 +104,8 @@ public enum GuestCPUID {
 public func handleCPUID<P: GuestProcessor>(_ vcpu: VirtualCPU<P>, _ exit: inout ExitContext) -> ExitAction {
     let leaf = UInt32(truncatingIfNeeded: vcpu.registers.rax)
     let subleaf = UInt32(truncatingIfNeeded: vcpu.registers.rcx)
-    let r = GuestCPUID.result(leaf: leaf, subleaf: subleaf, host: vcpu.cpu.cpuid(leaf: leaf, subleaf: subleaf),
-                              setup: vcpu.setup, view: vcpu.cpuidView)
+    let host = vcpu.cpu.cpuid(leaf: leaf, subleaf: subleaf)
+    let r = GuestCPUID.changes(leaf: leaf) ? guestView(vcpu, leaf: leaf, subleaf: subleaf, host: host) : host
     // CPUID writes EAX, EBX, ECX, EDX, which clears bits 63:32 of RAX..RDX.
     vcpu.registers.rax = UInt64(r.eax)
     vcpu.registers.rbx = UInt64(r.ebx)
@@ -106,4 +113,11 @@ public func handleCPUID<P: GuestProcessor>(_ vcpu: VirtualCPU<P>, _ exit: inout 
     vcpu.registers.rdx = UInt64(r.edx)
     vcpu.skipInstruction(exit)
     return .resume
+}
+
+/// The leaves `GuestCPUID.result` edits, out of line: the common case then needs no stack frame
+/// for the set-up it reads.
+@inline(never)
+func guestView<P: GuestProcessor>(_ vcpu: VirtualCPU<P>, leaf: UInt32, subleaf: UInt32, host: CPUIDResult) -> CPUIDResult {
+    GuestCPUID.result(leaf: leaf, subleaf: subleaf, host: host, setup: vcpu.setup, view: vcpu.cpuidView)
 }

@@ -115,7 +115,8 @@ func stringIO<P: GuestProcessor>(_ vcpu: VirtualCPU<P>, _ exit: ExitContext, _ q
     let indexRegister = q.isIn ? 7 : 6
     var remaining = q.isRepeated ? vcpu.registers.rcx & mask : 1
     var iterations = 0
-    // The host's time on the iterations counts against the budget (VirtualCPU.armBudget).
+    // The host's time on the iterations counts against the budget at the next VM entry.
+    vcpu.chargeHostTimeAtNextEntry()
     while remaining > 0 && iterations < 4096 {
         let offset = vcpu.registers[indexRegister] & mask
         let linear = segmentBase &+ offset

@@ -15,7 +15,9 @@ import VMX
 /// The timer is armed with at most 2^32 - 1 ticks at a time (VirtualCPU.armBudget): the guest
 /// goes on, re-armed with the rest, until its whole budget is spent.
 public func handlePreemptionTimerExpired<P: GuestProcessor>(_ vcpu: VirtualCPU<P>, _ exit: inout ExitContext) -> ExitAction {
-    vcpu.budgetSpent() ? .stop(.budgetExhausted(cycles: vcpu.budgetCycles, preemptionTimer: true)) : .resume
+    if vcpu.budgetSpent() { return .stop(.budgetExhausted(cycles: vcpu.budgetCycles, preemptionTimer: true)) }
+    vcpu.chargeHostTimeAtNextEntry()
+    return .resume
 }
 
 public func handleExternalInterrupt<P: GuestProcessor>(_ vcpu: VirtualCPU<P>, _ exit: inout ExitContext) -> ExitAction {

@@ -53,7 +53,9 @@ extension VirtualCPU {
     /// built only then.
     @inline(__always)
     public func log(_ kind: GuestLineKind, _ message: @autoclosure () -> LogMessage) {
-        if mayLog(kind) { cpu.log(message()) }
+        guard mayLog(kind) else { return }
+        cpu.log(message())
+        chargeHostTimeAtNextEntry()     // a line's host time counts at once
     }
 
     /// One line per kind whose lines were not all written.

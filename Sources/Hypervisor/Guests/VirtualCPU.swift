@@ -51,6 +51,16 @@ public final class VirtualCPU<P: GuestProcessor> {
     var timerRate: UInt64 = 0
     var armedAt: UInt64 = 0
     var armedTicks: UInt64 = 0
+    /// VM entries left before the next one arms the timer (`armBudget`), and how many entries
+    /// one arming covers: 1 without "save VMX-preemption timer value" (the timer restarts from
+    /// the field at every entry), else `entriesPerArming`.
+    var entriesBeforeArming: UInt32 = 0
+    var armingInterval: UInt32 = 1
+    /// With "save VMX-preemption timer value" the timer keeps the guest's own time from exit to
+    /// entry; the host's time since the last arming is charged at every 16th entry, and at the
+    /// next entry after a handler did heavy work (`chargeHostTimeAtNextEntry`). A guest thus
+    /// overruns its budget by at most 16 cheap exits' host time.
+    static var entriesPerArming: UInt32 { 16 }
     /// Whether the host's time counts against the budget (every cycle from one VM entry to the
     /// next); false while a debugger holds the guest, so that waiting for gdb is not charged.
     public var chargesHostTime = true
@@ -189,9 +199,9 @@ public final class VirtualCPU<P: GuestProcessor> {
     /// own and the host's on its behalf, exit handling, string I/O, the log lines it causes -
     /// brings it nearer (the host timer, on CPUs without the preemption timer, counts host time
     /// by itself). The timer is 32 bits wide: it gets at most 2^32 - 1 ticks at a time and is
-    /// re-armed at every VM entry until the deadline (handlePreemptionTimerExpired). A value
-    /// of 0 makes the VM entry exit at once (SDM 26.7.4). On every VM exit's path: one RDTSC,
-    /// one VMWRITE.
+    /// re-armed until the deadline (handlePreemptionTimerExpired). A value of 0 makes the VM
+    /// entry exit at once (SDM 26.7.4). One RDTSC and one VMWRITE, at every `armingInterval`th
+    /// VM entry (`entriesPerArming`).
     @inline(__always)
     func armBudget() {
         let now = cpu.readTimestampCounter()
@@ -199,13 +209,20 @@ public final class VirtualCPU<P: GuestProcessor> {
             timerRate = UInt64(setup.preemptionTimerRate)
             budgetDeadline = now &+ budgetCycles < now ? .max : now &+ budgetCycles
             armedAt = now
+            armingInterval = setup.savesPreemptionTimer ? Self.entriesPerArming : 1
         } else if !chargesHostTime {
             excuseHostTime(now: now)
         }
         let left = budgetDeadline > now ? budgetDeadline &- now : 0
         armedTicks = min(left &>> timerRate, UInt64(UInt32.max))
         cpu.vmwriteField(VMCSField.vmxPreemptionTimerValue.rawValue, armedTicks)
+        entriesBeforeArming = armingInterval
     }
+
+    /// The next VM entry arms the timer: a handler did work whose host time should count at
+    /// once (string I/O, a log line), or the timer expired before the deadline.
+    @inline(__always)
+    public func chargeHostTimeAtNextEntry() { entriesBeforeArming = 0 }
 
     /// While a debugger holds the guest only its own time counts: the deadline moves on by the
     /// host's time since the timer was armed (all of it, less what the timer counted down).
@@ -281,7 +298,10 @@ public final class VirtualCPU<P: GuestProcessor> {
         while true {
             do {
                 if !launched && EntryDiagnostics.checksBeforeLaunch { checkEntryBeforeLaunch(self) }
-                if budget { armBudget() }
+                if budget {
+                    if entriesBeforeArming == 0 { armBudget() }
+                    entriesBeforeArming &-= 1
+                }
                 counter.entering(after: launched)
                 try cpu.enterGuest(&registers, launch: !launched)
                 counter.exited()

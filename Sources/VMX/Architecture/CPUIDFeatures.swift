@@ -3,6 +3,8 @@
 
 /// CPUID leaf numbers (the value of EAX).
 public enum CPUIDLeaf {
+    /// 01H: version information and feature flags.
+    public static let versionAndFeatures: UInt32 = 1
     /// 06H: thermal and power management.
     public static let thermalAndPower: UInt32 = 6
     /// 07H: structured extended feature flags.
