@@ -28,7 +28,7 @@ BUILTIN_GUEST "ept", "ept.bin", "mode=long load=0x10000 ept=required"
 BUILTIN_GUEST "traps64", "traps64.bin", "mode=long load=0x10000 ept=required"
 BUILTIN_GUEST "pae32", "pae32.bin", "mode=protected load=0x10000 ept=required"
 BUILTIN_GUEST "tss32", "tss32.bin", "mode=protected load=0x10000 ept=required"
-BUILTIN_GUEST "bench", "bench.bin", "mode=long load=0x10000 budget=2000000000"
+BUILTIN_GUEST "bench", "bench.bin", "mode=long load=0x10000 touch=0x100000 budget=2000000000"
 
 [section .rodata.builtin_guest_table]
             dq 0, 0, 0, 0

@@ -24,6 +24,10 @@ VMCS_EXIT_INSTRUCTION_LENGTH    equ 0x440C
 VMCS_GUEST_RIP                  equ 0x681E
 VMCS_GUEST_INTERRUPTIBILITY     equ 0x4824
 VMCS_GUEST_RFLAGS               equ 0x6820
+VMCS_GUEST_PHYSICAL_ADDRESS     equ 0x2400
+VMCS_EPT_POINTER                equ 0x201A
+VMCS_GUEST_IA32_PAT             equ 0x2804
+VMCS_VM_ENTRY_CONTROLS          equ 0x4012
 VMCS_GUEST_DR7                  equ 0x681A
 
 ; The frame below the six pushed registers.
@@ -149,7 +153,11 @@ leave_frame:
 ;    GuestCPUID does (VMX, SMX, XSAVE, OSXSAVE, AVX, F16C, FMA cleared, hypervisor bit set);
 ;  - VMCALL (18) GET_VERSION at CPL 0: RAX 0, RBX 10000H, RCX "SVMX";
 ;  - OUT (30) of one byte to port 80H, not string: ignored;
-; each followed by the instruction skip (RIP += length, STI/MOV-SS blocking cleared). As in
+;  - RDMSR (31) of IA32_PAT: the guest's PAT field with "load IA32_PAT" on VM entry, else the
+;    power-up value (MSRExits.swift);
+; each followed by the instruction skip (RIP += length, STI/MOV-SS blocking cleared); and
+;  - EPT violation (48) of a page reserved for first touch (EPT.mapOnFirstTouch): the EPT walk
+;    from the EPT pointer, the leaf's permissions set, the access retried (no skip). As in
 ; VirtualCPU.skipInstruction and skipIOInstruction, guest RFLAGS (TF, RF) and, for OUT, DR7 are
 ; read first: a single step or an I/O breakpoint goes to the Swift handlers. Any other exit
 ; returns 0 to the Swift run loop, which dispatches it without recording it again.
@@ -160,6 +168,11 @@ STATISTICS_COUNTERS equ 0x20
 STATISTICS_RING     equ 0x2A0
 VMCS_GUEST_SS_ACCESS_RIGHTS equ 0x4818
 RFLAGS_TF_RF        equ (1 << 8) | (1 << 16)
+MSR_IA32_PAT        equ 0x277
+ENTRY_LOAD_IA32_PAT equ 1 << 14
+POWER_UP_PAT        equ 0x0007040600070406
+EPT_ADDRESS_MASK    equ 0x000FFFFFFFFFF000
+EPT_PAGE_SIZE       equ 1 << 7
 
 vmx_baseline_run:
     push rbx
@@ -198,6 +211,8 @@ vmx_baseline_run:
     inc eax
     and eax, 31
     mov [r13 + STATISTICS_NEXT], rax
+    cmp r8d, 48
+    je .ept_violation
     mov ecx, VMCS_GUEST_RFLAGS
     vmread rax, rcx
     test eax, RFLAGS_TF_RF
@@ -208,6 +223,8 @@ vmx_baseline_run:
     je .vmcall
     cmp r8d, 30
     je .io
+    cmp r8d, 31
+    je .rdmsr
 .to_swift:
     xor eax, eax
 .return:
@@ -257,6 +274,65 @@ vmx_baseline_run:
     vmread rax, rcx
     test al, al                     ; L0-L3, G0-G3: a breakpoint may match the port
     jnz .to_swift
+    jmp .skip
+
+.rdmsr:
+    cmp dword [r14 + 8], MSR_IA32_PAT
+    jne .to_swift
+    mov ecx, VMCS_VM_ENTRY_CONTROLS
+    vmread rax, rcx
+    test eax, ENTRY_LOAD_IA32_PAT
+    jz .power_up_pat
+    mov ecx, VMCS_GUEST_IA32_PAT
+    vmread rax, rcx
+    jmp .pat
+.power_up_pat:
+    mov rax, POWER_UP_PAT
+.pat:
+    mov rdx, rax
+    shr rdx, 32
+    mov eax, eax
+    mov [r14 + 0], rax
+    mov [r14 + 16], rdx
+    jmp .skip
+
+.ept_violation:
+    mov ecx, VMCS_GUEST_PHYSICAL_ADDRESS
+    vmread rax, rcx
+    mov r9, rax
+    shr r9, 48                      ; a 4-level walk translates bits 47:0
+    jnz .to_swift
+    mov ecx, VMCS_EPT_POINTER
+    vmread rdx, rcx
+    mov r11, EPT_ADDRESS_MASK
+    and rdx, r11
+    mov ecx, 39
+.ept_walk:                          ; PML4, PDPT, PD: present, not a large page
+    mov r9, rax
+    shr r9, cl
+    and r9d, 511
+    mov r9, [rdx + r9 * 8]
+    test r9d, 7
+    jz .to_swift
+    test r9d, EPT_PAGE_SIZE
+    jnz .to_swift
+    and r9, r11
+    mov rdx, r9
+    sub ecx, 9
+    cmp ecx, 12
+    jne .ept_walk
+    mov r9, rax                     ; the 4-KiB entry: not present, its address filled in
+    shr r9, 12
+    and r9d, 511
+    lea rdx, [rdx + r9 * 8]
+    mov r9, [rdx]
+    test r9d, 7
+    jnz .to_swift
+    test r9, r11
+    jz .to_swift
+    or r9, 7                        ; read, write, execute
+    mov [rdx], r9
+    jmp .loop
 
 .skip:
     mov ecx, VMCS_EXIT_INSTRUCTION_LENGTH

@@ -1,20 +1,24 @@
 ; bench: the guest of `make bench`. Times ITERATIONS round trips of each exit kind with RDTSC
 ; (which does not exit) and leaves the totals at linear 1000H for the hypervisor to read:
-; iterations, then the cycles of the CPUID (leaf 0), VMCALL (GET_VERSION) and OUT (port 80H)
-; loops.
+; iterations, then the cycles of the CPUID (leaf 0), VMCALL (GET_VERSION), OUT (port 80H) and
+; RDMSR (IA32_PAT) loops, then the number of pages touched from TOUCH_BASE (the guest's
+; `touch=` address: each an EPT violation the hypervisor resolves, where it uses EPT) and the
+; cycles of that loop.
 bits 64
 org 0x10000
 %include "guest.inc"
 
 ITERATIONS  equ 1000
 RESULTS     equ 0x1000
+TOUCH_BASE  equ 0x100000            ; boot/guests.asm: touch=0x100000
+TOUCH_PAGES equ 200                 ; below the structures at 1F0000H
 
-%macro BEGIN_TIMING 0
+%macro BEGIN_TIMING 0-1 ITERATIONS
     rdtsc
     shl rdx, 32
     or rax, rdx
     mov r15, rax
-    mov r14d, ITERATIONS
+    mov r14d, %1
 %endmacro
 
 %macro END_TIMING 2                 ; loop label, result offset
@@ -44,6 +48,18 @@ start:
 .out:
     out 0x80, al
     END_TIMING .out, 24
+    BEGIN_TIMING
+.rdmsr:
+    mov ecx, 0x277                  ; IA32_PAT
+    rdmsr
+    END_TIMING .rdmsr, 32
+    mov qword [RESULTS + 40], TOUCH_PAGES
+    mov rbx, TOUCH_BASE
+    BEGIN_TIMING TOUCH_PAGES
+.touch:
+    mov byte [rbx], 1
+    add rbx, 4096
+    END_TIMING .touch, 48
     PRINT "benchmark loops done"
     cli
     hlt

@@ -1,6 +1,8 @@
 // EPT violations and misconfigurations, exit reasons 48 and 49 (SDM 29.3.3). EPT maps exactly
-// the memory a guest was given (and a real-mode guest's read/execute reset-vector page), so a
-// violation is an access to memory the guest was not given or a write to its read-only page:
+// the memory a guest was given (and a real-mode guest's read/execute reset-vector page); pages
+// reserved for first touch (`touch=`) are mapped at their first violation and the guest
+// retries the access. Any other violation is an access to memory the guest was not given or a
+// write to its read-only page:
 // it is decoded (Table 28-7: the access, what the EPT entries allowed, the guest-physical
 // address 2400H and, where valid, the guest-linear address 640AH) and the guest is stopped.
 // A misconfiguration is a bug in the hypervisor's tables: the guest-physical address is
@@ -8,6 +10,8 @@
 import VMX
 
 public func handleEPTViolation<P: GuestProcessor>(_ vcpu: VirtualCPU<P>, _ exit: inout ExitContext) -> ExitAction {
+    // A page reserved for the guest's first touch (`touch=`): mapped, and the access retried.
+    if let ept = vcpu.memory.ept, ept.mapOnFirstTouch(vcpu.read(.guestPhysicalAddress), cpu: vcpu.cpu) { return .resume }
     let address = logEPTViolation(vcpu, exit)
     return .stop(.eptViolation(guestPhysicalAddress: address))
 }

@@ -133,10 +133,23 @@ public func buildGuest<P: GuestProcessor>(
     }
     var ept: EPT? = nil
     if setup.usesEPT {
-        guard let tables = EPT(memoryType: setup.eptMemoryType, arena: &arena, cpu: cpu),
-              tables.map(guestPhysical: 0, host: block, bytes: plan.memorySize, permissions: .all,
-                         largePages: setup.allows2MBEPTPages, arena: &arena, cpu: cpu)
-        else { throw .outOfArenaMemory(what: "EPT tables") }
+        // Pages from `touch=` up to the structures are entered without permissions, to be
+        // mapped on first touch (EPT.mapOnFirstTouch).
+        let touch = plan.firstTouch ?? plan.memorySize
+        let structures = plan.memorySize - GuestMemory.structuresSize
+        let none = EPTPermissions()
+        let parts: [(start: UInt64, end: UInt64, permissions: EPTPermissions)] = plan.firstTouch == nil
+            ? [(0, plan.memorySize, .all)]
+            : [(0, touch, .all), (touch, structures, none), (structures, plan.memorySize, .all)]
+        guard let tables = EPT(memoryType: setup.eptMemoryType, arena: &arena, cpu: cpu) else {
+            throw .outOfArenaMemory(what: "EPT tables")
+        }
+        for part in parts where part.end > part.start {
+            guard tables.map(guestPhysical: part.start, host: block + part.start, bytes: part.end - part.start,
+                             permissions: part.permissions, largePages: setup.allows2MBEPTPages && part.permissions == .all,
+                             arena: &arena, cpu: cpu)
+            else { throw .outOfArenaMemory(what: "EPT tables") }
+        }
         ept = tables
     }
     let memory = GuestMemory(host: block, size: plan.memorySize, physicalBase: ept == nil ? block : 0, ept: ept)

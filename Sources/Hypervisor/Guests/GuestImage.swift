@@ -51,6 +51,9 @@ public struct GuestPlan: Sendable {
     public var segments: [Segment]
     public var isELF: Bool
     public var requiresEPT: Bool
+    /// `touch=ADDRESS`: the guest-physical pages from ADDRESS up to the hypervisor's structures
+    /// are mapped by EPT on the guest's first touch of each (EPTExits.swift); nil: all at once.
+    public var firstTouch: UInt64? = nil
 
     public static let defaultMemorySize: UInt64 = 2 << 20
     /// The arena is 32 MiB (PhysicalLayout); a guest's 2-MiB-aligned block from its top leaves
@@ -63,6 +66,7 @@ public enum GuestImageError: Error, Equatable {
     case unknownOption(String)
     case badValue(option: StaticString, value: String)
     case flatWithoutLoadAddress
+    case firstTouchOverlaps(start: UInt64, end: UInt64, structures: UInt64)
     case emptyImage
     case badELFHeader(field: StaticString, value: UInt64)
     case elfNoLoadableSegment
@@ -98,6 +102,8 @@ public enum GuestImageError: Error, Equatable {
         case .unknownOption(let word): text.append("unknown option \"\(outside: word)\" (name, mode, load, entry, memory, budget, ept)")
         case .badValue(let option, let value): text.append("bad value \"\(outside: value)\" for \(option)=")
         case .flatWithoutLoadAddress: text.appendLiteral("flat binary without a load address (give load=ADDRESS)")
+        case .firstTouchOverlaps(let start, let end, let structures):
+            text.append("touch=\(hex: start) must lie at or above the image's end \(hex: end) and below the hypervisor's structures at \(hex: structures)")
         case .emptyImage: text.appendLiteral("the image is empty")
         case .badELFHeader(let field, let value): text.append("bad ELF header: \(field) = \(hex: value)")
         case .elfNoLoadableSegment: text.appendLiteral("ELF file without a PT_LOAD segment")
@@ -129,6 +135,7 @@ public struct GuestOptions: Sendable {
     public var memorySize: UInt64 = GuestPlan.defaultMemorySize
     public var budget: UInt64 = GuestPlan.defaultBudget
     public var requiresEPT = false
+    public var firstTouch: UInt64? = nil
 
     /// The `name=` option's value, found even when other options are wrong.
     public static func name(in commandLine: String) -> String? {
@@ -163,6 +170,10 @@ public struct GuestOptions: Sendable {
             } else if key.equals("ept") {
                 guard value.equals("required") else { throw .badValue(option: "ept", value: valueText) }
                 requiresEPT = true
+            } else if key.equals("touch") {
+                guard let address = parseNumber(value), address % PhysicalLayout.pageSize == 0
+                else { throw .badValue(option: "touch", value: valueText) }
+                firstTouch = address
             } else if key.equals("budget") {
                 guard let cycles = parseNumber(value), cycles > 0 else { throw .badValue(option: "budget", value: valueText) }
                 budget = cycles
@@ -239,9 +250,15 @@ extension GuestImage {
             }
         }
         guard entry < structures else { throw .entryOutsideImage(entry: entry) }
+        if let touch = options.firstTouch {
+            // Only memory no segment loads into: the image is copied in before the first entry.
+            let loaded = segments.map { $0.guestPhysical &+ $0.memorySize }.max() ?? 0
+            guard touch >= loaded, touch < structures else { throw .firstTouchOverlaps(start: touch, end: loaded, structures: structures) }
+        }
         if mode == .real && entry >= 1 << 20 { throw .realModeEntryAbove1MiB(entry: entry) }
         return GuestPlan(name: OutsideText(options.name ?? name), mode: mode, entry: entry, memorySize: memorySize,
-                         budget: options.budget, segments: segments, isELF: elf, requiresEPT: options.requiresEPT)
+                         budget: options.budget, segments: segments, isELF: elf, requiresEPT: options.requiresEPT,
+                         firstTouch: options.firstTouch)
     }
 
     /// The PT_LOAD segments and the entry of an ELF file (ELF specification, "ELF Header" and

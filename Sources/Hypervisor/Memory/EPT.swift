@@ -59,6 +59,40 @@ public struct EPT: Sendable {
         return true
     }
 
+    /// Maps the page of `guestPhysical` if it was reserved for the guest's first touch (`map`
+    /// with no permissions: a not-present 4-KiB entry whose address is already filled in, SDM
+    /// 29.3.2: bits 2:0 clear make an entry not present whatever its other bits hold). The EPT
+    /// violation that led here invalidated any cached translation of that address (SDM
+    /// 29.4.3.1), so the retried access sees the new entry without INVEPT. Returns false for any
+    /// other address.
+    public func mapOnFirstTouch<P: Processor>(_ guestPhysical: UInt64, cpu: P) -> Bool {
+        guard let slot = reservedSlot(guestPhysical, cpu: cpu) else { return false }
+        cpu.writePhysical64(slot, cpu.readPhysical64(slot) | EPTPermissions.all.rawValue)
+        return true
+    }
+
+    /// The host-physical address of a page reserved for first touch and not touched yet.
+    public func reservedHost<P: Processor>(_ guestPhysical: UInt64, cpu: P) -> UInt64? {
+        guard let slot = reservedSlot(guestPhysical, cpu: cpu) else { return nil }
+        return cpu.readPhysical64(slot) & Self.addressMask | guestPhysical & (PhysicalLayout.pageSize - 1)
+    }
+
+    /// The 4-KiB entry of `guestPhysical` when it is reserved for first touch.
+    private func reservedSlot<P: Processor>(_ guestPhysical: UInt64, cpu: P) -> UInt64? {
+        guard guestPhysical >> 48 == 0 else { return nil }
+        var table = pml4
+        var shift: UInt64 = 39
+        while shift > 12 {
+            let entry = cpu.readPhysical64(table + ((guestPhysical >> shift) & 511) * 8)
+            guard entry & 7 != 0, entry & Self.largePage == 0 else { return nil }
+            table = entry & Self.addressMask
+            shift -= 9
+        }
+        let slot = table + ((guestPhysical >> 12) & 511) * 8
+        let entry = cpu.readPhysical64(slot)
+        return entry & 7 == 0 && entry & Self.addressMask != 0 ? slot : nil
+    }
+
     /// The table the entry at `index` of `parent` points to, made if absent.
     private func table<P: Processor>(below parent: UInt64, index: UInt64, arena: inout PageArena, cpu: P) -> UInt64? {
         let slot = parent + index * 8

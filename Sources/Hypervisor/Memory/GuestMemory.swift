@@ -34,7 +34,11 @@ public struct GuestMemory: Sendable {
     /// The host-physical address of guest-physical `address`, and what EPT lets the guest do
     /// there (everything without EPT); nil when the guest has no memory there.
     public func hostAddress<P: Processor>(ofGuestPhysical address: UInt64, cpu: P) -> (host: UInt64, permissions: EPTPermissions)? {
-        if let ept { return ept.translate(address, cpu: cpu) }
+        if let ept {
+            if let mapped = ept.translate(address, cpu: cpu) { return mapped }
+            // A page the guest has not touched yet is its memory all the same.
+            return ept.reservedHost(address, cpu: cpu).map { ($0, .all) }
+        }
         guard address >= physicalBase, address - physicalBase < size else { return nil }
         return (address, .all)
     }
