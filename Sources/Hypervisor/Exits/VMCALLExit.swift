@@ -2,12 +2,16 @@
 import VMX
 
 public func handleVMCALL<P: GuestProcessor>(_ vcpu: VirtualCPU<P>, _ exit: inout ExitContext) -> ExitAction {
-    let call = Hypercall.Call(registers: vcpu.registers, in64BitMode: vcpu.isIn64BitMode)
     var status = Hypercall.Status.success
     var action = ExitAction.resume
+    // Outside 64-bit mode only bits 31:0 count: the mode is read when RAX's upper half is
+    // set, and for the arguments of the calls that take any.
+    let rax = vcpu.registers.rax
+    let function = rax >> 32 == 0 || vcpu.isIn64BitMode ? rax : rax & 0xFFFF_FFFF
     if vcpu.currentPrivilegeLevel != 0 {
         status = .notPermitted
-    } else if let hypercall = call.hypercall {
+    } else if let hypercall = Hypercall(rawValue: function) {
+        var call: Hypercall.Call { Hypercall.Call(registers: vcpu.registers, in64BitMode: vcpu.isIn64BitMode) }
         switch hypercall {
         case .getVersion:
             vcpu.registers.rbx = UInt64(Hypercall.abiVersion)
