@@ -36,10 +36,12 @@ extension VirtualCPU {
         return nil
     }
 
-    /// Writes one byte to an emulated port; false when the port is not emulated.
+    /// Writes one byte to an emulated port; false when the port is not emulated. Inline: for
+    /// port 80H the whole write is then the compare that `isEmulated` already made.
+    @inline(__always)
     func emulatedWrite(port: UInt16, value: UInt8) -> Bool {
         if SerialPort16550.handles(port: port) {
-            if let line = serial.write(offset: port - SerialPort16550.base, value: value) { printSerialLine(line) }
+            writeSerial(offset: port - SerialPort16550.base, value: value)
             return true
         }
         return port == 0x80
@@ -59,6 +61,11 @@ extension VirtualCPU {
             pendingPlatformStop = stop
         }
         if pendingPlatformStop == nil { platform.write(port, size: 1, UInt32(value), cpu: cpu) }
+    }
+
+    @inline(never)
+    func writeSerial(offset: UInt16, value: UInt8) {
+        if let line = serial.write(offset: offset, value: value) { printSerialLine(line) }
     }
 
     func printSerialLine(_ line: [UInt8]) {
