@@ -93,4 +93,22 @@ import VMX
         }
         #expect(cycles == 3 * oneArming)
     }
+
+    /// Where the VMX-preemption timer saves its value on VM exit, one arming covers 16 VM
+    /// entries (the timer keeps counting the guest's own time in between); a logged line, string
+    /// I/O or an early expiry makes the next entry arm it, charging the host's time at once.
+    @Test func theTimerIsArmedEverySixteenthEntryOrAfterHeavyWork() throws {
+        let (vcpu, _) = try DiagnosticsEntryFailureTests.guest(profile: "corei7_skylake_x")
+        #expect(vcpu.setup.savesPreemptionTimer)
+        vcpu.budgetCycles = 1_000_000
+        vcpu.armBudget()
+        #expect(vcpu.entriesBeforeArming == 16)
+        vcpu.log(.print, "a line")
+        #expect(vcpu.entriesBeforeArming == 0)
+        vcpu.armBudget()
+        vcpu.launched = true
+        var exit = ExitContext(reason: ExitReason(rawValue: 52), qualification: 0, rip: 0)
+        guard case .resume = handlePreemptionTimerExpired(vcpu, &exit) else { Issue.record("stopped early"); return }
+        #expect(vcpu.entriesBeforeArming == 0)
+    }
 }

@@ -97,6 +97,15 @@ func elf(is64: Bool = true, entry: UInt64, segments: [(offset: UInt64, paddr: UI
             try plan([0xF4], "mode=real load=0x100000")
         }
         #expect(throws: GuestImageError.emptyImage) { try plan([], "load=0") }
+        #expect(throws: GuestImageError.badValue(option: "touch", value: "0x100800")) { try plan([0xF4], "load=0 touch=0x100800") }
+        #expect(throws: GuestImageError.firstTouchOutsideFreeMemory(address: 0x1_0000, imageEnd: 0x1_0001, structures: 0x1F_0000)) {
+            try plan([0xF4], "load=0x10000 touch=0x10000")
+        }
+        #expect(throws: GuestImageError.firstTouchOutsideFreeMemory(address: 0x1F_0000, imageEnd: 0x1_0001, structures: 0x1F_0000)) {
+            try plan([0xF4], "load=0x10000 touch=0x1f0000")
+        }
+        #expect(try plan([0xF4], "load=0x10000 touch=0x11000").firstTouch == 0x1_1000)
+        #expect(try plan([0xF4], "load=0x10000").firstTouch == nil)
     }
 
     @Test func badELFHeadersAreNamed() {
@@ -130,6 +139,9 @@ func elf(is64: Bool = true, entry: UInt64, segments: [(offset: UInt64, paddr: UI
         text = LogText()
         GuestImageError.tooBig(start: 0x30_0000, end: 0x30_0597, limit: 0x20_0000).describe(into: &text)
         #expect(text.string == "too big: [0x300000, 0x300597) does not fit the guest's memory [0x0, 0x200000)")
+        text = LogText()
+        GuestImageError.firstTouchOutsideFreeMemory(address: 0x1_0000, imageEnd: 0x1_0001, structures: 0x1F_0000).describe(into: &text)
+        #expect(text.string == "touch=0x10000 must lie at or above the image's end 0x10001 and below the hypervisor's structures at 0x1f0000")
         #expect(GuestOptions.name(in: "guest name=x speed=fast") == "x")
         #expect(GuestOptions.name(in: "guest") == nil)
     }

@@ -7,7 +7,7 @@ public func handleVMCALL<P: GuestProcessor>(_ vcpu: VirtualCPU<P>, _ exit: inout
     // Outside 64-bit mode only bits 31:0 count: the mode is read when RAX's upper half is
     // set, and for the arguments of the calls that take any.
     let rax = vcpu.registers.rax
-    let function = rax >> 32 == 0 || vcpu.isIn64BitMode ? rax : rax & 0xFFFF_FFFF
+    let function = rax >> 32 == 0 || vcpu.isIn64BitMode ? rax : rax & UInt64(UInt32.max)
     if vcpu.currentPrivilegeLevel != 0 {
         status = .notPermitted
     } else if let hypercall = Hypercall(rawValue: function) {

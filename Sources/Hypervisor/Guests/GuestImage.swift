@@ -66,7 +66,7 @@ public enum GuestImageError: Error, Equatable {
     case unknownOption(String)
     case badValue(option: StaticString, value: String)
     case flatWithoutLoadAddress
-    case firstTouchOverlaps(start: UInt64, end: UInt64, structures: UInt64)
+    case firstTouchOutsideFreeMemory(address: UInt64, imageEnd: UInt64, structures: UInt64)
     case emptyImage
     case badELFHeader(field: StaticString, value: UInt64)
     case elfNoLoadableSegment
@@ -91,6 +91,8 @@ public enum GuestImageError: Error, Equatable {
         case let (.overlapsHypervisorStructures(a, b, c), .overlapsHypervisorStructures(d, e, f)):
             return a == d && b == e && c == f
         case let (.entryOutsideImage(a), .entryOutsideImage(b)): return a == b
+        case let (.firstTouchOutsideFreeMemory(a, b, c), .firstTouchOutsideFreeMemory(d, e, f)):
+            return a == d && b == e && c == f
         case let (.realModeEntryAbove1MiB(a), .realModeEntryAbove1MiB(b)): return a == b
         default: return false
         }
@@ -102,8 +104,8 @@ public enum GuestImageError: Error, Equatable {
         case .unknownOption(let word): text.append("unknown option \"\(outside: word)\" (name, mode, load, entry, memory, budget, ept)")
         case .badValue(let option, let value): text.append("bad value \"\(outside: value)\" for \(option)=")
         case .flatWithoutLoadAddress: text.appendLiteral("flat binary without a load address (give load=ADDRESS)")
-        case .firstTouchOverlaps(let start, let end, let structures):
-            text.append("touch=\(hex: start) must lie at or above the image's end \(hex: end) and below the hypervisor's structures at \(hex: structures)")
+        case .firstTouchOutsideFreeMemory(let address, let imageEnd, let structures):
+            text.append("touch=\(hex: address) must lie at or above the image's end \(hex: imageEnd) and below the hypervisor's structures at \(hex: structures)")
         case .emptyImage: text.appendLiteral("the image is empty")
         case .badELFHeader(let field, let value): text.append("bad ELF header: \(field) = \(hex: value)")
         case .elfNoLoadableSegment: text.appendLiteral("ELF file without a PT_LOAD segment")
@@ -253,7 +255,7 @@ extension GuestImage {
         if let touch = options.firstTouch {
             // Only memory no segment loads into: the image is copied in before the first entry.
             let loaded = segments.map { $0.guestPhysical &+ $0.memorySize }.max() ?? 0
-            guard touch >= loaded, touch < structures else { throw .firstTouchOverlaps(start: touch, end: loaded, structures: structures) }
+            guard touch >= loaded, touch < structures else { throw .firstTouchOutsideFreeMemory(address: touch, imageEnd: loaded, structures: structures) }
         }
         if mode == .real && entry >= 1 << 20 { throw .realModeEntryAbove1MiB(entry: entry) }
         return GuestPlan(name: OutsideText(options.name ?? name), mode: mode, entry: entry, memorySize: memorySize,
