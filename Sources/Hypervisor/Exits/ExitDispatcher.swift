@@ -124,8 +124,8 @@ public struct ExitHandlerTable<P: GuestProcessor> {
         table[.exceptionOrNMI] = handleExceptionOrNMI
         table[.externalInterrupt] = handleExternalInterrupt
         table[.tripleFault] = handleTripleFault
-        table[.initSignal] = handleINITOrSIPI
-        table[.startupIPI] = handleINITOrSIPI
+        table[.initSignal] = handleINITSignal
+        table[.startupIPI] = handleStartupIPI
         table[.interruptWindow] = handleInterruptWindow
         table[.taskSwitch] = handleTaskSwitch
         table[.cpuid] = handleCPUID

@@ -78,6 +78,10 @@ public final class VirtualCPU<P: GuestProcessor> {
     /// entries, counted only where `countsRootTime` (a pass-through guest, for make bench).
     public var countsRootTime = false
     public var rootCycles: UInt64 = 0
+    /// Whether this virtual CPU is an application processor of its guest: it starts in
+    /// wait-for-SIPI, and INIT returns it there (StartupExits.swift). The bootstrap processor's
+    /// INIT ends the guest.
+    public var isApplicationProcessor = false
     /// A write during string I/O that ends the machine (PassThroughPorts.swift).
     public var pendingPlatformStop: PlatformStop? = nil
 

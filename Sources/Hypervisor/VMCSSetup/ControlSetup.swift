@@ -44,6 +44,8 @@ public struct ControlSetup: Equatable, Sendable {
     public var reportsStringIOInformation: Bool
     /// IA32_VMX_MISC[4:0]: the VMX-preemption timer counts down by 1 every 2^rate TSC cycles.
     public var preemptionTimerRate: Int
+    /// IA32_VMX_MISC[8]: VM entry can put a guest in the wait-for-SIPI activity state (SDM A.6).
+    public var supportsWaitForSIPI: Bool
 
     /// One control field's controls that could not be had.
     public struct GivenUpControls: Equatable, Sendable {
@@ -173,6 +175,7 @@ public struct ControlSetup: Equatable, Sendable {
         self.missingRequired = missing
         reportsStringIOInformation = caps.basic.reportsINSOUTSInformation
         preemptionTimerRate = Int(caps.misc.preemptionTimerRate)
+        supportsWaitForSIPI = caps.misc.supportsWaitForSIPIActivityState
         allowsMonitorTrapFlag = caps.primaryProcessorBasedControls.allowsOne(.monitorTrapFlag)
         allowsInterruptWindowExiting = caps.primaryProcessorBasedControls.allowsOne(.interruptWindowExiting)
         allowsIA32eModeGuest = caps.entryControls.allowsOne(.ia32eModeGuest)

@@ -28,6 +28,51 @@ struct VMCSWriter<P: Processor> {
         set(limit, UInt64(segment.limit))
         set(accessRights, UInt64(segment.accessRights))
     }
+
+    /// The guest-state fields a start sets - a new guest, or INIT and SIPI (StartupExits.swift):
+    /// control and debug registers, segments, descriptor tables, RSP, RIP, RFLAGS, no pending
+    /// debug exceptions, no blocking, and `activityState`.
+    mutating func set(start: GuestStartState, activityState: UInt64) {
+        set(.guestCR0, start.cr0)
+        set(.guestCR3, start.cr3)
+        set(.guestCR4, start.cr4)
+        set(.guestDR7, DebugRegister7.alwaysOne)
+        set(segment: start.cs, selector: .guestCSSelector, base: .guestCSBase, limit: .guestCSLimit, accessRights: .guestCSAccessRights)
+        set(segment: start.ss, selector: .guestSSSelector, base: .guestSSBase, limit: .guestSSLimit, accessRights: .guestSSAccessRights)
+        set(segment: start.ds, selector: .guestDSSelector, base: .guestDSBase, limit: .guestDSLimit, accessRights: .guestDSAccessRights)
+        set(segment: start.es, selector: .guestESSelector, base: .guestESBase, limit: .guestESLimit, accessRights: .guestESAccessRights)
+        set(segment: start.fs, selector: .guestFSSelector, base: .guestFSBase, limit: .guestFSLimit, accessRights: .guestFSAccessRights)
+        set(segment: start.gs, selector: .guestGSSelector, base: .guestGSBase, limit: .guestGSLimit, accessRights: .guestGSAccessRights)
+        set(segment: start.tr, selector: .guestTRSelector, base: .guestTRBase, limit: .guestTRLimit, accessRights: .guestTRAccessRights)
+        set(segment: start.ldtr, selector: .guestLDTRSelector, base: .guestLDTRBase, limit: .guestLDTRLimit, accessRights: .guestLDTRAccessRights)
+        set(.guestGDTRBase, start.gdtrBase)
+        set(.guestGDTRLimit, UInt64(start.gdtrLimit))
+        set(.guestIDTRBase, start.idtrBase)
+        set(.guestIDTRLimit, UInt64(start.idtrLimit))
+        set(.guestRSP, start.rsp)
+        set(.guestRIP, start.rip)
+        set(.guestRFLAGS, start.rflags)
+        set(.guestPendingDebugExceptions, 0)
+        set(.guestInterruptibilityState, 0)
+        set(.guestActivityState, activityState)
+    }
+}
+
+/// INIT or SIPI (StartupExits.swift): the guest state `start`, in `activityState`, with what
+/// follows from it - the CR0/CR4 read shadows, "IA-32e mode guest" clear, IA32_EFER where VM
+/// entry loads it, no event to inject. Other MSRs, the x87/SSE state and the VMCS's controls
+/// stay as they are (SDM Vol. 3A Table 10-1: INIT leaves them unchanged).
+public func writeStartState<P: Processor>(_ start: GuestStartState, activityState: UInt64, setup: ControlSetup,
+                                          cpu: P) -> VMCSWriteFailure? {
+    var w = VMCSWriter(cpu: cpu)
+    w.set(.cr0ReadShadow, start.cr0Shadow)
+    w.set(.cr4ReadShadow, start.cr4Shadow)
+    let ia32e = start.efer & ExtendedFeatureEnable.lma.rawValue != 0
+    w.set(.vmEntryControls, UInt64(setup.entry(ia32eMode: ia32e).rawValue))
+    w.set(.vmEntryInterruptionInformation, 0)
+    w.set(start: start, activityState: activityState)
+    if setup.entryBase.contains(.loadIA32EFER) { w.set(.guestIA32EFER, start.efer) }
+    return w.failure
 }
 
 /// Everything one guest's VMCS needs besides the set-up and the host state.
@@ -101,28 +146,7 @@ public func writeVMCS<P: Processor>(setup: ControlSetup, host: HostState, guest:
     w.set(.hostRIP, host.rip)
 
     // MARK: Guest state (SDM 25.4)
-    w.set(.guestCR0, start.cr0)
-    w.set(.guestCR3, start.cr3)
-    w.set(.guestCR4, start.cr4)
-    w.set(.guestDR7, DebugRegister7.alwaysOne)
-    w.set(segment: start.cs, selector: .guestCSSelector, base: .guestCSBase, limit: .guestCSLimit, accessRights: .guestCSAccessRights)
-    w.set(segment: start.ss, selector: .guestSSSelector, base: .guestSSBase, limit: .guestSSLimit, accessRights: .guestSSAccessRights)
-    w.set(segment: start.ds, selector: .guestDSSelector, base: .guestDSBase, limit: .guestDSLimit, accessRights: .guestDSAccessRights)
-    w.set(segment: start.es, selector: .guestESSelector, base: .guestESBase, limit: .guestESLimit, accessRights: .guestESAccessRights)
-    w.set(segment: start.fs, selector: .guestFSSelector, base: .guestFSBase, limit: .guestFSLimit, accessRights: .guestFSAccessRights)
-    w.set(segment: start.gs, selector: .guestGSSelector, base: .guestGSBase, limit: .guestGSLimit, accessRights: .guestGSAccessRights)
-    w.set(segment: start.tr, selector: .guestTRSelector, base: .guestTRBase, limit: .guestTRLimit, accessRights: .guestTRAccessRights)
-    w.set(segment: start.ldtr, selector: .guestLDTRSelector, base: .guestLDTRBase, limit: .guestLDTRLimit, accessRights: .guestLDTRAccessRights)
-    w.set(.guestGDTRBase, start.gdtrBase)
-    w.set(.guestGDTRLimit, UInt64(start.gdtrLimit))
-    w.set(.guestIDTRBase, start.idtrBase)
-    w.set(.guestIDTRLimit, UInt64(start.idtrLimit))
-    w.set(.guestRSP, start.rsp)
-    w.set(.guestRIP, start.rip)
-    w.set(.guestRFLAGS, start.rflags)
-    w.set(.guestPendingDebugExceptions, 0)
-    w.set(.guestInterruptibilityState, 0)
-    w.set(.guestActivityState, 0)
+    w.set(start: start, activityState: GuestActivityState.active)
     w.set(.guestIA32SysenterCS, 0)
     w.set(.guestIA32SysenterESP, 0)
     w.set(.guestIA32SysenterEIP, 0)
