@@ -63,13 +63,12 @@ def refused_mode(name, mode):
 
 
 def guest_lines(model):
-    """The guests' lines, in order, for a VMX model booted from build/swiftvmx-test.iso (the
-    built-in guests of boot/guests.asm, then the modules of boot/grub-test.cfg). Guest lines
-    carry the guest's prefix ("[name]" or "[name:com1]"); the others are the hypervisor's. RIPs
-    come from the guests' binaries (guests/*.asm)."""
+    """The bootstrap processor's guest lines, in order, for a VMX model booted from
+    build/swiftvmx-test.iso: the VMCS set-up, the built-in guests of boot/guests.asm, then the
+    modules of boot/grub-test.cfg. Guest lines carry the guest's prefix ("[name]" or
+    "[name:com1]"); the others are the hypervisor's. RIPs come from the guests' binaries
+    (guests/*.asm)."""
     ept = model not in NO_EPT
-    unrestricted = ept and model not in EPT_WITHOUT_UNRESTRICTED_GUEST
-    timer = "VMX-preemption timer" if model not in NO_PREEMPTION_TIMER else "host timer"
     lines = ["VMCS: controls:"]
     if model in NO_PREEMPTION_TIMER:
         lines.append("VMCS: gave up pin-based VM-execution controls: Activate VMX-preemption timer")
@@ -79,11 +78,32 @@ def guest_lines(model):
     if model in MONITOR_TRAP_FLAG:
         lines.append("VMCS: monitor trap flag allowed, but the probe's first VM exit was 12 (HLT), "
                      "not 37 (Monitor trap flag): single steps use RFLAGS.TF and #DB exiting")
-    placement = "2 MiB at guest-physical 0x0 (host " if ept else "no EPT, budget"
+    return lines + builtin_guest_lines(model) + module_guest_lines(model)
+
+
+def _timer(model):
+    return "VMX-preemption timer" if model not in NO_PREEMPTION_TIMER else "host timer"
+
+
+def _start(model):
+    placement = "2 MiB at guest-physical 0x0 (host " if model not in NO_EPT else "no EPT, budget"
 
     def start(name, mode, entry):
-        return [f"guest {name}: {mode}, entry {entry}, ", placement, f"({timer})"]
+        return [f"guest {name}: {mode}, entry {entry}, ", placement, f"({_timer(model)})"]
+    return start
 
+
+# The built-in guests (boot/guests.asm, less the benchmark guest): every processor runs them.
+BUILTIN_GUESTS = 10
+
+
+def builtin_guest_lines(model):
+    """The built-in guests' lines, in order: the same on every processor."""
+    ept = model not in NO_EPT
+    unrestricted = ept and model not in EPT_WITHOUT_UNRESTRICTED_GUEST
+    timer = _timer(model)
+    start = _start(model)
+    lines = []
     # hello64: COM1, CPUID, hypercalls.
     lines += start("hello64", "64-bit mode", "0x10000") + [
         "[hello64:com1] hello from a 64-bit guest on COM1",
@@ -96,17 +116,7 @@ def guest_lines(model):
         "guest hello64 stopped: halted (HLT) (82 VM exits)",
     ]
     # realmode: reset-like start, real mode, CR0 exit into protected mode, EPT violation.
-    realmode = [
-        "[{0}:com1] hello from real mode on COM1",
-        "[{0}] hypervisor signature: SwiftVMX",
-        "[{0}:com1] CR0 reads 60000010H, its reset value",
-        "[{0}:com1] EDX held the processor signature at reset",
-        "[{0}] hello from real mode, through the PRINT hypercall",
-        "[{0}] in 32-bit protected mode; writing to the reset-vector page",
-        "guest {0}: EPT violation at RIP 0x7cd0: write of guest-physical 0xfffff000 "
-        "(linear 0xfffff000, the translated address); page r-x",
-        "guest {0} stopped: EPT violation at guest-physical 0xfffff000 (229 VM exits)",
-    ]
+    realmode = REALMODE
     if unrestricted:
         lines += start("realmode", "real mode", "0x7c00") + [l.format("realmode") for l in realmode]
     else:
@@ -239,7 +249,33 @@ def guest_lines(model):
         ]
     else:
         lines.append(refused_mode("tss32", "32-bit protected mode"))
-    # The modules of boot/grub-test.cfg: user images (EPT only), then bad input.
+    return lines
+
+
+# The realmode guest's lines, also those of the user image user-real ({0}: the guest's name).
+REALMODE = [
+    "[{0}:com1] hello from real mode on COM1",
+    "[{0}] hypervisor signature: SwiftVMX",
+    "[{0}:com1] CR0 reads 60000010H, its reset value",
+    "[{0}:com1] EDX held the processor signature at reset",
+    "[{0}] hello from real mode, through the PRINT hypercall",
+    "[{0}] in 32-bit protected mode; writing to the reset-vector page",
+    "guest {0}: EPT violation at RIP 0x7cd0: write of guest-physical 0xfffff000 "
+    "(linear 0xfffff000, the translated address); page r-x",
+    "guest {0} stopped: EPT violation at guest-physical 0xfffff000 (229 VM exits)",
+]
+
+
+def module_guest_lines(model):
+    """The lines of the modules of boot/grub-test.cfg (the bootstrap processor runs them):
+    user images (EPT only), then bad input."""
+    ept = model not in NO_EPT
+    unrestricted = ept and model not in EPT_WITHOUT_UNRESTRICTED_GUEST
+    timer = _timer(model)
+    start = _start(model)
+    realmode = REALMODE
+    lines = []
+
     def user_image(name, entry, lines_when_run):
         if not ept:
             return [f"guest {name}: refused: without EPT the hypervisor cannot keep a guest out of its memory, "
@@ -371,6 +407,34 @@ def vmx_on_others(cpus):
 def vmx_off_everywhere(cpus):
     return ([f"cpu {i} (APIC ID {i}): VMXOFF succeeded, CR4.VMXE cleared" for i in range(1, cpus)]
             + [VMX_LEFT, f"processors: {cpus} of {cpus} CPUs were virtualised (in VMX root operation), and every one has left it"])
+
+
+def processor_guest_lines(model):
+    """What each application processor prints with its "cpu N: " prefix when the guests run
+    on every processor (Sources/Hypervisor/Guests/OtherProcessors.swift): the built-in guests,
+    then its summary line."""
+    return builtin_guest_lines(model) + [f"guests: {BUILTIN_GUESTS} built-in guests done here, "]
+
+
+def expected_processor_lines(model, cpus):
+    """{N: lines in order} for each application processor N of a run with `cpus` processors."""
+    if model not in VMX or cpus < 2:
+        return {}
+    return {n: processor_guest_lines(model) for n in range(1, cpus)}
+
+
+def split_by_processor(log):
+    """(the log without the application processors' "cpu N: " lines, {N: those lines without
+    the prefix, joined}). Lines of different processors never share a line (Serial.swift), so
+    each processor's own lines can be compared in order."""
+    rest, own = [], {}
+    for line in log.split("\n"):
+        match = re.match(r"cpu (\d+): (.*)", line)
+        if match:
+            own.setdefault(int(match.group(1)), []).append(match.group(2))
+        else:
+            rest.append(line)
+    return "\n".join(rest), {n: "\n".join(lines) for n, lines in own.items()}
 
 
 def expected_lines(model, cpus=1):
