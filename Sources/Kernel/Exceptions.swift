@@ -75,14 +75,14 @@ public func kernelException(_ frame: UnsafePointer<ExceptionFrame>) -> Never {
     exitMachine(success: false)
 }
 
-/// An exception on an AP: the report names the processor on every line,
-/// the AP gives back the heap if it held it and halts, left out; the other processors go on.
+/// An exception on an AP: two lines that name the processor (its registers matter less than on
+/// the BSP: the other processors go on); it gives back the heap if it held it and halts.
 func reportExceptionOnAP(_ me: PerCPU, _ f: ExceptionFrame) -> Never {
     if me[word: PerCPU.reportingOffset] != 0 { Processors.halt() }
     me[word: PerCPU.reportingOffset] = 1
     Heap.releaseLock(ifHeldBy: me.index)
     log("cpu \(me.index) (APIC ID \(me.apicID)): FATAL: exception \(Int(f.vector)) \(ExceptionVector.name(f.vector)), error code \(hex: f.errorCode, digits: 8) at RIP \(hex: f.rip, digits: 16), CR2=\(hex: x86_read_cr2(), digits: 16), RSP=\(hex: f.rsp, digits: 16)")
-    log("cpu \(me.index): halted and left out\(me[word: PerCPU.vmxRootOffset] != 0 ? " (in VMX root operation)" : ""); the other processors go on")
+    log("cpu \(me.index) (APIC ID \(me.apicID)): halted and left out\(me[word: PerCPU.vmxRootOffset] != 0 ? " (in VMX root operation)" : ""); the other processors go on")
     me.state = APState.leftOut
     me.command = 0
     Processors.halt()

@@ -55,13 +55,13 @@ public final class OtherProcessorWork {
 
 extension OtherProcessors {
     /// Carves the slices from `arena` and starts the others; nothing when there are none or no
-    /// guest runs on every processor.
+    /// guest runs on every processor (`nobuiltins`). Returns whether they were started.
     func startGuests(_ guests: [GuestImage], options: BootOptions, environment: GuestEnvironment,
                      arena: inout PageArena, cpu: some GuestProcessor) -> Bool {
-        let count = self.count()
-        guard count > 0 else { return false }
         let everywhere = options.runBuiltInGuests
             ? guests.filter { $0.isBuiltIn && !$0.name.utf8.elementsEqual(benchmarkGuestName.utf8) } : []
+        let count = everywhere.isEmpty ? 0 : self.count()
+        guard count > 0 else { return false }
         var arenas: [PageArena?] = []
         for _ in 0..<count {
             var slice: PageArena? = nil
