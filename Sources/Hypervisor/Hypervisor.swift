@@ -80,6 +80,7 @@ public func runHypervisor<P: GuestProcessor>(
     // The other processors (bare metal: Sources/Kernel/Processors.swift) enter VMX root
     // operation now and leave it before this one does.
     afterVMXON()
+    let everyProcessorInVMX = cpu.readTimestampCounter()
 
     var succeeded = true
     EntryDiagnostics.checksBeforeLaunch = options.checkEntry
@@ -96,8 +97,8 @@ public func runHypervisor<P: GuestProcessor>(
                                  arena: &arena, cpu: cpu)
     } else if options.runGuests {
         succeeded = runAllGuests(guests, capabilities: capabilities, host: host, options: options,
-                                 bootTimestamp: bootTimestamp, debugging: debugging, machine: machine,
-                                 others: others, arena: &arena, cpu: cpu)
+                                 bootTimestamp: bootTimestamp, vmxTimestamp: everyProcessorInVMX,
+                                 debugging: debugging, machine: machine, others: others, arena: &arena, cpu: cpu)
     }
 
     beforeVMXOFF()
@@ -113,7 +114,7 @@ public func runHypervisor<P: GuestProcessor>(
 /// The default set-up, the shared structures, then every guest (or the benchmark).
 func runAllGuests<P: GuestProcessor>(
     _ guests: [GuestImage], capabilities: VMXCapabilities, host: HostState, options: BootOptions,
-    bootTimestamp: UInt64, debugging: GuestDebugHooks<P>?, machine: PassThroughMachine? = nil,
+    bootTimestamp: UInt64, vmxTimestamp: UInt64 = 0, debugging: GuestDebugHooks<P>?, machine: PassThroughMachine? = nil,
     others: OtherProcessors = .none, arena: inout PageArena, cpu: P
 ) -> Bool {
     let setup = ControlSetup(capabilities: capabilities)
@@ -142,14 +143,17 @@ func runAllGuests<P: GuestProcessor>(
         }
     }
     if options.bench {
-        let healthy = runBenchmark(guests, environment: environment, bootTimestamp: bootTimestamp, arena: &arena, cpu: cpu)
+        let healthy = runBenchmark(guests, environment: environment, bootTimestamp: bootTimestamp,
+                                   vmxTimestamp: vmxTimestamp, others: others, arena: &arena, cpu: cpu)
         statistics.print(cpu: cpu)
         return healthy
     }
     let plan = LinuxModules(guests, cpu: cpu)
     var healthy = plan.healthy
     // The other processors run the built-in guests meanwhile (OtherProcessors.swift).
-    let othersRun = others.startGuests(guests, options: options, environment: environment, arena: &arena, cpu: cpu)
+    let everywhere = options.runBuiltInGuests
+        ? guests.filter { $0.isBuiltIn && !$0.name.utf8.elementsEqual(benchmarkGuestName.utf8) } : []
+    let othersRun = others.startGuests(everywhere, environment: environment, arena: &arena)
     var vpid: UInt16 = 1
     for (index, image) in guests.enumerated()
     where !image.name.utf8.elementsEqual(benchmarkGuestName.utf8) && !plan.isLinuxOrInitrd(index)

@@ -7,7 +7,8 @@
 // state (GDT, TSS and GS base differ) and, in the kernel, its x87/SSE save area and host timer
 // state. The console is shared and takes one line at a time.
 //
-// Which guests: the built-in ones (boot/guests.asm) less the benchmark guest. The boot modules
+// Which guests: the built-in ones (boot/guests.asm) less the benchmark guest, which under
+// `make bench` runs on every processor at once instead. The boot modules
 // (the user's images, each run once as asked), the pass-through guest (it owns the machine)
 // and the guest debugger (one COM2) stay on the bootstrap processor.
 import VMX
@@ -45,33 +46,30 @@ public final class OtherProcessorWork {
     public let guests: [GuestImage]
     public let environment: GuestEnvironment
     public let arenas: [PageArena?]
+    /// `make bench`: the guest is the benchmark guest, whose figures each processor prints.
+    public let benchmark: Bool
 
-    init(guests: [GuestImage], environment: GuestEnvironment, arenas: [PageArena?]) {
+    init(guests: [GuestImage], environment: GuestEnvironment, arenas: [PageArena?], benchmark: Bool) {
         self.guests = guests
         self.environment = environment
         self.arenas = arenas
+        self.benchmark = benchmark
     }
 }
 
 extension OtherProcessors {
     /// Carves the slices from `arena` and starts the others; nothing when there are none or no
     /// guest runs on every processor (`nobuiltins`). Returns whether they were started.
-    func startGuests(_ guests: [GuestImage], options: BootOptions, environment: GuestEnvironment,
-                     arena: inout PageArena, cpu: some GuestProcessor) -> Bool {
-        let everywhere = options.runBuiltInGuests
-            ? guests.filter { $0.isBuiltIn && !$0.name.utf8.elementsEqual(benchmarkGuestName.utf8) } : []
+    func startGuests(_ everywhere: [GuestImage], benchmark: Bool = false, environment: GuestEnvironment,
+                     arena: inout PageArena) -> Bool {
         let count = everywhere.isEmpty ? 0 : self.count()
         guard count > 0 else { return false }
         var arenas: [PageArena?] = []
         for _ in 0..<count {
-            var slice: PageArena? = nil
-            if arena.end - arena.next >= Self.arenaSlice + Self.bootstrapReserve,
-               let base = arena.allocateFromTop(bytes: Self.arenaSlice, alignment: 2 << 20, zeroingWith: cpu) {
-                slice = PageArena(base: base, end: base + Self.arenaSlice)
-            }
-            arenas.append(slice)
+            let room = arena.end - arena.next >= Self.arenaSlice + Self.bootstrapReserve
+            arenas.append(room ? arena.splitFromTop(bytes: Self.arenaSlice, alignment: 2 << 20) : nil)
         }
-        start(OtherProcessorWork(guests: everywhere, environment: environment, arenas: arenas))
+        start(OtherProcessorWork(guests: everywhere, environment: environment, arenas: arenas, benchmark: benchmark))
         return true
     }
 }
@@ -99,6 +97,7 @@ public func runGuestsOnOtherProcessor<P: GuestProcessor>(
     for image in work.guests {
         let mark = arena.mark
         let result = runGuest(image, environment: environment, vpid: vpid, arena: &arena, cpu: cpu)
+        if work.benchmark { logBenchmarkFigures(result.vcpu, path: "the Swift dispatcher, every processor at once") }
         if result.vmcsIsClear { arena.release(to: mark) }
         healthy = healthy && result.healthy
         vpid &+= 1
