@@ -256,7 +256,7 @@ enum Processors {
         if !plan.listsBootstrapProcessor {
             log("processors: the MADT does not list the bootstrap processor (APIC ID \(bspAPICID)); counted all the same")
         }
-        listed = plan.listed.count + (plan.listsBootstrapProcessor ? 0 : 1)
+        listed = plan.count
         guard !plan.applicationProcessors.isEmpty else { return }
 
         guard apicBase & LocalAPIC.globalEnable != 0 else {

@@ -10,8 +10,6 @@
 import VMX
 
 public struct MADTProcessors: Equatable, Sendable {
-    /// The enabled processors' distinct APIC IDs, in table order, the BSP's included.
-    public var listed: [UInt32] = []
     /// The APs to start, in table order.
     public var applicationProcessors: [UInt32] = []
     /// APIC IDs listed more than once (each named once).
@@ -23,6 +21,10 @@ public struct MADTProcessors: Equatable, Sendable {
 
     public static let xAPICBroadcast: UInt32 = 0xFF
     public static let x2APICBroadcast: UInt32 = .max
+
+    /// The distinct processors the table lists as enabled, the BSP counted even where the
+    /// table leaves it out.
+    public var count: Int { applicationProcessors.count + unaddressable.count + 1 }
 }
 
 extension MADTProcessors {
@@ -30,21 +32,17 @@ extension MADTProcessors {
         self.init()
         for processor in processors where processor.isEnabled {
             let id = processor.apicID
-            if listed.contains(id) {
+            let seen = id == bootstrapAPICID ? listsBootstrapProcessor
+                : applicationProcessors.contains(id) || unaddressable.contains(id)
+            if seen {
                 if !duplicates.contains(id) { duplicates.append(id) }
-                continue
-            }
-            if id == bootstrapAPICID {
+            } else if id == bootstrapAPICID {
                 listsBootstrapProcessor = true
-                listed.append(id)
-                continue
+            } else if x2APIC ? id == Self.x2APICBroadcast : id >= Self.xAPICBroadcast {
+                unaddressable.append(id)
+            } else {
+                applicationProcessors.append(id)
             }
-            if x2APIC ? id == Self.x2APICBroadcast : id >= Self.xAPICBroadcast {
-                if !unaddressable.contains(id) { unaddressable.append(id) }
-                continue
-            }
-            listed.append(id)
-            applicationProcessors.append(id)
         }
     }
 }
