@@ -65,6 +65,8 @@ BAD_IMAGES    := $(BUILD)/guests/bad-class.elf
 TEST_ISO      := $(BUILD)/swiftvmx-test.iso
 BENCH_ISO     := $(BUILD)/swiftvmx-bench.iso
 CAPTURE_ISO   := $(BUILD)/swiftvmx-capture.iso
+SMP_ISO       := $(BUILD)/swiftvmx-smp.iso
+SMP_BAD_ISO   := $(BUILD)/swiftvmx-smp-bad.iso
 USER_LINK_FLAGS := -static -nostdlib -e start --image-base=0x100000 -Ttext=0x101000 \
 	-z max-page-size=4096 -z noexecstack
 SWIFT_SOURCES := Package.swift $(shell find Sources/VMX Sources/Hypervisor Sources/Kernel \
@@ -146,6 +148,14 @@ $(BENCH_ISO): $(KERNEL) boot/grub-bench.cfg
 $(CAPTURE_ISO): $(KERNEL) boot/grub-capture.cfg
 	$(call make-iso,$(BUILD)/iso-capture,boot/grub-capture.cfg,)
 
+# The ISOs of the several-processor boot tests: the kernel alone (boot/grub-smp.cfg), and with
+# bad input for the processors' start-up (boot/grub-smp-bad.cfg).
+$(SMP_ISO): $(KERNEL) boot/grub-smp.cfg
+	$(call make-iso,$(BUILD)/iso-smp,boot/grub-smp.cfg,)
+
+$(SMP_BAD_ISO): $(KERNEL) boot/grub-smp-bad.cfg
+	$(call make-iso,$(BUILD)/iso-smp-bad,boot/grub-smp-bad.cfg,)
+
 # The ISO of the boot tests: also images that must be refused (boot/grub-test.cfg).
 $(TEST_ISO): $(KERNEL) boot/grub-test.cfg $(USER_IMAGES) $(BAD_IMAGES) $(GUEST_IMAGES)
 	$(call make-iso,$(BUILD)/iso-test,boot/grub-test.cfg,$(USER_IMAGES) $(BAD_IMAGES) $(BUILD)/guests/hello64.bin $(BUILD)/guests/realmode.bin $(BUILD)/guests/spin.bin $(BUILD)/guests/flood.bin $(BUILD)/guests/tsc.bin $(BUILD)/guests/printflood.bin $(BUILD)/guests/bpflood.bin $(BUILD)/guests/msrsweep.bin $(BUILD)/guests/portsweep.bin)
@@ -186,7 +196,7 @@ unit-test: deps unicorn
 	swift test --scratch-path $(HOSTED_SCRATCH)
 
 # Every Bochs model that `bochs --help cpu` lists, two at a time, each with a time limit.
-boot-test: all
+boot-test: all $(SMP_ISO) $(SMP_BAD_ISO)
 	python3 Tests/boot/run.py --qemu --all-bochs --smp --jobs 2
 
 VMX_MODELS := $(shell python3 -c 'import sys; sys.path.insert(0, "Tests/boot"); \

@@ -3,6 +3,13 @@
 ; none) and the vector number - then the common part saves the GPRs and calls the Swift
 ; handler with a pointer to the frame (ExceptionFrame in Sources/Intrinsics/include/
 ; Intrinsics.h). The handler reports and stops the machine; it never returns.
+;
+; Except for an NMI on an application processor: that is the bootstrap processor's wake-up
+; call for an AP halted while it waits for work (Sources/Kernel/Processors.swift), and returns
+; at once. An AP is a processor whose GS base points at a per-CPU block with index (+8) not 0.
+
+IA32_GS_BASE        equ 0xC0000101
+PERCPU_INDEX        equ 8
 
 bits 64
 section .text
@@ -17,6 +24,26 @@ global exception_stub_table
 %assign vector 0
 %rep 32
 exception_stub_ %+ vector:
+%if vector == 2
+    push rax
+    push rcx
+    push rdx
+    mov ecx, IA32_GS_BASE
+    rdmsr
+    shl rdx, 32
+    or rax, rdx
+    jz .report
+    cmp dword [rax + PERCPU_INDEX], 0
+    je .report
+    pop rdx
+    pop rcx
+    pop rax
+    iretq
+.report:
+    pop rdx
+    pop rcx
+    pop rax
+%endif
 %if HAS_ERROR_CODE(vector) == 0
     push 0
 %endif

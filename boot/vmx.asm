@@ -13,7 +13,10 @@
 ; stack: it stores the guest's registers and x87/SSE state, restores the host's and returns 0
 ; from vmx_enter_guest.
 ;
-; The guest's x87/SSE state lives in guest_fx_state between exits (one guest at a time).
+; The guest's x87/SSE state lives between exits in the running processor's per-CPU block, at
+; GS base + PERCPU_GUEST_FX (Sources/Kernel/Processors.swift, PerCPU.guestFXOffset): one guest
+; at a time on each processor, guests on several processors at once. GS base is the host's in
+; both places (the VMCS's host GS base is this processor's).
 
 bits 64
 
@@ -36,6 +39,7 @@ FRAME_FX            equ 16          ; host FXSAVE area, 512 bytes, 16-byte align
 FRAME_GDTR          equ 528         ; 10 bytes
 FRAME_IDTR          equ 544         ; 10 bytes
 FRAME_SIZE          equ 568         ; keeps RSP 16-byte aligned (8 + 6 * 8 + 568 = 624)
+PERCPU_GUEST_FX     equ 1024        ; 512 bytes, 16-byte aligned in the page-aligned block
 
 section .text
 
@@ -75,7 +79,7 @@ vmx_enter_guest:
     pxor xmm15, xmm15
     jmp .fx_done
 .guest_fx:
-    fxrstor64 [rel guest_fx_state]
+    fxrstor64 [gs:PERCPU_GUEST_FX]
 .fx_done:
     mov rax, VMCS_HOST_RSP
     vmwrite rax, rsp
@@ -129,7 +133,7 @@ vmx_exit_stub:
     mov [rdi + 112], r14
     mov [rdi + 120], r15
     pop qword [rdi + 56]
-    fxsave64 [rel guest_fx_state]
+    fxsave64 [gs:PERCPU_GUEST_FX]
     fxrstor64 [rsp + FRAME_FX]
     lgdt [rsp + FRAME_GDTR]
     lidt [rsp + FRAME_IDTR]
@@ -353,8 +357,6 @@ align 4
 default_mxcsr: dd 0x1F80
 
 section .bss
-align 16
-guest_fx_state: resb 512
 global swiftvmx_exit_statistics
 align 8
 ; The physical address of the exit-statistics page (ExitStatistics.swift), for debuggers.

@@ -27,6 +27,11 @@ public struct BootOptions {
     /// `after-linux=NAME`: the built-in guest NAME runs once more after the pass-through guest
     /// (docs/LINUX.md, "Isolation": the sandbox still works after the operating system).
     public var afterLinux: [UInt8]? = nil
+    /// Bad input for the start-up of the other processors, for the boot tests (docs/KERNEL.md,
+    /// "Several processors"): `madt-add=ID` treats APIC ID as listed (enabled) once more after
+    /// the MADT's own entries; `fault-cpu=N` makes the N-th processor fault in its start-up.
+    public var extraAPICIDs: [UInt32] = []
+    public var faultingProcessor: UInt32? = nil
 
     public init() {}
 
@@ -41,6 +46,12 @@ public struct BootOptions {
             if word.equals("gdb") { (gdb, gdbGuestName) = (true, nil) }
             if let name = word.dropping(prefix: "gdb=") { (gdb, gdbGuestName) = (true, Array(name)) }
             if let name = word.dropping(prefix: "after-linux=") { afterLinux = Array(name) }
+            if let id = word.dropping(prefix: "madt-add=").flatMap(parseNumber), id <= UInt32.max {
+                extraAPICIDs.append(UInt32(id))
+            }
+            if let index = word.dropping(prefix: "fault-cpu=").flatMap(parseNumber), index <= UInt32.max {
+                faultingProcessor = UInt32(index)
+            }
         }
     }
 }
@@ -54,7 +65,7 @@ public struct BootOptions {
 public func runHypervisor<P: GuestProcessor>(
     on cpu: P, arena: inout PageArena, options: BootOptions, host: HostState, guests: [GuestImage],
     bootTimestamp: UInt64 = 0, debugging: GuestDebugHooks<P>? = nil, machine: PassThroughMachine? = nil,
-    afterVMXON: () -> Void = {}, beforeVMXOFF: () -> Void = {},
+    afterVMXON: () -> Void = {}, beforeVMXOFF: () -> Void = {}, others: OtherProcessors = .none,
     log: (String) -> Void
 ) -> Bool {
     let operation: VMXRootOperation
@@ -69,6 +80,7 @@ public func runHypervisor<P: GuestProcessor>(
     // The other processors (bare metal: Sources/Kernel/Processors.swift) enter VMX root
     // operation now and leave it before this one does.
     afterVMXON()
+    let everyProcessorInVMX = cpu.readTimestampCounter()
 
     var succeeded = true
     EntryDiagnostics.checksBeforeLaunch = options.checkEntry
@@ -85,8 +97,8 @@ public func runHypervisor<P: GuestProcessor>(
                                  arena: &arena, cpu: cpu)
     } else if options.runGuests {
         succeeded = runAllGuests(guests, capabilities: capabilities, host: host, options: options,
-                                 bootTimestamp: bootTimestamp, debugging: debugging, machine: machine,
-                                 arena: &arena, cpu: cpu)
+                                 bootTimestamp: bootTimestamp, vmxTimestamp: everyProcessorInVMX,
+                                 debugging: debugging, machine: machine, others: others, arena: &arena, cpu: cpu)
     }
 
     beforeVMXOFF()
@@ -102,8 +114,8 @@ public func runHypervisor<P: GuestProcessor>(
 /// The default set-up, the shared structures, then every guest (or the benchmark).
 func runAllGuests<P: GuestProcessor>(
     _ guests: [GuestImage], capabilities: VMXCapabilities, host: HostState, options: BootOptions,
-    bootTimestamp: UInt64, debugging: GuestDebugHooks<P>?, machine: PassThroughMachine? = nil,
-    arena: inout PageArena, cpu: P
+    bootTimestamp: UInt64, vmxTimestamp: UInt64 = 0, debugging: GuestDebugHooks<P>?, machine: PassThroughMachine? = nil,
+    others: OtherProcessors = .none, arena: inout PageArena, cpu: P
 ) -> Bool {
     let setup = ControlSetup(capabilities: capabilities)
     cpu.log("VMCS: controls: pin-based \(hex: setup.pinBased.rawValue, digits: 8), primary \(hex: setup.primary.rawValue, digits: 8), secondary \(hex: setup.secondary.rawValue, digits: 8), VM-exit \(hex: setup.exit.rawValue, digits: 8), VM-entry \(hex: setup.entryBase.rawValue, digits: 8)")
@@ -131,12 +143,17 @@ func runAllGuests<P: GuestProcessor>(
         }
     }
     if options.bench {
-        let healthy = runBenchmark(guests, environment: environment, bootTimestamp: bootTimestamp, arena: &arena, cpu: cpu)
+        let healthy = runBenchmark(guests, environment: environment, bootTimestamp: bootTimestamp,
+                                   vmxTimestamp: vmxTimestamp, others: others, arena: &arena, cpu: cpu)
         statistics.print(cpu: cpu)
         return healthy
     }
     let plan = LinuxModules(guests, cpu: cpu)
     var healthy = plan.healthy
+    // The other processors run the built-in guests meanwhile (OtherProcessors.swift).
+    let everywhere = options.runBuiltInGuests
+        ? guests.filter { $0.isBuiltIn && !$0.name.utf8.elementsEqual(benchmarkGuestName.utf8) } : []
+    let othersRun = others.startGuests(everywhere, environment: environment, arena: &arena)
     var vpid: UInt16 = 1
     for (index, image) in guests.enumerated()
     where !image.name.utf8.elementsEqual(benchmarkGuestName.utf8) && !plan.isLinuxOrInitrd(index)
@@ -149,7 +166,9 @@ func runAllGuests<P: GuestProcessor>(
         healthy = healthy && result.healthy
         vpid &+= 1
     }
-    // A pass-through guest owns the machine, so it runs last (docs/LINUX.md).
+    // A pass-through guest owns the machine, so it runs last (docs/LINUX.md), when the others
+    // are done.
+    if othersRun { healthy = others.finish() && healthy }
     if let kernel = plan.kernel {
         if let machine {
             let before = machine.imageChecksum()

@@ -71,12 +71,19 @@ public struct PageArena {
     public mutating func allocateFromTop<P: Processor>(
         bytes: UInt64, alignment: UInt64, zeroingWith cpu: P
     ) -> UInt64? {
+        guard let part = splitFromTop(bytes: bytes, alignment: alignment) else { return nil }
+        cpu.zeroPhysical(part.base, count: Int(part.end - part.base))
+        return part.base
+    }
+
+    /// Hands `bytes` (rounded up to whole pages) at the top, placed as `allocateFromTop` places
+    /// them, to an arena of their own, not zeroed: that arena zeroes what it hands out.
+    public mutating func splitFromTop(bytes: UInt64, alignment: UInt64) -> PageArena? {
         let size = (max(bytes, 1) + PhysicalLayout.pageSize - 1) & ~(PhysicalLayout.pageSize - 1)
         guard size <= end - next else { return nil }
         let start = (end - size) & ~(max(alignment, PhysicalLayout.pageSize) - 1)
         guard start >= next else { return nil }
         end = start
-        cpu.zeroPhysical(start, count: Int(size))
-        return start
+        return PageArena(base: start, end: start + size)
     }
 }

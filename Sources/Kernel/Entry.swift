@@ -143,15 +143,25 @@ private func kernelMain() {
         log("gdb: ignored: the guest debugger is in the debug image only (make gdb-guest, docs/DEBUGGING.md)")
     }
 #endif
-    Processors.startAll(info)
+    Processors.startAll(info, options: options)
     let succeeded = runHypervisor(
         on: RealProcessor(), arena: &arena, options: options, host: HostAndGuests.hostState(),
         guests: HostAndGuests.guests(modules: info.modules), bootTimestamp: bootTimestamp,
         debugging: debugging, machine: passThroughMachine(info),
-        afterVMXON: Processors.enableVMXOnOthers, beforeVMXOFF: Processors.disableVMXOnOthers
+        afterVMXON: Processors.enableVMXOnOthers, beforeVMXOFF: Processors.disableVMXOnOthers,
+        others: OtherProcessors(count: { Processors.readyForGuests.count }, start: Processors.startGuests,
+                                finish: Processors.finishGuests)
     ) { line in log("\(line)") }
     Processors.reportVirtualised()
     exitMachine(success: succeeded)
+}
+
+/// An AP's share of the guests (Processors.swift). Here beside `runHypervisor`'s call: the
+/// generic code both reach is then specialized into one object file, whose read-only tables
+/// the image holds once (specializations spread over several object files each took a copy).
+@inline(never)
+func runGuestsHere(_ work: OtherProcessorWork, slot: Int) -> Bool {
+    runGuestsOnOtherProcessor(work, slot: slot, host: HostAndGuests.hostState(), cpu: RealProcessor())
 }
 
 /// The machine a pass-through guest gets (docs/LINUX.md, "Memory"): when one is built, the

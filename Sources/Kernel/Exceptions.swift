@@ -1,8 +1,9 @@
 // What happens when the processor raises an exception in the kernel: the stub in
 // boot/interrupts.asm saves the registers and calls `kernel_exception`, which prints the
 // vector and its name, the error code, RIP, CS, RFLAGS, RSP, SS, CR2 and every general-purpose
-// register, then stops the machine with a failure status. Nothing here allocates: the
-// exception may come from the heap itself.
+// register, then stops the machine with a failure status. On an application processor the
+// report is shorter, names the processor, and only that processor stops (Processors.swift).
+// Nothing here allocates: the exception may come from the heap itself.
 import Intrinsics
 
 enum ExceptionVector {
@@ -42,12 +43,20 @@ enum ExceptionVector {
     }
 }
 
-/// Set while an exception is being reported, so that a fault inside the report stops at once.
+/// Set while an exception is being reported on the BSP, so that a fault inside the report
+/// stops at once (each AP has its own flag).
 nonisolated(unsafe) private var reportingException = false
 
 @_cdecl("kernel_exception")
 public func kernelException(_ frame: UnsafePointer<ExceptionFrame>) -> Never {
     let f = frame.pointee
+    // An AP's GS base points at its block, whose first quadword points at itself; read from
+    // the MSR, so that a fault before GS base is set cannot pass for one.
+    let gsBase = x86_rdmsr(Processors.gsBaseMSR)
+    if Processors.perCPUReady, gsBase != 0, gsBase == x86_read_gs_quadword0() {
+        let me = PerCPU(address: gsBase)
+        if me.index != 0 { reportExceptionOnAP(me, f) }
+    }
     if reportingException {
         log("FATAL: exception \(Int(f.vector)) while reporting an exception")
         exitMachine(success: false)
@@ -64,4 +73,17 @@ public func kernelException(_ frame: UnsafePointer<ExceptionFrame>) -> Never {
     log("  R13=\(hex: f.r13, digits: 16) R14=\(hex: f.r14, digits: 16) R15=\(hex: f.r15, digits: 16)")
     log("  CR0=\(hex: x86_read_cr0(), digits: 16) CR4=\(hex: x86_read_cr4(), digits: 16) EFER=\(hex: x86_rdmsr(0xC000_0080), digits: 16)")
     exitMachine(success: false)
+}
+
+/// An exception on an AP: two lines that name the processor (its registers matter less than on
+/// the BSP: the other processors go on); it gives back the heap if it held it and halts.
+func reportExceptionOnAP(_ me: PerCPU, _ f: ExceptionFrame) -> Never {
+    if me[word: PerCPU.reportingOffset] != 0 { Processors.halt() }
+    me[word: PerCPU.reportingOffset] = 1
+    Heap.releaseLock(ifHeldBy: me.index)
+    log("cpu \(me.index) (APIC ID \(me.apicID)): FATAL: exception \(Int(f.vector)) \(ExceptionVector.name(f.vector)), error code \(hex: f.errorCode, digits: 8) at RIP \(hex: f.rip, digits: 16), CR2=\(hex: x86_read_cr2(), digits: 16), RSP=\(hex: f.rsp, digits: 16)")
+    log("cpu \(me.index) (APIC ID \(me.apicID)): halted and left out\(me[word: PerCPU.vmxRootOffset] != 0 ? " (in VMX root operation)" : ""); the other processors go on")
+    me.state = APState.leftOut
+    me.command = 0
+    Processors.halt()
 }

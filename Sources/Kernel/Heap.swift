@@ -10,6 +10,9 @@
 //
 // Every block has a 16-byte header just below the pointer handed out: the block kind and,
 // for page blocks, the first page and the page count.
+//
+// Several processors run Swift code at once (Processors.swift): one lock serialises the heap
+// and the page allocator behind it.
 import Intrinsics
 
 enum Heap {
@@ -28,6 +31,30 @@ enum Heap {
     nonisolated(unsafe) private static var chunkNext: UInt = 0
     nonisolated(unsafe) private static var chunkEnd: UInt = 0
     nonisolated(unsafe) private static var earlyNext: UInt = 0
+    /// The owner's CPU index + 1, 0 when free. The owner may come back (the page allocator's
+    /// arrays are the heap's); the wait is bounded.
+    nonisolated(unsafe) private static var lockWord: UInt32 = 0
+
+    /// Takes the lock; false when this processor holds it already (then it must not unlock).
+    static func lock() -> Bool {
+        let me = (PerCPU.current?.index ?? 0) + 1
+        if x86_atomic_load32(&lockWord) == me { return false }
+        var turns = 0
+        while !x86_atomic_cas32(&lockWord, 0, me) {
+            turns += 1
+            if turns == 100_000_000 {
+                log("FATAL: the heap lock is still held by cpu \(x86_atomic_load32(&lockWord) &- 1) after 100000000 turns")
+                exitMachine(success: false)
+            }
+            x86_pause()
+        }
+        return true
+    }
+
+    static func unlock() { x86_atomic_store32(&lockWord, 0) }
+
+    /// An AP that faults gives the lock back (Exceptions.swift).
+    static func releaseLock(ifHeldBy index: UInt32) { _ = x86_atomic_cas32(&lockWord, index + 1, 0) }
 
     static func allocate(size: Int, alignment: Int) -> UnsafeMutableRawPointer? {
         let alignment = max(alignment, headerSize)
@@ -152,6 +179,8 @@ enum Heap {
 @_cdecl("posix_memalign")
 public func posix_memalign(_ result: UnsafeMutablePointer<UnsafeMutableRawPointer?>,
                            _ alignment: Int, _ size: Int) -> CInt {
+    let locked = Heap.lock()
+    defer { if locked { Heap.unlock() } }
     guard let memory = Heap.allocate(size: size, alignment: alignment) else {
         result.pointee = nil
         return 12   // ENOMEM
@@ -164,5 +193,8 @@ public func posix_memalign(_ result: UnsafeMutablePointer<UnsafeMutableRawPointe
 /// its runtime, so the Swift side has another name.
 @_cdecl("kernel_heap_free")
 public func kernelHeapFree(_ memory: UnsafeMutableRawPointer?) {
-    if let memory { Heap.free(memory) }
+    guard let memory else { return }
+    let locked = Heap.lock()
+    defer { if locked { Heap.unlock() } }
+    Heap.free(memory)
 }

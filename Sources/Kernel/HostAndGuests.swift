@@ -6,15 +6,20 @@ import Intrinsics
 import VMX
 
 enum HostAndGuests {
-    /// The host state of the running kernel, with VM exits continuing at vmx_exit_stub.
+    /// The host state of the running kernel on this processor, with VM exits continuing at
+    /// vmx_exit_stub: an AP has its own GDT and TSS in its per-CPU block (Processors.swift).
     static func hostState() -> HostState {
-        HostState(
+        let me = PerCPU.current
+        let ap = me.map { $0.index != 0 } ?? false
+        let block = me?.address ?? 0
+        return HostState(
             cr0: x86_read_cr0(), cr3: x86_read_cr3(), cr4: x86_read_cr4(),
             csSelector: GlobalDescriptorTable.codeSelector, ssSelector: GlobalDescriptorTable.dataSelector,
             dsSelector: GlobalDescriptorTable.dataSelector, esSelector: GlobalDescriptorTable.dataSelector,
             fsSelector: 0, gsSelector: 0, trSelector: GlobalDescriptorTable.taskStateSelector,
             fsBase: x86_rdmsr(MSR.ia32FSBase), gsBase: x86_rdmsr(MSR.ia32GSBase),
-            trBase: GlobalDescriptorTable.taskStateBase, gdtrBase: GlobalDescriptorTable.base,
+            trBase: ap ? block + PerCPU.tssOffset : GlobalDescriptorTable.taskStateBase,
+            gdtrBase: ap ? block + PerCPU.gdtOffset : GlobalDescriptorTable.base,
             idtrBase: InterruptDescriptorTable.base,
             sysenterCS: UInt32(truncatingIfNeeded: x86_rdmsr(MSR.ia32SysenterCS)),
             sysenterESP: x86_rdmsr(MSR.ia32SysenterESP), sysenterEIP: x86_rdmsr(MSR.ia32SysenterEIP),

@@ -3,7 +3,9 @@
 // 30H, divide by 1 (SDM Vol. 3A 11.5.4 "APIC Timer"): with "external-interrupt exiting" its
 // interrupt causes a VM exit (reason 1) and, with "acknowledge interrupt on exit", is
 // acknowledged by it; the host, which runs with interrupts off, then writes EOI. The xAPIC
-// registers are memory-mapped at IA32_APIC_BASE (identity-mapped below 4 GiB).
+// registers are memory-mapped at IA32_APIC_BASE (identity-mapped below 4 GiB). Each processor
+// reaches its own local APIC there, and keeps whether its timer is armed in its per-CPU block
+// (Processors.swift): guests run on every processor at once.
 //
 // Bochs 2.7 deviates from the SDM here (docs/GUESTS.md, "Bochs"): it delivers neither this
 // exit while the guest's RFLAGS.IF = 0 - although "external-interrupt exiting" makes IF
@@ -29,7 +31,11 @@ enum HostTimer {
     static let softwareEnable: UInt32 = 1 << 8
     static let masked: UInt32 = 1 << 16
 
-    nonisolated(unsafe) static var armed = false
+    /// Whether this processor's timer is armed.
+    static var armed: Bool {
+        get { PerCPU.current.map { $0[word: PerCPU.hostTimerArmedOffset] != 0 } ?? false }
+        set { if let me = PerCPU.current { me[word: PerCPU.hostTimerArmedOffset] = newValue ? 1 : 0 } }
+    }
 
     static var base: UInt64 { x86_rdmsr(MSR.ia32APICBase) & PageFrame.addressMask }
 

@@ -1,16 +1,21 @@
-// Every processor (issue 14, items 1 and 2): the application processors (APs) the ACPI MADT
-// lists are started with INIT-SIPI-SIPI (SDM Vol. 3A 9.4.4 "MP Initialization Example")
-// through a real-mode trampoline (boot/ap.asm) into long mode on the kernel's page tables;
-// each gets its own stack (with a checked guard page below it), GDT, TSS with IST stacks and
-// a per-CPU block that GS base points at. After the bootstrap processor (BSP) has entered VMX
-// root operation each AP compares its VMX capability MSRs with the BSP's and runs the same
-// enable sequence (EnableVMX.swift) with its own VMXON region; at the end each executes VMXOFF
-// and clears CR4.VMXE before the BSP does.
+// Every processor under the hypervisor. The application processors (APs) the ACPI MADT lists
+// are started with INIT-SIPI-SIPI (SDM Vol. 3A 9.4.4 "MP Initialization Example") through a
+// real-mode trampoline (boot/ap.asm) into long mode on the kernel's page tables; each gets its
+// own stack (with a checked guard page below it), GDT, TSS with IST stacks and a per-CPU block
+// that GS base points at. After the bootstrap processor (BSP) has entered VMX root operation
+// each AP compares its VMX capability MSRs with the BSP's and runs the same enable sequence
+// (EnableVMX.swift) with its own VMXON region; then, while the BSP runs its guests, each runs
+// the built-in guests (Sources/Hypervisor/Guests/OtherProcessors.swift); at the end each
+// executes VMXOFF and clears CR4.VMXE before the BSP does.
 //
-// Concurrency: race-free by construction. An AP runs Swift code that touches shared state (the
-// heap, the page allocator, the console) only while the BSP waits for it to finish a command,
-// spinning on the per-CPU block without allocating; an idle AP spins on its own block. The
-// console takes one small lock per line (Serial.swift) all the same. Guests run on the BSP only.
+// Concurrency: the BSP hands out work through each AP's block (a command word the AP clears
+// when done). Start-up and VMX enable/disable run one AP at a time while the BSP waits. Guests
+// run on all processors at once; what they share is read-only by then, or locked: the heap
+// (Heap.swift: one lock, which also covers the page allocator behind it) and the console (one
+// line at a time, Serial.swift). Per processor, in its block: the guests' x87/SSE save area
+// (boot/vmx.asm), the host timer's state (HostTimer.swift), the exception report's flag; the
+// IST stacks are its own pages (the BSP's are the fixed ones below 1 MiB). docs/KERNEL.md,
+// "Several processors".
 import Hypervisor
 import Intrinsics
 import VMX
@@ -29,8 +34,15 @@ struct PerCPU {
     static let stateOffset: UInt64 = 36
     static let vmxonOffset: UInt64 = 40             // the VMXON region's page
     static let istOffset: UInt64 = 48               // three IST stacks, one page each
+    static let hostTimerArmedOffset: UInt64 = 56    // HostTimer.armed
+    static let reportingOffset: UInt64 = 60         // an exception is being reported
+    static let slotOffset: UInt64 = 64              // its slice of the work (OtherProcessorWork)
+    static let guestsHealthyOffset: UInt64 = 68     // 1: its guests ran without a hypervisor fault
+    static let vmxRootOffset: UInt64 = 72           // 1: in VMX root operation
+    static let acknowledgedOffset: UInt64 = 76      // the command the AP has taken up
     static let gdtOffset: UInt64 = 256
     static let tssOffset: UInt64 = 512
+    static let guestFXOffset: UInt64 = 1024         // boot/vmx.asm PERCPU_GUEST_FX, 512 bytes
 
     private var raw: UnsafeMutableRawPointer { UnsafeMutableRawPointer(bitPattern: UInt(address))! }
     private func field32(_ offset: UInt64) -> UnsafeMutablePointer<UInt32> {
@@ -46,13 +58,19 @@ struct PerCPU {
 
     /// The BSP's command (0: none); the AP clears it when done.
     var command: UInt32 {
-        get { x86_atomic_load32(field32(Self.commandOffset)) }
-        nonmutating set { x86_atomic_store32(field32(Self.commandOffset), newValue) }
+        get { self[word: Self.commandOffset] }
+        nonmutating set { self[word: Self.commandOffset] = newValue }
     }
     /// What the AP has reached (`APState`).
     var state: UInt32 {
-        get { x86_atomic_load32(field32(Self.stateOffset)) }
-        nonmutating set { x86_atomic_store32(field32(Self.stateOffset), newValue) }
+        get { self[word: Self.stateOffset] }
+        nonmutating set { self[word: Self.stateOffset] = newValue }
+    }
+
+    /// A 32-bit field, read and written atomically.
+    subscript(word offset: UInt64) -> UInt32 {
+        get { x86_atomic_load32(field32(offset)) }
+        nonmutating set { x86_atomic_store32(field32(offset), newValue) }
     }
 
     func initialize(index: UInt32, apicID: UInt32, stackTop: UInt64, guardPage: UInt64, vmxon: UInt64, ist: UInt64) {
@@ -92,6 +110,7 @@ enum APState {
 enum APCommand {
     static let enableVMX: UInt32 = 1
     static let disableVMX: UInt32 = 2
+    static let runGuests: UInt32 = 3
 }
 
 /// The start-up slot in boot/ap.asm: (APIC ID << 8) | state.
@@ -169,6 +188,13 @@ enum Processors {
     /// The BSP's VMX capability MSRs (address, value) in the order VMXCapabilities.read reads them.
     nonisolated(unsafe) static var bootstrapCapabilities: [(UInt32, UInt64)] = []
     nonisolated(unsafe) static var bootstrapInVMX = false
+    /// `fault-cpu=N`: the AP that faults in its start-up, for the boot tests.
+    nonisolated(unsafe) static var faultingProcessor: UInt32? = nil
+    /// The guests the APs run (OtherProcessors.swift) and the APs running them.
+    nonisolated(unsafe) static var guestWork: OtherProcessorWork? = nil
+    nonisolated(unsafe) static var guestRunners: [PerCPU] = []
+    /// The BSP's local APIC, for the NMIs that wake a waiting AP.
+    nonisolated(unsafe) static var sender: LocalAPICSender? = nil
 
     static let stackPages = 4
     /// Pages per AP: guard, stack, three IST stacks, the per-CPU block, the VMXON region.
@@ -177,11 +203,13 @@ enum Processors {
     static let gsBaseMSR: UInt32 = MSR.ia32GSBase
 
     /// The BSP's block; then the MADT's processors, each AP started and waiting for commands.
-    static func startAll(_ info: BootInformation) {
+    /// `options`: the boot tests' bad input (`madt-add=`, `fault-cpu=`).
+    static func startAll(_ info: BootInformation, options: BootOptions) {
         let cpu = RealProcessor()
+        // Every processor needs its block: the VM-exit stub keeps the guest's x87/SSE state in it.
         guard let block = KernelMemory.pages!.allocatePage(below: IdentityMap.limit) else {
-            log("processors: the bootstrap processor only: no page for its per-CPU block")
-            return
+            log("FATAL: no page for the bootstrap processor's per-CPU block")
+            exitMachine(success: false)
         }
         let apicBase = x86_rdmsr(MSR.ia32APICBase)
         let x2APIC = apicBase & LocalAPIC.x2APICMode != 0
@@ -193,6 +221,7 @@ enum Processors {
         bootstrap = bsp
         x86_wrmsr(gsBaseMSR, block)
         perCPUReady = true
+        faultingProcessor = options.faultingProcessor
 
         let madt: ACPIMADT
         do {
@@ -204,13 +233,31 @@ enum Processors {
             cpu.log(LogMessage(stringInterpolation: text))
             return
         }
-        let enabled = madt.processors.filter { $0.isEnabled }
-        listed = max(1, enabled.count)
+        var entries = madt.processors
+        for id in options.extraAPICIDs {
+            entries.append(ACPIMADT.LocalAPIC(processorUID: id, apicID: id, flags: ACPIMADT.flagEnabled, isX2APIC: x2APIC))
+        }
+        let enabled = entries.filter { $0.isEnabled }
         logText("processors: the ACPI MADT lists \(enabled.count) enabled (APIC IDs")
         for processor in enabled { logText(" \(processor.apicID)") }
         log("); the bootstrap processor is APIC ID \(bspAPICID)")
-        let others = enabled.filter { $0.apicID != bspAPICID }
-        guard !others.isEmpty else { return }
+        if !options.extraAPICIDs.isEmpty {
+            logText("processors: madt-add: the last")
+            for id in options.extraAPICIDs { logText(" \(id)") }
+            log(" are the boot command line's, not the MADT's")
+        }
+        let plan = MADTProcessors(entries, bootstrapAPICID: bspAPICID, x2APIC: x2APIC)
+        for id in plan.duplicates {
+            log("processors: APIC ID \(id) is listed more than once: started once, the other entries left out")
+        }
+        for id in plan.unaddressable {
+            log("processors: APIC ID \(hex: UInt64(id)) left out: an IPI to it would go to every processor (or, in xAPIC mode, cannot name it)")
+        }
+        if !plan.listsBootstrapProcessor {
+            log("processors: the MADT does not list the bootstrap processor (APIC ID \(bspAPICID)); counted all the same")
+        }
+        listed = plan.count
+        guard !plan.applicationProcessors.isEmpty else { return }
 
         guard apicBase & LocalAPIC.globalEnable != 0 else {
             log("processors: the bootstrap processor only: its local APIC is disabled (IA32_APIC_BASE \(hex: apicBase))")
@@ -228,9 +275,11 @@ enum Processors {
 
         let apic = LocalAPICSender(base: apicBase & LocalAPIC.baseMask, x2APIC: x2APIC)
         apic.softwareEnable()
-        var index: UInt32 = 1
-        for processor in others {
-            if start(processor.apicID, index: index, vector: UInt32(trampoline >> 12), apic: apic) { index += 1 }
+        sender = apic
+        // Each AP keeps its number in the list whether or not it comes up: the lines stay
+        // comparable from one boot to the next.
+        for (position, apicID) in plan.applicationProcessors.enumerated() {
+            start(apicID, index: UInt32(position + 1), vector: UInt32(trampoline >> 12), apic: apic)
         }
     }
 
@@ -247,6 +296,7 @@ enum Processors {
     }
 
     /// INIT, 10 ms, SIPI, 200 us, SIPI; then up to 500 ms for the AP to report online.
+    @discardableResult
     private static func start(_ apicID: UInt32, index: UInt32, vector: UInt32, apic: LocalAPICSender) -> Bool {
         guard let pages = KernelMemory.pages!.allocateContiguousPages(pagesPerAP, below: IdentityMap.limit) else {
             log("cpu \(index) (APIC ID \(apicID)): left out: no \(pagesPerAP) free pages for its stacks and blocks")
@@ -270,14 +320,17 @@ enum Processors {
         delivered = apic.send(to: apicID, command: LocalAPIC.startUp | vector) && delivered
         TSCClock.wait(microseconds: 200)
         delivered = apic.send(to: apicID, command: LocalAPIC.startUp | vector) && delivered
-        let online = TSCClock.wait(microseconds: 500_000) { block.state == APState.online }
-        if !online {
+        if !TSCClock.wait(microseconds: 500_000, until: { block.state != APState.starting }) {
             // The trampoline checks the slot: cancelled, a late AP halts there.
             let cancelled = x86_atomic_cas32(slot, apicID << 8 | APBootSlot.waiting, apicID << 8 | APBootSlot.cancelled)
-            if cancelled || !TSCClock.wait(microseconds: 500_000, until: { block.state == APState.online }) {
+            if cancelled || !TSCClock.wait(microseconds: 500_000, until: { block.state != APState.starting }) {
                 log("cpu \(index) (APIC ID \(apicID)): left out: no answer within 500 ms of INIT-SIPI-SIPI (\(cancelled ? "never reached the trampoline's claim" : "claimed the slot but never came online")\(delivered ? "" : "; an IPI stayed pending"))")
                 return false
             }
+        }
+        if block.state == APState.leftOut {
+            log("cpu \(index) (APIC ID \(apicID)): left out: it faulted during its start-up (the lines above)")
+            return false
         }
         applicationProcessors.append(block)
         log("cpu \(index) (APIC ID \(apicID)): online in long mode: stack [\(hex: stackTop - UInt64(stackPages) * page), \(hex: stackTop)) above a guard page, own GDT, TSS and IST stacks, GS base \(hex: block.address)")
@@ -309,17 +362,72 @@ enum Processors {
         }
     }
 
-    /// The last line before the exit: how many processors were in VMX root operation.
+    /// The last line before the exit: how many processors were in VMX root operation, and
+    /// whether any is still there (halted after a fault, or not answering).
     static func reportVirtualised() {
         guard bootstrapInVMX else { return }
-        var virtualised = 1
-        for ap in applicationProcessors where ap.state == APState.done { virtualised += 1 }
-        log("processors: \(virtualised) of \(listed) CPUs were virtualised (in VMX root operation), and every one has left it")
+        var virtualised = 1, stuck = 0
+        for ap in applicationProcessors where ap.state == APState.done || ap[word: PerCPU.vmxRootOffset] != 0 {
+            virtualised += 1
+            if ap[word: PerCPU.vmxRootOffset] != 0 { stuck += 1 }
+        }
+        if stuck == 0 {
+            log("processors: \(virtualised) of \(listed) CPUs were virtualised (in VMX root operation), and every one has left it")
+        } else {
+            log("processors: \(virtualised) of \(listed) CPUs were virtualised (in VMX root operation); \(stuck) of them did not leave it (halted after a fault, or not answering)")
+        }
+    }
+
+    // MARK: Guests on every processor
+
+    /// The APs that can take guests: in VMX root operation and waiting.
+    static var readyForGuests: [PerCPU] {
+        applicationProcessors.filter { $0.state == APState.inVMX && $0.command == 0 }
+    }
+
+    /// Hands each ready AP its slot of `work` (in the order of `readyForGuests`) and returns.
+    static func startGuests(_ work: OtherProcessorWork) {
+        guestWork = work
+        guestRunners = readyForGuests
+        for (slot, ap) in guestRunners.enumerated() {
+            ap[word: PerCPU.slotOffset] = UInt32(slot)
+            ap[word: PerCPU.guestsHealthyOffset] = 0
+            give(ap, APCommand.runGuests)
+        }
+    }
+
+    /// Waits until every AP given guests is done: at most a minute each, longer than the
+    /// built-in guests' budgets together. Returns whether each ran them without a fault of the
+    /// hypervisor.
+    static func finishGuests() -> Bool {
+        var healthy = true
+        for ap in guestRunners {
+            if !TSCClock.wait(microseconds: 60_000_000, until: { ap.command == 0 }) {
+                log("cpu \(ap.index) (APIC ID \(ap.apicID)): left out: its guests did not finish within 60 s")
+                ap.state = APState.leftOut
+                healthy = false
+            } else if ap.state != APState.inVMX || ap[word: PerCPU.guestsHealthyOffset] == 0 {
+                healthy = false
+            }
+        }
+        guestRunners = []
+        return healthy
+    }
+
+    /// Hands `ap` a command and wakes it with an NMI, again every 10 ms until it has taken the
+    /// command up (an NMI just before its HLT is lost), at most 100 times.
+    static func give(_ ap: PerCPU, _ command: UInt32) {
+        ap[word: PerCPU.acknowledgedOffset] = 0
+        ap.command = command
+        for _ in 0..<100 {
+            sender?.send(to: ap.apicID, command: LocalAPIC.nmiAssert)
+            if TSCClock.wait(microseconds: 10_000, until: { ap[word: PerCPU.acknowledgedOffset] == command }) { return }
+        }
     }
 
     /// Gives `ap` a command and waits (bounded) until it is done.
     private static func command(_ ap: PerCPU, _ command: UInt32, what: StaticString) -> Bool {
-        ap.command = command
+        give(ap, command)
         if TSCClock.wait(microseconds: 2_000_000, until: { ap.command == 0 }) { return true }
         log("cpu \(ap.index) (APIC ID \(ap.apicID)): left out: no answer within 2 s while \(what)")
         ap.state = APState.leftOut
@@ -331,15 +439,21 @@ enum Processors {
     static func runCommands(_ me: PerCPU) -> Never {
         me.state = APState.online
         while true {
-            var command: UInt32 = 0
+            // Waiting, an AP halts: with interrupts off only an NMI wakes it, which the BSP
+            // sends with each command (interrupts.asm returns from it at once). Under Bochs a
+            // spinning AP would take as many instructions as the BSP.
+            var command = me.command
             while command == 0 {
-                x86_pause()
+                x86_hlt()
                 command = me.command
             }
+            me[word: PerCPU.acknowledgedOffset] = command
             if command == APCommand.enableVMX {
                 me.state = enableVMXHere(me) ? APState.inVMX : APState.leftOut
             } else if command == APCommand.disableVMX {
                 me.state = disableVMXHere(me) ? APState.done : APState.leftOut
+            } else if command == APCommand.runGuests, let work = guestWork {
+                me[word: PerCPU.guestsHealthyOffset] = runGuestsHere(work, slot: Int(me[word: PerCPU.slotOffset])) ? 1 : 0
             }
             if !me.guardIntact {
                 log("cpu \(me.index) (APIC ID \(me.apicID)): FATAL: its stack ran into the guard page below \(hex: me.guardPage + PhysicalPageAllocator.pageSize)")
@@ -351,7 +465,7 @@ enum Processors {
         }
     }
 
-    private static func halt() -> Never {
+    static func halt() -> Never {
         while true {
             x86_cli()
             x86_hlt()
@@ -395,6 +509,7 @@ enum Processors {
             log("cpu \(me.index) (APIC ID \(me.apicID)): left out: \(error.description)")
             return false
         }
+        me[word: PerCPU.vmxRootOffset] = 1
         log("cpu \(me.index) (APIC ID \(me.apicID)): VMXON succeeded with its own VMXON region at \(hex: operation.vmxonRegion); VMX capability MSRs as on cpu 0")
         return true
     }
@@ -406,6 +521,7 @@ enum Processors {
             return false
         }
         cpu.writeControlRegister(.cr4, cpu.readControlRegister(.cr4) & ~ControlRegister4.vmxe.rawValue)
+        me[word: PerCPU.vmxRootOffset] = 0
         log("cpu \(me.index) (APIC ID \(me.apicID)): VMXOFF succeeded, CR4.VMXE cleared")
         return true
     }
@@ -421,6 +537,10 @@ public func kernelAPMain(_ block: UInt64) -> Never {
         me.interruptStacks + page, me.interruptStacks + 2 * page, me.interruptStacks + 3 * page))
     x86_lidt(InterruptDescriptorTable.base, InterruptDescriptorTable.limit)
     x86_wrmsr(Processors.gsBaseMSR, block)
+    if Processors.faultingProcessor == me.index {
+        // fault-cpu=N: a read of the first byte beyond the identity map, a page fault.
+        _ = x86_mmio_read32(IdentityMap.fullLimit)
+    }
     Processors.runCommands(me)
 }
 
@@ -442,6 +562,7 @@ struct LocalAPICSender {
     }
 
     /// Sends one IPI; returns whether it left (delivery status idle) within 1 ms.
+    @discardableResult
     func send(to apicID: UInt32, command: UInt32) -> Bool {
         if x2APIC {
             x86_wrmsr(LocalAPIC.msr(LocalAPIC.interruptCommandLow), UInt64(apicID) << 32 | UInt64(command))

@@ -86,7 +86,9 @@ extension RealProcessor: GuestProcessor {
             from: UnsafeRawPointer(bitPattern: UInt(source)).unsafelyUnwrapped, byteCount: Int(count))
     }
 
+    /// One line; on an AP it begins with "cpu N: " (the console takes whole lines, Serial.swift).
     public func writeConsoleLine(_ bytes: UnsafeRawBufferPointer) {
+        if let me = PerCPU.current, me.index != 0 { logText("cpu \(me.index): ") }
         for byte in bytes { Serial.write(byte) }
         Serial.write(UInt8(ascii: "\n"))
     }

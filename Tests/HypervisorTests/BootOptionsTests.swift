@@ -23,4 +23,11 @@ import Testing
         #expect(every.gdb && every.gdbGuestName == nil)
         #expect(!BootOptions(commandLine: "gdbx nogdb").gdb)
     }
+
+    @Test func processorStartUpBadInput() {
+        let options = BootOptions(commandLine: "madt-add=1 fault-cpu=2 madt-add=0x9 madt-add=x madt-add=4294967296")
+        #expect(options.extraAPICIDs == [1, 9] && options.faultingProcessor == 2)
+        let plain = BootOptions(commandLine: "fault-cpu=")
+        #expect(plain.extraAPICIDs.isEmpty && plain.faultingProcessor == nil)
+    }
 }

@@ -62,14 +62,13 @@ def refused_mode(name, mode):
             "which this CPU does not offer")
 
 
-def guest_lines(model):
-    """The guests' lines, in order, for a VMX model booted from build/swiftvmx-test.iso (the
-    built-in guests of boot/guests.asm, then the modules of boot/grub-test.cfg). Guest lines
+def guest_lines(model, modules=True):
+    """The bootstrap processor's guest lines, in order, for a VMX model booted from
+    build/swiftvmx-test.iso: the VMCS set-up, the built-in guests of boot/guests.asm, then the
+    modules of boot/grub-test.cfg (without `modules`: the exit statistics instead). Guest lines
     carry the guest's prefix ("[name]" or "[name:com1]"); the others are the hypervisor's. RIPs
     come from the guests' binaries (guests/*.asm)."""
     ept = model not in NO_EPT
-    unrestricted = ept and model not in EPT_WITHOUT_UNRESTRICTED_GUEST
-    timer = "VMX-preemption timer" if model not in NO_PREEMPTION_TIMER else "host timer"
     lines = ["VMCS: controls:"]
     if model in NO_PREEMPTION_TIMER:
         lines.append("VMCS: gave up pin-based VM-execution controls: Activate VMX-preemption timer")
@@ -79,11 +78,35 @@ def guest_lines(model):
     if model in MONITOR_TRAP_FLAG:
         lines.append("VMCS: monitor trap flag allowed, but the probe's first VM exit was 12 (HLT), "
                      "not 37 (Monitor trap flag): single steps use RFLAGS.TF and #DB exiting")
-    placement = "2 MiB at guest-physical 0x0 (host " if ept else "no EPT, budget"
+    return lines + builtin_guest_lines(model) + (module_guest_lines(model) if modules else EXIT_STATISTICS)
+
+
+EXIT_STATISTICS = ["exit statistics: ", "last 32 VM exits, oldest first:"]
+
+
+def _timer(model):
+    return "VMX-preemption timer" if model not in NO_PREEMPTION_TIMER else "host timer"
+
+
+def _start(model):
+    placement = "2 MiB at guest-physical 0x0 (host " if model not in NO_EPT else "no EPT, budget"
 
     def start(name, mode, entry):
-        return [f"guest {name}: {mode}, entry {entry}, ", placement, f"({timer})"]
+        return [f"guest {name}: {mode}, entry {entry}, ", placement, f"({_timer(model)})"]
+    return start
 
+
+# The built-in guests (boot/guests.asm, less the benchmark guest): every processor runs them.
+BUILTIN_GUESTS = 10
+
+
+def builtin_guest_lines(model):
+    """The built-in guests' lines, in order: the same on every processor."""
+    ept = model not in NO_EPT
+    unrestricted = ept and model not in EPT_WITHOUT_UNRESTRICTED_GUEST
+    timer = _timer(model)
+    start = _start(model)
+    lines = []
     # hello64: COM1, CPUID, hypercalls.
     lines += start("hello64", "64-bit mode", "0x10000") + [
         "[hello64:com1] hello from a 64-bit guest on COM1",
@@ -96,17 +119,7 @@ def guest_lines(model):
         "guest hello64 stopped: halted (HLT) (82 VM exits)",
     ]
     # realmode: reset-like start, real mode, CR0 exit into protected mode, EPT violation.
-    realmode = [
-        "[{0}:com1] hello from real mode on COM1",
-        "[{0}] hypervisor signature: SwiftVMX",
-        "[{0}:com1] CR0 reads 60000010H, its reset value",
-        "[{0}:com1] EDX held the processor signature at reset",
-        "[{0}] hello from real mode, through the PRINT hypercall",
-        "[{0}] in 32-bit protected mode; writing to the reset-vector page",
-        "guest {0}: EPT violation at RIP 0x7cd0: write of guest-physical 0xfffff000 "
-        "(linear 0xfffff000, the translated address); page r-x",
-        "guest {0} stopped: EPT violation at guest-physical 0xfffff000 (229 VM exits)",
-    ]
+    realmode = REALMODE
     if unrestricted:
         lines += start("realmode", "real mode", "0x7c00") + [l.format("realmode") for l in realmode]
     else:
@@ -239,7 +252,33 @@ def guest_lines(model):
         ]
     else:
         lines.append(refused_mode("tss32", "32-bit protected mode"))
-    # The modules of boot/grub-test.cfg: user images (EPT only), then bad input.
+    return lines
+
+
+# The realmode guest's lines, also those of the user image user-real ({0}: the guest's name).
+REALMODE = [
+    "[{0}:com1] hello from real mode on COM1",
+    "[{0}] hypervisor signature: SwiftVMX",
+    "[{0}:com1] CR0 reads 60000010H, its reset value",
+    "[{0}:com1] EDX held the processor signature at reset",
+    "[{0}] hello from real mode, through the PRINT hypercall",
+    "[{0}] in 32-bit protected mode; writing to the reset-vector page",
+    "guest {0}: EPT violation at RIP 0x7cd0: write of guest-physical 0xfffff000 "
+    "(linear 0xfffff000, the translated address); page r-x",
+    "guest {0} stopped: EPT violation at guest-physical 0xfffff000 (229 VM exits)",
+]
+
+
+def module_guest_lines(model):
+    """The lines of the modules of boot/grub-test.cfg (the bootstrap processor runs them):
+    user images (EPT only), then bad input."""
+    ept = model not in NO_EPT
+    unrestricted = ept and model not in EPT_WITHOUT_UNRESTRICTED_GUEST
+    timer = _timer(model)
+    start = _start(model)
+    realmode = REALMODE
+    lines = []
+
     def user_image(name, entry, lines_when_run):
         if not ept:
             return [f"guest {name}: refused: without EPT the hypervisor cannot keep a guest out of its memory, "
@@ -294,9 +333,7 @@ def guest_lines(model):
         "0x1f0000 (top 64 KiB of guest memory)",
         'guest bad-option: cannot load the image: unknown option "speed=fast" '
         "(name, mode, load, entry, memory, budget, ept)",
-        "exit statistics: ",
-        "last 32 VM exits, oldest first:",
-    ]
+    ] + EXIT_STATISTICS
     return lines
 
 
@@ -308,7 +345,7 @@ HOSTILE = [
     ("portsweep", "guest portsweep: IN from port 0x0000 (not emulated) denied: #GP(0) injected", "refused port accesses"),
 ]
 HOSTILE_BUDGET = 2000000
-# What a guest may cost beyond its budget: building, reporting and clearing it (issue 13).
+# What a guest may cost beyond its budget: building, reporting and clearing it.
 COST_ALLOWANCE = 10_000_000
 # Lines a hostile guest may cause: 64 of its own output or 16 of a kind, the start, the
 # summaries and the stop line.
@@ -328,10 +365,11 @@ def hostile_costs(log):
             if i in readings and i + 1 in readings]
 
 
-def log_problems(model, log):
+def log_problems(model, log, modules=True):
     """What the line-by-line comparison cannot see: a line forged from outside (a final line
     before the end, a byte that is not printable ASCII after the kernel's first line), a
-    hostile guest that cost more than its budget plus COST_ALLOWANCE, or wrote too many lines."""
+    hostile guest (a boot module: with `modules`) that cost more than its budget plus
+    COST_ALLOWANCE, or wrote too many lines."""
     problems = []
     lines = log.replace("\r", "").split("\n")
     start = next((i for i, line in enumerate(lines) if line.startswith("SwiftVMX: ")), len(lines))
@@ -339,7 +377,7 @@ def log_problems(model, log):
     for number, line in enumerate(body[:-1]):
         if line.startswith("SWIFTVMX EXIT") or any(ord(c) < 0x20 or ord(c) > 0x7E for c in line):
             problems.append(f"forged or raw line {number + start + 1}: {line!r}")
-    if model in VMX and model not in NO_EPT:
+    if modules and model in VMX and model not in NO_EPT:
         costs = hostile_costs(log)
         if len(costs) != len(HOSTILE):
             problems.append(f"TSC readings around the hostile guests missing: {costs}")
@@ -373,14 +411,73 @@ def vmx_off_everywhere(cpus):
             + [VMX_LEFT, f"processors: {cpus} of {cpus} CPUs were virtualised (in VMX root operation), and every one has left it"])
 
 
+def processor_guest_lines(model):
+    """What each application processor prints with its "cpu N: " prefix when the guests run
+    on every processor (Sources/Hypervisor/Guests/OtherProcessors.swift): the built-in guests,
+    then its summary line."""
+    return builtin_guest_lines(model) + [f"guests: {BUILTIN_GUESTS} built-in guests done here, "]
+
+
+def expected_processor_lines(model, cpus):
+    """{N: lines in order} for each application processor N of a run with `cpus` processors."""
+    if model not in VMX or cpus < 2:
+        return {}
+    return {n: processor_guest_lines(model) for n in range(1, cpus)}
+
+
+def split_by_processor(log):
+    """(the log without the application processors' "cpu N: " lines, {N: those lines without
+    the prefix, joined}). Lines of different processors never share a line (Serial.swift), so
+    each processor's own lines can be compared in order."""
+    rest, own = [], {}
+    for line in log.split("\n"):
+        match = re.match(r"cpu (\d+): (.*)", line)
+        if match:
+            own.setdefault(int(match.group(1)), []).append(match.group(2))
+        else:
+            rest.append(line)
+    return "\n".join(rest), {n: "\n".join(lines) for n, lines in own.items()}
+
+
+def bad_start_up_lines(cpus):
+    """(lines, success) of build/swiftvmx-smp-bad.iso with `cpus` = 4 (boot/grub-smp-bad.cfg):
+    APIC ID 2 listed twice, APIC ID 9 that nobody has, the third AP faulting in its start-up.
+    Each is named in one line, and the other processors go on."""
+    assert cpus == 4
+    return ([
+        "processors: the ACPI MADT lists 6 enabled (APIC IDs 0 1 2 3 2 9); the bootstrap processor is APIC ID 0",
+        "processors: madt-add: the last 2 9 are the boot command line's, not the MADT's",
+        "processors: APIC ID 2 is listed more than once: started once, the other entries left out",
+        "processors: TSC ",
+        "cpu 1 (APIC ID 1): online in long mode: stack ",
+        "cpu 2 (APIC ID 2): online in long mode: stack ",
+        "cpu 3 (APIC ID 3): FATAL: exception 14 #PF page fault, error code 0x00000000 at RIP ",
+        ", CR2=0x0000000100000000, RSP=",
+        "cpu 3 (APIC ID 3): halted and left out; the other processors go on",
+        "cpu 3 (APIC ID 3): left out: it faulted during its start-up (the lines above)",
+        "cpu 4 (APIC ID 9): left out: no answer within 500 ms of INIT-SIPI-SIPI (never reached the trampoline's claim)",
+        VMX_ENTERED,
+    ] + vmx_on_others(3) + [
+        "cpu 1 (APIC ID 1): VMXOFF succeeded, CR4.VMXE cleared",
+        "cpu 2 (APIC ID 2): VMXOFF succeeded, CR4.VMXE cleared",
+        VMX_LEFT,
+        "processors: 3 of 5 CPUs were virtualised (in VMX root operation), and every one has left it",
+        FINAL_SUCCESS,
+    ], True)
+
+
 def expected_lines(model, cpus=1):
     """(lines that must appear in order, success expected) for a Bochs model with `cpus`
-    processors (Bochs `cpu: count=`)."""
+    processors (Bochs `cpu: count=`): with one, booted from build/swiftvmx-test.iso (the boot
+    modules and the `gdb` option); with more, from build/swiftvmx-smp.iso (the kernel alone)."""
+    modules = cpus == 1
+    before = HOSTILE_MODULE_LINES + [GDB_IGNORED] if modules else []
     if model in NO_LONG_MODE:
         return [LONG_MODE_MISSING, FINAL_FAILURE], False
     if model in NO_VMX:
-        return HOSTILE_MODULE_LINES + [GDB_IGNORED] + processor_lines(cpus) + [VMX_MISSING, FINAL_FAILURE], False
+        return before + processor_lines(cpus) + [VMX_MISSING, FINAL_FAILURE], False
     if model in VMX:
-        return (HOSTILE_MODULE_LINES + [GDB_IGNORED] + processor_lines(cpus) + [VMX_ENTERED, REPORT_HEADER]
-                + vmx_on_others(cpus) + guest_lines(model) + vmx_off_everywhere(cpus) + [FINAL_SUCCESS]), True
+        guests = guest_lines(model) if modules else guest_lines(model, modules=False)
+        return (before + processor_lines(cpus) + [VMX_ENTERED, REPORT_HEADER]
+                + vmx_on_others(cpus) + guests + vmx_off_everywhere(cpus) + [FINAL_SUCCESS]), True
     raise KeyError(f"unknown Bochs CPU model {model}: add it to Tests/boot/expectations.py")

@@ -57,17 +57,23 @@ def run_with_limit(cmd, log_path, env=None):
     return status, log, seconds
 
 
+def missing_lines(lines, log, who=""):
+    """The problems of `lines` not found in `log` in order."""
+    problems, position = [], 0
+    for line in lines:
+        found = log.find(line, position)
+        if found < 0:
+            problems.append(f"{who}missing line {line!r}" + (" (or out of order)" if line in log else ""))
+        else:
+            position = found + len(line)
+    return problems
+
+
 def judge(name, status, log, seconds, lines, success, success_status, more=()):
     problems = list(more)
     if status is None:
         problems.append(f"no exit within {BOOT_TIME_LIMIT} s")
-    position = 0
-    for line in lines:
-        found = log.find(line, position)
-        if found < 0:
-            problems.append(f"missing line {line!r}" + (" (or out of order)" if line in log else ""))
-        else:
-            position = found + len(line)
+    problems += missing_lines(lines, log)
     final = final_line(log).strip()
     want_final = ex.FINAL_SUCCESS if success else ex.FINAL_FAILURE
     if final != want_final:
@@ -106,29 +112,52 @@ def boot_qemu(iso, modules=0):
     return judge(name, status, text, seconds, lines, False, success_status=0)
 
 
-# Several processors (Bochs `cpu: count=N`, Sources/Kernel/Processors.swift): a model with EPT
-# and one without with 2, one model with 4. `--smp` runs them.
-SMP_RUNS = [("corei7_skylake_x", 2), ("core2_penryn_t9600", 2), ("corei7_haswell_4770", 4)]
+# Several processors (Bochs `cpu: count=N`, Sources/Kernel/Processors.swift), booted from
+# build/swiftvmx-smp.iso (the kernel alone: the boot modules run on the first processor only,
+# as in the one-processor runs): every VMX model with 2 (both run the built-in guests), one with
+# 4; one model without long mode and one without VMX with 2 (each group fails on the same path,
+# entry.asm's CPUID check or the VMX check after the processors' start); and one with 4 and bad
+# input for the start-up (boot/grub-smp-bad.cfg). `--smp` runs them.
+SMP_FOUR = "corei7_haswell_4770"
+SMP_BAD_INPUT = "corei7_skylake_x"
+SMP_FAILING = ["p4_willamette", "athlon64_clawhammer"]
 
 
-def boot_bochs(model, cpus=1):
+def smp_runs(models):
+    return ([(m, 2) for m in models if m in ex.VMX or m in SMP_FAILING]
+            + [(SMP_FOUR, 4), (SMP_BAD_INPUT, 4, "bad")])
+
+
+def boot_bochs(model, cpus=1, variant=None):
     """tools/bochs-run exits 0 for success (Bochs status 0 and the final success line), 1 for a
-    clean failure (status 1 and the final failure line), 2 for anything else. Boots the boot
-    tests' ISO (build/swiftvmx-test.iso: the user images and the bad input as modules). With
-    `cpus` > 1 the run's files are named MODEL.cpusN (tools/bochs-run RUN_NAME)."""
-    env = {"ISO": os.path.join("build", "swiftvmx-test.iso")}
+    clean failure (status 1 and the final failure line), 2 for anything else. With one CPU
+    boots the boot tests' ISO (build/swiftvmx-test.iso: the user images and the bad input as
+    modules), with more build/swiftvmx-smp.iso, or with `variant` "bad"
+    build/swiftvmx-smp-bad.iso; then the run's files are named MODEL.cpusN[-bad]
+    (tools/bochs-run RUN_NAME)."""
+    iso = "swiftvmx-test.iso" if cpus == 1 else "swiftvmx-smp-bad.iso" if variant == "bad" else "swiftvmx-smp.iso"
+    env = {"ISO": os.path.join("build", iso)}
     run = model
     if cpus > 1:
-        run = f"{model}.cpus{cpus}"
-        env.update(CPU_COUNT=str(cpus), RUN_NAME=f"cpus{cpus}")
+        name = f"cpus{cpus}" + (f"-{variant}" if variant else "")
+        run = f"{model}.{name}"
+        env.update(CPU_COUNT=str(cpus), RUN_NAME=name)
     log = os.path.join(LOGS, f"bochs-{run}.log")
-    lines, success = ex.expected_lines(model, cpus)
+    lines, success = ex.bad_start_up_lines(cpus) if variant == "bad" else ex.expected_lines(model, cpus)
     status, text, seconds = run_with_limit(["tools/bochs-run", model, str(BOOT_TIME_LIMIT)], log, env=env)
     for name, cost in ex.hostile_costs(text):
         print(f"    {model}: {name} cost {cost} TSC cycles for a budget of {ex.HOSTILE_BUDGET} "
               f"({cost / ex.HOSTILE_BUDGET:.2f}x)", flush=True)
-    return judge(f"bochs {model}" + (f" ({cpus} CPUs)" if cpus > 1 else ""), status, text, seconds, lines,
-                 success, success_status=0, more=ex.log_problems(model, text))
+    # Each application processor's guest lines in order, apart from the others'.
+    # (The bad-input run has no guests.)
+    main, own = ex.split_by_processor(text.replace("\r", ""))
+    more = ex.log_problems(model, text, modules=cpus == 1)
+    for n, expected in ({} if variant else ex.expected_processor_lines(model, cpus)).items():
+        missing = missing_lines(expected, own.get(n, ""), f"cpu {n}: ")
+        more += missing[:5] + ([f"cpu {n}: ... and {len(missing) - 5} more missing"] if len(missing) > 5 else [])
+    label = f" ({cpus} CPUs" + (", bad start-up input" if variant else "") + ")" if cpus > 1 else ""
+    return judge(f"bochs {model}{label}", status, main, seconds, lines,
+                 success, success_status=0, more=more)
 
 
 def main():
@@ -136,7 +165,8 @@ def main():
     parser.add_argument("--qemu", action="store_true")
     parser.add_argument("--bochs", nargs="*", default=[])
     parser.add_argument("--all-bochs", action="store_true")
-    parser.add_argument("--smp", action="store_true", help="the several-processor runs (SMP_RUNS)")
+    parser.add_argument("--smp", action="store_true",
+                        help="the several-processor runs (smp_runs): of every model with --all-bochs, else of --bochs's")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 2)
     args = parser.parse_args()
     os.makedirs(LOGS, exist_ok=True)
@@ -148,7 +178,7 @@ def main():
                      pool.submit(boot_qemu, False, MODULES_THAT_FIT), pool.submit(boot_qemu, False, 64)]
         jobs += [pool.submit(boot_bochs, m) for m in models]
         if args.smp:
-            jobs += [pool.submit(boot_bochs, m, n) for m, n in SMP_RUNS]
+            jobs += [pool.submit(boot_bochs, *run) for run in smp_runs(models)]
         results = [j.result() for j in jobs]
     passed = sum(results)
     print(f"{passed} passed, {len(results) - passed} failed")

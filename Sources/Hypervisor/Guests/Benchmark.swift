@@ -16,13 +16,19 @@ let benchmarkGuestName = "bench"
 let benchmarkResults: UInt64 = 0x1000
 
 func runBenchmark<P: GuestProcessor>(
-    _ guests: [GuestImage], environment: GuestEnvironment, bootTimestamp: UInt64, arena: inout PageArena, cpu: P
+    _ guests: [GuestImage], environment: GuestEnvironment, bootTimestamp: UInt64, vmxTimestamp: UInt64,
+    others: OtherProcessors, arena: inout PageArena, cpu: P
 ) -> Bool {
     guard let image = guests.first(where: { $0.name.utf8.elementsEqual(benchmarkGuestName.utf8) }) else {
         cpu.log("bench: no built-in guest \"bench\"")
         return false
     }
+    cpu.log("bench: \(vmxTimestamp &- bootTimestamp) TSC cycles from the Swift entry point (kmain) until every processor is in VMX root operation")
+    // The other processors run the benchmark guest at the same time as this one's Swift run:
+    // each one's figures against the one-processor figures show what they share on the exit path.
+    let othersRun = others.startGuests([image], benchmark: true, environment: environment, arena: &arena)
     let swift = runGuest(image, environment: environment, vpid: 1, arena: &arena, cpu: cpu, path: .swift)
+    let othersHealthy = othersRun ? others.finish() : true
     cpu.log("bench: \(swift.firstEntryTimestamp &- bootTimestamp) TSC cycles from the Swift entry point (kmain) to the first VM entry")
     let baseline = runGuest(image, environment: environment, vpid: 2, arena: &arena, cpu: cpu, path: .assemblyBaseline)
     guard let swiftResults = results(swift.vcpu), let baselineResults = results(baseline.vcpu) else {
@@ -36,7 +42,14 @@ func runBenchmark<P: GuestProcessor>(
         let ratio = a == 0 ? 0 : (s &* 100) / a      // the figures come from guest memory: no trap
         cpu.log("bench: \(names[index]) exit round trip: \(s) cycles with the Swift dispatcher, \(a) with the assembly baseline: ratio \(ratio / 100).\(ratio % 100 < 10 ? "0" : "")\(ratio % 100)")
     }
-    return swift.healthy && baseline.healthy
+    return swift.healthy && baseline.healthy && othersHealthy
+}
+
+/// One line per exit kind with the guest's average round trips (another processor's run).
+func logBenchmarkFigures<P: GuestProcessor>(_ vcpu: VirtualCPU<P>?, path: StaticString) {
+    guard let vcpu, let figures = results(vcpu) else { return }
+    let names: [StaticString] = ["CPUID", "VMCALL", "OUT"]
+    for index in 0..<3 { vcpu.cpu.log("bench: \(names[index]) exit round trip: \(figures[index]) cycles with \(path)") }
 }
 
 /// Average cycles per exit of each kind, from the guest's memory.

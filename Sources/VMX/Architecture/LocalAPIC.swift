@@ -45,5 +45,7 @@ public enum LocalAPIC {
     /// delivery status (bit 12: send pending).
     public static let initAssert: UInt32 = 0x0000_4500
     public static let startUp: UInt32 = 0x0000_4600
+    /// ICR: delivery mode NMI (100B), level assert.
+    public static let nmiAssert: UInt32 = 0x0000_4400
     public static let deliveryPending: UInt32 = 1 << 12
 }
