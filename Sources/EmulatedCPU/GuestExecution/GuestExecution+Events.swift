@@ -123,7 +123,7 @@ extension GuestExecution {
             // A debug trap (RFLAGS.TF single step, data breakpoint): after the instruction.
             retireInFlight()
             let dr6 = engine.read(UC_X86_REG_DR6)
-            return deliver(PendingEvent(vector: 1, type: .hardwareException, debugBits: dr6 & 0x600F), injected: false)
+            return deliver(PendingEvent(vector: 1, type: .hardwareException, debugBits: dr6 & Self.debugTrapBits), injected: false)
         case 8, 10, 11, 12, 13, 14, 17, 21:
             engine.loadContext()
             return deliver(PendingEvent(vector: vector, type: .hardwareException, errorCode: engine.errorCode), injected: false)
@@ -165,11 +165,11 @@ extension GuestExecution {
         if cr0 & ControlRegister0.pe.rawValue == 0 {
             return deliverRealMode(event, idtr: idtr, rip: rip, rflags: rflags)
         }
-        if rflags & (1 << 17) != 0 {
+        if rflags & RFLAGS.vm.rawValue != 0 {
             cpu.reportGuestExecutionProblem("event delivery in virtual-8086 mode is not modelled")
             return .vmExit(ExitInformation(reason: Self.emulationLimitReason))
         }
-        let longMode = mode.efer & (1 << 10) != 0
+        let longMode = mode.efer & ExtendedFeatureEnable.lma.rawValue != 0
         let gate: InterruptGate
         switch readInterruptGate(event, idtr: idtr, longMode: longMode, ext: ext) {
         case .proceed(let value): gate = value
@@ -261,16 +261,19 @@ extension GuestExecution {
         if longMode {
             gate.offset |= UInt64(bytes[8]) << 32 | UInt64(bytes[9]) << 40 | UInt64(bytes[10]) << 48
                 | UInt64(bytes[11]) << 56
-            guard gate.type == 0xE || gate.type == 0xF else {
+            guard gate.type == SystemDescriptorType.interruptGate32 || gate.type == SystemDescriptorType.trapGate32
+            else {
                 return .stop(.exception(PendingEvent(vector: 13, type: .hardwareException, errorCode: idtError)))
             }
         } else {
-            if gate.type == 0x5 {
-                // Qualification SDM 28.2.1 Table 28-2, source 3 = task gate in the IDT.
-                return .stop(.vmExit(ExitInformation(reason: .taskSwitch,
-                                                     qualification: UInt64(gate.selector) | 3 << 30)))
+            if gate.type == SystemDescriptorType.taskGate {
+                let source = TaskSwitchQualification.sourceTaskGate << TaskSwitchQualification.sourceShift
+                let qualification = UInt64(gate.selector) | source
+                return .stop(.vmExit(ExitInformation(reason: .taskSwitch, qualification: qualification)))
             }
-            guard gate.type == 0x6 || gate.type == 0x7 || gate.type == 0xE || gate.type == 0xF else {
+            guard gate.type == SystemDescriptorType.interruptGate16 || gate.type == SystemDescriptorType.trapGate16
+                || gate.type == SystemDescriptorType.interruptGate32 || gate.type == SystemDescriptorType.trapGate32
+            else {
                 return .stop(.exception(PendingEvent(vector: 13, type: .hardwareException, errorCode: idtError)))
             }
         }
@@ -337,7 +340,8 @@ extension GuestExecution {
                         ext: UInt32) -> DeliveryStep<(ss: SegmentCache, rsp: UInt64)> {
         guard newCPL < mode.cpl else { return .proceed((oldSS, oldRSP)) }
         let tr = engine.readTable(UC_X86_REG_TR)
-        let tss32 = (tr.flags >> 8) & 0xF == 0x9 || (tr.flags >> 8) & 0xF == 0xB
+        let trType = UInt8((tr.flags >> 8) & 0xF)
+        let tss32 = trType == SystemDescriptorType.availableTSS32 || trType == SystemDescriptorType.busyTSS32
         let field = tss32 ? 4 + 8 * Int(newCPL) : 2 + 4 * Int(newCPL)
         let stackBytes: [UInt8]
         switch readSystem(tr.base &+ UInt64(field), count: tss32 ? 6 : 4) {
@@ -413,8 +417,8 @@ extension GuestExecution {
         engine.setSegment(.ss, stackSegment)
         engine.recomputeSegmentHiddenFlags(protectedMode: true, longModeActive: longMode, virtual8086: false)
         engine.storeContext()
-        var newFlags = rflags & ~(1 << 8 | 1 << 14 | 1 << 16 | 1 << 17)
-        if gate.isInterruptGate { newFlags &= ~(1 << 9) }
+        var newFlags = rflags & ~RFLAGS([.tf, .nt, .rf, .vm]).rawValue
+        if gate.isInterruptGate { newFlags &= ~RFLAGS.if.rawValue }
         engine.write(UC_X86_REG_RFLAGS, newFlags)
         engine.write(UC_X86_REG_RSP, rsp)
         engine.write(UC_X86_REG_RIP, rip)
@@ -461,7 +465,7 @@ extension GuestExecution {
         engine.setSegment(.cs, cs)
         engine.recomputeSegmentHiddenFlags(protectedMode: false, longModeActive: false, virtual8086: false)
         engine.storeContext()
-        engine.write(UC_X86_REG_RFLAGS, rflags & ~(1 << 8 | 1 << 9 | 1 << 16 | 1 << 18))
+        engine.write(UC_X86_REG_RFLAGS, rflags & ~RFLAGS([.tf, .if, .rf, .ac]).rawValue)
         engine.write(UC_X86_REG_RSP, stackPointer)
         engine.write(UC_X86_REG_RIP, newIP)
         blockingBySTI = false
@@ -486,27 +490,32 @@ extension GuestExecution {
         }
     }
 
-    /// A segment descriptor (SDM Vol. 3A 3.4.5).
+    /// The bits of DR6 a #DB trap Unicorn raised reports: B3-B0, BD and BS (SDM Vol. 3A 17.2.3).
+    static let debugTrapBits = DebugExceptionQualification(breakpointsHit: 0xF, debugRegisterAccessDetected: true,
+                                                           singleStep: true).rawValue
+
+    /// A segment descriptor (SDM Vol. 3A 3.4.5) as its two doublewords.
     struct SegmentDescriptor {
         var low: UInt32
         var high: UInt32
-        var base: UInt64 { UInt64(low >> 16) | UInt64(high & 0xFF) << 16 | UInt64(high & 0xFF00_0000) }
-        var limit: UInt32 {
-            let raw = (low & 0xFFFF) | (high & 0xF_0000)
-            return high & (1 << 23) != 0 ? raw << 12 | 0xFFF : raw
-        }
-        var isSegment: Bool { high & (1 << 12) != 0 }
-        var isCode: Bool { isSegment && high & (1 << 11) != 0 }
-        var conforming: Bool { isCode && high & (1 << 10) != 0 }
-        var writable: Bool { !isCode && high & (1 << 9) != 0 }
-        var dpl: UInt8 { UInt8((high >> 13) & 3) }
-        var present: Bool { high & (1 << 15) != 0 }
-        var long: Bool { high & (1 << 21) != 0 }
-        var defaultBig: Bool { high & (1 << 22) != 0 }
+        var descriptor: VMX.SegmentDescriptor { VMX.SegmentDescriptor(rawValue: UInt64(low) | UInt64(high) << 32) }
+        var base: UInt64 { descriptor.base }
+        var limit: UInt32 { UInt32(truncatingIfNeeded: descriptor.limit) }
+        var isSegment: Bool { descriptor.isCodeOrData }
+        var isCode: Bool { isSegment && descriptor.type & SegmentType.code != 0 }
+        var conforming: Bool { isCode && descriptor.type & SegmentType.expandDownOrConforming != 0 }
+        var writable: Bool { !isCode && descriptor.type & SegmentType.writableOrReadable != 0 }
+        var dpl: UInt8 { descriptor.dpl }
+        var present: Bool { descriptor.isPresent }
+        var long: Bool { descriptor.isLongMode }
+        var defaultBig: Bool { descriptor.isDefaultBig }
 
-        /// The segment cache a load of `selector` with this descriptor gives (accessed set).
+        /// The segment cache a load of `selector` with this descriptor gives (accessed set):
+        /// the engine keeps the attributes as they sit in the descriptor's high doubleword.
         func cache(selector: UInt16) -> SegmentCache {
-            SegmentCache(selector: selector, base: base, limit: limit, flags: (high & 0x00F0_FF00) | 1 << 8)
+            let accessed = UInt32(truncatingIfNeeded: VMX.SegmentDescriptor.accessed >> 32)
+            return SegmentCache(selector: selector, base: base, limit: limit,
+                                flags: (high & VMX.SegmentDescriptor.attributesOfHighDoubleword) | accessed)
         }
     }
 
