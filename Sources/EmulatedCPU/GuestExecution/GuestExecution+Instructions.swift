@@ -98,10 +98,12 @@ extension GuestExecution {
         case .iret:
             // IRET with RFLAGS.NT = 1 in protected mode returns to the task in the back link.
             let flags = engine.read(UC_X86_REG_RFLAGS)
-            guard mode.cr0 & 1 != 0, flags & (1 << 14) != 0, flags & (1 << 17) == 0, mode.efer & (1 << 10) == 0,
+            guard mode.cr0 & 1 != 0, flags & RFLAGS.nt.rawValue != 0, flags & RFLAGS.vm.rawValue == 0,
+                  mode.efer & ExtendedFeatureEnable.lma.rawValue == 0,
                   let link = readLinear(engine.readTable(UC_X86_REG_TR).base, count: 2, implicitSupervisor: true)
             else { return nil }
-            return instructionExit(.taskSwitch, UInt64(link[0]) | UInt64(link[1]) << 8 | 1 << 30, length: length)
+            return instructionExit(.taskSwitch, UInt64(link[0]) | UInt64(link[1]) << 8
+                | TaskSwitchQualification.sourceIRET << TaskSwitchQualification.sourceShift, length: length)
         default:
             return nil  // classify routes only the task-switching instructions here.
         }
@@ -303,9 +305,9 @@ extension GuestExecution {
         var information = memoryInformation(operand, decoded) | UInt32(instruction.rawValue & 3) << 28
         if instruction.isGDTROrIDTR {
             if case .register = operand { return ud }
-            if decoded.operandSize != 2 { information |= 1 << 11 }
+            if decoded.operandSize != 2 { information |= VMExitInstructionInformation.operandSize32 }
         } else if case .register(let r) = operand {
-            information |= UInt32(r) << 3 | 1 << 10
+            information |= UInt32(r) << 3 | VMExitInstructionInformation.registerOperand
         }
         return instructionExit(instruction.isGDTROrIDTR ? .gdtrOrIDTRAccess : .ldtrOrTRAccess, displacement(operand),
                                information: information, length: length)
@@ -315,8 +317,8 @@ extension GuestExecution {
     /// = 0, RFLAGS.VM = 1, or compatibility mode. (CR4.VMXE is 1 while the guest runs.)
     func vmxInstructionRaisesUD() -> Bool {
         if mode.cr0 & ControlRegister0.pe.rawValue == 0 { return true }
-        if engine.read(UC_X86_REG_RFLAGS) & (1 << 17) != 0 { return true }
-        return mode.efer & (1 << 10) != 0 && mode.codeSize != .bits64
+        if engine.read(UC_X86_REG_RFLAGS) & RFLAGS.vm.rawValue != 0 { return true }
+        return mode.efer & ExtendedFeatureEnable.lma.rawValue != 0 && mode.codeSize != .bits64
     }
 
     private func classifyVMX(_ instruction: VMXInstruction, _ decoded: DecodedInstruction,
@@ -346,7 +348,9 @@ extension GuestExecution {
         case .vmread, .vmwrite:
             reason = instruction == .vmread ? .vmread : .vmwrite
             // SDM Table 28-14: reg1 (r/m register) in 6:3 with bit 10 set, reg2 in 31:28.
-            if case .register(let r) = modRM.rm { information |= UInt32(r) << 3 | 1 << 10 }
+            if case .register(let r) = modRM.rm {
+                information |= UInt32(r) << 3 | VMExitInstructionInformation.registerOperand
+            }
             information |= UInt32(modRM.reg) << 28
         }
         return exit(reason, displacement(modRM.rm), information)
@@ -366,8 +370,12 @@ extension GuestExecution {
         case 8: information |= 3
         default: break
         }
-        if let index = memory.index { information |= UInt32(index) << 18 } else { information |= 1 << 22 }
-        if let base = memory.base { information |= UInt32(base) << 23 } else { information |= 1 << 27 }
+        if let index = memory.index { information |= UInt32(index) << 18 } else {
+            information |= VMExitInstructionInformation.indexInvalid
+        }
+        if let base = memory.base { information |= UInt32(base) << 23 } else {
+            information |= VMExitInstructionInformation.baseInvalid
+        }
         return information
     }
 
@@ -387,7 +395,7 @@ extension GuestExecution {
         // or virtual-8086 mode) has priority over the VM exit.
         let rflags = engine.read(UC_X86_REG_RFLAGS)
         let iopl = UInt8((rflags >> 12) & 3)
-        if mode.cr0 & ControlRegister0.pe.rawValue != 0 && (mode.cpl > iopl || rflags & (1 << 17) != 0) {
+        if mode.cr0 & ControlRegister0.pe.rawValue != 0 && (mode.cpl > iopl || rflags & RFLAGS.vm.rawValue != 0) {
             if !ioPermitted(port: port, size: size) { return .fault(vector: 13, errorCode: 0) }
         }
         guard ioAccessExits(port: port, size: size) else { return .emulate(decoded, length: length) }
@@ -419,8 +427,8 @@ extension GuestExecution {
         for offset in 0..<size {
             let (current, overflow) = port.addingReportingOverflow(UInt16(offset))
             if overflow { return true }
-            let bitmap = current < 0x8000 ? controls.ioBitmapA : controls.ioBitmapB
-            let bit = Int(current & 0x7FFF)
+            let bitmap = current < IOBitmapLayout.firstPortOfB ? controls.ioBitmapA : controls.ioBitmapB
+            let bit = Int(current & IOBitmapLayout.portWithinBitmap)
             if cpu.memory.read8(bitmap + UInt64(bit / 8)) & (1 << UInt8(bit % 8)) != 0 { return true }
         }
         return false
@@ -453,12 +461,12 @@ extension GuestExecution {
         let offset: UInt64
         let bit: UInt32
         switch msr {
-        case 0...0x1FFF:
+        case MSRBitmapLayout.lowMSRs:
             offset = write ? 2048 : 0
             bit = msr
-        case 0xC000_0000...0xC000_1FFF:
+        case MSRBitmapLayout.highMSRs:
             offset = write ? 3072 : 1024
-            bit = msr - 0xC000_0000
+            bit = msr - MSRBitmapLayout.highMSRs.lowerBound
         default:
             return true
         }
@@ -472,35 +480,50 @@ extension GuestExecution {
     /// that exit (SDM 26.4.2: the gate's and the TSS's privilege levels, a busy TSS #GP, the
     /// new TSS's limit #TS; presence #NP); nil for any other descriptor, which Unicorn handles.
     func taskSwitch(selector: UInt64, source: UInt64, length: Int) -> StopReason? {
-        guard mode.cr0 & 1 != 0, mode.efer & (1 << 10) == 0,
-              engine.read(UC_X86_REG_RFLAGS) & (1 << 17) == 0 else { return nil }
+        guard mode.cr0 & 1 != 0, mode.efer & ExtendedFeatureEnable.lma.rawValue == 0,
+              engine.read(UC_X86_REG_RFLAGS) & RFLAGS.vm.rawValue == 0 else { return nil }
         func descriptor(_ selector: UInt64) -> UInt64? {
-            let table = engine.readTable(selector & 4 != 0 ? UC_X86_REG_LDTR : UC_X86_REG_GDTR)
-            guard (selector & 0xFFF8) + 7 <= UInt64(table.limit),
-                  let bytes = readLinear(table.base &+ (selector & 0xFFF8), count: 8, implicitSupervisor: true) else { return nil }
+            let inLDT = selector & SegmentSelector.tableIndicator != 0
+            let table = engine.readTable(inLDT ? UC_X86_REG_LDTR : UC_X86_REG_GDTR)
+            let offset = selector & SegmentSelector.indexMask
+            guard offset + 7 <= UInt64(table.limit),
+                  let bytes = readLinear(table.base &+ offset, count: 8, implicitSupervisor: true) else { return nil }
             return bytes.enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) }
         }
         let cpl = UInt64(mode.cpl)
-        guard var tss = descriptor(selector) else { return nil }
+        guard let first = descriptor(selector) else { return nil }
+        var tss = VMX.SegmentDescriptor(rawValue: first)
         var tssSelector = selector
-        func fault(_ vector: UInt8, _ selector: UInt64) -> StopReason { .fault(vector: vector, errorCode: UInt32(selector & 0xFFFC)) }
-        if (tss >> 40) & 0x1F == 0x05 {                           // task gate
-            guard max(cpl, selector & 3) <= (tss >> 45) & 3 else { return fault(13, selector) }
-            guard (tss >> 47) & 1 != 0 else { return fault(11, selector) }
-            tssSelector = (tss >> 16) & 0xFFFF
-            guard tssSelector & 4 == 0, let target = descriptor(tssSelector) else { return fault(13, tssSelector) }
-            tss = target
-        } else {
-            guard [0x01, 0x03, 0x09, 0x0B].contains((tss >> 40) & 0x1F) else { return nil }
-            guard max(cpl, selector & 3) <= (tss >> 45) & 3 else { return fault(13, selector) }
+        func fault(_ vector: UInt8, _ selector: UInt64) -> StopReason {
+            .fault(vector: vector, errorCode: UInt32(selector & SegmentSelector.withoutRPL))
         }
-        let type = (tss >> 40) & 0x1F
-        guard type == 0x01 || type == 0x09 else { return fault(13, tssSelector) }      // busy or not a TSS
-        guard (tss >> 47) & 1 != 0 else { return fault(11, tssSelector) }
-        var limit = tss & 0xFFFF | ((tss >> 48) & 0xF) << 16
-        if (tss >> 55) & 1 != 0 { limit = limit << 12 | 0xFFF }
-        guard limit >= (type == 0x09 ? 0x67 : 0x2B) else { return fault(10, tssSelector) }
-        return .vmExit(ExitInformation(reason: .taskSwitch, qualification: tssSelector | source << 30, instructionLength: length))
+        let rpl = selector & SegmentSelector.rplMask
+        if tss.typeAndS == SystemDescriptorType.taskGate {
+            guard max(cpl, rpl) <= UInt64(tss.dpl) else { return fault(13, selector) }
+            guard tss.isPresent else { return fault(11, selector) }
+            tssSelector = (tss.rawValue >> 16) & 0xFFFF                 // the gate's TSS selector
+            guard tssSelector & SegmentSelector.tableIndicator == 0, let target = descriptor(tssSelector) else {
+                return fault(13, tssSelector)
+            }
+            tss = VMX.SegmentDescriptor(rawValue: target)
+        } else {
+            let tssTypes = [SystemDescriptorType.availableTSS16, SystemDescriptorType.busyTSS16,
+                            SystemDescriptorType.availableTSS32, SystemDescriptorType.busyTSS32]
+            guard tssTypes.contains(tss.typeAndS) else { return nil }
+            guard max(cpl, rpl) <= UInt64(tss.dpl) else { return fault(13, selector) }
+        }
+        let type = tss.typeAndS
+        // Busy, or not a TSS.
+        guard type == SystemDescriptorType.availableTSS16 || type == SystemDescriptorType.availableTSS32 else {
+            return fault(13, tssSelector)
+        }
+        guard tss.isPresent else { return fault(11, tssSelector) }
+        // The minimum limits of a 32-bit (67H) and a 16-bit (2BH) TSS (SDM Vol. 3A 7.2.2, 7.6).
+        guard tss.limit >= (type == SystemDescriptorType.availableTSS32 ? 0x67 : 0x2B) else {
+            return fault(10, tssSelector)
+        }
+        let qualification = tssSelector | source << TaskSwitchQualification.sourceShift
+        return .vmExit(ExitInformation(reason: .taskSwitch, qualification: qualification, instructionLength: length))
     }
 
     // MARK: Control registers
