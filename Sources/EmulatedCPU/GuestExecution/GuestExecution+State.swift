@@ -94,10 +94,10 @@ extension GuestExecution {
         if !launch, let saved = savedEngineState[cpu.currentVMCSPointer] {
             engine.restoreState(saved)
         } else {
-            engine.write(UC_X86_REG_FPCW, 0x37F)
+            engine.write(UC_X86_REG_FPCW, FloatingPointState.initialControlWord)
             engine.write(UC_X86_REG_FPSW, 0)
-            engine.write(UC_X86_REG_FPTAG, 0xFFFF)
-            engine.write(UC_X86_REG_MXCSR, 0x1F80)
+            engine.write(UC_X86_REG_FPTAG, FloatingPointState.initialTagWord)
+            engine.write(UC_X86_REG_MXCSR, FloatingPointState.initialMXCSR)
             var zero: (UInt64, UInt64) = (0, 0)
             for index in 0..<16 {
                 let register = Int32(UC_X86_REG_XMM0.rawValue) + Int32(index)
@@ -185,7 +185,7 @@ extension GuestExecution {
         engine.efer = efer
         engine.recomputeSegmentHiddenFlags(protectedMode: cr0 & ControlRegister0.pe.rawValue != 0,
                                            longModeActive: efer & ExtendedFeatureEnable.lma.rawValue != 0,
-                                           virtual8086: rflags & (1 << 17) != 0)
+                                           virtual8086: rflags & RFLAGS.vm.rawValue != 0)
         engine.storeContext()
     }
 
@@ -290,11 +290,12 @@ extension GuestExecution {
             store(cache.base, fields.base)
             store(UInt64(cache.limit), fields.limit)
             var rights = cache.accessRights
-            if index == SegmentRegister.cs.rawValue { rights &= ~(1 << 16) }
+            if index == SegmentRegister.cs.rawValue { rights &= ~SegmentAccessRights.unusable.rawValue }
             // Loading a code or data segment sets the descriptor's accessed flag, so a loaded
             // segment's cache has it (VM entry checks it, SDM 27.3.1.2); QEMU leaves it clear
             // in the cache when a far transfer loads CS.
-            if rights & (1 << 16) == 0 && rights & (1 << 4) != 0 { rights |= 1 }
+            let usable = rights & SegmentAccessRights.unusable.rawValue == 0
+            if usable && rights & SegmentAccessRights.codeOrData.rawValue != 0 { rights |= 1 }
             store(UInt64(rights), fields.rights)
         }
         for (register, fields) in Self.systemSegmentFields {
@@ -306,7 +307,8 @@ extension GuestExecution {
             var rights = UInt64(cache.accessRights)
             // A loaded TR is a busy TSS (LTR and task switches mark it, SDM Vol. 3A 7.2.4);
             // QEMU's LTR sets the busy flag in the descriptor but not in its cache.
-            if register == UC_X86_REG_TR && rights & (1 << 16) == 0 && rights & 0x7 == 1 { rights |= 2 }
+            let unusable = UInt64(SegmentAccessRights.unusable.rawValue)
+            if register == UC_X86_REG_TR && rights & unusable == 0 && rights & 0x7 == 1 { rights |= 2 }
             store(rights, fields.rights)
         }
         let gdtr = engine.readTable(UC_X86_REG_GDTR), idtr = engine.readTable(UC_X86_REG_IDTR)
@@ -390,7 +392,8 @@ extension GuestExecution {
         if let errorCode = exit.vectoring?.errorCode { store(UInt64(errorCode), .idtVectoringErrorCode) }
         if let length = exit.instructionLength { store(UInt64(length), .vmExitInstructionLength) }
         if let information = exit.instructionInformation { store(UInt64(information), .vmExitInstructionInformation) }
-        store(field(.vmEntryInterruptionInformation) & ~0x8000_0000, .vmEntryInterruptionInformation)
+        store(field(.vmEntryInterruptionInformation) & ~UInt64(VMEntryInterruptionInformation.valid),
+              .vmEntryInterruptionInformation)
     }
 
     /// SDM 28.4, saving MSRs: the VM-exit MSR-store list.
