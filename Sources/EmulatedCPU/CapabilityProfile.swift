@@ -54,7 +54,9 @@ public struct CapabilityProfile: Sendable {
     }
 
     /// Whether CPUID.1:ECX.VMX[bit 5] = 1.
-    public var hasVMX: Bool { (cpuid(leaf: 1, subleaf: 0)?.ecx ?? 0) & (1 << 5) != 0 }
+    public var hasVMX: Bool {
+        (cpuid(leaf: VMX.CPUIDLeaf.versionAndFeatures, subleaf: 0)?.ecx ?? 0) & CPUIDFeatures1ECX.vmx.rawValue != 0
+    }
 
     /// The VMX capability MSRs, nil when the CPU has no VMX.
     public var vmxCapabilities: VMXCapabilities? {

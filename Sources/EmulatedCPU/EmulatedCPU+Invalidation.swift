@@ -81,9 +81,9 @@ extension EmulatedCPU {
         case 4: guard caps.contains(.pageWalkLength5) else { return false }
         default: return false
         }
-        if eptp & (1 << 6) != 0 && !caps.contains(.accessedAndDirtyFlags) { return false }
-        if eptp & (1 << 7) != 0 && !caps.contains(.supervisorShadowStackControl) { return false }
-        return eptp & 0xF00 == 0 && eptp >> UInt64(physicalAddressWidth) == 0
+        if eptp & EPTPointer.accessedAndDirtyFlags != 0 && !caps.contains(.accessedAndDirtyFlags) { return false }
+        if eptp & EPTPointer.supervisorShadowStack != 0 && !caps.contains(.supervisorShadowStackControl) { return false }
+        return eptp & EPTPointer.reservedBits11To8 == 0 && eptp >> UInt64(physicalAddressWidth) == 0
     }
 
     /// Whether bits 63:N-1 of `address` are all equal, N being the linear-address width.

@@ -16,8 +16,8 @@ extension EmulatedCPU {
         if let captured = profile.cpuid(leaf: leaf, subleaf: subleaf) { return captured }
         let zero = CPUIDResult(eax: 0, ebx: 0, ecx: 0, edx: 0)
         let maxBasic = profile.cpuid(leaf: 0, subleaf: 0)?.eax ?? 0
-        let maxExtended = profile.cpuid(leaf: 0x8000_0000, subleaf: 0)?.eax ?? 0
-        let inRange = leaf < 0x8000_0000 ? leaf <= maxBasic : leaf <= maxExtended
+        let maxExtended = profile.cpuid(leaf: CPUIDLeaf.extendedBase, subleaf: 0)?.eax ?? 0
+        let inRange = leaf < CPUIDLeaf.extendedBase ? leaf <= maxBasic : leaf <= maxExtended
         let effectiveLeaf = inRange ? leaf : maxBasic
         if let exact = profile.cpuid(leaf: effectiveLeaf, subleaf: subleaf) { return exact }
         // Leaves without subleaves ignore ECX: the capture holds them at subleaf 0.

@@ -43,13 +43,14 @@ extension EmulatedCPU {
 
         if launch { vmcs.launchState = .launched }
         vmxOperation = .nonRoot
-        // Loading guest state and running the guest attach here (the guests issue).
+        // Loading guest state and running the guest belong to guest execution
+        // (GuestExecution+State.swift), which the caller runs after this returns.
         return .entered
     }
 
     /// A VM exit (SDM 28): the exit reason and qualification are written to the current VMCS
     /// and host state is loaded (28.5). Saving guest state (28.3) and the MSR lists (28.4, 28.6)
-    /// belong to guest execution, which the guests issue attaches. Ignored outside VMX non-root
+    /// belong to guest execution (GuestExecution+State.swift). Ignored outside VMX non-root
     /// operation, where no VM exit can happen.
     public func performVMExit(reason: ExitReason, qualification: UInt64) {
         guard vmxOperation == .nonRoot, let vmcs = currentVMCS else { return }
@@ -71,11 +72,12 @@ extension EmulatedCPU {
         let cr4Fixed = capabilities?.cr4Fixed ?? FixedBits(fixed0: 0, fixed1: .max)
 
         let cr0Kept: UInt64 = ControlRegister0.et.rawValue | ControlRegister0.cd.rawValue | ControlRegister0.nw.rawValue
-            | 0xFFFF_FFFF_0000_0000 | 0x1FF8_0000 | 1 << 17 | 0xFFC0
+            | ControlRegister0.reservedHigh.rawValue | ControlRegister0.reservedLow.rawValue
             | cr0Fixed.fixed0 | ~cr0Fixed.fixed1
         // The VMX-fixed bits hold their fixed values in root operation (a guest with
         // "unrestricted guest" may have run with PE or PG clear).
-        cr0 = ((cr0 & cr0Kept) | (value(of: .hostCR0, in: vmcs) & ~cr0Kept) | cr0Fixed.fixed0) & (cr0Fixed.fixed1 | 0xFFFF_FFFF_0000_0000)
+        cr0 = ((cr0 & cr0Kept) | (value(of: .hostCR0, in: vmcs) & ~cr0Kept) | cr0Fixed.fixed0)
+            & (cr0Fixed.fixed1 | ControlRegister0.reservedHigh.rawValue)
         cr3 = value(of: .hostCR3, in: vmcs)
         let cr4Kept = cr4Fixed.fixed0 | ~cr4Fixed.fixed1
         var newCR4 = (cr4 & cr4Kept) | (value(of: .hostCR4, in: vmcs) & ~cr4Kept)

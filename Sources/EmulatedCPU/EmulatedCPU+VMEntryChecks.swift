@@ -53,7 +53,7 @@ extension EmulatedCPU {
             },
             currentVMCSPointer: currentVMCSPointer,
             vmxonPointer: vmxonPointer ?? 0,
-            processorInIA32eMode: efer & (1 << 10) != 0,
+            processorInIA32eMode: efer & ExtendedFeatureEnable.lma.rawValue != 0,
             msrWriteFaults: { [unowned self] msr, value in
                 let (cr0, efer) = self.guestCR0AndEFERAfterLoading()
                 return self.msrWriteFaults(msr, value, cr0: cr0, efer: efer)

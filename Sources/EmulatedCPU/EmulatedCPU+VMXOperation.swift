@@ -30,7 +30,8 @@ extension EmulatedCPU {
             guard isValidVMXPointer(region) else { throw vmFailInvalid() }
             // The VMXON region starts with the revision identifier; bit 31 (shadow) must be 0.
             let revision = memory.read32(region)
-            guard revision & 0x7FFF_FFFF == capabilities.basic.revisionIdentifier, revision & 0x8000_0000 == 0 else {
+            guard revision & VMCSRegionHeader.revisionIdentifierMask == capabilities.basic.revisionIdentifier,
+                  revision & VMCSRegionHeader.shadowVMCSIndicator == 0 else {
                 throw vmFailInvalid()
             }
             vmxonPointer = region
@@ -84,8 +85,9 @@ extension EmulatedCPU {
         guard isValidVMXPointer(vmcs) else { throw vmFail(.vmptrldInvalidAddress) }
         guard vmcs != vmxonPointer else { throw vmFail(.vmptrldWithVMXONPointer) }
         let revision = memory.read32(vmcs)
-        let shadow = revision & 0x8000_0000 != 0
-        guard revision & 0x7FFF_FFFF == revisionIdentifier, !shadow || supportsVMCSShadowing else {
+        let shadow = revision & VMCSRegionHeader.shadowVMCSIndicator != 0
+        guard revision & VMCSRegionHeader.revisionIdentifierMask == revisionIdentifier,
+              !shadow || supportsVMCSShadowing else {
             throw vmFail(.vmptrldIncorrectRevision)
         }
         currentVMCS = activateVMCS(at: vmcs)

@@ -3,7 +3,7 @@
 // from a real or emulated CPU. It conforms to the same Processor protocol as the kernel's real
 // processor, so hypervisor code runs unchanged against it in hosted tests.
 //
-// State follows issue 3 item 1: CR0, CR3, CR4, IA32_EFER, RFLAGS, CPL, the code segment's L bit
+// The state it holds: CR0, CR3, CR4, IA32_EFER, RFLAGS, CPL, the code segment's L bit
 // (64-bit mode versus compatibility mode), A20M, SMX operation, IA32_FEATURE_CONTROL with its
 // lock, the other MSRs the hypervisor uses, the capability MSRs and CPUID leaves of the
 // profile, physical memory, the VMX operation mode, the VMXON and current-VMCS pointers and
@@ -108,7 +108,7 @@ public final class EmulatedCPU: Processor {
         self.profile = profile
         capabilities = profile.vmxCapabilities
         memory = PhysicalMemory(size: memorySize)
-        let addressSizes = profile.cpuid(leaf: 0x8000_0008, subleaf: 0)
+        let addressSizes = profile.cpuid(leaf: CPUIDLeaf.addressSizes, subleaf: 0)
         // Clamped to 1...64 so that a corrupt capture cannot make a shift trap.
         physicalAddressWidth = min(max(addressSizes.map { Int($0.eax & 0xFF) } ?? 36, 1), 64)
         linearAddressWidth = min(max(addressSizes.map { Int(($0.eax >> 8) & 0xFF) } ?? 48, 1), 64)
@@ -134,7 +134,7 @@ public final class EmulatedCPU: Processor {
     static let defaultMSRs: [UInt32: UInt64] = [
         MSR.ia32APICBase: LocalAPIC.defaultBase | LocalAPIC.bootstrapProcessor,
         MSR.ia32SysenterCS: 0, MSR.ia32SysenterESP: 0, MSR.ia32SysenterEIP: 0,
-        MSR.ia32DebugCtl: 0, MSR.ia32PAT: 0x0007_0406_0007_0406, MSR.ia32PerfGlobalCtrl: 0,
+        MSR.ia32DebugCtl: 0, MSR.ia32PAT: PageAttributeTable.powerUpValue, MSR.ia32PerfGlobalCtrl: 0,
         MSR.ia32FSBase: 0, MSR.ia32GSBase: 0, MSR.ia32KernelGSBase: 0,
         MSR.ia32STAR: 0, MSR.ia32LSTAR: 0, MSR.ia32CSTAR: 0, MSR.ia32FMASK: 0,
     ]

@@ -6,7 +6,7 @@
 // So this model has two places:
 //   - an active VMCS (made current by VMPTRLD and not cleared since) lives in a table keyed by
 //     the region's address, one slot per field, so that VMREAD and VMWRITE are one array
-//     access (the constant-time target); writes to the region's memory do not reach it;
+//     access, in constant time whatever the field; writes to the region's memory do not reach it;
 //   - VMCLEAR writes the data into the region in physical memory (`VMCSRegionFormat`) and the
 //     VMCS becomes inactive; the next VMPTRLD reads it back from memory. A region that software
 //     zeroed and gave a revision identifier therefore starts with every field 0, as in Bochs
@@ -38,7 +38,10 @@ struct VMCSLayout {
     private(set) var slotMasks: [UInt64] = []
 
     private static let definedSlots: [Int16] = {
-        var table = [Int16](repeating: -1, count: 1 << 14)
+        // A well-formed encoding has the bits of VMCSField.reservedBits (31:15, 12) clear, so
+        // `encoding >> 1` (the access type in bit 0 dropped) is at most 37FFH.
+        let slotsByEncoding = Int(~VMCSField.reservedBits & 0xFFFF) >> 1 + 1
+        var table = [Int16](repeating: -1, count: slotsByEncoding)
         for (slot, definition) in VMCSField.all.enumerated() {
             table[Int(definition.field.rawValue >> 1)] = Int16(slot)
         }

@@ -65,7 +65,7 @@ struct EPTWalker {
         var allowed: AccessRights = [.read, .write, .execute]
         var walked: [UInt64] = []
         for level in stride(from: levels, through: 1, by: -1) {
-            let index = (address >> UInt64(12 + 9 * (level - 1))) & 0x1FF
+            let index = (address >> UInt64(12 + 9 * (level - 1))) & PagingStructure.indexMask
             let entryAddress = table + index * 8
             let entry = memory.read64(entryAddress)
             let rights = AccessRights(rawValue: UInt8(entry & 7))
@@ -76,7 +76,7 @@ struct EPTWalker {
             if entry & reservedAddressBits != 0 { return .misconfiguration }
             allowed.formIntersection(rights)
             walked.append(entryAddress)
-            let largePage = entry & (1 << 7) != 0
+            let largePage = entry & EPTEntry.pageSize != 0
             let isLeaf: Bool
             switch level {
             case 5, 4:
@@ -85,7 +85,7 @@ struct EPTWalker {
                 isLeaf = false
             case 3:
                 if largePage {
-                    guard capabilities.pages1GB, entry & 0x3FFF_F000 == 0 else { return .misconfiguration }
+                    guard capabilities.pages1GB, entry & EPTEntry.reservedIn1GBPage == 0 else { return .misconfiguration }
                     isLeaf = true
                 } else {
                     if entry & 0xF8 != 0 { return .misconfiguration }
@@ -93,7 +93,7 @@ struct EPTWalker {
                 }
             case 2:
                 if largePage {
-                    guard capabilities.pages2MB, entry & 0x1F_F000 == 0 else { return .misconfiguration }
+                    guard capabilities.pages2MB, entry & EPTEntry.reservedIn2MBPage == 0 else { return .misconfiguration }
                     isLeaf = true
                 } else {
                     if entry & 0xF8 != 0 { return .misconfiguration }
@@ -111,12 +111,12 @@ struct EPTWalker {
                 guard allowed.contains(access.rights) else { return .violation(allowed: allowed) }
                 let pageBits = UInt64(12 + 9 * (level - 1))
                 let frame = entry & PageFrame.addressMask & ~((UInt64(1) << pageBits) - 1)
-                if setFlags && capabilities.accessedAndDirty && eptPointer & (1 << 6) != 0 {
+                if setFlags && capabilities.accessedAndDirty && eptPointer & EPTPointer.accessedAndDirtyFlags != 0 {
                     for walkedEntry in walked {
-                        memory.write64(walkedEntry, memory.read64(walkedEntry) | 1 << 8)
+                        memory.write64(walkedEntry, memory.read64(walkedEntry) | EPTEntry.accessed)
                     }
                     if access == .write, let leaf = walked.last {
-                        memory.write64(leaf, memory.read64(leaf) | 1 << 9)
+                        memory.write64(leaf, memory.read64(leaf) | EPTEntry.dirty)
                     }
                 }
                 return .translated(hostPhysical: frame | (address & ((UInt64(1) << pageBits) - 1)), allowed: allowed)

@@ -27,7 +27,7 @@ extension GuestExecution {
             return .vmExit(ExitInformation(reason: .nmiWindow))
         }
         let rflags = engine.read(UC_X86_REG_RFLAGS)
-        let interruptible = rflags & (1 << 9) != 0 && !blockingBySTI && !blockingByMovSS
+        let interruptible = rflags & RFLAGS.if.rawValue != 0 && !blockingBySTI && !blockingByMovSS
         if windowExiting && interruptible {
             return .vmExit(ExitInformation(reason: .interruptWindow))
         }
@@ -97,12 +97,12 @@ extension GuestExecution {
             if preemptionTimerExpired() { return ExitInformation(reason: .preemptionTimerExpired) }
             pollHostTimer()
             let rflags = engine.read(UC_X86_REG_RFLAGS)
-            if controls.primary.contains(.interruptWindowExiting) && rflags & (1 << 9) != 0 {
+            if controls.primary.contains(.interruptWindowExiting) && rflags & RFLAGS.if.rawValue != 0 {
                 return ExitInformation(reason: .interruptWindow)
             }
             if hostInterruptPending {
                 if controls.pinBased.contains(.externalInterruptExiting) { return externalInterruptExit() }
-                if rflags & (1 << 9) != 0 {
+                if rflags & RFLAGS.if.rawValue != 0 {
                     hostInterruptPending = false
                     activityState = 0
                     return deliver(PendingEvent(vector: hostTimerVector, type: .externalInterrupt), injected: false)

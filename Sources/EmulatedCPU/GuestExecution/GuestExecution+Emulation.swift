@@ -8,63 +8,125 @@ import CUnicorn
 import VMX
 
 extension GuestExecution {
+    /// What carrying out one instruction came to.
+    enum EmulationOutcome {
+        /// The instruction completed: RIP advances past it and it retires.
+        case completed
+        /// The instruction ended in event delivery or a VM exit instead: `emulate` returns the
+        /// exit (nil when the event was delivered and the guest goes on).
+        case ended(ExitInformation?)
+    }
+
     /// Carries out `decoded` at RIP (`length` bytes); returns a VM exit if one results.
     func emulate(_ decoded: DecodedInstruction, length: Int) -> ExitInformation? {
         let rflags = engine.read(UC_X86_REG_RFLAGS)
         let rip = engine.read(UC_X86_REG_RIP)
+        let outcome: EmulationOutcome
         switch decoded.operation {
-        case .int3:
-            countInstruction()
-            return deliver(PendingEvent(vector: 3, type: .softwareException, instructionLength: length), injected: false)
-        case .int(let vector):
-            countInstruction()
-            return deliver(PendingEvent(vector: vector, type: .softwareInterrupt, instructionLength: length), injected: false)
-        case .into:
-            guard rflags & (1 << 11) != 0 else { break }
-            countInstruction()
-            return deliver(PendingEvent(vector: 4, type: .softwareException, instructionLength: length), injected: false)
-        case .int1:
-            countInstruction()
-            return deliver(PendingEvent(vector: 1, type: .privilegedSoftwareException, instructionLength: length,
-                                        debugBits: 0), injected: false)
+        case .int3, .int, .into, .int1:
+            outcome = emulateSoftwareInterrupt(decoded, rflags: rflags, length: length)
         case .hlt:
             // The logical processor enters the HLT state after the instruction (SDM Vol. 2A HLT).
             activityState = 1
+            outcome = .completed
         case .io(let immediate, let size, let isIn, let isString):
-            if isString {
-                cpu.reportGuestExecutionProblem("INS/OUTS without a VM exit are not modelled")
-                return ExitInformation(reason: Self.emulationLimitReason)
+            outcome = emulateIO(port: immediate, size: size, isIn: isIn, isString: isString)
+        case .rdmsr, .wrmsr, .rdtsc, .rdtscp:
+            outcome = emulateMSRAccessOrTimeStamp(decoded)
+        case .movFromCR, .movToCR, .clts, .lmsw:
+            outcome = emulateControlRegisterAccess(decoded, rip: rip, length: length)
+        default:
+            cpu.reportGuestExecutionProblem("no emulation for \(decoded.operation)")
+            return ExitInformation(reason: Self.emulationLimitReason)
+        }
+        if case .ended(let exit) = outcome { return exit }
+        engine.write(UC_X86_REG_RIP, nextRIP(rip, length))
+        retire(decoded, rflagsBefore: rflags)
+        // A single-step trap after the instruction when RFLAGS.TF was set (SDM 17.3.1.4).
+        if rflags & RFLAGS.tf.rawValue != 0 {
+            return deliver(PendingEvent(vector: 1, type: .hardwareException,
+                                        debugBits: DebugExceptionQualification(singleStep: true).rawValue), injected: false)
+        }
+        return nil
+    }
+
+    /// INT3, INT n, INTO (when RFLAGS.OF is set; otherwise it does nothing) and INT1: the event
+    /// delivered through the IDT with the instruction's length (SDM Vol. 3A 6.4.2, 6.12).
+    private func emulateSoftwareInterrupt(_ decoded: DecodedInstruction, rflags: UInt64,
+                                          length: Int) -> EmulationOutcome {
+        switch decoded.operation {
+        case .int3:
+            countInstruction()
+            return .ended(deliver(PendingEvent(vector: 3, type: .softwareException, instructionLength: length),
+                                  injected: false))
+        case .int(let vector):
+            countInstruction()
+            return .ended(deliver(PendingEvent(vector: vector, type: .softwareInterrupt, instructionLength: length),
+                                  injected: false))
+        case .into:
+            guard rflags & RFLAGS.of.rawValue != 0 else { return .completed }
+            countInstruction()
+            return .ended(deliver(PendingEvent(vector: 4, type: .softwareException, instructionLength: length),
+                                  injected: false))
+        default:
+            countInstruction()
+            return .ended(deliver(PendingEvent(vector: 1, type: .privilegedSoftwareException, instructionLength: length,
+                                              debugBits: 0), injected: false))
+        }
+    }
+
+    /// IN and OUT to the machine's ports, as the hypervisor reaches them too (EmulatedCPU.readPort
+    /// and writePort): a port without a value reads all ones; writes are recorded. IN writes
+    /// AL, AX or EAX (SDM Vol. 2A IN); INS and OUTS are not modelled.
+    private func emulateIO(port immediate: UInt16?, size: Int, isIn: Bool, isString: Bool) -> EmulationOutcome {
+        if isString {
+            cpu.reportGuestExecutionProblem("INS/OUTS without a VM exit are not modelled")
+            return .ended(ExitInformation(reason: Self.emulationLimitReason))
+        }
+        let port = immediate ?? UInt16(truncatingIfNeeded: engine.read(UC_X86_REG_RDX))
+        let rax = engine.read(UC_X86_REG_RAX)
+        if isIn {
+            let value = UInt64(cpu.readPort(port, size: size))
+            switch size {
+            case 1: engine.write(UC_X86_REG_RAX, rax & ~0xFF | value)
+            case 2: engine.write(UC_X86_REG_RAX, rax & ~0xFFFF | value)
+            default: engine.write(UC_X86_REG_RAX, value)
             }
-            // The machine's ports, as the hypervisor reaches them too (EmulatedCPU.readPort and
-            // writePort): a port without a value reads all ones; writes are recorded.
-            let port = immediate ?? UInt16(truncatingIfNeeded: engine.read(UC_X86_REG_RDX))
-            let rax = engine.read(UC_X86_REG_RAX)
-            if isIn {
-                let value = UInt64(cpu.readPort(port, size: size))
-                switch size {
-                case 1: engine.write(UC_X86_REG_RAX, rax & ~0xFF | value)
-                case 2: engine.write(UC_X86_REG_RAX, rax & ~0xFFFF | value)
-                default: engine.write(UC_X86_REG_RAX, value)
-                }
-            } else {
-                cpu.writePort(port, size: size, UInt32(truncatingIfNeeded: rax))
-            }
+        } else {
+            cpu.writePort(port, size: size, UInt32(truncatingIfNeeded: rax))
+        }
+        return .completed
+    }
+
+    /// RDMSR and WRMSR of the emulated CPU's MSRs (#GP(0) for one it does not have or a value
+    /// it refuses), RDTSC and RDTSCP with the TSC offset (SDM 26.3), EDX:EAX halves.
+    private func emulateMSRAccessOrTimeStamp(_ decoded: DecodedInstruction) -> EmulationOutcome {
+        switch decoded.operation {
         case .rdmsr:
             let msr = UInt32(truncatingIfNeeded: engine.read(UC_X86_REG_RCX))
-            guard let value = readGuestMSR(msr) else { return fault(13, errorCode: 0) }
+            guard let value = readGuestMSR(msr) else { return .ended(fault(13, errorCode: 0)) }
             engine.write(UC_X86_REG_RAX, value & 0xFFFF_FFFF)
             engine.write(UC_X86_REG_RDX, value >> 32)
         case .wrmsr:
             let msr = UInt32(truncatingIfNeeded: engine.read(UC_X86_REG_RCX))
             let value = (engine.read(UC_X86_REG_RDX) & 0xFFFF_FFFF) << 32 | engine.read(UC_X86_REG_RAX) & 0xFFFF_FFFF
-            guard writeGuestMSR(msr, value) else { return fault(13, errorCode: 0) }
-        case .rdtsc, .rdtscp:
+            guard writeGuestMSR(msr, value) else { return .ended(fault(13, errorCode: 0)) }
+        default:
             let tsc = guestTimestampCounter()
             engine.write(UC_X86_REG_RAX, tsc & 0xFFFF_FFFF)
             engine.write(UC_X86_REG_RDX, tsc >> 32)
             if case .rdtscp = decoded.operation {
                 engine.write(UC_X86_REG_RCX, (cpu.msrs[MSR.ia32TSCAux] ?? 0) & 0xFFFF_FFFF)
             }
+        }
+        return .completed
+    }
+
+    /// MOV from CR0/CR4 (the read shadow for the bits the guest/host mask owns) and CR8 (the
+    /// TPR), MOV to CR0/CR4 (owned bits stay), CR8, CLTS and LMSW (SDM 26.3).
+    private func emulateControlRegisterAccess(_ decoded: DecodedInstruction, rip: UInt64,
+                                              length: Int) -> EmulationOutcome {
+        switch decoded.operation {
         case .movFromCR(let number, let register):
             switch number {
             case 0: writeRegister(register, (mode.cr0 & ~controls.cr0Mask) | (controls.cr0Shadow & controls.cr0Mask))
@@ -75,50 +137,55 @@ extension GuestExecution {
             let value = readRegister(register)
             switch number {
             case 0:
-                guard loadCR0((mode.cr0 & controls.cr0Mask) | (value & ~controls.cr0Mask), source: value) else { return fault(13, errorCode: 0) }
+                guard loadCR0((mode.cr0 & controls.cr0Mask) | (value & ~controls.cr0Mask), source: value) else {
+                    return .ended(fault(13, errorCode: 0))
+                }
             case 4:
-                guard loadCR4((mode.cr4 & controls.cr4Mask) | (value & ~controls.cr4Mask), source: value) else { return fault(13, errorCode: 0) }
+                guard loadCR4((mode.cr4 & controls.cr4Mask) | (value & ~controls.cr4Mask), source: value) else {
+                    return .ended(fault(13, errorCode: 0))
+                }
             default:
-                guard value >> 4 == 0 else { return fault(13, errorCode: 0) }
+                guard value >> 4 == 0 else { return .ended(fault(13, errorCode: 0)) }
                 writeTPR(value)
             }
         case .clts:
             // With the mask owning TS (and the shadow's TS clear, else CLTS exited) CLTS
             // leaves CR0.TS alone.
             if controls.cr0Mask & ControlRegister0.ts.rawValue == 0 {
-                guard loadCR0(mode.cr0 & ~ControlRegister0.ts.rawValue, source: nil) else { return fault(13, errorCode: 0) }
-            }
-        case .lmsw(let source):
-            let value: UInt64
-            switch source {
-            case .register(let r): value = readRegister(r) & 0xF
-            case .memory(let operand):
-                let address = linearAddress(of: operand, decoded: decoded, rip: rip, length: length)
-                switch translateLinear(address, count: 2, kind: .read) {
-                case .bytes(let hosts): value = UInt64(cpu.memory.read8(hosts[0])) & 0xF
-                case .pageFault(let errorCode, let linear):
-                    return deliver(PendingEvent(vector: 14, type: .hardwareException, errorCode: errorCode, faultAddress: linear), injected: false)
-                case .exit(let exit): return exit
+                guard loadCR0(mode.cr0 & ~ControlRegister0.ts.rawValue, source: nil) else {
+                    return .ended(fault(13, errorCode: 0))
                 }
             }
-            // LMSW loads MP, EM, TS and can set but not clear PE; owned bits stay (SDM 26.3).
-            var newCR0 = mode.cr0
-            for bit: UInt64 in [1, 2, 4, 8] where controls.cr0Mask & bit == 0 {
-                if bit == 1 { newCR0 |= value & 1 } else { newCR0 = (newCR0 & ~bit) | (value & bit) }
-            }
-            guard loadCR0(newCR0, source: nil) else { return fault(13, errorCode: 0) }
+        case .lmsw(let source):
+            return emulateLMSW(source, decoded: decoded, rip: rip, length: length)
         default:
-            cpu.reportGuestExecutionProblem("no emulation for \(decoded.operation)")
-            return ExitInformation(reason: Self.emulationLimitReason)
+            break
         }
-        engine.write(UC_X86_REG_RIP, nextRIP(rip, length))
-        retire(decoded, rflagsBefore: rflags)
-        // A single-step trap after the instruction when RFLAGS.TF was set (SDM 17.3.1.4).
-        if rflags & (1 << 8) != 0 {
-            return deliver(PendingEvent(vector: 1, type: .hardwareException,
-                                        debugBits: DebugExceptionQualification(singleStep: true).rawValue), injected: false)
+        return .completed
+    }
+
+    /// LMSW loads MP, EM, TS and can set but not clear PE; owned bits stay (SDM 26.3).
+    private func emulateLMSW(_ source: RegisterOrMemory, decoded: DecodedInstruction, rip: UInt64,
+                             length: Int) -> EmulationOutcome {
+        let value: UInt64
+        switch source {
+        case .register(let r): value = readRegister(r) & 0xF
+        case .memory(let operand):
+            let address = linearAddress(of: operand, decoded: decoded, rip: rip, length: length)
+            switch translateLinear(address, count: 2, kind: .read) {
+            case .bytes(let hosts): value = UInt64(cpu.memory.read8(hosts[0])) & 0xF
+            case .pageFault(let errorCode, let linear):
+                return .ended(deliver(PendingEvent(vector: 14, type: .hardwareException, errorCode: errorCode,
+                                                   faultAddress: linear), injected: false))
+            case .exit(let exit): return .ended(exit)
+            }
         }
-        return nil
+        var newCR0 = mode.cr0
+        for bit: UInt64 in [1, 2, 4, 8] where controls.cr0Mask & bit == 0 {
+            if bit == 1 { newCR0 |= value & 1 } else { newCR0 = (newCR0 & ~bit) | (value & bit) }
+        }
+        guard loadCR0(newCR0, source: nil) else { return .ended(fault(13, errorCode: 0)) }
+        return .completed
     }
 
     private func fault(_ vector: UInt8, errorCode: UInt32?) -> ExitInformation? {
@@ -158,7 +225,7 @@ extension GuestExecution {
         let cd = ControlRegister0.cd.rawValue, nw = ControlRegister0.nw.rawValue
         var fixed = cpu.capabilities?.cr0Fixed ?? FixedBits(fixed0: 0, fixed1: .max)
         if controls.has(.unrestrictedGuest) { fixed.fixed0 &= ~(pe | pg) }
-        let longModeEnabled = mode.efer & (1 << 8) != 0
+        let longModeEnabled = mode.efer & ExtendedFeatureEnable.lme.rawValue != 0
         let gp: Bool = (source ?? 0) >> 32 != 0
             || value & pg != 0 && value & pe == 0
             || value & nw != 0 && value & cd == 0
@@ -179,7 +246,7 @@ extension GuestExecution {
     func loadCR4(_ value: UInt64, source: UInt64?) -> Bool {
         let fixed = cpu.capabilities?.cr4Fixed ?? FixedBits(fixed0: 0, fixed1: .max)
         let gp = !fixed.permits(value)
-            || mode.efer & (1 << 10) != 0 && value & ControlRegister4.pae.rawValue == 0
+            || mode.efer & ExtendedFeatureEnable.lma.rawValue != 0 && value & ControlRegister4.pae.rawValue == 0
         if gp { return false }
         engine.write(UC_X86_REG_CR4, value)
         mode.stale = true

@@ -123,7 +123,7 @@ extension GuestExecution {
             // A debug trap (RFLAGS.TF single step, data breakpoint): after the instruction.
             retireInFlight()
             let dr6 = engine.read(UC_X86_REG_DR6)
-            return deliver(PendingEvent(vector: 1, type: .hardwareException, debugBits: dr6 & 0x600F), injected: false)
+            return deliver(PendingEvent(vector: 1, type: .hardwareException, debugBits: dr6 & Self.debugTrapBits), injected: false)
         case 8, 10, 11, 12, 13, 14, 17, 21:
             engine.loadContext()
             return deliver(PendingEvent(vector: vector, type: .hardwareException, errorCode: engine.errorCode), injected: false)
@@ -139,7 +139,15 @@ extension GuestExecution {
 
     // MARK: Delivery through the IDT
 
-    /// Delivers `event` through the guest's IDT (or IVT in real-address mode).
+    /// A step of delivery that either yields a value or ends delivery with `DeliveryResult`.
+    enum DeliveryStep<Value> {
+        case proceed(Value)
+        case stop(DeliveryResult)
+    }
+
+    /// Delivers `event` through the guest's IDT (or IVT in real-address mode), in the steps of
+    /// SDM Vol. 3A 6.12.1 (6.14 in IA-32e mode): read and check the gate, check the handler's
+    /// code segment, choose the stack, push the interrupted state, enter the handler.
     func deliverThroughIDT(_ event: PendingEvent) -> DeliveryResult {
         if mode.stale { refreshMode() }
         let cr0 = mode.cr0
@@ -157,119 +165,34 @@ extension GuestExecution {
         if cr0 & ControlRegister0.pe.rawValue == 0 {
             return deliverRealMode(event, idtr: idtr, rip: rip, rflags: rflags)
         }
-        if rflags & (1 << 17) != 0 {
+        if rflags & RFLAGS.vm.rawValue != 0 {
             cpu.reportGuestExecutionProblem("event delivery in virtual-8086 mode is not modelled")
             return .vmExit(ExitInformation(reason: Self.emulationLimitReason))
         }
-        let longMode = mode.efer & (1 << 10) != 0
-        let gateSize: UInt64 = longMode ? 16 : 8
-        let idtError = UInt32(event.vector) * 8 + 2 + ext
-        guard UInt64(event.vector) * gateSize + gateSize - 1 <= UInt64(idtr.limit) else {
-            return .exception(PendingEvent(vector: 13, type: .hardwareException, errorCode: idtError))
-        }
-        let gate: [UInt8]
-        switch readSystem(idtr.base &+ UInt64(event.vector) * gateSize, count: Int(gateSize)) {
-        case .success(let bytes): gate = bytes
-        case .failure(let result): return result
-        }
-        let type = gate[5] & 0x1F
-        let gateDPL = (gate[5] >> 5) & 3
-        let present = gate[5] & 0x80 != 0
-        let selector = UInt16(gate[2]) | UInt16(gate[3]) << 8
-        var offset = UInt64(gate[0]) | UInt64(gate[1]) << 8 | UInt64(gate[6]) << 16 | UInt64(gate[7]) << 24
-        if longMode {
-            offset |= UInt64(gate[8]) << 32 | UInt64(gate[9]) << 40 | UInt64(gate[10]) << 48 | UInt64(gate[11]) << 56
-            guard type == 0xE || type == 0xF else {
-                return .exception(PendingEvent(vector: 13, type: .hardwareException, errorCode: idtError))
-            }
-        } else {
-            if type == 0x5 {
-                // A task gate: task switches always cause VM exits (SDM 26.1.2; qualification
-                // SDM 28.2.1 Table 28-2, source 3 = task gate in the IDT).
-                return .vmExit(ExitInformation(reason: .taskSwitch, qualification: UInt64(selector) | 3 << 30))
-            }
-            guard type == 0x6 || type == 0x7 || type == 0xE || type == 0xF else {
-                return .exception(PendingEvent(vector: 13, type: .hardwareException, errorCode: idtError))
-            }
-        }
-        // INT n, INT3 and INTO check the gate's DPL against CPL (SDM 6.12.1.1).
-        if (event.type == .softwareInterrupt || event.type == .softwareException) && gateDPL < mode.cpl {
-            return .exception(PendingEvent(vector: 13, type: .hardwareException, errorCode: UInt32(event.vector) * 8 + 2))
-        }
-        guard present else {
-            return .exception(PendingEvent(vector: 11, type: .hardwareException, errorCode: idtError))
-        }
-        let interruptGate = type & 1 == 0
-        let gate32 = type & 8 != 0 || longMode
-
-        // The handler's code segment.
-        guard selector & ~3 != 0 else {
-            return .exception(PendingEvent(vector: 13, type: .hardwareException, errorCode: ext))
+        let longMode = mode.efer & ExtendedFeatureEnable.lma.rawValue != 0
+        let gate: InterruptGate
+        switch readInterruptGate(event, idtr: idtr, longMode: longMode, ext: ext) {
+        case .proceed(let value): gate = value
+        case .stop(let result): return result
         }
         let codeDescriptor: SegmentDescriptor
-        switch readDescriptor(selector, ext: ext) {
-        case .success(let descriptor): codeDescriptor = descriptor
-        case .failure(let result): return result
-        }
-        let selectorError = UInt32(selector & ~3) + ext
-        guard codeDescriptor.isCode, codeDescriptor.dpl <= mode.cpl,
-              !longMode || (codeDescriptor.long && !codeDescriptor.defaultBig)
-        else { return .exception(PendingEvent(vector: 13, type: .hardwareException, errorCode: selectorError)) }
-        guard codeDescriptor.present else {
-            return .exception(PendingEvent(vector: 11, type: .hardwareException, errorCode: selectorError))
+        switch handlerCodeSegment(gate, longMode: longMode, ext: ext) {
+        case .proceed(let descriptor): codeDescriptor = descriptor
+        case .stop(let result): return result
         }
         let newCPL = codeDescriptor.conforming ? mode.cpl : codeDescriptor.dpl
         engine.loadContext()
         let oldCS = engine.segment(.cs)
         let oldSS = engine.segment(.ss)
         let oldRSP = engine.read(UC_X86_REG_RSP)
-
-        // The stack: the TSS's for a privilege change (or an IST entry in IA-32e mode).
-        var newSS = oldSS
-        var rsp = oldRSP
-        let tr = engine.readTable(UC_X86_REG_TR)
-        let ist = longMode ? Int(gate[4] & 7) : 0
         let stackSwitch = newCPL < mode.cpl
-        if longMode {
-            if ist != 0 || stackSwitch {
-                let field = ist != 0 ? 36 + 8 * (ist - 1) : 4 + 8 * Int(newCPL)
-                switch readSystem(tr.base &+ UInt64(field), count: 8) {
-                case .success(let bytes): rsp = bytes.enumerated().reduce(0) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) }
-                case .failure(let result): return result
-                }
-            }
-            if stackSwitch {
-                newSS = SegmentCache(selector: UInt16(newCPL), base: 0, limit: 0, flags: UInt32(newCPL) << 13)
-            }
-            rsp &= ~0xF
-        } else if stackSwitch {
-            let tss32 = (tr.flags >> 8) & 0xF == 0x9 || (tr.flags >> 8) & 0xF == 0xB
-            let field = tss32 ? 4 + 8 * Int(newCPL) : 2 + 4 * Int(newCPL)
-            let stackBytes: [UInt8]
-            switch readSystem(tr.base &+ UInt64(field), count: tss32 ? 6 : 4) {
-            case .success(let bytes): stackBytes = bytes
-            case .failure(let result): return result
-            }
-            let newESP = tss32 ? UInt64(stackBytes[0]) | UInt64(stackBytes[1]) << 8 | UInt64(stackBytes[2]) << 16 | UInt64(stackBytes[3]) << 24
-                : UInt64(stackBytes[0]) | UInt64(stackBytes[1]) << 8
-            let ssSelector = tss32 ? UInt16(stackBytes[4]) | UInt16(stackBytes[5]) << 8 : UInt16(stackBytes[2]) | UInt16(stackBytes[3]) << 8
-            let tsError = UInt32(ssSelector & ~3) + ext
-            guard ssSelector & ~3 != 0, ssSelector & 3 == newCPL else {
-                return .exception(PendingEvent(vector: 10, type: .hardwareException, errorCode: tsError))
-            }
-            let stackDescriptor: SegmentDescriptor
-            switch readDescriptor(ssSelector, ext: ext) {
-            case .success(let descriptor): stackDescriptor = descriptor
-            case .failure(let result): return result
-            }
-            guard !stackDescriptor.isCode, stackDescriptor.isSegment, stackDescriptor.writable, stackDescriptor.dpl == newCPL else {
-                return .exception(PendingEvent(vector: 10, type: .hardwareException, errorCode: tsError))
-            }
-            guard stackDescriptor.present else {
-                return .exception(PendingEvent(vector: 12, type: .hardwareException, errorCode: tsError))
-            }
-            newSS = stackDescriptor.cache(selector: ssSelector)
-            rsp = newESP
+        let stack: (ss: SegmentCache, rsp: UInt64)
+        let stackStep = longMode
+            ? handlerStack64(gate, newCPL: newCPL, oldSS: oldSS, oldRSP: oldRSP)
+            : handlerStack32(newCPL: newCPL, oldSS: oldSS, oldRSP: oldRSP, ext: ext)
+        switch stackStep {
+        case .proceed(let value): stack = value
+        case .stop(let result): return result
         }
 
         // What goes on the stack (SDM Figures 6-4 and 6-9).
@@ -279,21 +202,199 @@ extension GuestExecution {
         }
         pushes += [rflags, UInt64(oldCS.selector), rip]
         if let errorCode = event.errorCode { pushes.append(UInt64(errorCode)) }
+        let stackPointer: UInt64
+        switch pushInterruptFrame(pushes, stack: stack, gate: gate, longMode: longMode, newCPL: newCPL) {
+        case .proceed(let value): stackPointer = value
+        case .stop(let result): return result
+        }
+        var offset = gate.offset
+        if !longMode && !gate.is32Bit { offset &= 0xFFFF }
+        if longMode && !cpu.isCanonical(offset) {
+            return .exception(PendingEvent(vector: 13, type: .hardwareException, errorCode: 0))
+        }
+        enterHandler(gate, codeSegment: codeDescriptor.cache(selector: gate.selector & ~3 | UInt16(newCPL)),
+                     stackSegment: stack.ss, longMode: longMode, rflags: rflags, rsp: stackPointer, rip: offset)
+        return .delivered
+    }
+
+    /// The fields of an interrupt, trap or task gate (SDM Vol. 3A 6.11, Figure 6-2; 6.14.1,
+    /// Figure 6-8 for the 16-byte IA-32e form).
+    struct InterruptGate {
+        /// The gate type (bits 3:0 of byte 5): 5 task gate, 6/7 16-bit interrupt/trap gate,
+        /// 14/15 32-bit (or 64-bit) interrupt/trap gate.
+        var type: UInt8
+        var dpl: UInt8
+        var present: Bool
+        /// The handler's code-segment selector.
+        var selector: UInt16
+        /// The handler's entry point.
+        var offset: UInt64
+        /// The interrupt-stack-table index (IA-32e mode; 0 for none).
+        var ist: Int
+        /// An interrupt gate (IF cleared on entry) rather than a trap gate.
+        var isInterruptGate: Bool { type & 1 == 0 }
+        /// A 32-bit gate (type bit 3, D): pushes in 4-byte units and keeps a 32-bit offset.
+        var is32Bit: Bool { type & 8 != 0 }
+    }
+
+    /// Step 1 (SDM Vol. 3A 6.12.1.1, 6.14.1): reads the gate for `event` from the IDT and checks
+    /// that it lies within the IDT limit, is of a type allowed in this mode, has a DPL the
+    /// software interrupt may use and is present. A task gate is a task switch, which always
+    /// causes a VM exit (SDM 26.1.2).
+    func readInterruptGate(_ event: PendingEvent, idtr: uc_x86_mmr, longMode: Bool,
+                           ext: UInt32) -> DeliveryStep<InterruptGate> {
+        let gateSize: UInt64 = longMode ? 16 : 8
+        let idtError = UInt32(event.vector) * 8 + 2 + ext
+        guard UInt64(event.vector) * gateSize + gateSize - 1 <= UInt64(idtr.limit) else {
+            return .stop(.exception(PendingEvent(vector: 13, type: .hardwareException, errorCode: idtError)))
+        }
+        let bytes: [UInt8]
+        switch readSystem(idtr.base &+ UInt64(event.vector) * gateSize, count: Int(gateSize)) {
+        case .success(let value): bytes = value
+        case .failure(let result): return .stop(result)
+        }
+        var gate = InterruptGate(
+            type: bytes[5] & 0x1F, dpl: (bytes[5] >> 5) & 3, present: bytes[5] & 0x80 != 0,
+            selector: UInt16(bytes[2]) | UInt16(bytes[3]) << 8,
+            offset: UInt64(bytes[0]) | UInt64(bytes[1]) << 8 | UInt64(bytes[6]) << 16 | UInt64(bytes[7]) << 24,
+            ist: longMode ? Int(bytes[4] & 7) : 0)
+        if longMode {
+            gate.offset |= UInt64(bytes[8]) << 32 | UInt64(bytes[9]) << 40 | UInt64(bytes[10]) << 48
+                | UInt64(bytes[11]) << 56
+            guard gate.type == SystemDescriptorType.interruptGate32 || gate.type == SystemDescriptorType.trapGate32
+            else {
+                return .stop(.exception(PendingEvent(vector: 13, type: .hardwareException, errorCode: idtError)))
+            }
+        } else {
+            if gate.type == SystemDescriptorType.taskGate {
+                let source = TaskSwitchQualification.sourceTaskGate << TaskSwitchQualification.sourceShift
+                let qualification = UInt64(gate.selector) | source
+                return .stop(.vmExit(ExitInformation(reason: .taskSwitch, qualification: qualification)))
+            }
+            guard gate.type == SystemDescriptorType.interruptGate16 || gate.type == SystemDescriptorType.trapGate16
+                || gate.type == SystemDescriptorType.interruptGate32 || gate.type == SystemDescriptorType.trapGate32
+            else {
+                return .stop(.exception(PendingEvent(vector: 13, type: .hardwareException, errorCode: idtError)))
+            }
+        }
+        // INT n, INT3 and INTO check the gate's DPL against CPL (SDM 6.12.1.1).
+        if (event.type == .softwareInterrupt || event.type == .softwareException) && gate.dpl < mode.cpl {
+            return .stop(.exception(PendingEvent(vector: 13, type: .hardwareException,
+                                                 errorCode: UInt32(event.vector) * 8 + 2)))
+        }
+        guard gate.present else {
+            return .stop(.exception(PendingEvent(vector: 11, type: .hardwareException, errorCode: idtError)))
+        }
+        return .proceed(gate)
+    }
+
+    /// Step 2 (SDM Vol. 3A 6.12.1, 6.14.2): the gate's selector must name a present code segment
+    /// with DPL <= CPL (a 64-bit one in IA-32e mode); #GP or #NP with the selector otherwise.
+    func handlerCodeSegment(_ gate: InterruptGate, longMode: Bool, ext: UInt32) -> DeliveryStep<SegmentDescriptor> {
+        guard gate.selector & ~3 != 0 else {
+            return .stop(.exception(PendingEvent(vector: 13, type: .hardwareException, errorCode: ext)))
+        }
+        let codeDescriptor: SegmentDescriptor
+        switch readDescriptor(gate.selector, ext: ext) {
+        case .success(let descriptor): codeDescriptor = descriptor
+        case .failure(let result): return .stop(result)
+        }
+        let selectorError = UInt32(gate.selector & ~3) + ext
+        guard codeDescriptor.isCode, codeDescriptor.dpl <= mode.cpl,
+              !longMode || (codeDescriptor.long && !codeDescriptor.defaultBig)
+        else { return .stop(.exception(PendingEvent(vector: 13, type: .hardwareException, errorCode: selectorError))) }
+        guard codeDescriptor.present else {
+            return .stop(.exception(PendingEvent(vector: 11, type: .hardwareException, errorCode: selectorError)))
+        }
+        return .proceed(codeDescriptor)
+    }
+
+    /// Step 3 in IA-32e mode (SDM Vol. 3A 6.14.4, 6.14.5): the RSP for the new privilege level
+    /// or the gate's interrupt-stack-table entry from the 64-bit TSS, SS a null selector with
+    /// the new CPL on a privilege change, and the stack aligned to 16 bytes.
+    func handlerStack64(_ gate: InterruptGate, newCPL: UInt8, oldSS: SegmentCache,
+                        oldRSP: UInt64) -> DeliveryStep<(ss: SegmentCache, rsp: UInt64)> {
+        var newSS = oldSS
+        var rsp = oldRSP
+        let tr = engine.readTable(UC_X86_REG_TR)
+        let stackSwitch = newCPL < mode.cpl
+        if gate.ist != 0 || stackSwitch {
+            let field = gate.ist != 0 ? 36 + 8 * (gate.ist - 1) : 4 + 8 * Int(newCPL)
+            switch readSystem(tr.base &+ UInt64(field), count: 8) {
+            case .success(let bytes):
+                rsp = bytes.enumerated().reduce(0) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) }
+            case .failure(let result): return .stop(result)
+            }
+        }
+        if stackSwitch {
+            newSS = SegmentCache(selector: UInt16(newCPL), base: 0, limit: 0, flags: UInt32(newCPL) << 13)
+        }
+        rsp &= ~0xF
+        return .proceed((newSS, rsp))
+    }
+
+    /// Step 3 in protected mode (SDM Vol. 3A 6.12.1, "stack switch"): on a privilege change,
+    /// SS:ESP for the new CPL from the 32-bit (or 16-bit) TSS, checked as a writable data segment
+    /// with RPL = DPL = the new CPL (#TS, or #SS when not present); the current stack otherwise.
+    func handlerStack32(newCPL: UInt8, oldSS: SegmentCache, oldRSP: UInt64,
+                        ext: UInt32) -> DeliveryStep<(ss: SegmentCache, rsp: UInt64)> {
+        guard newCPL < mode.cpl else { return .proceed((oldSS, oldRSP)) }
+        let tr = engine.readTable(UC_X86_REG_TR)
+        let trType = UInt8((tr.flags >> 8) & 0xF)
+        let tss32 = trType == SystemDescriptorType.availableTSS32 || trType == SystemDescriptorType.busyTSS32
+        let field = tss32 ? 4 + 8 * Int(newCPL) : 2 + 4 * Int(newCPL)
+        let stackBytes: [UInt8]
+        switch readSystem(tr.base &+ UInt64(field), count: tss32 ? 6 : 4) {
+        case .success(let bytes): stackBytes = bytes
+        case .failure(let result): return .stop(result)
+        }
+        let newESP = tss32
+            ? UInt64(stackBytes[0]) | UInt64(stackBytes[1]) << 8 | UInt64(stackBytes[2]) << 16
+                | UInt64(stackBytes[3]) << 24
+            : UInt64(stackBytes[0]) | UInt64(stackBytes[1]) << 8
+        let ssSelector = tss32 ? UInt16(stackBytes[4]) | UInt16(stackBytes[5]) << 8
+            : UInt16(stackBytes[2]) | UInt16(stackBytes[3]) << 8
+        let tsError = UInt32(ssSelector & ~3) + ext
+        guard ssSelector & ~3 != 0, ssSelector & 3 == newCPL else {
+            return .stop(.exception(PendingEvent(vector: 10, type: .hardwareException, errorCode: tsError)))
+        }
+        let stackDescriptor: SegmentDescriptor
+        switch readDescriptor(ssSelector, ext: ext) {
+        case .success(let descriptor): stackDescriptor = descriptor
+        case .failure(let result): return .stop(result)
+        }
+        guard !stackDescriptor.isCode, stackDescriptor.isSegment, stackDescriptor.writable,
+              stackDescriptor.dpl == newCPL else {
+            return .stop(.exception(PendingEvent(vector: 10, type: .hardwareException, errorCode: tsError)))
+        }
+        guard stackDescriptor.present else {
+            return .stop(.exception(PendingEvent(vector: 12, type: .hardwareException, errorCode: tsError)))
+        }
+        return .proceed((stackDescriptor.cache(selector: ssSelector), newESP))
+    }
+
+    /// Step 4 (SDM Vol. 3A 6.12.1, Figures 6-4 and 6-9): pushes `pushes` on the handler's stack
+    /// in the gate's width and returns the new stack pointer. Every push is translated before
+    /// any is written, so a fault (#PF, or an EPT exit) leaves memory alone.
+    func pushInterruptFrame(_ pushes: [UInt64], stack: (ss: SegmentCache, rsp: UInt64), gate: InterruptGate,
+                            longMode: Bool, newCPL: UInt8) -> DeliveryStep<UInt64> {
+        let gate32 = gate.is32Bit || longMode
         let width: UInt64 = longMode ? 8 : (gate32 ? 4 : 2)
-        let stackMask: UInt64 = longMode ? .max : (newSS.defaultBig ? 0xFFFF_FFFF : 0xFFFF)
+        let stackMask: UInt64 = longMode ? .max : (stack.ss.defaultBig ? 0xFFFF_FFFF : 0xFFFF)
+        let rsp = stack.rsp
         var hosts: [UInt64] = []
         var stackPointer = rsp
-        // Every push is translated before any is written, so a fault leaves memory alone.
         for _ in pushes {
             stackPointer = (stackPointer &- width) & stackMask | (rsp & ~stackMask)
-            let linear = longMode ? stackPointer : (newSS.base &+ (stackPointer & stackMask)) & 0xFFFF_FFFF
+            let linear = longMode ? stackPointer : (stack.ss.base &+ (stackPointer & stackMask)) & 0xFFFF_FFFF
             switch translateLinear(linear, count: Int(width), kind: .write, implicitSupervisor: newCPL < 3) {
             case .bytes(let addresses):
                 hosts += addresses
             case .pageFault(let errorCode, let address):
-                return .exception(PendingEvent(vector: 14, type: .hardwareException, errorCode: errorCode, faultAddress: address))
+                return .stop(.exception(PendingEvent(vector: 14, type: .hardwareException, errorCode: errorCode,
+                                                     faultAddress: address)))
             case .exit(let exit):
-                return .vmExit(exit)
+                return .stop(.vmExit(exit))
             }
         }
         var hostIndex = 0
@@ -303,25 +404,26 @@ extension GuestExecution {
                 hostIndex += 1
             }
         }
-        if !longMode && !gate32 { offset &= 0xFFFF }
-        if longMode && !cpu.isCanonical(offset) {
-            return .exception(PendingEvent(vector: 13, type: .hardwareException, errorCode: 0))
-        }
-        // Load CS (and SS), then RIP, RSP and RFLAGS (TF, NT, RF, VM cleared; IF too through
-        // an interrupt gate).
+        return .proceed(stackPointer)
+    }
+
+    /// Step 5 (SDM Vol. 3A 6.12.1.3, 6.14.2): loads CS (and SS), then RIP, RSP and RFLAGS with
+    /// TF, NT, RF and VM cleared, and IF too through an interrupt gate; delivery ends blocking
+    /// by STI and by MOV SS.
+    func enterHandler(_ gate: InterruptGate, codeSegment: SegmentCache, stackSegment: SegmentCache, longMode: Bool,
+                      rflags: UInt64, rsp: UInt64, rip: UInt64) {
         engine.loadContext()
-        engine.setSegment(.cs, codeDescriptor.cache(selector: selector & ~3 | UInt16(newCPL)))
-        engine.setSegment(.ss, newSS)
+        engine.setSegment(.cs, codeSegment)
+        engine.setSegment(.ss, stackSegment)
         engine.recomputeSegmentHiddenFlags(protectedMode: true, longModeActive: longMode, virtual8086: false)
         engine.storeContext()
-        var newFlags = rflags & ~(1 << 8 | 1 << 14 | 1 << 16 | 1 << 17)
-        if interruptGate { newFlags &= ~(1 << 9) }
+        var newFlags = rflags & ~RFLAGS([.tf, .nt, .rf, .vm]).rawValue
+        if gate.isInterruptGate { newFlags &= ~RFLAGS.if.rawValue }
         engine.write(UC_X86_REG_RFLAGS, newFlags)
-        engine.write(UC_X86_REG_RSP, stackPointer)
-        engine.write(UC_X86_REG_RIP, offset)
+        engine.write(UC_X86_REG_RSP, rsp)
+        engine.write(UC_X86_REG_RIP, rip)
         blockingBySTI = false
         blockingByMovSS = false
-        return .delivered
     }
 
     /// Real-address mode: the IVT entry CS:IP, FLAGS, CS and IP pushed (SDM 21.1.4).
@@ -363,7 +465,7 @@ extension GuestExecution {
         engine.setSegment(.cs, cs)
         engine.recomputeSegmentHiddenFlags(protectedMode: false, longModeActive: false, virtual8086: false)
         engine.storeContext()
-        engine.write(UC_X86_REG_RFLAGS, rflags & ~(1 << 8 | 1 << 9 | 1 << 16 | 1 << 18))
+        engine.write(UC_X86_REG_RFLAGS, rflags & ~RFLAGS([.tf, .if, .rf, .ac]).rawValue)
         engine.write(UC_X86_REG_RSP, stackPointer)
         engine.write(UC_X86_REG_RIP, newIP)
         blockingBySTI = false
@@ -388,27 +490,32 @@ extension GuestExecution {
         }
     }
 
-    /// A segment descriptor (SDM Vol. 3A 3.4.5).
+    /// The bits of DR6 a #DB trap Unicorn raised reports: B3-B0, BD and BS (SDM Vol. 3A 17.2.3).
+    static let debugTrapBits = DebugExceptionQualification(breakpointsHit: 0xF, debugRegisterAccessDetected: true,
+                                                           singleStep: true).rawValue
+
+    /// A segment descriptor (SDM Vol. 3A 3.4.5) as its two doublewords.
     struct SegmentDescriptor {
         var low: UInt32
         var high: UInt32
-        var base: UInt64 { UInt64(low >> 16) | UInt64(high & 0xFF) << 16 | UInt64(high & 0xFF00_0000) }
-        var limit: UInt32 {
-            let raw = (low & 0xFFFF) | (high & 0xF_0000)
-            return high & (1 << 23) != 0 ? raw << 12 | 0xFFF : raw
-        }
-        var isSegment: Bool { high & (1 << 12) != 0 }
-        var isCode: Bool { isSegment && high & (1 << 11) != 0 }
-        var conforming: Bool { isCode && high & (1 << 10) != 0 }
-        var writable: Bool { !isCode && high & (1 << 9) != 0 }
-        var dpl: UInt8 { UInt8((high >> 13) & 3) }
-        var present: Bool { high & (1 << 15) != 0 }
-        var long: Bool { high & (1 << 21) != 0 }
-        var defaultBig: Bool { high & (1 << 22) != 0 }
+        var descriptor: VMX.SegmentDescriptor { VMX.SegmentDescriptor(rawValue: UInt64(low) | UInt64(high) << 32) }
+        var base: UInt64 { descriptor.base }
+        var limit: UInt32 { UInt32(truncatingIfNeeded: descriptor.limit) }
+        var isSegment: Bool { descriptor.isCodeOrData }
+        var isCode: Bool { isSegment && descriptor.type & SegmentType.code != 0 }
+        var conforming: Bool { isCode && descriptor.type & SegmentType.expandDownOrConforming != 0 }
+        var writable: Bool { !isCode && descriptor.type & SegmentType.writableOrReadable != 0 }
+        var dpl: UInt8 { descriptor.dpl }
+        var present: Bool { descriptor.isPresent }
+        var long: Bool { descriptor.isLongMode }
+        var defaultBig: Bool { descriptor.isDefaultBig }
 
-        /// The segment cache a load of `selector` with this descriptor gives (accessed set).
+        /// The segment cache a load of `selector` with this descriptor gives (accessed set):
+        /// the engine keeps the attributes as they sit in the descriptor's high doubleword.
         func cache(selector: UInt16) -> SegmentCache {
-            SegmentCache(selector: selector, base: base, limit: limit, flags: (high & 0x00F0_FF00) | 1 << 8)
+            let accessed = UInt32(truncatingIfNeeded: VMX.SegmentDescriptor.accessed >> 32)
+            return SegmentCache(selector: selector, base: base, limit: limit,
+                                flags: (high & VMX.SegmentDescriptor.attributesOfHighDoubleword) | accessed)
         }
     }
 

@@ -53,45 +53,82 @@ extension GuestExecution {
     // MARK: The VM-exit rules
 
     /// What happens to `decoded` at `rip`: nil when Unicorn executes it, else a VM exit, an
-    /// exception with priority over the VM exit, or emulation.
+    /// exception with priority over the VM exit, or emulation. The groups follow SDM 26.1:
+    /// instructions that switch tasks (26.1.2), those that exit unconditionally (26.1.2), the
+    /// control-register accesses and the other instructions that exit by control (26.1.3).
     func classify(_ decoded: DecodedInstruction, rip: UInt64, length: Int) -> StopReason? {
-        func exit(_ reason: ExitReason, _ qualification: UInt64 = 0, information: UInt32? = nil,
-                  linear: UInt64? = nil) -> StopReason {
-            .vmExit(ExitInformation(reason: reason, qualification: qualification, instructionLength: length,
-                                    instructionInformation: information, guestLinearAddress: linear))
-        }
-        let gp0 = StopReason.fault(vector: 13, errorCode: 0)
-        let ud = StopReason.fault(vector: 6, errorCode: nil)
-        let cpl = mode.cpl
-        let primary = controls.primary
-
         switch decoded.operation {
         case .other, .sti, .loadSS, .modeChange:
             return nil
+        case .farTransfer, .iret:
+            return classifyTaskSwitchInstruction(decoded, rip: rip, length: length)
+        case .cpuid, .getsec, .invd, .xsetbv, .vmcall, .vmlaunch, .vmresume, .vmxoff, .vmx, .vmfunc:
+            return classifyUnconditionalExit(decoded, length: length)
+        case .movToCR, .movFromCR, .clts, .lmsw:
+            return classifyControlRegisterAccess(decoded, rip: rip, length: length)
+        case .int3, .int, .into, .int1:
+            if case .into = decoded.operation, mode.codeSize == .bits64 { return .fault(vector: 6, errorCode: nil) }
+            return .emulate(decoded, length: length)
+        case .hlt, .io, .rdmsr, .wrmsr, .movToDR, .movFromDR, .rdtsc, .rdtscp, .rdpmc, .invlpg, .invpcid, .monitor,
+             .mwait, .pause, .wbinvd, .rdrand, .rdseed, .descriptorTable:
+            return classifyConditionalExit(decoded, rip: rip, length: length)
+        }
+    }
+
+    /// A VM exit caused by the instruction of `length` bytes, with its exit qualification,
+    /// instruction information and guest-linear address (SDM 28.2.1, 28.2.5).
+    private func instructionExit(_ reason: ExitReason, _ qualification: UInt64 = 0, information: UInt32? = nil,
+                                 linear: UInt64? = nil, length: Int) -> StopReason {
+        .vmExit(ExitInformation(reason: reason, qualification: qualification, instructionLength: length,
+                                instructionInformation: information, guestLinearAddress: linear))
+    }
+
+    /// Far CALL or JMP through a TSS or task gate and IRET with RFLAGS.NT = 1 switch tasks, and
+    /// task switches always cause VM exits (SDM 26.1.2; the qualification's source, SDM 28.2.1
+    /// Table 28-2: 0 CALL, 1 IRET, 2 JMP).
+    private func classifyTaskSwitchInstruction(_ decoded: DecodedInstruction, rip: UInt64, length: Int) -> StopReason? {
+        switch decoded.operation {
         case .farTransfer(let call, let memory):
             // The selector: the last two bytes of ptr16:16/32, or after the offset in memory.
-            let address = memory.map { linearAddress(of: $0, decoded: decoded, rip: rip, length: length) &+ UInt64(decoded.operandSize) }
-                ?? rip &+ UInt64(length) &- 2
+            let address = memory.map {
+                linearAddress(of: $0, decoded: decoded, rip: rip, length: length) &+ UInt64(decoded.operandSize)
+            } ?? rip &+ UInt64(length) &- 2
             guard let bytes = readLinear(address, count: 2) else { return nil }
             return taskSwitch(selector: UInt64(bytes[0]) | UInt64(bytes[1]) << 8, source: call ? 0 : 2, length: length)
         case .iret:
             // IRET with RFLAGS.NT = 1 in protected mode returns to the task in the back link.
             let flags = engine.read(UC_X86_REG_RFLAGS)
-            guard mode.cr0 & 1 != 0, flags & (1 << 14) != 0, flags & (1 << 17) == 0, mode.efer & (1 << 10) == 0,
-                  let link = readLinear(engine.readTable(UC_X86_REG_TR).base, count: 2, implicitSupervisor: true) else { return nil }
-            return exit(.taskSwitch, UInt64(link[0]) | UInt64(link[1]) << 8 | 1 << 30)
+            guard mode.cr0 & 1 != 0, flags & RFLAGS.nt.rawValue != 0, flags & RFLAGS.vm.rawValue == 0,
+                  mode.efer & ExtendedFeatureEnable.lma.rawValue == 0,
+                  let link = readLinear(engine.readTable(UC_X86_REG_TR).base, count: 2, implicitSupervisor: true)
+            else { return nil }
+            return instructionExit(.taskSwitch, UInt64(link[0]) | UInt64(link[1]) << 8
+                | TaskSwitchQualification.sourceIRET << TaskSwitchQualification.sourceShift, length: length)
+        default:
+            return nil  // classify routes only the task-switching instructions here.
+        }
+    }
+
+    /// The instructions that cause VM exits unconditionally (SDM 26.1.2): CPUID, GETSEC, INVD,
+    /// XSETBV, VMCALL and the VMX instructions, after the exceptions that take priority
+    /// (SDM 26.1.1); and VMFUNC.
+    private func classifyUnconditionalExit(_ decoded: DecodedInstruction, length: Int) -> StopReason {
+        let gp0 = StopReason.fault(vector: 13, errorCode: 0)
+        let ud = StopReason.fault(vector: 6, errorCode: nil)
+        let cpl = mode.cpl
+        switch decoded.operation {
         case .cpuid:
-            return exit(.cpuid)
+            return instructionExit(.cpuid, length: length)
         case .getsec:
             // #UD with CR4.SMXE = 0 has priority (SDM 26.1.1); GETSEC exits otherwise.
-            return mode.cr4 & ControlRegister4.smxe.rawValue == 0 ? ud : exit(.getsec)
+            return mode.cr4 & ControlRegister4.smxe.rawValue == 0 ? ud : instructionExit(.getsec, length: length)
         case .invd:
-            return cpl > 0 ? gp0 : exit(.invd)
+            return cpl > 0 ? gp0 : instructionExit(.invd, length: length)
         case .xsetbv:
             if mode.cr4 & ControlRegister4.osxsave.rawValue == 0 || decoded.lockPrefix { return ud }
-            return cpl > 0 ? gp0 : exit(.xsetbv)
+            return cpl > 0 ? gp0 : instructionExit(.xsetbv, length: length)
         case .vmcall:
-            return exit(.vmcall)
+            return instructionExit(.vmcall, length: length)
         case .vmlaunch, .vmresume, .vmxoff:
             if vmxInstructionRaisesUD() { return ud }
             let reason: ExitReason
@@ -100,14 +137,100 @@ extension GuestExecution {
             case .vmresume: reason = .vmresume
             default: reason = .vmxoff
             }
-            return exit(reason)
+            return instructionExit(reason, length: length)
         case .vmx(let instruction):
-            return classifyVMX(instruction, decoded, exit: { exit($0, $1, information: $2) })
+            return classifyVMX(instruction, decoded, exit: {
+                instructionExit($0, $1, information: $2, length: length)
+            })
         case .vmfunc:
             // Without "enable VM functions" VMFUNC is #UD; with it, an EPTP switch the emulated
             // CPU does not model, so every VMFUNC exits (SDM 26.5.6.3: invalid function or
             // index). docs/EMULATED-CPU.md lists this.
-            return controls.has(.enableVMFunctions) ? exit(.vmfunc) : ud
+            return controls.has(.enableVMFunctions) ? instructionExit(.vmfunc, length: length) : ud
+        default:
+            return ud  // classify routes only the unconditionally exiting instructions here.
+        }
+    }
+
+    /// MOV to and from CR0, CR3, CR4 and CR8, CLTS and LMSW (SDM 26.1.3): #GP(0) at CPL > 0,
+    /// then the guest/host masks, read shadows, CR3-target values and the CR3/CR8 controls.
+    private func classifyControlRegisterAccess(_ decoded: DecodedInstruction, rip: UInt64, length: Int) -> StopReason? {
+        if mode.cpl > 0 { return .fault(vector: 13, errorCode: 0) }
+        let primary = controls.primary
+        switch decoded.operation {
+        case .movToCR(let number, let register):
+            return classifyMoveToCR(number, register: register, decoded: decoded, length: length, exit: {
+                instructionExit(.controlRegisterAccess, $0, length: length)
+            })
+        case .movFromCR(let number, let register):
+            let qualification = ControlRegisterAccessQualification(movFromCR: number, generalPurposeRegister: register)
+                .rawValue
+            switch number {
+            case 0, 4: return .emulate(decoded, length: length)
+            case 2: return nil
+            case 3:
+                return primary.contains(.cr3StoreExiting)
+                    ? instructionExit(.controlRegisterAccess, qualification, length: length) : nil
+            case 8:
+                guard mode.codeSize == .bits64 else { return .fault(vector: 6, errorCode: nil) }
+                return primary.contains(.cr8StoreExiting)
+                    ? instructionExit(.controlRegisterAccess, qualification, length: length)
+                    : .emulate(decoded, length: length)
+            default: return .fault(vector: 6, errorCode: nil)
+            }
+        case .clts:
+            let ts = ControlRegister0.ts.rawValue
+            if controls.cr0Mask & ts != 0 && controls.cr0Shadow & ts != 0 {
+                return instructionExit(.controlRegisterAccess, ControlRegisterAccessQualification.clts.rawValue,
+                                       length: length)
+            }
+            return .emulate(decoded, length: length)
+        case .lmsw(let source):
+            return classifyLMSW(source, decoded: decoded, rip: rip, length: length)
+        default:
+            return nil  // classify routes only the control-register accesses here.
+        }
+    }
+
+    /// LMSW (SDM 26.1.3): exits if it would set PE where the mask owns PE and the shadow has it
+    /// clear, or change any of MP, EM, TS owned by the mask from the shadow.
+    private func classifyLMSW(_ source: RegisterOrMemory, decoded: DecodedInstruction, rip: UInt64,
+                              length: Int) -> StopReason {
+        let value: UInt16
+        var linear: UInt64?
+        switch source {
+        case .register(let r):
+            value = UInt16(truncatingIfNeeded: readRegister(r))
+        case .memory(let operand):
+            let address = linearAddress(of: operand, decoded: decoded, rip: rip, length: length)
+            linear = address
+            guard let read = readLinear(address, count: 2) else { return .emulate(decoded, length: length) }
+            value = UInt16(read[0]) | UInt16(read[1]) << 8
+        }
+        let mask = controls.cr0Mask, shadow = controls.cr0Shadow
+        let setsOwnedPE = mask & 1 != 0 && shadow & 1 == 0 && value & 1 != 0
+        let changesOwned = (UInt64(value) ^ shadow) & mask & 0xE != 0
+        if setsOwnedPE || changesOwned {
+            // Only a memory operand has a linear address.
+            let qualification = ControlRegisterAccessQualification(lmswSourceData: value, operandIsMemory: linear != nil)
+            return .vmExit(ExitInformation(reason: .controlRegisterAccess, qualification: qualification.rawValue,
+                                           instructionLength: length, guestLinearAddress: linear))
+        }
+        return .emulate(decoded, length: length)
+    }
+
+    /// The instructions that exit by a VM-execution control (SDM 26.1.3), after the exceptions
+    /// that take priority (SDM 26.1.1); without their control Unicorn executes them, or the
+    /// emulated CPU does when VMX non-root operation changes what they do (SDM 26.3).
+    private func classifyConditionalExit(_ decoded: DecodedInstruction, rip: UInt64, length: Int) -> StopReason? {
+        let gp0 = StopReason.fault(vector: 13, errorCode: 0)
+        let ud = StopReason.fault(vector: 6, errorCode: nil)
+        let cpl = mode.cpl
+        let primary = controls.primary
+        func exit(_ reason: ExitReason, _ qualification: UInt64 = 0, information: UInt32? = nil) -> StopReason {
+            instructionExit(reason, qualification, information: information, length: length)
+        }
+        switch decoded.operation {
         case .hlt:
             if cpl > 0 { return gp0 }
             return primary.contains(.hltExiting) ? exit(.hlt) : .emulate(decoded, length: length)
@@ -119,59 +242,13 @@ extension GuestExecution {
             let msr = UInt32(truncatingIfNeeded: engine.read(UC_X86_REG_RCX))
             if msrAccessExits(msr, write: write) { return exit(write ? .wrmsr : .rdmsr) }
             return .emulate(decoded, length: length)
-        case .movToCR(let number, let register):
-            if cpl > 0 { return gp0 }
-            return classifyMoveToCR(number, register: register, decoded: decoded, length: length, exit: { exit(.controlRegisterAccess, $0) })
-        case .movFromCR(let number, let register):
-            if cpl > 0 { return gp0 }
-            let qualification = ControlRegisterAccessQualification(movFromCR: number, generalPurposeRegister: register).rawValue
-            switch number {
-            case 0, 4: return .emulate(decoded, length: length)
-            case 2: return nil
-            case 3: return primary.contains(.cr3StoreExiting) ? exit(.controlRegisterAccess, qualification) : nil
-            case 8:
-                guard mode.codeSize == .bits64 else { return ud }
-                return primary.contains(.cr8StoreExiting) ? exit(.controlRegisterAccess, qualification) : .emulate(decoded, length: length)
-            default: return ud
-            }
-        case .clts:
-            if cpl > 0 { return gp0 }
-            let ts = ControlRegister0.ts.rawValue
-            if controls.cr0Mask & ts != 0 && controls.cr0Shadow & ts != 0 {
-                return exit(.controlRegisterAccess, ControlRegisterAccessQualification.clts.rawValue)
-            }
-            return .emulate(decoded, length: length)
-        case .lmsw(let source):
-            if cpl > 0 { return gp0 }
-            let value: UInt16
-            var linear: UInt64?
-            switch source {
-            case .register(let r):
-                value = UInt16(truncatingIfNeeded: readRegister(r))
-            case .memory(let operand):
-                let address = linearAddress(of: operand, decoded: decoded, rip: rip, length: length)
-                linear = address
-                guard let read = readLinear(address, count: 2) else { return .emulate(decoded, length: length) }
-                value = UInt16(read[0]) | UInt16(read[1]) << 8
-            }
-            // SDM 26.1.3: LMSW exits if it would set PE where the mask owns PE and the shadow
-            // has it clear, or change any of MP, EM, TS owned by the mask from the shadow.
-            let mask = controls.cr0Mask, shadow = controls.cr0Shadow
-            let setsOwnedPE = mask & 1 != 0 && shadow & 1 == 0 && value & 1 != 0
-            let changesOwned = (UInt64(value) ^ shadow) & mask & 0xE != 0
-            if setsOwnedPE || changesOwned {
-                // Only a memory operand has a linear address.
-                let qualification = ControlRegisterAccessQualification(lmswSourceData: value, operandIsMemory: linear != nil)
-                return .vmExit(ExitInformation(reason: .controlRegisterAccess, qualification: qualification.rawValue,
-                                               instructionLength: length, guestLinearAddress: linear))
-            }
-            return .emulate(decoded, length: length)
         case .movToDR(let number, let register), .movFromDR(let number, let register):
             if cpl > 0 { return gp0 }
             if (number == 4 || number == 5) && mode.cr4 & ControlRegister4.de.rawValue != 0 { return ud }
             let fromDR: Bool
             if case .movFromDR = decoded.operation { fromDR = true } else { fromDR = false }
-            let qualification = MOVDRQualification(debugRegister: number, isMoveFromDR: fromDR, generalPurposeRegister: register)
+            let qualification = MOVDRQualification(debugRegister: number, isMoveFromDR: fromDR,
+                                                   generalPurposeRegister: register)
             return primary.contains(.movDRExiting) ? exit(.movDR, qualification.rawValue) : nil
         case .rdtsc:
             if mode.cr4 & ControlRegister4.tsd.rawValue != 0 && cpl > 0 { return gp0 }
@@ -190,7 +267,8 @@ extension GuestExecution {
             if !controls.has(.enableINVPCID) { return ud }
             if cpl > 0 { return gp0 }
             guard primary.contains(.invlpgExiting), let modRM = decoded.modRM else { return nil }
-            return exit(.invpcid, displacement(modRM.rm), information: memoryInformation(modRM.rm, decoded) | UInt32(modRM.reg) << 28)
+            return exit(.invpcid, displacement(modRM.rm),
+                        information: memoryInformation(modRM.rm, decoded) | UInt32(modRM.reg) << 28)
         case .monitor:
             return primary.contains(.monitorExiting) ? exit(.monitor) : nil
         case .mwait:
@@ -208,32 +286,39 @@ extension GuestExecution {
             let size: UInt32 = decoded.operandSize == 2 ? 0 : decoded.operandSize == 4 ? 1 : 2
             return exit(isRDRAND ? .rdrand : .rdseed, information: UInt32(register) << 3 | size << 11)
         case .descriptorTable(let instruction, let operand):
-            guard controls.has(.descriptorTableExiting) else { return nil }
-            if cpl > 0 && (instruction == .lgdt || instruction == .lidt || instruction == .lldt || instruction == .ltr) {
-                return gp0
-            }
-            if mode.cr0 & ControlRegister0.pe.rawValue == 0 && !instruction.isGDTROrIDTR { return ud }
-            var information = memoryInformation(operand, decoded) | UInt32(instruction.rawValue & 3) << 28
-            if instruction.isGDTROrIDTR {
-                if case .register = operand { return ud }
-                if decoded.operandSize != 2 { information |= 1 << 11 }
-            } else if case .register(let r) = operand {
-                information |= UInt32(r) << 3 | 1 << 10
-            }
-            return exit(instruction.isGDTROrIDTR ? .gdtrOrIDTRAccess : .ldtrOrTRAccess, displacement(operand),
-                        information: information)
-        case .int3, .int, .into, .int1:
-            if case .into = decoded.operation, mode.codeSize == .bits64 { return ud }
-            return .emulate(decoded, length: length)
+            return classifyDescriptorTableAccess(instruction, operand, decoded: decoded, length: length)
+        default:
+            return nil  // classify routes only the instructions that exit by control here.
         }
+    }
+
+    /// LGDT, LIDT, LLDT, LTR, SGDT, SIDT, SLDT, STR with "descriptor-table exiting" (SDM 26.1.3),
+    /// with the instruction information of SDM Tables 28-10 and 28-11.
+    private func classifyDescriptorTableAccess(_ instruction: DescriptorTableInstruction, _ operand: RegisterOrMemory,
+                                               decoded: DecodedInstruction, length: Int) -> StopReason? {
+        guard controls.has(.descriptorTableExiting) else { return nil }
+        let ud = StopReason.fault(vector: 6, errorCode: nil)
+        if mode.cpl > 0 && (instruction == .lgdt || instruction == .lidt || instruction == .lldt || instruction == .ltr) {
+            return .fault(vector: 13, errorCode: 0)
+        }
+        if mode.cr0 & ControlRegister0.pe.rawValue == 0 && !instruction.isGDTROrIDTR { return ud }
+        var information = memoryInformation(operand, decoded) | UInt32(instruction.rawValue & 3) << 28
+        if instruction.isGDTROrIDTR {
+            if case .register = operand { return ud }
+            if decoded.operandSize != 2 { information |= VMExitInstructionInformation.operandSize32 }
+        } else if case .register(let r) = operand {
+            information |= UInt32(r) << 3 | VMExitInstructionInformation.registerOperand
+        }
+        return instructionExit(instruction.isGDTROrIDTR ? .gdtrOrIDTRAccess : .ldtrOrTRAccess, displacement(operand),
+                               information: information, length: length)
     }
 
     /// The #UD conditions of the VMX instructions in VMX non-root operation (SDM 31.3): CR0.PE
     /// = 0, RFLAGS.VM = 1, or compatibility mode. (CR4.VMXE is 1 while the guest runs.)
     func vmxInstructionRaisesUD() -> Bool {
         if mode.cr0 & ControlRegister0.pe.rawValue == 0 { return true }
-        if engine.read(UC_X86_REG_RFLAGS) & (1 << 17) != 0 { return true }
-        return mode.efer & (1 << 10) != 0 && mode.codeSize != .bits64
+        if engine.read(UC_X86_REG_RFLAGS) & RFLAGS.vm.rawValue != 0 { return true }
+        return mode.efer & ExtendedFeatureEnable.lma.rawValue != 0 && mode.codeSize != .bits64
     }
 
     private func classifyVMX(_ instruction: VMXInstruction, _ decoded: DecodedInstruction,
@@ -263,7 +348,9 @@ extension GuestExecution {
         case .vmread, .vmwrite:
             reason = instruction == .vmread ? .vmread : .vmwrite
             // SDM Table 28-14: reg1 (r/m register) in 6:3 with bit 10 set, reg2 in 31:28.
-            if case .register(let r) = modRM.rm { information |= UInt32(r) << 3 | 1 << 10 }
+            if case .register(let r) = modRM.rm {
+                information |= UInt32(r) << 3 | VMExitInstructionInformation.registerOperand
+            }
             information |= UInt32(modRM.reg) << 28
         }
         return exit(reason, displacement(modRM.rm), information)
@@ -283,8 +370,12 @@ extension GuestExecution {
         case 8: information |= 3
         default: break
         }
-        if let index = memory.index { information |= UInt32(index) << 18 } else { information |= 1 << 22 }
-        if let base = memory.base { information |= UInt32(base) << 23 } else { information |= 1 << 27 }
+        if let index = memory.index { information |= UInt32(index) << 18 } else {
+            information |= VMExitInstructionInformation.indexInvalid
+        }
+        if let base = memory.base { information |= UInt32(base) << 23 } else {
+            information |= VMExitInstructionInformation.baseInvalid
+        }
         return information
     }
 
@@ -304,7 +395,7 @@ extension GuestExecution {
         // or virtual-8086 mode) has priority over the VM exit.
         let rflags = engine.read(UC_X86_REG_RFLAGS)
         let iopl = UInt8((rflags >> 12) & 3)
-        if mode.cr0 & ControlRegister0.pe.rawValue != 0 && (mode.cpl > iopl || rflags & (1 << 17) != 0) {
+        if mode.cr0 & ControlRegister0.pe.rawValue != 0 && (mode.cpl > iopl || rflags & RFLAGS.vm.rawValue != 0) {
             if !ioPermitted(port: port, size: size) { return .fault(vector: 13, errorCode: 0) }
         }
         guard ioAccessExits(port: port, size: size) else { return .emulate(decoded, length: length) }
@@ -336,8 +427,8 @@ extension GuestExecution {
         for offset in 0..<size {
             let (current, overflow) = port.addingReportingOverflow(UInt16(offset))
             if overflow { return true }
-            let bitmap = current < 0x8000 ? controls.ioBitmapA : controls.ioBitmapB
-            let bit = Int(current & 0x7FFF)
+            let bitmap = current < IOBitmapLayout.firstPortOfB ? controls.ioBitmapA : controls.ioBitmapB
+            let bit = Int(current & IOBitmapLayout.portWithinBitmap)
             if cpu.memory.read8(bitmap + UInt64(bit / 8)) & (1 << UInt8(bit % 8)) != 0 { return true }
         }
         return false
@@ -370,12 +461,12 @@ extension GuestExecution {
         let offset: UInt64
         let bit: UInt32
         switch msr {
-        case 0...0x1FFF:
+        case MSRBitmapLayout.lowMSRs:
             offset = write ? 2048 : 0
             bit = msr
-        case 0xC000_0000...0xC000_1FFF:
+        case MSRBitmapLayout.highMSRs:
             offset = write ? 3072 : 1024
-            bit = msr - 0xC000_0000
+            bit = msr - MSRBitmapLayout.highMSRs.lowerBound
         default:
             return true
         }
@@ -389,35 +480,50 @@ extension GuestExecution {
     /// that exit (SDM 26.4.2: the gate's and the TSS's privilege levels, a busy TSS #GP, the
     /// new TSS's limit #TS; presence #NP); nil for any other descriptor, which Unicorn handles.
     func taskSwitch(selector: UInt64, source: UInt64, length: Int) -> StopReason? {
-        guard mode.cr0 & 1 != 0, mode.efer & (1 << 10) == 0,
-              engine.read(UC_X86_REG_RFLAGS) & (1 << 17) == 0 else { return nil }
+        guard mode.cr0 & 1 != 0, mode.efer & ExtendedFeatureEnable.lma.rawValue == 0,
+              engine.read(UC_X86_REG_RFLAGS) & RFLAGS.vm.rawValue == 0 else { return nil }
         func descriptor(_ selector: UInt64) -> UInt64? {
-            let table = engine.readTable(selector & 4 != 0 ? UC_X86_REG_LDTR : UC_X86_REG_GDTR)
-            guard (selector & 0xFFF8) + 7 <= UInt64(table.limit),
-                  let bytes = readLinear(table.base &+ (selector & 0xFFF8), count: 8, implicitSupervisor: true) else { return nil }
+            let inLDT = selector & SegmentSelector.tableIndicator != 0
+            let table = engine.readTable(inLDT ? UC_X86_REG_LDTR : UC_X86_REG_GDTR)
+            let offset = selector & SegmentSelector.indexMask
+            guard offset + 7 <= UInt64(table.limit),
+                  let bytes = readLinear(table.base &+ offset, count: 8, implicitSupervisor: true) else { return nil }
             return bytes.enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) }
         }
         let cpl = UInt64(mode.cpl)
-        guard var tss = descriptor(selector) else { return nil }
+        guard let first = descriptor(selector) else { return nil }
+        var tss = VMX.SegmentDescriptor(rawValue: first)
         var tssSelector = selector
-        func fault(_ vector: UInt8, _ selector: UInt64) -> StopReason { .fault(vector: vector, errorCode: UInt32(selector & 0xFFFC)) }
-        if (tss >> 40) & 0x1F == 0x05 {                           // task gate
-            guard max(cpl, selector & 3) <= (tss >> 45) & 3 else { return fault(13, selector) }
-            guard (tss >> 47) & 1 != 0 else { return fault(11, selector) }
-            tssSelector = (tss >> 16) & 0xFFFF
-            guard tssSelector & 4 == 0, let target = descriptor(tssSelector) else { return fault(13, tssSelector) }
-            tss = target
-        } else {
-            guard [0x01, 0x03, 0x09, 0x0B].contains((tss >> 40) & 0x1F) else { return nil }
-            guard max(cpl, selector & 3) <= (tss >> 45) & 3 else { return fault(13, selector) }
+        func fault(_ vector: UInt8, _ selector: UInt64) -> StopReason {
+            .fault(vector: vector, errorCode: UInt32(selector & SegmentSelector.withoutRPL))
         }
-        let type = (tss >> 40) & 0x1F
-        guard type == 0x01 || type == 0x09 else { return fault(13, tssSelector) }      // busy or not a TSS
-        guard (tss >> 47) & 1 != 0 else { return fault(11, tssSelector) }
-        var limit = tss & 0xFFFF | ((tss >> 48) & 0xF) << 16
-        if (tss >> 55) & 1 != 0 { limit = limit << 12 | 0xFFF }
-        guard limit >= (type == 0x09 ? 0x67 : 0x2B) else { return fault(10, tssSelector) }
-        return .vmExit(ExitInformation(reason: .taskSwitch, qualification: tssSelector | source << 30, instructionLength: length))
+        let rpl = selector & SegmentSelector.rplMask
+        if tss.typeAndS == SystemDescriptorType.taskGate {
+            guard max(cpl, rpl) <= UInt64(tss.dpl) else { return fault(13, selector) }
+            guard tss.isPresent else { return fault(11, selector) }
+            tssSelector = (tss.rawValue >> 16) & 0xFFFF                 // the gate's TSS selector
+            guard tssSelector & SegmentSelector.tableIndicator == 0, let target = descriptor(tssSelector) else {
+                return fault(13, tssSelector)
+            }
+            tss = VMX.SegmentDescriptor(rawValue: target)
+        } else {
+            let tssTypes = [SystemDescriptorType.availableTSS16, SystemDescriptorType.busyTSS16,
+                            SystemDescriptorType.availableTSS32, SystemDescriptorType.busyTSS32]
+            guard tssTypes.contains(tss.typeAndS) else { return nil }
+            guard max(cpl, rpl) <= UInt64(tss.dpl) else { return fault(13, selector) }
+        }
+        let type = tss.typeAndS
+        // Busy, or not a TSS.
+        guard type == SystemDescriptorType.availableTSS16 || type == SystemDescriptorType.availableTSS32 else {
+            return fault(13, tssSelector)
+        }
+        guard tss.isPresent else { return fault(11, tssSelector) }
+        // The minimum limits of a 32-bit (67H) and a 16-bit (2BH) TSS (SDM Vol. 3A 7.2.2, 7.6).
+        guard tss.limit >= (type == SystemDescriptorType.availableTSS32 ? 0x67 : 0x2B) else {
+            return fault(10, tssSelector)
+        }
+        let qualification = tssSelector | source << TaskSwitchQualification.sourceShift
+        return .vmExit(ExitInformation(reason: .taskSwitch, qualification: qualification, instructionLength: length))
     }
 
     // MARK: Control registers

@@ -229,11 +229,11 @@ extension GuestExecution {
     func reservedPDPTEBitsAfterLoading(cr3: UInt64) -> Bool {
         if mode.stale { refreshMode() }
         guard mode.cr0 & ControlRegister0.pg.rawValue != 0, mode.cr4 & ControlRegister4.pae.rawValue != 0,
-              mode.efer & (1 << 10) == 0 else { return false }
+              mode.efer & ExtendedFeatureEnable.lma.rawValue == 0 else { return false }
         let width = UInt64(cpu.physicalAddressWidth)
-        let reserved: UInt64 = 0x1E6 | (width >= 64 ? 0 : ~UInt64(0) << width)
+        let reserved: UInt64 = PagingStructure.paeDirectoryPointerReserved | (width >= 64 ? 0 : ~UInt64(0) << width)
         for i in 0..<4 {
-            let address = (cr3 & 0xFFFF_FFE0) + UInt64(i) * 8
+            let address = (cr3 & PagingStructure.paeDirectoryPointerTable) + UInt64(i) * 8
             let host: UInt64
             if let ept = eptWalker() {
                 guard case .translated(let h, _) = ept.translate(address, access: .read) else { continue }
@@ -242,7 +242,7 @@ extension GuestExecution {
                 host = address
             }
             let entry = cpu.memory.read64(host)
-            if entry & 1 != 0 && entry & reserved != 0 { return true }
+            if entry & PageTableEntry.present.rawValue != 0 && entry & reserved != 0 { return true }
         }
         return false
     }
@@ -251,8 +251,8 @@ extension GuestExecution {
     /// read as guest-physical addresses through the EPT.
     func reloadPDPTEsIfPAE() {
         guard mode.cr0 & ControlRegister0.pg.rawValue != 0, mode.cr4 & ControlRegister4.pae.rawValue != 0,
-              mode.efer & (1 << 10) == 0 else { return }
-        let table = engine.read(UC_X86_REG_CR3) & 0xFFFF_FFE0
+              mode.efer & ExtendedFeatureEnable.lma.rawValue == 0 else { return }
+        let table = engine.read(UC_X86_REG_CR3) & PagingStructure.paeDirectoryPointerTable
         for i in 0..<4 {
             let address = table + UInt64(i) * 8
             let host: UInt64

@@ -22,6 +22,14 @@ extension GuestExecution {
         (.guestGSSelector, .guestGSBase, .guestGSLimit, .guestGSAccessRights),
     ]
 
+    /// LDTR and TR: the engine's table registers and their guest-state fields.
+    static let systemSegmentFields: [(register: uc_x86_reg,
+                                      fields: (selector: VMCSField, base: VMCSField, limit: VMCSField,
+                                               rights: VMCSField))] = [
+        (UC_X86_REG_LDTR, (.guestLDTRSelector, .guestLDTRBase, .guestLDTRLimit, .guestLDTRAccessRights)),
+        (UC_X86_REG_TR, (.guestTRSelector, .guestTRBase, .guestTRLimit, .guestTRAccessRights)),
+    ]
+
     // MARK: VM entry
 
     func readControls() -> GuestControls {
@@ -56,21 +64,40 @@ extension GuestExecution {
     /// SDM 27.3.2 and 27.4: the guest-state area (and the VM-entry MSR-load list) into the
     /// engine and the emulated CPU's registers; `registers` are the GPRs other than RSP.
     func loadGuestState(registers: GuestRegisters, launch: Bool) {
-        let engine = self.engine
         controls = readControls()
-        let entry = controls.entryControls
-        let vmcs = cpu.currentVMCSPointer
+        restoreExtendedState(launch: launch)
+        let (guestCR0, efer) = loadGuestControlRegistersAndMSRs()
+        let rflags = loadGuestRegisters(registers)
+        loadGuestSegmentAndDescriptorTableRegisters(cr0: guestCR0, efer: efer, rflags: rflags)
 
-        // The guest's x87/SSE state (and what else the VMCS does not hold) is kept per VMCS
-        // between exit and entry; a launch starts from a clean one (FNINIT, MXCSR 1F80H, XMM
-        // registers zero), as the kernel's stub gives it.
-        if !launch, let saved = savedEngineState[vmcs] {
+        // The emulated CPU's own registers are the guest's now.
+        cpu.cr0 = guestCR0
+        cpu.cr3 = field(.guestCR3)
+        cpu.cr4 = field(.guestCR4)
+        cpu.efer = efer
+        cpu.rflags = rflags
+
+        loadGuestNonRegisterState()
+        loadGuestPDPTEs(cr0: guestCR0, efer: efer)
+        loadEntryMSRList()
+        engine.flushTLB()
+        // Guest code translated before is still valid unless something wrote memory outside
+        // the guest (the hypervisor, or the emulated CPU itself) since the last VM exit.
+        if cpu.memory.writeGeneration != memoryGenerationAtExit { engine.flushTranslations() }
+    }
+
+    /// The guest's x87/SSE state (and what else the VMCS does not hold) is kept per VMCS
+    /// between exit and entry; a launch starts from a clean one (FNINIT, MXCSR 1F80H, XMM
+    /// registers zero), as the kernel's stub gives it.
+    private func restoreExtendedState(launch: Bool) {
+        let engine = self.engine
+        if !launch, let saved = savedEngineState[cpu.currentVMCSPointer] {
             engine.restoreState(saved)
         } else {
-            engine.write(UC_X86_REG_FPCW, 0x37F)
+            engine.write(UC_X86_REG_FPCW, FloatingPointState.initialControlWord)
             engine.write(UC_X86_REG_FPSW, 0)
-            engine.write(UC_X86_REG_FPTAG, 0xFFFF)
-            engine.write(UC_X86_REG_MXCSR, 0x1F80)
+            engine.write(UC_X86_REG_FPTAG, FloatingPointState.initialTagWord)
+            engine.write(UC_X86_REG_MXCSR, FloatingPointState.initialMXCSR)
             var zero: (UInt64, UInt64) = (0, 0)
             for index in 0..<16 {
                 let register = Int32(UC_X86_REG_XMM0.rawValue) + Int32(index)
@@ -78,16 +105,25 @@ extension GuestExecution {
                 uc_reg_write(engine.handle, xmm, &zero)
             }
         }
+    }
 
-        // Control registers and IA32_EFER (27.3.2.1). IA32_EFER is written with paging off so
-        // that turning paging on activates IA-32e mode where LME says so, as QEMU models it.
+    /// SDM 27.3.2.1, loading guest control registers, debug registers and MSRs: CR0 (with ET),
+    /// CR3, CR4, IA32_EFER (from the VMCS, or LMA and LME from "IA-32e mode guest"), DR7 and
+    /// IA32_DEBUGCTL, the SYSENTER MSRs, IA32_PAT and IA32_PERF_GLOBAL_CTRL. IA32_EFER is
+    /// written with paging off so that turning paging on activates IA-32e mode where LME says
+    /// so, as QEMU models it. Returns the guest's CR0 and IA32_EFER.
+    private func loadGuestControlRegistersAndMSRs() -> (cr0: UInt64, efer: UInt64) {
+        let engine = self.engine
+        let entry = controls.entryControls
         let guestCR0 = field(.guestCR0) | ControlRegister0.et.rawValue
         var efer: UInt64
         if entry.contains(.loadIA32EFER) {
             efer = field(.guestIA32EFER)
         } else {
             efer = cpu.efer & ~(ExtendedFeatureEnable.lma.rawValue | ExtendedFeatureEnable.lme.rawValue)
-            if entry.contains(.ia32eModeGuest) { efer |= ExtendedFeatureEnable.lma.rawValue | ExtendedFeatureEnable.lme.rawValue }
+            if entry.contains(.ia32eModeGuest) {
+                efer |= ExtendedFeatureEnable.lma.rawValue | ExtendedFeatureEnable.lme.rawValue
+            }
         }
         engine.write(UC_X86_REG_CR0, guestCR0 & ~ControlRegister0.pg.rawValue)
         engine.writeMSR(MSR.ia32EFER, efer & ~ExtendedFeatureEnable.lma.rawValue)
@@ -102,12 +138,18 @@ extension GuestExecution {
         cpu.msrs[MSR.ia32SysenterESP] = field(.guestIA32SysenterESP)
         cpu.msrs[MSR.ia32SysenterEIP] = field(.guestIA32SysenterEIP)
         if entry.contains(.loadIA32PAT) { cpu.msrs[MSR.ia32PAT] = field(.guestIA32PAT) }
-        if entry.contains(.loadIA32PerfGlobalCtrl) { cpu.msrs[MSR.ia32PerfGlobalCtrl] = field(.guestIA32PerfGlobalCtrl) }
+        if entry.contains(.loadIA32PerfGlobalCtrl) {
+            cpu.msrs[MSR.ia32PerfGlobalCtrl] = field(.guestIA32PerfGlobalCtrl)
+        }
         for msr in Self.engineMSRs {
             if let value = cpu.msrs[msr] { engine.writeMSR(msr, value) }
         }
+        return (guestCR0, efer)
+    }
 
-        // General-purpose registers, RSP, RIP, RFLAGS (27.3.2.3).
+    /// SDM 27.3.2.3, loading RIP, RSP and RFLAGS, with the other general-purpose registers
+    /// (which the VMCS does not hold: `registers`). Returns the guest's RFLAGS.
+    private func loadGuestRegisters(_ registers: GuestRegisters) -> UInt64 {
         for number in 0..<16 where number != 4 {
             engine.write(Self.generalRegisters[number], registers[number])
         }
@@ -115,21 +157,24 @@ extension GuestExecution {
         engine.write(UC_X86_REG_RIP, field(.guestRIP))
         let rflags = field(.guestRFLAGS)
         engine.write(UC_X86_REG_RFLAGS, rflags)
+        return rflags
+    }
 
-        // Descriptor-table registers, LDTR and TR (27.3.2.2).
+    /// SDM 27.3.2.2, loading guest segment registers and descriptor-table registers: GDTR, IDTR,
+    /// LDTR and TR, then ES-GS with their hidden parts, whatever the descriptor tables hold.
+    private func loadGuestSegmentAndDescriptorTableRegisters(cr0: UInt64, efer: UInt64, rflags: UInt64) {
+        let engine = self.engine
         engine.writeTable(UC_X86_REG_GDTR, uc_x86_mmr(selector: 0, base: field(.guestGDTRBase),
                                                      limit: UInt32(truncatingIfNeeded: field(.guestGDTRLimit)), flags: 0))
         engine.writeTable(UC_X86_REG_IDTR, uc_x86_mmr(selector: 0, base: field(.guestIDTRBase),
                                                      limit: UInt32(truncatingIfNeeded: field(.guestIDTRLimit)), flags: 0))
-        for (register, fields) in [(UC_X86_REG_LDTR, (VMCSField.guestLDTRSelector, VMCSField.guestLDTRBase, VMCSField.guestLDTRLimit, VMCSField.guestLDTRAccessRights)),
-                                   (UC_X86_REG_TR, (.guestTRSelector, .guestTRBase, .guestTRLimit, .guestTRAccessRights))] {
-            let cache = SegmentCache(selector: UInt16(truncatingIfNeeded: field(fields.0)), base: field(fields.1),
-                                     limit: UInt32(truncatingIfNeeded: field(fields.2)),
-                                     accessRights: UInt32(truncatingIfNeeded: field(fields.3)))
-            engine.writeTable(register, uc_x86_mmr(selector: cache.selector, base: cache.base, limit: cache.limit, flags: cache.flags))
+        for (register, fields) in Self.systemSegmentFields {
+            let cache = SegmentCache(selector: UInt16(truncatingIfNeeded: field(fields.selector)), base: field(fields.base),
+                                     limit: UInt32(truncatingIfNeeded: field(fields.limit)),
+                                     accessRights: UInt32(truncatingIfNeeded: field(fields.rights)))
+            engine.writeTable(register, uc_x86_mmr(selector: cache.selector, base: cache.base, limit: cache.limit,
+                                                   flags: cache.flags))
         }
-
-        // Segment registers with their hidden parts, whatever the descriptor tables hold.
         engine.loadContext()
         for (index, fields) in Self.segmentFields.enumerated() {
             let cache = SegmentCache(selector: UInt16(truncatingIfNeeded: field(fields.selector)), base: field(fields.base),
@@ -138,19 +183,16 @@ extension GuestExecution {
             engine.setSegment(SegmentRegister(rawValue: index)!, cache)
         }
         engine.efer = efer
-        engine.recomputeSegmentHiddenFlags(protectedMode: guestCR0 & ControlRegister0.pe.rawValue != 0,
+        engine.recomputeSegmentHiddenFlags(protectedMode: cr0 & ControlRegister0.pe.rawValue != 0,
                                            longModeActive: efer & ExtendedFeatureEnable.lma.rawValue != 0,
-                                           virtual8086: rflags & (1 << 17) != 0)
+                                           virtual8086: rflags & RFLAGS.vm.rawValue != 0)
         engine.storeContext()
+    }
 
-        // The emulated CPU's own registers are the guest's now.
-        cpu.cr0 = guestCR0
-        cpu.cr3 = field(.guestCR3)
-        cpu.cr4 = field(.guestCR4)
-        cpu.efer = efer
-        cpu.rflags = rflags
-
-        // Non-register state (27.3.2.5 and 27.3.3 for the preemption timer, 27.7 for activity).
+    /// SDM 27.3.2.5, loading non-register state: interruptibility and activity state (27.7),
+    /// and the VMX-preemption timer's start (27.3.3); the emulated CPU's per-entry state is
+    /// reset with it.
+    private func loadGuestNonRegisterState() {
         let interruptibility = field(.guestInterruptibilityState)
         blockingBySTI = interruptibility & 1 != 0
         blockingByMovSS = interruptibility & 2 != 0
@@ -171,20 +213,24 @@ extension GuestExecution {
         fetchCache = nil
         mode.stale = true
         refreshMode()
+    }
 
-        // PDPTEs for PAE paging (27.3.2.4): from the VMCS with EPT, else from memory.
-        if guestCR0 & ControlRegister0.pg.rawValue != 0 && mode.cr4 & ControlRegister4.pae.rawValue != 0
-            && efer & ExtendedFeatureEnable.lma.rawValue == 0 {
-            if controls.eptPointer != nil {
-                pdptes = [field(.guestPDPTE0), field(.guestPDPTE1), field(.guestPDPTE2), field(.guestPDPTE3)]
-            } else {
-                reloadPDPTEsIfPAE()
-            }
+    /// SDM 27.3.2.4, loading page-directory-pointer-table entries for PAE paging: from the VMCS
+    /// with EPT, else from memory as MOV to CR3 loads them.
+    private func loadGuestPDPTEs(cr0: UInt64, efer: UInt64) {
+        guard cr0 & ControlRegister0.pg.rawValue != 0 && mode.cr4 & ControlRegister4.pae.rawValue != 0
+            && efer & ExtendedFeatureEnable.lma.rawValue == 0 else { return }
+        if controls.eptPointer != nil {
+            pdptes = [field(.guestPDPTE0), field(.guestPDPTE1), field(.guestPDPTE2), field(.guestPDPTE3)]
+        } else {
+            reloadPDPTEsIfPAE()
         }
+    }
 
-        // The VM-entry MSR-load list (27.4), each entry as WRMSR loads it. Every entry passed
-        // the checks (EmulatedCPU.msrWriteFaults among them), so no write is refused here; an
-        // MSR the CPU does not have is never created.
+    /// SDM 27.4, loading MSRs: the VM-entry MSR-load list, each entry as WRMSR loads it. Every
+    /// entry passed the checks (EmulatedCPU.msrWriteFaults among them), so no write is refused
+    /// here; an MSR the CPU does not have is never created.
+    private func loadEntryMSRList() {
         let count = Int(field(.vmEntryMSRLoadCount) & 0xFFFF_FFFF)
         let list = field(.vmEntryMSRLoadAddress)
         for index in 0..<count {
@@ -195,55 +241,90 @@ extension GuestExecution {
                 cpu.reportGuestExecutionProblem("VM-entry MSR-load entry " + String(index + 1) + " (MSR " + hex(msr) + ") was refused after passing the checks")
             }
         }
-        engine.flushTLB()
-        // Guest code translated before is still valid unless something wrote memory outside
-        // the guest (the hypervisor, or the emulated CPU itself) since the last VM exit.
-        if cpu.memory.writeGeneration != memoryGenerationAtExit { engine.flushTranslations() }
     }
 
     // MARK: VM exit
 
-    /// Performs the VM exit `exit`: saves guest state and the exit information into the VMCS,
-    /// loads host state, and returns the guest's general-purpose registers in `registers`.
+    /// Performs the VM exit `exit` in the steps of SDM 28: saves guest state (28.3) and the
+    /// exit information (28.2) into the VMCS, stores MSRs (28.4), loads host state and MSRs
+    /// (28.5, 28.6), and returns the guest's general-purpose registers in `registers`.
     func finishVMExit(_ exit: ExitInformation, registers: inout GuestRegisters) {
-        let engine = self.engine
-        let exitControls = controls.exitControls
         inFlight = nil
         stop = nil
-
-        // Guest state (28.3.1-28.3.4).
         engine.loadContext()
+        saveGuestSegmentAndDescriptorTableRegisters()
+        let saved = saveGuestControlRegistersAndMSRs()
+        saveGuestNonRegisterState(cr0: saved.cr0, cr4: saved.cr4, efer: saved.efer)
+        recordExitInformation(exit)
+
+        // The emulated CPU's registers hold the guest's until host state replaces them.
+        cpu.cr0 = saved.cr0
+        cpu.cr3 = saved.cr3
+        cpu.cr4 = saved.cr4
+        cpu.efer = saved.efer
+        cpu.rflags = saved.rflags
+        cpu.msrs[MSR.ia32FSBase] = engine.segment(.fs).base
+        cpu.msrs[MSR.ia32GSBase] = engine.segment(.gs).base
+
+        storeExitMSRList()
+        for number in 0..<16 where number != 4 {
+            registers[number] = engine.read(Self.generalRegisters[number])
+        }
+        let vmcs = cpu.currentVMCSPointer
+        if let saved = savedEngineState[vmcs] {
+            engine.saveState(into: saved)
+        } else {
+            savedEngineState[vmcs] = engine.copyState()
+        }
+        memoryGenerationAtExit = cpu.memory.writeGeneration
+        loadHostStateAndMSRs(exit)
+    }
+
+    /// SDM 28.3.2, saving segment registers and descriptor-table registers: ES-GS, LDTR and TR
+    /// with their access rights, GDTR and IDTR.
+    private func saveGuestSegmentAndDescriptorTableRegisters() {
+        let engine = self.engine
         for (index, fields) in Self.segmentFields.enumerated() {
             let cache = engine.segment(SegmentRegister(rawValue: index)!)
             store(UInt64(cache.selector), fields.selector)
             store(cache.base, fields.base)
             store(UInt64(cache.limit), fields.limit)
             var rights = cache.accessRights
-            if index == SegmentRegister.cs.rawValue { rights &= ~(1 << 16) }
+            if index == SegmentRegister.cs.rawValue { rights &= ~SegmentAccessRights.unusable.rawValue }
             // Loading a code or data segment sets the descriptor's accessed flag, so a loaded
             // segment's cache has it (VM entry checks it, SDM 27.3.1.2); QEMU leaves it clear
             // in the cache when a far transfer loads CS.
-            if rights & (1 << 16) == 0 && rights & (1 << 4) != 0 { rights |= 1 }
+            let usable = rights & SegmentAccessRights.unusable.rawValue == 0
+            if usable && rights & SegmentAccessRights.codeOrData.rawValue != 0 { rights |= 1 }
             store(UInt64(rights), fields.rights)
         }
-        for (register, fields) in [(UC_X86_REG_LDTR, (VMCSField.guestLDTRSelector, VMCSField.guestLDTRBase, VMCSField.guestLDTRLimit, VMCSField.guestLDTRAccessRights)),
-                                   (UC_X86_REG_TR, (.guestTRSelector, .guestTRBase, .guestTRLimit, .guestTRAccessRights))] {
+        for (register, fields) in Self.systemSegmentFields {
             let table = engine.readTable(register)
             let cache = SegmentCache(selector: table.selector, base: table.base, limit: table.limit, flags: table.flags)
-            store(UInt64(cache.selector), fields.0)
-            store(cache.base, fields.1)
-            store(UInt64(cache.limit), fields.2)
+            store(UInt64(cache.selector), fields.selector)
+            store(cache.base, fields.base)
+            store(UInt64(cache.limit), fields.limit)
             var rights = UInt64(cache.accessRights)
             // A loaded TR is a busy TSS (LTR and task switches mark it, SDM Vol. 3A 7.2.4);
             // QEMU's LTR sets the busy flag in the descriptor but not in its cache.
-            if register == UC_X86_REG_TR && rights & (1 << 16) == 0 && rights & 0x7 == 1 { rights |= 2 }
-            store(rights, fields.3)
+            let unusable = UInt64(SegmentAccessRights.unusable.rawValue)
+            if register == UC_X86_REG_TR && rights & unusable == 0 && rights & 0x7 == 1 { rights |= 2 }
+            store(rights, fields.rights)
         }
         let gdtr = engine.readTable(UC_X86_REG_GDTR), idtr = engine.readTable(UC_X86_REG_IDTR)
         store(gdtr.base, .guestGDTRBase)
         store(UInt64(gdtr.limit), .guestGDTRLimit)
         store(idtr.base, .guestIDTRBase)
         store(UInt64(idtr.limit), .guestIDTRLimit)
+    }
+
+    /// SDM 28.3.1, saving control registers, debug registers and MSRs, and 28.3.3, saving RIP,
+    /// RSP and RFLAGS; with IA32_VMX_MISC[5], IA32_EFER.LMA into the "IA-32e mode guest"
+    /// control (SDM 28.2). Returns what the emulated CPU's own registers take over.
+    private func saveGuestControlRegistersAndMSRs()
+        -> (cr0: UInt64, cr3: UInt64, cr4: UInt64, efer: UInt64, rflags: UInt64) {
+        let engine = self.engine
+        let exitControls = controls.exitControls
         let cr0 = engine.read(UC_X86_REG_CR0), cr3 = engine.read(UC_X86_REG_CR3), cr4 = engine.read(UC_X86_REG_CR4)
         store(cr0, .guestCR0)
         store(cr3, .guestCR3)
@@ -264,13 +345,21 @@ extension GuestExecution {
         let efer = engine.readMSR(MSR.ia32EFER)
         if exitControls.contains(.saveIA32EFER) { store(efer, .guestIA32EFER) }
         if exitControls.contains(.saveIA32PAT) { store(cpu.msrs[MSR.ia32PAT] ?? 0, .guestIA32PAT) }
-        // SDM 28.2 with IA32_VMX_MISC[5]: IA32_EFER.LMA into the "IA-32e mode guest" control.
         if cpu.capabilities?.misc.storesEFERLMA == true {
             var entryControls = field(.vmEntryControls)
-            if efer & ExtendedFeatureEnable.lma.rawValue != 0 { entryControls |= UInt64(VMEntryControls.ia32eModeGuest.rawValue) }
-            else { entryControls &= ~UInt64(VMEntryControls.ia32eModeGuest.rawValue) }
+            if efer & ExtendedFeatureEnable.lma.rawValue != 0 {
+                entryControls |= UInt64(VMEntryControls.ia32eModeGuest.rawValue)
+            } else {
+                entryControls &= ~UInt64(VMEntryControls.ia32eModeGuest.rawValue)
+            }
             store(entryControls, .vmEntryControls)
         }
+        return (cr0, cr3, cr4, efer, rflags)
+    }
+
+    /// SDM 28.3.4, saving non-register state: activity and interruptibility state, pending
+    /// debug exceptions, the VMX-preemption timer value; and the PDPTEs with EPT and PAE paging.
+    private func saveGuestNonRegisterState(cr0: UInt64, cr4: UInt64, efer: UInt64) {
         store(UInt64(activityState), .guestActivityState)
         var interruptibility: UInt64 = 0
         if blockingBySTI { interruptibility |= 1 }
@@ -278,20 +367,23 @@ extension GuestExecution {
         if blockingByNMI { interruptibility |= 8 }
         store(interruptibility, .guestInterruptibilityState)
         store(0, .guestPendingDebugExceptions)
-        if exitControls.contains(.saveVMXPreemptionTimerValue) {
+        if controls.exitControls.contains(.saveVMXPreemptionTimerValue) {
             let ticks = preemptionTimerTicks()
             store(ticks >= preemptionTimerValue ? 0 : preemptionTimerValue - ticks, .vmxPreemptionTimerValue)
         }
-        if controls.eptPointer != nil && cr0 & ControlRegister0.pg.rawValue != 0 && cr4 & ControlRegister4.pae.rawValue != 0
-            && efer & ExtendedFeatureEnable.lma.rawValue == 0 {
+        if controls.eptPointer != nil && cr0 & ControlRegister0.pg.rawValue != 0
+            && cr4 & ControlRegister4.pae.rawValue != 0 && efer & ExtendedFeatureEnable.lma.rawValue == 0 {
             for (index, pdpteField) in [VMCSField.guestPDPTE0, .guestPDPTE1, .guestPDPTE2, .guestPDPTE3].enumerated() {
                 store(pdptes[index], pdpteField)
             }
         }
+    }
 
-        // Exit information (28.2.1-28.2.5). The VM-entry interruption information's valid bit
-        // is cleared on every VM exit (SDM 28.2.? "Information for VM Exits During Event
-        // Delivery" and 25.8.3).
+    /// SDM 28.2, recording VM-exit information: guest-linear and guest-physical address,
+    /// VM-exit interruption information and error code, IDT-vectoring information (28.2.4),
+    /// instruction length and information. The VM-entry interruption information's valid bit
+    /// is cleared on every VM exit (SDM 25.8.3).
+    private func recordExitInformation(_ exit: ExitInformation) {
         if let linear = exit.guestLinearAddress { store(linear, .guestLinearAddress) }
         if let physical = exit.guestPhysicalAddress { store(physical, .guestPhysicalAddress) }
         store(UInt64(exit.interruptionInformation ?? 0), .vmExitInterruptionInformation)
@@ -300,18 +392,12 @@ extension GuestExecution {
         if let errorCode = exit.vectoring?.errorCode { store(UInt64(errorCode), .idtVectoringErrorCode) }
         if let length = exit.instructionLength { store(UInt64(length), .vmExitInstructionLength) }
         if let information = exit.instructionInformation { store(UInt64(information), .vmExitInstructionInformation) }
-        store(field(.vmEntryInterruptionInformation) & ~0x8000_0000, .vmEntryInterruptionInformation)
+        store(field(.vmEntryInterruptionInformation) & ~UInt64(VMEntryInterruptionInformation.valid),
+              .vmEntryInterruptionInformation)
+    }
 
-        // The emulated CPU's registers hold the guest's until host state replaces them.
-        cpu.cr0 = cr0
-        cpu.cr3 = cr3
-        cpu.cr4 = cr4
-        cpu.efer = efer
-        cpu.rflags = rflags
-        cpu.msrs[MSR.ia32FSBase] = engine.segment(.fs).base
-        cpu.msrs[MSR.ia32GSBase] = engine.segment(.gs).base
-
-        // The VM-exit MSR-store list (28.4).
+    /// SDM 28.4, saving MSRs: the VM-exit MSR-store list.
+    private func storeExitMSRList() {
         let storeCount = Int(field(.vmExitMSRStoreCount))
         let storeList = field(.vmExitMSRStoreAddress)
         for index in 0..<storeCount {
@@ -319,19 +405,12 @@ extension GuestExecution {
             let msr = cpu.memory.read32(entryAddress)
             cpu.memory.write64(entryAddress + 8, readGuestMSR(msr) ?? 0)
         }
+    }
 
-        for number in 0..<16 where number != 4 {
-            registers[number] = engine.read(Self.generalRegisters[number])
-        }
-        let vmcs = cpu.currentVMCSPointer
-        if let saved = savedEngineState[vmcs] {
-            engine.saveState(into: saved)
-        } else {
-            savedEngineState[vmcs] = engine.copyState()
-        }
-        memoryGenerationAtExit = cpu.memory.writeGeneration
-
-        // Host state (28.5), the exit reason and qualification with it.
+    /// SDM 28.5, loading host state (with the exit reason and qualification), and 28.6, loading
+    /// MSRs from the VM-exit MSR-load list.
+    private func loadHostStateAndMSRs(_ exit: ExitInformation) {
+        let exitControls = controls.exitControls
         cpu.performVMExit(reason: exit.reason, qualification: exit.qualification)
         cpu.msrs[MSR.ia32SysenterCS] = field(.hostIA32SysenterCS)
         cpu.msrs[MSR.ia32SysenterESP] = field(.hostIA32SysenterESP)
@@ -339,8 +418,9 @@ extension GuestExecution {
         cpu.msrs[MSR.ia32FSBase] = field(.hostFSBase)
         cpu.msrs[MSR.ia32GSBase] = field(.hostGSBase)
         if exitControls.contains(.loadIA32PAT) { cpu.msrs[MSR.ia32PAT] = field(.hostIA32PAT) }
-        if exitControls.contains(.loadIA32PerfGlobalCtrl) { cpu.msrs[MSR.ia32PerfGlobalCtrl] = field(.hostIA32PerfGlobalCtrl) }
-        // The VM-exit MSR-load list (28.6).
+        if exitControls.contains(.loadIA32PerfGlobalCtrl) {
+            cpu.msrs[MSR.ia32PerfGlobalCtrl] = field(.hostIA32PerfGlobalCtrl)
+        }
         let loadCount = Int(field(.vmExitMSRLoadCount))
         let loadList = field(.vmExitMSRLoadAddress)
         for index in 0..<loadCount {

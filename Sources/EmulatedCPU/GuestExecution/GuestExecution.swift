@@ -260,7 +260,8 @@ final class GuestExecution {
         // or breakpoints (B3-B0) pending in the guest-state area are delivered as a #DB trap
         // before the first instruction, DR6 saying which (unless blocking by MOV SS defers it).
         if pending == nil, activityState == 0, !blockingByMovSS {
-            let debug = cpu.currentVMCSFieldValue(.guestPendingDebugExceptions) & 0x400F
+            let debug = cpu.currentVMCSFieldValue(.guestPendingDebugExceptions)
+                & (GuestPendingDebugExceptions.breakpointConditions | GuestPendingDebugExceptions.bs)
             if debug != 0 {
                 engine.write(UC_X86_REG_DR6, (engine.read(UC_X86_REG_DR6) & ~0xF) | debug)
                 if let exit = deliver(PendingEvent(vector: 1, type: .hardwareException, debugBits: debug), injected: false) {
@@ -432,7 +433,7 @@ final class GuestExecution {
         switch decoded.operation {
         case .sti:
             // Blocking by STI only when STI set IF (it was clear before).
-            if rflagsBefore & (1 << 9) == 0 { blockingBySTI = true }
+            if rflagsBefore & RFLAGS.if.rawValue == 0 { blockingBySTI = true }
         case .loadSS:
             blockingByMovSS = true
         case .modeChange, .iret, .farTransfer:

@@ -43,22 +43,22 @@ struct GuestPagingWalker {
 
     /// The error-code bits (SDM Vol. 3A 4.7).
     enum PageFaultError {
-        static let present: UInt32 = 1 << 0
-        static let write: UInt32 = 1 << 1
-        static let user: UInt32 = 1 << 2
-        static let reserved: UInt32 = 1 << 3
-        static let fetch: UInt32 = 1 << 4
+        static let present = PageFaultErrorCode.present.rawValue
+        static let write = PageFaultErrorCode.write.rawValue
+        static let user = PageFaultErrorCode.user.rawValue
+        static let reserved = PageFaultErrorCode.reservedBit.rawValue
+        static let fetch = PageFaultErrorCode.instructionFetch.rawValue
     }
 
     private var pagingEnabled: Bool { cr0 & ControlRegister0.pg.rawValue != 0 }
     private var pae: Bool { cr4 & ControlRegister4.pae.rawValue != 0 }
-    private var longMode: Bool { efer & (1 << 10) != 0 }
-    private var nxe: Bool { efer & (1 << 11) != 0 }
+    private var longMode: Bool { efer & ExtendedFeatureEnable.lma.rawValue != 0 }
+    private var nxe: Bool { efer & ExtendedFeatureEnable.nxe.rawValue != 0 }
     private var writeProtect: Bool { cr0 & ControlRegister0.wp.rawValue != 0 }
     private var smep: Bool { cr4 & ControlRegister4.smep.rawValue != 0 }
     private var maxPhysicalMask: UInt64 {
         physicalAddressWidth >= 52 ? PageFrame.addressMask
-            : ((UInt64(1) << UInt64(physicalAddressWidth)) - 1) & ~0xFFF
+            : ((UInt64(1) << UInt64(physicalAddressWidth)) - 1) & ~PageFrame.offsetMask
     }
 
     /// Translates the guest-physical address `address` through the EPT (identity without EPT).
@@ -67,75 +67,98 @@ struct GuestPagingWalker {
         return ept.translate(address, access: access, setFlags: setFlags)
     }
 
+    /// The state of one walk: the entries read so far, the rights they grant together, and the
+    /// access bits of the page-fault error code (SDM Vol. 3A 4.7).
+    private struct Walk {
+        var entries: [(address: UInt64, value: UInt64)] = []
+        var rights = GuestPageRights(user: true, writable: true, executeDisable: false)
+        var errorBase: UInt32
+    }
+
     /// Translates `linear` for an access of `kind`; `user` is a user-mode access (CPL 3 and not
     /// an implicit supervisor access). `setFlags`: set accessed/dirty flags (false for probes).
+    /// The paging mode (SDM Vol. 3A 4.1.1) chooses the walk: none without CR0.PG, 32-bit paging
+    /// without CR4.PAE, else PAE or 4-/5-level paging.
     func translate(_ linear: UInt64, kind: AccessKind, user: Bool, setFlags: Bool = true) -> LinearTranslation {
         guard pagingEnabled else {
             let address = longMode ? linear : linear & 0xFFFF_FFFF
             return finish(guestPhysical: address, kind: kind, rights: .unpaged, user: user, dirty: true, setFlags: setFlags)
         }
-        var entries: [(address: UInt64, value: UInt64)] = []
-        var rights = GuestPageRights(user: true, writable: true, executeDisable: false)
         var errorBase: UInt32 = (kind == .write ? PageFaultError.write : 0) | (user ? PageFaultError.user : 0)
         if kind == .fetch && (nxe || smep) { errorBase |= PageFaultError.fetch }
+        let walk = Walk(errorBase: errorBase)
+        return pae ? translateWide(linear, walk, kind: kind, user: user, setFlags: setFlags)
+            : translate32Bit(linear, walk, kind: kind, user: user, setFlags: setFlags)
+    }
 
-        /// Reads the entry at guest-physical `address` through the EPT.
-        enum EntryRead { case success(UInt64), failure(LinearTranslation) }
-        func readEntry(_ address: UInt64, wide: Bool) -> EntryRead {
-            switch translateGuestPhysical(address, access: .read, setFlags: setFlags) {
-            case .translated(let host, _):
-                return .success(wide ? memory.read64(host) : UInt64(memory.read32(host)))
-            case .violation(let allowed):
-                return .failure(.eptViolation(guestPhysical: address, access: .read, allowed: allowed,
-                                              translatedAddress: false, guestPage: nil))
-            case .misconfiguration:
-                return .failure(.eptMisconfiguration(guestPhysical: address))
-            }
+    /// Reads the paging-structure entry at guest-physical `address` through the EPT (SDM
+    /// 29.3.2): 8 bytes (`wide`) or 4 for 32-bit paging.
+    private enum EntryRead { case success(UInt64), failure(LinearTranslation) }
+    private func readEntry(_ address: UInt64, wide: Bool, setFlags: Bool) -> EntryRead {
+        switch translateGuestPhysical(address, access: .read, setFlags: setFlags) {
+        case .translated(let host, _):
+            return .success(wide ? memory.read64(host) : UInt64(memory.read32(host)))
+        case .violation(let allowed):
+            return .failure(.eptViolation(guestPhysical: address, access: .read, allowed: allowed,
+                                          translatedAddress: false, guestPage: nil))
+        case .misconfiguration:
+            return .failure(.eptMisconfiguration(guestPhysical: address))
         }
+    }
 
-        func accumulate(_ entry: UInt64) {
-            if entry & 2 == 0 { rights.writable = false }
-            if entry & 4 == 0 { rights.user = false }
-            if nxe && entry & (1 << 63) != 0 { rights.executeDisable = true }
+    /// Records `entry` in the walk and narrows the rights by its R/W, U/S and XD bits (SDM 4.6).
+    private func accumulate(_ entry: UInt64, at address: UInt64, into walk: inout Walk) {
+        walk.entries.append((address, entry))
+        let flags = PageTableEntry(rawValue: entry)
+        if !flags.contains(.readWrite) { walk.rights.writable = false }
+        if !flags.contains(.userSupervisor) { walk.rights.user = false }
+        if nxe && flags.contains(.executeDisable) { walk.rights.executeDisable = true }
+    }
+
+    /// 32-bit paging (SDM Vol. 3A 4.3): CR3 -> PDE (a 4-MiB page with CR4.PSE and PS) -> PTE.
+    private func translate32Bit(_ linear: UInt64, _ start: Walk, kind: AccessKind, user: Bool,
+                                setFlags: Bool) -> LinearTranslation {
+        var walk = start
+        let directory = cr3 & PageFrame.addressMask32
+        let pdeAddress = directory + ((linear >> 22) & PagingStructure.indexMask32) * 4
+        let pde: UInt64
+        switch readEntry(pdeAddress, wide: false, setFlags: setFlags) {
+        case .success(let value): pde = value
+        case .failure(let failure): return failure
         }
-
-        if !pae {
-            // 32-bit paging: CR3 -> PDE (4 MiB with CR4.PSE and PS) -> PTE.
-            let directory = cr3 & 0xFFFF_F000
-            let pdeAddress = directory + ((linear >> 22) & 0x3FF) * 4
-            let pde: UInt64
-            switch readEntry(pdeAddress, wide: false) {
-            case .success(let value): pde = value
-            case .failure(let failure): return failure
+        guard pde & PageTableEntry.present.rawValue != 0 else { return .pageFault(errorCode: walk.errorBase) }
+        accumulate(pde, at: pdeAddress, into: &walk)
+        if pde & PageTableEntry.pageSize.rawValue != 0 && cr4 & ControlRegister4.pse.rawValue != 0 {
+            // PSE-36: bits 20:13 give physical-address bits 39:32; bit 21 reserved.
+            let high = ((pde >> 13) & 0xFF) << 32
+            if pde & PagingStructure.largePageReserved32 != 0 || high & ~maxPhysicalMask != 0 && physicalAddressWidth < 40 {
+                return .pageFault(errorCode: walk.errorBase | PageFaultError.present | PageFaultError.reserved)
             }
-            guard pde & 1 != 0 else { return .pageFault(errorCode: errorBase) }
-            entries.append((pdeAddress, pde))
-            accumulate(pde)
-            if pde & 0x80 != 0 && cr4 & ControlRegister4.pse.rawValue != 0 {
-                // PSE-36: bits 20:13 give physical-address bits 39:32; bit 21 reserved.
-                let high = ((pde >> 13) & 0xFF) << 32
-                if pde & (1 << 21) != 0 || high & ~maxPhysicalMask != 0 && physicalAddressWidth < 40 {
-                    return .pageFault(errorCode: errorBase | PageFaultError.present | PageFaultError.reserved)
-                }
-                let address = (pde & 0xFFC0_0000) | high | (linear & 0x3F_FFFF)
-                return check(guestPhysical: address, entries: entries, rights: rights, kind: kind, user: user,
-                             errorBase: errorBase, setFlags: setFlags)
-            }
-            let pteAddress = (pde & 0xFFFF_F000) + ((linear >> 12) & 0x3FF) * 4
-            let pte: UInt64
-            switch readEntry(pteAddress, wide: false) {
-            case .success(let value): pte = value
-            case .failure(let failure): return failure
-            }
-            guard pte & 1 != 0 else { return .pageFault(errorCode: errorBase) }
-            entries.append((pteAddress, pte))
-            accumulate(pte)
-            return check(guestPhysical: (pte & 0xFFFF_F000) | (linear & 0xFFF), entries: entries, rights: rights,
-                         kind: kind, user: user, errorBase: errorBase, setFlags: setFlags)
+            let address = (pde & PagingStructure.largePageFrame32) | high | (linear & PagingStructure.largePageOffset32)
+            return check(guestPhysical: address, entries: walk.entries, rights: walk.rights, kind: kind, user: user,
+                         errorBase: walk.errorBase, setFlags: setFlags)
         }
+        let pteAddress = (pde & PageFrame.addressMask32) + ((linear >> 12) & PagingStructure.indexMask32) * 4
+        let pte: UInt64
+        switch readEntry(pteAddress, wide: false, setFlags: setFlags) {
+        case .success(let value): pte = value
+        case .failure(let failure): return failure
+        }
+        guard pte & PageTableEntry.present.rawValue != 0 else { return .pageFault(errorCode: walk.errorBase) }
+        accumulate(pte, at: pteAddress, into: &walk)
+        return check(guestPhysical: (pte & PageFrame.addressMask32) | (linear & PageFrame.offsetMask),
+                     entries: walk.entries, rights: walk.rights, kind: kind, user: user, errorBase: walk.errorBase,
+                     setFlags: setFlags)
+    }
 
+    /// PAE paging (SDM Vol. 3A 4.4: a PDPTE register, then PDE and PTE) and 4-level and 5-level
+    /// paging (4.5: CR3, then PML5E, PML4E, PDPTE, PDE, PTE), with 8-byte entries whose reserved
+    /// bits fault (4.4.2, 4.5.4).
+    private func translateWide(_ linear: UInt64, _ start: Walk, kind: AccessKind, user: Bool,
+                               setFlags: Bool) -> LinearTranslation {
+        var walk = start
         // Reserved bits of 64-bit entries: above MAXPHYADDR (bits 51:M), and bit 63 without NXE.
-        let reservedHigh = PageFrame.addressMask & ~maxPhysicalMask | (nxe ? 0 : 1 << 63)
+        let reservedHigh = PageFrame.addressMask & ~maxPhysicalMask | (nxe ? 0 : PageTableEntry.executeDisable.rawValue)
         var table: UInt64
         var level: Int
         if longMode {
@@ -145,33 +168,32 @@ struct GuestPagingWalker {
         } else {
             // PAE: the PDPTE registers (SDM 4.4.1) select the page directory.
             let pdpte = pdptes[Int((linear >> 30) & 3)]
-            guard pdpte & 1 != 0 else { return .pageFault(errorCode: errorBase) }
+            guard pdpte & PageTableEntry.present.rawValue != 0 else { return .pageFault(errorCode: walk.errorBase) }
             level = 2
             table = pdpte & maxPhysicalMask
         }
         while true {
             let shift = UInt64(12 + 9 * (level - 1))
-            let entryAddress = table + ((linear >> shift) & 0x1FF) * 8
+            let entryAddress = table + ((linear >> shift) & PagingStructure.indexMask) * 8
             let entry: UInt64
-            switch readEntry(entryAddress, wide: true) {
+            switch readEntry(entryAddress, wide: true, setFlags: setFlags) {
             case .success(let value): entry = value
             case .failure(let failure): return failure
             }
-            guard entry & 1 != 0 else { return .pageFault(errorCode: errorBase) }
-            let large = entry & 0x80 != 0
+            guard entry & PageTableEntry.present.rawValue != 0 else { return .pageFault(errorCode: walk.errorBase) }
+            let large = entry & PageTableEntry.pageSize.rawValue != 0
             var reserved = entry & reservedHigh != 0
             if large && level >= 4 { reserved = true }  // PS in a PML4E/PML5E is reserved
-            if large && level == 3 && entry & 0x3FFF_E000 != 0 { reserved = true }
-            if large && level == 2 && entry & 0x1F_E000 != 0 { reserved = true }
+            if large && level == 3 && entry & PagingStructure.largePageReserved1GB != 0 { reserved = true }
+            if large && level == 2 && entry & PagingStructure.largePageReserved2MB != 0 { reserved = true }
             if reserved {
-                return .pageFault(errorCode: errorBase | PageFaultError.present | PageFaultError.reserved)
+                return .pageFault(errorCode: walk.errorBase | PageFaultError.present | PageFaultError.reserved)
             }
-            entries.append((entryAddress, entry))
-            accumulate(entry)
+            accumulate(entry, at: entryAddress, into: &walk)
             if level == 1 || (large && level <= 3) {
                 let frame = entry & maxPhysicalMask & ~((UInt64(1) << shift) - 1)
-                return check(guestPhysical: frame | (linear & ((UInt64(1) << shift) - 1)), entries: entries,
-                             rights: rights, kind: kind, user: user, errorBase: errorBase, setFlags: setFlags)
+                return check(guestPhysical: frame | (linear & ((UInt64(1) << shift) - 1)), entries: walk.entries,
+                             rights: walk.rights, kind: kind, user: user, errorBase: walk.errorBase, setFlags: setFlags)
             }
             table = entry & maxPhysicalMask
             level -= 1
@@ -195,13 +217,13 @@ struct GuestPagingWalker {
             if !user && rights.user && smep { return .pageFault(errorCode: protection) }
         }
         let leaf = entries.last
-        let dirty = leaf.map { $0.value & 0x40 != 0 } ?? true
+        let dirty = leaf.map { $0.value & PageTableEntry.dirty.rawValue != 0 } ?? true
         if setFlags {
             // Accessed flags on every entry, dirty on the leaf for a write (SDM 4.8). They are
             // writes to guest paging structures, translated through the EPT as such.
             for (address, value) in entries {
-                var updated = value | 0x20
-                if kind == .write && address == leaf?.address { updated |= 0x40 }
+                var updated = value | PageTableEntry.accessed.rawValue
+                if kind == .write && address == leaf?.address { updated |= PageTableEntry.dirty.rawValue }
                 if updated != value {
                     switch translateGuestPhysical(address, access: .write, setFlags: true) {
                     case .translated(let host, _):

@@ -23,7 +23,7 @@ extension VirtualCPU {
     /// Bits of a present PDPTE that must be 0: 2:1, 8:5 and 63:MAXPHYADDR (Table 4-8).
     func pdpteReservedBits() -> UInt64 {
         let width = UInt64(addressWidths(of: cpu).physical)
-        return 0x1E6 | (width >= 64 ? 0 : ~UInt64(0) << width)
+        return PagingStructure.paeDirectoryPointerReserved | (width >= 64 ? 0 : ~UInt64(0) << width)
     }
 
     /// Loads the PDPTEs of the table `cr3` names for an instruction the hypervisor emulates
@@ -31,7 +31,7 @@ extension VirtualCPU {
     /// EPT), else what happens instead: #GP(0) for a reserved bit, the guest's stop for a table
     /// outside its memory (the processor's read would be an EPT violation).
     func loadPDPTEs(cr3: UInt64, for what: StaticString) -> ExitAction? {
-        let table = cr3 & 0xFFFF_FFE0
+        let table = cr3 & PagingStructure.paeDirectoryPointerTable
         guard let (host, _) = memory.hostAddress(ofGuestPhysical: table, cpu: cpu) else {
             cpu.log("guest \(name): \(what) loads the PDPTEs from guest-physical \(hex: table), outside its memory")
             return .stop(.eptViolation(guestPhysicalAddress: table))
@@ -39,16 +39,17 @@ extension VirtualCPU {
         let reserved = pdpteReservedBits()
         for index in 0..<UInt64(4) {
             let entry = cpu.readPhysical64(host &+ index * 8)
-            if entry & 1 != 0 && entry & reserved != 0 {
+            if entry & PageTableEntry.present.rawValue != 0 && entry & reserved != 0 {
                 cpu.log("guest \(name): \(what): PDPTE\(index) \(hex: entry) has reserved bits set: #GP(0) injected (pdpte.reserved, SDM Vol. 3A 4.4.1)")
                 injectException(vector: .generalProtection, errorCode: 0)
                 return .resume
             }
         }
-        // Guest PDPTE0-3: 280AH, 280CH, 280EH, 2810H.
+        // Guest PDPTE0-3: consecutive 64-bit fields, encodings 2 apart (SDM Appendix B.2.3).
         if setup.usesEPT {
             for index in 0..<UInt64(4) {
-                write(VMCSField(rawValue: 0x280A + UInt32(index) * 2), cpu.readPhysical64(host &+ index * 8))
+                let field = VMCSField(rawValue: VMCSField.guestPDPTE0.rawValue + UInt32(index) * 2)
+                write(field, cpu.readPhysical64(host &+ index * 8))
             }
         }
         return nil

@@ -28,7 +28,7 @@ enum TaskSwitchSource: UInt64 {
 }
 
 /// RFLAGS.NT (bit 14): the task was entered by CALL or a task gate and IRET returns from it.
-let taskNestedFlag: UInt64 = 1 << 14
+let taskNestedFlag: UInt64 = RFLAGS.nt.rawValue
 
 /// Why a task switch cannot go on: a fault for the guest (vector, error code), or a stop.
 enum TaskSwitchFailure: Error {
@@ -37,18 +37,19 @@ enum TaskSwitchFailure: Error {
 }
 
 extension VirtualCPU {
-    /// VMWRITE outlined: a task switch writes some thirty fields, none of them on a hot path.
+    /// VMWRITE kept out of line: a task switch writes some thirty fields, and one call site for
+    /// each is smaller than the VMWRITE inlined at each.
     @inline(never)
     func put(_ field: VMCSField, _ value: UInt64) { write(field, value) }
 
     /// The 8-byte descriptor for `selector` in the GDT (TI = 0) or the LDT (TI = 1), or nil
     /// when it lies beyond the table's limit or outside the guest's memory.
     func descriptorAddress(_ selector: UInt64) -> UInt64? {
-        let ldt = selector & 4 != 0
+        let ldt = selector & SegmentSelector.tableIndicator != 0
         let base = read(ldt ? .guestLDTRBase : .guestGDTRBase)
         let limit = read(ldt ? .guestLDTRLimit : .guestGDTRLimit)
-        if ldt && read(.guestLDTRAccessRights) & (1 << 16) != 0 { return nil }
-        let offset = selector & 0xFFF8
+        if ldt && read(.guestLDTRAccessRights) & Self.unusableRights != 0 { return nil }
+        let offset = selector & SegmentSelector.indexMask
         return offset + 7 <= limit ? base &+ offset : nil
     }
 
@@ -68,26 +69,31 @@ extension VirtualCPU {
     }
 
     /// VMCS access rights of a descriptor: type, S, DPL, P (bits 7:0), AVL, L, D/B, G (15:12).
-    static func accessRights(_ descriptor: UInt64) -> UInt64 {
-        (descriptor >> 40) & 0xFF | ((descriptor >> 52) & 0xF) << 12
+    static func accessRights(_ descriptor: UInt64) -> UInt64 { SegmentDescriptor(rawValue: descriptor).accessRights }
+
+    /// The "segment unusable" access right (SDM 25.4.1).
+    static var unusableRights: UInt64 { UInt64(SegmentAccessRights.unusable.rawValue) }
+
+    /// The guest-state fields of ES, CS, SS, DS, FS, GS differ by 2 in their encodings' index
+    /// (SDM Appendix B): the field of segment register `index` (0-5) from ES's.
+    static func segmentField(_ es: VMCSField, _ index: Int) -> VMCSField {
+        VMCSField(rawValue: es.rawValue + UInt32(index) * 2)
     }
 
-    static func segmentRightsField(_ index: Int) -> VMCSField { VMCSField(rawValue: 0x4814 + UInt32(index) * 2) }
+    static func segmentRightsField(_ index: Int) -> VMCSField { segmentField(.guestESAccessRights, index) }
 
     /// Loads segment register `index` (ES, CS, SS, DS, FS, GS: 0-5) from `selector` with the
     /// checks of a task switch (SDM Vol. 3A Table 7-1), the accessed bit set.
     func loadTaskSegment(_ index: Int, _ selector: UInt64, cpl: UInt64) throws(TaskSwitchFailure) {
-        // The guest-state fields of ES, CS, SS, DS, FS, GS differ by 2 in their encodings'
-        // index (SDM Appendix B): selector 0800H, limit 4800H, access rights 4814H, base 6806H.
-        let selectorField = VMCSField(rawValue: 0x0800 + UInt32(index) * 2)
-        let limitField = VMCSField(rawValue: 0x4800 + UInt32(index) * 2)
+        let selectorField = Self.segmentField(.guestESSelector, index)
+        let limitField = Self.segmentField(.guestESLimit, index)
         let rightsField = Self.segmentRightsField(index)
-        let baseField = VMCSField(rawValue: 0x6806 + UInt32(index) * 2)
-        let errorCode = UInt32(selector & 0xFFFC)
+        let baseField = Self.segmentField(.guestESBase, index)
+        let errorCode = UInt32(selector & SegmentSelector.withoutRPL)
         put(selectorField, selector)
-        if selector & 0xFFFC == 0 {
+        if selector & SegmentSelector.withoutRPL == 0 {
             guard index != 1 && index != 2 else { throw .fault(.invalidTSS, 0) }     // null CS or SS: #TS
-            put(rightsField, 1 << 16)                                      // unusable
+            put(rightsField, Self.unusableRights)
             return
         }
         guard let address = descriptorAddress(selector), let descriptor = readDescriptor(address) else {
@@ -107,44 +113,86 @@ extension VirtualCPU {
             guard !system, !code || type & 2 != 0, conforming || dpl >= max(cpl, rpl) else { throw .fault(.invalidTSS, errorCode) }
             guard present else { throw .fault(.segmentNotPresent, errorCode) }
         }
-        if type & 1 == 0 { _ = writeGuest32(address &+ 4, (descriptor | 1 << 40) >> 32) }  // accessed
-        let base = (descriptor >> 16) & 0xFF_FFFF | ((descriptor >> 56) & 0xFF) << 24
-        var limit = descriptor & 0xFFFF | ((descriptor >> 48) & 0xF) << 16
-        if (descriptor >> 55) & 1 != 0 { limit = limit << 12 | 0xFFF }
-        put(baseField, base)
-        put(limitField, limit)
-        put(rightsField, Self.accessRights(descriptor | 1 << 40))
+        if type & 1 == 0 { _ = writeGuest32(address &+ 4, (descriptor | SegmentDescriptor.accessed) >> 32) }
+        put(baseField, SegmentDescriptor(rawValue: descriptor).base)
+        put(limitField, SegmentDescriptor(rawValue: descriptor).limit)
+        put(rightsField, Self.accessRights(descriptor | SegmentDescriptor.accessed))
     }
 
-    /// The switch itself; a thrown failure before `committed` leaves the old task as it was.
+    /// The new task's TSS descriptor and the 104 bytes of its 32-bit TSS (SDM Vol. 3A 7.2.1,
+    /// Figure 7-2).
+    struct NewTaskState {
+        var address: UInt64
+        var descriptor: UInt64
+        var base: UInt64
+        var limit: UInt64
+        var image: [UInt8]
+
+        /// The 32-bit field at `offset` of the TSS.
+        func field(_ offset: Int) -> UInt64 {
+            UInt64(image[offset]) | UInt64(image[offset + 1]) << 8 | UInt64(image[offset + 2]) << 16
+                | UInt64(image[offset + 3]) << 24
+        }
+    }
+
+    /// The switch itself, in the steps of SDM Vol. 3A 7.3; a thrown failure before `committed`
+    /// leaves the old task as it was.
     func switchTask(to selector: UInt64, source: TaskSwitchSource, exit: ExitContext,
                     vectoring: InterruptionInformation, committed: inout Bool) throws(TaskSwitchFailure) {
-        let errorCode = UInt32(selector & 0xFFFC)
-        let badSelector: ExceptionVector = source == .iret ? .invalidTSS : .generalProtection
-        // The new TSS descriptor (SDM 7.3 steps 2-4).
-        guard selector & 4 == 0, let newAddress = descriptorAddress(selector),
-              let newDescriptor = readDescriptor(newAddress) else { throw .fault(badSelector, errorCode) }
-        let type = (newDescriptor >> 40) & 0x1F
-        if type == 0x01 || type == 0x03 { throw .unsupported("a 16-bit TSS") }
-        guard type == (source == .iret ? 0x0B : 0x09) else { throw .fault(badSelector, errorCode) }
-        if source == .call || source == .jmp {
-            let dpl = (newDescriptor >> 45) & 3
-            guard selector & 3 <= dpl && UInt64(currentPrivilegeLevel) <= dpl else { throw .fault(.generalProtection, errorCode) }
-        }
-        guard (newDescriptor >> 47) & 1 != 0 else { throw .fault(.segmentNotPresent, errorCode) }
-        var newLimit = newDescriptor & 0xFFFF | ((newDescriptor >> 48) & 0xF) << 16
-        if (newDescriptor >> 55) & 1 != 0 { newLimit = newLimit << 12 | 0xFFF }
-        guard newLimit >= 0x67 else { throw .fault(.invalidTSS, errorCode) }
-        let newBase = (newDescriptor >> 16) & 0xFF_FFFF | ((newDescriptor >> 56) & 0xFF) << 24
-        guard let image = readGuest(linear: newBase, count: 0x68) else { throw .fault(.invalidTSS, errorCode) }
-        func field(_ offset: Int) -> UInt64 {
-            UInt64(image[offset]) | UInt64(image[offset + 1]) << 8 | UInt64(image[offset + 2]) << 16 | UInt64(image[offset + 3]) << 24
-        }
-        if field(0x24) & RFLAGS.vm.rawValue != 0 { throw .unsupported("a new task in virtual-8086 mode") }
+        let new = try checkNewTSS(selector, source: source)
+        let oldSelector = try saveOldTaskState(source: source, exit: exit, vectoring: vectoring)
+        let newFlags = markTaskBusyAndLinked(new, source: source, oldSelector: oldSelector)
+        committed = true
+        try loadNewTaskRegisters(new, selector: selector, flags: newFlags)
+        try loadNewTaskSegments(new)
+        finishTaskSwitch(source: source, vectoring: vectoring)
+    }
 
-        // Save the old task's state (step 7).
+    /// Steps 2-4 (SDM Vol. 3A 7.3, Table 7-1): the new TSS descriptor in the GDT, available for
+    /// CALL, JMP and task gates (busy for IRET), its DPL for CALL and JMP, present, a limit of at
+    /// least 67H, and the TSS readable; #GP (#TS for IRET), #NP or #TS with the selector.
+    func checkNewTSS(_ selector: UInt64, source: TaskSwitchSource) throws(TaskSwitchFailure) -> NewTaskState {
+        let errorCode = UInt32(selector & SegmentSelector.withoutRPL)
+        let badSelector: ExceptionVector = source == .iret ? .invalidTSS : .generalProtection
+        guard selector & SegmentSelector.tableIndicator == 0, let newAddress = descriptorAddress(selector),
+              let newDescriptor = readDescriptor(newAddress) else { throw .fault(badSelector, errorCode) }
+        let descriptor = SegmentDescriptor(rawValue: newDescriptor)
+        let type = descriptor.typeAndS
+        if type == SystemDescriptorType.availableTSS16 || type == SystemDescriptorType.busyTSS16 {
+            throw .unsupported("a 16-bit TSS")
+        }
+        let expected = source == .iret ? SystemDescriptorType.busyTSS32 : SystemDescriptorType.availableTSS32
+        guard type == expected else { throw .fault(badSelector, errorCode) }
+        if source == .call || source == .jmp {
+            let dpl = UInt64(descriptor.dpl)
+            guard selector & SegmentSelector.rplMask <= dpl && UInt64(currentPrivilegeLevel) <= dpl else {
+                throw .fault(.generalProtection, errorCode)
+            }
+        }
+        guard descriptor.isPresent else { throw .fault(.segmentNotPresent, errorCode) }
+        let newLimit = descriptor.limit
+        guard newLimit >= UInt64(TaskStateSegment32.size - 1) else { throw .fault(.invalidTSS, errorCode) }
+        let newBase = descriptor.base
+        guard let image = readGuest(linear: newBase, count: TaskStateSegment32.size) else {
+            throw .fault(.invalidTSS, errorCode)
+        }
+        let new = NewTaskState(address: newAddress, descriptor: newDescriptor, base: newBase, limit: newLimit,
+                               image: image)
+        if new.field(TaskStateSegment32.eflags) & RFLAGS.vm.rawValue != 0 {
+            throw .unsupported("a new task in virtual-8086 mode")
+        }
+        return new
+    }
+
+    /// Step 7 (SDM Vol. 3A 7.3): EIP (past the instruction, or of the interrupted one for an
+    /// event through a task gate), EFLAGS (NT cleared for IRET), EAX-EDI and the ES-GS selectors
+    /// into the current TSS at 20H-5CH. Returns the current TSS's selector.
+    func saveOldTaskState(source: TaskSwitchSource, exit: ExitContext,
+                          vectoring: InterruptionInformation) throws(TaskSwitchFailure) -> UInt64 {
         let oldSelector = read(.guestTRSelector), oldBase = read(.guestTRBase)
-        if read(.guestTRAccessRights) & 0xF != 0xB { throw .unsupported("a 16-bit current TSS") }
+        if read(.guestTRAccessRights) & 0xF != UInt64(SystemDescriptorType.busyTSS32) {
+            throw .unsupported("a 16-bit current TSS")
+        }
         var eip = exit.rip
         if source != .idtGate || vectoring.type == .softwareInterrupt || vectoring.type == .softwareException
             || vectoring.type == .privilegedSoftwareException {
@@ -160,79 +208,99 @@ extension VirtualCPU {
             case 1: value = flags
             case 6: value = read(.guestRSP)
             case 2...9: value = registers[index - 2]
-            default: value = read(VMCSField(rawValue: 0x0800 + UInt32(index - 10) * 2))
+            default: value = read(Self.segmentField(.guestESSelector, index - 10))
             }
-            guard writeGuest32(oldBase &+ 0x20 &+ UInt64(index) * 4, value & 0xFFFF_FFFF) else {
-                throw .fault(.invalidTSS, UInt32(oldSelector & 0xFFFC))
+            let offset = UInt64(TaskStateSegment32.eip) &+ UInt64(index) * 4
+            guard writeGuest32(oldBase &+ offset, value & 0xFFFF_FFFF) else {
+                throw .fault(.invalidTSS, UInt32(oldSelector & SegmentSelector.withoutRPL))
             }
         }
-        // Busy flags and the back link (steps 6, 8, 9).
+        return oldSelector
+    }
+
+    /// Steps 6, 8 and 9 (SDM Vol. 3A 7.3, 7.4): the old TSS's busy flag cleared for JMP and
+    /// IRET; for CALL and a task gate the new TSS's back link set to the old one and NT set in
+    /// the new EFLAGS; the new TSS's busy flag set unless IRET returns to it. Returns the new
+    /// task's EFLAGS.
+    func markTaskBusyAndLinked(_ new: NewTaskState, source: TaskSwitchSource, oldSelector: UInt64) -> UInt64 {
         if source == .jmp || source == .iret, let oldAddress = descriptorAddress(oldSelector),
            let old = readDescriptor(oldAddress) {
-            _ = writeGuest32(oldAddress &+ 4, (old & ~(UInt64(1) << 41)) >> 32)
+            _ = writeGuest32(oldAddress &+ 4, (old & ~SegmentDescriptor.busy) >> 32)
         }
-        var newFlags = field(0x24) | RFLAGS.alwaysOne.rawValue
+        var newFlags = new.field(TaskStateSegment32.eflags) | RFLAGS.alwaysOne.rawValue
         if source == .call || source == .idtGate {
-            _ = writeGuest(linear: newBase, bytes: [UInt8(oldSelector & 0xFF), UInt8(oldSelector >> 8)])
+            _ = writeGuest(linear: new.base, bytes: [UInt8(oldSelector & 0xFF), UInt8(oldSelector >> 8)])
             newFlags |= taskNestedFlag
         }
-        if source != .iret { _ = writeGuest32(newAddress &+ 4, (newDescriptor | 1 << 41) >> 32) }
+        if source != .iret { _ = writeGuest32(new.address &+ 4, (new.descriptor | SegmentDescriptor.busy) >> 32) }
+        return newFlags
+    }
 
-        // Commit: TR, CR0.TS (steps 10, 11).
-        committed = true
+    /// Steps 10-12 (SDM Vol. 3A 7.3), after the commit: TR, CR0.TS, CR3 (with the PDPTEs under
+    /// PAE paging, SDM Vol. 3A 4.4.1), EFLAGS, EIP and the general-purpose registers.
+    func loadNewTaskRegisters(_ new: NewTaskState, selector: UInt64, flags: UInt64) throws(TaskSwitchFailure) {
         put(.guestTRSelector, selector)
-        put(.guestTRBase, newBase)
-        put(.guestTRLimit, newLimit)
-        put(.guestTRAccessRights, Self.accessRights(newDescriptor | 1 << 41))
+        put(.guestTRBase, new.base)
+        put(.guestTRLimit, new.limit)
+        put(.guestTRAccessRights, Self.accessRights(new.descriptor | SegmentDescriptor.busy))
         put(.guestCR0, read(.guestCR0) | ControlRegister0.ts.rawValue)
-        // CR3, with the PDPTEs under PAE paging (step 12).
         let cr0 = read(.guestCR0)
         if cr0 & ControlRegister0.pg.rawValue != 0 {
-            let cr3 = field(0x1C)
+            let cr3 = new.field(TaskStateSegment32.cr3)
             if Self.usesPAEPaging(cr0: cr0, cr4: read(.guestCR4), efer: guestEFER),
                loadPDPTEs(cr3: cr3, for: "task switch") != nil { throw .unsupported("a new task's CR3 with bad PDPTEs") }
             put(.guestCR3, cr3)
             if setup.usesVPID, let type = setup.invvpidType { try? cpu.invvpid(type: type, vpid: vpid, address: 0) }
         }
-        // EFLAGS, EIP, general-purpose registers.
-        put(.guestRFLAGS, newFlags)
-        put(.guestRIP, field(0x20))
-        for number in 0..<8 where number != 4 { registers[number] = field(0x28 + number * 4) }
-        put(.guestRSP, field(0x38))
-        // LDTR (null: unusable), then the segment registers, CS first for the CPL.
-        let ldt = field(0x60) & 0xFFFF
+        put(.guestRFLAGS, flags)
+        put(.guestRIP, new.field(TaskStateSegment32.eip))
+        for number in 0..<8 where number != 4 { registers[number] = new.field(TaskStateSegment32.eax + number * 4) }
+        put(.guestRSP, new.field(TaskStateSegment32.esp))
+    }
+
+    /// Step 12 (SDM Vol. 3A 7.3, Table 7-1): LDTR (a null selector makes it unusable), then the
+    /// segment registers with their descriptor checks, CS first for the new CPL. A fault on CS
+    /// or SS is not emulated; a fault on another leaves that segment unusable.
+    func loadNewTaskSegments(_ new: NewTaskState) throws(TaskSwitchFailure) {
+        let ldt = new.field(TaskStateSegment32.ldtSelector) & 0xFFFF
         put(.guestLDTRSelector, ldt)
-        if ldt & 0xFFFC == 0 {
-            put(.guestLDTRAccessRights, 1 << 16)
+        if ldt & SegmentSelector.withoutRPL == 0 {
+            put(.guestLDTRAccessRights, Self.unusableRights)
         } else {
-            guard ldt & 4 == 0, let address = descriptorAddress(ldt), let descriptor = readDescriptor(address),
-                  (descriptor >> 40) & 0x1F == 0x02 else { throw .fault(.invalidTSS, UInt32(ldt & 0xFFFC)) }
-            guard (descriptor >> 47) & 1 != 0 else { throw .fault(.segmentNotPresent, UInt32(ldt & 0xFFFC)) }
-            put(.guestLDTRBase, (descriptor >> 16) & 0xFF_FFFF | ((descriptor >> 56) & 0xFF) << 24)
-            var limit = descriptor & 0xFFFF | ((descriptor >> 48) & 0xF) << 16
-            if (descriptor >> 55) & 1 != 0 { limit = limit << 12 | 0xFFF }
-            put(.guestLDTRLimit, limit)
-            put(.guestLDTRAccessRights, Self.accessRights(descriptor))
+            let ldtError = UInt32(ldt & SegmentSelector.withoutRPL)
+            guard ldt & SegmentSelector.tableIndicator == 0, let address = descriptorAddress(ldt),
+                  let raw = readDescriptor(address),
+                  SegmentDescriptor(rawValue: raw).typeAndS == SystemDescriptorType.ldt
+            else { throw .fault(.invalidTSS, ldtError) }
+            let descriptor = SegmentDescriptor(rawValue: raw)
+            guard descriptor.isPresent else { throw .fault(.segmentNotPresent, ldtError) }
+            put(.guestLDTRBase, descriptor.base)
+            put(.guestLDTRLimit, descriptor.limit)
+            put(.guestLDTRAccessRights, descriptor.accessRights)
         }
-        let cs = field(0x4C) & 0xFFFF, cpl = cs & 3
+        let cs = new.field(TaskStateSegment32.cs) & 0xFFFF, cpl = cs & SegmentSelector.rplMask
         do throws(TaskSwitchFailure) {
             try loadTaskSegment(1, cs, cpl: cpl)
-            try loadTaskSegment(2, field(0x50) & 0xFFFF, cpl: cpl)
+            try loadTaskSegment(2, new.field(TaskStateSegment32.ss) & 0xFFFF, cpl: cpl)
         } catch {
             throw .unsupported("a fault loading the new task's CS or SS")
         }
         for index in 0..<6 where index != 1 && index != 2 {
             do throws(TaskSwitchFailure) {
-                try loadTaskSegment(index, field(0x48 + index * 4) & 0xFFFF, cpl: cpl)
+                try loadTaskSegment(index, new.field(TaskStateSegment32.es + index * 4) & 0xFFFF, cpl: cpl)
             } catch {
                 // The fault is the new task's; the segment stays unusable until it is reloaded.
-                put(Self.segmentRightsField(index), 1 << 16)
+                put(Self.segmentRightsField(index), Self.unusableRights)
                 throw error
             }
         }
-        // Local breakpoints end with the task (step 13: DR7 L0-L3, LE).
-        put(.guestDR7, read(.guestDR7) & ~0x155)
-        // An exception delivered through the task gate pushes its error code on the new stack.
+    }
+
+    /// Step 13 (SDM Vol. 3A 7.3): DR7's local breakpoint enables (L0-L3, LE) end with the task;
+    /// an exception delivered through a task gate pushes its error code on the new stack
+    /// (SDM 6.12.2), and an NMI so delivered blocks further NMIs.
+    func finishTaskSwitch(source: TaskSwitchSource, vectoring: InterruptionInformation) {
+        put(.guestDR7, read(.guestDR7) & ~DebugRegister7.localEnables)
         if source == .idtGate && vectoring.hasErrorCode {
             let esp = (read(.guestRSP) &- 4) & 0xFFFF_FFFF
             _ = writeGuest32(read(.guestSSBase) &+ esp, read(.idtVectoringErrorCode))

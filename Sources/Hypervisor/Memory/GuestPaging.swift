@@ -5,8 +5,8 @@
 import VMX
 
 public enum GuestPaging {
-    static let present: UInt64 = 1 << 0
-    static let pageSize: UInt64 = 1 << 7
+    static let present = PageTableEntry.present.rawValue
+    static let pageSize = PageTableEntry.pageSize.rawValue
     static let addressMask: UInt64 = PageFrame.addressMask
 
     /// The guest-physical address of `linear`, or nil where the walk meets a not-present
@@ -38,10 +38,13 @@ public enum GuestPaging {
         if cr4 & ControlRegister4.pae.rawValue != 0 {
             // PAE paging: four PDPTEs at CR3[31:5], then PD (2-MiB pages) and PT.
             let linear32 = linear & 0xFFFF_FFFF
-            guard let pdpte = entry((cr3 & 0xFFFF_FFE0) + (linear32 >> 30) * 8, wide: true), pdpte & present != 0,
+            guard let pdpte = entry((cr3 & PagingStructure.paeDirectoryPointerTable) + (linear32 >> 30) * 8, wide: true), pdpte & present != 0,
                   let pde = entry((pdpte & addressMask) + ((linear32 >> 21) & 511) * 8, wide: true), pde & present != 0
             else { return nil }
-            if pde & pageSize != 0 { return (pde & addressMask & ~0x1F_FFFF) | (linear32 & 0x1F_FFFF) }
+            if pde & pageSize != 0 {
+                let offset = PagingStructure.largePageOffset2MB
+                return (pde & addressMask & ~offset) | (linear32 & offset)
+            }
             guard let pte = entry((pde & addressMask) + ((linear32 >> 12) & 511) * 8, wide: true), pte & present != 0
             else { return nil }
             return (pte & addressMask) | (linear32 & PageFrame.offsetMask)
@@ -50,7 +53,8 @@ public enum GuestPaging {
         let linear32 = linear & 0xFFFF_FFFF
         guard let pde = entry((cr3 & PageFrame.addressMask32) + (linear32 >> 22) * 4, wide: false), pde & present != 0 else { return nil }
         if pde & pageSize != 0 && cr4 & ControlRegister4.pse.rawValue != 0 {
-            return (pde & 0xFFC0_0000) | ((pde >> 13) & 0xFF) << 32 | (linear32 & 0x3F_FFFF)
+            return (pde & PagingStructure.largePageFrame32) | ((pde >> 13) & 0xFF) << 32
+                | (linear32 & PagingStructure.largePageOffset32)
         }
         guard let pte = entry((pde & PageFrame.addressMask32) + ((linear32 >> 12) & 1023) * 4, wide: false), pte & present != 0
         else { return nil }

@@ -38,8 +38,8 @@ public enum GuestStructures {
     public static let gdtLimit: UInt32 = 0x2F
     public static let tssLimit: UInt32 = 0x67
     /// Where the reset-vector page of a real-mode guest is mapped, and where in it the CPU starts.
-    public static let resetVectorPage: UInt64 = 0xFFFF_F000
-    public static let resetVectorOffset: UInt64 = 0xFF0
+    public static let resetVectorPage = PowerUpState.resetVectorPage
+    public static let resetVectorOffset = PowerUpState.resetVectorOffset
 }
 
 /// The registers a guest starts with.
@@ -104,15 +104,17 @@ public struct GuestStartState: Sendable {
             // base FFFF0000H and IP FFF0H, other segments 0 with limit FFFFH, EDX the signature.
             cr0Wanted = ControlRegister0([.cd, .nw, .et]).rawValue
             cr4Wanted = 0
-            let data = SegmentState(selector: 0, base: 0, limit: 0xFFFF, accessRights: SegmentAccessRights.realModeData.rawValue)
+            let limit = PowerUpState.segmentLimit
+            let data = SegmentState(selector: 0, base: 0, limit: limit, accessRights: SegmentAccessRights.realModeData.rawValue)
             state = GuestStartState(
                 cr0: 0, cr0Shadow: 0, cr3: 0, cr4: 0, cr4Shadow: 0, efer: 0,
-                cs: SegmentState(selector: 0xF000, base: 0xFFFF_0000, limit: 0xFFFF, accessRights: SegmentAccessRights.realModeCode.rawValue),
+                cs: SegmentState(selector: PowerUpState.csSelector, base: PowerUpState.csBase, limit: limit,
+                                 accessRights: SegmentAccessRights.realModeCode.rawValue),
                 ss: data, ds: data, es: data, fs: data, gs: data,
-                tr: SegmentState(selector: 0, base: 0, limit: 0xFFFF, accessRights: SegmentAccessRights.presentBusyTSS.rawValue),
-                ldtr: SegmentState(selector: 0, base: 0, limit: 0xFFFF, accessRights: SegmentAccessRights.presentLDT.rawValue),
-                gdtrBase: 0, gdtrLimit: 0xFFFF, idtrBase: 0, idtrLimit: 0xFFFF,
-                rip: 0xFFF0, rsp: 0, rflags: 2, rdx: UInt64(signature))
+                tr: SegmentState(selector: 0, base: 0, limit: limit, accessRights: SegmentAccessRights.presentBusyTSS.rawValue),
+                ldtr: SegmentState(selector: 0, base: 0, limit: limit, accessRights: SegmentAccessRights.presentLDT.rawValue),
+                gdtrBase: 0, gdtrLimit: limit, idtrBase: 0, idtrLimit: limit,
+                rip: PowerUpState.eip, rsp: 0, rflags: 2, rdx: UInt64(signature))
         }
         let caches = ControlRegister0([.cd, .nw]).rawValue
         state.cr0Shadow = cr0Wanted

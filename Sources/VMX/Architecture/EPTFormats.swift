@@ -28,6 +28,10 @@ public enum EPTEntry {
     public static let accessed: UInt64 = 1 << 8
     /// Bit 9 of an entry that maps a page: dirty flag.
     public static let dirty: UInt64 = 1 << 9
+    /// Bits 29:12 of an EPT PDPTE that maps a 1-GiB page: reserved (SDM 29.3.2, Table 29-2).
+    public static let reservedIn1GBPage: UInt64 = 0x3FFF_F000
+    /// Bits 20:12 of an EPT PDE that maps a 2-MiB page: reserved (SDM 29.3.2, Table 29-4).
+    public static let reservedIn2MBPage: UInt64 = 0x1F_F000
 }
 
 /// The EPT memory types (SDM 29.3.7; the EPTP's bits 2:0 and bits 5:3 of a page's entry).
@@ -48,6 +52,8 @@ public enum EPTPointer {
     public static let accessedAndDirtyFlags: UInt64 = 1 << 6
     /// Bit 7: enable supervisor shadow-stack control.
     public static let supervisorShadowStack: UInt64 = 1 << 7
+    /// Bits 11:8: reserved (SDM 25.6.11, Table 25-9).
+    public static let reservedBits11To8: UInt64 = 0xF00
 
     /// The pointer to the PML4 table at `pml4` for a four-level walk, without accessed and
     /// dirty flags.
