@@ -44,10 +44,8 @@ public enum GlobalDescriptorTable {
 
         let gdt = UnsafeMutablePointer<UInt64>(bitPattern: UInt(gdtBase))!
         gdt[0] = 0
-        // Access byte: P, DPL 0, S (code/data), type. Code: execute/read, accessed; L = 1.
-        gdt[1] = 0x00AF_9B00_0000_FFFF
-        // Data: read/write, accessed; G = 1, D/B = 1, limit 4 GiB.
-        gdt[2] = 0x00CF_9300_0000_FFFF
+        gdt[1] = SegmentDescriptor.flatCode64.rawValue
+        gdt[2] = SegmentDescriptor.flatData.rawValue
         let (low, high) = taskStateDescriptor(base: tssBase, limit: taskStateSize - 1)
         gdt[3] = low
         gdt[4] = high
@@ -59,12 +57,7 @@ public enum GlobalDescriptorTable {
 
     /// A 16-byte system descriptor of type 9, "64-bit TSS (available)".
     static func taskStateDescriptor(base: UInt64, limit: UInt64) -> (UInt64, UInt64) {
-        var low = limit & 0xFFFF
-        low |= (base & 0xFF_FFFF) << 16
-        low |= UInt64(0x89) << 40                   // P = 1, DPL = 0, type = 9
-        low |= ((limit >> 16) & 0xF) << 48
-        low |= ((base >> 24) & 0xFF) << 56
-        return (low, base >> 32)
+        SegmentDescriptor.system(base: base, limit: limit, type: SystemDescriptorType.availableTSS32)
     }
 
     private static func setInterruptStack(_ slot: UInt8, top: UInt64, in tss: UnsafeMutableRawPointer) {

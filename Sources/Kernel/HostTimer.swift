@@ -19,18 +19,6 @@ enum HostTimer {
     static let vector: UInt8 = 0x30
     static let spuriousVector: UInt32 = 0xFF
 
-    // Register offsets (SDM Vol. 3A Table 11-1).
-    static let eoi: UInt64 = 0x0B0
-    static let spuriousInterruptVector: UInt64 = 0x0F0
-    static let lvtTimer: UInt64 = 0x320
-    static let initialCount: UInt64 = 0x380
-    static let currentCount: UInt64 = 0x390
-    static let divideConfiguration: UInt64 = 0x3E0
-
-    static let apicGlobalEnable: UInt64 = 1 << 11
-    static let softwareEnable: UInt32 = 1 << 8
-    static let masked: UInt32 = 1 << 16
-
     /// Whether this processor's timer is armed.
     static var armed: Bool {
         get { PerCPU.current.map { $0[word: PerCPU.hostTimerArmedOffset] != 0 } ?? false }
@@ -50,22 +38,22 @@ enum HostTimer {
     /// One-shot, `cycles` ticks of the APIC timer (Bochs counts it at the TSC's rate).
     static func arm(cycles: UInt64) {
         let apicBase = x86_rdmsr(MSR.ia32APICBase)
-        if apicBase & apicGlobalEnable == 0 { x86_wrmsr(MSR.ia32APICBase, apicBase | apicGlobalEnable) }
-        write(spuriousInterruptVector, softwareEnable | spuriousVector)
-        write(divideConfiguration, 0xB)                       // divide by 1
-        write(lvtTimer, UInt32(vector))                       // one-shot, unmasked
-        write(initialCount, UInt32(max(1, min(cycles, UInt64(UInt32.max)))))
+        if apicBase & LocalAPIC.globalEnable == 0 { x86_wrmsr(MSR.ia32APICBase, apicBase | LocalAPIC.globalEnable) }
+        write(LocalAPIC.spuriousInterruptVector, LocalAPIC.softwareEnable | spuriousVector)
+        write(LocalAPIC.timerDivideConfiguration, LocalAPIC.divideBy1)
+        write(LocalAPIC.lvtTimer, UInt32(vector))              // one-shot, unmasked
+        write(LocalAPIC.timerInitialCount, UInt32(max(1, min(cycles, UInt64(UInt32.max)))))
         armed = true
     }
 
     static func disarm() {
-        write(lvtTimer, masked | UInt32(vector))
-        write(initialCount, 0)
+        write(LocalAPIC.lvtTimer, LocalAPIC.masked | UInt32(vector))
+        write(LocalAPIC.timerInitialCount, 0)
         armed = false
     }
 
     /// Whether the armed timer has counted down to 0 (a stale interrupt leaves it not).
-    static var expired: Bool { armed && read(currentCount) == 0 }
+    static var expired: Bool { armed && read(LocalAPIC.timerCurrentCount) == 0 }
 
-    static func endOfInterrupt() { write(eoi, 0) }
+    static func endOfInterrupt() { write(LocalAPIC.endOfInterrupt, 0) }
 }

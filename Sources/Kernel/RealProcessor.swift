@@ -87,10 +87,8 @@ public struct RealProcessor: Processor {
     func failure(_ code: CInt) -> VMFailure {
         if code == CInt(VMX_FAIL_INVALID) { return .invalid }
         var error: UInt64 = 0
-        _ = x86_vmread(Self.vmInstructionErrorField, &error)
+        _ = x86_vmread(UInt64(VMCSField.vmInstructionError.rawValue), &error)
         return .valid(VMInstructionError(rawValue: UInt32(truncatingIfNeeded: error)))
     }
 
-    /// VMCS field "VM-instruction error" (SDM Appendix B.3.1, 32-bit read-only data field 0).
-    static let vmInstructionErrorField: UInt64 = 0x4400
 }

@@ -259,13 +259,12 @@ func buildLinuxGuest<P: GuestProcessor>(
 /// (PML4 -> PDPT -> four page directories of 2-MiB pages, present and writable).
 func writeLinuxBootTables<P: Processor>(at area: UInt64, cpu: P) {
     let gdt = area + LinuxBootArea.gdt
-    cpu.writePhysical64(gdt + UInt64(LinuxBootArea.codeSelector), 0x00AF_9B00_0000_FFFF)  // 64-bit code, DPL 0
-    cpu.writePhysical64(gdt + UInt64(LinuxBootArea.dataSelector), 0x00CF_9300_0000_FFFF)  // data, 4 GiB
-    let tss = area + LinuxBootArea.tss, limit = UInt64(GuestStructures.tssLimit)
-    var low = limit & 0xFFFF | (tss & 0xFF_FFFF) << 16 | UInt64(0x8B) << 40     // busy 64-bit TSS
-    low |= ((limit >> 16) & 0xF) << 48 | ((tss >> 24) & 0xFF) << 56
-    cpu.writePhysical64(gdt + UInt64(LinuxBootArea.tssSelector), low)
-    cpu.writePhysical64(gdt + UInt64(LinuxBootArea.tssSelector) + 8, tss >> 32)
+    cpu.writePhysical64(gdt + UInt64(LinuxBootArea.codeSelector), SegmentDescriptor.flatCode64.rawValue)
+    cpu.writePhysical64(gdt + UInt64(LinuxBootArea.dataSelector), SegmentDescriptor.flatData.rawValue)
+    let tss = SegmentDescriptor.system(base: area + LinuxBootArea.tss, limit: UInt64(GuestStructures.tssLimit),
+                                       type: SystemDescriptorType.busyTSS32)
+    cpu.writePhysical64(gdt + UInt64(LinuxBootArea.tssSelector), tss.low)
+    cpu.writePhysical64(gdt + UInt64(LinuxBootArea.tssSelector) + 8, tss.high)
     let present: UInt64 = 0x3, largePage: UInt64 = 0x80
     cpu.writePhysical64(area + LinuxBootArea.pml4, area + LinuxBootArea.pdpt | present)
     for gigabyte in 0..<UInt64(4) {

@@ -29,8 +29,11 @@ public enum LocalAPIC {
     public static let interruptCommandHigh: UInt64 = 0x310
     /// LVT CMCI, timer, thermal, performance counters, LINT0, LINT1, error.
     public static let lvtCMCI: UInt64 = 0x2F0
-    public static let lvtEntries: [UInt64] = [lvtCMCI, 0x320, 0x330, 0x340, 0x350, 0x360, 0x370]
+    public static let lvtTimer: UInt64 = 0x320
+    public static let lvtEntries: [UInt64] = [lvtCMCI, lvtTimer, 0x330, 0x340, 0x350, 0x360, 0x370]
     public static let timerInitialCount: UInt64 = 0x380
+    public static let timerCurrentCount: UInt64 = 0x390
+    public static let timerDivideConfiguration: UInt64 = 0x3E0
     /// An LVT entry's mask bit (16).
     public static let masked: UInt32 = 1 << 16
 
@@ -39,6 +42,10 @@ public enum LocalAPIC {
 
     // MARK: Values
 
+    /// Spurious-interrupt vector register: APIC software enable (bit 8).
+    public static let softwareEnable: UInt32 = 1 << 8
+    /// Divide configuration register: divide by 1 (1011B).
+    public static let divideBy1: UInt32 = 0xB
     /// Spurious-interrupt vector register: APIC software enable (bit 8) with vector FFH.
     public static let softwareEnableWithVectorFF: UInt32 = 0x1FF
     /// ICR: delivery mode INIT (101B), level assert; StartUp (110B) with the vector in bits 7:0;

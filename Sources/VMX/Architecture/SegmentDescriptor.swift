@@ -39,6 +39,23 @@ public struct SegmentDescriptor: RawRepresentable, Equatable, Sendable {
     /// P (bits 15:8) and AVL, L, D/B, G (bits 23:20).
     public static let attributesOfHighDoubleword: UInt32 = 0x00F0_FF00
 
+    /// A flat 64-bit code segment: base 0, limit FFFFFH pages, execute/read and accessed, S, DPL
+    /// 0, P, L and G.
+    public static let flatCode64 = Self(rawValue: 0x00AF_9B00_0000_FFFF)
+    /// A flat data segment: base 0, limit FFFFFH pages (4 GiB), read/write and accessed, S, DPL
+    /// 0, P, D/B and G.
+    public static let flatData = Self(rawValue: 0x00CF_9300_0000_FFFF)
+
+    /// A 16-byte system descriptor in IA-32e mode (SDM Vol. 3A 8.2.3, Figure 8-4: a TSS or LDT):
+    /// the low eight bytes hold limit 19:0, base 31:0, `type`, DPL 0 and P; the high eight
+    /// bytes base 63:32.
+    public static func system(base: UInt64, limit: UInt64, type: UInt8) -> (low: UInt64, high: UInt64) {
+        var low = limit & 0xFFFF | (base & 0xFF_FFFF) << 16
+        low |= (UInt64(type) | 0x80) << 40                  // P (bit 47) with the type
+        low |= ((limit >> 16) & 0xF) << 48 | ((base >> 24) & 0xFF) << 56
+        return (low, base >> 32)
+    }
+
     /// The access rights the VMCS holds for this descriptor (SDM 25.4.1, Table 25-2): type, S,
     /// DPL, P at bits 7:0 and AVL, L, D/B, G at bits 15:12.
     public var accessRights: UInt64 { (rawValue >> 40) & 0xFF | ((rawValue >> 52) & 0xF) << 12 }
