@@ -308,7 +308,7 @@ HOSTILE = [
     ("portsweep", "guest portsweep: IN from port 0x0000 (not emulated) denied: #GP(0) injected", "refused port accesses"),
 ]
 HOSTILE_BUDGET = 2000000
-# What a guest may cost beyond its budget: building, reporting and clearing it (issue 13).
+# What a guest may cost beyond its budget: building, reporting and clearing it.
 COST_ALLOWANCE = 10_000_000
 # Lines a hostile guest may cause: 64 of its own output or 16 of a kind, the start, the
 # summaries and the stop line.

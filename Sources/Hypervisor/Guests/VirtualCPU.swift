@@ -130,8 +130,7 @@ public final class VirtualCPU<P: GuestProcessor> {
         // Outside 64-bit mode EIP wraps at 4 GiB: an instruction that ends at FFFFFFFFH is
         // followed by the one at 0 (unwrapped, VM entry would fail: SDM 27.3.1.4). That needs
         // bits 31:0 of RIP above FFFFFFF0H (an instruction is at most 15 bytes), and only then
-        // is the mode read. Every CPUID, VMCALL and OUT exit passes here: one compare, and the
-        // mode read inline (an outlined call cost 3 cycles per exit in saved registers).
+        // is the mode read: most exits pass here, and pay one compare.
         if UInt32(truncatingIfNeeded: exit.rip) > UInt32.max - 15 && !isIn64BitMode { next &= 0xFFFF_FFFF }
         cpu.vmwriteField(VMCSField.guestRIP.rawValue, next)
         let interruptibility = read(.guestInterruptibilityState)
