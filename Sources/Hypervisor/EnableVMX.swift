@@ -41,7 +41,7 @@ public func enableVMX<P: Processor>(
     guard let region = arena.allocate(bytes: size, below: limit, zeroingWith: cpu) else {
         throw .noMemoryForVMXONRegion(size: size, limit: limit)
     }
-    cpu.writePhysical32(region, basic.revisionIdentifier & 0x7FFF_FFFF)
+    cpu.writePhysical32(region, basic.revisionIdentifier)
     log("VMX: VMXON region at " + hex(region) + ", " + decimal(size) + " bytes, revision identifier " + hex(basic.revisionIdentifier))
 
     do { try cpu.vmxon(region) } catch { throw .vmxonFailed(error) }

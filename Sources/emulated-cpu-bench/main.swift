@@ -1,5 +1,5 @@
 // `make bench` (hosted half): the emulated CPU's VMREAD and VMWRITE cost, to show they are
-// constant-time (issue 3 target): the same cost for the first and the last field of the
+// constant-time (the target): the same cost for the first and the last field of the
 // table, for every width, and whether 1 or 64 VMCSs exist.
 import EmulatedCPU
 import Hypervisor

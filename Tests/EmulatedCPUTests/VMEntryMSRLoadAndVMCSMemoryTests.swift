@@ -1,4 +1,4 @@
-// Two defects issue 15 names, found by cases kept outside the project:
+// Two defects found by cases kept outside the project:
 //   1. the VM-entry MSR-load list (SDM 27.4): an entry WRMSR would refuse fails VM entry with
 //      basic exit reason 34 and the entry's 1-based number as exit qualification, the entries
 //      before it stay loaded, and a valid list really loads its MSRs;

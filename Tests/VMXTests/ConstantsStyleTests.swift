@@ -1,4 +1,4 @@
-// One home for every x86 constant (/work/shared/design/ARCHITECTURE.md, issue 11 item 2): the
+// One home for every x86 constant (docs/ARCHITECTURE.md): the
 // architectural formats - IA32_EFER, RFLAGS, CR0/CR4, segment access rights, exception
 // vectors, CPUID bits, IA32_FEATURE_CONTROL, EPT entries and the EPTP - are typed values in
 // Sources/VMX. Outside it, in the Hypervisor, Kernel and EmulatedCPU modules, a bit written as

@@ -108,7 +108,7 @@ public func handleIOInstruction<P: GuestProcessor>(_ vcpu: VirtualCPU<P>, _ exit
 /// instruction is not skipped, so it exits again and continues (RCX, RSI/RDI say where).
 func stringIO<P: GuestProcessor>(_ vcpu: VirtualCPU<P>, _ exit: ExitContext, _ q: IOInstructionQualification) -> ExitAction {
     let in64 = vcpu.isIn64BitMode
-    var addressSize = in64 ? 8 : (vcpu.read(.guestCSAccessRights) & (1 << 14) != 0 ? 4 : 2)
+    var addressSize = in64 ? 8 : (vcpu.read(.guestCSAccessRights) & UInt64(SegmentAccessRights.defaultOperationSize.rawValue) != 0 ? 4 : 2)
     var segment = q.isIn ? 0 : 3      // INS writes ES:RDI; OUTS reads DS:RSI unless overridden
     if vcpu.setup.reportsStringIOInformation {
         let information = StringIOInstructionInformation(rawValue: UInt32(truncatingIfNeeded: vcpu.read(.vmExitInstructionInformation)))
@@ -118,7 +118,7 @@ func stringIO<P: GuestProcessor>(_ vcpu: VirtualCPU<P>, _ exit: ExitContext, _ q
     let mask: UInt64 = addressSize == 8 ? .max : (UInt64(1) << UInt64(addressSize * 8)) - 1
     let bases: [VMCSField] = [.guestESBase, .guestCSBase, .guestSSBase, .guestDSBase, .guestFSBase, .guestGSBase]
     let segmentBase = in64 && segment < 4 ? 0 : vcpu.read(bases[min(segment, 5)])
-    let step: UInt64 = vcpu.read(.guestRFLAGS) & (1 << 10) != 0 ? 0 &- UInt64(q.size) : UInt64(q.size)
+    let step: UInt64 = vcpu.read(.guestRFLAGS) & RFLAGS.df.rawValue != 0 ? 0 &- UInt64(q.size) : UInt64(q.size)
     let indexRegister = q.isIn ? 7 : 6
     var remaining = q.isRepeated ? vcpu.registers.rcx & mask : 1
     var iterations = 0

@@ -30,8 +30,7 @@ public func handleVMCALL<P: GuestProcessor>(_ vcpu: VirtualCPU<P>, _ exit: inout
         case .shutDown:
             action = .stop(.shutDown(code: call.arguments.0))
         // RAISE_INTERRUPT and SINGLE_STEP end here: they act after the skip, with the
-        // interruptibility it leaves. (A shared tail that decoded the call again cost every
-        // VMCALL 22 more cycles in `make bench`.)
+        // interruptibility it leaves; the other calls share the tail below.
         case .raiseInterrupt:
             let vector = call.arguments.0
             if vector < 32 || vector > 255 {

@@ -134,9 +134,8 @@ public final class VirtualCPU<P: GuestProcessor> {
         // Outside 64-bit mode EIP wraps at 4 GiB: an instruction that ends at FFFFFFFFH is
         // followed by the one at 0 (unwrapped, VM entry would fail: SDM 27.3.1.4). That needs
         // bits 31:0 of RIP above FFFFFFF0H (an instruction is at most 15 bytes), and only then
-        // is the mode read. Every CPUID, VMCALL and OUT exit passes here: one compare, and the
-        // mode read inline (an outlined call cost 3 cycles per exit in saved registers).
-        if UInt32(truncatingIfNeeded: exit.rip) > 0xFFFF_FFF0 && !isIn64BitMode { next &= 0xFFFF_FFFF }
+        // is the mode read: most exits pass here, and pay one compare.
+        if UInt32(truncatingIfNeeded: exit.rip) > UInt32.max - 15 && !isIn64BitMode { next &= 0xFFFF_FFFF }
         cpu.vmwriteField(VMCSField.guestRIP.rawValue, next)
         let interruptibility = read(.guestInterruptibilityState)
         let blocking = GuestInterruptibility.blockingBySTI | GuestInterruptibility.blockingByMovSS
@@ -158,7 +157,7 @@ public final class VirtualCPU<P: GuestProcessor> {
         if dr7 & 0xFF != 0 { ioBreakpointTraps(exit, dr7: dr7) }
     }
 
-    static var resumeFlag: UInt64 { 1 << 16 }
+    static var resumeFlag: UInt64 { RFLAGS.rf.rawValue }
 
     /// The single-step trap of an instruction the hypervisor completed for the guest, made
     /// pending for the next VM entry to deliver as a #DB before the next instruction (the
@@ -169,7 +168,7 @@ public final class VirtualCPU<P: GuestProcessor> {
     func singleStepTrap(flags: UInt64) {
         if flags & Self.resumeFlag != 0 { write(.guestRFLAGS, flags & ~Self.resumeFlag) }
         if flags & RFLAGS.tf.rawValue != 0 {
-            write(.guestPendingDebugExceptions, read(.guestPendingDebugExceptions) | 1 << 14)
+            write(.guestPendingDebugExceptions, read(.guestPendingDebugExceptions) | GuestPendingDebugExceptions.bs)
         }
     }
 
@@ -188,7 +187,7 @@ public final class VirtualCPU<P: GuestProcessor> {
             if address < port + size && port < address + length { pending |= 1 << index }
         }
         if pending != 0 {
-            write(.guestPendingDebugExceptions, read(.guestPendingDebugExceptions) | pending | 1 << 12)
+            write(.guestPendingDebugExceptions, read(.guestPendingDebugExceptions) | pending | GuestPendingDebugExceptions.enabledBreakpoint)
         }
     }
 
@@ -272,7 +271,7 @@ public final class VirtualCPU<P: GuestProcessor> {
     @inline(__always)
     public var isIn64BitMode: Bool {
         read(.vmEntryControls) & UInt64(VMEntryControls.ia32eModeGuest.rawValue) != 0
-            && read(.guestCSAccessRights) & (1 << 13) != 0
+            && read(.guestCSAccessRights) & UInt64(SegmentAccessRights.longMode.rawValue) != 0
     }
 
     /// The guest's current privilege level: SS.DPL (SDM Vol. 3A 5.5: CPL is CS.DPL, which VM

@@ -4,6 +4,9 @@ public struct PhysicalRange: Equatable, Sendable {
     public var start: UInt64
     public var end: UInt64
 
+    /// 4 GiB: the end of the 32-bit physical address space.
+    public static let fourGiB: UInt64 = 1 << 32
+
     public init(start: UInt64, end: UInt64) {
         self.start = start
         self.end = end

@@ -165,14 +165,14 @@ func buildLinuxGuest<P: GuestProcessor>(
     let alignment = max(UInt64(header.kernelAlignment), page)
     let initSize = UInt64(header.initSize)
     let kernelStart: UInt64? = header.relocatableKernel
-        ? memory.lowestFit(size: initSize, alignment: alignment, from: UInt64(header.prefAddress), below: 1 << 32,
+        ? memory.lowestFit(size: initSize, alignment: alignment, from: UInt64(header.prefAddress), below: PhysicalRange.fourGiB,
                            avoiding: sources + [bootRange])
         : (memory.isGuestRAM(PhysicalRange(start: UInt64(header.prefAddress), size: initSize)) ? UInt64(header.prefAddress) : nil)
     guard let load = kernelStart else { throw .noRoomForKernel(initSize: initSize, alignment: alignment) }
     let kernelRange = PhysicalRange(start: load, size: initSize)
     var ramdisk: PhysicalRange? = nil
     if let initrd {
-        let limit = min(UInt64(header.initrdAddrMax) + 1, 1 << 32)
+        let limit = min(UInt64(header.initrdAddrMax) + 1, PhysicalRange.fourGiB)
         guard let start = memory.highestFit(size: initrd.size, alignment: page, below: limit,
                                             avoiding: sources + [bootRange, kernelRange])
         else { throw .noRoomForInitrd(size: initrd.size, limit: limit - 1) }

@@ -11,7 +11,7 @@ extension PassThroughMemory {
     /// The highest guest-physical address mapped: 4 GiB, or the end of the firmware map above
     /// it, rounded up to 2 MiB.
     public var mappedTop: UInt64 {
-        var top: UInt64 = 1 << 32
+        var top = PhysicalRange.fourGiB
         for entry in firmwareMap { top = max(top, entry.end) }
         let large: UInt64 = 2 << 20
         return (top + large - 1) & ~(large - 1)

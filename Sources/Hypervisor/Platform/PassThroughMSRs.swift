@@ -26,9 +26,10 @@ public enum PassThroughMSRs {
     /// Intercepted for writes only.
     public static let interceptedWrites: [UInt32] = [MSR.ia32APICBase, MSR.ia32BIOSUpdateTrigger]
 
-    /// IA32_MISC_ENABLE as the guest first reads it: fast strings (bit 0), branch trace
-    /// storage and PEBS unavailable (bits 11, 12), everything else clear.
-    public static let miscEnableDefault: UInt64 = 1 << 0 | 1 << 11 | 1 << 12
+    /// IA32_MISC_ENABLE as the guest first reads it: fast strings, branch trace storage and
+    /// PEBS unavailable, everything else clear.
+    public static let miscEnableDefault: UInt64 = MiscEnable([.fastStrings, .branchTraceStorageUnavailable,
+                                                              .pebsUnavailable]).rawValue
     /// IA32_APIC_BASE bits a write may not change: x2APIC enable (10), APIC global enable
     /// (11), the base (MAXPHYADDR-1:12).
     static let apicBaseFixed: UInt64 = LocalAPIC.x2APICMode | LocalAPIC.globalEnable | LocalAPIC.baseMask

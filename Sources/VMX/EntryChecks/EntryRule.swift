@@ -67,7 +67,7 @@ public enum EntryOutcome: Equatable, Sendable {
     case entryFailure(ExitReason, qualification: UInt64)
 
     /// One line: "success", "vmfail-valid 7", "entry-failure 33 qual 0" (the words of the
-    /// scenario format of issue 5, decimal numbers).
+    /// scenario format, docs/SCENARIOS.md, decimal numbers).
     public var summary: String {
         switch self {
         case .success: return "success"
