@@ -58,23 +58,6 @@ public enum GuestStop: Sendable, Equatable {
     case emulationFailure
     /// A pass-through guest powered off, slept or reset the machine.
     case platform(PlatformStop)
-
-    public static func == (lhs: GuestStop, rhs: GuestStop) -> Bool {
-        switch (lhs, rhs) {
-        case (.halted, .halted), (.tripleFault, .tripleFault), (.machineCheck, .machineCheck),
-             (.emulationFailure, .emulationFailure): return true
-        case let (.shutDown(a), .shutDown(b)): return a == b
-        case let (.budgetExhausted(a, b), .budgetExhausted(c, d)): return a == c && b == d
-        case let (.eptViolation(a), .eptViolation(b)): return a == b
-        case let (.eptMisconfiguration(a), .eptMisconfiguration(b)): return a == b
-        case let (.initOrSIPI(a), .initOrSIPI(b)): return a == b
-        case let (.unexpectedExit(a), .unexpectedExit(b)): return a == b
-        case let (.entryFailure(a, b), .entryFailure(c, d)): return a == c && b == d
-        case let (.entryInstructionFailed(a, b), .entryInstructionFailed(c, d)): return a == c && b == d
-        case let (.platform(a), .platform(b)): return a == b
-        default: return false
-        }
-    }
 }
 
 /// A handler: the guest's virtual CPU and the exit.
