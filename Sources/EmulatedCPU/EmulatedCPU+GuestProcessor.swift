@@ -3,9 +3,6 @@
 // the host timer and the console (docs/EMULATED-CPU.md).
 import CUnicorn
 import VMX
-#if canImport(Testing)
-import Testing
-#endif
 
 extension EmulatedCPU: GuestProcessor {
     /// TSC cycles per guest instruction retired (default 1). Time on the emulated CPU is
@@ -150,21 +147,18 @@ extension EmulatedCPU: GuestProcessor {
     /// Guest instructions retired since the CPU was made.
     public var guestInstructionsRetired: UInt64 { guestExecution.instructionsRetired }
 
-    /// Reports a guest state or behaviour the emulated CPU does not model: a test issue (by
-    /// the fault policy), then guest execution stops with a VM exit whose reason the SDM does
+    /// Reports a guest state or behaviour the emulated CPU does not model: to the fault
+    /// reporter (by the fault policy), then guest execution stops with a VM exit whose reason the SDM does
     /// not define (`ExitReason(rawValue: 0xFFFF)`).
     func reportGuestExecutionProblem(_ message: String) {
         let text = "guest execution on the emulated CPU (\(profile.name)): \(message)"
         switch faultPolicy {
         case .expect:
             guestExecutionProblems.append(text)
-        case .recordIssue:
+        case .report:
             guestExecutionProblems.append(text)
-            #if canImport(Testing)
-            Issue.record(Comment(rawValue: text))
-            #else
-            fatalError(text)
-            #endif
+            guard let faultReporter else { fatalError(text) }
+            faultReporter(text)
         case .trap:
             fatalError(text)
         }

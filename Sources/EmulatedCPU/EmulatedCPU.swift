@@ -84,7 +84,10 @@ public final class EmulatedCPU: Processor {
 
     // MARK: Faults
 
-    public var faultPolicy: FaultPolicy = .recordIssue
+    public var faultPolicy: FaultPolicy = .report
+    /// Where `.report` sends a fault's one-line description: a test injects one that records a
+    /// test issue. nil: the process stops with the description.
+    public var faultReporter: ((String) -> Void)?
     /// The fault of the last instruction executed, nil when it completed.
     public internal(set) var lastFault: Fault?
     /// The instruction that raised `lastFault`.
@@ -104,8 +107,10 @@ public final class EmulatedCPU: Processor {
     /// A CPU like `profile`'s, with `memorySize` bytes of zeroed physical memory, in the state
     /// the kernel's boot code leaves: 64-bit mode at CPL 0 with paging (CR0 = PG|ET|PE,
     /// CR4 = PAE, IA32_EFER = LMA|LME), CR4.VMXE clear, outside VMX operation.
-    public init(profile: CapabilityProfile, memorySize: Int = 64 << 20) {
+    public init(profile: CapabilityProfile, memorySize: Int = 64 << 20,
+                faultReporter: ((String) -> Void)? = nil) {
         self.profile = profile
+        self.faultReporter = faultReporter
         capabilities = profile.vmxCapabilities
         memory = PhysicalMemory(size: memorySize)
         let addressSizes = profile.cpuid(leaf: 0x8000_0008, subleaf: 0)

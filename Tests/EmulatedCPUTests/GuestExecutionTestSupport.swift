@@ -40,8 +40,7 @@ struct GuestMachine {
     /// (unrestricted guest). `ept`: map guest memory through the EPT (4 KiB pages).
     init(profile: CapabilityProfile? = nil, kind: Kind = .long64, ept: Bool = true, code: [UInt8]) throws {
         let profile = try profile ?? Profiles.synthetic()
-        let cpu = EmulatedCPU(profile: profile, memorySize: 16 << 20)
-        cpu.faultPolicy = .recordIssue
+        let cpu = EmulatedCPU(profile: profile, memorySize: 16 << 20, faultReporter: recordIssue)
         self.cpu = cpu
         useEPT = ept
         try enterVMXRoot(cpu)

@@ -36,19 +36,30 @@ struct RegisterTests {
             #expect(cpu.lastFault == .generalProtection0, "capability MSRs are read-only")
         }
         // VMXCapabilities.read asks only for MSRs that exist: no fault on any profile.
-        cpu.faultPolicy = .recordIssue
+        cpu.faultPolicy = .report
+        cpu.faultReporter = recordIssue
         #expect(VMXCapabilities.read(from: cpu) == profile.vmxCapabilities)
     }
 
     @Test("an unexpected fault fails the running test under the default policy")
     func recordIssuePolicy() throws {
-        let cpu = EmulatedCPU(profile: try Profiles.synthetic(), memorySize: 4096)
-        #expect(cpu.faultPolicy == .recordIssue)
+        let cpu = EmulatedCPU(profile: try Profiles.synthetic(), memorySize: 4096, faultReporter: recordIssue)
+        #expect(cpu.faultPolicy == .report)
         withKnownIssue("RDMSR of an MSR that does not exist") {
             _ = cpu.readMSR(0x1234_5678)
         }
         #expect(cpu.lastFault == .generalProtection0)
         #expect(cpu.lastFaultInstruction == .rdmsr)
+    }
+
+    @Test("the report policy hands the fault's one-line description to the injected reporter")
+    func reporterReceivesTheDescription() throws {
+        final class Reports { var lines: [String] = [] }
+        let reports = Reports()
+        let cpu = EmulatedCPU(profile: try Profiles.synthetic(), memorySize: 4096,
+                              faultReporter: { reports.lines.append($0) })
+        _ = cpu.readMSR(0x1234_5678)
+        #expect(reports.lines == ["RDMSR raised #GP(0) on the emulated CPU (\(cpu.profile.name))"])
     }
 
     @Test("IA32_FEATURE_CONTROL: writable until locked, then WRMSR raises #GP(0)")

@@ -9,7 +9,8 @@ import EmulatedCPU
 @Suite(.serialized) struct DiagnosticsEntryFailureTests {
     /// The scenario runner's guest, built by buildGuest on a fresh VMCS, on `profile`.
     static func guest(profile: String) throws -> (VirtualCPU<EmulatedCPU>, GuestRunSupport.Lines) {
-        let cpu = EmulatedCPU(profile: try CapabilityProfile.load(named: profile), memorySize: 64 << 20)
+        let cpu = EmulatedCPU(profile: try CapabilityProfile.load(named: profile), memorySize: 64 << 20,
+                              faultReporter: recordIssue)
         let output = GuestRunSupport.Lines()
         cpu.consoleHandler = { output.lines.append($0) }
         var arena = PageArena()

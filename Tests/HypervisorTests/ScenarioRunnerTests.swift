@@ -10,7 +10,8 @@ enum ScenarioRunnerSupport {
     /// Runs `files` (name, text) on a fresh emulated CPU with `profile`; returns the console lines.
     static func run(_ files: [(String, String)], profile: String, world: ScenarioWorld = .hosted,
                     expectHealthy: Bool = true) throws -> [String] {
-        let cpu = EmulatedCPU(profile: try CapabilityProfile.load(named: profile), memorySize: 64 << 20)
+        let cpu = EmulatedCPU(profile: try CapabilityProfile.load(named: profile), memorySize: 64 << 20,
+                              faultReporter: recordIssue)
         let output = GuestRunSupport.Lines()
         cpu.consoleHandler = { output.lines.append($0) }
         var arena = PageArena()
@@ -164,7 +165,8 @@ enum ScenarioRunnerSupport {
 
 @Suite struct ScenarioBundleTests {
     @Test func bundleSplitsIntoFilesWithTheirOwnLineNumbers() throws {
-        let cpu = EmulatedCPU(profile: try CapabilityProfile.load(named: "corei7_skylake_x"), memorySize: 64 << 20)
+        let cpu = EmulatedCPU(profile: try CapabilityProfile.load(named: "corei7_skylake_x"), memorySize: 64 << 20,
+                              faultReporter: recordIssue)
         let text = "#%scenario a.scn\n# first\n0x6800 = 0x1\n#%scenario b.scn\n#%scenario c.scn\n0x6800 0x31\n"
         let bytes = Array(text.utf8)
         for (offset, byte) in bytes.enumerated() { cpu.memory.write8(0x40_0000 + UInt64(offset), byte) }
