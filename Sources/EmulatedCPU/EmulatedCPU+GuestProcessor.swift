@@ -1,6 +1,7 @@
 // The emulated CPU as a GuestProcessor: VMLAUNCH/VMRESUME that run the guest until its next VM
 // exit (GuestExecution), INVEPT and INVVPID with the protocol's types, the time-stamp counter,
-// the host timer and the console (docs/EMULATED-CPU.md).
+// the machine's ports (docs/EMULATED-CPU.md). The host timer and the console are in
+// EmulatedCPU+Host.swift.
 import CUnicorn
 import VMX
 
@@ -61,32 +62,6 @@ extension EmulatedCPU: GuestProcessor {
         return engine.read(registers[number & 3])
     }
 
-    /// The host timer: its interrupt is requested when the time-stamp counter has advanced by
-    /// `cycles` (it advances only while a guest runs). The vector is `hostTimerVector`.
-    public func armHostTimer(cycles: UInt64) -> UInt8? {
-        let execution = guestExecution
-        execution.hostTimerDeadline = execution.timestampCounter &+ cycles
-        execution.hostTimerFired = false
-        execution.hostInterruptPending = false
-        return execution.hostTimerVector
-    }
-
-    public func disarmHostTimer() {
-        guestExecution.hostTimerDeadline = nil
-        guestExecution.hostTimerFired = false
-    }
-
-    public func hostTimerExpired() -> Bool {
-        guestExecution.pollHostTimer()
-        return guestExecution.hostTimerFired
-    }
-
-    /// The end of the host timer's interrupt: an interrupt that was not acknowledged on exit is
-    /// no longer pending.
-    public func endHostInterrupt(vector: UInt8) {
-        if vector == guestExecution.hostTimerVector { guestExecution.hostInterruptPending = false }
-    }
-
     /// The emulated machine's ports: a port with a value in `portValues` reads it, any other
     /// reads all ones (nothing there); every write is recorded in `portWrites`.
     public func readPort(_ port: UInt16, size: Int) -> UInt32 {
@@ -96,12 +71,6 @@ extension EmulatedCPU: GuestProcessor {
 
     public func writePort(_ port: UInt16, size: Int, _ value: UInt32) {
         guestExecution.portWrites.append((port: port, size: size, value: value))
-    }
-
-    public func writeConsoleLine(_ bytes: UnsafeRawBufferPointer) {
-        let line = String(decoding: bytes, as: UTF8.self)
-        guestExecution.consoleLines.append(line)
-        guestExecution.consoleHandler?(line)
     }
 
     // MARK: Hosted-only controls and observations

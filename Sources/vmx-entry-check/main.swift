@@ -75,6 +75,6 @@ for path in paths {
 }
 
 let host = HostState.emulatedKernel(cr0: cpu.cr0, cr3: cpu.cr3, cr4: cpu.cr4, efer: cpu.efer)
-let healthy = runScenarios(files, capabilities: VMXCapabilities.read(from: cpu), host: host, world: .hosted,
+let healthy = runScenarios(files, capabilities: VMXCapabilities.read(from: cpu), host: host, options: .linesOnly,
                            dump: dump, arena: &arena, cpu: cpu)
 exit(healthy ? 0 : 1)

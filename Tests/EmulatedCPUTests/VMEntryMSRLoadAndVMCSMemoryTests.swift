@@ -38,7 +38,7 @@ enum ScenarioRun {
         }
         let host = HostState.emulatedKernel(cr0: cpu.cr0, cr3: cpu.cr3, cr4: cpu.cr4, efer: cpu.efer)
         let healthy = runScenarios(scenarioFiles, capabilities: VMXCapabilities.read(from: cpu), host: host,
-                                   world: .hosted, arena: &arena, cpu: cpu)
+                                   options: .linesOnly, arena: &arena, cpu: cpu)
         #expect(healthy)
         return output.lines
     }

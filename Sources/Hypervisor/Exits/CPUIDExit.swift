@@ -94,7 +94,7 @@ public enum GuestCPUID {
     }
 }
 
-public func handleCPUID<P: GuestProcessor>(_ vcpu: VirtualCPU<P>, _ exit: inout ExitContext) -> ExitAction {
+public func handleCPUID<P: Host>(_ vcpu: VirtualCPU<P>, _ exit: inout ExitContext) -> ExitAction {
     let leaf = UInt32(truncatingIfNeeded: vcpu.registers.rax)
     let subleaf = UInt32(truncatingIfNeeded: vcpu.registers.rcx)
     let r = GuestCPUID.result(leaf: leaf, subleaf: subleaf, host: vcpu.cpu.cpuid(leaf: leaf, subleaf: subleaf),

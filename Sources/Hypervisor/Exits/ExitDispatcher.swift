@@ -61,18 +61,18 @@ public enum GuestStop: Sendable, Equatable {
 }
 
 /// A handler: the guest's virtual CPU and the exit.
-public typealias ExitHandler<P: GuestProcessor> = (VirtualCPU<P>, inout ExitContext) -> ExitAction
+public typealias ExitHandler<P: Host> = (VirtualCPU<P>, inout ExitContext) -> ExitAction
 
 /// One table entry. The function sits in a struct so that the array holds it at its own
 /// calling convention: a bare function type as an array element is stored maximally abstract,
 /// and every call through it would then allocate a reabstraction thunk.
-public struct ExitHandlerEntry<P: GuestProcessor> {
+public struct ExitHandlerEntry<P: Host> {
     public var handle: ExitHandler<P>
     public init(_ handle: @escaping ExitHandler<P>) { self.handle = handle }
 }
 
 /// The table, indexed by basic exit reason.
-public struct ExitHandlerTable<P: GuestProcessor> {
+public struct ExitHandlerTable<P: Host> {
     /// One entry per basic exit reason 0-79.
     public var entries: [ExitHandlerEntry<P>]
 
@@ -134,7 +134,7 @@ public struct ExitHandlerTable<P: GuestProcessor> {
 }
 
 /// An exit this hypervisor does not expect: the VMCS dump, then the guest stops.
-public func handleUnexpectedExit<P: GuestProcessor>(_ vcpu: VirtualCPU<P>, _ exit: inout ExitContext) -> ExitAction {
+public func handleUnexpectedExit<P: Host>(_ vcpu: VirtualCPU<P>, _ exit: inout ExitContext) -> ExitAction {
     vcpu.cpu.log("guest \(vcpu.name): unexpected VM exit, reason \(exit.reason), qualification \(hex: exit.qualification), RIP \(hex: exit.rip)")
     dumpVMCS(cpu: vcpu.cpu)
     return .stop(.unexpectedExit(exit.reason))

@@ -37,7 +37,7 @@ public func isValidPAT(_ value: UInt64) -> Bool {
     return true
 }
 
-public func handleRDMSR<P: GuestProcessor>(_ vcpu: VirtualCPU<P>, _ exit: inout ExitContext) -> ExitAction {
+public func handleRDMSR<P: Host>(_ vcpu: VirtualCPU<P>, _ exit: inout ExitContext) -> ExitAction {
     let msr = UInt32(truncatingIfNeeded: vcpu.registers.rcx)
     let value: UInt64
     switch msr {
@@ -54,7 +54,7 @@ public func handleRDMSR<P: GuestProcessor>(_ vcpu: VirtualCPU<P>, _ exit: inout 
     return .resume
 }
 
-public func handleWRMSR<P: GuestProcessor>(_ vcpu: VirtualCPU<P>, _ exit: inout ExitContext) -> ExitAction {
+public func handleWRMSR<P: Host>(_ vcpu: VirtualCPU<P>, _ exit: inout ExitContext) -> ExitAction {
     let msr = UInt32(truncatingIfNeeded: vcpu.registers.rcx)
     let value = (vcpu.registers.rdx & 0xFFFF_FFFF) << 32 | (vcpu.registers.rax & 0xFFFF_FFFF)
     switch msr {

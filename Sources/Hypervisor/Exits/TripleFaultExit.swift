@@ -4,10 +4,10 @@
 // guest on one processor and does not reset guests, so INIT and SIPI stop it as well.
 import VMX
 
-public func handleTripleFault<P: GuestProcessor>(_ vcpu: VirtualCPU<P>, _ exit: inout ExitContext) -> ExitAction {
+public func handleTripleFault<P: Host>(_ vcpu: VirtualCPU<P>, _ exit: inout ExitContext) -> ExitAction {
     .stop(.tripleFault)
 }
 
-public func handleINITOrSIPI<P: GuestProcessor>(_ vcpu: VirtualCPU<P>, _ exit: inout ExitContext) -> ExitAction {
+public func handleINITOrSIPI<P: Host>(_ vcpu: VirtualCPU<P>, _ exit: inout ExitContext) -> ExitAction {
     .stop(.initOrSIPI(exit.reason.basic))
 }

@@ -1,7 +1,7 @@
 // VMCALL, exit reason 18: the hypercall ABI (Hypercall.swift, docs/HYPERCALLS.md).
 import VMX
 
-public func handleVMCALL<P: GuestProcessor>(_ vcpu: VirtualCPU<P>, _ exit: inout ExitContext) -> ExitAction {
+public func handleVMCALL<P: Host>(_ vcpu: VirtualCPU<P>, _ exit: inout ExitContext) -> ExitAction {
     let call = Hypercall.Call(registers: vcpu.registers, in64BitMode: vcpu.isIn64BitMode)
     var status = Hypercall.Status.success
     var action = ExitAction.resume

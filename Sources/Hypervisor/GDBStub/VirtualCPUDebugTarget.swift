@@ -26,7 +26,7 @@ public struct GuestDebugConnection: GDBConnection {
     public mutating func send(_ byte: UInt8) { host.send(byte) }
 }
 
-public struct VirtualCPUDebugTarget<P: GuestProcessor>: GDBTarget {
+public struct VirtualCPUDebugTarget<P: Host>: GDBTarget {
     public let vcpu: VirtualCPU<P>
     public let host: any GuestDebugHost
     /// The guest's RFLAGS.TF as the guest set it, while the debugger single-steps with TF.

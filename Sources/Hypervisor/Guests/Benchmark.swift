@@ -1,7 +1,7 @@
 // `make bench`: the built-in guest "bench" (guests/bench.asm) times many CPUID, VMCALL
 // (GET_VERSION) and OUT (port 80H) exits with RDTSC and leaves its totals in its memory; the
 // hypervisor runs it twice - with the Swift dispatcher and handlers, and with the assembly
-// baseline (GuestProcessor.enterGuestBaseline: the same entry/exit stub and state saving, only
+// baseline (Host.enterGuestBaseline: the same entry/exit stub and state saving, only
 // dispatch and handlers in assembly) - and prints the average round trip of each exit kind in
 // TSC cycles, the ratio, and the cycles from the Swift entry point to the first VM entry.
 import VMX
@@ -13,7 +13,7 @@ let benchmarkGuestName = "bench"
 /// total cycles of the CPUID, VMCALL and OUT loops, eight bytes each.
 let benchmarkResults: UInt64 = 0x1000
 
-func runBenchmark<P: GuestProcessor>(
+func runBenchmark<P: Host>(
     _ guests: [GuestImage], environment: GuestEnvironment, bootTimestamp: UInt64, arena: inout PageArena, cpu: P
 ) -> Bool {
     guard let image = guests.first(where: { $0.name.utf8.elementsEqual(benchmarkGuestName.utf8) }) else {
@@ -37,7 +37,7 @@ func runBenchmark<P: GuestProcessor>(
 }
 
 /// Average cycles per exit of each kind, from the guest's memory.
-private func results<P: GuestProcessor>(_ vcpu: VirtualCPU<P>?) -> [UInt64]? {
+private func results<P: Host>(_ vcpu: VirtualCPU<P>?) -> [UInt64]? {
     // Linear addresses of a 64-bit guest are offsets into its memory block (GuestMemory).
     guard let vcpu else { return nil }
     var words: [UInt64] = []

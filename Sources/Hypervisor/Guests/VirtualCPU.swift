@@ -4,7 +4,7 @@
 // stops the guest.
 import VMX
 
-public final class VirtualCPU<P: GuestProcessor> {
+public final class VirtualCPU<P: Host> {
     public let cpu: P
     /// Its name, from outside for a user image: logged escaped and bounded (OutsideText).
     public let name: OutsideText
@@ -337,7 +337,7 @@ struct UncountedRootTime: RootTimeCounting {
 }
 
 /// Counts with the time-stamp counter.
-struct RootTimeCounter<P: GuestProcessor>: RootTimeCounting {
+struct RootTimeCounter<P: Host>: RootTimeCounting {
     let cpu: P
     var cycles: UInt64 = 0
     var lastExit: UInt64 = 0

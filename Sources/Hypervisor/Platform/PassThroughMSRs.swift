@@ -38,7 +38,7 @@ public enum PassThroughMSRs {
     }
 }
 
-public func handlePassThroughRDMSR<P: GuestProcessor>(_ vcpu: VirtualCPU<P>, _ exit: inout ExitContext) -> ExitAction {
+public func handlePassThroughRDMSR<P: Host>(_ vcpu: VirtualCPU<P>, _ exit: inout ExitContext) -> ExitAction {
     guard let platform = vcpu.platform else { return handleRDMSR(vcpu, &exit) }
     let msr = UInt32(truncatingIfNeeded: vcpu.registers.rcx)
     let value: UInt64
@@ -54,7 +54,7 @@ public func handlePassThroughRDMSR<P: GuestProcessor>(_ vcpu: VirtualCPU<P>, _ e
     return .resume
 }
 
-public func handlePassThroughWRMSR<P: GuestProcessor>(_ vcpu: VirtualCPU<P>, _ exit: inout ExitContext) -> ExitAction {
+public func handlePassThroughWRMSR<P: Host>(_ vcpu: VirtualCPU<P>, _ exit: inout ExitContext) -> ExitAction {
     guard let platform = vcpu.platform else { return handleWRMSR(vcpu, &exit) }
     let msr = UInt32(truncatingIfNeeded: vcpu.registers.rcx)
     let value = (vcpu.registers.rdx & 0xFFFF_FFFF) << 32 | (vcpu.registers.rax & 0xFFFF_FFFF)
