@@ -43,6 +43,31 @@ extension EmulatedCPU: GuestProcessor {
         }
     }
 
+    /// VMREAD without an outcome for the caller: a failure is reported like a fault.
+    public func vmreadField(_ field: VMCSField) -> UInt64 {
+        do { return try vmread(field) } catch {
+            reportFieldAccessFailure("VMREAD", field, error)
+            return 0
+        }
+    }
+
+    /// VMWRITE without an outcome for the caller: a failure is reported like a fault.
+    public func vmwriteField(_ field: VMCSField, _ value: UInt64) {
+        do { try vmwrite(field, value) } catch { reportFieldAccessFailure("VMWRITE", field, error) }
+    }
+
+    func reportFieldAccessFailure(_ instruction: String, _ field: VMCSField, _ failure: VMFailure) {
+        let name = field.name ?? "an undefined field"
+        let outcome: String
+        switch failure {
+        case .invalid: outcome = "VMfailInvalid"
+        case .valid(let error): outcome = "VMfailValid, VM-instruction error \(error.rawValue)"
+        }
+        let message = "\(instruction) of \(name) [\(hex(field.rawValue, digits: 4))] without an outcome to check failed: \(outcome)"
+        guestExecutionProblems.append(message)
+        applyFaultPolicy(message)
+    }
+
     public func invept(type: VMX.INVEPTType, eptp: UInt64) throws(VMFailure) {
         try invept(type: type.rawValue, eptPointer: eptp)
         guestExecution.invalidateTranslations()
@@ -121,15 +146,7 @@ extension EmulatedCPU: GuestProcessor {
     /// not define (`ExitReason(rawValue: 0xFFFF)`).
     func reportGuestExecutionProblem(_ message: String) {
         let text = "guest execution on the emulated CPU (\(profile.name)): \(message)"
-        switch faultPolicy {
-        case .expect:
-            guestExecutionProblems.append(text)
-        case .report:
-            guestExecutionProblems.append(text)
-            guard let faultReporter else { fatalError(text) }
-            faultReporter(text)
-        case .trap:
-            fatalError(text)
-        }
+        guestExecutionProblems.append(text)
+        applyFaultPolicy(text)
     }
 }

@@ -67,7 +67,11 @@ extension EmulatedCPU {
     func raise(_ fault: Fault) {
         lastFault = fault
         lastFaultInstruction = currentInstruction
-        let message = "\(currentInstruction.rawValue) raised \(fault.mnemonic) on the emulated CPU (\(profile.name))"
+        applyFaultPolicy("\(currentInstruction.rawValue) raised \(fault.mnemonic) on the emulated CPU (\(profile.name))")
+    }
+
+    /// Applies the fault policy to a problem the caller has recorded, described by `message`.
+    func applyFaultPolicy(_ message: String) {
         switch faultPolicy {
         case .expect:
             break

@@ -48,7 +48,7 @@ func captureFixture<P: Processor>(
     var line = "FIXTURE vmcs-fields"
     var onLine = 0
     for encoding in UInt32(0)..<0x8000 where VMCSField(rawValue: encoding).isWellFormed {
-        guard (try? cpu.vmread(encoding)) != nil else { continue }
+        guard (try? cpu.vmread(VMCSField(rawValue: encoding))) != nil else { continue }
         line += " " + hexDigits(encoding, digits: 4)
         onLine += 1
         if onLine == 16 {

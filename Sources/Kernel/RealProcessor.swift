@@ -65,15 +65,15 @@ public struct RealProcessor: Processor {
     }
 
     @inline(__always)
-    public func vmread(_ encoding: UInt32) throws(VMFailure) -> UInt64 {
+    public func vmread(_ field: VMCSField) throws(VMFailure) -> UInt64 {
         var value: UInt64 = 0
-        try outcome(x86_vmread(UInt64(encoding), &value))
+        try outcome(x86_vmread(UInt64(field.rawValue), &value))
         return value
     }
 
     @inline(__always)
-    public func vmwrite(_ encoding: UInt32, _ value: UInt64) throws(VMFailure) {
-        try outcome(x86_vmwrite(UInt64(encoding), value))
+    public func vmwrite(_ field: VMCSField, _ value: UInt64) throws(VMFailure) {
+        try outcome(x86_vmwrite(UInt64(field.rawValue), value))
     }
 
     /// VMsucceed returns; VMfailInvalid (CF) and VMfailValid (ZF) throw, the latter with the
@@ -87,10 +87,7 @@ public struct RealProcessor: Processor {
     func failure(_ code: CInt) -> VMFailure {
         if code == CInt(VMX_FAIL_INVALID) { return .invalid }
         var error: UInt64 = 0
-        _ = x86_vmread(Self.vmInstructionErrorField, &error)
+        _ = x86_vmread(UInt64(VMCSField.vmInstructionError.rawValue), &error)
         return .valid(VMInstructionError(rawValue: UInt32(truncatingIfNeeded: error)))
     }
-
-    /// VMCS field "VM-instruction error" (SDM Appendix B.3.1, 32-bit read-only data field 0).
-    static let vmInstructionErrorField: UInt64 = 0x4400
 }

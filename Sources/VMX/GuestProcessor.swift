@@ -119,13 +119,18 @@ public protocol GuestProcessor: Processor {
     /// x87/SSE state (FNINIT, MXCSR 1F80H, XMM registers zero).
     func enterGuest(_ registers: inout GuestRegisters, launch: Bool) throws(VMFailure)
 
-    /// VMREAD of a field that exists and a current VMCS that is there, as on a VM exit's path:
-    /// no outcome to check (0 should it fail). The default is `vmread` with the outcome dropped.
-    func vmreadField(_ encoding: UInt32) -> UInt64
+    /// VMREAD on a VM exit's path, of a field that exists on a current VMCS: the caller has no
+    /// outcome to check. Should it fail all the same (a handler reading a field this processor
+    /// lacks), the result is 0 and the failure is not silent: the emulated CPU reports it like
+    /// a fault (a hosted test on any captured profile fails), the debug kernel writes a console
+    /// line naming the field; the release kernel executes VMREAD alone, keeping the exit path
+    /// short.
+    func vmreadField(_ field: VMCSField) -> UInt64
 
-    /// VMWRITE of a field that exists and accepts the value, on a current VMCS (guest RIP as an
-    /// instruction is skipped): no outcome to check. The default is `vmwrite` with it dropped.
-    func vmwriteField(_ encoding: UInt32, _ value: UInt64)
+    /// VMWRITE on a VM exit's path, of a field that exists and accepts the value (guest RIP as
+    /// an instruction is skipped): no outcome to check; a failure is reported as for
+    /// `vmreadField`.
+    func vmwriteField(_ field: VMCSField, _ value: UInt64)
 
     /// INVEPT with descriptor (EPTP, 0) (SDM 31.3).
     func invept(type: INVEPTType, eptp: UInt64) throws(VMFailure)
@@ -159,10 +164,6 @@ public protocol GuestProcessor: Processor {
 }
 
 extension GuestProcessor {
-    public func vmreadField(_ encoding: UInt32) -> UInt64 { (try? vmread(encoding)) ?? 0 }
-
-    public func vmwriteField(_ encoding: UInt32, _ value: UInt64) { try? vmwrite(encoding, value) }
-
     public func readDebugRegister(_ number: Int) -> UInt64 { 0 }
 
     public func readMMIO32(_ address: UInt64) -> UInt32 { readPhysical32(address) }

@@ -53,6 +53,6 @@ public protocol Processor {
     func vmclear(_ vmcs: UInt64) throws(VMFailure)
     func vmptrld(_ vmcs: UInt64) throws(VMFailure)
     func vmptrst() throws(VMFailure) -> UInt64
-    func vmread(_ encoding: UInt32) throws(VMFailure) -> UInt64
-    func vmwrite(_ encoding: UInt32, _ value: UInt64) throws(VMFailure)
+    func vmread(_ field: VMCSField) throws(VMFailure) -> UInt64
+    func vmwrite(_ field: VMCSField, _ value: UInt64) throws(VMFailure)
 }

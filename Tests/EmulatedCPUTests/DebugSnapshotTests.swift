@@ -17,7 +17,7 @@ import Hypervisor
         try enterVMXRoot(cpu)
         try loadVMCS(cpu)
         for (index, entry) in DebugSnapshot.vmcsFields.enumerated() {
-            try cpu.vmwrite(entry.1.rawValue, 0x1000 + UInt64(index))
+            try cpu.vmwrite(entry.1, 0x1000 + UInt64(index))
         }
         return cpu
     }

@@ -20,8 +20,8 @@ struct ErrorNumberTests {
         (.vmptrldInvalidAddress, { try $0.vmptrld(UInt64(1) << 63) }),
         (.vmptrldWithVMXONPointer, { try $0.vmptrld(Address.vmxonRegion) }),
         (.vmptrldIncorrectRevision, { try $0.vmptrld(Address.otherVMCS) }),  // region holds 0
-        (.unsupportedVMCSComponent, { _ = try $0.vmread(0x0000_8000) }),
-        (.vmwriteToReadOnlyComponent, { try $0.vmwrite(VMCSField.exitReason.rawValue, 0) }),
+        (.unsupportedVMCSComponent, { _ = try $0.vmread(VMCSField(rawValue: 0x0000_8000)) }),
+        (.vmwriteToReadOnlyComponent, { try $0.vmwrite(VMCSField.exitReason, 0) }),
         (.vmxonInVMXRoot, { try $0.vmxon(Address.vmxonRegion) }),
         (.entryWithEventsBlockedByMovSS, { cpu in
             cpu.blockingByMovSS = true
@@ -40,7 +40,7 @@ struct ErrorNumberTests {
             skipEntryChecks(cpu)
             #expect(throws: VMFailure.valid(error), "\(error.description)") { try scenario(cpu) }
             expectVMfailValid(cpu, error, "\(error.description)")
-            #expect(try cpu.vmread(VMCSField.vmInstructionError.rawValue) == UInt64(error.rawValue))
+            #expect(try cpu.vmread(VMCSField.vmInstructionError) == UInt64(error.rawValue))
             #expect(cpu.lastFault == nil)
         }
     }

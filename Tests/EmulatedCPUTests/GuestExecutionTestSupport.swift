@@ -117,8 +117,8 @@ struct GuestMachine {
     func writeGuest64(_ address: UInt64, _ value: UInt64) { cpu.writePhysical64(host(address), value) }
     func readGuest64(_ address: UInt64) -> UInt64 { cpu.readPhysical64(host(address)) }
 
-    func write(_ field: VMCSField, _ value: UInt64) throws { try cpu.vmwrite(field.rawValue, value) }
-    func read(_ field: VMCSField) throws -> UInt64 { try cpu.vmread(field.rawValue) }
+    func write(_ field: VMCSField, _ value: UInt64) throws { try cpu.vmwrite(field, value) }
+    func read(_ field: VMCSField) throws -> UInt64 { try cpu.vmread(field) }
 
     private func setUp64BitGuest() throws {
         let caps = cpu.capabilities!

@@ -154,12 +154,12 @@ enum ScenarioRun {
         let cpu = makeCPU(try Profiles.named("corei7_skylake_x"))
         try enterVMXRoot(cpu)
         try loadVMCS(cpu)
-        try cpu.vmwrite(VMCSField.vmEntryExceptionErrorCode.rawValue, 0x1234)
-        try cpu.vmwrite(VMCSField.virtualAPICAddress.rawValue, 0x5000)
+        try cpu.vmwrite(VMCSField.vmEntryExceptionErrorCode, 0x1234)
+        try cpu.vmwrite(VMCSField.virtualAPICAddress, 0x5000)
         try cpu.vmclear(Address.vmcs)
         try cpu.vmptrld(Address.vmcs)
-        #expect(try cpu.vmread(VMCSField.vmEntryExceptionErrorCode.rawValue) == 0x1234)
-        #expect(try cpu.vmread(VMCSField.virtualAPICAddress.rawValue) == 0x5000)
+        #expect(try cpu.vmread(VMCSField.vmEntryExceptionErrorCode) == 0x1234)
+        #expect(try cpu.vmread(VMCSField.virtualAPICAddress) == 0x5000)
     }
 
     @Test("a region zeroed and given its revision identifier again starts with every field 0 (SDM 25.11.3)")
@@ -167,13 +167,13 @@ enum ScenarioRun {
         let cpu = makeCPU(try Profiles.named("corei7_skylake_x"))
         try enterVMXRoot(cpu)
         try loadVMCS(cpu)
-        try cpu.vmwrite(VMCSField.vmEntryExceptionErrorCode.rawValue, 0x1234)
-        try cpu.vmwrite(VMCSField.guestPDPTE0.rawValue, 0x7001)
+        try cpu.vmwrite(VMCSField.vmEntryExceptionErrorCode, 0x1234)
+        try cpu.vmwrite(VMCSField.guestPDPTE0, 0x7001)
         try cpu.vmclear(Address.vmcs)
         cpu.zeroPhysical(Address.vmcs, count: 4096)
         try loadVMCS(cpu)
-        #expect(try cpu.vmread(VMCSField.vmEntryExceptionErrorCode.rawValue) == 0)
-        #expect(try cpu.vmread(VMCSField.guestPDPTE0.rawValue) == 0)
+        #expect(try cpu.vmread(VMCSField.vmEntryExceptionErrorCode) == 0)
+        #expect(try cpu.vmread(VMCSField.guestPDPTE0) == 0)
         #expect(cpu.launchState(ofVMCS: Address.vmcs) == .clear)
     }
 
@@ -183,7 +183,7 @@ enum ScenarioRun {
         skipEntryChecks(cpu)
         try enterVMXRoot(cpu)
         try loadVMCS(cpu)
-        try cpu.vmwrite(VMCSField.tprThreshold.rawValue, 7)
+        try cpu.vmwrite(VMCSField.tprThreshold, 7)
         #expect(cpu.fieldValue(.tprThreshold, ofVMCS: Address.vmcs) == 7)
         try cpu.vmclear(Address.vmcs)
         // Inactive: the data is what memory says; writing memory changes it.

@@ -204,7 +204,7 @@ struct VMXONTests {
         try loadVMCS(cpu)
         #expect(throws: VMFailure.valid(.vmxonInVMXRoot)) { try cpu.vmxon(Address.vmxonRegion) }
         expectVMfailValid(cpu, .vmxonInVMXRoot)
-        #expect(try cpu.vmread(VMCSField.vmInstructionError.rawValue) == 15)
+        #expect(try cpu.vmread(VMCSField.vmInstructionError) == 15)
         cpu.cpl = 3
         try cpu.vmxon(Address.vmxonRegion)
         #expect(cpu.lastFault == .generalProtection0)

@@ -75,8 +75,8 @@ final class FakeProcessor: Processor {
     func vmclear(_ vmcs: UInt64) throws(VMFailure) {}
     func vmptrld(_ vmcs: UInt64) throws(VMFailure) {}
     func vmptrst() throws(VMFailure) -> UInt64 { 0 }
-    func vmread(_ encoding: UInt32) throws(VMFailure) -> UInt64 { throw .invalid }
-    func vmwrite(_ encoding: UInt32, _ value: UInt64) throws(VMFailure) { throw .invalid }
+    func vmread(_ field: VMCSField) throws(VMFailure) -> UInt64 { throw .invalid }
+    func vmwrite(_ field: VMCSField, _ value: UInt64) throws(VMFailure) { throw .invalid }
 }
 
 extension FakeProcessor {

@@ -101,8 +101,8 @@ final class MSRTableProcessor: Processor {
     func vmclear(_ vmcs: UInt64) throws(VMFailure) { unexpected("VMCLEAR") }
     func vmptrld(_ vmcs: UInt64) throws(VMFailure) { unexpected("VMPTRLD") }
     func vmptrst() throws(VMFailure) -> UInt64 { unexpected("VMPTRST"); return 0 }
-    func vmread(_ encoding: UInt32) throws(VMFailure) -> UInt64 { unexpected("VMREAD"); return 0 }
-    func vmwrite(_ encoding: UInt32, _ value: UInt64) throws(VMFailure) { unexpected("VMWRITE") }
+    func vmread(_ field: VMCSField) throws(VMFailure) -> UInt64 { unexpected("VMREAD"); return 0 }
+    func vmwrite(_ field: VMCSField, _ value: UInt64) throws(VMFailure) { unexpected("VMWRITE") }
 
     private func unexpected(_ what: String) { Issue.record("reading capabilities must not use \(what)") }
 }

@@ -17,7 +17,7 @@ public func dumpVMCS<P: Host>(cpu: P) {
     for (type, title) in areas {
         cpu.log("\(title)")
         for definition in VMCSField.all where definition.field.type == type {
-            guard let value = try? cpu.vmread(definition.field.rawValue) else { continue }
+            guard let value = try? cpu.vmread(definition.field) else { continue }
             cpu.log("  \(definition.name) (\(hex: definition.field.rawValue, digits: 4)) = \(hex: value)")
             decodeField(definition.field, value: value, cpu: cpu)
         }

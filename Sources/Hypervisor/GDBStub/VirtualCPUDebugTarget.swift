@@ -72,7 +72,7 @@ public struct VirtualCPUDebugTarget<P: Host>: GDBTarget {
         case .cr4: return guestView(.guestCR4, shadow: .cr4ReadShadow, mask: vcpu.cr4Mask)
         case .cr8: return vcpu.taskPriority
         case .efer:
-            guard let efer = try? vcpu.cpu.vmread(VMCSField.guestIA32EFER.rawValue) else { return vcpu.shadowEFER }
+            guard let efer = try? vcpu.cpu.vmread(VMCSField.guestIA32EFER) else { return vcpu.shadowEFER }
             return efer
         default: return vcpu.registers[Int(register.rawValue)]
         }

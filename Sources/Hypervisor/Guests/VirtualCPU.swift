@@ -97,12 +97,12 @@ public final class VirtualCPU<P: Host> {
     /// fail for the fields handlers read, so its outcome is not checked (GuestProcessor.vmreadField).
     @inline(__always)
     public func read(_ field: VMCSField) -> UInt64 {
-        cpu.vmreadField(field.rawValue)
+        cpu.vmreadField(field)
     }
 
     @inline(__always)
     public func write(_ field: VMCSField, _ value: UInt64) {
-        do { try cpu.vmwrite(field.rawValue, value) } catch { writeFailed(field, error) }
+        do { try cpu.vmwrite(field, value) } catch { writeFailed(field, error) }
     }
 
     @inline(never)
@@ -123,11 +123,11 @@ public final class VirtualCPU<P: Host> {
         // is the mode read. Every CPUID, VMCALL and OUT exit passes here: one compare, and the
         // mode read inline (an outlined call cost 3 cycles per exit in saved registers).
         if UInt32(truncatingIfNeeded: exit.rip) > 0xFFFF_FFF0 && !isIn64BitMode { next &= 0xFFFF_FFFF }
-        cpu.vmwriteField(VMCSField.guestRIP.rawValue, next)
+        cpu.vmwriteField(VMCSField.guestRIP, next)
         let interruptibility = read(.guestInterruptibilityState)
         let blocking = GuestInterruptibility.blockingBySTI | GuestInterruptibility.blockingByMovSS
         if interruptibility & blocking != 0 {
-            cpu.vmwriteField(VMCSField.guestInterruptibilityState.rawValue, interruptibility & ~blocking)
+            cpu.vmwriteField(VMCSField.guestInterruptibilityState, interruptibility & ~blocking)
         }
         // The instruction completed: its debug traps follow (SDM Vol. 3A 17.3.1). One VMREAD
         // of RFLAGS on every exit that passes here; the rest only with RFLAGS.TF or RF set.
@@ -204,7 +204,7 @@ public final class VirtualCPU<P: Host> {
         }
         let left = budgetDeadline > now ? budgetDeadline &- now : 0
         armedTicks = min(left &>> timerRate, UInt64(UInt32.max))
-        cpu.vmwriteField(VMCSField.vmxPreemptionTimerValue.rawValue, armedTicks)
+        cpu.vmwriteField(VMCSField.vmxPreemptionTimerValue, armedTicks)
     }
 
     /// While a debugger holds the guest only its own time counts: the deadline moves on by the

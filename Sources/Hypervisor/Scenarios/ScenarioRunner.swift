@@ -133,7 +133,7 @@ func runScenario<P: Host>(
 
     for override in scenario.overrides {
         do {
-            try cpu.vmwrite(override.field.rawValue, override.value(arenaBase: arena.base))
+            try cpu.vmwrite(override.field, override.value(arenaBase: arena.base))
         } catch {
             let outcome: LaunchOutcome
             switch error {
