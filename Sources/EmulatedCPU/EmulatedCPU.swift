@@ -129,7 +129,7 @@ public final class EmulatedCPU: Processor {
         cr4 = ControlRegister4.pae.rawValue
         efer = ExtendedFeatureEnable.lme.rawValue | ExtendedFeatureEnable.lma.rawValue
         rflags = RFLAGS.alwaysOne.rawValue
-        ia32FeatureControl = profile.msrs[MSR.ia32FeatureControl] ?? 0
+        ia32FeatureControl = profile.msrs[MSR.ia32FeatureControl.rawValue] ?? 0
         msrs = Self.defaultMSRs
     }
 
@@ -137,11 +137,11 @@ public final class EmulatedCPU: Processor {
     /// IA32_APIC_BASE: the bootstrap processor (bit 8) with its local APIC globally disabled
     /// (bit 11 clear; the emulated machine has no APIC device at FEE00000H).
     static let defaultMSRs: [UInt32: UInt64] = [
-        MSR.ia32APICBase: LocalAPIC.defaultBase | LocalAPIC.bootstrapProcessor,
-        MSR.ia32SysenterCS: 0, MSR.ia32SysenterESP: 0, MSR.ia32SysenterEIP: 0,
-        MSR.ia32DebugCtl: 0, MSR.ia32PAT: 0x0007_0406_0007_0406, MSR.ia32PerfGlobalCtrl: 0,
-        MSR.ia32FSBase: 0, MSR.ia32GSBase: 0, MSR.ia32KernelGSBase: 0,
-        MSR.ia32STAR: 0, MSR.ia32LSTAR: 0, MSR.ia32CSTAR: 0, MSR.ia32FMASK: 0,
+        MSR.ia32APICBase.rawValue: LocalAPIC.defaultBase | LocalAPIC.bootstrapProcessor,
+        MSR.ia32SysenterCS.rawValue: 0, MSR.ia32SysenterESP.rawValue: 0, MSR.ia32SysenterEIP.rawValue: 0,
+        MSR.ia32DebugCtl.rawValue: 0, MSR.ia32PAT.rawValue: 0x0007_0406_0007_0406, MSR.ia32PerfGlobalCtrl.rawValue: 0,
+        MSR.ia32FSBase.rawValue: 0, MSR.ia32GSBase.rawValue: 0, MSR.ia32KernelGSBase.rawValue: 0,
+        MSR.ia32STAR.rawValue: 0, MSR.ia32LSTAR.rawValue: 0, MSR.ia32CSTAR.rawValue: 0, MSR.ia32FMASK.rawValue: 0,
     ]
 
     // MARK: Derived state

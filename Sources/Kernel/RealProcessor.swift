@@ -12,8 +12,8 @@ public struct RealProcessor: Processor {
         return CPUIDResult(eax: r.eax, ebx: r.ebx, ecx: r.ecx, edx: r.edx)
     }
 
-    public func readMSR(_ msr: UInt32) -> UInt64 { x86_rdmsr(msr) }
-    public func writeMSR(_ msr: UInt32, _ value: UInt64) { x86_wrmsr(msr, value) }
+    public func readMSR(_ msr: MSR) -> UInt64 { x86_rdmsr(msr.rawValue) }
+    public func writeMSR(_ msr: MSR, _ value: UInt64) { x86_wrmsr(msr.rawValue, value) }
 
     public func readControlRegister(_ register: ControlRegister) -> UInt64 {
         switch register {
@@ -91,3 +91,11 @@ public struct RealProcessor: Processor {
         return .valid(VMInstructionError(rawValue: UInt32(truncatingIfNeeded: error)))
     }
 }
+
+/// RDMSR and WRMSR of a typed address, for the kernel's own code outside the seam (start-up of
+/// the processors, the host timer, the host state).
+@inline(__always)
+func x86_rdmsr(_ msr: MSR) -> UInt64 { x86_rdmsr(msr.rawValue) }
+
+@inline(__always)
+func x86_wrmsr(_ msr: MSR, _ value: UInt64) { x86_wrmsr(msr.rawValue, value) }

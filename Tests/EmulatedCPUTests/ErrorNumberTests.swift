@@ -33,7 +33,7 @@ struct ErrorNumberTests {
     @Test("errors 2, 3, 4, 5, 9, 10, 11, 12, 13, 15, 26 and 28 are reached and read back")
     func everyReachableError() throws {
         // MISC[29] cleared so that error 13 is reachable.
-        let profile = try Profiles.synthetic(msr: MSR.ia32VMXMisc, clearing: 1 << 29)
+        let profile = try Profiles.synthetic(msr: MSR.ia32VMXMisc.rawValue, clearing: 1 << 29)
         #expect(Self.scenarios.map(\.0.rawValue) == [2, 3, 4, 5, 9, 10, 11, 12, 13, 15, 26, 28])
         for (error, scenario) in Self.scenarios {
             let cpu = try cpuWithCurrentVMCS(profile)

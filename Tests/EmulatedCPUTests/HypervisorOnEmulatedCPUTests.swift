@@ -51,7 +51,7 @@ struct FixtureCaptureOnEmulatedCPUTests {
             #expect(leaf.result == cpu.cpuid(leaf: leaf.leaf, subleaf: leaf.subleaf), "leaf \(hex(leaf.leaf))")
         }
         var expectedMSRs = profile.msrs
-        expectedMSRs[MSR.ia32FeatureControl] = featureControl
+        expectedMSRs[MSR.ia32FeatureControl.rawValue] = featureControl
         #expect(recaptured.msrs == expectedMSRs)
         // VMREAD accepts the high half of every supported 64-bit field as well.
         var expectedFields = Set(profile.vmcsFields.map(\.rawValue))

@@ -27,7 +27,7 @@ struct RegisterTests {
         let cpu = makeCPU(profile)
         for address in VMXCapabilities.msrAddresses {
             let value = cpu.readMSR(address)
-            if let captured = profile.msrs[address] {
+            if let captured = profile.msrs[address.rawValue] {
                 #expect(value == captured && cpu.lastFault == nil, "\(VMXCapabilities.name(ofMSR: address)!)")
             } else {
                 #expect(cpu.lastFault == .generalProtection0, "\(VMXCapabilities.name(ofMSR: address)!) does not exist")
@@ -99,7 +99,7 @@ struct RegisterTests {
         for msr in [MSR.ia32SysenterCS, MSR.ia32SysenterESP, MSR.ia32SysenterEIP, MSR.ia32DebugCtl, MSR.ia32PAT,
                     MSR.ia32PerfGlobalCtrl, MSR.ia32FSBase, MSR.ia32GSBase, MSR.ia32KernelGSBase] {
             cpu.writeMSR(msr, 0x1234)
-            #expect(cpu.readMSR(msr) == 0x1234 && cpu.lastFault == nil, "\(hex(msr))")
+            #expect(cpu.readMSR(msr) == 0x1234 && cpu.lastFault == nil, "\(hex(msr.rawValue))")
         }
         #expect(makeCPU(try Profiles.synthetic()).readMSR(MSR.ia32PAT) == 0x0007_0406_0007_0406)
     }

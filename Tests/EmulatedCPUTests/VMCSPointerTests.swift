@@ -138,7 +138,7 @@ struct VMCSPointerTests {
     @Test("a shadow VMCS (revision bit 31) loads only when VMCS shadowing is supported, and cannot be entered")
     func shadowVMCS() throws {
         let withShadowing = try Profiles.synthetic()
-        let withoutShadowing = try Profiles.synthetic(msr: MSR.ia32VMXProcbasedCtls2, clearing: UInt64(1) << (32 + 14))
+        let withoutShadowing = try Profiles.synthetic(msr: MSR.ia32VMXProcbasedCtls2.rawValue, clearing: UInt64(1) << (32 + 14))
         #expect(makeCPU(withShadowing).supportsVMCSShadowing)
         #expect(!makeCPU(withoutShadowing).supportsVMCSShadowing)
 

@@ -74,8 +74,8 @@ enum ScenarioRun {
     @Test("a valid VM-entry MSR-load list enters and loads every MSR (SDM 27.4)", arguments: profiles)
     func validListLoads(profile: String) throws {
         let cpu = try cpu(profile)
-        ScenarioRun.writeList([(MSR.ia32LSTAR, Self.lstar), (MSR.ia32KernelGSBase, Self.kernelGSBase),
-                               (MSR.ia32STAR, Self.star)], on: cpu)
+        ScenarioRun.writeList([(MSR.ia32LSTAR.rawValue, Self.lstar), (MSR.ia32KernelGSBase.rawValue, Self.kernelGSBase),
+                               (MSR.ia32STAR.rawValue, Self.star)], on: cpu)
         let lines = try ScenarioRun.run([("valid-list", ScenarioRun.listOverrides(count: 3))], on: cpu)
         #expect(ScenarioRun.outcomes(lines) == ["valid-list: success"])
         // None of the three is part of host state (SDM 28.5): the guest's values stay.
@@ -87,15 +87,15 @@ enum ScenarioRun {
 
     /// Entries WRMSR refuses at CPL 0, each as entry 2 after a valid LSTAR entry.
     static let refused: [(name: String, msr: UInt32, value: UInt64)] = [
-        ("a read-only capability MSR (IA32_VMX_BASIC)", MSR.ia32VMXBasic, 0),
+        ("a read-only capability MSR (IA32_VMX_BASIC)", MSR.ia32VMXBasic.rawValue, 0),
         ("an MSR the CPU does not have (2BH)", 0x2B, 0),
         ("an MSR the CPU does not have (12345H)", 0x12345, 1),
-        ("a non-canonical IA32_KERNEL_GS_BASE", MSR.ia32KernelGSBase, 0x0000_8000_0000_0000),
-        ("a non-canonical IA32_LSTAR", MSR.ia32LSTAR, 0x8000_0000_0000_0000),
-        ("IA32_EFER with reserved bit 1", MSR.ia32EFER, 0xD03),
-        ("IA32_EFER changing LME while the guest has paging on", MSR.ia32EFER, 0x801),
-        ("IA32_FEATURE_CONTROL, locked in VMX operation", MSR.ia32FeatureControl, 5),
-        ("the time-stamp counter (writes not modelled)", MSR.ia32TimeStampCounter, 0),
+        ("a non-canonical IA32_KERNEL_GS_BASE", MSR.ia32KernelGSBase.rawValue, 0x0000_8000_0000_0000),
+        ("a non-canonical IA32_LSTAR", MSR.ia32LSTAR.rawValue, 0x8000_0000_0000_0000),
+        ("IA32_EFER with reserved bit 1", MSR.ia32EFER.rawValue, 0xD03),
+        ("IA32_EFER changing LME while the guest has paging on", MSR.ia32EFER.rawValue, 0x801),
+        ("IA32_FEATURE_CONTROL, locked in VMX operation", MSR.ia32FeatureControl.rawValue, 5),
+        ("the time-stamp counter (writes not modelled)", MSR.ia32TimeStampCounter.rawValue, 0),
     ]
 
     @Test("an entry WRMSR refuses fails VM entry with reason 34 and its number; the entries before it stay loaded (SDM 27.4, 27.8)",
@@ -103,7 +103,7 @@ enum ScenarioRun {
     func refusedEntryFails(profile: String) throws {
         for (name, msr, value) in Self.refused {
             let cpu = try cpu(profile)
-            ScenarioRun.writeList([(MSR.ia32LSTAR, Self.lstar), (msr, value), (MSR.ia32STAR, Self.star)], on: cpu)
+            ScenarioRun.writeList([(MSR.ia32LSTAR.rawValue, Self.lstar), (msr, value), (MSR.ia32STAR.rawValue, Self.star)], on: cpu)
             let lines = try ScenarioRun.run([("refused", ScenarioRun.listOverrides(count: 3))], on: cpu)
             #expect(ScenarioRun.outcomes(lines) == ["refused: entry-failure 34 qual 2"], "\(name)")
             // The emulated CPU's own checks name the rule (the runner's prediction from the
@@ -114,7 +114,7 @@ enum ScenarioRun {
             #expect(cpu.readMSR(MSR.ia32STAR) == 0, "\(name): entry 3 is not processed")
             // An MSR the CPU does not have is not created by the attempt.
             if msr == 0x2B || msr == 0x12345 {
-                _ = cpu.readMSR(msr)
+                _ = cpu.readMSR(MSR(rawValue: msr))
                 #expect(cpu.lastFault == .generalProtection0, "\(name)")
             }
         }
@@ -128,8 +128,8 @@ enum ScenarioRun {
                 == ["first: entry-failure 34 qual 1"])
 
         let fifth = try cpu(profile)
-        ScenarioRun.writeList([(MSR.ia32LSTAR, 1), (MSR.ia32CSTAR, 2), (MSR.ia32FMASK, 3), (MSR.ia32KernelGSBase, 4),
-                               (MSR.ia32VMXBasic + 1, 0)], on: fifth)
+        ScenarioRun.writeList([(MSR.ia32LSTAR.rawValue, 1), (MSR.ia32CSTAR.rawValue, 2), (MSR.ia32FMASK.rawValue, 3), (MSR.ia32KernelGSBase.rawValue, 4),
+                               (MSR.ia32VMXBasic.rawValue + 1, 0)], on: fifth)
         #expect(ScenarioRun.outcomes(try ScenarioRun.run([("fifth", ScenarioRun.listOverrides(count: 5))], on: fifth))
                 == ["fifth: entry-failure 34 qual 5"])
         #expect(fifth.readMSR(MSR.ia32LSTAR) == 1)

@@ -84,7 +84,7 @@ struct VMReadWriteTests {
     @Test("VMWRITE to a VM-exit information field fails with error 13 unless IA32_VMX_MISC[29] = 1")
     func readOnlyFields() throws {
         let writable = try Profiles.synthetic()
-        let readOnly = try Profiles.synthetic(msr: MSR.ia32VMXMisc, clearing: 1 << 29)
+        let readOnly = try Profiles.synthetic(msr: MSR.ia32VMXMisc.rawValue, clearing: 1 << 29)
         let exitInformation = VMCSField.all.map(\.field).filter(\.isReadOnly)
         #expect(exitInformation.count == 15)
         let refusing = try cpuWithCurrentVMCS(readOnly)

@@ -87,7 +87,7 @@ import VMX
         #expect(asm["CR4_PAE"] == ControlRegister4.pae.rawValue)
         #expect(asm["CR4_OSFXSR"] == ControlRegister4.osfxsr.rawValue)
         #expect(asm["CR4_OSXMMEXCPT"] == ControlRegister4.osxmmexcpt.rawValue)
-        #expect(asm["IA32_EFER"] == UInt64(MSR.ia32EFER))
+        #expect(asm["IA32_EFER"] == UInt64(MSR.ia32EFER.rawValue))
         #expect(asm["EFER_LME"] == ExtendedFeatureEnable.lme.rawValue)
     }
 

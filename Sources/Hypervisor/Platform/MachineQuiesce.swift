@@ -15,7 +15,7 @@ enum IOAPIC {
 }
 
 /// IA32_TSC_DEADLINE (SDM Vol. 3A 12.5.4.1) and its CPUID bit (1:ECX[24]).
-let tscDeadlineMSR: UInt32 = 0x6E0
+let tscDeadlineMSR = MSR(rawValue: 0x6E0)
 let tscDeadlineCPUIDBit: UInt32 = 1 << 24
 
 /// HPET general configuration register, ENABLE_CNF bit 0 (IA-PC HPET 1.0a, 2.3.5).
