@@ -248,6 +248,7 @@ import VMX
         let handled: [UInt64] = [0, 1, 7, 10, 11, 12, 13, 18, 19, 28, 30, 31, 32, 37, 48, 49, 52, 55]
         let entry = try cpu.vmread(VMCSField.vmEntryControls)
         let ia32eMode = UInt64(VMEntryControls.ia32eModeGuest.rawValue)
+        let hasEPT = cpu.supports(.guestPhysicalAddress)
         for round in 0..<3000 {
             for number in 0..<16 { vcpu.registers[number] = Self.value(&generator) }
             for field in guestFields where generator.next() % 3 == 0 { try? cpu.vmwrite(field, Self.value(&generator)) }
@@ -260,6 +261,9 @@ import VMX
                 }
             }
             var reason = generator.next() % 4 == 0 ? generator.next() % 80 : handled[Int(generator.next() % UInt64(handled.count))]
+            // EPT violations and misconfigurations need EPT (SDM 29.3.3); a processor without it
+            // has no guest-physical-address field to report them either.
+            if (reason == 48 || reason == 49) && !hasEPT { continue }
             if reason == 18 && generator.next() % 2 == 0 {   // mostly well-formed hypercalls, small pointers
                 vcpu.registers.rax = generator.next() % 6
                 vcpu.registers.rbx = generator.next() % 0x40_0000
