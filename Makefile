@@ -116,6 +116,7 @@ $(KERNEL_LIB): $(SWIFT_SOURCES)
 $(KERNEL): $(BOOT_OBJECTS) $(KERNEL_LIB) linker/kernel.ld
 	@mkdir -p $(@D)
 	$(LLD) $(KERNEL_LINK_FLAGS) $(RELEASE_LINK_FLAGS) -o $@ $(BOOT_OBJECTS) $(KERNEL_LIB)
+	@tools/kernel-text-check $@
 	@tools/image-size $@
 
 # Only the GRUB modules the BIOS CD boot and boot/grub.cfg use (and their dependencies): a
@@ -188,9 +189,11 @@ HOSTED_SCRATCH := .build
 
 test: deps-test unit-test boot-test linux-test linux-isolation-test linux-poke-test entry-check-test debug-test gdb-guest-test gdb-linux-test
 
-# tools/ensure-deps in a fresh clone on a simulated machine without the packages.
+# tools/ensure-deps in a fresh clone on a simulated machine without the packages; the kernel
+# text check on an image with and without the standard library's String formatting.
 deps-test:
 	Tests/tools/ensure-deps-test
+	Tests/tools/kernel-text-check-test
 
 unit-test: deps unicorn
 	swift test --scratch-path $(HOSTED_SCRATCH)

@@ -60,8 +60,8 @@ public struct CapabilityProfile: Sendable {
 
     /// The VMX capability MSRs, nil when the CPU has no VMX.
     public var vmxCapabilities: VMXCapabilities? {
-        guard hasVMX, msrs[MSR.ia32VMXBasic] != nil else { return nil }
-        return VMXCapabilities.read(using: { msrs[$0] ?? 0 })
+        guard hasVMX, msrs[MSR.ia32VMXBasic.rawValue] != nil else { return nil }
+        return VMXCapabilities.read(using: { msrs[$0.rawValue] ?? 0 })
     }
 
     /// Whether a comment line marks the profile as synthetic (made by hand, not captured).
@@ -152,7 +152,7 @@ extension CapabilityProfile {
     /// A fixture must list exactly the capability MSRs the SDM's existence rules say the CPU has
     /// (SDM Appendix A): one too many or too few means corrupt data.
     private func checkCapabilityMSRsExistence(file: String) throws(ProfileError) {
-        let listed = msrs.keys.filter { VMXCapabilities.name(ofMSR: $0) != nil }
+        let listed = msrs.keys.filter { VMXCapabilities.name(ofMSR: MSR(rawValue: $0)) != nil }
         guard let caps = vmxCapabilities else {
             if let address = listed.min() {
                 throw ProfileError("\(file): MSR \(hexDigits(address, digits: 8)) listed, but CPUID.1:ECX.VMX = 0 or IA32_VMX_BASIC is missing")
@@ -161,12 +161,12 @@ extension CapabilityProfile {
         }
         for address in VMXCapabilities.msrAddresses {
             let exists = caps.value(ofMSR: address) != nil
-            let name = VMXCapabilities.name(ofMSR: address) ?? hex(address)
-            if exists && msrs[address] == nil {
-                throw ProfileError("\(file): \(name) (\(hexDigits(address, digits: 8))) exists by SDM Appendix A but has no 'msr' line")
+            let name = VMXCapabilities.name(ofMSR: address) ?? hex(address.rawValue)
+            if exists && msrs[address.rawValue] == nil {
+                throw ProfileError("\(file): \(name) (\(hexDigits(address.rawValue, digits: 8))) exists by SDM Appendix A but has no 'msr' line")
             }
-            if !exists && msrs[address] != nil {
-                throw ProfileError("\(file): \(name) (\(hexDigits(address, digits: 8))) has an 'msr' line but does not exist by SDM Appendix A")
+            if !exists && msrs[address.rawValue] != nil {
+                throw ProfileError("\(file): \(name) (\(hexDigits(address.rawValue, digits: 8))) has an 'msr' line but does not exist by SDM Appendix A")
             }
         }
     }

@@ -1,11 +1,9 @@
 // The emulated CPU as a GuestProcessor: VMLAUNCH/VMRESUME that run the guest until its next VM
 // exit (GuestExecution), INVEPT and INVVPID with the protocol's types, the time-stamp counter,
-// the host timer and the console (docs/EMULATED-CPU.md).
+// the machine's ports (docs/EMULATED-CPU.md). The host timer and the console are in
+// EmulatedCPU+Host.swift.
 import CUnicorn
 import VMX
-#if canImport(Testing)
-import Testing
-#endif
 
 extension EmulatedCPU: GuestProcessor {
     /// TSC cycles per guest instruction retired (default 1). Time on the emulated CPU is
@@ -45,6 +43,31 @@ extension EmulatedCPU: GuestProcessor {
         }
     }
 
+    /// VMREAD without an outcome for the caller: a failure is reported like a fault.
+    public func vmreadField(_ field: VMCSField) -> UInt64 {
+        do { return try vmread(field) } catch {
+            reportFieldAccessFailure("VMREAD", field, error)
+            return 0
+        }
+    }
+
+    /// VMWRITE without an outcome for the caller: a failure is reported like a fault.
+    public func vmwriteField(_ field: VMCSField, _ value: UInt64) {
+        do { try vmwrite(field, value) } catch { reportFieldAccessFailure("VMWRITE", field, error) }
+    }
+
+    func reportFieldAccessFailure(_ instruction: String, _ field: VMCSField, _ failure: VMFailure) {
+        let name = field.name ?? "an undefined field"
+        let outcome: String
+        switch failure {
+        case .invalid: outcome = "VMfailInvalid"
+        case .valid(let error): outcome = "VMfailValid, VM-instruction error \(error.rawValue)"
+        }
+        let message = "\(instruction) of \(name) [\(hex(field.rawValue, digits: 4))] without an outcome to check failed: \(outcome)"
+        guestExecutionProblems.append(message)
+        applyFaultPolicy(message)
+    }
+
     public func invept(type: VMX.INVEPTType, eptp: UInt64) throws(VMFailure) {
         try invept(type: type.rawValue, eptPointer: eptp)
         guestExecution.invalidateTranslations()
@@ -64,32 +87,6 @@ extension EmulatedCPU: GuestProcessor {
         return engine.read(registers[number & 3])
     }
 
-    /// The host timer: its interrupt is requested when the time-stamp counter has advanced by
-    /// `cycles` (it advances only while a guest runs). The vector is `hostTimerVector`.
-    public func armHostTimer(cycles: UInt64) -> UInt8? {
-        let execution = guestExecution
-        execution.hostTimerDeadline = execution.timestampCounter &+ cycles
-        execution.hostTimerFired = false
-        execution.hostInterruptPending = false
-        return execution.hostTimerVector
-    }
-
-    public func disarmHostTimer() {
-        guestExecution.hostTimerDeadline = nil
-        guestExecution.hostTimerFired = false
-    }
-
-    public func hostTimerExpired() -> Bool {
-        guestExecution.pollHostTimer()
-        return guestExecution.hostTimerFired
-    }
-
-    /// The end of the host timer's interrupt: an interrupt that was not acknowledged on exit is
-    /// no longer pending.
-    public func endHostInterrupt(vector: UInt8) {
-        if vector == guestExecution.hostTimerVector { guestExecution.hostInterruptPending = false }
-    }
-
     /// The emulated machine's ports: a port with a value in `portValues` reads it, any other
     /// reads all ones (nothing there); every write is recorded in `portWrites`.
     public func readPort(_ port: UInt16, size: Int) -> UInt32 {
@@ -99,12 +96,6 @@ extension EmulatedCPU: GuestProcessor {
 
     public func writePort(_ port: UInt16, size: Int, _ value: UInt32) {
         guestExecution.portWrites.append((port: port, size: size, value: value))
-    }
-
-    public func writeConsoleLine(_ bytes: UnsafeRawBufferPointer) {
-        let line = String(decoding: bytes, as: UTF8.self)
-        guestExecution.consoleLines.append(line)
-        guestExecution.consoleHandler?(line)
     }
 
     // MARK: Hosted-only controls and observations
@@ -150,23 +141,12 @@ extension EmulatedCPU: GuestProcessor {
     /// Guest instructions retired since the CPU was made.
     public var guestInstructionsRetired: UInt64 { guestExecution.instructionsRetired }
 
-    /// Reports a guest state or behaviour the emulated CPU does not model: a test issue (by
-    /// the fault policy), then guest execution stops with a VM exit whose reason the SDM does
+    /// Reports a guest state or behaviour the emulated CPU does not model: to the fault
+    /// reporter (by the fault policy), then guest execution stops with a VM exit whose reason the SDM does
     /// not define (`ExitReason(rawValue: 0xFFFF)`).
     func reportGuestExecutionProblem(_ message: String) {
         let text = "guest execution on the emulated CPU (\(profile.name)): \(message)"
-        switch faultPolicy {
-        case .expect:
-            guestExecutionProblems.append(text)
-        case .recordIssue:
-            guestExecutionProblems.append(text)
-            #if canImport(Testing)
-            Issue.record(Comment(rawValue: text))
-            #else
-            fatalError(text)
-            #endif
-        case .trap:
-            fatalError(text)
-        }
+        guestExecutionProblems.append(text)
+        applyFaultPolicy(text)
     }
 }

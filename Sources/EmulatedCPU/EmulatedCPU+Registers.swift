@@ -32,35 +32,35 @@ extension EmulatedCPU {
 
     // MARK: MSRs
 
-    public func readMSR(_ msr: UInt32) -> UInt64 {
+    public func readMSR(_ msr: MSR) -> UInt64 {
         begin(.rdmsr)
         guard cpl == 0 else { raise(.generalProtection0); return 0 }
-        switch msr {
-        case MSR.ia32FeatureControl:
+        switch msr.rawValue {
+        case MSR.ia32FeatureControl.rawValue:
             return ia32FeatureControl
-        case MSR.ia32EFER:
+        case MSR.ia32EFER.rawValue:
             return efer
         case Self.capabilityMSRRange:
             // A capability MSR the CPU does not have raises #GP like any absent MSR (SDM A.1).
             guard let value = capabilities?.value(ofMSR: msr) else { raise(.generalProtection0); return 0 }
             return value
         default:
-            guard let value = msrs[msr] else { raise(.generalProtection0); return 0 }
+            guard let value = msrs[msr.rawValue] else { raise(.generalProtection0); return 0 }
             return value
         }
     }
 
-    public func writeMSR(_ msr: UInt32, _ value: UInt64) {
+    public func writeMSR(_ msr: MSR, _ value: UInt64) {
         begin(.wrmsr)
-        guard cpl == 0, !msrWriteFaults(msr, value, cr0: cr0, efer: efer) else { raise(.generalProtection0); return }
-        switch msr {
-        case MSR.ia32FeatureControl:
+        guard cpl == 0, !msrWriteFaults(msr.rawValue, value, cr0: cr0, efer: efer) else { raise(.generalProtection0); return }
+        switch msr.rawValue {
+        case MSR.ia32FeatureControl.rawValue:
             ia32FeatureControl = value
-        case MSR.ia32EFER:
+        case MSR.ia32EFER.rawValue:
             // LMA is read-only.
             efer = (value & ~ExtendedFeatureEnable.lma.rawValue) | (efer & ExtendedFeatureEnable.lma.rawValue)
         default:
-            msrs[msr] = value
+            msrs[msr.rawValue] = value
         }
     }
 
@@ -70,18 +70,18 @@ extension EmulatedCPU {
     /// would be done by WRMSR" (SDM 27.4). An MSR the CPU does not have faults.
     public func msrWriteFaults(_ msr: UInt32, _ value: UInt64, cr0: UInt64, efer: UInt64) -> Bool {
         switch msr {
-        case MSR.ia32FeatureControl:
+        case MSR.ia32FeatureControl.rawValue:
             // SDM 24.7: once the lock bit is set, WRMSR to the MSR faults until reset.
             return ia32FeatureControl & FeatureControl.lock.rawValue != 0 || value & ~FeatureControl.defined.rawValue != 0
-        case MSR.ia32EFER:
+        case MSR.ia32EFER.rawValue:
             // Reserved bits fault; LME cannot change while paging is on.
             return value & ~ExtendedFeatureEnable.defined.rawValue != 0
                 || (cr0 & ControlRegister0.pg.rawValue != 0 && (value ^ efer) & ExtendedFeatureEnable.lme.rawValue != 0)
         case Self.capabilityMSRRange:
             // The capability MSRs are read-only (SDM Appendix A).
             return true
-        case MSR.ia32FSBase, MSR.ia32GSBase, MSR.ia32KernelGSBase, MSR.ia32SysenterESP, MSR.ia32SysenterEIP,
-             MSR.ia32LSTAR, MSR.ia32CSTAR:
+        case MSR.ia32FSBase.rawValue, MSR.ia32GSBase.rawValue, MSR.ia32KernelGSBase.rawValue, MSR.ia32SysenterESP.rawValue, MSR.ia32SysenterEIP.rawValue,
+             MSR.ia32LSTAR.rawValue, MSR.ia32CSTAR.rawValue:
             // Addresses: a non-canonical value faults (SDM Vol. 4, Table 2-2).
             return msrs[msr] == nil || !isCanonical(value)
         default:
@@ -90,7 +90,7 @@ extension EmulatedCPU {
     }
 
     /// IA32_VMX_BASIC (480H) to IA32_VMX_EXIT_CTLS2 (493H).
-    static let capabilityMSRRange: ClosedRange<UInt32> = MSR.ia32VMXBasic...MSR.ia32VMXExitCtls2
+    static let capabilityMSRRange: ClosedRange<UInt32> = MSR.ia32VMXBasic.rawValue...MSR.ia32VMXExitCtls2.rawValue
 
     // MARK: Control registers
 

@@ -10,11 +10,10 @@
 import VMX
 
 extension EmulatedCPU {
-    public func vmread(_ encoding: UInt32) throws(VMFailure) -> UInt64 {
+    public func vmread(_ field: VMCSField) throws(VMFailure) -> UInt64 {
         begin(.vmread)
         guard case .execute = admit(.vmread) else { return 0 }
         guard let vmcs = currentVMCS else { throw vmFailInvalid() }
-        let field = VMCSField(rawValue: encoding)
         guard let slot = supportedSlot(field) else { throw vmFail(.unsupportedVMCSComponent) }
         var value = vmcs.fields[slot]
         if field.isHigh { value >>= 32 }
@@ -23,11 +22,10 @@ extension EmulatedCPU {
         return value
     }
 
-    public func vmwrite(_ encoding: UInt32, _ value: UInt64) throws(VMFailure) {
+    public func vmwrite(_ field: VMCSField, _ value: UInt64) throws(VMFailure) {
         begin(.vmwrite)
         guard case .execute = admit(.vmwrite) else { return }
         guard let vmcs = currentVMCS else { throw vmFailInvalid() }
-        let field = VMCSField(rawValue: encoding)
         guard let slot = supportedSlot(field) else { throw vmFail(.unsupportedVMCSComponent) }
         // VM-exit information fields are read-only unless IA32_VMX_MISC[29] = 1 (SDM A.6).
         if field.isReadOnly && !(capabilities?.misc.allowsVMWRITEToAnyField ?? false) {

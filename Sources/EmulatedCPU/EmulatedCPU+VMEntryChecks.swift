@@ -85,9 +85,9 @@ extension EmulatedCPU {
             let address = list &+ (number - 1) &* 16
             let msr = memory.read32(address)
             let value = memory.read64(address &+ 8)
-            if msr == MSR.ia32EFER {
+            if msr == MSR.ia32EFER.rawValue {
                 efer = (value & ~ExtendedFeatureEnable.lma.rawValue) | (efer & ExtendedFeatureEnable.lma.rawValue)
-            } else if msr == MSR.ia32FeatureControl {
+            } else if msr == MSR.ia32FeatureControl.rawValue {
                 ia32FeatureControl = value
             } else {
                 msrs[msr] = value

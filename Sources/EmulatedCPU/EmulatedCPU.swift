@@ -84,7 +84,10 @@ public final class EmulatedCPU: Processor {
 
     // MARK: Faults
 
-    public var faultPolicy: FaultPolicy = .recordIssue
+    public var faultPolicy: FaultPolicy = .report
+    /// Where `.report` sends a fault's one-line description: a test injects one that records a
+    /// test issue. nil: the process stops with the description.
+    public var faultReporter: ((String) -> Void)?
     /// The fault of the last instruction executed, nil when it completed.
     public internal(set) var lastFault: Fault?
     /// The instruction that raised `lastFault`.
@@ -104,8 +107,10 @@ public final class EmulatedCPU: Processor {
     /// A CPU like `profile`'s, with `memorySize` bytes of zeroed physical memory, in the state
     /// the kernel's boot code leaves: 64-bit mode at CPL 0 with paging (CR0 = PG|ET|PE,
     /// CR4 = PAE, IA32_EFER = LMA|LME), CR4.VMXE clear, outside VMX operation.
-    public init(profile: CapabilityProfile, memorySize: Int = 64 << 20) {
+    public init(profile: CapabilityProfile, memorySize: Int = 64 << 20,
+                faultReporter: ((String) -> Void)? = nil) {
         self.profile = profile
+        self.faultReporter = faultReporter
         capabilities = profile.vmxCapabilities
         memory = PhysicalMemory(size: memorySize)
         let addressSizes = profile.cpuid(leaf: CPUIDLeaf.addressSizes, subleaf: 0)
@@ -124,7 +129,7 @@ public final class EmulatedCPU: Processor {
         cr4 = ControlRegister4.pae.rawValue
         efer = ExtendedFeatureEnable.lme.rawValue | ExtendedFeatureEnable.lma.rawValue
         rflags = RFLAGS.alwaysOne.rawValue
-        ia32FeatureControl = profile.msrs[MSR.ia32FeatureControl] ?? 0
+        ia32FeatureControl = profile.msrs[MSR.ia32FeatureControl.rawValue] ?? 0
         msrs = Self.defaultMSRs
     }
 
@@ -132,11 +137,11 @@ public final class EmulatedCPU: Processor {
     /// IA32_APIC_BASE: the bootstrap processor (bit 8) with its local APIC globally disabled
     /// (bit 11 clear; the emulated machine has no APIC device at FEE00000H).
     static let defaultMSRs: [UInt32: UInt64] = [
-        MSR.ia32APICBase: LocalAPIC.defaultBase | LocalAPIC.bootstrapProcessor,
-        MSR.ia32SysenterCS: 0, MSR.ia32SysenterESP: 0, MSR.ia32SysenterEIP: 0,
-        MSR.ia32DebugCtl: 0, MSR.ia32PAT: PageAttributeTable.powerUpValue, MSR.ia32PerfGlobalCtrl: 0,
-        MSR.ia32FSBase: 0, MSR.ia32GSBase: 0, MSR.ia32KernelGSBase: 0,
-        MSR.ia32STAR: 0, MSR.ia32LSTAR: 0, MSR.ia32CSTAR: 0, MSR.ia32FMASK: 0,
+        MSR.ia32APICBase.rawValue: LocalAPIC.defaultBase | LocalAPIC.bootstrapProcessor,
+        MSR.ia32SysenterCS.rawValue: 0, MSR.ia32SysenterESP.rawValue: 0, MSR.ia32SysenterEIP.rawValue: 0,
+        MSR.ia32DebugCtl.rawValue: 0, MSR.ia32PAT.rawValue: PageAttributeTable.powerUpValue, MSR.ia32PerfGlobalCtrl.rawValue: 0,
+        MSR.ia32FSBase.rawValue: 0, MSR.ia32GSBase.rawValue: 0, MSR.ia32KernelGSBase.rawValue: 0,
+        MSR.ia32STAR.rawValue: 0, MSR.ia32LSTAR.rawValue: 0, MSR.ia32CSTAR.rawValue: 0, MSR.ia32FMASK.rawValue: 0,
     ]
 
     // MARK: Derived state

@@ -5,12 +5,10 @@
 // Faults are not results of the Processor protocol: correct hypervisor code checks before it
 // acts, and in the kernel an unexpected fault ends in the IDT handler. The emulated CPU models
 // the fault exactly, records it in `lastFault`, leaves the state as the faulting instruction
-// found it, and applies its `faultPolicy`: a hosted test of hypervisor code fails unless it
-// asked for faults; the emulated CPU's own tests ask.
+// found it, and applies its `faultPolicy`: by default the fault goes to the `faultReporter` the
+// test injected (a hosted test of hypervisor code then fails unless it asked for faults; the
+// emulated CPU's own tests ask), or stops the process when there is none.
 import VMX
-#if canImport(Testing)
-import Testing
-#endif
 
 /// An exception an instruction raised.
 public enum Fault: Equatable, Sendable {
@@ -56,9 +54,10 @@ public enum FaultPolicy: Sendable {
     /// Nothing more: the caller asked for faults and inspects `lastFault` (tests of the
     /// emulated CPU itself).
     case expect
-    /// Records a swift-testing issue, so the running test fails (the default: hypervisor code
-    /// that faults is wrong). Outside a test run, traps like `.trap`.
-    case recordIssue
+    /// Hands the fault's description to `faultReporter` (the default: hypervisor code that
+    /// faults is wrong, and a test's reporter makes the running test fail). Without a reporter,
+    /// traps like `.trap`.
+    case report
     /// Stops the process with the fault's description.
     case trap
 }
@@ -68,16 +67,17 @@ extension EmulatedCPU {
     func raise(_ fault: Fault) {
         lastFault = fault
         lastFaultInstruction = currentInstruction
-        let message = "\(currentInstruction.rawValue) raised \(fault.mnemonic) on the emulated CPU (\(profile.name))"
+        applyFaultPolicy("\(currentInstruction.rawValue) raised \(fault.mnemonic) on the emulated CPU (\(profile.name))")
+    }
+
+    /// Applies the fault policy to a problem the caller has recorded, described by `message`.
+    func applyFaultPolicy(_ message: String) {
         switch faultPolicy {
         case .expect:
             break
-        case .recordIssue:
-            #if canImport(Testing)
-            Issue.record(Comment(rawValue: message))
-            #else
-            fatalError(message)
-            #endif
+        case .report:
+            guard let faultReporter else { fatalError(message) }
+            faultReporter(message)
         case .trap:
             fatalError(message)
         }

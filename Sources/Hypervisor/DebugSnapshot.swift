@@ -113,7 +113,7 @@ public struct DebugSnapshot: Sendable {
         write(.guestRIP, rip, cpu)
         if cpu.readPhysical64(base + Slot.detail.offset) != 0 {
             for (slot, field) in Self.vmcsFields {
-                write(slot, (try? cpu.vmread(field.rawValue)) ?? 0, cpu)
+                write(slot, (try? cpu.vmread(field)) ?? 0, cpu)
             }
         }
         for number in 0..<16 {

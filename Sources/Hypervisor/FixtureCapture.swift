@@ -24,8 +24,8 @@ func captureFixture<P: Processor>(
             + hexDigits(r.eax, digits: 8) + " " + hexDigits(r.ebx, digits: 8) + " "
             + hexDigits(r.ecx, digits: 8) + " " + hexDigits(r.edx, digits: 8))
     }
-    func logMSR(_ address: UInt32, _ value: UInt64) {
-        log("FIXTURE msr " + hexDigits(address, digits: 8) + " " + hexDigits(value, digits: 16))
+    func logMSR(_ address: MSR, _ value: UInt64) {
+        log("FIXTURE msr " + hexDigits(address.rawValue, digits: 8) + " " + hexDigits(value, digits: 16))
     }
     logMSR(MSR.ia32FeatureControl, cpu.readMSR(MSR.ia32FeatureControl))
     for address in VMXCapabilities.msrAddresses {
@@ -48,7 +48,7 @@ func captureFixture<P: Processor>(
     var line = "FIXTURE vmcs-fields"
     var onLine = 0
     for encoding in UInt32(0)..<0x8000 where VMCSField(rawValue: encoding).isWellFormed {
-        guard (try? cpu.vmread(encoding)) != nil else { continue }
+        guard (try? cpu.vmread(VMCSField(rawValue: encoding))) != nil else { continue }
         line += " " + hexDigits(encoding, digits: 4)
         onLine += 1
         if onLine == 16 {

@@ -4,7 +4,7 @@
 // of this is linked into it (docs/DEBUGGING.md).
 import VMX
 
-public final class GuestDebugging<P: GuestProcessor> {
+public final class GuestDebugging<P: Host> {
     /// The debugger's snapshot of the current vCPU (DebugSnapshot.swift), when the kernel keeps one.
     public let snapshot: DebugSnapshot?
     /// gdb's line (the kernel: COM2); nil: no guest waits for gdb.

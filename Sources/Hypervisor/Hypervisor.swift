@@ -62,7 +62,7 @@ public struct BootOptions {
 /// sequence and the capability report go to `log`, the rest to the processor's console.
 /// `debugging`: the debug snapshot and the guest debugger, which only debug images have.
 /// Returns whether everything succeeded; on failure the last lines logged say why.
-public func runHypervisor<P: GuestProcessor>(
+public func runHypervisor<P: Host>(
     on cpu: P, arena: inout PageArena, options: BootOptions, host: HostState, guests: [GuestImage],
     bootTimestamp: UInt64 = 0, debugging: GuestDebugHooks<P>? = nil, machine: PassThroughMachine? = nil,
     afterVMXON: () -> Void = {}, beforeVMXOFF: () -> Void = {}, others: OtherProcessors = .none,
@@ -93,7 +93,7 @@ public func runHypervisor<P: GuestProcessor>(
         succeeded = captureFixture(cpu: cpu, capabilities: capabilities, arena: &arena,
                                    operation: operation, log: log)
     } else if options.scenarios {
-        succeeded = runScenarios(scenarioFiles(guests, cpu: cpu), capabilities: capabilities, host: host, world: .kernel,
+        succeeded = runScenarios(scenarioFiles(guests, cpu: cpu), capabilities: capabilities, host: host, options: .bootModules,
                                  arena: &arena, cpu: cpu)
     } else if options.runGuests {
         succeeded = runAllGuests(guests, capabilities: capabilities, host: host, options: options,
@@ -112,7 +112,7 @@ public func runHypervisor<P: GuestProcessor>(
 }
 
 /// The default set-up, the shared structures, then every guest (or the benchmark).
-func runAllGuests<P: GuestProcessor>(
+func runAllGuests<P: Host>(
     _ guests: [GuestImage], capabilities: VMXCapabilities, host: HostState, options: BootOptions,
     bootTimestamp: UInt64, vmxTimestamp: UInt64 = 0, debugging: GuestDebugHooks<P>?, machine: PassThroughMachine? = nil,
     others: OtherProcessors = .none, arena: inout PageArena, cpu: P

@@ -5,6 +5,7 @@
 // report is shorter, names the processor, and only that processor stops (Processors.swift).
 // Nothing here allocates: the exception may come from the heap itself.
 import Intrinsics
+import VMX
 
 enum ExceptionVector {
     static let doubleFault = 8
@@ -71,7 +72,7 @@ public func kernelException(_ frame: UnsafePointer<ExceptionFrame>) -> Never {
     log("  RBP=\(hex: f.rbp, digits: 16) R8=\(hex: f.r8, digits: 16) R9=\(hex: f.r9, digits: 16)")
     log("  R10=\(hex: f.r10, digits: 16) R11=\(hex: f.r11, digits: 16) R12=\(hex: f.r12, digits: 16)")
     log("  R13=\(hex: f.r13, digits: 16) R14=\(hex: f.r14, digits: 16) R15=\(hex: f.r15, digits: 16)")
-    log("  CR0=\(hex: x86_read_cr0(), digits: 16) CR4=\(hex: x86_read_cr4(), digits: 16) EFER=\(hex: x86_rdmsr(0xC000_0080), digits: 16)")
+    log("  CR0=\(hex: x86_read_cr0(), digits: 16) CR4=\(hex: x86_read_cr4(), digits: 16) EFER=\(hex: x86_rdmsr(MSR.ia32EFER), digits: 16)")
     exitMachine(success: false)
 }
 

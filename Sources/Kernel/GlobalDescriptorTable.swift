@@ -5,6 +5,7 @@
 // and VM entry requires a usable host TR (SDM 27.2.3: the host TR selector must not be null).
 // Storage is static (boot/stacks.asm).
 import Intrinsics
+import VMX
 
 public enum GlobalDescriptorTable {
     public static let codeSelector: UInt16 = 0x08

@@ -1,4 +1,4 @@
-// The host timer (GuestProcessor.armHostTimer): on a CPU without the VMX-preemption timer it
+// The host timer (Host.armHostTimer): on a CPU without the VMX-preemption timer it
 // stops a guest that overruns its time budget. It is the local APIC's timer, one-shot, vector
 // 30H, divide by 1 (SDM Vol. 3A 11.5.4 "APIC Timer"): with "external-interrupt exiting" its
 // interrupt causes a VM exit (reason 1) and, with "acknowledge interrupt on exit", is

@@ -200,7 +200,7 @@ enum Processors {
     /// Pages per AP: guard, stack, three IST stacks, the per-CPU block, the VMXON region.
     static let pagesPerAP = 1 + stackPages + 3 + 1 + 1
 
-    static let gsBaseMSR: UInt32 = MSR.ia32GSBase
+    static let gsBaseMSR = MSR.ia32GSBase
 
     /// The BSP's block; then the MADT's processors, each AP started and waiting for commands.
     /// `options`: the boot tests' bad input (`madt-add=`, `fault-cpu=`).
@@ -346,7 +346,7 @@ enum Processors {
         var list: [(UInt32, UInt64)] = []
         _ = VMXCapabilities.read(using: { msr in
             let value = x86_rdmsr(msr)
-            list.append((msr, value))
+            list.append((msr.rawValue, value))
             return value
         })
         bootstrapCapabilities = list
@@ -480,10 +480,10 @@ enum Processors {
         _ = VMXCapabilities.read(using: { msr in
             let value = x86_rdmsr(msr)
             if difference == nil {
-                if position >= reference.count || reference[position].0 != msr {
-                    difference = (msr, value, nil)
+                if position >= reference.count || reference[position].0 != msr.rawValue {
+                    difference = (msr.rawValue, value, nil)
                 } else if reference[position].1 != value {
-                    difference = (msr, value, reference[position].1)
+                    difference = (msr.rawValue, value, reference[position].1)
                 }
             }
             position += 1
@@ -493,7 +493,7 @@ enum Processors {
             difference = (reference[position].0, 0, reference[position].1)
         }
         if let difference {
-            let name = VMXCapabilities.name(ofMSR: difference.msr) ?? "an MSR"
+            let name = VMXCapabilities.name(ofMSR: MSR(rawValue: difference.msr)) ?? "an MSR"
             if let there = difference.there {
                 log("cpu \(me.index) (APIC ID \(me.apicID)): left out: VMX capabilities differ from cpu 0's: \(name) (\(hex: difference.msr)) is \(hex: difference.here) here, \(hex: there) on cpu 0")
             } else {

@@ -1,9 +1,11 @@
 // The real processor runs guests: VM entry and exit through the nasm stub (boot/vmx.asm),
-// INVEPT/INVVPID, the TSC, the local APIC timer as the host timer, COM1 as the console.
+// INVEPT/INVVPID, the TSC (VMX.GuestProcessor); and the machine around it (Hypervisor.Host):
+// the local APIC timer as the host timer, COM1 as the console, the benchmark's baseline.
+import Hypervisor
 import Intrinsics
 import VMX
 
-extension RealProcessor: GuestProcessor {
+extension RealProcessor: GuestProcessor, Host {
     public func enterGuest(_ registers: inout GuestRegisters, launch: Bool) throws(VMFailure) {
         let code = withUnsafeMutablePointer(to: &registers) { vmx_enter_guest(UnsafeMutableRawPointer($0), launch ? 1 : 0) }
         try outcome(code)
@@ -41,10 +43,30 @@ extension RealProcessor: GuestProcessor {
     }
 
     @inline(__always)
-    public func vmreadField(_ encoding: UInt32) -> UInt64 { x86_vmread_field(UInt64(encoding)) }
+    public func vmreadField(_ field: VMCSField) -> UInt64 {
+#if DEBUG
+        do { return try vmread(field) } catch { reportFieldAccessFailure("VMREAD", field, error); return 0 }
+#else
+        return x86_vmread_field(UInt64(field.rawValue))
+#endif
+    }
 
     @inline(__always)
-    public func vmwriteField(_ encoding: UInt32, _ value: UInt64) { x86_vmwrite_field(UInt64(encoding), value) }
+    public func vmwriteField(_ field: VMCSField, _ value: UInt64) {
+#if DEBUG
+        do { try vmwrite(field, value) } catch { reportFieldAccessFailure("VMWRITE", field, error) }
+#else
+        x86_vmwrite_field(UInt64(field.rawValue), value)
+#endif
+    }
+
+#if DEBUG
+    /// The debug kernel's report of an exit-path VMREAD or VMWRITE that failed.
+    @inline(never)
+    func reportFieldAccessFailure(_ instruction: StaticString, _ field: VMCSField, _ failure: VMFailure) {
+        log("\(instruction) of \(field.name ?? "an undefined field") [\(hex: field.rawValue, digits: 4)] on the exit path failed: \(describe(failure))")
+    }
+#endif
 
     /// The local APIC timer (HostTimer.swift).
     public func armHostTimer(cycles: UInt64) -> UInt8? {

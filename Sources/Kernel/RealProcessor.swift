@@ -12,8 +12,8 @@ public struct RealProcessor: Processor {
         return CPUIDResult(eax: r.eax, ebx: r.ebx, ecx: r.ecx, edx: r.edx)
     }
 
-    public func readMSR(_ msr: UInt32) -> UInt64 { x86_rdmsr(msr) }
-    public func writeMSR(_ msr: UInt32, _ value: UInt64) { x86_wrmsr(msr, value) }
+    public func readMSR(_ msr: MSR) -> UInt64 { x86_rdmsr(msr.rawValue) }
+    public func writeMSR(_ msr: MSR, _ value: UInt64) { x86_wrmsr(msr.rawValue, value) }
 
     public func readControlRegister(_ register: ControlRegister) -> UInt64 {
         switch register {
@@ -65,15 +65,15 @@ public struct RealProcessor: Processor {
     }
 
     @inline(__always)
-    public func vmread(_ encoding: UInt32) throws(VMFailure) -> UInt64 {
+    public func vmread(_ field: VMCSField) throws(VMFailure) -> UInt64 {
         var value: UInt64 = 0
-        try outcome(x86_vmread(UInt64(encoding), &value))
+        try outcome(x86_vmread(UInt64(field.rawValue), &value))
         return value
     }
 
     @inline(__always)
-    public func vmwrite(_ encoding: UInt32, _ value: UInt64) throws(VMFailure) {
-        try outcome(x86_vmwrite(UInt64(encoding), value))
+    public func vmwrite(_ field: VMCSField, _ value: UInt64) throws(VMFailure) {
+        try outcome(x86_vmwrite(UInt64(field.rawValue), value))
     }
 
     /// VMsucceed returns; VMfailInvalid (CF) and VMfailValid (ZF) throw, the latter with the
@@ -90,5 +90,12 @@ public struct RealProcessor: Processor {
         _ = x86_vmread(UInt64(VMCSField.vmInstructionError.rawValue), &error)
         return .valid(VMInstructionError(rawValue: UInt32(truncatingIfNeeded: error)))
     }
-
 }
+
+/// RDMSR and WRMSR of a typed address, for the kernel's own code outside the seam (start-up of
+/// the processors, the host timer, the host state).
+@inline(__always)
+func x86_rdmsr(_ msr: MSR) -> UInt64 { x86_rdmsr(msr.rawValue) }
+
+@inline(__always)
+func x86_wrmsr(_ msr: MSR, _ value: UInt64) { x86_wrmsr(msr.rawValue, value) }

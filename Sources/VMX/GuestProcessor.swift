@@ -1,10 +1,11 @@
 // The part of the seam that runs guests (docs/ARCHITECTURE.md, "Entering the guest").
 //
 // `Processor` covers VMX root operation; a processor that can also run a guest conforms to
-// `GuestProcessor`: VMLAUNCH/VMRESUME as one call that returns at the next VM exit, INVEPT
-// and INVVPID, the time-stamp counter, the host timer that stops guests on CPUs without the
-// VMX-preemption timer, and the console the hypervisor writes its lines to. Conformers: the
-// kernel's `RealProcessor` (nasm stub boot/vmx.asm) and the emulated CPU.
+// `GuestProcessor`: VMLAUNCH/VMRESUME as one call that returns at the next VM exit, VMREAD and
+// VMWRITE for the exit path, INVEPT and INVVPID, the time-stamp counter, the debug registers,
+// port I/O and device-register accesses. Conformers: the kernel's `RealProcessor` (nasm stub
+// boot/vmx.asm) and the emulated CPU. What the machine around the processor offers (console,
+// host timer, debugger hook, benchmark entry) is the Hypervisor module's `Host`.
 
 /// The guest's general-purpose registers that a VM exit does not save in the VMCS: all but
 /// RSP, which is the guest-state field "Guest RSP" (SDM 25.4.1). RIP and RFLAGS are VMCS
@@ -118,13 +119,18 @@ public protocol GuestProcessor: Processor {
     /// x87/SSE state (FNINIT, MXCSR 1F80H, XMM registers zero).
     func enterGuest(_ registers: inout GuestRegisters, launch: Bool) throws(VMFailure)
 
-    /// VMREAD of a field that exists and a current VMCS that is there, as on a VM exit's path:
-    /// no outcome to check (0 should it fail). The default is `vmread` with the outcome dropped.
-    func vmreadField(_ encoding: UInt32) -> UInt64
+    /// VMREAD on a VM exit's path, of a field that exists on a current VMCS: the caller has no
+    /// outcome to check. Should it fail all the same (a handler reading a field this processor
+    /// lacks), the result is 0 and the failure is not silent: the emulated CPU reports it like
+    /// a fault (a hosted test on any captured profile fails), the debug kernel writes a console
+    /// line naming the field; the release kernel executes VMREAD alone, keeping the exit path
+    /// short.
+    func vmreadField(_ field: VMCSField) -> UInt64
 
-    /// VMWRITE of a field that exists and accepts the value, on a current VMCS (guest RIP as an
-    /// instruction is skipped): no outcome to check. The default is `vmwrite` with it dropped.
-    func vmwriteField(_ encoding: UInt32, _ value: UInt64)
+    /// VMWRITE on a VM exit's path, of a field that exists and accepts the value (guest RIP as
+    /// an instruction is skipped): no outcome to check; a failure is reported as for
+    /// `vmreadField`.
+    func vmwriteField(_ field: VMCSField, _ value: UInt64)
 
     /// INVEPT with descriptor (EPTP, 0) (SDM 31.3).
     func invept(type: INVEPTType, eptp: UInt64) throws(VMFailure)
@@ -139,24 +145,6 @@ public protocol GuestProcessor: Processor {
     /// exit do not switch (the host leaves them to the guest). The default is 0 (no debug
     /// registers to read).
     func readDebugRegister(_ number: Int) -> UInt64
-
-    // MARK: The host timer: stops a guest on a CPU without the VMX-preemption timer
-    //
-    // The timer interrupts the guest until the budget is spent, as an NMI (vector 2, with
-    // "NMI exiting" a VM exit of reason 0) or as an external interrupt (with "external-
-    // interrupt exiting" a VM exit of reason 1, the vector in the VM-exit interruption-
-    // information field when "acknowledge interrupt on exit" is 1).
-
-    /// Arms the host timer for about `cycles` time-stamp-counter cycles from now; returns the
-    /// vector its interrupts use (2 for an NMI), or nil when there is no host timer.
-    func armHostTimer(cycles: UInt64) -> UInt8?
-    /// Disarms the host timer (no interrupt after this, except one already pending).
-    func disarmHostTimer()
-    /// Whether the armed host timer's budget is spent.
-    func hostTimerExpired() -> Bool
-    /// Ends the handling of a host interrupt that caused a VM exit: EOI for an external
-    /// interrupt; for an NMI, whatever lifts the NMI blocking the exit left (SDM 28.1).
-    func endHostInterrupt(vector: UInt8)
 
     // MARK: Port I/O and bulk memory, for a pass-through guest
 
@@ -173,33 +161,9 @@ public protocol GuestProcessor: Processor {
     /// of exactly four bytes. The default is readPhysical32/writePhysical32.
     func readMMIO32(_ address: UInt64) -> UInt32
     func writeMMIO32(_ address: UInt64, _ value: UInt32)
-
-    // MARK: The console and the debugger
-
-    /// Writes one line (without its line end) to the host console.
-    func writeConsoleLine(_ bytes: UnsafeRawBufferPointer)
-
-    /// Tells a debugger where the exit statistics are (the kernel stores the address in the
-    /// symbol `swiftvmx_exit_statistics`). The default does nothing.
-    func announceExitStatistics(at address: UInt64)
-
-    // MARK: The benchmark's baseline
-
-    /// Enters the guest like `enterGuest`, but the exits the benchmark measures (CPUID, VMCALL
-    /// GET_VERSION, OUT to port 80H) are handled by an assembly dispatcher on the same entry
-    /// and exit path, without returning; returns at the first other exit. Returns whether that
-    /// exit is already recorded in the exit-statistics page at `statistics`. The default has
-    /// no assembly dispatcher: it is `enterGuest`, and returns false.
-    func enterGuestBaseline(_ registers: inout GuestRegisters, launch: Bool, statistics: UInt64) throws(VMFailure) -> Bool
 }
 
 extension GuestProcessor {
-    public func vmreadField(_ encoding: UInt32) -> UInt64 { (try? vmread(encoding)) ?? 0 }
-
-    public func vmwriteField(_ encoding: UInt32, _ value: UInt64) { try? vmwrite(encoding, value) }
-
-    public func announceExitStatistics(at address: UInt64) {}
-
     public func readDebugRegister(_ number: Int) -> UInt64 { 0 }
 
     public func readMMIO32(_ address: UInt64) -> UInt32 { readPhysical32(address) }
@@ -218,10 +182,5 @@ extension GuestProcessor {
             writePhysical32(target, (readPhysical32(target) & ~(UInt32(0xFF) << shift)) | UInt32(byte) << shift)
             offset += 1
         }
-    }
-
-    public func enterGuestBaseline(_ registers: inout GuestRegisters, launch: Bool, statistics: UInt64) throws(VMFailure) -> Bool {
-        try enterGuest(&registers, launch: launch)
-        return false
     }
 }

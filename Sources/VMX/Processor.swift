@@ -34,8 +34,8 @@ public enum ControlRegister: Sendable {
 public protocol Processor {
     // MARK: Identification and model-specific registers
     func cpuid(leaf: UInt32, subleaf: UInt32) -> CPUIDResult
-    func readMSR(_ msr: UInt32) -> UInt64
-    func writeMSR(_ msr: UInt32, _ value: UInt64)
+    func readMSR(_ msr: MSR) -> UInt64
+    func writeMSR(_ msr: MSR, _ value: UInt64)
     func readControlRegister(_ register: ControlRegister) -> UInt64
     func writeControlRegister(_ register: ControlRegister, _ value: UInt64)
 
@@ -53,6 +53,6 @@ public protocol Processor {
     func vmclear(_ vmcs: UInt64) throws(VMFailure)
     func vmptrld(_ vmcs: UInt64) throws(VMFailure)
     func vmptrst() throws(VMFailure) -> UInt64
-    func vmread(_ encoding: UInt32) throws(VMFailure) -> UInt64
-    func vmwrite(_ encoding: UInt32, _ value: UInt64) throws(VMFailure)
+    func vmread(_ field: VMCSField) throws(VMFailure) -> UInt64
+    func vmwrite(_ field: VMCSField, _ value: UInt64) throws(VMFailure)
 }

@@ -47,8 +47,8 @@ for vmcsCount in [1, 64] {
     let cpu = try makeCPU(profile: profile, vmcsCount: vmcsCount)
     for (name, field) in probes {
         var sink: UInt64 = 0
-        let read = nanosecondsPerCall { sink &+= (try? cpu.vmread(field.rawValue)) ?? 0 }
-        let write = nanosecondsPerCall { try? cpu.vmwrite(field.rawValue, sink & 0xFFFF) }
+        let read = nanosecondsPerCall { sink &+= (try? cpu.vmread(field)) ?? 0 }
+        let write = nanosecondsPerCall { try? cpu.vmwrite(field, sink & 0xFFFF) }
         print("bench:   \(vmcsCount) VMCS\(vmcsCount == 1 ? " " : "s"): VMREAD \(format(read)) ns, "
             + "VMWRITE \(format(write)) ns: \(name)")
     }

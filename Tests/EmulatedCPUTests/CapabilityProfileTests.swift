@@ -27,7 +27,7 @@ struct CapabilityProfileTests {
         }
         guard let caps = profile.vmxCapabilities else { return }
         #expect(caps.isConsistent)
-        #expect(profile.msrs[MSR.ia32FeatureControl] != nil)
+        #expect(profile.msrs[MSR.ia32FeatureControl.rawValue] != nil)
         #expect(!profile.vmcsFields.isEmpty)
         // IA32_VMX_VMCS_ENUM is not checked against the captured set: processors have reported a
         // lower index than they accept (KVM's nested VMX did), and the set is what counts.
@@ -115,7 +115,7 @@ struct CapabilityProfileTests {
             try CapabilityProfile.parse(missing, name: "synthetic-full")
         }
         // List IA32_VMX_EXIT_CTLS2 although the exit control "activate secondary controls" may not be 1.
-        let exit = synthetic.msrs[MSR.ia32VMXExitCtls]! & ~(UInt64(1) << 63)
+        let exit = synthetic.msrs[MSR.ia32VMXExitCtls.rawValue]! & ~(UInt64(1) << 63)
         let extra = text.replacingOccurrences(of: "msr 00000483 ffffffff00036dff", with: "msr 00000483 " + hexDigits(exit, digits: 16))
         #expect(throws: ProfileError("synthetic-full.fixture: IA32_VMX_EXIT_CTLS2 (00000493) has an 'msr' line but does not exist by SDM Appendix A")) {
             try CapabilityProfile.parse(extra, name: "synthetic-full")

@@ -1,6 +1,6 @@
 // The debugger's snapshot (Sources/Hypervisor/DebugSnapshot.swift): header, guest name, what
 // `record` copies from the VMCS by real VMREADs on the emulated CPU, the sequence word, detail
-// off, and agreement with the gdb helper's copy of the layout (tools/gdb/swiftvmx.py).
+// off. The gdb helper's copy of the layout is checked in HypervisorTests/SharedConstantsTests.
 import Foundation
 import Testing
 import VMX
@@ -17,7 +17,7 @@ import Hypervisor
         try enterVMXRoot(cpu)
         try loadVMCS(cpu)
         for (index, entry) in DebugSnapshot.vmcsFields.enumerated() {
-            try cpu.vmwrite(entry.1.rawValue, 0x1000 + UInt64(index))
+            try cpu.vmwrite(entry.1, 0x1000 + UInt64(index))
         }
         return cpu
     }
@@ -124,40 +124,5 @@ import Hypervisor
         snapshot.record(reason: 1, qualification: 0, rip: 0, registers: GuestRegisters(), cpu: cpu)
         for entry in DebugSnapshot.vmcsFields { #expect(snapshot.value(entry.0, cpu: cpu) == 0) }
         #expect(snapshot.value(.exitsRecorded, cpu: cpu) == 1)
-    }
-
-    // MARK: The gdb helper's copy
-
-    static var helperSource: String {
-        get throws {
-            let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-                .deletingLastPathComponent().deletingLastPathComponent()
-            return try String(contentsOf: root.appendingPathComponent("tools/gdb/swiftvmx.py"), encoding: .utf8)
-        }
-    }
-
-    @Test func gdbHelperHasTheSameSlots() throws {
-        let source = try Self.helperSource
-        let start = try #require(source.range(of: "SNAPSHOT_SLOTS = ["))
-        let end = try #require(source.range(of: "]", range: start.upperBound..<source.endIndex))
-        let names = source[start.upperBound..<end.lowerBound]
-            .split(whereSeparator: { ",\n ".contains($0) })
-            .map { $0.trimmingCharacters(in: CharacterSet(charactersIn: "\"")) }
-        #expect(names == DebugSnapshot.Slot.allCases.map { "\($0)" })
-        #expect(source.contains("SNAPSHOT_MAGIC = 0x5041_4E53_584D_5653"))
-        #expect(source.contains("STATISTICS_MAGIC = 0x5441_5453_584D_5653"))
-        #expect(source.contains("STATISTICS_RING_OFFSET = 0x2A0"))
-    }
-
-    @Test func gdbHelperHasTheSDMExitReasonNames() throws {
-        let source = try Self.helperSource
-        var found = 0
-        for number in 0...80 {
-            let name = ExitReason(rawValue: UInt32(number)).name
-            let line = "    \(number): \"\(name ?? "")\","
-            #expect(source.contains(line) == (name != nil), "reason \(number)")
-            if name != nil { found += 1 }
-        }
-        #expect(found == 74)
     }
 }

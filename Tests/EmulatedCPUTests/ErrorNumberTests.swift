@@ -20,8 +20,8 @@ struct ErrorNumberTests {
         (.vmptrldInvalidAddress, { try $0.vmptrld(UInt64(1) << 63) }),
         (.vmptrldWithVMXONPointer, { try $0.vmptrld(Address.vmxonRegion) }),
         (.vmptrldIncorrectRevision, { try $0.vmptrld(Address.otherVMCS) }),  // region holds 0
-        (.unsupportedVMCSComponent, { _ = try $0.vmread(0x0000_8000) }),
-        (.vmwriteToReadOnlyComponent, { try $0.vmwrite(VMCSField.exitReason.rawValue, 0) }),
+        (.unsupportedVMCSComponent, { _ = try $0.vmread(VMCSField(rawValue: 0x0000_8000)) }),
+        (.vmwriteToReadOnlyComponent, { try $0.vmwrite(VMCSField.exitReason, 0) }),
         (.vmxonInVMXRoot, { try $0.vmxon(Address.vmxonRegion) }),
         (.entryWithEventsBlockedByMovSS, { cpu in
             cpu.blockingByMovSS = true
@@ -33,14 +33,14 @@ struct ErrorNumberTests {
     @Test("errors 2, 3, 4, 5, 9, 10, 11, 12, 13, 15, 26 and 28 are reached and read back")
     func everyReachableError() throws {
         // MISC[29] cleared so that error 13 is reachable.
-        let profile = try Profiles.synthetic(msr: MSR.ia32VMXMisc, clearing: 1 << 29)
+        let profile = try Profiles.synthetic(msr: MSR.ia32VMXMisc.rawValue, clearing: 1 << 29)
         #expect(Self.scenarios.map(\.0.rawValue) == [2, 3, 4, 5, 9, 10, 11, 12, 13, 15, 26, 28])
         for (error, scenario) in Self.scenarios {
             let cpu = try cpuWithCurrentVMCS(profile)
             skipEntryChecks(cpu)
             #expect(throws: VMFailure.valid(error), "\(error.description)") { try scenario(cpu) }
             expectVMfailValid(cpu, error, "\(error.description)")
-            #expect(try cpu.vmread(VMCSField.vmInstructionError.rawValue) == UInt64(error.rawValue))
+            #expect(try cpu.vmread(VMCSField.vmInstructionError) == UInt64(error.rawValue))
             #expect(cpu.lastFault == nil)
         }
     }

@@ -40,8 +40,7 @@ struct GuestMachine {
     /// (unrestricted guest). `ept`: map guest memory through the EPT (4 KiB pages).
     init(profile: CapabilityProfile? = nil, kind: Kind = .long64, ept: Bool = true, code: [UInt8]) throws {
         let profile = try profile ?? Profiles.synthetic()
-        let cpu = EmulatedCPU(profile: profile, memorySize: 16 << 20)
-        cpu.faultPolicy = .recordIssue
+        let cpu = EmulatedCPU(profile: profile, memorySize: 16 << 20, faultReporter: recordIssue)
         self.cpu = cpu
         useEPT = ept
         try enterVMXRoot(cpu)
@@ -118,8 +117,8 @@ struct GuestMachine {
     func writeGuest64(_ address: UInt64, _ value: UInt64) { cpu.writePhysical64(host(address), value) }
     func readGuest64(_ address: UInt64) -> UInt64 { cpu.readPhysical64(host(address)) }
 
-    func write(_ field: VMCSField, _ value: UInt64) throws { try cpu.vmwrite(field.rawValue, value) }
-    func read(_ field: VMCSField) throws -> UInt64 { try cpu.vmread(field.rawValue) }
+    func write(_ field: VMCSField, _ value: UInt64) throws { try cpu.vmwrite(field, value) }
+    func read(_ field: VMCSField) throws -> UInt64 { try cpu.vmread(field) }
 
     private func setUp64BitGuest() throws {
         let caps = cpu.capabilities!

@@ -10,8 +10,8 @@ import EmulatedCPU
 struct HypervisorOnEmulatedCPUTests {
     @Test("enableVMX and disableVMX run fault-free on every profile", arguments: Profiles.vmxNames)
     func enableAndDisable(profileName: String) throws {
-        let cpu = EmulatedCPU(profile: try Profiles.named(profileName))
-        #expect(cpu.faultPolicy == .recordIssue)
+        let cpu = EmulatedCPU(profile: try Profiles.named(profileName), faultReporter: recordIssue)
+        #expect(cpu.faultPolicy == .report)
         // Firmware that left IA32_FEATURE_CONTROL unlocked: the enable code locks it.
         cpu.ia32FeatureControl = 0
         var arena = PageArena()
@@ -33,7 +33,7 @@ struct FixtureCaptureOnEmulatedCPUTests {
     @Test("capturing the emulated CPU reproduces its profile: CPUID, MSRs and the VMREAD field set", arguments: Profiles.vmxNames)
     func roundTrip(profileName: String) throws {
         let profile = try Profiles.named(profileName)
-        let cpu = EmulatedCPU(profile: profile)
+        let cpu = EmulatedCPU(profile: profile, faultReporter: recordIssue)
         var arena = PageArena()
         let root = try enableVMX(on: cpu, arena: &arena, log: { _ in })
         // The capture runs after the enable code, which locks IA32_FEATURE_CONTROL.
@@ -51,7 +51,7 @@ struct FixtureCaptureOnEmulatedCPUTests {
             #expect(leaf.result == cpu.cpuid(leaf: leaf.leaf, subleaf: leaf.subleaf), "leaf \(hex(leaf.leaf))")
         }
         var expectedMSRs = profile.msrs
-        expectedMSRs[MSR.ia32FeatureControl] = featureControl
+        expectedMSRs[MSR.ia32FeatureControl.rawValue] = featureControl
         #expect(recaptured.msrs == expectedMSRs)
         // VMREAD accepts the high half of every supported 64-bit field as well.
         var expectedFields = Set(profile.vmcsFields.map(\.rawValue))

@@ -56,10 +56,10 @@ struct InvalidationTests {
             try cpu.invept(type: EPTType.singleContext, eptPointer: eptp)
         }
         // A CPU without UC for EPT refuses memory type 0 (IA32_VMX_EPT_VPID_CAP[8] = 0).
-        let noUC = try cpuWithCurrentVMCS(try Profiles.synthetic(msr: MSR.ia32VMXEPTVPIDCap, clearing: 1 << 8))
+        let noUC = try cpuWithCurrentVMCS(try Profiles.synthetic(msr: MSR.ia32VMXEPTVPIDCap.rawValue, clearing: 1 << 8))
         #expect(throws: VMFailure.valid(.invalidOperandToINVEPTOrINVVPID)) { try noUC.invept(type: EPTType.singleContext, eptPointer: Self.eptp & ~7) }
         // Nor A/D without bit 21.
-        let noAD = try cpuWithCurrentVMCS(try Profiles.synthetic(msr: MSR.ia32VMXEPTVPIDCap, clearing: 1 << 21))
+        let noAD = try cpuWithCurrentVMCS(try Profiles.synthetic(msr: MSR.ia32VMXEPTVPIDCap.rawValue, clearing: 1 << 21))
         #expect(throws: VMFailure.valid(.invalidOperandToINVEPTOrINVVPID)) { try noAD.invept(type: EPTType.singleContext, eptPointer: Self.eptp | 1 << 6) }
     }
 
@@ -98,7 +98,7 @@ struct InvalidationTests {
 
     @Test("a type the capability MSR does not report fails with error 28")
     func unreportedTypes() throws {
-        let onlyAllContext = try Profiles.synthetic(msr: MSR.ia32VMXEPTVPIDCap, clearing: 1 << 25 | 1 << 40 | 1 << 41 | 1 << 43)
+        let onlyAllContext = try Profiles.synthetic(msr: MSR.ia32VMXEPTVPIDCap.rawValue, clearing: 1 << 25 | 1 << 40 | 1 << 41 | 1 << 43)
         let cpu = try cpuWithCurrentVMCS(onlyAllContext)
         #expect(throws: VMFailure.valid(.invalidOperandToINVEPTOrINVVPID)) { try cpu.invept(type: EPTType.singleContext, eptPointer: Self.eptp) }
         try cpu.invept(type: EPTType.allContext, eptPointer: 0)
@@ -114,16 +114,16 @@ struct InvalidationTests {
 
     @Test("INVEPT is #UD without EPT or without the INVEPT capability; INVVPID likewise for VPID")
     func undefinedWithoutSupport() throws {
-        let noEPT = try cpuWithCurrentVMCS(try Profiles.synthetic(msr: MSR.ia32VMXProcbasedCtls2, clearing: UInt64(1) << (32 + 1)))
+        let noEPT = try cpuWithCurrentVMCS(try Profiles.synthetic(msr: MSR.ia32VMXProcbasedCtls2.rawValue, clearing: UInt64(1) << (32 + 1)))
         try noEPT.invept(type: EPTType.allContext, eptPointer: 0)
         #expect(noEPT.lastFault == .invalidOpcode)
-        let noINVEPT = try cpuWithCurrentVMCS(try Profiles.synthetic(msr: MSR.ia32VMXEPTVPIDCap, clearing: 1 << 20))
+        let noINVEPT = try cpuWithCurrentVMCS(try Profiles.synthetic(msr: MSR.ia32VMXEPTVPIDCap.rawValue, clearing: 1 << 20))
         try noINVEPT.invept(type: EPTType.allContext, eptPointer: 0)
         #expect(noINVEPT.lastFault == .invalidOpcode)
-        let noVPID = try cpuWithCurrentVMCS(try Profiles.synthetic(msr: MSR.ia32VMXProcbasedCtls2, clearing: UInt64(1) << (32 + 5)))
+        let noVPID = try cpuWithCurrentVMCS(try Profiles.synthetic(msr: MSR.ia32VMXProcbasedCtls2.rawValue, clearing: UInt64(1) << (32 + 5)))
         try noVPID.invvpid(type: VPIDType.allContext, vpidQuadword: 0, linearAddress: 0)
         #expect(noVPID.lastFault == .invalidOpcode)
-        let noINVVPID = try cpuWithCurrentVMCS(try Profiles.synthetic(msr: MSR.ia32VMXEPTVPIDCap, clearing: 1 << 32))
+        let noINVVPID = try cpuWithCurrentVMCS(try Profiles.synthetic(msr: MSR.ia32VMXEPTVPIDCap.rawValue, clearing: 1 << 32))
         try noINVVPID.invvpid(type: VPIDType.allContext, vpidQuadword: 0, linearAddress: 0)
         #expect(noINVVPID.lastFault == .invalidOpcode)
     }

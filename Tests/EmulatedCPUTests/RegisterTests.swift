@@ -27,7 +27,7 @@ struct RegisterTests {
         let cpu = makeCPU(profile)
         for address in VMXCapabilities.msrAddresses {
             let value = cpu.readMSR(address)
-            if let captured = profile.msrs[address] {
+            if let captured = profile.msrs[address.rawValue] {
                 #expect(value == captured && cpu.lastFault == nil, "\(VMXCapabilities.name(ofMSR: address)!)")
             } else {
                 #expect(cpu.lastFault == .generalProtection0, "\(VMXCapabilities.name(ofMSR: address)!) does not exist")
@@ -36,19 +36,30 @@ struct RegisterTests {
             #expect(cpu.lastFault == .generalProtection0, "capability MSRs are read-only")
         }
         // VMXCapabilities.read asks only for MSRs that exist: no fault on any profile.
-        cpu.faultPolicy = .recordIssue
+        cpu.faultPolicy = .report
+        cpu.faultReporter = recordIssue
         #expect(VMXCapabilities.read(from: cpu) == profile.vmxCapabilities)
     }
 
     @Test("an unexpected fault fails the running test under the default policy")
     func recordIssuePolicy() throws {
-        let cpu = EmulatedCPU(profile: try Profiles.synthetic(), memorySize: 4096)
-        #expect(cpu.faultPolicy == .recordIssue)
+        let cpu = EmulatedCPU(profile: try Profiles.synthetic(), memorySize: 4096, faultReporter: recordIssue)
+        #expect(cpu.faultPolicy == .report)
         withKnownIssue("RDMSR of an MSR that does not exist") {
             _ = cpu.readMSR(0x1234_5678)
         }
         #expect(cpu.lastFault == .generalProtection0)
         #expect(cpu.lastFaultInstruction == .rdmsr)
+    }
+
+    @Test("the report policy hands the fault's one-line description to the injected reporter")
+    func reporterReceivesTheDescription() throws {
+        final class Reports { var lines: [String] = [] }
+        let reports = Reports()
+        let cpu = EmulatedCPU(profile: try Profiles.synthetic(), memorySize: 4096,
+                              faultReporter: { reports.lines.append($0) })
+        _ = cpu.readMSR(0x1234_5678)
+        #expect(reports.lines == ["RDMSR raised #GP(0) on the emulated CPU (\(cpu.profile.name))"])
     }
 
     @Test("IA32_FEATURE_CONTROL: writable until locked, then WRMSR raises #GP(0)")
@@ -88,7 +99,7 @@ struct RegisterTests {
         for msr in [MSR.ia32SysenterCS, MSR.ia32SysenterESP, MSR.ia32SysenterEIP, MSR.ia32DebugCtl, MSR.ia32PAT,
                     MSR.ia32PerfGlobalCtrl, MSR.ia32FSBase, MSR.ia32GSBase, MSR.ia32KernelGSBase] {
             cpu.writeMSR(msr, 0x1234)
-            #expect(cpu.readMSR(msr) == 0x1234 && cpu.lastFault == nil, "\(hex(msr))")
+            #expect(cpu.readMSR(msr) == 0x1234 && cpu.lastFault == nil, "\(hex(msr.rawValue))")
         }
         #expect(makeCPU(try Profiles.synthetic()).readMSR(MSR.ia32PAT) == 0x0007_0406_0007_0406)
     }

@@ -40,6 +40,11 @@ enum Address {
 }
 
 /// A CPU for tests of the emulated CPU itself: faults are expected and only recorded.
+/// The fault reporter of tests that expect no fault: a fault fails the running test.
+func recordIssue(_ message: String) {
+    Issue.record(Comment(rawValue: message))
+}
+
 func makeCPU(_ profile: CapabilityProfile, memorySize: Int = 1 << 20) -> EmulatedCPU {
     let cpu = EmulatedCPU(profile: profile, memorySize: memorySize)
     cpu.faultPolicy = .expect

@@ -13,8 +13,8 @@ struct VMCSPointerTests {
         ("VMCLEAR", { try? $0.vmclear(Address.vmcs) }),
         ("VMPTRLD", { try? $0.vmptrld(Address.vmcs) }),
         ("VMPTRST", { _ = try? $0.vmptrst() }),
-        ("VMREAD", { _ = try? $0.vmread(VMCSField.guestRIP.rawValue) }),
-        ("VMWRITE", { try? $0.vmwrite(VMCSField.guestRIP.rawValue, 0) }),
+        ("VMREAD", { _ = try? $0.vmread(VMCSField.guestRIP) }),
+        ("VMWRITE", { try? $0.vmwrite(VMCSField.guestRIP, 0) }),
         ("VMLAUNCH", { _ = $0.vmlaunch() }),
         ("VMRESUME", { _ = $0.vmresume() }),
         ("INVEPT", { try? $0.invept(type: 2, eptPointer: 0) }),
@@ -87,7 +87,7 @@ struct VMCSPointerTests {
         expectVMsucceed(cpu)
         #expect(try cpu.vmptrst() == EmulatedCPU.invalidVMCSPointer)
         // Without a current VMCS, VMREAD fails with VMfailInvalid.
-        #expect(throws: VMFailure.invalid) { _ = try cpu.vmread(VMCSField.guestRIP.rawValue) }
+        #expect(throws: VMFailure.invalid) { _ = try cpu.vmread(VMCSField.guestRIP) }
     }
 
     @Test("VMCLEAR fails with error 2 for an invalid address and 3 for the VMXON pointer", arguments: Profiles.vmxNames)
@@ -138,7 +138,7 @@ struct VMCSPointerTests {
     @Test("a shadow VMCS (revision bit 31) loads only when VMCS shadowing is supported, and cannot be entered")
     func shadowVMCS() throws {
         let withShadowing = try Profiles.synthetic()
-        let withoutShadowing = try Profiles.synthetic(msr: MSR.ia32VMXProcbasedCtls2, clearing: UInt64(1) << (32 + 14))
+        let withoutShadowing = try Profiles.synthetic(msr: MSR.ia32VMXProcbasedCtls2.rawValue, clearing: UInt64(1) << (32 + 14))
         #expect(makeCPU(withShadowing).supportsVMCSShadowing)
         #expect(!makeCPU(withoutShadowing).supportsVMCSShadowing)
 
@@ -152,8 +152,8 @@ struct VMCSPointerTests {
         try cpu.vmptrld(Address.otherVMCS)
         #expect(cpu.currentVMCSIsShadow)
         // VMREAD/VMWRITE work on a current shadow VMCS; VM entry fails with VMfailInvalid (SDM 25.10).
-        try cpu.vmwrite(VMCSField.guestRIP.rawValue, 0x1234)
-        #expect(try cpu.vmread(VMCSField.guestRIP.rawValue) == 0x1234)
+        try cpu.vmwrite(VMCSField.guestRIP, 0x1234)
+        #expect(try cpu.vmread(VMCSField.guestRIP) == 0x1234)
         #expect(cpu.vmlaunch() == .vmFail(.invalid))
         expectVMfailInvalid(cpu)
         // VMXON never accepts a shadow region.

@@ -32,7 +32,7 @@ struct VMEntryInstructionTests {
 
         cpu.performVMExit(reason: .hlt, qualification: 0)
         #expect(cpu.vmxOperation == .root)
-        #expect(try cpu.vmread(VMCSField.exitReason.rawValue) == 12)
+        #expect(try cpu.vmread(VMCSField.exitReason) == 12)
         #expect(cpu.rflags == Flags.alwaysOne.rawValue, "a VM exit clears RFLAGS but bit 1")
 
         #expect(cpu.vmlaunch() == .vmFail(.valid(.vmlaunchWithNonClearVMCS)))
@@ -67,8 +67,8 @@ struct VMEntryInstructionTests {
         skipEntryChecks(cpu)
         let cases: [(ExitReason, (EmulatedCPU) -> Void)] = [
             (.vmptrst, { _ = try? $0.vmptrst() }),
-            (.vmread, { _ = try? $0.vmread(VMCSField.guestRIP.rawValue) }),
-            (.vmwrite, { try? $0.vmwrite(VMCSField.guestRIP.rawValue, 0) }),
+            (.vmread, { _ = try? $0.vmread(VMCSField.guestRIP) }),
+            (.vmwrite, { try? $0.vmwrite(VMCSField.guestRIP, 0) }),
             (.vmclear, { try? $0.vmclear(Address.vmcs) }),
             (.vmptrld, { try? $0.vmptrld(Address.vmcs) }),
             (.vmxoff, { try? $0.vmxoff() }),
@@ -93,10 +93,10 @@ struct VMEntryInstructionTests {
         let cpu = try cpuWithCurrentVMCS(try Profiles.synthetic())
         skipEntryChecks(cpu)
         let vmxe = ControlRegister4.vmxe.rawValue
-        try cpu.vmwrite(VMCSField.hostCR0.rawValue, 0x8000_0031)
-        try cpu.vmwrite(VMCSField.hostCR3.rawValue, 0x7000)
-        try cpu.vmwrite(VMCSField.hostCR4.rawValue, 0x20)  // VMXE clear: a fixed bit, not loaded
-        try cpu.vmwrite(VMCSField.primaryVMExitControls.rawValue, UInt64(VMExitControls.hostAddressSpaceSize.rawValue))
+        try cpu.vmwrite(VMCSField.hostCR0, 0x8000_0031)
+        try cpu.vmwrite(VMCSField.hostCR3, 0x7000)
+        try cpu.vmwrite(VMCSField.hostCR4, 0x20)  // VMXE clear: a fixed bit, not loaded
+        try cpu.vmwrite(VMCSField.primaryVMExitControls, UInt64(VMExitControls.hostAddressSpaceSize.rawValue))
         #expect(cpu.vmlaunch() == .entered)
         cpu.cr3 = 0x9000
         cpu.cpl = 3
@@ -139,8 +139,8 @@ struct VMEntryFailureTests {
     @Test("a guest-state failure is a VM exit with reason 33 and bit 31, its qualification, and host state loaded (SDM 27.8)")
     func guestStateFailure() throws {
         let cpu = try cpuWithCurrentVMCS(try Profiles.synthetic())
-        try cpu.vmwrite(VMCSField.hostCR3.rawValue, 0x8000)
-        try cpu.vmwrite(VMCSField.primaryVMExitControls.rawValue, UInt64(VMExitControls.hostAddressSpaceSize.rawValue))
+        try cpu.vmwrite(VMCSField.hostCR3, 0x8000)
+        try cpu.vmwrite(VMCSField.primaryVMExitControls, UInt64(VMExitControls.hostAddressSpaceSize.rawValue))
         var launches: [Bool] = []
         cpu.entryCheckOverride = { launch in
             launches.append(launch)
@@ -153,8 +153,8 @@ struct VMEntryFailureTests {
         #expect(cpu.launchState(ofVMCS: Address.vmcs) == .clear)
         #expect(cpu.rflags == Flags.alwaysOne.rawValue)
         #expect(cpu.cr3 == 0x8000)
-        #expect(try cpu.vmread(VMCSField.exitReason.rawValue) == 0x8000_0021)
-        #expect(try cpu.vmread(VMCSField.exitQualification.rawValue) == 4)
+        #expect(try cpu.vmread(VMCSField.exitReason) == 0x8000_0021)
+        #expect(try cpu.vmread(VMCSField.exitQualification) == 4)
         // An MSR-loading failure reports the failing entry's number (1-based).
         cpu.entryCheckOverride = { _ in .entryFailure(.entryFailureMSRLoading, qualification: 3) }
         #expect(cpu.vmlaunch() == .entryFailure(exitReason: ExitReason.entryFailureMSRLoading.asEntryFailure, qualification: 3))

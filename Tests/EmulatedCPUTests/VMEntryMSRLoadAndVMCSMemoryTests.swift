@@ -38,7 +38,7 @@ enum ScenarioRun {
         }
         let host = HostState.emulatedKernel(cr0: cpu.cr0, cr3: cpu.cr3, cr4: cpu.cr4, efer: cpu.efer)
         let healthy = runScenarios(scenarioFiles, capabilities: VMXCapabilities.read(from: cpu), host: host,
-                                   world: .hosted, arena: &arena, cpu: cpu)
+                                   options: .linesOnly, arena: &arena, cpu: cpu)
         #expect(healthy)
         return output.lines
     }
@@ -74,8 +74,8 @@ enum ScenarioRun {
     @Test("a valid VM-entry MSR-load list enters and loads every MSR (SDM 27.4)", arguments: profiles)
     func validListLoads(profile: String) throws {
         let cpu = try cpu(profile)
-        ScenarioRun.writeList([(MSR.ia32LSTAR, Self.lstar), (MSR.ia32KernelGSBase, Self.kernelGSBase),
-                               (MSR.ia32STAR, Self.star)], on: cpu)
+        ScenarioRun.writeList([(MSR.ia32LSTAR.rawValue, Self.lstar), (MSR.ia32KernelGSBase.rawValue, Self.kernelGSBase),
+                               (MSR.ia32STAR.rawValue, Self.star)], on: cpu)
         let lines = try ScenarioRun.run([("valid-list", ScenarioRun.listOverrides(count: 3))], on: cpu)
         #expect(ScenarioRun.outcomes(lines) == ["valid-list: success"])
         // None of the three is part of host state (SDM 28.5): the guest's values stay.
@@ -87,15 +87,15 @@ enum ScenarioRun {
 
     /// Entries WRMSR refuses at CPL 0, each as entry 2 after a valid LSTAR entry.
     static let refused: [(name: String, msr: UInt32, value: UInt64)] = [
-        ("a read-only capability MSR (IA32_VMX_BASIC)", MSR.ia32VMXBasic, 0),
+        ("a read-only capability MSR (IA32_VMX_BASIC)", MSR.ia32VMXBasic.rawValue, 0),
         ("an MSR the CPU does not have (2BH)", 0x2B, 0),
         ("an MSR the CPU does not have (12345H)", 0x12345, 1),
-        ("a non-canonical IA32_KERNEL_GS_BASE", MSR.ia32KernelGSBase, 0x0000_8000_0000_0000),
-        ("a non-canonical IA32_LSTAR", MSR.ia32LSTAR, 0x8000_0000_0000_0000),
-        ("IA32_EFER with reserved bit 1", MSR.ia32EFER, 0xD03),
-        ("IA32_EFER changing LME while the guest has paging on", MSR.ia32EFER, 0x801),
-        ("IA32_FEATURE_CONTROL, locked in VMX operation", MSR.ia32FeatureControl, 5),
-        ("the time-stamp counter (writes not modelled)", MSR.ia32TimeStampCounter, 0),
+        ("a non-canonical IA32_KERNEL_GS_BASE", MSR.ia32KernelGSBase.rawValue, 0x0000_8000_0000_0000),
+        ("a non-canonical IA32_LSTAR", MSR.ia32LSTAR.rawValue, 0x8000_0000_0000_0000),
+        ("IA32_EFER with reserved bit 1", MSR.ia32EFER.rawValue, 0xD03),
+        ("IA32_EFER changing LME while the guest has paging on", MSR.ia32EFER.rawValue, 0x801),
+        ("IA32_FEATURE_CONTROL, locked in VMX operation", MSR.ia32FeatureControl.rawValue, 5),
+        ("the time-stamp counter (writes not modelled)", MSR.ia32TimeStampCounter.rawValue, 0),
     ]
 
     @Test("an entry WRMSR refuses fails VM entry with reason 34 and its number; the entries before it stay loaded (SDM 27.4, 27.8)",
@@ -103,7 +103,7 @@ enum ScenarioRun {
     func refusedEntryFails(profile: String) throws {
         for (name, msr, value) in Self.refused {
             let cpu = try cpu(profile)
-            ScenarioRun.writeList([(MSR.ia32LSTAR, Self.lstar), (msr, value), (MSR.ia32STAR, Self.star)], on: cpu)
+            ScenarioRun.writeList([(MSR.ia32LSTAR.rawValue, Self.lstar), (msr, value), (MSR.ia32STAR.rawValue, Self.star)], on: cpu)
             let lines = try ScenarioRun.run([("refused", ScenarioRun.listOverrides(count: 3))], on: cpu)
             #expect(ScenarioRun.outcomes(lines) == ["refused: entry-failure 34 qual 2"], "\(name)")
             // The emulated CPU's own checks name the rule (the runner's prediction from the
@@ -114,7 +114,7 @@ enum ScenarioRun {
             #expect(cpu.readMSR(MSR.ia32STAR) == 0, "\(name): entry 3 is not processed")
             // An MSR the CPU does not have is not created by the attempt.
             if msr == 0x2B || msr == 0x12345 {
-                _ = cpu.readMSR(msr)
+                _ = cpu.readMSR(MSR(rawValue: msr))
                 #expect(cpu.lastFault == .generalProtection0, "\(name)")
             }
         }
@@ -128,8 +128,8 @@ enum ScenarioRun {
                 == ["first: entry-failure 34 qual 1"])
 
         let fifth = try cpu(profile)
-        ScenarioRun.writeList([(MSR.ia32LSTAR, 1), (MSR.ia32CSTAR, 2), (MSR.ia32FMASK, 3), (MSR.ia32KernelGSBase, 4),
-                               (MSR.ia32VMXBasic + 1, 0)], on: fifth)
+        ScenarioRun.writeList([(MSR.ia32LSTAR.rawValue, 1), (MSR.ia32CSTAR.rawValue, 2), (MSR.ia32FMASK.rawValue, 3), (MSR.ia32KernelGSBase.rawValue, 4),
+                               (MSR.ia32VMXBasic.rawValue + 1, 0)], on: fifth)
         #expect(ScenarioRun.outcomes(try ScenarioRun.run([("fifth", ScenarioRun.listOverrides(count: 5))], on: fifth))
                 == ["fifth: entry-failure 34 qual 5"])
         #expect(fifth.readMSR(MSR.ia32LSTAR) == 1)
@@ -154,12 +154,12 @@ enum ScenarioRun {
         let cpu = makeCPU(try Profiles.named("corei7_skylake_x"))
         try enterVMXRoot(cpu)
         try loadVMCS(cpu)
-        try cpu.vmwrite(VMCSField.vmEntryExceptionErrorCode.rawValue, 0x1234)
-        try cpu.vmwrite(VMCSField.virtualAPICAddress.rawValue, 0x5000)
+        try cpu.vmwrite(VMCSField.vmEntryExceptionErrorCode, 0x1234)
+        try cpu.vmwrite(VMCSField.virtualAPICAddress, 0x5000)
         try cpu.vmclear(Address.vmcs)
         try cpu.vmptrld(Address.vmcs)
-        #expect(try cpu.vmread(VMCSField.vmEntryExceptionErrorCode.rawValue) == 0x1234)
-        #expect(try cpu.vmread(VMCSField.virtualAPICAddress.rawValue) == 0x5000)
+        #expect(try cpu.vmread(VMCSField.vmEntryExceptionErrorCode) == 0x1234)
+        #expect(try cpu.vmread(VMCSField.virtualAPICAddress) == 0x5000)
     }
 
     @Test("a region zeroed and given its revision identifier again starts with every field 0 (SDM 25.11.3)")
@@ -167,13 +167,13 @@ enum ScenarioRun {
         let cpu = makeCPU(try Profiles.named("corei7_skylake_x"))
         try enterVMXRoot(cpu)
         try loadVMCS(cpu)
-        try cpu.vmwrite(VMCSField.vmEntryExceptionErrorCode.rawValue, 0x1234)
-        try cpu.vmwrite(VMCSField.guestPDPTE0.rawValue, 0x7001)
+        try cpu.vmwrite(VMCSField.vmEntryExceptionErrorCode, 0x1234)
+        try cpu.vmwrite(VMCSField.guestPDPTE0, 0x7001)
         try cpu.vmclear(Address.vmcs)
         cpu.zeroPhysical(Address.vmcs, count: 4096)
         try loadVMCS(cpu)
-        #expect(try cpu.vmread(VMCSField.vmEntryExceptionErrorCode.rawValue) == 0)
-        #expect(try cpu.vmread(VMCSField.guestPDPTE0.rawValue) == 0)
+        #expect(try cpu.vmread(VMCSField.vmEntryExceptionErrorCode) == 0)
+        #expect(try cpu.vmread(VMCSField.guestPDPTE0) == 0)
         #expect(cpu.launchState(ofVMCS: Address.vmcs) == .clear)
     }
 
@@ -183,7 +183,7 @@ enum ScenarioRun {
         skipEntryChecks(cpu)
         try enterVMXRoot(cpu)
         try loadVMCS(cpu)
-        try cpu.vmwrite(VMCSField.tprThreshold.rawValue, 7)
+        try cpu.vmwrite(VMCSField.tprThreshold, 7)
         #expect(cpu.fieldValue(.tprThreshold, ofVMCS: Address.vmcs) == 7)
         try cpu.vmclear(Address.vmcs)
         // Inactive: the data is what memory says; writing memory changes it.

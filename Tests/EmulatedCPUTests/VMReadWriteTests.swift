@@ -20,21 +20,21 @@ struct VMReadWriteTests {
             let name = definition.name
             #expect(cpu.supports(field) == captured.contains(field.rawValue), "\(name)")
             guard cpu.supports(field) else {
-                #expect(throws: VMFailure.valid(.unsupportedVMCSComponent), "\(name)") { _ = try cpu.vmread(field.rawValue) }
+                #expect(throws: VMFailure.valid(.unsupportedVMCSComponent), "\(name)") { _ = try cpu.vmread(field) }
                 expectVMfailValid(cpu, .unsupportedVMCSComponent, "\(name)")
-                #expect(throws: VMFailure.valid(.unsupportedVMCSComponent), "\(name)") { try cpu.vmwrite(field.rawValue, 1) }
+                #expect(throws: VMFailure.valid(.unsupportedVMCSComponent), "\(name)") { try cpu.vmwrite(field, 1) }
                 if let high = field.high {
-                    #expect(throws: VMFailure.valid(.unsupportedVMCSComponent), "\(name) (high)") { _ = try cpu.vmread(high.rawValue) }
+                    #expect(throws: VMFailure.valid(.unsupportedVMCSComponent), "\(name) (high)") { _ = try cpu.vmread(high) }
                 }
                 continue
             }
             if field.isReadOnly && !canWriteReadOnly {
-                #expect(throws: VMFailure.valid(.vmwriteToReadOnlyComponent), "\(name)") { try cpu.vmwrite(field.rawValue, Self.pattern) }
+                #expect(throws: VMFailure.valid(.vmwriteToReadOnlyComponent), "\(name)") { try cpu.vmwrite(field, Self.pattern) }
                 expectVMfailValid(cpu, .vmwriteToReadOnlyComponent, "\(name)")
                 continue
             }
             dirtyFlags(cpu)
-            try cpu.vmwrite(field.rawValue, Self.pattern)
+            try cpu.vmwrite(field, Self.pattern)
             expectVMsucceed(cpu, "\(name)")
             let expected: UInt64
             switch field.width {
@@ -43,10 +43,10 @@ struct VMReadWriteTests {
             case .sixtyFourBit, .naturalWidth: expected = Self.pattern
             }
             dirtyFlags(cpu)
-            #expect(try cpu.vmread(field.rawValue) == expected, "\(name)")
+            #expect(try cpu.vmread(field) == expected, "\(name)")
             expectVMsucceed(cpu, "\(name)")
             if let high = field.high {
-                #expect(try cpu.vmread(high.rawValue) == 0x1122_3344, "\(name) (high)")
+                #expect(try cpu.vmread(high) == 0x1122_3344, "\(name) (high)")
             }
         }
     }
@@ -56,49 +56,49 @@ struct VMReadWriteTests {
         let cpu = try cpuWithCurrentVMCS(try Profiles.synthetic())
         let full = VMCSField.ioBitmapAAddress
         let high = full.high!
-        try cpu.vmwrite(full.rawValue, Self.pattern)
-        try cpu.vmwrite(high.rawValue, 0xFFFF_FFFF_AABB_CCDD)  // bits 63:32 of the operand are ignored
-        #expect(try cpu.vmread(full.rawValue) == 0xAABB_CCDD_5566_7788)
-        #expect(try cpu.vmread(high.rawValue) == 0xAABB_CCDD)
-        try cpu.vmwrite(full.rawValue, 0x42)
-        #expect(try cpu.vmread(high.rawValue) == 0)
+        try cpu.vmwrite(full, Self.pattern)
+        try cpu.vmwrite(high, 0xFFFF_FFFF_AABB_CCDD)  // bits 63:32 of the operand are ignored
+        #expect(try cpu.vmread(full) == 0xAABB_CCDD_5566_7788)
+        #expect(try cpu.vmread(high) == 0xAABB_CCDD)
+        try cpu.vmwrite(full, 0x42)
+        #expect(try cpu.vmread(high) == 0)
     }
 
     @Test("outside 64-bit mode the operand is 32 bits: reads return bits 31:0, full writes clear bits 63:32")
     func thirtyTwoBitOperands() throws {
         let cpu = try cpuWithCurrentVMCS(try Profiles.synthetic())
-        try cpu.vmwrite(VMCSField.guestRIP.rawValue, Self.pattern)
-        try cpu.vmwrite(VMCSField.tscOffset.rawValue, Self.pattern)
+        try cpu.vmwrite(VMCSField.guestRIP, Self.pattern)
+        try cpu.vmwrite(VMCSField.tscOffset, Self.pattern)
         // Legacy protected mode: IA32_EFER.LMA = 0.
         cpu.efer &= ~ExtendedFeatureEnable.lma.rawValue
-        #expect(try cpu.vmread(VMCSField.guestRIP.rawValue) == 0x5566_7788)
-        #expect(try cpu.vmread(VMCSField.tscOffset.rawValue) == 0x5566_7788)
-        #expect(try cpu.vmread(VMCSField.tscOffset.high!.rawValue) == 0x1122_3344)
-        try cpu.vmwrite(VMCSField.guestRIP.rawValue, Self.pattern)
-        try cpu.vmwrite(VMCSField.tscOffset.rawValue, 0x9999_0000_1234_5678)
+        #expect(try cpu.vmread(VMCSField.guestRIP) == 0x5566_7788)
+        #expect(try cpu.vmread(VMCSField.tscOffset) == 0x5566_7788)
+        #expect(try cpu.vmread(VMCSField.tscOffset.high!) == 0x1122_3344)
+        try cpu.vmwrite(VMCSField.guestRIP, Self.pattern)
+        try cpu.vmwrite(VMCSField.tscOffset, 0x9999_0000_1234_5678)
         cpu.efer |= ExtendedFeatureEnable.lma.rawValue
-        #expect(try cpu.vmread(VMCSField.guestRIP.rawValue) == 0x5566_7788)
-        #expect(try cpu.vmread(VMCSField.tscOffset.rawValue) == 0x1234_5678)
+        #expect(try cpu.vmread(VMCSField.guestRIP) == 0x5566_7788)
+        #expect(try cpu.vmread(VMCSField.tscOffset) == 0x1234_5678)
     }
 
     @Test("VMWRITE to a VM-exit information field fails with error 13 unless IA32_VMX_MISC[29] = 1")
     func readOnlyFields() throws {
         let writable = try Profiles.synthetic()
-        let readOnly = try Profiles.synthetic(msr: MSR.ia32VMXMisc, clearing: 1 << 29)
+        let readOnly = try Profiles.synthetic(msr: MSR.ia32VMXMisc.rawValue, clearing: 1 << 29)
         let exitInformation = VMCSField.all.map(\.field).filter(\.isReadOnly)
         #expect(exitInformation.count == 15)
         let refusing = try cpuWithCurrentVMCS(readOnly)
         let accepting = try cpuWithCurrentVMCS(writable)
         for field in exitInformation {
-            #expect(throws: VMFailure.valid(.vmwriteToReadOnlyComponent), "\(field.name!)") { try refusing.vmwrite(field.rawValue, 7) }
+            #expect(throws: VMFailure.valid(.vmwriteToReadOnlyComponent), "\(field.name!)") { try refusing.vmwrite(field, 7) }
             expectVMfailValid(refusing, .vmwriteToReadOnlyComponent)
-            try accepting.vmwrite(field.rawValue, 7)
-            #expect(try accepting.vmread(field.rawValue) == 7, "\(field.name!)")
+            try accepting.vmwrite(field, 7)
+            #expect(try accepting.vmread(field) == 7, "\(field.name!)")
         }
         // The high half of the one 64-bit read-only field is read-only too.
-        #expect(throws: VMFailure.valid(.vmwriteToReadOnlyComponent)) { try refusing.vmwrite(VMCSField.guestPhysicalAddress.high!.rawValue, 1) }
+        #expect(throws: VMFailure.valid(.vmwriteToReadOnlyComponent)) { try refusing.vmwrite(VMCSField.guestPhysicalAddress.high!, 1) }
         // Error 13 does not overwrite the VM-instruction error field's other uses: reading it is fine.
-        #expect(try refusing.vmread(VMCSField.vmInstructionError.rawValue) == 13)
+        #expect(try refusing.vmread(VMCSField.vmInstructionError) == 13)
     }
 
     @Test("malformed encodings fail with error 12: reserved bits 31:15 and 12, high access to a field not 64 bits wide")
@@ -112,13 +112,13 @@ struct VMReadWriteTests {
         malformed.append(VMCSField.guestCR0.rawValue | 1)          // natural-width
         malformed.append(0xFFFF_FFFF)
         for encoding in malformed {
-            #expect(throws: VMFailure.valid(.unsupportedVMCSComponent), "\(hex(encoding))") { _ = try cpu.vmread(encoding) }
-            #expect(throws: VMFailure.valid(.unsupportedVMCSComponent), "\(hex(encoding))") { try cpu.vmwrite(encoding, 1) }
+            #expect(throws: VMFailure.valid(.unsupportedVMCSComponent), "\(hex(encoding))") { _ = try cpu.vmread(VMCSField(rawValue: encoding)) }
+            #expect(throws: VMFailure.valid(.unsupportedVMCSComponent), "\(hex(encoding))") { try cpu.vmwrite(VMCSField(rawValue: encoding), 1) }
             expectVMfailValid(cpu, .unsupportedVMCSComponent)
         }
         // Well formed, but no field has that index.
         let undefined = VMCSField(width: .naturalWidth, type: .guestState, index: 0x1FF)
-        #expect(throws: VMFailure.valid(.unsupportedVMCSComponent)) { _ = try cpu.vmread(undefined.rawValue) }
+        #expect(throws: VMFailure.valid(.unsupportedVMCSComponent)) { _ = try cpu.vmread(undefined) }
     }
 
     @Test("any 32-bit encoding gets an architectural outcome, never a crash", arguments: Profiles.vmxNames)
@@ -131,7 +131,7 @@ struct VMReadWriteTests {
         for encoding in encodings {
             let field = VMCSField(rawValue: encoding)
             do {
-                _ = try cpu.vmread(encoding)
+                _ = try cpu.vmread(field)
                 #expect(field.isWellFormed && field.isDefined && cpu.supports(field), "\(hex(encoding)) was accepted")
             } catch {
                 #expect(error == .valid(.unsupportedVMCSComponent), "\(hex(encoding))")
@@ -143,14 +143,14 @@ struct VMReadWriteTests {
     @Test("VMCLEAR keeps the field values and VMPTRLD brings them back")
     func valuesSurviveVMCLEAR() throws {
         let cpu = try cpuWithCurrentVMCS(try Profiles.synthetic())
-        try cpu.vmwrite(VMCSField.hostRIP.rawValue, 0xFFFF_8000_0010_0000)
+        try cpu.vmwrite(VMCSField.hostRIP, 0xFFFF_8000_0010_0000)
         try cpu.vmclear(Address.vmcs)
         #expect(cpu.fieldValue(.hostRIP, ofVMCS: Address.vmcs) == 0xFFFF_8000_0010_0000)
         try cpu.vmptrld(Address.vmcs)
-        #expect(try cpu.vmread(VMCSField.hostRIP.rawValue) == 0xFFFF_8000_0010_0000)
+        #expect(try cpu.vmread(VMCSField.hostRIP) == 0xFFFF_8000_0010_0000)
         // Each VMCS has its own values.
         try loadVMCS(cpu, at: Address.otherVMCS)
-        #expect(try cpu.vmread(VMCSField.hostRIP.rawValue) == 0)
+        #expect(try cpu.vmread(VMCSField.hostRIP) == 0)
     }
 }
 
@@ -164,9 +164,32 @@ struct UndocumentedComponentTests {
         profile.vmcsFields.append(undocumented)
         let cpu = try cpuWithCurrentVMCS(profile)
         #expect(cpu.supports(undocumented) && cpu.supports(undocumented.high!))
-        try cpu.vmwrite(undocumented.rawValue, 0x1122_3344_5566_7788)
-        #expect(try cpu.vmread(undocumented.high!.rawValue) == 0x1122_3344)
+        try cpu.vmwrite(undocumented, 0x1122_3344_5566_7788)
+        #expect(try cpu.vmread(undocumented.high!) == 0x1122_3344)
         // Its neighbour stays unsupported.
-        #expect(throws: VMFailure.valid(.unsupportedVMCSComponent)) { _ = try cpu.vmread(undocumented.rawValue + 2) }
+        #expect(throws: VMFailure.valid(.unsupportedVMCSComponent)) { _ = try cpu.vmread(VMCSField(rawValue: undocumented.rawValue + 2)) }
+    }
+}
+
+@Suite("VMREAD and VMWRITE on the exit path (vmreadField, vmwriteField)")
+struct ExitPathFieldAccessTests {
+    @Test("a failing access reads 0 and is reported, never silent")
+    func failureIsReported() throws {
+        var profile = try Profiles.synthetic()
+        profile.vmcsFields.removeAll { $0 == .guestPDPTE0 }
+        let cpu = try cpuWithCurrentVMCS(profile)
+        final class Reports { var lines: [String] = [] }
+        let reports = Reports()
+        cpu.faultPolicy = .report
+        cpu.faultReporter = { reports.lines.append($0) }
+        try cpu.vmwrite(.guestRIP, 0x1234)
+        #expect(cpu.vmreadField(.guestRIP) == 0x1234)
+        #expect(reports.lines.isEmpty)
+        #expect(cpu.vmreadField(.guestPDPTE0) == 0)
+        cpu.vmwriteField(.guestPDPTE0, 1)
+        #expect(reports.lines == [
+            "VMREAD of Guest PDPTE0 [0x280a] without an outcome to check failed: VMfailValid, VM-instruction error 12",
+            "VMWRITE of Guest PDPTE0 [0x280a] without an outcome to check failed: VMfailValid, VM-instruction error 12",
+        ])
     }
 }

@@ -101,7 +101,7 @@ struct VMXONTests {
             if leaf.leaf == 1 { leaf.result.ecx &= ~(1 << 5) }
             return leaf
         }
-        noVMX.msrs = [MSR.ia32FeatureControl: 0x5]
+        noVMX.msrs = [MSR.ia32FeatureControl.rawValue: 0x5]
         let cpu = makeCPU(noVMX)
         #expect(!cpu.supportsVMX)
         cpu.cr4 |= ControlRegister4.vmxe.rawValue
@@ -164,7 +164,7 @@ struct VMXONTests {
     @Test("with IA32_VMX_BASIC[48] = 1 a VMXON pointer above 4 GiB fails")
     func thirtyTwoBitAddressLimit() throws {
         let synthetic = try Profiles.synthetic()
-        let limited = try Profiles.synthetic(msr: MSR.ia32VMXBasic, synthetic.msrs[MSR.ia32VMXBasic]! | 1 << 48)
+        let limited = try Profiles.synthetic(msr: MSR.ia32VMXBasic.rawValue, synthetic.msrs[MSR.ia32VMXBasic.rawValue]! | 1 << 48)
         let high: UInt64 = 1 << 32
         let cpu = makeCPU(limited, memorySize: Int(high) + 0x2000)
         prepareVMXON(cpu, region: high)
@@ -204,7 +204,7 @@ struct VMXONTests {
         try loadVMCS(cpu)
         #expect(throws: VMFailure.valid(.vmxonInVMXRoot)) { try cpu.vmxon(Address.vmxonRegion) }
         expectVMfailValid(cpu, .vmxonInVMXRoot)
-        #expect(try cpu.vmread(VMCSField.vmInstructionError.rawValue) == 15)
+        #expect(try cpu.vmread(VMCSField.vmInstructionError) == 15)
         cpu.cpl = 3
         try cpu.vmxon(Address.vmxonRegion)
         #expect(cpu.lastFault == .generalProtection0)

@@ -9,7 +9,8 @@ import EmulatedCPU
 @Suite(.serialized) struct DiagnosticsEntryFailureTests {
     /// The scenario runner's guest, built by buildGuest on a fresh VMCS, on `profile`.
     static func guest(profile: String) throws -> (VirtualCPU<EmulatedCPU>, GuestRunSupport.Lines) {
-        let cpu = EmulatedCPU(profile: try CapabilityProfile.load(named: profile), memorySize: 64 << 20)
+        let cpu = EmulatedCPU(profile: try CapabilityProfile.load(named: profile), memorySize: 64 << 20,
+                              faultReporter: recordIssue)
         let output = GuestRunSupport.Lines()
         cpu.consoleHandler = { output.lines.append($0) }
         var arena = PageArena()
@@ -33,7 +34,7 @@ import EmulatedCPU
 
     @Test func vmfailValidPrintsTheErrorTheRulesAndTheDump() throws {
         let (vcpu, output) = try Self.guest(profile: "corei5_lynnfield_750")
-        try vcpu.cpu.vmwrite(VMCSField.pinBasedVMExecutionControls.rawValue, 0x8000_005F)
+        try vcpu.cpu.vmwrite(VMCSField.pinBasedVMExecutionControls, 0x8000_005F)
         let stop = vcpu.run()
         #expect(stop == .entryInstructionFailed(.valid(.entryWithInvalidControlFields), launch: true))
         let lines = output.lines
@@ -48,7 +49,7 @@ import EmulatedCPU
 
     @Test func entryFailurePrintsReasonQualificationAndRules() throws {
         let (vcpu, output) = try Self.guest(profile: "corei7_skylake_x")
-        try vcpu.cpu.vmwrite(VMCSField.vmcsLinkPointer.rawValue, 0x100_1010)
+        try vcpu.cpu.vmwrite(VMCSField.vmcsLinkPointer, 0x100_1010)
         let stop = vcpu.run()
         #expect(stop == .entryFailure(ExitReason.entryFailureGuestState.asEntryFailure, qualification: 4))
         let lines = output.lines
@@ -63,7 +64,7 @@ import EmulatedCPU
         let (vcpu, output) = try Self.guest(profile: "corei7_skylake_x")
         EntryDiagnostics.checksBeforeLaunch = true
         defer { EntryDiagnostics.checksBeforeLaunch = false }
-        try vcpu.cpu.vmwrite(VMCSField.guestRFLAGS.rawValue, 0)
+        try vcpu.cpu.vmwrite(VMCSField.guestRFLAGS, 0)
         _ = vcpu.run()
         #expect(output.lines.first == "guest diag: check-entry: the VM-entry rules predict entry-failure 33 qual 0")
         #expect(output.lines.dropFirst().first?.hasPrefix("  guest.rflags.reserved (SDM 27.3.1.4): Guest RFLAGS [0x6820] = 0x0") == true)

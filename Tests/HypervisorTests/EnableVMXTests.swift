@@ -38,7 +38,7 @@ import VMX
 
     @Test func reportsFirmwareThatLockedVMXOff() {
         let cpu = FakeProcessor.vmxCapable()
-        cpu.msrs[MSR.ia32FeatureControl] = 0x1
+        cpu.msrs[MSR.ia32FeatureControl.rawValue] = 0x1
         #expect(throws: VMXEnableError.disabledByFirmware(featureControl: 1)) { try enable(cpu) }
         #expect(VMXEnableError.disabledByFirmware(featureControl: 1).description
             == "VMX disabled by firmware: IA32_FEATURE_CONTROL = 0x1 is locked (bit 0) with \"enable VMX outside SMX\" (bit 2) clear")
@@ -46,22 +46,22 @@ import VMX
 
     @Test func locksAnUnlockedFeatureControl() throws {
         let cpu = FakeProcessor.vmxCapable()
-        cpu.msrs[MSR.ia32FeatureControl] = 0
+        cpu.msrs[MSR.ia32FeatureControl.rawValue] = 0
         _ = try enable(cpu)
-        #expect(cpu.msrs[MSR.ia32FeatureControl] == 0x5)
+        #expect(cpu.msrs[MSR.ia32FeatureControl.rawValue] == 0x5)
     }
 
     @Test func enablesInsideSMXOnlyWhenSMXExists() throws {
         let cpu = FakeProcessor.vmxCapable()
-        cpu.msrs[MSR.ia32FeatureControl] = 0
+        cpu.msrs[MSR.ia32FeatureControl.rawValue] = 0
         cpu.leaves[1 << 32]!.ecx |= 1 << 6
         _ = try enable(cpu)
-        #expect(cpu.msrs[MSR.ia32FeatureControl] == 0x7)
+        #expect(cpu.msrs[MSR.ia32FeatureControl.rawValue] == 0x7)
     }
 
     @Test func reportsAFeatureControlThatIgnoresWrites() {
         let cpu = FakeProcessor.vmxCapable()
-        cpu.msrs[MSR.ia32FeatureControl] = 0
+        cpu.msrs[MSR.ia32FeatureControl.rawValue] = 0
         cpu.featureControlReadOnly = true
         #expect(throws: VMXEnableError.featureControlNotWritable(wrote: 5, readBack: 0)) { try enable(cpu) }
     }
@@ -84,7 +84,7 @@ import VMX
 
     @Test func placesTheVMXONRegionBelow4GiBWhenBasicBit48IsSet() {
         let cpu = FakeProcessor.vmxCapable()
-        cpu.msrs[MSR.ia32VMXBasic]! |= 1 << 48
+        cpu.msrs[MSR.ia32VMXBasic.rawValue]! |= 1 << 48
         var above = PageArena(base: 0x1_0000_0000, end: 0x1_0001_0000)
         #expect(throws: VMXEnableError.noMemoryForVMXONRegion(size: 0x400, limit: 1 << 32)) {
             try enableVMX(on: cpu, arena: &above, log: { _ in })

@@ -29,17 +29,17 @@ final class FakeProcessor: Processor {
     func cpuid(leaf: UInt32, subleaf: UInt32) -> CPUIDResult {
         leaves[UInt64(leaf) << 32 | UInt64(subleaf)] ?? CPUIDResult(eax: 0, ebx: 0, ecx: 0, edx: 0)
     }
-    func readMSR(_ msr: UInt32) -> UInt64 {
-        msrReads.append(msr)
-        guard let value = msrs[msr] else {
-            Issue.record("RDMSR \(hex(msr)) would raise #GP: the MSR does not exist on this CPU")
+    func readMSR(_ msr: MSR) -> UInt64 {
+        msrReads.append(msr.rawValue)
+        guard let value = msrs[msr.rawValue] else {
+            Issue.record("RDMSR \(hex(msr.rawValue)) would raise #GP: the MSR does not exist on this CPU")
             return 0
         }
         return value
     }
-    func writeMSR(_ msr: UInt32, _ value: UInt64) {
+    func writeMSR(_ msr: MSR, _ value: UInt64) {
         if msr == MSR.ia32FeatureControl && featureControlReadOnly { return }
-        msrs[msr] = value
+        msrs[msr.rawValue] = value
     }
     func readControlRegister(_ register: ControlRegister) -> UInt64 {
         switch register {
@@ -75,8 +75,8 @@ final class FakeProcessor: Processor {
     func vmclear(_ vmcs: UInt64) throws(VMFailure) {}
     func vmptrld(_ vmcs: UInt64) throws(VMFailure) {}
     func vmptrst() throws(VMFailure) -> UInt64 { 0 }
-    func vmread(_ encoding: UInt32) throws(VMFailure) -> UInt64 { throw .invalid }
-    func vmwrite(_ encoding: UInt32, _ value: UInt64) throws(VMFailure) { throw .invalid }
+    func vmread(_ field: VMCSField) throws(VMFailure) -> UInt64 { throw .invalid }
+    func vmwrite(_ field: VMCSField, _ value: UInt64) throws(VMFailure) { throw .invalid }
 }
 
 extension FakeProcessor {
@@ -84,12 +84,12 @@ extension FakeProcessor {
     static func vmxCapable() -> FakeProcessor {
         FakeProcessor(
             msrs: [
-                MSR.ia32FeatureControl: 0x5,
-                MSR.ia32VMXBasic: 0x00DA_0400_0000_0001,
-                MSR.ia32VMXCR0Fixed0: 0x8000_0021,
-                MSR.ia32VMXCR0Fixed1: 0xFFFF_FFFF,
-                MSR.ia32VMXCR4Fixed0: 0x2000,
-                MSR.ia32VMXCR4Fixed1: 0x0037_27FF,
+                MSR.ia32FeatureControl.rawValue: 0x5,
+                MSR.ia32VMXBasic.rawValue: 0x00DA_0400_0000_0001,
+                MSR.ia32VMXCR0Fixed0.rawValue: 0x8000_0021,
+                MSR.ia32VMXCR0Fixed1.rawValue: 0xFFFF_FFFF,
+                MSR.ia32VMXCR4Fixed0.rawValue: 0x2000,
+                MSR.ia32VMXCR4Fixed1.rawValue: 0x0037_27FF,
             ],
             leaves: [
                 1 << 32: CPUIDResult(eax: 0x50654, ebx: 0, ecx: 1 << 5, edx: 0),

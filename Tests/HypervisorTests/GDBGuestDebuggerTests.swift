@@ -64,7 +64,8 @@ final class ScriptedDebugHost: GuestDebugHost {
     func run(_ packets: [String], profile: String, snapshot: Bool = false) throws
         -> (host: ScriptedDebugHost, lines: [String], cpu: EmulatedCPU) {
         let (bytes, _) = try Self.debugGuest()
-        let cpu = EmulatedCPU(profile: try CapabilityProfile.load(named: profile), memorySize: 64 << 20)
+        let cpu = EmulatedCPU(profile: try CapabilityProfile.load(named: profile), memorySize: 64 << 20,
+                              faultReporter: recordIssue)
         cpu.tscCyclesPerInstruction = 64
         cpu.guestInstructionLimit = 1_000_000
         for (offset, byte) in bytes.enumerated() { cpu.memory.write8(GuestRunSupport.imageBase + UInt64(offset), byte) }

@@ -9,6 +9,12 @@ import VMX
 import EmulatedCPU
 import Hypervisor
 
+/// The emulated CPU's fault reporter for hypervisor tests: hypervisor code that faults fails
+/// the running test.
+func recordIssue(_ message: String) {
+    Issue.record(Comment(rawValue: message))
+}
+
 enum GuestRunSupport {
     static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent()
@@ -158,7 +164,8 @@ enum GuestRunSupport {
     static func runHypervisor(profile name: String, images: [Image]? = nil) throws
         -> (lines: [String], succeeded: Bool, cpu: EmulatedCPU) {
         let images = try images ?? GuestRunSupport.images.get()
-        let cpu = EmulatedCPU(profile: try CapabilityProfile.load(named: name), memorySize: 64 << 20)
+        let cpu = EmulatedCPU(profile: try CapabilityProfile.load(named: name), memorySize: 64 << 20,
+                              faultReporter: recordIssue)
         // A time budget of 20,000,000 TSC cycles (the loop guest's) takes 312,500 instructions.
         cpu.tscCyclesPerInstruction = 64
         // The host's work for a guest takes time, as in Bochs (the flood guest's budget).

@@ -33,7 +33,8 @@ import EmulatedCPU
     /// wrote to COM3, and whether the run succeeded.
     func run(_ bytes: [UInt8], commandLine: String, granted: [PhysicalRange]? = nil) throws
         -> (lines: [String], com3: String, healthy: Bool) {
-        let cpu = EmulatedCPU(profile: try CapabilityProfile.load(named: "corei7_skylake_x"), memorySize: 64 << 20)
+        let cpu = EmulatedCPU(profile: try CapabilityProfile.load(named: "corei7_skylake_x"), memorySize: 64 << 20,
+                              faultReporter: recordIssue)
         for (offset, byte) in bytes.enumerated() { cpu.memory.write8(Self.module + UInt64(offset), byte) }
         let image = GuestImage(name: "module 0", address: Self.module, size: UInt64(bytes.count),
                                commandLine: commandLine, isBuiltIn: false)

@@ -162,7 +162,7 @@ let bochsFirmwareMap: [E820Entry] = [
         }
         #expect(!bitmaps.exits(msr: MSR.ia32APICBase, write: false, cpu: cpu))
         #expect(bitmaps.exits(msr: MSR.ia32APICBase, write: true, cpu: cpu))
-        for msr: UInt32 in [MSR.ia32TimeStampCounter, MSR.ia32LSTAR, MSR.ia32SysenterEIP, 0x6E0, 0x276] {
+        for msr: MSR in [MSR.ia32TimeStampCounter, MSR.ia32LSTAR, MSR.ia32SysenterEIP, 0x6E0, 0x276] {
             #expect(!bitmaps.exits(msr: msr, write: true, cpu: cpu))
         }
         // Outside the bitmap's ranges every MSR exits (SDM 26.1.3).

@@ -8,9 +8,10 @@ import EmulatedCPU
 
 enum ScenarioRunnerSupport {
     /// Runs `files` (name, text) on a fresh emulated CPU with `profile`; returns the console lines.
-    static func run(_ files: [(String, String)], profile: String, world: ScenarioWorld = .hosted,
+    static func run(_ files: [(String, String)], profile: String, options: ScenarioRunOptions = .linesOnly,
                     expectHealthy: Bool = true) throws -> [String] {
-        let cpu = EmulatedCPU(profile: try CapabilityProfile.load(named: profile), memorySize: 64 << 20)
+        let cpu = EmulatedCPU(profile: try CapabilityProfile.load(named: profile), memorySize: 64 << 20,
+                              faultReporter: recordIssue)
         let output = GuestRunSupport.Lines()
         cpu.consoleHandler = { output.lines.append($0) }
         var arena = PageArena()
@@ -25,7 +26,7 @@ enum ScenarioRunnerSupport {
         }
         let host = HostState.emulatedKernel(cr0: cpu.cr0, cr3: cpu.cr3, cr4: cpu.cr4, efer: cpu.efer)
         let healthy = runScenarios(scenarioFiles, capabilities: VMXCapabilities.read(from: cpu), host: host,
-                                   world: world, arena: &arena, cpu: cpu)
+                                   options: options, arena: &arena, cpu: cpu)
         #expect(healthy == expectHealthy)
         return output.lines
     }
@@ -131,7 +132,7 @@ enum ScenarioRunnerSupport {
             ("host-fs-bad", "0x6c06 = 0x0000800000000000\n"),
             ("exit-ctl", "0x400c = 0x7feffb\n"),
             ("guest", "0x6820 = 0x0\n"),
-        ], profile: "corei7_skylake_x", world: .kernel)
+        ], profile: "corei7_skylake_x", options: .bootModules)
         #expect(lines.first == "scenarios: begin")
         #expect(lines.last == "scenarios: end")
         let expected10: [String] = [
@@ -146,7 +147,7 @@ enum ScenarioRunnerSupport {
     /// line stays behind the fixed word.
     @Test func kernelLinesBeginWithTheirWordNotTheFilesName() throws {
         let lines = try ScenarioRunnerSupport.run([("SWIFTVMX EXIT: success", "# nothing\n")],
-                                                  profile: "corei7_skylake_x", world: .kernel)
+                                                  profile: "corei7_skylake_x", options: .bootModules)
         #expect(lines == ["scenarios: begin", "scenario SWIFTVMX EXIT: success: success", "scenarios: end"])
     }
 
@@ -164,7 +165,8 @@ enum ScenarioRunnerSupport {
 
 @Suite struct ScenarioBundleTests {
     @Test func bundleSplitsIntoFilesWithTheirOwnLineNumbers() throws {
-        let cpu = EmulatedCPU(profile: try CapabilityProfile.load(named: "corei7_skylake_x"), memorySize: 64 << 20)
+        let cpu = EmulatedCPU(profile: try CapabilityProfile.load(named: "corei7_skylake_x"), memorySize: 64 << 20,
+                              faultReporter: recordIssue)
         let text = "#%scenario a.scn\n# first\n0x6800 = 0x1\n#%scenario b.scn\n#%scenario c.scn\n0x6800 0x31\n"
         let bytes = Array(text.utf8)
         for (offset, byte) in bytes.enumerated() { cpu.memory.write8(0x40_0000 + UInt64(offset), byte) }

@@ -67,28 +67,28 @@ enum HandProfiles {
 
 /// Serves capability MSRs from a table; any other MSR read is a test failure (#GP on a CPU).
 final class MSRTableProcessor: Processor {
-    let msrs: [UInt32: UInt64]
-    private(set) var reads: [UInt32] = []
+    let msrs: [MSR: UInt64]
+    private(set) var reads: [MSR] = []
 
     init(_ caps: VMXCapabilities) {
-        var table: [UInt32: UInt64] = [:]
+        var table: [MSR: UInt64] = [:]
         for address in VMXCapabilities.msrAddresses {
             if let value = caps.value(ofMSR: address) { table[address] = value }
         }
         msrs = table
     }
 
-    func readMSR(_ msr: UInt32) -> UInt64 {
+    func readMSR(_ msr: MSR) -> UInt64 {
         reads.append(msr)
         guard let value = msrs[msr] else {
-            Issue.record("RDMSR of MSR \(hex(msr)), which does not exist on this CPU (#GP)")
+            Issue.record("RDMSR of MSR \(hex(msr.rawValue)), which does not exist on this CPU (#GP)")
             return 0
         }
         return value
     }
 
     func cpuid(leaf: UInt32, subleaf: UInt32) -> CPUIDResult { unexpected("CPUID"); return .init(eax: 0, ebx: 0, ecx: 0, edx: 0) }
-    func writeMSR(_ msr: UInt32, _ value: UInt64) { unexpected("WRMSR") }
+    func writeMSR(_ msr: MSR, _ value: UInt64) { unexpected("WRMSR") }
     func readControlRegister(_ register: ControlRegister) -> UInt64 { unexpected("MOV from CR"); return 0 }
     func writeControlRegister(_ register: ControlRegister, _ value: UInt64) { unexpected("MOV to CR") }
     func readPhysical32(_ address: UInt64) -> UInt32 { unexpected("memory read"); return 0 }
@@ -101,8 +101,8 @@ final class MSRTableProcessor: Processor {
     func vmclear(_ vmcs: UInt64) throws(VMFailure) { unexpected("VMCLEAR") }
     func vmptrld(_ vmcs: UInt64) throws(VMFailure) { unexpected("VMPTRLD") }
     func vmptrst() throws(VMFailure) -> UInt64 { unexpected("VMPTRST"); return 0 }
-    func vmread(_ encoding: UInt32) throws(VMFailure) -> UInt64 { unexpected("VMREAD"); return 0 }
-    func vmwrite(_ encoding: UInt32, _ value: UInt64) throws(VMFailure) { unexpected("VMWRITE") }
+    func vmread(_ field: VMCSField) throws(VMFailure) -> UInt64 { unexpected("VMREAD"); return 0 }
+    func vmwrite(_ field: VMCSField, _ value: UInt64) throws(VMFailure) { unexpected("VMWRITE") }
 
     private func unexpected(_ what: String) { Issue.record("reading capabilities must not use \(what)") }
 }
@@ -187,9 +187,9 @@ struct CapabilityReadTests {
         #expect(caps.value(ofMSR: MSR.ia32VMXEPTVPIDCap) == nil)
         #expect(caps.value(ofMSR: MSR.ia32FeatureControl) == nil)
         #expect(VMXCapabilities.msrAddresses.count == 20)
-        #expect(VMXCapabilities.msrAddresses == Array(UInt32(0x480)...UInt32(0x493)))
-        #expect(VMXCapabilities.name(ofMSR: 0x48E) == "IA32_VMX_TRUE_PROCBASED_CTLS")
-        #expect(VMXCapabilities.name(ofMSR: 0x493) == "IA32_VMX_EXIT_CTLS2")
+        #expect(VMXCapabilities.msrAddresses == (UInt32(0x480)...UInt32(0x493)).map { MSR(rawValue: $0) })
+        #expect(VMXCapabilities.name(ofMSR: MSR(rawValue: 0x48E)) == "IA32_VMX_TRUE_PROCBASED_CTLS")
+        #expect(VMXCapabilities.name(ofMSR: MSR(rawValue: 0x493)) == "IA32_VMX_EXIT_CTLS2")
         #expect(VMXCapabilities.msrAddresses.allSatisfy { VMXCapabilities.name(ofMSR: $0) != nil })
     }
 

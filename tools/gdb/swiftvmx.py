@@ -12,7 +12,8 @@
 # gdb cannot execute VMREAD: it stops the whole machine, not the hypervisor. So the kernel copies
 # the guest state into `swiftvmx_debug_snapshot` at every VM exit (Sources/Hypervisor/
 # DebugSnapshot.swift); SNAPSHOT_SLOTS below is its layout, slot n at byte 8 * n, and
-# Tests/EmulatedCPUTests/DebugSnapshotTests.swift checks that both lists agree.
+# Tests/HypervisorTests/SharedConstantsTests.swift parses this file and checks that SNAPSHOT_*,
+# STATISTICS_* and EXIT_REASONS agree with the Swift definitions.
 import itertools
 import os
 import shutil

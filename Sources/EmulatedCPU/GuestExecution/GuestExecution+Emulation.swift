@@ -116,7 +116,7 @@ extension GuestExecution {
             engine.write(UC_X86_REG_RAX, tsc & 0xFFFF_FFFF)
             engine.write(UC_X86_REG_RDX, tsc >> 32)
             if case .rdtscp = decoded.operation {
-                engine.write(UC_X86_REG_RCX, (cpu.msrs[MSR.ia32TSCAux] ?? 0) & 0xFFFF_FFFF)
+                engine.write(UC_X86_REG_RCX, (cpu.msrs[MSR.ia32TSCAux.rawValue] ?? 0) & 0xFFFF_FFFF)
             }
         }
         return .completed
@@ -273,19 +273,19 @@ extension GuestExecution {
     /// MSRs whose value Unicorn keeps while the guest runs (it executes SYSCALL, SYSENTER,
     /// SWAPGS and segment loads with them).
     static let engineMSRs: [UInt32] = [
-        MSR.ia32SysenterCS, MSR.ia32SysenterESP, MSR.ia32SysenterEIP,
-        MSR.ia32STAR, MSR.ia32LSTAR, MSR.ia32CSTAR, MSR.ia32FMASK, MSR.ia32KernelGSBase,
+        MSR.ia32SysenterCS.rawValue, MSR.ia32SysenterESP.rawValue, MSR.ia32SysenterEIP.rawValue,
+        MSR.ia32STAR.rawValue, MSR.ia32LSTAR.rawValue, MSR.ia32CSTAR.rawValue, MSR.ia32FMASK.rawValue, MSR.ia32KernelGSBase.rawValue,
     ]
 
     /// RDMSR by the guest without a VM exit: the emulated CPU's MSR (nil: #GP(0)).
     func readGuestMSR(_ msr: UInt32) -> UInt64? {
         switch msr {
-        case MSR.ia32EFER: return mode.efer
-        case MSR.ia32FeatureControl: return cpu.ia32FeatureControl
-        case MSR.ia32TimeStampCounter: return guestTimestampCounter()
-        case MSR.ia32FSBase: engine.loadContext(); return engine.segment(.fs).base
-        case MSR.ia32GSBase: engine.loadContext(); return engine.segment(.gs).base
-        case EmulatedCPU.capabilityMSRRange: return cpu.capabilities?.value(ofMSR: msr)
+        case MSR.ia32EFER.rawValue: return mode.efer
+        case MSR.ia32FeatureControl.rawValue: return cpu.ia32FeatureControl
+        case MSR.ia32TimeStampCounter.rawValue: return guestTimestampCounter()
+        case MSR.ia32FSBase.rawValue: engine.loadContext(); return engine.segment(.fs).base
+        case MSR.ia32GSBase.rawValue: engine.loadContext(); return engine.segment(.gs).base
+        case EmulatedCPU.capabilityMSRRange: return cpu.capabilities?.value(ofMSR: MSR(rawValue: msr))
         default:
             if Self.engineMSRs.contains(msr) { return engine.readMSR(msr) }
             return cpu.msrs[msr]
@@ -295,21 +295,21 @@ extension GuestExecution {
     /// WRMSR by the guest without a VM exit; false for #GP(0).
     func writeGuestMSR(_ msr: UInt32, _ value: UInt64) -> Bool {
         switch msr {
-        case MSR.ia32EFER:
+        case MSR.ia32EFER.rawValue:
             // Reserved bits; LME may not change while paging is on; LMA is read-only.
             guard value & ~ExtendedFeatureEnable.defined.rawValue == 0,
                   mode.cr0 & ControlRegister0.pg.rawValue == 0 || (value ^ mode.efer) & ExtendedFeatureEnable.lme.rawValue == 0
             else { return false }
-            engine.writeMSR(MSR.ia32EFER, (value & ~ExtendedFeatureEnable.lma.rawValue) | (mode.efer & ExtendedFeatureEnable.lma.rawValue))
+            engine.writeMSR(MSR.ia32EFER.rawValue, (value & ~ExtendedFeatureEnable.lma.rawValue) | (mode.efer & ExtendedFeatureEnable.lma.rawValue))
             mode.stale = true
             refreshMode()
             return true
-        case MSR.ia32FeatureControl, EmulatedCPU.capabilityMSRRange:
+        case MSR.ia32FeatureControl.rawValue, EmulatedCPU.capabilityMSRRange:
             return false
-        case MSR.ia32TimeStampCounter:
+        case MSR.ia32TimeStampCounter.rawValue:
             // Writing the TSC is not modelled; the write is refused as if the MSR were read-only.
             return false
-        case MSR.ia32FSBase, MSR.ia32GSBase:
+        case MSR.ia32FSBase.rawValue, MSR.ia32GSBase.rawValue:
             guard cpu.isCanonical(value) else { return false }
             engine.writeMSR(msr, value)
             return true

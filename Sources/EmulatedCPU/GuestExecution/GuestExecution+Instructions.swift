@@ -44,7 +44,7 @@ extension GuestExecution {
         mode.csBase = engine.segment(.cs).base
         mode.cr0 = engine.read(UC_X86_REG_CR0)
         mode.cr4 = engine.read(UC_X86_REG_CR4)
-        mode.efer = engine.readMSR(MSR.ia32EFER)
+        mode.efer = engine.readMSR(MSR.ia32EFER.rawValue)
         // Real mode and virtual-8086 mode run at CPL 0 and 3 whatever the caches say.
         if mode.cr0 & ControlRegister0.pe.rawValue == 0 { mode.cpl = 0 }
         mode.stale = false

@@ -126,20 +126,20 @@ extension GuestExecution {
             }
         }
         engine.write(UC_X86_REG_CR0, guestCR0 & ~ControlRegister0.pg.rawValue)
-        engine.writeMSR(MSR.ia32EFER, efer & ~ExtendedFeatureEnable.lma.rawValue)
+        engine.writeMSR(MSR.ia32EFER.rawValue, efer & ~ExtendedFeatureEnable.lma.rawValue)
         engine.write(UC_X86_REG_CR4, field(.guestCR4))
         engine.write(UC_X86_REG_CR3, field(.guestCR3))
         engine.write(UC_X86_REG_CR0, guestCR0)
         if entry.contains(.loadDebugControls) {
             engine.write(UC_X86_REG_DR7, field(.guestDR7))
-            cpu.msrs[MSR.ia32DebugCtl] = field(.guestIA32DebugCtl)
+            cpu.msrs[MSR.ia32DebugCtl.rawValue] = field(.guestIA32DebugCtl)
         }
-        cpu.msrs[MSR.ia32SysenterCS] = field(.guestIA32SysenterCS)
-        cpu.msrs[MSR.ia32SysenterESP] = field(.guestIA32SysenterESP)
-        cpu.msrs[MSR.ia32SysenterEIP] = field(.guestIA32SysenterEIP)
-        if entry.contains(.loadIA32PAT) { cpu.msrs[MSR.ia32PAT] = field(.guestIA32PAT) }
+        cpu.msrs[MSR.ia32SysenterCS.rawValue] = field(.guestIA32SysenterCS)
+        cpu.msrs[MSR.ia32SysenterESP.rawValue] = field(.guestIA32SysenterESP)
+        cpu.msrs[MSR.ia32SysenterEIP.rawValue] = field(.guestIA32SysenterEIP)
+        if entry.contains(.loadIA32PAT) { cpu.msrs[MSR.ia32PAT.rawValue] = field(.guestIA32PAT) }
         if entry.contains(.loadIA32PerfGlobalCtrl) {
-            cpu.msrs[MSR.ia32PerfGlobalCtrl] = field(.guestIA32PerfGlobalCtrl)
+            cpu.msrs[MSR.ia32PerfGlobalCtrl.rawValue] = field(.guestIA32PerfGlobalCtrl)
         }
         for msr in Self.engineMSRs {
             if let value = cpu.msrs[msr] { engine.writeMSR(msr, value) }
@@ -263,8 +263,8 @@ extension GuestExecution {
         cpu.cr4 = saved.cr4
         cpu.efer = saved.efer
         cpu.rflags = saved.rflags
-        cpu.msrs[MSR.ia32FSBase] = engine.segment(.fs).base
-        cpu.msrs[MSR.ia32GSBase] = engine.segment(.gs).base
+        cpu.msrs[MSR.ia32FSBase.rawValue] = engine.segment(.fs).base
+        cpu.msrs[MSR.ia32GSBase.rawValue] = engine.segment(.gs).base
 
         storeExitMSRList()
         for number in 0..<16 where number != 4 {
@@ -331,7 +331,7 @@ extension GuestExecution {
         store(cr4, .guestCR4)
         if exitControls.contains(.saveDebugControls) {
             store(engine.read(UC_X86_REG_DR7), .guestDR7)
-            store(cpu.msrs[MSR.ia32DebugCtl] ?? 0, .guestIA32DebugCtl)
+            store(cpu.msrs[MSR.ia32DebugCtl.rawValue] ?? 0, .guestIA32DebugCtl)
         }
         let rsp = engine.read(UC_X86_REG_RSP), rip = engine.read(UC_X86_REG_RIP), rflags = engine.read(UC_X86_REG_RFLAGS)
         store(rsp, .guestRSP)
@@ -339,12 +339,12 @@ extension GuestExecution {
         store(rflags, .guestRFLAGS)
         for msr in Self.engineMSRs { cpu.msrs[msr] = engine.readMSR(msr) }
 
-        store(cpu.msrs[MSR.ia32SysenterCS] ?? 0, .guestIA32SysenterCS)
-        store(cpu.msrs[MSR.ia32SysenterESP] ?? 0, .guestIA32SysenterESP)
-        store(cpu.msrs[MSR.ia32SysenterEIP] ?? 0, .guestIA32SysenterEIP)
-        let efer = engine.readMSR(MSR.ia32EFER)
+        store(cpu.msrs[MSR.ia32SysenterCS.rawValue] ?? 0, .guestIA32SysenterCS)
+        store(cpu.msrs[MSR.ia32SysenterESP.rawValue] ?? 0, .guestIA32SysenterESP)
+        store(cpu.msrs[MSR.ia32SysenterEIP.rawValue] ?? 0, .guestIA32SysenterEIP)
+        let efer = engine.readMSR(MSR.ia32EFER.rawValue)
         if exitControls.contains(.saveIA32EFER) { store(efer, .guestIA32EFER) }
-        if exitControls.contains(.saveIA32PAT) { store(cpu.msrs[MSR.ia32PAT] ?? 0, .guestIA32PAT) }
+        if exitControls.contains(.saveIA32PAT) { store(cpu.msrs[MSR.ia32PAT.rawValue] ?? 0, .guestIA32PAT) }
         if cpu.capabilities?.misc.storesEFERLMA == true {
             var entryControls = field(.vmEntryControls)
             if efer & ExtendedFeatureEnable.lma.rawValue != 0 {
@@ -412,14 +412,14 @@ extension GuestExecution {
     private func loadHostStateAndMSRs(_ exit: ExitInformation) {
         let exitControls = controls.exitControls
         cpu.performVMExit(reason: exit.reason, qualification: exit.qualification)
-        cpu.msrs[MSR.ia32SysenterCS] = field(.hostIA32SysenterCS)
-        cpu.msrs[MSR.ia32SysenterESP] = field(.hostIA32SysenterESP)
-        cpu.msrs[MSR.ia32SysenterEIP] = field(.hostIA32SysenterEIP)
-        cpu.msrs[MSR.ia32FSBase] = field(.hostFSBase)
-        cpu.msrs[MSR.ia32GSBase] = field(.hostGSBase)
-        if exitControls.contains(.loadIA32PAT) { cpu.msrs[MSR.ia32PAT] = field(.hostIA32PAT) }
+        cpu.msrs[MSR.ia32SysenterCS.rawValue] = field(.hostIA32SysenterCS)
+        cpu.msrs[MSR.ia32SysenterESP.rawValue] = field(.hostIA32SysenterESP)
+        cpu.msrs[MSR.ia32SysenterEIP.rawValue] = field(.hostIA32SysenterEIP)
+        cpu.msrs[MSR.ia32FSBase.rawValue] = field(.hostFSBase)
+        cpu.msrs[MSR.ia32GSBase.rawValue] = field(.hostGSBase)
+        if exitControls.contains(.loadIA32PAT) { cpu.msrs[MSR.ia32PAT.rawValue] = field(.hostIA32PAT) }
         if exitControls.contains(.loadIA32PerfGlobalCtrl) {
-            cpu.msrs[MSR.ia32PerfGlobalCtrl] = field(.hostIA32PerfGlobalCtrl)
+            cpu.msrs[MSR.ia32PerfGlobalCtrl.rawValue] = field(.hostIA32PerfGlobalCtrl)
         }
         let loadCount = Int(field(.vmExitMSRLoadCount))
         let loadList = field(.vmExitMSRLoadAddress)
@@ -427,7 +427,7 @@ extension GuestExecution {
             let entryAddress = loadList + UInt64(index) * 16
             let msr = cpu.memory.read32(entryAddress)
             let value = cpu.memory.read64(entryAddress + 8)
-            if msr == MSR.ia32EFER { cpu.efer = value } else { cpu.msrs[msr] = value }
+            if msr == MSR.ia32EFER.rawValue { cpu.efer = value } else { cpu.msrs[msr] = value }
         }
     }
 }

@@ -1,6 +1,6 @@
 // One console line of the hypervisor, formatted without String: `cpu.log("guest \(name):
 // exit \(reason)")` appends each literal piece and each value to a fixed buffer on the stack
-// and hands the bytes to the processor's console (GuestProcessor.writeConsoleLine). String
+// and hands the bytes to the processor's console (Host.writeConsoleLine). String
 // interpolation in Embedded Swift inlines buffer growth and integer formatting at every use;
 // here every piece is one call (docs/KERNEL.md, "Embedded Swift and toolchain pitfalls").
 // Lines longer than the buffer are cut and end in "...".
@@ -141,7 +141,7 @@ public struct LogMessage: ExpressibleByStringInterpolation {
     public init(stringInterpolation: LogText) { text = stringInterpolation }
 }
 
-extension GuestProcessor {
+extension Host {
     /// Writes one line to the console.
     public func log(_ message: LogMessage) {
         message.text.withBytes { writeConsoleLine($0) }

@@ -12,14 +12,14 @@ public enum EntryDiagnostics {
 }
 
 /// Before a VMLAUNCH (boot option `check-entry`): the rules' prediction and any failing rule.
-public func checkEntryBeforeLaunch<P: GuestProcessor>(_ vcpu: VirtualCPU<P>) {
+public func checkEntryBeforeLaunch<P: Host>(_ vcpu: VirtualCPU<P>) {
     let report = runEntryRules(vcpu)
     emitLine("guest " + vcpu.name.escaped + ": check-entry: the VM-entry rules predict " + report.outcome.summary, cpu: vcpu.cpu)
     printFailures(report, cpu: vcpu.cpu)
 }
 
 /// VMLAUNCH or VMRESUME failed with VMfailInvalid or VMfailValid (SDM 31.3).
-public func reportFailedEntry<P: GuestProcessor>(_ vcpu: VirtualCPU<P>, failure: VMFailure, launch: Bool) {
+public func reportFailedEntry<P: Host>(_ vcpu: VirtualCPU<P>, failure: VMFailure, launch: Bool) {
     let instruction = launch ? "VMLAUNCH" : "VMRESUME"
     switch failure {
     case .invalid:
@@ -33,7 +33,7 @@ public func reportFailedEntry<P: GuestProcessor>(_ vcpu: VirtualCPU<P>, failure:
 
 /// The VM entry failed after the controls and host state passed: a VM exit with bit 31 set,
 /// basic reason 33 (guest state), 34 (MSR loading) or 41 (machine check) (SDM 27.8).
-public func reportFailedEntry<P: GuestProcessor>(_ vcpu: VirtualCPU<P>, exit: ExitContext) {
+public func reportFailedEntry<P: Host>(_ vcpu: VirtualCPU<P>, exit: ExitContext) {
     emitLine("guest " + vcpu.name.escaped + ": VM-entry failure: exit reason " + decimal(exit.reason.basicReason) + " ("
              + (exit.reason.basic.name ?? "not defined by the SDM") + "), exit qualification " + decimal(exit.qualification)
              + entryFailureQualificationMeaning(reason: exit.reason, qualification: exit.qualification), cpu: vcpu.cpu)
@@ -53,7 +53,7 @@ func entryFailureQualificationMeaning(reason: ExitReason, qualification: UInt64)
 }
 
 /// The failing rules on the live VMCS, then the VMCS dump.
-func explain<P: GuestProcessor>(_ vcpu: VirtualCPU<P>) {
+func explain<P: Host>(_ vcpu: VirtualCPU<P>) {
     let report = runEntryRules(vcpu)
     if report.succeeds {
         emitLine("  no rule of the list fails on this VMCS (a check the list does not model, docs/ENTRY-CHECKS.md)", cpu: vcpu.cpu)
@@ -64,11 +64,11 @@ func explain<P: GuestProcessor>(_ vcpu: VirtualCPU<P>) {
     dumpVMCS(cpu: vcpu.cpu)
 }
 
-func runEntryRules<P: GuestProcessor>(_ vcpu: VirtualCPU<P>) -> EntryCheckReport {
+func runEntryRules<P: Host>(_ vcpu: VirtualCPU<P>) -> EntryCheckReport {
     let capabilities = VMXCapabilities.read(from: vcpu.cpu)
     return checkVMEntry(liveEntryCheckInput(capabilities: capabilities, vmcs: vcpu.vmcs, cpu: vcpu.cpu))
 }
 
-func printFailures<P: GuestProcessor>(_ report: EntryCheckReport, cpu: P) {
+func printFailures<P: Host>(_ report: EntryCheckReport, cpu: P) {
     for failure in report.failures { emitLine("  " + failure.description, cpu: cpu) }
 }

@@ -12,7 +12,7 @@ public func liveEntryCheckInput<P: Processor>(capabilities: VMXCapabilities, vmc
         capabilities: capabilities,
         physicalAddressWidth: widths.physical,
         linearAddressWidth: widths.linear,
-        readField: { field in (try? cpu.vmread(field.rawValue)) ?? 0 },
+        readField: { field in (try? cpu.vmread(field)) ?? 0 },
         readPhysical64: { address in cpu.readPhysical64(address) },
         currentVMCSPointer: vmcs,
         vmxonPointer: 0,

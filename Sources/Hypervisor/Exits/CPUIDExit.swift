@@ -101,7 +101,7 @@ public enum GuestCPUID {
     }
 }
 
-public func handleCPUID<P: GuestProcessor>(_ vcpu: VirtualCPU<P>, _ exit: inout ExitContext) -> ExitAction {
+public func handleCPUID<P: Host>(_ vcpu: VirtualCPU<P>, _ exit: inout ExitContext) -> ExitAction {
     let leaf = UInt32(truncatingIfNeeded: vcpu.registers.rax)
     let subleaf = UInt32(truncatingIfNeeded: vcpu.registers.rcx)
     let host = vcpu.cpu.cpuid(leaf: leaf, subleaf: subleaf)
@@ -118,6 +118,6 @@ public func handleCPUID<P: GuestProcessor>(_ vcpu: VirtualCPU<P>, _ exit: inout 
 /// The leaves `GuestCPUID.result` edits, out of line: the common case then needs no stack frame
 /// for the set-up it reads.
 @inline(never)
-func guestView<P: GuestProcessor>(_ vcpu: VirtualCPU<P>, leaf: UInt32, subleaf: UInt32, host: CPUIDResult) -> CPUIDResult {
+func guestView<P: Host>(_ vcpu: VirtualCPU<P>, leaf: UInt32, subleaf: UInt32, host: CPUIDResult) -> CPUIDResult {
     GuestCPUID.result(leaf: leaf, subleaf: subleaf, host: host, setup: vcpu.setup, view: vcpu.cpuidView)
 }

@@ -124,7 +124,7 @@ extension VirtualCPU {
     }
 }
 
-public func handleControlRegisterAccess<P: GuestProcessor>(_ vcpu: VirtualCPU<P>, _ exit: inout ExitContext) -> ExitAction {
+public func handleControlRegisterAccess<P: Host>(_ vcpu: VirtualCPU<P>, _ exit: inout ExitContext) -> ExitAction {
     let q = ControlRegisterAccessQualification(rawValue: exit.qualification)
     // The operand size of MOV to CR: read only for the cases that move a register.
     var width: UInt64 { vcpu.isIn64BitMode ? .max : 0xFFFF_FFFF }

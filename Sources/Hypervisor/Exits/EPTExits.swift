@@ -9,7 +9,7 @@
 // reported and the guest stopped.
 import VMX
 
-public func handleEPTViolation<P: GuestProcessor>(_ vcpu: VirtualCPU<P>, _ exit: inout ExitContext) -> ExitAction {
+public func handleEPTViolation<P: Host>(_ vcpu: VirtualCPU<P>, _ exit: inout ExitContext) -> ExitAction {
     // A page reserved for the guest's first touch (`touch=`): mapped, and the access retried.
     if let ept = vcpu.memory.ept, ept.mapOnFirstTouch(vcpu.read(.guestPhysicalAddress), cpu: vcpu.cpu) { return .resume }
     let address = logEPTViolation(vcpu, exit)
@@ -19,7 +19,7 @@ public func handleEPTViolation<P: GuestProcessor>(_ vcpu: VirtualCPU<P>, _ exit:
 /// The violation's line: the access, the addresses, what the EPT entries allowed. Returns the
 /// guest-physical address.
 @discardableResult
-func logEPTViolation<P: GuestProcessor>(_ vcpu: VirtualCPU<P>, _ exit: ExitContext) -> UInt64 {
+func logEPTViolation<P: Host>(_ vcpu: VirtualCPU<P>, _ exit: ExitContext) -> UInt64 {
     let q = EPTViolationQualification(rawValue: exit.qualification)
     let address = vcpu.read(.guestPhysicalAddress)
     var text = LogText()
@@ -33,7 +33,7 @@ func logEPTViolation<P: GuestProcessor>(_ vcpu: VirtualCPU<P>, _ exit: ExitConte
     return address
 }
 
-public func handleEPTMisconfiguration<P: GuestProcessor>(_ vcpu: VirtualCPU<P>, _ exit: inout ExitContext) -> ExitAction {
+public func handleEPTMisconfiguration<P: Host>(_ vcpu: VirtualCPU<P>, _ exit: inout ExitContext) -> ExitAction {
     let address = vcpu.read(.guestPhysicalAddress)
     vcpu.cpu.log("guest \(vcpu.name): EPT misconfiguration at guest-physical \(hex: address), RIP \(hex: exit.rip)")
     return .stop(.eptMisconfiguration(guestPhysicalAddress: address))

@@ -83,7 +83,7 @@ extension VirtualCPU {
 }
 
 /// Interrupt window, exit reason 7: the guest can take an interrupt now (SDM 25.6.2, 26.2).
-public func handleInterruptWindow<P: GuestProcessor>(_ vcpu: VirtualCPU<P>, _ exit: inout ExitContext) -> ExitAction {
+public func handleInterruptWindow<P: Host>(_ vcpu: VirtualCPU<P>, _ exit: inout ExitContext) -> ExitAction {
     vcpu.log(.event, "guest \(vcpu.name): interrupt window open at RIP \(hex: exit.rip)")
     vcpu.setPrimaryControls(vcpu.primaryControls.subtracting(.interruptWindowExiting))
     vcpu.deliverPendingInterrupt()

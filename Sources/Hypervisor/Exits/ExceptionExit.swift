@@ -11,7 +11,7 @@
 // - any other exception in the bitmap: reflected to the guest with its error code.
 import VMX
 
-public func handleExceptionOrNMI<P: GuestProcessor>(_ vcpu: VirtualCPU<P>, _ exit: inout ExitContext) -> ExitAction {
+public func handleExceptionOrNMI<P: Host>(_ vcpu: VirtualCPU<P>, _ exit: inout ExitContext) -> ExitAction {
     let information = InterruptionInformation(rawValue: UInt32(truncatingIfNeeded: vcpu.read(.vmExitInterruptionInformation)))
     let vector = information.vector
     if information.type == .nonMaskableInterrupt {

@@ -58,38 +58,21 @@ public enum GuestStop: Sendable, Equatable {
     case emulationFailure
     /// A pass-through guest powered off, slept or reset the machine.
     case platform(PlatformStop)
-
-    public static func == (lhs: GuestStop, rhs: GuestStop) -> Bool {
-        switch (lhs, rhs) {
-        case (.halted, .halted), (.tripleFault, .tripleFault), (.machineCheck, .machineCheck),
-             (.emulationFailure, .emulationFailure): return true
-        case let (.shutDown(a), .shutDown(b)): return a == b
-        case let (.budgetExhausted(a, b), .budgetExhausted(c, d)): return a == c && b == d
-        case let (.eptViolation(a), .eptViolation(b)): return a == b
-        case let (.eptMisconfiguration(a), .eptMisconfiguration(b)): return a == b
-        case let (.initOrSIPI(a), .initOrSIPI(b)): return a == b
-        case let (.unexpectedExit(a), .unexpectedExit(b)): return a == b
-        case let (.entryFailure(a, b), .entryFailure(c, d)): return a == c && b == d
-        case let (.entryInstructionFailed(a, b), .entryInstructionFailed(c, d)): return a == c && b == d
-        case let (.platform(a), .platform(b)): return a == b
-        default: return false
-        }
-    }
 }
 
 /// A handler: the guest's virtual CPU and the exit.
-public typealias ExitHandler<P: GuestProcessor> = (VirtualCPU<P>, inout ExitContext) -> ExitAction
+public typealias ExitHandler<P: Host> = (VirtualCPU<P>, inout ExitContext) -> ExitAction
 
 /// One table entry. The function sits in a struct so that the array holds it at its own
 /// calling convention: a bare function type as an array element is stored maximally abstract,
 /// and every call through it would then allocate a reabstraction thunk.
-public struct ExitHandlerEntry<P: GuestProcessor> {
+public struct ExitHandlerEntry<P: Host> {
     public var handle: ExitHandler<P>
     public init(_ handle: @escaping ExitHandler<P>) { self.handle = handle }
 }
 
 /// The table, indexed by basic exit reason.
-public struct ExitHandlerTable<P: GuestProcessor> {
+public struct ExitHandlerTable<P: Host> {
     /// One entry per basic exit reason 0-79.
     public var entries: [ExitHandlerEntry<P>]
 
@@ -151,7 +134,7 @@ public struct ExitHandlerTable<P: GuestProcessor> {
 }
 
 /// An exit this hypervisor does not expect: the VMCS dump, then the guest stops.
-public func handleUnexpectedExit<P: GuestProcessor>(_ vcpu: VirtualCPU<P>, _ exit: inout ExitContext) -> ExitAction {
+public func handleUnexpectedExit<P: Host>(_ vcpu: VirtualCPU<P>, _ exit: inout ExitContext) -> ExitAction {
     vcpu.cpu.log("guest \(vcpu.name): unexpected VM exit, reason \(exit.reason), qualification \(hex: exit.qualification), RIP \(hex: exit.rip)")
     dumpVMCS(cpu: vcpu.cpu)
     return .stop(.unexpectedExit(exit.reason))

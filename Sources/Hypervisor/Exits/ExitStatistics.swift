@@ -1,7 +1,7 @@
 // Exit statistics: a counter per basic exit reason and a ring buffer of the last exits (the
 // full exit reason, the exit qualification and the guest RIP), kept in one page of the arena
 // so that a debugger can read them at any moment: the kernel publishes the page's address in
-// the symbol `swiftvmx_exit_statistics` (GuestProcessor.announceExitStatistics). The layout
+// the symbol `swiftvmx_exit_statistics` (Host.announceExitStatistics). The layout
 // is fixed (docs/GUESTS.md, "Exit statistics"); the assembly baseline of `make bench`
 // (boot/vmx.asm) updates the same page the same way.
 //
@@ -100,7 +100,7 @@ public struct ExitStatistics: Sendable {
     }
 
     /// Prints the counters that are not zero and the ring, oldest first.
-    public func print<P: GuestProcessor>(cpu: P) {
+    public func print<P: Host>(cpu: P) {
         cpu.log("exit statistics: \(total(cpu: cpu)) VM exits (page at \(hex: base))")
         for reason in 0..<Self.counterCount {
             let count = self.count(basicReason: reason, cpu: cpu)

@@ -3,7 +3,7 @@
 // RAISE_INTERRUPT would have opened an interrupt window first): either way the guest is done.
 import VMX
 
-public func handleHLT<P: GuestProcessor>(_ vcpu: VirtualCPU<P>, _ exit: inout ExitContext) -> ExitAction {
+public func handleHLT<P: Host>(_ vcpu: VirtualCPU<P>, _ exit: inout ExitContext) -> ExitAction {
     if vcpu.pendingInterrupt != nil && vcpu.read(.guestRFLAGS) & RFLAGS.if.rawValue != 0 {
         vcpu.skipInstruction(exit)
         vcpu.deliverPendingInterrupt()

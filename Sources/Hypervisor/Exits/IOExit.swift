@@ -79,7 +79,7 @@ extension VirtualCPU {
     }
 }
 
-public func handleIOInstruction<P: GuestProcessor>(_ vcpu: VirtualCPU<P>, _ exit: inout ExitContext) -> ExitAction {
+public func handleIOInstruction<P: Host>(_ vcpu: VirtualCPU<P>, _ exit: inout ExitContext) -> ExitAction {
     let q = IOInstructionQualification(rawValue: exit.qualification)
     let size = UInt16(q.size)
     for index in 0..<size where !isEmulated(port: q.port &+ index) {
@@ -106,7 +106,7 @@ public func handleIOInstruction<P: GuestProcessor>(_ vcpu: VirtualCPU<P>, _ exit
 
 /// INS and OUTS, REP-prefixed or not: up to 4096 iterations per exit; with more to go the
 /// instruction is not skipped, so it exits again and continues (RCX, RSI/RDI say where).
-func stringIO<P: GuestProcessor>(_ vcpu: VirtualCPU<P>, _ exit: ExitContext, _ q: IOInstructionQualification) -> ExitAction {
+func stringIO<P: Host>(_ vcpu: VirtualCPU<P>, _ exit: ExitContext, _ q: IOInstructionQualification) -> ExitAction {
     let in64 = vcpu.isIn64BitMode
     var addressSize = in64 ? 8 : (vcpu.read(.guestCSAccessRights) & UInt64(SegmentAccessRights.defaultOperationSize.rawValue) != 0 ? 4 : 2)
     var segment = q.isIn ? 0 : 3      // INS writes ES:RDI; OUTS reads DS:RSI unless overridden
@@ -146,6 +146,6 @@ func stringIO<P: GuestProcessor>(_ vcpu: VirtualCPU<P>, _ exit: ExitContext, _ q
 
 /// A string I/O operand the guest's paging or memory does not back: #GP(0) (the hypervisor
 /// does not emulate the #PF the processor might have raised).
-func stringIOFault<P: GuestProcessor>(_ vcpu: VirtualCPU<P>, _ linear: UInt64) -> ExitAction {
+func stringIOFault<P: Host>(_ vcpu: VirtualCPU<P>, _ linear: UInt64) -> ExitAction {
     vcpu.generalProtection("guest \(vcpu.name): string I/O operand at linear \(hex: linear) is not in the guest's memory: #GP(0) injected")
 }

@@ -7,7 +7,7 @@
 import VMX
 
 /// A name for the log.
-public func msrDescription(_ msr: UInt32) -> String {
+public func msrDescription(_ msr: MSR) -> String {
     if let name = VMXCapabilities.name(ofMSR: msr) { return name + " (VMX capability)" }
     switch msr {
     case MSR.ia32FeatureControl: return "IA32_FEATURE_CONTROL"
@@ -20,8 +20,8 @@ public func msrDescription(_ msr: UInt32) -> String {
 }
 
 extension VirtualCPU {
-    func denyMSR(_ msr: UInt32, write: Bool) -> ExitAction {
-        generalProtection(kind: .refusedMSR, "guest \(name): \(write ? "WRMSR" : "RDMSR") \(hex: msr, digits: 8) (\(msrDescription(msr))) denied: #GP(0) injected")
+    func denyMSR(_ msr: MSR, write: Bool) -> ExitAction {
+        generalProtection(kind: .refusedMSR, "guest \(name): \(write ? "WRMSR" : "RDMSR") \(hex: msr.rawValue, digits: 8) (\(msrDescription(msr))) denied: #GP(0) injected")
     }
 }
 
@@ -37,8 +37,8 @@ public func isValidPAT(_ value: UInt64) -> Bool {
     return true
 }
 
-public func handleRDMSR<P: GuestProcessor>(_ vcpu: VirtualCPU<P>, _ exit: inout ExitContext) -> ExitAction {
-    let msr = UInt32(truncatingIfNeeded: vcpu.registers.rcx)
+public func handleRDMSR<P: Host>(_ vcpu: VirtualCPU<P>, _ exit: inout ExitContext) -> ExitAction {
+    let msr = MSR(rawValue: UInt32(truncatingIfNeeded: vcpu.registers.rcx))
     let value: UInt64
     switch msr {
     case MSR.ia32EFER:
@@ -54,8 +54,8 @@ public func handleRDMSR<P: GuestProcessor>(_ vcpu: VirtualCPU<P>, _ exit: inout 
     return .resume
 }
 
-public func handleWRMSR<P: GuestProcessor>(_ vcpu: VirtualCPU<P>, _ exit: inout ExitContext) -> ExitAction {
-    let msr = UInt32(truncatingIfNeeded: vcpu.registers.rcx)
+public func handleWRMSR<P: Host>(_ vcpu: VirtualCPU<P>, _ exit: inout ExitContext) -> ExitAction {
+    let msr = MSR(rawValue: UInt32(truncatingIfNeeded: vcpu.registers.rcx))
     let value = (vcpu.registers.rdx & 0xFFFF_FFFF) << 32 | (vcpu.registers.rax & 0xFFFF_FFFF)
     switch msr {
     case MSR.ia32EFER:

@@ -42,7 +42,7 @@ extension VirtualCPU {
 }
 
 /// Monitor trap flag, exit reason 37.
-public func handleMonitorTrapFlag<P: GuestProcessor>(_ vcpu: VirtualCPU<P>, _ exit: inout ExitContext) -> ExitAction {
+public func handleMonitorTrapFlag<P: Host>(_ vcpu: VirtualCPU<P>, _ exit: inout ExitContext) -> ExitAction {
     guard vcpu.stepsRemaining > 0 else {
         vcpu.setPrimaryControls(vcpu.primaryControls.subtracting(.monitorTrapFlag))
         return .resume
@@ -54,7 +54,7 @@ public func handleMonitorTrapFlag<P: GuestProcessor>(_ vcpu: VirtualCPU<P>, _ ex
 /// The first VM exit of a guest of NOP, NOP, HLT entered with the monitor trap flag set: an MTF
 /// exit (reason 37) after the first NOP where MTF works (SDM 26.5.2). nil when the probe could
 /// not run. Uses the arena for one small guest, handed back once its VMCS is cleared.
-public func probeMonitorTrapFlag<P: GuestProcessor>(
+public func probeMonitorTrapFlag<P: Host>(
     environment: GuestEnvironment, arena: inout PageArena, cpu: P
 ) -> ExitReason? {
     let mark = arena.mark

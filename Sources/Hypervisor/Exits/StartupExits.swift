@@ -17,7 +17,7 @@
 // for SIPI: an INIT to it ends the guest.
 import VMX
 
-public func handleINITSignal<P: GuestProcessor>(_ vcpu: VirtualCPU<P>, _ exit: inout ExitContext) -> ExitAction {
+public func handleINITSignal<P: Host>(_ vcpu: VirtualCPU<P>, _ exit: inout ExitContext) -> ExitAction {
     guard vcpu.isApplicationProcessor else {
         vcpu.cpu.log("guest \(vcpu.name): INIT to its bootstrap processor: the guest stops")
         return .stop(.initOrSIPI(exit.reason.basic))
@@ -29,7 +29,7 @@ public func handleINITSignal<P: GuestProcessor>(_ vcpu: VirtualCPU<P>, _ exit: i
     return loadStartState(vcpu, startupVector: nil) ? .resume : .stop(.emulationFailure)
 }
 
-public func handleStartupIPI<P: GuestProcessor>(_ vcpu: VirtualCPU<P>, _ exit: inout ExitContext) -> ExitAction {
+public func handleStartupIPI<P: Host>(_ vcpu: VirtualCPU<P>, _ exit: inout ExitContext) -> ExitAction {
     // Only a virtual CPU in wait-for-SIPI takes this exit, and only an AP's ever waits.
     guard vcpu.isApplicationProcessor else { return .stop(.initOrSIPI(exit.reason.basic)) }
     let vector = UInt8(truncatingIfNeeded: exit.qualification)
@@ -40,7 +40,7 @@ public func handleStartupIPI<P: GuestProcessor>(_ vcpu: VirtualCPU<P>, _ exit: i
 /// with that vector (it runs from V << 12). Returns false if a VMWRITE failed (the line says
 /// which field).
 @discardableResult
-public func loadStartState<P: GuestProcessor>(_ vcpu: VirtualCPU<P>, startupVector: UInt8?) -> Bool {
+public func loadStartState<P: Host>(_ vcpu: VirtualCPU<P>, startupVector: UInt8?) -> Bool {
     let signature = vcpu.cpu.cpuid(leaf: CPUIDLeaf.versionAndFeatures, subleaf: 0).eax
     var start = GuestStartState.make(mode: .real, entry: 0, memory: vcpu.memory, cr0Fixed: vcpu.cr0Fixed,
                                      cr4Fixed: vcpu.cr4Fixed, signature: signature)

@@ -312,7 +312,7 @@ extension VirtualCPU {
     }
 }
 
-public func handleTaskSwitch<P: GuestProcessor>(_ vcpu: VirtualCPU<P>, _ exit: inout ExitContext) -> ExitAction {
+public func handleTaskSwitch<P: Host>(_ vcpu: VirtualCPU<P>, _ exit: inout ExitContext) -> ExitAction {
     let selector = exit.qualification & 0xFFFF
     let source = TaskSwitchSource(rawValue: (exit.qualification >> 30) & 3) ?? .call
     let vectoring = InterruptionInformation(rawValue: UInt32(truncatingIfNeeded: vcpu.read(.idtVectoringInformation)))

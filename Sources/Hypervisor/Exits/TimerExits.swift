@@ -4,7 +4,7 @@
 //   non-root operation at the TSC rate divided by 2^IA32_VMX_MISC[4:0]; with "save
 //   VMX-preemption timer value" its remainder carries over from exit to entry, so the budget
 //   is the guest's total time.
-// - The host timer (GuestProcessor.armHostTimer) on CPUs without the preemption timer: its
+// - The host timer (Host.armHostTimer) on CPUs without the preemption timer: its
 //   interrupts exit - as NMIs (exit reason 0, ExceptionExit.swift) in the kernel, or as
 //   external interrupts (exit reason 1, below) - until the budget is spent. With "acknowledge
 //   interrupt on exit" the vector of an external interrupt is in the VM-exit interruption-
@@ -14,13 +14,13 @@ import VMX
 
 /// The timer is armed with at most 2^32 - 1 ticks at a time (VirtualCPU.armBudget): the guest
 /// goes on, re-armed with the rest, until its whole budget is spent.
-public func handlePreemptionTimerExpired<P: GuestProcessor>(_ vcpu: VirtualCPU<P>, _ exit: inout ExitContext) -> ExitAction {
+public func handlePreemptionTimerExpired<P: Host>(_ vcpu: VirtualCPU<P>, _ exit: inout ExitContext) -> ExitAction {
     if vcpu.budgetSpent() { return .stop(.budgetExhausted(cycles: vcpu.budgetCycles, preemptionTimer: true)) }
     vcpu.chargeHostTimeAtNextEntry()
     return .resume
 }
 
-public func handleExternalInterrupt<P: GuestProcessor>(_ vcpu: VirtualCPU<P>, _ exit: inout ExitContext) -> ExitAction {
+public func handleExternalInterrupt<P: Host>(_ vcpu: VirtualCPU<P>, _ exit: inout ExitContext) -> ExitAction {
     let information = InterruptionInformation(rawValue: UInt32(truncatingIfNeeded: vcpu.read(.vmExitInterruptionInformation)))
     guard information.isValid else {
         vcpu.log(.event, "guest \(vcpu.name): external interrupt without vector information (no \"acknowledge interrupt on exit\")")

@@ -3,7 +3,7 @@
 // the next guest.
 import VMX
 
-public func handleTripleFault<P: GuestProcessor>(_ vcpu: VirtualCPU<P>, _ exit: inout ExitContext) -> ExitAction {
+public func handleTripleFault<P: Host>(_ vcpu: VirtualCPU<P>, _ exit: inout ExitContext) -> ExitAction {
     .stop(.tripleFault)
 }
 

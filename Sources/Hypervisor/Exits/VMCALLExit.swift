@@ -1,7 +1,7 @@
 // VMCALL, exit reason 18: the hypercall ABI (Hypercall.swift, docs/HYPERCALLS.md).
 import VMX
 
-public func handleVMCALL<P: GuestProcessor>(_ vcpu: VirtualCPU<P>, _ exit: inout ExitContext) -> ExitAction {
+public func handleVMCALL<P: Host>(_ vcpu: VirtualCPU<P>, _ exit: inout ExitContext) -> ExitAction {
     var status = Hypercall.Status.success
     var action = ExitAction.resume
     // Outside 64-bit mode only bits 31:0 count: the mode is read when RAX's upper half is

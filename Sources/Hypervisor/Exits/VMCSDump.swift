@@ -7,7 +7,7 @@
 // bits as "bit N (reserved)"; the exit reason and the VM-instruction error get their names.
 import VMX
 
-public func dumpVMCS<P: GuestProcessor>(cpu: P) {
+public func dumpVMCS<P: Host>(cpu: P) {
     let areas: [(VMCSField.FieldType, StaticString)] = [
         (.guestState, "VMCS dump: guest-state area (SDM 25.4)"),
         (.hostState, "VMCS dump: host-state area (SDM 25.5)"),
@@ -17,7 +17,7 @@ public func dumpVMCS<P: GuestProcessor>(cpu: P) {
     for (type, title) in areas {
         cpu.log("\(title)")
         for definition in VMCSField.all where definition.field.type == type {
-            guard let value = try? cpu.vmread(definition.field.rawValue) else { continue }
+            guard let value = try? cpu.vmread(definition.field) else { continue }
             cpu.log("  \(definition.name) (\(hex: definition.field.rawValue, digits: 4)) = \(hex: value)")
             decodeField(definition.field, value: value, cpu: cpu)
         }
@@ -26,7 +26,7 @@ public func dumpVMCS<P: GuestProcessor>(cpu: P) {
 
 /// The bit-by-bit or named decoding of the fields that have one.
 @inline(never)
-func decodeField<P: GuestProcessor>(_ field: VMCSField, value: UInt64, cpu: P) {
+func decodeField<P: Host>(_ field: VMCSField, value: UInt64, cpu: P) {
     switch field {
     case .pinBasedVMExecutionControls: dumpBits(PinBasedControls.naming, value: value, cpu: cpu)
     case .primaryProcessorBasedVMExecutionControls: dumpBits(PrimaryProcessorBasedControls.naming, value: value, cpu: cpu)
@@ -48,7 +48,7 @@ func decodeField<P: GuestProcessor>(_ field: VMCSField, value: UInt64, cpu: P) {
 
 /// One line per set bit: "    [N] the SDM's name", or "    [N] bit N (reserved)".
 @inline(never)
-func dumpBits<P: GuestProcessor>(_ naming: BitNaming, value: UInt64, cpu: P) {
+func dumpBits<P: Host>(_ naming: BitNaming, value: UInt64, cpu: P) {
     var bit = 0
     while bit < naming.bitWidth {
         if value >> UInt64(bit) & 1 != 0 {

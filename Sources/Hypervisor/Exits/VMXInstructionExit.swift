@@ -8,25 +8,25 @@
 // so it is emulated as a no-op (the caches stay coherent, which is what the guest can see).
 import VMX
 
-public func handleVMXInstruction<P: GuestProcessor>(_ vcpu: VirtualCPU<P>, _ exit: inout ExitContext) -> ExitAction {
+public func handleVMXInstruction<P: Host>(_ vcpu: VirtualCPU<P>, _ exit: inout ExitContext) -> ExitAction {
     vcpu.log(.refusedOther, "guest \(vcpu.name): \(exit.reason) at RIP \(hex: exit.rip): VMX is not available to guests: #UD injected")
     vcpu.injectException(vector: .invalidOpcode)
     return .resume
 }
 
-public func handleGETSEC<P: GuestProcessor>(_ vcpu: VirtualCPU<P>, _ exit: inout ExitContext) -> ExitAction {
+public func handleGETSEC<P: Host>(_ vcpu: VirtualCPU<P>, _ exit: inout ExitContext) -> ExitAction {
     vcpu.log(.refusedOther, "guest \(vcpu.name): GETSEC at RIP \(hex: exit.rip): SMX is not available to guests: #UD injected")
     vcpu.injectException(vector: .invalidOpcode)
     return .resume
 }
 
-public func handleXSETBV<P: GuestProcessor>(_ vcpu: VirtualCPU<P>, _ exit: inout ExitContext) -> ExitAction {
+public func handleXSETBV<P: Host>(_ vcpu: VirtualCPU<P>, _ exit: inout ExitContext) -> ExitAction {
     vcpu.log(.refusedOther, "guest \(vcpu.name): XSETBV at RIP \(hex: exit.rip): XSAVE is not available to guests: #UD injected")
     vcpu.injectException(vector: .invalidOpcode)
     return .resume
 }
 
-public func handleINVD<P: GuestProcessor>(_ vcpu: VirtualCPU<P>, _ exit: inout ExitContext) -> ExitAction {
+public func handleINVD<P: Host>(_ vcpu: VirtualCPU<P>, _ exit: inout ExitContext) -> ExitAction {
     vcpu.log(.refusedOther, "guest \(vcpu.name): INVD at RIP \(hex: exit.rip) emulated as a no-op")
     vcpu.skipInstruction(exit)
     return .resume

@@ -21,7 +21,7 @@
 import VMX
 
 /// The debugger attached to one guest (GuestDebugging.attach).
-public final class GuestDebugger<P: GuestProcessor> {
+public final class GuestDebugger<P: Host> {
     public private(set) var stub = GDBStub()
     private var connection: GuestDebugConnection
     private var target: VirtualCPUDebugTarget<P>

@@ -26,7 +26,7 @@ public struct GuestDebugConnection: GDBConnection {
     public mutating func send(_ byte: UInt8) { host.send(byte) }
 }
 
-public struct VirtualCPUDebugTarget<P: GuestProcessor>: GDBTarget {
+public struct VirtualCPUDebugTarget<P: Host>: GDBTarget {
     public let vcpu: VirtualCPU<P>
     public let host: any GuestDebugHost
     /// The guest's RFLAGS.TF as the guest set it, while the debugger single-steps with TF.
@@ -72,7 +72,7 @@ public struct VirtualCPUDebugTarget<P: GuestProcessor>: GDBTarget {
         case .cr4: return guestView(.guestCR4, shadow: .cr4ReadShadow, mask: vcpu.cr4Mask)
         case .cr8: return vcpu.taskPriority
         case .efer:
-            guard let efer = try? vcpu.cpu.vmread(VMCSField.guestIA32EFER.rawValue) else { return vcpu.shadowEFER }
+            guard let efer = try? vcpu.cpu.vmread(VMCSField.guestIA32EFER) else { return vcpu.shadowEFER }
             return efer
         default: return vcpu.registers[Int(register.rawValue)]
         }

@@ -2,7 +2,7 @@
 // (GET_VERSION), OUT (port 80H) and RDMSR (IA32_PAT) exits, and EPT violations on pages mapped at
 // first touch, with RDTSC and leaves its totals in its memory; the
 // hypervisor runs it twice - with the Swift dispatcher and handlers, and with the assembly
-// baseline (GuestProcessor.enterGuestBaseline: the same entry/exit stub and state saving, only
+// baseline (Host.enterGuestBaseline: the same entry/exit stub and state saving, only
 // dispatch and handlers in assembly) - and prints the average round trip of each exit kind in
 // TSC cycles, the ratio, and the cycles from the Swift entry point to the first VM entry.
 import VMX
@@ -15,7 +15,7 @@ let benchmarkGuestName = "bench"
 /// that loop, eight bytes each.
 let benchmarkResults: UInt64 = 0x1000
 
-func runBenchmark<P: GuestProcessor>(
+func runBenchmark<P: Host>(
     _ guests: [GuestImage], environment: GuestEnvironment, bootTimestamp: UInt64, vmxTimestamp: UInt64,
     others: OtherProcessors, arena: inout PageArena, cpu: P
 ) -> Bool {
@@ -46,14 +46,14 @@ func runBenchmark<P: GuestProcessor>(
 }
 
 /// One line per exit kind with the guest's average round trips (another processor's run).
-func logBenchmarkFigures<P: GuestProcessor>(_ vcpu: VirtualCPU<P>?, path: StaticString) {
+func logBenchmarkFigures<P: Host>(_ vcpu: VirtualCPU<P>?, path: StaticString) {
     guard let vcpu, let figures = results(vcpu) else { return }
     let names: [StaticString] = ["CPUID", "VMCALL", "OUT"]
     for index in 0..<3 { vcpu.cpu.log("bench: \(names[index]) exit round trip: \(figures[index]) cycles with \(path)") }
 }
 
 /// Average cycles per exit of each kind, from the guest's memory.
-private func results<P: GuestProcessor>(_ vcpu: VirtualCPU<P>?) -> [UInt64]? {
+private func results<P: Host>(_ vcpu: VirtualCPU<P>?) -> [UInt64]? {
     // Linear addresses of a 64-bit guest are offsets into its memory block (GuestMemory).
     guard let vcpu else { return nil }
     var words: [UInt64] = []

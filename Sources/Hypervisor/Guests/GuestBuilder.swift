@@ -114,7 +114,7 @@ extension LogText {
 }
 
 /// Builds the guest of `plan`, VPID `vpid`, and makes its VMCS current.
-public func buildGuest<P: GuestProcessor>(
+public func buildGuest<P: Host>(
     plan: GuestPlan, image: GuestImage, environment env: GuestEnvironment, vpid: UInt16,
     arena: inout PageArena, cpu: P
 ) throws(GuestBuildError) -> VirtualCPU<P> {

@@ -7,7 +7,7 @@
 // exit path has no hook.
 import VMX
 
-public struct GuestDebugHooks<P: GuestProcessor> {
+public struct GuestDebugHooks<P: Host> {
     /// Before the guest's first VM entry. Returns why the guest stops without running (gdb
     /// killed it before it began), or nil to run it.
     public var guestStarting: (VirtualCPU<P>) -> GuestStop?

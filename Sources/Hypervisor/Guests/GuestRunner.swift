@@ -43,7 +43,7 @@ public enum DispatchPath: Sendable {
 }
 
 /// What running one image gave.
-public struct GuestRun<P: GuestProcessor> {
+public struct GuestRun<P: Host> {
     /// The guest, nil when it could not be loaded or built.
     public var vcpu: VirtualCPU<P>?
     /// Whether the hypervisor itself did everything right.
@@ -58,7 +58,7 @@ public struct GuestRun<P: GuestProcessor> {
 }
 
 /// Plans, builds and runs one image, with the snapshot and debugger of `debugging` if any.
-public func runGuest<P: GuestProcessor>(
+public func runGuest<P: Host>(
     _ image: GuestImage, environment: GuestEnvironment, vpid: UInt16, arena: inout PageArena, cpu: P,
     path: DispatchPath = .swift, debugging: GuestDebugHooks<P>? = nil
 ) -> GuestRun<P> {
@@ -96,7 +96,7 @@ public func runGuest<P: GuestProcessor>(
 /// Runs a built guest until it stops (with the host timer armed for `budget` where the
 /// VMX-preemption timer does not enforce it; no budget at all for nil), reports why it stopped,
 /// and clears its VMCS.
-func runBuiltGuest<P: GuestProcessor>(
+func runBuiltGuest<P: Host>(
     _ vcpu: VirtualCPU<P>, name: OutsideText, budget: UInt64?, isBuiltIn: Bool, statistics: ExitStatistics,
     path: DispatchPath, debugging: GuestDebugHooks<P>?
 ) -> GuestRun<P> {
@@ -128,7 +128,7 @@ func runBuiltGuest<P: GuestProcessor>(
 }
 
 extension VirtualCPU {
-    /// The run loop with the assembly dispatcher of `make bench` (GuestProcessor.enterGuestBaseline):
+    /// The run loop with the assembly dispatcher of `make bench` (Host.enterGuestBaseline):
     /// it handles the benchmark's CPUID, VMCALL and OUT exits itself and returns here for
     /// every other exit, already counted in the statistics.
     public func runBaseline() -> GuestStop {

@@ -78,7 +78,7 @@ extension OtherProcessors {
 /// processor's slice `slot` of the arena, with `host` as the host state of its VMCSs (VPIDs
 /// from 256 * (slot + 1) + 1, apart from every other processor's). Returns whether the
 /// hypervisor did everything right.
-public func runGuestsOnOtherProcessor<P: GuestProcessor>(
+public func runGuestsOnOtherProcessor<P: Host>(
     _ work: OtherProcessorWork, slot: Int, host: HostState, cpu: P
 ) -> Bool {
     guard slot < work.arenas.count, var arena = work.arenas[slot] else {

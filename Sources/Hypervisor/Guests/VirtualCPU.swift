@@ -4,7 +4,7 @@
 // stops the guest.
 import VMX
 
-public final class VirtualCPU<P: GuestProcessor> {
+public final class VirtualCPU<P: Host> {
     public let cpu: P
     /// Its name, from outside for a user image: logged escaped and bounded (OutsideText).
     public let name: OutsideText
@@ -111,12 +111,12 @@ public final class VirtualCPU<P: GuestProcessor> {
     /// fail for the fields handlers read, so its outcome is not checked (GuestProcessor.vmreadField).
     @inline(__always)
     public func read(_ field: VMCSField) -> UInt64 {
-        cpu.vmreadField(field.rawValue)
+        cpu.vmreadField(field)
     }
 
     @inline(__always)
     public func write(_ field: VMCSField, _ value: UInt64) {
-        do { try cpu.vmwrite(field.rawValue, value) } catch { writeFailed(field, error) }
+        do { try cpu.vmwrite(field, value) } catch { writeFailed(field, error) }
     }
 
     @inline(never)
@@ -136,11 +136,11 @@ public final class VirtualCPU<P: GuestProcessor> {
         // bits 31:0 of RIP above FFFFFFF0H (an instruction is at most 15 bytes), and only then
         // is the mode read: most exits pass here, and pay one compare.
         if UInt32(truncatingIfNeeded: exit.rip) > UInt32.max - 15 && !isIn64BitMode { next &= 0xFFFF_FFFF }
-        cpu.vmwriteField(VMCSField.guestRIP.rawValue, next)
+        cpu.vmwriteField(VMCSField.guestRIP, next)
         let interruptibility = read(.guestInterruptibilityState)
         let blocking = GuestInterruptibility.blockingBySTI | GuestInterruptibility.blockingByMovSS
         if interruptibility & blocking != 0 {
-            cpu.vmwriteField(VMCSField.guestInterruptibilityState.rawValue, interruptibility & ~blocking)
+            cpu.vmwriteField(VMCSField.guestInterruptibilityState, interruptibility & ~blocking)
         }
         // The instruction completed: its debug traps follow (SDM Vol. 3A 17.3.1). One VMREAD
         // of RFLAGS on every exit that passes here; the rest only with RFLAGS.TF or RF set.
@@ -218,7 +218,7 @@ public final class VirtualCPU<P: GuestProcessor> {
         }
         let left = budgetDeadline > now ? budgetDeadline &- now : 0
         armedTicks = min(left &>> timerRate, UInt64(UInt32.max))
-        cpu.vmwriteField(VMCSField.vmxPreemptionTimerValue.rawValue, armedTicks)
+        cpu.vmwriteField(VMCSField.vmxPreemptionTimerValue, armedTicks)
         entriesBeforeArming = armingInterval
     }
 
@@ -360,7 +360,7 @@ struct UncountedRootTime: RootTimeCounting {
 }
 
 /// Counts with the time-stamp counter.
-struct RootTimeCounter<P: GuestProcessor>: RootTimeCounting {
+struct RootTimeCounter<P: Host>: RootTimeCounting {
     let cpu: P
     var cycles: UInt64 = 0
     var lastExit: UInt64 = 0

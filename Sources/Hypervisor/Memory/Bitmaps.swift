@@ -14,14 +14,14 @@ public struct Bitmaps: Sendable {
 
     /// MSRs the guest reads and writes directly: switched by the VMCS (FS/GS base, SYSENTER),
     /// or not used by the host (SYSCALL MSRs, KERNEL_GS_BASE).
-    public static let passThroughMSRs: [UInt32] = [
+    public static let passThroughMSRs: [MSR] = [
         MSR.ia32SysenterCS, MSR.ia32SysenterESP, MSR.ia32SysenterEIP,
         MSR.ia32FSBase, MSR.ia32GSBase, MSR.ia32KernelGSBase,
         MSR.ia32STAR, MSR.ia32LSTAR, MSR.ia32CSTAR, MSR.ia32FMASK,
     ]
     /// MSRs the guest may read directly (the time-stamp counter, which it reads with RDTSC
     /// anyway).
-    public static let readOnlyMSRs: [UInt32] = [MSR.ia32TimeStampCounter]
+    public static let readOnlyMSRs: [MSR] = [MSR.ia32TimeStampCounter]
 
     /// The sandboxed guests' bitmaps: everything exits but the pass-through MSRs.
     public init?<P: Processor>(arena: inout PageArena, cpu: P) {
@@ -37,7 +37,7 @@ public struct Bitmaps: Sendable {
     /// A pass-through guest's bitmaps: nothing exits but the ports and MSRs given (reads and
     /// writes of `msrs`, writes only of `writtenMSRs`). MSRs outside the bitmap's ranges exit
     /// all the same (SDM 26.1.3).
-    public init?<P: Processor>(exitingPorts ports: [UInt16], msrs: [UInt32], writtenMSRs: [UInt32],
+    public init?<P: Processor>(exitingPorts ports: [UInt16], msrs: [MSR], writtenMSRs: [MSR],
                                arena: inout PageArena, cpu: P) {
         self.init(exitingByDefault: false, arena: &arena, cpu: cpu)
         guard ioBitmapA != 0 else { return nil }
@@ -78,25 +78,25 @@ public struct Bitmaps: Sendable {
 
     /// The bit of `msr` in the read or write bitmap; nil for MSRs outside both ranges (they
     /// always exit, SDM 26.1.3).
-    public func bitAddress(msr: UInt32, write: Bool) -> (address: UInt64, bit: UInt32)? {
+    public func bitAddress(msr: MSR, write: Bool) -> (address: UInt64, bit: UInt32)? {
         let offset: UInt64
-        switch msr {
+        switch msr.rawValue {
         case 0...0x1FFF: offset = 0
         case 0xC000_0000...0xC000_1FFF: offset = 1024
         default: return nil
         }
-        let index = msr & 0x1FFF
+        let index = msr.rawValue & 0x1FFF
         return (msrBitmap + offset + (write ? 2048 : 0) + UInt64(index / 32) * 4, index % 32)
     }
 
-    func setExit<P: Processor>(msr: UInt32, write: Bool, _ exits: Bool, cpu: P) {
+    func setExit<P: Processor>(msr: MSR, write: Bool, _ exits: Bool, cpu: P) {
         guard let (address, bit) = bitAddress(msr: msr, write: write) else { return }
         let word = cpu.readPhysical32(address)
         cpu.writePhysical32(address, exits ? word | 1 << bit : word & ~(1 << bit))
     }
 
     /// Whether RDMSR (or WRMSR) of `msr` exits.
-    public func exits<P: Processor>(msr: UInt32, write: Bool, cpu: P) -> Bool {
+    public func exits<P: Processor>(msr: MSR, write: Bool, cpu: P) -> Bool {
         guard let (address, bit) = bitAddress(msr: msr, write: write) else { return true }
         return cpu.readPhysical32(address) & 1 << bit != 0
     }

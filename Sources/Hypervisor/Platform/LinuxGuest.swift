@@ -107,7 +107,7 @@ extension ExitHandlerTable {
 
 /// Builds and runs the Linux kernel in `image` with the initrd `initrd` (if any) as a
 /// pass-through guest, then quiets the machine's interrupt sources it programmed.
-public func runLinuxGuest<P: GuestProcessor>(
+public func runLinuxGuest<P: Host>(
     _ image: GuestImage, initrd: GuestImage?, options: LinuxModuleLine, environment: GuestEnvironment,
     machine: PassThroughMachine, vpid: UInt16, arena: inout PageArena, cpu: P,
     debugging: GuestDebugHooks<P>? = nil
@@ -135,7 +135,7 @@ public func runLinuxGuest<P: GuestProcessor>(
     return run
 }
 
-func buildLinuxGuest<P: GuestProcessor>(
+func buildLinuxGuest<P: Host>(
     _ image: GuestImage, initrd: GuestImage?, options: LinuxModuleLine, environment env: GuestEnvironment,
     machine: PassThroughMachine, vpid: UInt16, arena: inout PageArena, cpu: P
 ) throws(LinuxLoadError) -> VirtualCPU<P> {

@@ -16,7 +16,7 @@ struct LinuxModules {
     /// False when a module line was wrong or a second kernel was given.
     var healthy = true
 
-    init<P: GuestProcessor>(_ images: [GuestImage], cpu: P) {
+    init<P: Host>(_ images: [GuestImage], cpu: P) {
         for (index, image) in images.enumerated() where !image.isBuiltIn && LinuxSetupHeader.isBzImage(imageAt: image.address, size: image.size, cpu: cpu) {
             skipped.append(index)
             let options: LinuxModuleLine

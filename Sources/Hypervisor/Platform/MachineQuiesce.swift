@@ -15,7 +15,7 @@ enum IOAPIC {
 }
 
 /// IA32_TSC_DEADLINE (SDM Vol. 3A 12.5.4.1) and its CPUID bit (1:ECX[24]).
-let tscDeadlineMSR: UInt32 = 0x6E0
+let tscDeadlineMSR = MSR(rawValue: 0x6E0)
 let tscDeadlineCPUIDBit: UInt32 = 1 << 24
 
 /// HPET general configuration register, ENABLE_CNF bit 0 (IA-PC HPET 1.0a, 2.3.5).
@@ -29,7 +29,7 @@ enum PIC8259 {
     static let readInService: UInt32 = 0x0B
 }
 
-func quiesceMachine<P: GuestProcessor>(cpu: P, platform: PassThroughPlatform?) {
+func quiesceMachine<P: Host>(cpu: P, platform: PassThroughPlatform?) {
     for base in platform?.ioAPICs ?? [] {
         cpu.writeMMIO32(base + IOAPIC.select, IOAPIC.version)
         let entries = (cpu.readMMIO32(base + IOAPIC.window) >> 16) & 0xFF
@@ -53,7 +53,7 @@ func quiesceMachine<P: GuestProcessor>(cpu: P, platform: PassThroughPlatform?) {
     }
 }
 
-private func quiesceLocalAPIC<P: GuestProcessor>(cpu: P) {
+private func quiesceLocalAPIC<P: Host>(cpu: P) {
     let apicBase = cpu.readMSR(MSR.ia32APICBase)
     guard apicBase & LocalAPIC.globalEnable != 0 else { return }
     let x2APIC = apicBase & LocalAPIC.x2APICMode != 0

@@ -11,7 +11,7 @@ extension PassThroughPlatform {
 
     /// Fills in the traps from the ACPI tables and returns the RSDP's address; without tables
     /// (or with broken ones) says so in one line: the guest then runs without power-off trap.
-    func discover<P: GuestProcessor>(name: OutsideText, cpu: P) -> UInt64? {
+    func discover<P: Host>(name: OutsideText, cpu: P) -> UInt64? {
         let acpi: ACPIPlatform
         do { acpi = try ACPIPlatform.discover(cpu: cpu) } catch {
             var text = LogText()

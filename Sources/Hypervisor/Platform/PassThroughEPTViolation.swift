@@ -24,7 +24,7 @@ extension PassThroughPlatform {
     }
 }
 
-public func handlePassThroughEPTViolation<P: GuestProcessor>(_ vcpu: VirtualCPU<P>, _ exit: inout ExitContext) -> ExitAction {
+public func handlePassThroughEPTViolation<P: Host>(_ vcpu: VirtualCPU<P>, _ exit: inout ExitContext) -> ExitAction {
     guard let platform = vcpu.platform, let ept = vcpu.memory.ept,
           platform.scratchMappings < PassThroughPlatform.scratchLimit else { return handleEPTViolation(vcpu, &exit) }
     let address = vcpu.read(.guestPhysicalAddress)

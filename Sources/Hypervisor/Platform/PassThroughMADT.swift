@@ -23,7 +23,7 @@ extension PassThroughPlatform {
 
     /// Copies the MADT's pages, hides every processor but `apicID` there and maps the copy over
     /// the original. Returns (hidden, listed), or nil when it cannot (no MADT, no room).
-    func hideOtherProcessors<P: GuestProcessor>(but apicID: UInt32, ept: EPT, arena: inout PageArena,
+    func hideOtherProcessors<P: Host>(but apicID: UInt32, ept: EPT, arena: inout PageArena,
                                                 cpu: P) -> (hidden: Int, listed: Int)? {
         guard let madt, let pages = madtPages, pages.size <= 2 * PhysicalLayout.pageSize,
               let copy = arena.allocate(bytes: pages.size, zeroingWith: cpu) else { return nil }

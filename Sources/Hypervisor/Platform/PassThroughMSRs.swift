@@ -18,13 +18,13 @@ import VMX
 
 public enum PassThroughMSRs {
     /// Intercepted for reads and writes.
-    public static let intercepted: [UInt32] = {
+    public static let intercepted: [MSR] = {
         var msrs = [MSR.ia32FeatureControl, MSR.ia32EFER, MSR.ia32PAT, MSR.ia32MiscEnable, MSR.ia32BIOSSignID]
-        for msr in MSR.ia32VMXBasic...MSR.ia32VMXExitCtls2 { msrs.append(msr) }
+        msrs += VMXCapabilities.msrAddresses
         return msrs
     }()
     /// Intercepted for writes only.
-    public static let interceptedWrites: [UInt32] = [MSR.ia32APICBase, MSR.ia32BIOSUpdateTrigger]
+    public static let interceptedWrites: [MSR] = [MSR.ia32APICBase, MSR.ia32BIOSUpdateTrigger]
 
     /// IA32_MISC_ENABLE as the guest first reads it: fast strings, branch trace storage and
     /// PEBS unavailable, everything else clear.
@@ -34,14 +34,14 @@ public enum PassThroughMSRs {
     /// (11), the base (MAXPHYADDR-1:12).
     static let apicBaseFixed: UInt64 = LocalAPIC.x2APICMode | LocalAPIC.globalEnable | LocalAPIC.baseMask
 
-    static func isVMX(_ msr: UInt32) -> Bool {
-        msr == MSR.ia32FeatureControl || (MSR.ia32VMXBasic...MSR.ia32VMXExitCtls2).contains(msr)
+    static func isVMX(_ msr: MSR) -> Bool {
+        msr == MSR.ia32FeatureControl || VMXCapabilities.name(ofMSR: msr) != nil
     }
 }
 
-public func handlePassThroughRDMSR<P: GuestProcessor>(_ vcpu: VirtualCPU<P>, _ exit: inout ExitContext) -> ExitAction {
+public func handlePassThroughRDMSR<P: Host>(_ vcpu: VirtualCPU<P>, _ exit: inout ExitContext) -> ExitAction {
     guard let platform = vcpu.platform else { return handleRDMSR(vcpu, &exit) }
-    let msr = UInt32(truncatingIfNeeded: vcpu.registers.rcx)
+    let msr = MSR(rawValue: UInt32(truncatingIfNeeded: vcpu.registers.rcx))
     let value: UInt64
     switch msr {
     case MSR.ia32EFER, MSR.ia32PAT: return handleRDMSR(vcpu, &exit)
@@ -55,9 +55,9 @@ public func handlePassThroughRDMSR<P: GuestProcessor>(_ vcpu: VirtualCPU<P>, _ e
     return .resume
 }
 
-public func handlePassThroughWRMSR<P: GuestProcessor>(_ vcpu: VirtualCPU<P>, _ exit: inout ExitContext) -> ExitAction {
+public func handlePassThroughWRMSR<P: Host>(_ vcpu: VirtualCPU<P>, _ exit: inout ExitContext) -> ExitAction {
     guard let platform = vcpu.platform else { return handleWRMSR(vcpu, &exit) }
-    let msr = UInt32(truncatingIfNeeded: vcpu.registers.rcx)
+    let msr = MSR(rawValue: UInt32(truncatingIfNeeded: vcpu.registers.rcx))
     let value = (vcpu.registers.rdx & 0xFFFF_FFFF) << 32 | (vcpu.registers.rax & 0xFFFF_FFFF)
     switch msr {
     case MSR.ia32EFER, MSR.ia32PAT: return handleWRMSR(vcpu, &exit)

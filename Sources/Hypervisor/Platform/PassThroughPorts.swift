@@ -108,7 +108,7 @@ public final class PassThroughPlatform {
 
     /// IN of `size` bytes at `port` for the guest: kept ports read as all ones, others from the
     /// real port.
-    func read<P: GuestProcessor>(_ port: UInt16, size: Int, cpu: P) -> UInt32 {
+    func read<P: Host>(_ port: UInt16, size: Int, cpu: P) -> UInt32 {
         var kept = false
         for index in 0..<UInt16(size) where Self.isKept(port &+ index) { kept = true }
         let ones: UInt32 = size >= 4 ? .max : (1 << UInt32(size * 8)) - 1
@@ -116,13 +116,13 @@ public final class PassThroughPlatform {
     }
 
     /// OUT for the guest: dropped on kept ports, performed on the others.
-    func write<P: GuestProcessor>(_ port: UInt16, size: Int, _ value: UInt32, cpu: P) {
+    func write<P: Host>(_ port: UInt16, size: Int, _ value: UInt32, cpu: P) {
         for index in 0..<UInt16(size) where Self.isKept(port &+ index) { return }
         cpu.writePort(port, size: size, value)
     }
 }
 
-public func handlePassThroughIO<P: GuestProcessor>(_ vcpu: VirtualCPU<P>, _ exit: inout ExitContext) -> ExitAction {
+public func handlePassThroughIO<P: Host>(_ vcpu: VirtualCPU<P>, _ exit: inout ExitContext) -> ExitAction {
     guard let platform = vcpu.platform else { return handleIOInstruction(vcpu, &exit) }
     let q = IOInstructionQualification(rawValue: exit.qualification)
     let size = q.size

@@ -24,12 +24,27 @@ public struct ScenarioFile: Sendable {
     }
 }
 
-/// Which world runs the files.
-public enum ScenarioWorld: Sendable {
-    /// Real VMX: the harness refuses a file that would hand the host to it (ScenarioHarness).
-    case kernel
-    /// The emulated CPU: every file is launched (nothing there can take the host away).
-    case hosted
+/// What a run does besides launching each file, chosen by its caller.
+public struct ScenarioRunOptions: Sendable {
+    /// Frame the run with `beginLine` and `endLine` and start each file's lines with
+    /// `kernelLinePrefix`: the log holds other lines too.
+    public var framed: Bool
+    /// Refuse a file that sets a field the harness owns when the rules predict that its launch
+    /// loads host state (ScenarioHarness): where the host state is the running hypervisor's,
+    /// that launch would hand the processor to the file.
+    public var guardsHostState: Bool
+
+    public init(framed: Bool, guardsHostState: Bool) {
+        self.framed = framed
+        self.guardsHostState = guardsHostState
+    }
+
+    /// The kernel's boot modules: the serial log has every other line too, and the host
+    /// state is the kernel's own.
+    public static let bootModules = ScenarioRunOptions(framed: true, guardsHostState: true)
+    /// Scenario lines alone, every file launched (vmx-entry-check on the emulated CPU, whose
+    /// host state is a model).
+    public static let linesOnly = ScenarioRunOptions(framed: false, guardsHostState: false)
 }
 
 public enum ScenarioRunner {
@@ -48,13 +63,13 @@ public enum ScenarioRunner {
 /// Runs every file on `cpu` (in VMX root operation, with `capabilities`), printing its lines
 /// on the processor's console. Returns whether the harness itself worked (a file's outcome,
 /// whatever it is, is not a failure).
-public func runScenarios<P: GuestProcessor>(
-    _ files: [ScenarioFile], capabilities: VMXCapabilities, host: HostState, world: ScenarioWorld,
+public func runScenarios<P: Host>(
+    _ files: [ScenarioFile], capabilities: VMXCapabilities, host: HostState, options: ScenarioRunOptions,
     dump: Bool = false, arena: inout PageArena, cpu: P
 ) -> Bool {
     // The kernel's log holds other lines too: these two frame the scenario lines.
-    if world == .kernel { emitLine(ScenarioRunner.beginLine, cpu: cpu) }
-    defer { if world == .kernel { emitLine(ScenarioRunner.endLine, cpu: cpu) } }
+    if options.framed { emitLine(ScenarioRunner.beginLine, cpu: cpu) }
+    defer { if options.framed { emitLine(ScenarioRunner.endLine, cpu: cpu) } }
     let setup = ControlSetup(capabilities: capabilities)
     guard setup.hasAllRequired, setup.allowsIA32eModeGuest else {
         emitLine("scenarios: this CPU lacks VMX controls the default set-up requires", cpu: cpu)
@@ -81,23 +96,23 @@ public func runScenarios<P: GuestProcessor>(
         // Every file gets the same physical layout: the arena as it is before the first.
         var fileArena = arena
         healthy = runScenario(file, plan: plan, image: image, environment: environment,
-                              world: world, dump: dump, arena: &fileArena, cpu: cpu) && healthy
+                              options: options, dump: dump, arena: &fileArena, cpu: cpu) && healthy
     }
     return healthy
 }
 
 /// How a file's lines begin: its escaped name, and in the kernel a fixed word before it, so
 /// that a module's name never begins a line of the serial log (docs/SCENARIOS.md, "Outcomes").
-func scenarioLineStart(_ file: ScenarioFile, world: ScenarioWorld) -> String {
-    (world == .kernel ? ScenarioRunner.kernelLinePrefix : "") + OutsideText(file.name).escaped
+func scenarioLineStart(_ file: ScenarioFile, options: ScenarioRunOptions) -> String {
+    (options.framed ? ScenarioRunner.kernelLinePrefix : "") + OutsideText(file.name).escaped
 }
 
 /// One file: parse, build, override, (maybe) launch, report.
-func runScenario<P: GuestProcessor>(
+func runScenario<P: Host>(
     _ file: ScenarioFile, plan: GuestPlan, image: GuestImage, environment: GuestEnvironment,
-    world: ScenarioWorld, dump: Bool, arena: inout PageArena, cpu: P
+    options: ScenarioRunOptions, dump: Bool, arena: inout PageArena, cpu: P
 ) -> Bool {
-    let start = scenarioLineStart(file, world: world)
+    let start = scenarioLineStart(file, options: options)
     let scenario: Scenario
     do {
         scenario = try Scenario(parsing: readBytes(address: file.address, size: file.size, cpu: cpu))
@@ -118,7 +133,7 @@ func runScenario<P: GuestProcessor>(
 
     for override in scenario.overrides {
         do {
-            try cpu.vmwrite(override.field.rawValue, override.value(arenaBase: arena.base))
+            try cpu.vmwrite(override.field, override.value(arenaBase: arena.base))
         } catch {
             let outcome: LaunchOutcome
             switch error {
@@ -135,7 +150,7 @@ func runScenario<P: GuestProcessor>(
     if dump { dumpVMCS(cpu: cpu) }
     // The rules on the live VMCS, before anything is launched.
     let report = checkVMEntry(liveEntryCheckInput(capabilities: environment.capabilities, vmcs: vcpu.vmcs, cpu: cpu))
-    if world == .kernel, let owned = ScenarioHarness.ownedField(in: scenario) {
+    if options.guardsHostState, let owned = ScenarioHarness.ownedField(in: scenario) {
         if !report.outcome.failsBeforeLoadingHostState {
             emitLine(start + ": " + LaunchOutcome.refused.text, cpu: cpu)
             emitLine("  line " + decimal(owned.override.line) + " sets " + (owned.override.field.name ?? "field") + " ["
@@ -155,7 +170,7 @@ func runScenario<P: GuestProcessor>(
 }
 
 /// VMLAUNCH of the current VMCS, once; the guest stops at its first VM exit.
-func launchOnce<P: GuestProcessor>(_ vcpu: VirtualCPU<P>, setup: ControlSetup, cpu: P) -> LaunchOutcome {
+func launchOnce<P: Host>(_ vcpu: VirtualCPU<P>, setup: ControlSetup, cpu: P) -> LaunchOutcome {
     let timer = setup.usesPreemptionTimer ? nil : cpu.armHostTimer(cycles: vcpu.budgetCycles)
     defer { if timer != nil { cpu.disarmHostTimer() } }
     var registers = vcpu.registers
@@ -215,7 +230,7 @@ func readText<P: Processor>(_ file: ScenarioFile, cpu: P) -> String {
 }
 
 /// One console line of any length (LogText cuts at 256 bytes).
-func emitLine<P: GuestProcessor>(_ line: String, cpu: P) {
+func emitLine<P: Host>(_ line: String, cpu: P) {
     var line = line
     line.withUTF8 { cpu.writeConsoleLine(UnsafeRawBufferPointer($0)) }
 }

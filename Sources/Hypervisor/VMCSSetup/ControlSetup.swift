@@ -198,7 +198,7 @@ public struct ControlSetup: Equatable, Sendable {
     }
 
     /// One line per field with controls given up or missing.
-    public func report<P: GuestProcessor>(cpu: P) {
+    public func report<P: Host>(cpu: P) {
         for item in missingRequired {
             cpu.log("VMCS: required \(item.field) not allowed by this CPU: \(item.names.joined(separator: ", "))")
         }

@@ -18,7 +18,7 @@ struct VMCSWriter<P: Processor> {
     @inline(never)
     mutating func set(_ field: VMCSField, _ value: UInt64) {
         guard failure == nil else { return }
-        do { try cpu.vmwrite(field.rawValue, value) } catch { failure = VMCSWriteFailure(field: field, failure: error) }
+        do { try cpu.vmwrite(field, value) } catch { failure = VMCSWriteFailure(field: field, failure: error) }
     }
 
     @inline(never)

@@ -38,7 +38,7 @@ public enum LocalAPIC {
     public static let masked: UInt32 = 1 << 16
 
     /// The x2APIC MSR of a register: 800H + offset / 10H (the ICR is one 64-bit MSR, 830H).
-    public static func msr(_ offset: UInt64) -> UInt32 { 0x800 + UInt32(offset >> 4) }
+    public static func msr(_ offset: UInt64) -> MSR { MSR(rawValue: 0x800 + UInt32(offset >> 4)) }
 
     // MARK: Values
 

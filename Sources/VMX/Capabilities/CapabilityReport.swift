@@ -59,8 +59,8 @@ func reportLine(_ label: String, _ value: String) -> String {
 
 /// "IA32_VMX_BASIC (0x480)".
 @inline(never)
-func msrLabel(_ address: UInt32) -> String {
-    (VMXCapabilities.name(ofMSR: address) ?? "MSR") + " (" + hex(address) + ")"
+func msrLabel(_ address: MSR) -> String {
+    (VMXCapabilities.name(ofMSR: address) ?? "MSR") + " (" + hex(address.rawValue) + ")"
 }
 
 @inline(never)
@@ -97,8 +97,8 @@ func reportBasic(_ caps: VMXCapabilities, emit: (String) -> Void) {
 /// A control field with a plain capability MSR and, when IA32_VMX_BASIC[55] = 1, a TRUE one.
 /// `settings` are the effective ones (TRUE when present).
 func reportControls<C: VMXControlField>(
-    _ settings: AllowedSettings<C>, plain: UInt64, plainAddress: UInt32,
-    true trueValue: UInt64?, trueAddress: UInt32, emit: (String) -> Void
+    _ settings: AllowedSettings<C>, plain: UInt64, plainAddress: MSR,
+    true trueValue: UInt64?, trueAddress: MSR, emit: (String) -> Void
 ) {
     emit(sentenceCase(C.fieldName))
     emit(reportLine(msrLabel(plainAddress), msrValue(plain)))
@@ -110,7 +110,7 @@ func reportControls<C: VMXControlField>(
 /// A control field whose capability MSR exists only under a condition (SDM A.3.3, A.3.4,
 /// A.4.2, A.11).
 func reportOptionalControls<C: VMXControlField>(
-    _ settings: AllowedSettings<C>, raw: UInt64?, address: UInt32, emit: (String) -> Void
+    _ settings: AllowedSettings<C>, raw: UInt64?, address: MSR, emit: (String) -> Void
 ) {
     emit(sentenceCase(C.fieldName))
     guard let raw else {
@@ -169,7 +169,7 @@ func reportMisc(_ caps: VMXCapabilities, emit: (String) -> Void) {
 
 func reportFixedBits(
     _ fixed: FixedBits, register: String, names: BitNaming,
-    fixed0Address: UInt32, fixed1Address: UInt32, emit: (String) -> Void
+    fixed0Address: MSR, fixed1Address: MSR, emit: (String) -> Void
 ) {
     emit("VMX-fixed bits in " + register)
     emit(reportLine(msrLabel(fixed0Address), msrValue(fixed.fixed0)))

@@ -69,7 +69,7 @@ public struct VMXCapabilities: Equatable, Sendable {
 
     /// Reads the capability MSRs through `readMSR`, asking only for those that exist (each
     /// rule depends only on MSRs read before it). Also serves fixtures and other sources.
-    public static func read(using readMSR: (UInt32) -> UInt64) -> VMXCapabilities {
+    public static func read(using readMSR: (MSR) -> UInt64) -> VMXCapabilities {
         var caps = VMXCapabilities(
             ia32VMXBasic: readMSR(MSR.ia32VMXBasic),
             ia32VMXPinbasedCtls: readMSR(MSR.ia32VMXPinbasedCtls),
@@ -216,7 +216,7 @@ public struct VMXCapabilities: Equatable, Sendable {
 
     /// The value of capability MSR `address`, or nil when it does not exist on this processor
     /// (where RDMSR would raise #GP) or is not a VMX capability MSR.
-    public func value(ofMSR address: UInt32) -> UInt64? {
+    public func value(ofMSR address: MSR) -> UInt64? {
         switch address {
         case MSR.ia32VMXBasic: return ia32VMXBasic
         case MSR.ia32VMXPinbasedCtls: return ia32VMXPinbasedCtls
@@ -243,7 +243,7 @@ public struct VMXCapabilities: Equatable, Sendable {
     }
 
     /// The SDM's name of VMX capability MSR `address`, e.g. "IA32_VMX_BASIC".
-    public static func name(ofMSR address: UInt32) -> String? {
+    public static func name(ofMSR address: MSR) -> String? {
         switch address {
         case MSR.ia32VMXBasic: return "IA32_VMX_BASIC"
         case MSR.ia32VMXPinbasedCtls: return "IA32_VMX_PINBASED_CTLS"
@@ -270,7 +270,7 @@ public struct VMXCapabilities: Equatable, Sendable {
     }
 
     /// Every VMX capability MSR address, ascending (480H-493H).
-    public static let msrAddresses: [UInt32] = [
+    public static let msrAddresses: [MSR] = [
         MSR.ia32VMXBasic, MSR.ia32VMXPinbasedCtls, MSR.ia32VMXProcbasedCtls,
         MSR.ia32VMXExitCtls, MSR.ia32VMXEntryCtls, MSR.ia32VMXMisc,
         MSR.ia32VMXCR0Fixed0, MSR.ia32VMXCR0Fixed1, MSR.ia32VMXCR4Fixed0, MSR.ia32VMXCR4Fixed1,

@@ -15,7 +15,7 @@ extension EntryRules {
         },
         EntryRule("msr-load.entry.fs-gs-base", "27.4",
                   "The entry's MSR is not IA32_FS_BASE (C0000100H) or IA32_GS_BASE (C0000101H)") { _, entry in
-            guard entry.msrIndex == MSR.ia32FSBase || entry.msrIndex == MSR.ia32GSBase else { return nil }
+            guard entry.msrIndex == MSR.ia32FSBase.rawValue || entry.msrIndex == MSR.ia32GSBase.rawValue else { return nil }
             return EntryViolation(field: .vmEntryMSRLoadAddress, value: entry.indexAndReserved,
                                   expected: "entry " + decimal(entry.number) + ": not IA32_FS_BASE or IA32_GS_BASE")
         },
