@@ -54,10 +54,15 @@ extension EmulatedCPU {
             currentVMCSPointer: currentVMCSPointer,
             vmxonPointer: vmxonPointer ?? 0,
             processorInIA32eMode: efer & (1 << 10) != 0,
-            msrWriteFaults: { [unowned self] msr, value in
-                let (cr0, efer) = self.guestCR0AndEFERAfterLoading()
-                return self.msrWriteFaults(msr, value, cr0: cr0, efer: efer)
-            })
+            msrWriteFaults: msrWriteFaultCheck)
+    }
+
+    /// WRMSR's checks with CR0 and IA32_EFER as VM entry leaves them before it loads MSRs.
+    public var msrWriteFaultCheck: ((UInt32, UInt64) -> Bool)? {
+        { [unowned self] msr, value in
+            let (cr0, efer) = self.guestCR0AndEFERAfterLoading()
+            return self.msrWriteFaults(msr, value, cr0: cr0, efer: efer)
+        }
     }
 
     /// CR0 and IA32_EFER as VM entry leaves them after loading guest state (SDM 27.3.2.1),

@@ -82,7 +82,7 @@ public func runHypervisor<P: GuestProcessor>(
                                    operation: operation, log: log)
     } else if options.scenarios {
         succeeded = runScenarios(scenarioFiles(guests, cpu: cpu), capabilities: capabilities, host: host, world: .kernel,
-                                 arena: &arena, cpu: cpu)
+                                 imageChecksum: machine?.imageChecksum, arena: &arena, cpu: cpu)
     } else if options.runGuests {
         succeeded = runAllGuests(guests, capabilities: capabilities, host: host, options: options,
                                  bootTimestamp: bootTimestamp, debugging: debugging, machine: machine,
