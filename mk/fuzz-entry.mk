@@ -7,7 +7,8 @@
 #                         `N agree, M disagree, K refused, E expected differences`; fails when M > 0.
 #                         Results in build/fuzz-entry/MODEL-sSEED (results.tsv, coverage.txt,
 #                         minimised/)
-#   make fuzz-entry-test  a seeded batch of FUZZ_TEST_COUNT on FUZZ_TEST_MODELS (part of `make test`)
+#   make fuzz-entry-test  a seeded batch of FUZZ_TEST_COUNT on each of FUZZ_TEST_MODELS, the models
+#                         side by side (part of `make test`)
 
 COUNT ?= 300
 SEED ?= 1
@@ -23,8 +24,13 @@ fuzz-entry: deps $(KERNEL) vmx-entry-check
 	tools/fuzz-entry --tool $(ENTRY_CHECK_TOOL) --model $(MODEL) --count $(COUNT) --seed $(SEED) \
 		--bundle $(FUZZ_BUNDLE) --jobs $(FUZZ_JOBS) --coverage
 
+# The models side by side (one Bochs each), each printing when it is done.
 fuzz-entry-test: deps $(KERNEL) vmx-entry-check
-	@status=0; for model in $(FUZZ_TEST_MODELS); do \
-		tools/fuzz-entry --tool $(ENTRY_CHECK_TOOL) --model $$model --count $(FUZZ_TEST_COUNT) \
-			--seed $(FUZZ_TEST_SEED) --bundle $(FUZZ_BUNDLE) --jobs $(FUZZ_JOBS) || status=1; \
+	@mkdir -p $(BUILD)/fuzz-entry; for model in $(FUZZ_TEST_MODELS); do \
+		( tools/fuzz-entry --tool $(ENTRY_CHECK_TOOL) --model $$model --count $(FUZZ_TEST_COUNT) \
+			--seed $(FUZZ_TEST_SEED) --bundle $(FUZZ_BUNDLE) --jobs 1 >$(BUILD)/fuzz-entry/test-$$model.log 2>&1; \
+		  echo $$? >$(BUILD)/fuzz-entry/test-$$model.status ) & \
+	done; wait; status=0; for model in $(FUZZ_TEST_MODELS); do \
+		cat $(BUILD)/fuzz-entry/test-$$model.log; \
+		[ "$$(cat $(BUILD)/fuzz-entry/test-$$model.status)" = 0 ] || status=1; \
 	done; exit $$status
