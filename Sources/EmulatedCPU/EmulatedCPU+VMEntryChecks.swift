@@ -48,9 +48,10 @@ extension EmulatedCPU {
             physicalAddressWidth: physicalAddressWidth,
             linearAddressWidth: linearAddressWidth,
             readField: { [unowned self] field in self.supports(field) ? self.currentVMCSFieldValue(field) : 0 },
-            readPhysical64: { [unowned self] address in
-                self.memory.contains(address, count: 8) ? self.memory.read64(address) : 0
-            },
+            // Unbacked memory reads as all ones, as the processor's own reads see it (and a
+            // real machine's, and Bochs'): the VM-entry MSR-load list, the VMCS link pointer's
+            // region and the PDPTEs must read the same in the checks and in the entry.
+            readPhysical64: { [unowned self] address in self.memory.read64(address) },
             currentVMCSPointer: currentVMCSPointer,
             vmxonPointer: vmxonPointer ?? 0,
             processorInIA32eMode: efer & (1 << 10) != 0,

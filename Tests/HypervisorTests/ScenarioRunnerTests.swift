@@ -175,6 +175,14 @@ enum ScenarioRunnerSupport {
         #expect(penryn.contains("  line 1 sets Guest RIP [0x681e] (without the VMX-preemption timer a guest sent elsewhere may never exit) and the rules predict success: not launched"))
     }
 
+    /// Memory nothing backs reads as all ones in the rules and in the entry alike (an MSR-load
+    /// list there once failed or entered depending on the files before it).
+    @Test func msrLoadListBeyondMemoryReadsAllOnes() throws {
+        let lines = try ScenarioRunnerSupport.run([("beyond", "0x200a = 0xfffffffff0\n0x4014 = 0x1\n")], profile: "corei7_skylake_x")
+        #expect(ScenarioRunnerSupport.outcomes(lines) == ["beyond: entry-failure 34 qual 1"])
+        #expect(lines.contains("  msr-load.entry.reserved (SDM 27.4): VM-entry MSR-load address [0x200a] -> memory at 0xfffffffff0 = 0xffffffffffffffff, expected entry 1: bits 63:32 clear"))
+    }
+
     /// The runner's table of MSR-load entries that each fail: one rule per entry.
     @Test func failingMSRLoadEntriesReachEachRule() throws {
         let rules = ["msr-load.entry.fs-gs-base", "msr-load.entry.fs-gs-base", "msr-load.entry.x2apic",
