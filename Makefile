@@ -2,7 +2,8 @@
 #
 #   make run              boot on the best machine here (QEMU+KVM with nested VMX, else Bochs)
 #   make test             hosted unit tests, boot tests on QEMU and every Bochs CPU model, the
-#                         entry-check corpus, the debugger tests (debug image: mk/debug.mk)
+#                         entry-check corpus, a seeded fuzz-entry batch (mk/fuzz-entry.mk), the
+#                         debugger tests (debug image: mk/debug.mk)
 #   make                  build/kernel.elf and build/swiftvmx.iso
 #   make unit-test        hosted unit tests only (swift test)
 #   make boot-test        boot tests only
@@ -187,7 +188,7 @@ run-bochs: deps $(ISO)
 
 HOSTED_SCRATCH := .build
 
-test: deps-test unit-test boot-test linux-test linux-isolation-test linux-poke-test entry-check-test debug-test gdb-guest-test gdb-linux-test
+test: deps-test unit-test boot-test linux-test linux-isolation-test linux-poke-test entry-check-test fuzz-entry-test debug-test gdb-guest-test gdb-linux-test
 
 # tools/ensure-deps in a fresh clone on a simulated machine without the packages; the kernel
 # text check on an image with and without the standard library's String formatting.

@@ -48,16 +48,22 @@ extension EmulatedCPU {
             physicalAddressWidth: physicalAddressWidth,
             linearAddressWidth: linearAddressWidth,
             readField: { [unowned self] field in self.supports(field) ? self.currentVMCSFieldValue(field) : 0 },
-            readPhysical64: { [unowned self] address in
-                self.memory.contains(address, count: 8) ? self.memory.read64(address) : 0
-            },
+            // Unbacked memory reads as all ones, as the processor's own reads see it (and a
+            // real machine's, and Bochs'): the VM-entry MSR-load list, the VMCS link pointer's
+            // region and the PDPTEs must read the same in the checks and in the entry.
+            readPhysical64: { [unowned self] address in self.memory.read64(address) },
             currentVMCSPointer: currentVMCSPointer,
             vmxonPointer: vmxonPointer ?? 0,
             processorInIA32eMode: efer & ExtendedFeatureEnable.lma.rawValue != 0,
-            msrWriteFaults: { [unowned self] msr, value in
-                let (cr0, efer) = self.guestCR0AndEFERAfterLoading()
-                return self.msrWriteFaults(msr, value, cr0: cr0, efer: efer)
-            })
+            msrWriteFaults: msrWriteFaultCheck)
+    }
+
+    /// WRMSR's checks with CR0 and IA32_EFER as VM entry leaves them before it loads MSRs.
+    public var msrWriteFaultCheck: ((UInt32, UInt64) -> Bool)? {
+        { [unowned self] msr, value in
+            let (cr0, efer) = self.guestCR0AndEFERAfterLoading()
+            return self.msrWriteFaults(msr, value, cr0: cr0, efer: efer)
+        }
     }
 
     /// CR0 and IA32_EFER as VM entry leaves them after loading guest state (SDM 27.3.2.1),

@@ -94,7 +94,7 @@ public func runHypervisor<P: Host>(
                                    operation: operation, log: log)
     } else if options.scenarios {
         succeeded = runScenarios(scenarioFiles(guests, cpu: cpu), capabilities: capabilities, host: host, options: .bootModules,
-                                 arena: &arena, cpu: cpu)
+                                 imageChecksum: machine?.imageChecksum, arena: &arena, cpu: cpu)
     } else if options.runGuests {
         succeeded = runAllGuests(guests, capabilities: capabilities, host: host, options: options,
                                  bootTimestamp: bootTimestamp, vmxTimestamp: everyProcessorInVMX,

@@ -13,6 +13,8 @@ public struct MSR: RawRepresentable, Hashable, Sendable, ExpressibleByIntegerLit
     public static let ia32FeatureControl = MSR(rawValue: 0x3A)
     /// IA32_BIOS_UPDT_TRIG: writing it loads a microcode update (SDM Vol. 3A 11.11.6).
     public static let ia32BIOSUpdateTrigger = MSR(rawValue: 0x79)
+    /// IA32_SMM_MONITOR_CTL: writable only in SMM (SDM Vol. 3C 32.15.5).
+    public static let ia32SMMMonitorCtl = MSR(rawValue: 0x9B)
     /// IA32_BIOS_SIGN_ID: the loaded microcode's revision in bits 63:32 (SDM Vol. 3A 11.11.7).
     public static let ia32BIOSSignID = MSR(rawValue: 0x8B)
     /// IA32_MISC_ENABLE (SDM Vol. 4 Table 2-2).

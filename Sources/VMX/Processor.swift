@@ -55,4 +55,14 @@ public protocol Processor {
     func vmptrst() throws(VMFailure) -> UInt64
     func vmread(_ field: VMCSField) throws(VMFailure) -> UInt64
     func vmwrite(_ field: VMCSField, _ value: UInt64) throws(VMFailure)
+
+    // MARK: What the VM-entry rules cannot read from a VMCS
+    /// Whether WRMSR of a value to an MSR would raise #GP, for the VM-entry MSR-load rule (SDM
+    /// 27.4), on a processor whose WRMSR is known in full (the emulated CPU); nil otherwise.
+    var msrWriteFaultCheck: ((UInt32, UInt64) -> Bool)? { get }
+}
+
+extension Processor {
+    /// A real processor's WRMSR is known only by executing it.
+    public var msrWriteFaultCheck: ((UInt32, UInt64) -> Bool)? { nil }
 }

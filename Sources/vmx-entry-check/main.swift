@@ -2,6 +2,7 @@
 // capability profile, through the same runner the kernel uses (Hypervisor.runScenarios).
 //
 //     swift run vmx-entry-check --profile NAME FILE...
+//     swift run vmx-entry-check --list-rules
 //
 // Prints, for each file, exactly one line `NAME: OUTCOME` (NAME the file's base name) and its
 // explanation lines, indented by two spaces. A file with bad input reports the line at fault
@@ -12,7 +13,7 @@ import Hypervisor
 import VMX
 
 func usage(_ message: String) -> Never {
-    FileHandle.standardError.write(Data(("vmx-entry-check: " + message + "\nusage: vmx-entry-check --profile NAME [--dump] FILE...\n  --dump  print the VMCS (after the overrides) before each launch\n"
+    FileHandle.standardError.write(Data(("vmx-entry-check: " + message + "\nusage: vmx-entry-check --profile NAME [--dump] FILE...\n       vmx-entry-check --list-rules\n  --dump        print the VMCS (after the overrides) before each launch\n  --list-rules  print every entry rule, in check order: IDENTIFIER SECTION CLASS QUALIFICATION\n"
         + "profiles: " + CapabilityProfile.availableNames().joined(separator: " ") + "\n").utf8))
     exit(2)
 }
@@ -30,6 +31,13 @@ while !arguments.isEmpty {
         profileName = String(argument.dropFirst("--profile=".count))
     } else if argument == "--dump" {
         dump = true
+    } else if argument == "--list-rules" {
+        // The rule list for tools that count which rule failed first (tools/fuzz-entry).
+        for rule in EntryRules.all {
+            print(rule.identifier + " " + rule.section + " " + rule.ruleClass.name.replacingOccurrences(of: " ", with: "-")
+                  + " " + String(rule.qualification))
+        }
+        exit(0)
     } else if argument == "--help" || argument == "-h" {
         usage("runs VM-entry scenario files on the emulated CPU")
     } else {

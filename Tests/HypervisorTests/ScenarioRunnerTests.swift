@@ -151,6 +151,51 @@ enum ScenarioRunnerSupport {
         #expect(lines == ["scenarios: begin", "scenario SWIFTVMX EXIT: success: success", "scenarios: end"])
     }
 
+    @Test func kernelWorldRefusesGuestsNothingCouldStop() throws {
+        let files = [
+            ("sipi", "0x4826 = 0x3\n"),                          // predicted success: refused
+            ("sipi-bad", "0x4826 = 0x3\n0x4824 = 0x1\n"),       // predicted exit 33: launched
+            ("rip", "0x681e = 0x10002\n"),                      // refused only without the timer
+            ("hlt-bad", "0x4826 = 0x1\n0x6822 = 0x4000\n"),     // exit 33 predicted
+        ]
+        let skylake = try ScenarioRunnerSupport.run(files, profile: "corei7_skylake_x", world: .kernel)
+        let expectedSkylake: [String] = [
+            "scenarios: begin", "scenario sipi: refused", "scenario sipi-bad: entry-failure 33 qual 0",
+            "scenario rip: success", "scenario hlt-bad: entry-failure 33 qual 0", "scenarios: end",
+        ]
+        #expect(ScenarioRunnerSupport.outcomes(skylake) == expectedSkylake)
+        #expect(skylake.contains("  line 1 sets Guest activity state [0x4826] (wait-for-SIPI: only a SIPI ends it, SDM 26.5.1) and the rules predict success: not launched"))
+        // Without the VMX-preemption timer only a predicted VMfailValid launches such a file.
+        let penryn = try ScenarioRunnerSupport.run(files + [("rip-vmfail", "0x681e = 0x10002\n0x4002 = 0x0\n")],
+                                                   profile: "core2_penryn_t9600", world: .kernel)
+        let expectedPenryn: [String] = [
+            "scenarios: begin", "scenario sipi: refused", "scenario sipi-bad: entry-failure 33 qual 0",
+            "scenario rip: refused", "scenario hlt-bad: refused", "scenario rip-vmfail: vmfail-valid 7", "scenarios: end",
+        ]
+        #expect(ScenarioRunnerSupport.outcomes(penryn) == expectedPenryn)
+        #expect(penryn.contains("  line 1 sets Guest RIP [0x681e] (without the VMX-preemption timer a guest sent elsewhere may never exit) and the rules predict success: not launched"))
+    }
+
+    /// Memory nothing backs reads as all ones in the rules and in the entry alike (an MSR-load
+    /// list there once failed or entered depending on the files before it).
+    @Test func msrLoadListBeyondMemoryReadsAllOnes() throws {
+        let lines = try ScenarioRunnerSupport.run([("beyond", "0x200a = 0xfffffffff0\n0x4014 = 0x1\n")], profile: "corei7_skylake_x")
+        #expect(ScenarioRunnerSupport.outcomes(lines) == ["beyond: entry-failure 34 qual 1"])
+        #expect(lines.contains("  msr-load.entry.reserved (SDM 27.4): VM-entry MSR-load address [0x200a] -> memory at 0xfffffffff0 = 0xffffffffffffffff, expected entry 1: bits 63:32 clear"))
+    }
+
+    /// The runner's table of MSR-load entries that each fail: one rule per entry.
+    @Test func failingMSRLoadEntriesReachEachRule() throws {
+        let rules = ["msr-load.entry.fs-gs-base", "msr-load.entry.fs-gs-base", "msr-load.entry.x2apic",
+                     "msr-load.entry.smm-only", "msr-load.entry.reserved", "msr-load.entry.wrmsr-faults"]
+        for (index, rule) in rules.enumerated() {
+            let file = "0x4014 = 0x2\n0x200a = arena+0x" + String(0x5800 + 16 * index, radix: 16) + "\n"
+            let lines = try ScenarioRunnerSupport.run([("entry", file)], profile: "corei7_skylake_x")
+            #expect(ScenarioRunnerSupport.outcomes(lines) == ["entry: entry-failure 34 qual 1"])
+            #expect(lines.count > 1 && lines[1].hasPrefix("  " + rule + " (SDM 27.4)"))
+        }
+    }
+
     func owns(_ encoding: UInt32) -> Bool { ScenarioHarness.ownership(of: VMCSField(rawValue: encoding)) != nil }
 
     @Test func ownershipOfHarnessFields() {

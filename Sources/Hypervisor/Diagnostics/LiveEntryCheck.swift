@@ -17,7 +17,8 @@ public func liveEntryCheckInput<P: Processor>(capabilities: VMXCapabilities, vmc
         currentVMCSPointer: vmcs,
         vmxonPointer: 0,
         // The hypervisor runs in 64-bit mode in both worlds (SDM 27.2.4: IA32_EFER.LMA = 1).
-        processorInIA32eMode: cpu.readMSR(MSR.ia32EFER) & ExtendedFeatureEnable.lma.rawValue != 0)
+        processorInIA32eMode: cpu.readMSR(MSR.ia32EFER) & ExtendedFeatureEnable.lma.rawValue != 0,
+        msrWriteFaults: cpu.msrWriteFaultCheck)
 }
 
 /// MAXPHYADDR and the linear-address width: CPUID.80000008H:EAX[7:0] and [15:8] (36 and 48

@@ -3,6 +3,13 @@
 // different value there would hand the host to the file at the first VM exit, so the kernel
 // launches a file that touches them only when the rules predict a VMfailValid, which fails the
 // entry before any host state is used (SDM 27.2: VMfailValid leaves the processor as it was).
+//
+// A file may also make a guest that nothing stops: it launches only when the rules predict a
+// failed entry (the guest never runs) - without the preemption timer only a VMfailValid. Wait-for-SIPI is left only by a SIPI - the
+// VMX-preemption timer counting down to zero there causes no VM exit (SDM 26.5.1) and
+// interrupts do not wake it - and without the timer a guest sent away from its first
+// instruction (RIP, CS, RFLAGS, CR3) or put in HLT or shutdown is stopped only by the host
+// timer's interrupt, which Bochs was seen not to deliver to a halted scenario guest.
 import VMX
 
 enum ScenarioHarness {
@@ -12,6 +19,38 @@ enum ScenarioHarness {
             if let reason = ScenarioHarness.ownership(of: override.field) { return (override, reason) }
         }
         return nil
+    }
+
+    /// The first override that makes a guest the harness could not stop, why, and whether
+    /// only a predicted VMfailValid lets the file launch (else any predicted failure does).
+    static func unstoppableGuest(in scenario: Scenario, usesPreemptionTimer: Bool)
+        -> (override: ScenarioOverride, reason: String, launchesOnlyOnVMfail: Bool)? {
+        for override in scenario.overrides {
+            if override.field == .guestActivityState && override.value == GuestActivityState.waitForSIPI {
+                return (override, "wait-for-SIPI: only a SIPI ends it, SDM 26.5.1", false)
+            }
+            guard !usesPreemptionTimer else { continue }
+            // Bochs skips some guest-state checks (docs/BOCHS-DIFFERENCES.md), so a predicted
+            // entry failure may still enter: only VMfailValid is sure not to.
+            if ScenarioHarness.redirectsGuest(override.field) {
+                return (override, "without the VMX-preemption timer a guest sent elsewhere may never exit", true)
+            }
+            if override.field == .guestActivityState && override.value != GuestActivityState.active {
+                return (override, "without the VMX-preemption timer Bochs was seen never to leave HLT", true)
+            }
+        }
+        return nil
+    }
+
+    /// Fields that decide where the scenario guest starts executing, and so whether its first
+    /// instruction is the CPUID that exits.
+    static func redirectsGuest(_ field: VMCSField) -> Bool {
+        switch field {
+        case .guestRIP, .guestRFLAGS, .guestCR3, .guestCSSelector, .guestCSBase, .guestCSLimit, .guestCSAccessRights:
+            return true
+        default:
+            return false
+        }
     }
 
     /// Why the harness owns `field`, nil when the file may set it.

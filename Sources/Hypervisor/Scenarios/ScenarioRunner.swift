@@ -50,6 +50,23 @@ public struct ScenarioRunOptions: Sendable {
 public enum ScenarioRunner {
     /// The scenario guest's code at its entry: CPUID, then HLT and a jump back to it.
     static let guestCode: [UInt8] = [0x0F, 0xA2, 0xF4, 0xEB, 0xFD]
+    /// VM-entry MSR-load entries that each fail on their own (SDM 27.4), 16 bytes each from
+    /// `failingMSRLoadEntriesOffset` in the guest's code page, so that a file can name one
+    /// (`0x200a = arena+0x5800`, count 1) without ever loading an MSR into the host: an MSR
+    /// index and bits 63:32, then the value.
+    static let failingMSRLoadEntries: [(indexAndReserved: UInt64, value: UInt64)] = [
+        (UInt64(MSR.ia32FSBase.rawValue), 0),                     // IA32_FS_BASE: never in the list
+        (UInt64(MSR.ia32GSBase.rawValue), 0),                     // IA32_GS_BASE: never in the list
+        (UInt64(LocalAPIC.msr(LocalAPIC.taskPriority).rawValue), 0), // an x2APIC MSR (TPR)
+        (UInt64(MSR.ia32SMMMonitorCtl.rawValue), 0),              // writable only in SMM
+        (UInt64(MSR.ia32SysenterCS.rawValue) | UInt64(UInt32.max) << 32, 0), // bits 63:32 not 0
+        (UInt64(msrNeitherWorldHas), 0),                 // WRMSR would raise #GP
+    ]
+    /// Half the code page: the code is 5 bytes at its start.
+    static let failingMSRLoadEntriesOffset: UInt64 = PhysicalLayout.pageSize / 2
+    /// An MSR index neither Bochs' models nor the emulated CPU implement (the Bochs models'
+    /// VMCS revision identifier, which the corpus's msr-load-wrmsr-refused names too).
+    static let msrNeitherWorldHas: UInt32 = 0x2B
     /// Where the guest's code sits in guest-physical memory (as the built-in guests).
     static let guestOptions = "mode=long load=0x10000 budget=2000000"
 
@@ -63,9 +80,14 @@ public enum ScenarioRunner {
 /// Runs every file on `cpu` (in VMX root operation, with `capabilities`), printing its lines
 /// on the processor's console. Returns whether the harness itself worked (a file's outcome,
 /// whatever it is, is not a failure).
+///
+/// After each file the shared pages (bitmaps, the guest's code page) must be as they were, and
+/// without EPT - where the scenario guest's memory is host memory - so must `imageChecksum`
+/// (the kernel's code and read-only data): a file that changed them stops the run with the
+/// line `scenarios: stopped: NAME changed ...`, as a crash would.
 public func runScenarios<P: Host>(
     _ files: [ScenarioFile], capabilities: VMXCapabilities, host: HostState, options: ScenarioRunOptions,
-    dump: Bool = false, arena: inout PageArena, cpu: P
+    dump: Bool = false, imageChecksum: (() -> UInt64)? = nil, arena: inout PageArena, cpu: P
 ) -> Bool {
     // The kernel's log holds other lines too: these two frame the scenario lines.
     if options.framed { emitLine(ScenarioRunner.beginLine, cpu: cpu) }
@@ -82,6 +104,11 @@ public func runScenarios<P: Host>(
         return false
     }
     for (offset, byte) in ScenarioRunner.guestCode.enumerated() { writeByte(code + UInt64(offset), byte, cpu: cpu) }
+    for (index, entry) in ScenarioRunner.failingMSRLoadEntries.enumerated() {
+        let address = code + ScenarioRunner.failingMSRLoadEntriesOffset + UInt64(index) * 16
+        cpu.writePhysical64(address, entry.indexAndReserved)
+        cpu.writePhysical64(address + 8, entry.value)
+    }
     let environment = GuestEnvironment(capabilities: capabilities, setup: setup, host: host, bitmaps: bitmaps,
                                        statistics: ExitStatistics(base: page, cpu: cpu))
     let image = GuestImage(name: "scenario", address: code, size: UInt64(ScenarioRunner.guestCode.count),
@@ -91,14 +118,38 @@ public func runScenarios<P: Host>(
         emitLine("scenarios: the scenario guest cannot be planned", cpu: cpu)
         return false
     }
+    let shared = [bitmaps.ioBitmapA, bitmaps.ioBitmapB, bitmaps.msrBitmap, code]
+    let sharedSum = pageChecksum(shared, cpu: cpu)
+    let kernelImage = setup.usesEPT ? nil : imageChecksum
+    let imageSum = kernelImage?()
     var healthy = true
     for file in files {
         // Every file gets the same physical layout: the arena as it is before the first.
         var fileArena = arena
         healthy = runScenario(file, plan: plan, image: image, environment: environment,
                               options: options, dump: dump, arena: &fileArena, cpu: cpu) && healthy
+        let changed: String? = pageChecksum(shared, cpu: cpu) != sharedSum ? "the runner's bitmaps or guest code"
+            : kernelImage?() != imageSum ? "the kernel's code or read-only data" : nil
+        if let changed {
+            emitLine("scenarios: stopped: " + OutsideText(file.name).escaped + " changed " + changed, cpu: cpu)
+            return false
+        }
     }
     return healthy
+}
+
+/// A position-dependent sum of `pages`, 8 bytes at a time: what a guest let loose on host
+/// memory would change.
+func pageChecksum<P: Processor>(_ pages: [UInt64], cpu: P) -> UInt64 {
+    var sum: UInt64 = 0
+    for page in pages {
+        var offset: UInt64 = 0
+        while offset < PhysicalLayout.pageSize {
+            sum = sum &* 31 &+ cpu.readPhysical64(page + offset)
+            offset += 8
+        }
+    }
+    return sum
 }
 
 /// How a file's lines begin: its escaped name, and in the kernel a fixed word before it, so
@@ -158,6 +209,17 @@ func runScenario<P: Host>(
                      + "), and the rules predict " + report.outcome.summary + ": not launched", cpu: cpu)
             return true
         }
+    }
+    // Only where the host state is the running hypervisor's: a guest nothing could stop would
+    // keep the processor.
+    if options.guardsHostState,
+       let unstoppable = ScenarioHarness.unstoppableGuest(in: scenario, usesPreemptionTimer: environment.setup.usesPreemptionTimer),
+       unstoppable.launchesOnlyOnVMfail ? !report.outcome.failsBeforeLoadingHostState : report.outcome == .success {
+        emitLine(start + ": " + LaunchOutcome.refused.text, cpu: cpu)
+        emitLine("  line " + decimal(unstoppable.override.line) + " sets " + (unstoppable.override.field.name ?? "field") + " ["
+                 + hex(unstoppable.override.field.rawValue, digits: 4) + "] (" + unstoppable.reason
+                 + ") and the rules predict " + report.outcome.summary + ": not launched", cpu: cpu)
+        return true
     }
 
     let outcome = launchOnce(vcpu, setup: environment.setup, cpu: cpu)

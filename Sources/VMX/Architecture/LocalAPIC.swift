@@ -21,6 +21,7 @@ public enum LocalAPIC {
 
     public static let id: UInt64 = 0x20
     public static let version: UInt64 = 0x30
+    public static let taskPriority: UInt64 = 0x80
     public static let endOfInterrupt: UInt64 = 0xB0
     public static let spuriousInterruptVector: UInt64 = 0xF0
     /// In-service register: eight 32-bit registers, 10H apart.
