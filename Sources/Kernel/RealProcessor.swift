@@ -35,20 +35,14 @@ public struct RealProcessor: Processor {
 
     // `unsafelyUnwrapped`: the hypervisor's addresses are never 0 (the arena starts at 16 MiB),
     // and the exit statistics are updated through these on every VM exit.
-    //
-    // A read beyond the identity map returns all ones, as a read of physical memory nothing
-    // backs does (and the emulated CPU's): the VM-entry rules read where the VMCS points - an
-    // MSR-load list, the VMCS link pointer's region, PDPTEs - and a guest's VMCS may point
-    // anywhere below the physical-address width.
+    public var physicalMemoryEnd: UInt64 { IdentityMap.limit }
     public func readPhysical32(_ address: UInt64) -> UInt32 {
-        guard address < IdentityMap.limit - 3 else { return UInt32.max }
         return UnsafeRawPointer(bitPattern: UInt(address)).unsafelyUnwrapped.loadUnaligned(as: UInt32.self)
     }
     public func writePhysical32(_ address: UInt64, _ value: UInt32) {
         UnsafeMutableRawPointer(bitPattern: UInt(address)).unsafelyUnwrapped.storeBytes(of: value, as: UInt32.self)
     }
     public func readPhysical64(_ address: UInt64) -> UInt64 {
-        guard address < IdentityMap.limit - 7 else { return UInt64.max }
         return UnsafeRawPointer(bitPattern: UInt(address)).unsafelyUnwrapped.loadUnaligned(as: UInt64.self)
     }
     public func writePhysical64(_ address: UInt64, _ value: UInt64) {

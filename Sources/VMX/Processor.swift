@@ -60,9 +60,16 @@ public protocol Processor {
     /// Whether WRMSR of a value to an MSR would raise #GP, for the VM-entry MSR-load rule (SDM
     /// 27.4), on a processor whose WRMSR is known in full (the emulated CPU); nil otherwise.
     var msrWriteFaultCheck: ((UInt32, UInt64) -> Bool)? { get }
+    /// The end of the physical memory `readPhysical64` can reach (the kernel's identity map):
+    /// the VM-entry rules read where a VMCS points - an MSR-load list, the VMCS link pointer's
+    /// region - which may be anywhere below the physical-address width.
+    var physicalMemoryEnd: UInt64 { get }
 }
 
 extension Processor {
     /// A real processor's WRMSR is known only by executing it.
     public var msrWriteFaultCheck: ((UInt32, UInt64) -> Bool)? { nil }
+    /// Everything: the processor itself answers for memory nothing backs (the emulated CPU
+    /// reads all ones there).
+    public var physicalMemoryEnd: UInt64 { .max }
 }

@@ -13,7 +13,10 @@ public func liveEntryCheckInput<P: Processor>(capabilities: VMXCapabilities, vmc
         physicalAddressWidth: widths.physical,
         linearAddressWidth: widths.linear,
         readField: { field in (try? cpu.vmread(field)) ?? 0 },
-        readPhysical64: { address in cpu.readPhysical64(address) },
+        // Beyond the memory the host reaches, all ones, as a read nothing backs returns.
+        readPhysical64: { address in
+            address < cpu.physicalMemoryEnd &- 7 ? cpu.readPhysical64(address) : .max
+        },
         currentVMCSPointer: vmcs,
         vmxonPointer: 0,
         // The hypervisor runs in 64-bit mode in both worlds (SDM 27.2.4: IA32_EFER.LMA = 1).
