@@ -324,7 +324,9 @@ enum Processors {
             // The trampoline checks the slot: cancelled, a late AP halts there.
             let cancelled = x86_atomic_cas32(slot, apicID << 8 | APBootSlot.waiting, apicID << 8 | APBootSlot.cancelled)
             if cancelled || !TSCClock.wait(microseconds: 500_000, until: { block.state != APState.starting }) {
-                log("cpu \(index) (APIC ID \(apicID)): left out: no answer within 500 ms of INIT-SIPI-SIPI (\(cancelled ? "never reached the trampoline's claim" : "claimed the slot but never came online")\(delivered ? "" : "; an IPI stayed pending"))")
+                let why: StaticString = cancelled ? "never reached the trampoline's claim" : "claimed the slot but never came online"
+                let pending: StaticString = delivered ? "" : "; an IPI stayed pending"
+                log("cpu \(index) (APIC ID \(apicID)): left out: no answer within 500 ms of INIT-SIPI-SIPI (\(why)\(pending))")
                 return false
             }
         }
