@@ -74,7 +74,7 @@ SWIFT_SOURCES := Package.swift $(shell find Sources/VMX Sources/Hypervisor Sourc
 	Sources/Intrinsics -type f 2>/dev/null)
 
 .PHONY: all kernel iso size clean run run-qemu run-qemu-iso run-bochs deps test unit-test \
-	boot-test deps-test fixtures bench
+	boot-test deps-test fixtures bench format format-lint
 
 all: deps $(KERNEL) $(ISO) $(TEST_ISO)
 
@@ -188,7 +188,7 @@ run-bochs: deps $(ISO)
 
 HOSTED_SCRATCH := .build
 
-test: deps-test unit-test boot-test linux-test linux-isolation-test linux-poke-test entry-check-test fuzz-entry-test debug-test gdb-guest-test gdb-linux-test
+test: deps-test format-lint unit-test boot-test linux-test linux-isolation-test linux-poke-test entry-check-test fuzz-entry-test debug-test gdb-guest-test gdb-linux-test
 
 # tools/ensure-deps in a fresh clone on a simulated machine without the packages; the kernel
 # text check on an image with and without the standard library's String formatting.
@@ -198,6 +198,17 @@ deps-test:
 
 unit-test: deps unicorn
 	swift test --scratch-path $(HOSTED_SCRATCH)
+
+# The Swift sources' layout (.swift-format: 120 columns, 4-space indentation): `make format`
+# rewrites them, `make format-lint` fails on any finding of `swift format lint --strict` and on
+# a line over 120 columns (string literals, which the formatter does not break, included).
+FORMAT_PATHS := Package.swift Sources Tests
+format:
+	$(SWIFT) format format --in-place --recursive $(FORMAT_PATHS)
+format-lint:
+	$(SWIFT) format lint --strict --recursive $(FORMAT_PATHS)
+	@awk 'length > 120 { print FILENAME ":" FNR ": " length " columns, at most 120"; bad = 1 } END { exit bad }' \
+		$$(find $(FORMAT_PATHS) -name '*.swift')
 
 # Every Bochs model that `bochs --help cpu` lists, two at a time, each with a time limit.
 boot-test: all $(SMP_ISO) $(SMP_BAD_ISO)
