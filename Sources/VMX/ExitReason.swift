@@ -1,7 +1,9 @@
 // The exit-reason field (encoding 4402H): the basic exit reason in bits 15:0 and flags in the
 // upper bits (SDM 25.9.1 "Basic VM-Exit Information", Table 25-18 "Format of Exit Reason"),
 // with every basic exit reason of SDM Appendix C "VMX Basic Exit Reasons" (Table C-1).
-// Reasons 35, 38, 42 and 71 are not used by the SDM and have no name here.
+// Reasons 35, 38, 42 and 71 are not used by the SDM and have no name here. Each reason is
+// declared once, below, its doc comment giving the SDM's name; `name` (ExitReason+Generated.swift)
+// is written from those declarations by tools/gen-declarations.
 
 public struct ExitReason: RawRepresentable, Hashable, Sendable {
     public var rawValue: UInt32
@@ -35,169 +37,156 @@ public struct ExitReason: RawRepresentable, Hashable, Sendable {
     /// This reason with bit 31 set: how a failed VM entry reports it (SDM 27.8).
     public var asEntryFailure: ExitReason { ExitReason(rawValue: rawValue | 1 << 31) }
 
-    // MARK: Basic exit reasons (Table C-1)
+    // MARK: Basic exit reasons (Table C-1), each documented by its SDM name
 
+    /// Exception or non-maskable interrupt (NMI)
     public static let exceptionOrNMI = Self(rawValue: 0)
+    /// External interrupt
     public static let externalInterrupt = Self(rawValue: 1)
+    /// Triple fault
     public static let tripleFault = Self(rawValue: 2)
+    /// INIT signal
     public static let initSignal = Self(rawValue: 3)
+    /// Start-up IPI (SIPI)
     public static let startupIPI = Self(rawValue: 4)
+    /// I/O system-management interrupt (SMI)
     public static let ioSMI = Self(rawValue: 5)
+    /// Other SMI
     public static let otherSMI = Self(rawValue: 6)
+    /// Interrupt window
     public static let interruptWindow = Self(rawValue: 7)
+    /// NMI window
     public static let nmiWindow = Self(rawValue: 8)
+    /// Task switch
     public static let taskSwitch = Self(rawValue: 9)
+    /// CPUID
     public static let cpuid = Self(rawValue: 10)
+    /// GETSEC
     public static let getsec = Self(rawValue: 11)
+    /// HLT
     public static let hlt = Self(rawValue: 12)
+    /// INVD
     public static let invd = Self(rawValue: 13)
+    /// INVLPG
     public static let invlpg = Self(rawValue: 14)
+    /// RDPMC
     public static let rdpmc = Self(rawValue: 15)
+    /// RDTSC
     public static let rdtsc = Self(rawValue: 16)
+    /// RSM
     public static let rsm = Self(rawValue: 17)
+    /// VMCALL
     public static let vmcall = Self(rawValue: 18)
+    /// VMCLEAR
     public static let vmclear = Self(rawValue: 19)
+    /// VMLAUNCH
     public static let vmlaunch = Self(rawValue: 20)
+    /// VMPTRLD
     public static let vmptrld = Self(rawValue: 21)
+    /// VMPTRST
     public static let vmptrst = Self(rawValue: 22)
+    /// VMREAD
     public static let vmread = Self(rawValue: 23)
+    /// VMRESUME
     public static let vmresume = Self(rawValue: 24)
+    /// VMWRITE
     public static let vmwrite = Self(rawValue: 25)
+    /// VMXOFF
     public static let vmxoff = Self(rawValue: 26)
+    /// VMXON
     public static let vmxon = Self(rawValue: 27)
+    /// Control-register accesses
     public static let controlRegisterAccess = Self(rawValue: 28)
+    /// MOV DR
     public static let movDR = Self(rawValue: 29)
+    /// I/O instruction
     public static let ioInstruction = Self(rawValue: 30)
+    /// RDMSR
     public static let rdmsr = Self(rawValue: 31)
+    /// WRMSR
     public static let wrmsr = Self(rawValue: 32)
+    /// VM-entry failure due to invalid guest state
     public static let entryFailureGuestState = Self(rawValue: 33)
+    /// VM-entry failure due to MSR loading
     public static let entryFailureMSRLoading = Self(rawValue: 34)
+    /// MWAIT
     public static let mwait = Self(rawValue: 36)
+    /// Monitor trap flag
     public static let monitorTrapFlag = Self(rawValue: 37)
+    /// MONITOR
     public static let monitor = Self(rawValue: 39)
+    /// PAUSE
     public static let pause = Self(rawValue: 40)
+    /// VM-entry failure due to machine-check event
     public static let entryFailureMachineCheck = Self(rawValue: 41)
+    /// TPR below threshold
     public static let tprBelowThreshold = Self(rawValue: 43)
+    /// APIC access
     public static let apicAccess = Self(rawValue: 44)
+    /// Virtualized EOI
     public static let virtualizedEOI = Self(rawValue: 45)
+    /// Access to GDTR or IDTR
     public static let gdtrOrIDTRAccess = Self(rawValue: 46)
+    /// Access to LDTR or TR
     public static let ldtrOrTRAccess = Self(rawValue: 47)
+    /// EPT violation
     public static let eptViolation = Self(rawValue: 48)
+    /// EPT misconfiguration
     public static let eptMisconfiguration = Self(rawValue: 49)
+    /// INVEPT
     public static let invept = Self(rawValue: 50)
+    /// RDTSCP
     public static let rdtscp = Self(rawValue: 51)
+    /// VMX-preemption timer expired
     public static let preemptionTimerExpired = Self(rawValue: 52)
+    /// INVVPID
     public static let invvpid = Self(rawValue: 53)
+    /// WBINVD or WBNOINVD
     public static let wbinvd = Self(rawValue: 54)
+    /// XSETBV
     public static let xsetbv = Self(rawValue: 55)
+    /// APIC write
     public static let apicWrite = Self(rawValue: 56)
+    /// RDRAND
     public static let rdrand = Self(rawValue: 57)
+    /// INVPCID
     public static let invpcid = Self(rawValue: 58)
+    /// VMFUNC
     public static let vmfunc = Self(rawValue: 59)
+    /// ENCLS
     public static let encls = Self(rawValue: 60)
+    /// RDSEED
     public static let rdseed = Self(rawValue: 61)
+    /// Page-modification log full
     public static let pageModificationLogFull = Self(rawValue: 62)
+    /// XSAVES
     public static let xsaves = Self(rawValue: 63)
+    /// XRSTORS
     public static let xrstors = Self(rawValue: 64)
+    /// PCONFIG
     public static let pconfig = Self(rawValue: 65)
+    /// SPP-related event
     public static let sppRelatedEvent = Self(rawValue: 66)
+    /// UMWAIT
     public static let umwait = Self(rawValue: 67)
+    /// TPAUSE
     public static let tpause = Self(rawValue: 68)
+    /// LOADIWKEY
     public static let loadiwkey = Self(rawValue: 69)
+    /// ENCLV
     public static let enclv = Self(rawValue: 70)
+    /// ENQCMD PASID translation failure
     public static let enqcmdPASIDTranslationFailure = Self(rawValue: 72)
+    /// ENQCMDS PASID translation failure
     public static let enqcmdsPASIDTranslationFailure = Self(rawValue: 73)
+    /// Bus lock
     public static let busLock = Self(rawValue: 74)
+    /// Instruction timeout
     public static let instructionTimeout = Self(rawValue: 75)
+    /// SEAMCALL
     public static let seamcall = Self(rawValue: 76)
+    /// TDCALL
     public static let tdcall = Self(rawValue: 77)
-
-    /// The highest basic exit reason this table knows.
-    public static let highestKnownBasicReason: UInt16 = 77
-
-    // MARK: Names
-
-    /// The SDM's name of the basic exit reason (Table C-1), or nil for a number it does not
-    /// use (35, 38, 42, 71, and everything above 77).
-    public var name: String? {
-        switch basicReason {
-        case 0: return "Exception or non-maskable interrupt (NMI)"
-        case 1: return "External interrupt"
-        case 2: return "Triple fault"
-        case 3: return "INIT signal"
-        case 4: return "Start-up IPI (SIPI)"
-        case 5: return "I/O system-management interrupt (SMI)"
-        case 6: return "Other SMI"
-        case 7: return "Interrupt window"
-        case 8: return "NMI window"
-        case 9: return "Task switch"
-        case 10: return "CPUID"
-        case 11: return "GETSEC"
-        case 12: return "HLT"
-        case 13: return "INVD"
-        case 14: return "INVLPG"
-        case 15: return "RDPMC"
-        case 16: return "RDTSC"
-        case 17: return "RSM"
-        case 18: return "VMCALL"
-        case 19: return "VMCLEAR"
-        case 20: return "VMLAUNCH"
-        case 21: return "VMPTRLD"
-        case 22: return "VMPTRST"
-        case 23: return "VMREAD"
-        case 24: return "VMRESUME"
-        case 25: return "VMWRITE"
-        case 26: return "VMXOFF"
-        case 27: return "VMXON"
-        case 28: return "Control-register accesses"
-        case 29: return "MOV DR"
-        case 30: return "I/O instruction"
-        case 31: return "RDMSR"
-        case 32: return "WRMSR"
-        case 33: return "VM-entry failure due to invalid guest state"
-        case 34: return "VM-entry failure due to MSR loading"
-        case 36: return "MWAIT"
-        case 37: return "Monitor trap flag"
-        case 39: return "MONITOR"
-        case 40: return "PAUSE"
-        case 41: return "VM-entry failure due to machine-check event"
-        case 43: return "TPR below threshold"
-        case 44: return "APIC access"
-        case 45: return "Virtualized EOI"
-        case 46: return "Access to GDTR or IDTR"
-        case 47: return "Access to LDTR or TR"
-        case 48: return "EPT violation"
-        case 49: return "EPT misconfiguration"
-        case 50: return "INVEPT"
-        case 51: return "RDTSCP"
-        case 52: return "VMX-preemption timer expired"
-        case 53: return "INVVPID"
-        case 54: return "WBINVD or WBNOINVD"
-        case 55: return "XSETBV"
-        case 56: return "APIC write"
-        case 57: return "RDRAND"
-        case 58: return "INVPCID"
-        case 59: return "VMFUNC"
-        case 60: return "ENCLS"
-        case 61: return "RDSEED"
-        case 62: return "Page-modification log full"
-        case 63: return "XSAVES"
-        case 64: return "XRSTORS"
-        case 65: return "PCONFIG"
-        case 66: return "SPP-related event"
-        case 67: return "UMWAIT"
-        case 68: return "TPAUSE"
-        case 69: return "LOADIWKEY"
-        case 70: return "ENCLV"
-        case 72: return "ENQCMD PASID translation failure"
-        case 73: return "ENQCMDS PASID translation failure"
-        case 74: return "Bus lock"
-        case 75: return "Instruction timeout"
-        case 76: return "SEAMCALL"
-        case 77: return "TDCALL"
-        default: return nil
-        }
-    }
 
     /// One line: the number, the SDM's name and any flags set, e.g.
     /// "33 (VM-entry failure due to invalid guest state), VM-entry failure".

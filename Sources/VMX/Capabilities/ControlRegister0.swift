@@ -5,21 +5,26 @@ public struct ControlRegister0: NamedBits {
     public var rawValue: UInt64
     public init(rawValue: UInt64) { self.rawValue = rawValue }
 
+    /// PE
     public static let pe = Self(rawValue: 1 << 0)
+    /// MP
     public static let mp = Self(rawValue: 1 << 1)
+    /// EM
     public static let em = Self(rawValue: 1 << 2)
+    /// TS
     public static let ts = Self(rawValue: 1 << 3)
+    /// ET
     public static let et = Self(rawValue: 1 << 4)
+    /// NE
     public static let ne = Self(rawValue: 1 << 5)
+    /// WP
     public static let wp = Self(rawValue: 1 << 16)
+    /// AM
     public static let am = Self(rawValue: 1 << 18)
+    /// NW
     public static let nw = Self(rawValue: 1 << 29)
+    /// CD
     public static let cd = Self(rawValue: 1 << 30)
+    /// PG
     public static let pg = Self(rawValue: 1 << 31)
-
-    public static let namedBits: [NamedBit] = [
-        NamedBit(0, "PE"), NamedBit(1, "MP"), NamedBit(2, "EM"), NamedBit(3, "TS"),
-        NamedBit(4, "ET"), NamedBit(5, "NE"), NamedBit(16, "WP"), NamedBit(18, "AM"),
-        NamedBit(29, "NW"), NamedBit(30, "CD"), NamedBit(31, "PG"),
-    ]
 }

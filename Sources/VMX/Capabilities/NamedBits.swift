@@ -1,6 +1,9 @@
 // Bit sets whose bits the SDM names: the VMX control fields (SDM 25.6-25.8), the VM-function
 // controls, the EPT/VPID capabilities (SDM Appendix A.10) and CR0/CR4 (SDM Vol. 3A 2.5).
 // The names are the SDM's own words, so the capability report and error messages can quote them.
+// Each bit is declared once, as a static member whose doc comment begins with the SDM's name;
+// every type's `namedBits` (NamedBits+Generated.swift) is written from those declarations by
+// tools/gen-declarations.
 
 /// One named bit of a register or field: its position and the SDM's name for it.
 public struct NamedBit: Equatable, Sendable {

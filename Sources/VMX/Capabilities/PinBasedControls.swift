@@ -6,19 +6,16 @@ public struct PinBasedControls: VMXControlField {
     public var rawValue: UInt32
     public init(rawValue: UInt32) { self.rawValue = rawValue }
 
+    /// External-interrupt exiting
     public static let externalInterruptExiting = Self(rawValue: 1 << 0)
+    /// NMI exiting
     public static let nmiExiting = Self(rawValue: 1 << 3)
+    /// Virtual NMIs
     public static let virtualNMIs = Self(rawValue: 1 << 5)
+    /// Activate VMX-preemption timer
     public static let activateVMXPreemptionTimer = Self(rawValue: 1 << 6)
+    /// Process posted interrupts
     public static let processPostedInterrupts = Self(rawValue: 1 << 7)
-
-    public static let namedBits: [NamedBit] = [
-        NamedBit(0, "External-interrupt exiting"),
-        NamedBit(3, "NMI exiting"),
-        NamedBit(5, "Virtual NMIs"),
-        NamedBit(6, "Activate VMX-preemption timer"),
-        NamedBit(7, "Process posted interrupts"),
-    ]
 
     /// Bits 1, 2 and 4 (SDM A.2).
     public static let defaultOneBits = Self(rawValue: 0x0000_0016)

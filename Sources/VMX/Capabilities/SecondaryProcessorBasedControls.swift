@@ -6,71 +6,68 @@ public struct SecondaryProcessorBasedControls: VMXControlField {
     public var rawValue: UInt32
     public init(rawValue: UInt32) { self.rawValue = rawValue }
 
+    /// Virtualize APIC accesses
     public static let virtualizeAPICAccesses = Self(rawValue: 1 << 0)
+    /// Enable EPT
     public static let enableEPT = Self(rawValue: 1 << 1)
+    /// Descriptor-table exiting
     public static let descriptorTableExiting = Self(rawValue: 1 << 2)
+    /// Enable RDTSCP
     public static let enableRDTSCP = Self(rawValue: 1 << 3)
+    /// Virtualize x2APIC mode
     public static let virtualizeX2APICMode = Self(rawValue: 1 << 4)
+    /// Enable VPID
     public static let enableVPID = Self(rawValue: 1 << 5)
+    /// WBINVD exiting
     public static let wbinvdExiting = Self(rawValue: 1 << 6)
+    /// Unrestricted guest
     public static let unrestrictedGuest = Self(rawValue: 1 << 7)
+    /// APIC-register virtualization
     public static let apicRegisterVirtualization = Self(rawValue: 1 << 8)
+    /// Virtual-interrupt delivery
     public static let virtualInterruptDelivery = Self(rawValue: 1 << 9)
+    /// PAUSE-loop exiting
     public static let pauseLoopExiting = Self(rawValue: 1 << 10)
+    /// RDRAND exiting
     public static let rdrandExiting = Self(rawValue: 1 << 11)
+    /// Enable INVPCID
     public static let enableINVPCID = Self(rawValue: 1 << 12)
+    /// Enable VM functions
     public static let enableVMFunctions = Self(rawValue: 1 << 13)
+    /// VMCS shadowing
     public static let vmcsShadowing = Self(rawValue: 1 << 14)
+    /// Enable ENCLS exiting
     public static let enableENCLSExiting = Self(rawValue: 1 << 15)
+    /// RDSEED exiting
     public static let rdseedExiting = Self(rawValue: 1 << 16)
+    /// Enable PML
     public static let enablePML = Self(rawValue: 1 << 17)
+    /// EPT-violation #VE
     public static let eptViolationVE = Self(rawValue: 1 << 18)
+    /// Conceal VMX from PT
     public static let concealVMXFromPT = Self(rawValue: 1 << 19)
+    /// Enable XSAVES/XRSTORS
     public static let enableXSAVESXRSTORS = Self(rawValue: 1 << 20)
+    /// PASID translation
     public static let pasidTranslation = Self(rawValue: 1 << 21)
+    /// Mode-based execute control for EPT
     public static let modeBasedExecuteControlForEPT = Self(rawValue: 1 << 22)
+    /// Sub-page write permissions for EPT
     public static let subPageWritePermissionsForEPT = Self(rawValue: 1 << 23)
+    /// Intel PT uses guest physical addresses
     public static let intelPTUsesGuestPhysicalAddresses = Self(rawValue: 1 << 24)
+    /// Use TSC scaling
     public static let useTSCScaling = Self(rawValue: 1 << 25)
+    /// Enable user wait and pause
     public static let enableUserWaitAndPause = Self(rawValue: 1 << 26)
+    /// Enable PCONFIG
     public static let enablePCONFIG = Self(rawValue: 1 << 27)
+    /// Enable ENCLV exiting
     public static let enableENCLVExiting = Self(rawValue: 1 << 28)
+    /// VMM bus-lock detection
     public static let vmmBusLockDetection = Self(rawValue: 1 << 30)
+    /// Instruction timeout
     public static let instructionTimeout = Self(rawValue: 1 << 31)
-
-    public static let namedBits: [NamedBit] = [
-        NamedBit(0, "Virtualize APIC accesses"),
-        NamedBit(1, "Enable EPT"),
-        NamedBit(2, "Descriptor-table exiting"),
-        NamedBit(3, "Enable RDTSCP"),
-        NamedBit(4, "Virtualize x2APIC mode"),
-        NamedBit(5, "Enable VPID"),
-        NamedBit(6, "WBINVD exiting"),
-        NamedBit(7, "Unrestricted guest"),
-        NamedBit(8, "APIC-register virtualization"),
-        NamedBit(9, "Virtual-interrupt delivery"),
-        NamedBit(10, "PAUSE-loop exiting"),
-        NamedBit(11, "RDRAND exiting"),
-        NamedBit(12, "Enable INVPCID"),
-        NamedBit(13, "Enable VM functions"),
-        NamedBit(14, "VMCS shadowing"),
-        NamedBit(15, "Enable ENCLS exiting"),
-        NamedBit(16, "RDSEED exiting"),
-        NamedBit(17, "Enable PML"),
-        NamedBit(18, "EPT-violation #VE"),
-        NamedBit(19, "Conceal VMX from PT"),
-        NamedBit(20, "Enable XSAVES/XRSTORS"),
-        NamedBit(21, "PASID translation"),
-        NamedBit(22, "Mode-based execute control for EPT"),
-        NamedBit(23, "Sub-page write permissions for EPT"),
-        NamedBit(24, "Intel PT uses guest physical addresses"),
-        NamedBit(25, "Use TSC scaling"),
-        NamedBit(26, "Enable user wait and pause"),
-        NamedBit(27, "Enable PCONFIG"),
-        NamedBit(28, "Enable ENCLV exiting"),
-        NamedBit(30, "VMM bus-lock detection"),
-        NamedBit(31, "Instruction timeout"),
-    ]
 
     public static let fieldName = "secondary processor-based VM-execution controls"
 }

@@ -8,15 +8,12 @@ public struct SecondaryVMExitControls: VMXControlField {
     public var rawValue: UInt64
     public init(rawValue: UInt64) { self.rawValue = rawValue }
 
+    /// Save FRED
     public static let saveFRED = Self(rawValue: 1 << 0)
+    /// Load FRED
     public static let loadFRED = Self(rawValue: 1 << 1)
+    /// Prematurely busy shadow stack
     public static let prematurelyBusyShadowStack = Self(rawValue: 1 << 3)
-
-    public static let namedBits: [NamedBit] = [
-        NamedBit(0, "Save FRED"),
-        NamedBit(1, "Load FRED"),
-        NamedBit(3, "Prematurely busy shadow stack"),
-    ]
 
     public static let fieldName = "secondary VM-exit controls"
 }

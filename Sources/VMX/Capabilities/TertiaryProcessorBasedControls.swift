@@ -6,21 +6,18 @@ public struct TertiaryProcessorBasedControls: VMXControlField {
     public var rawValue: UInt64
     public init(rawValue: UInt64) { self.rawValue = rawValue }
 
+    /// LOADIWKEY exiting
     public static let loadIWKeyExiting = Self(rawValue: 1 << 0)
+    /// Enable HLAT
     public static let enableHLAT = Self(rawValue: 1 << 1)
+    /// EPT paging-write control
     public static let eptPagingWriteControl = Self(rawValue: 1 << 2)
+    /// Guest-paging verification
     public static let guestPagingVerification = Self(rawValue: 1 << 3)
+    /// IPI virtualization
     public static let ipiVirtualization = Self(rawValue: 1 << 4)
+    /// Virtualize IA32_SPEC_CTRL
     public static let virtualizeIA32SpecCtrl = Self(rawValue: 1 << 7)
-
-    public static let namedBits: [NamedBit] = [
-        NamedBit(0, "LOADIWKEY exiting"),
-        NamedBit(1, "Enable HLAT"),
-        NamedBit(2, "EPT paging-write control"),
-        NamedBit(3, "Guest-paging verification"),
-        NamedBit(4, "IPI virtualization"),
-        NamedBit(7, "Virtualize IA32_SPEC_CTRL"),
-    ]
 
     public static let fieldName = "tertiary processor-based VM-execution controls"
 }

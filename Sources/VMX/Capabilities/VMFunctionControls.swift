@@ -6,11 +6,8 @@ public struct VMFunctionControls: VMXControlField {
     public var rawValue: UInt64
     public init(rawValue: UInt64) { self.rawValue = rawValue }
 
+    /// EPTP switching
     public static let eptpSwitching = Self(rawValue: 1 << 0)
-
-    public static let namedBits: [NamedBit] = [
-        NamedBit(0, "EPTP switching"),
-    ]
 
     public static let fieldName = "VM-function controls"
 }

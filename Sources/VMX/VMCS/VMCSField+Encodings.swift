@@ -2,6 +2,9 @@
 // B-15, edition 325462-080US), as encodings built from their parts. Fields added by later
 // editions (e.g. the FRED and IA32_SPEC_CTRL fields) are not listed yet. For 64-bit fields
 // only the full encoding is named; `high` gives the encoding of bits 63:32.
+// This is the one declaration of each field: its doc comment, `/// SDM name (encoding H).`, is
+// the name `VMCSField.all` gives it (tools/gen-declarations writes the table from this file and
+// checks each comment's encoding against the parts).
 
 extension VMCSField {
 
