@@ -36,7 +36,9 @@ if bareMetal {
             .unsafeFlags([unicornLibrary]), .linkedLibrary("m"), .linkedLibrary("pthread"),
         ]),
         // Optimized even in debug builds: it runs every guest instruction's hook.
-        .target(name: "EmulatedCPU", dependencies: ["VMX", "Hypervisor", "CUnicorn"], swiftSettings: [.unsafeFlags(["-O"])]),
+        .target(
+            name: "EmulatedCPU", dependencies: ["VMX", "Hypervisor", "CUnicorn"],
+            swiftSettings: [.unsafeFlags(["-O"])]),
         .executableTarget(name: "emulated-cpu-bench", dependencies: ["EmulatedCPU", "Hypervisor", "VMX"]),
         .executableTarget(name: "vmx-entry-check", dependencies: ["EmulatedCPU", "Hypervisor", "VMX"]),
         .testTarget(name: "VMXTests", dependencies: ["VMX"],

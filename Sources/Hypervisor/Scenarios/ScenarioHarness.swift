@@ -6,8 +6,8 @@
 //
 // A file may also make a guest that nothing stops: it launches only when the rules predict a
 // failed entry (the guest never runs) - without the preemption timer only a VMfailValid.
-// Wait-for-SIPI is left only by a SIPI - the VMX-preemption timer counting down to zero there causes no VM exit (SDM 26.5.1) and
-// interrupts do not wake it - and without the timer a guest sent away from its first
+// Wait-for-SIPI is left only by a SIPI - the VMX-preemption timer counting down to zero there
+// causes no VM exit (SDM 26.5.1) and interrupts do not wake it - and without the timer a guest sent away from its first
 // instruction (RIP, CS, RFLAGS, CR3) or put in HLT or shutdown is stopped only by the host
 // timer's interrupt, which Bochs was seen not to deliver to a halted scenario guest.
 import VMX
