@@ -15,7 +15,7 @@ enum ScenarioRunnerSupport {
         let output = GuestRunSupport.Lines()
         cpu.consoleHandler = { output.lines.append($0) }
         var arena = PageArena()
-        _ = try enableVMX(on: cpu, arena: &arena, log: { _ in })
+        _ = try enableVMX(on: cpu, arena: &arena, quiet: true)
         var address: UInt64 = 0x40_0000
         var scenarioFiles: [ScenarioFile] = []
         for (name, text) in files {
@@ -158,7 +158,7 @@ enum ScenarioRunnerSupport {
             ("rip", "0x681e = 0x10002\n"),                      // refused only without the timer
             ("hlt-bad", "0x4826 = 0x1\n0x6822 = 0x4000\n"),     // exit 33 predicted
         ]
-        let skylake = try ScenarioRunnerSupport.run(files, profile: "corei7_skylake_x", world: .kernel)
+        let skylake = try ScenarioRunnerSupport.run(files, profile: "corei7_skylake_x", options: .bootModules)
         let expectedSkylake: [String] = [
             "scenarios: begin", "scenario sipi: refused", "scenario sipi-bad: entry-failure 33 qual 0",
             "scenario rip: success", "scenario hlt-bad: entry-failure 33 qual 0", "scenarios: end",
@@ -167,7 +167,7 @@ enum ScenarioRunnerSupport {
         #expect(skylake.contains("  line 1 sets Guest activity state [0x4826] (wait-for-SIPI: only a SIPI ends it, SDM 26.5.1) and the rules predict success: not launched"))
         // Without the VMX-preemption timer only a predicted VMfailValid launches such a file.
         let penryn = try ScenarioRunnerSupport.run(files + [("rip-vmfail", "0x681e = 0x10002\n0x4002 = 0x0\n")],
-                                                   profile: "core2_penryn_t9600", world: .kernel)
+                                                   profile: "core2_penryn_t9600", options: .bootModules)
         let expectedPenryn: [String] = [
             "scenarios: begin", "scenario sipi: refused", "scenario sipi-bad: entry-failure 33 qual 0",
             "scenario rip: refused", "scenario hlt-bad: refused", "scenario rip-vmfail: vmfail-valid 7", "scenarios: end",
