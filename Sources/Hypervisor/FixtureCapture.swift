@@ -19,14 +19,10 @@ func captureFixture<P: Host>(
     cpu.log("FIXTURE # SwiftVMX capability fixture, captured by the kernel")
     for (leaf, subleaf) in fixtureLeaves {
         let r = cpu.cpuid(leaf: leaf, subleaf: subleaf)
-        let line = "FIXTURE cpuid " + hexDigits(leaf, digits: 8) + " " + hexDigits(subleaf, digits: 8) + " "
-            + hexDigits(r.eax, digits: 8) + " " + hexDigits(r.ebx, digits: 8) + " "
-            + hexDigits(r.ecx, digits: 8) + " " + hexDigits(r.edx, digits: 8)
-        cpu.log("\(line)")
+        cpu.log("FIXTURE cpuid \(hexDigits: leaf, digits: 8) \(hexDigits: subleaf, digits: 8) \(hexDigits: r.eax, digits: 8) \(hexDigits: r.ebx, digits: 8) \(hexDigits: r.ecx, digits: 8) \(hexDigits: r.edx, digits: 8)")
     }
     func logMSR(_ address: MSR, _ value: UInt64) {
-        let line = "FIXTURE msr " + hexDigits(address.rawValue, digits: 8) + " " + hexDigits(value, digits: 16)
-        cpu.log("\(line)")
+        cpu.log("FIXTURE msr \(hexDigits: address.rawValue, digits: 8) \(hexDigits: value, digits: 16)")
     }
     logMSR(MSR.ia32FeatureControl, cpu.readMSR(MSR.ia32FeatureControl))
     for address in VMXCapabilities.msrAddresses {
@@ -46,19 +42,22 @@ func captureFixture<P: Host>(
         cpu.log("FATAL: cannot make the probe VMCS current: \(describe(error))")
         return false
     }
-    var line = "FIXTURE vmcs-fields"
+    var line = LogText()
+    line.appendLiteral("FIXTURE vmcs-fields")
     var onLine = 0
     for encoding in UInt32(0)..<0x8000 where VMCSField(rawValue: encoding).isWellFormed {
         guard (try? cpu.vmread(VMCSField(rawValue: encoding))) != nil else { continue }
-        line += " " + hexDigits(encoding, digits: 4)
+        line.appendLiteral(" ")
+        line.appendHexDigits(UInt64(encoding), digits: 4)
         onLine += 1
         if onLine == 16 {
-            cpu.log("\(line)")
-            line = "FIXTURE vmcs-fields"
+            line.withBytes { cpu.writeConsoleLine($0) }
+            line = LogText()
+            line.appendLiteral("FIXTURE vmcs-fields")
             onLine = 0
         }
     }
-    if onLine > 0 { cpu.log("\(line)") }
+    if onLine > 0 { line.withBytes { cpu.writeConsoleLine($0) } }
     try? cpu.vmclear(vmcs)
     cpu.log("FIXTURE end")
     return true
