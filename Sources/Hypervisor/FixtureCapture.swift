@@ -13,19 +13,16 @@ let fixtureLeaves: [(UInt32, UInt32)] = [
 /// well-formed encoding (SDM 25.11.2: access type, index 9:1, type 11:10, width 14:13) is
 /// tried, so the set is the CPU's own, not our table's. Returns false if the probe's VMCS
 /// cannot be made current.
-func captureFixture<P: Processor>(
-    cpu: P, capabilities: VMXCapabilities, arena: inout PageArena,
-    operation: VMXRootOperation, log: (String) -> Void
+func captureFixture<P: Host>(
+    cpu: P, capabilities: VMXCapabilities, arena: inout PageArena, operation: VMXRootOperation
 ) -> Bool {
-    log("FIXTURE # SwiftVMX capability fixture, captured by the kernel")
+    cpu.log("FIXTURE # SwiftVMX capability fixture, captured by the kernel")
     for (leaf, subleaf) in fixtureLeaves {
         let r = cpu.cpuid(leaf: leaf, subleaf: subleaf)
-        log("FIXTURE cpuid " + hexDigits(leaf, digits: 8) + " " + hexDigits(subleaf, digits: 8) + " "
-            + hexDigits(r.eax, digits: 8) + " " + hexDigits(r.ebx, digits: 8) + " "
-            + hexDigits(r.ecx, digits: 8) + " " + hexDigits(r.edx, digits: 8))
+        cpu.log("FIXTURE cpuid \(hexDigits: leaf, digits: 8) \(hexDigits: subleaf, digits: 8) \(hexDigits: r.eax, digits: 8) \(hexDigits: r.ebx, digits: 8) \(hexDigits: r.ecx, digits: 8) \(hexDigits: r.edx, digits: 8)")
     }
     func logMSR(_ address: MSR, _ value: UInt64) {
-        log("FIXTURE msr " + hexDigits(address.rawValue, digits: 8) + " " + hexDigits(value, digits: 16))
+        cpu.log("FIXTURE msr \(hexDigits: address.rawValue, digits: 8) \(hexDigits: value, digits: 16)")
     }
     logMSR(MSR.ia32FeatureControl, cpu.readMSR(MSR.ia32FeatureControl))
     for address in VMXCapabilities.msrAddresses {
@@ -34,7 +31,7 @@ func captureFixture<P: Processor>(
 
     let basic = operation.basic
     guard let vmcs = arena.allocate(bytes: UInt64(basic.vmcsRegionSize), zeroingWith: cpu) else {
-        log("FATAL: no memory for the probe VMCS")
+        cpu.log("FATAL: no memory for the probe VMCS")
         return false
     }
     cpu.writePhysical32(vmcs, basic.revisionIdentifier)
@@ -42,23 +39,26 @@ func captureFixture<P: Processor>(
         try cpu.vmclear(vmcs)
         try cpu.vmptrld(vmcs)
     } catch {
-        log("FATAL: cannot make the probe VMCS current: " + describe(error))
+        cpu.log("FATAL: cannot make the probe VMCS current: \(describe(error))")
         return false
     }
-    var line = "FIXTURE vmcs-fields"
+    var line = LogText()
+    line.appendLiteral("FIXTURE vmcs-fields")
     var onLine = 0
     for encoding in UInt32(0)..<0x8000 where VMCSField(rawValue: encoding).isWellFormed {
         guard (try? cpu.vmread(VMCSField(rawValue: encoding))) != nil else { continue }
-        line += " " + hexDigits(encoding, digits: 4)
+        line.appendLiteral(" ")
+        line.appendHexDigits(UInt64(encoding), digits: 4)
         onLine += 1
         if onLine == 16 {
-            log(line)
-            line = "FIXTURE vmcs-fields"
+            line.withBytes { cpu.writeConsoleLine($0) }
+            line = LogText()
+            line.appendLiteral("FIXTURE vmcs-fields")
             onLine = 0
         }
     }
-    if onLine > 0 { log(line) }
+    if onLine > 0 { line.withBytes { cpu.writeConsoleLine($0) } }
     try? cpu.vmclear(vmcs)
-    log("FIXTURE end")
+    cpu.log("FIXTURE end")
     return true
 }

@@ -58,25 +58,24 @@ public struct BootOptions {
 
 /// Runs the hypervisor on `cpu` with memory from `arena`: the guests in `guests` (built-in ones
 /// first, then the user's boot modules), with `host` as the host state of every VMCS.
-/// `bootTimestamp` is the TSC at the Swift entry point, for the benchmark. Lines of the enable
-/// sequence and the capability report go to `log`, the rest to the processor's console.
+/// `bootTimestamp` is the TSC at the Swift entry point, for the benchmark. Every line goes to
+/// the processor's console (`cpu.log`).
 /// `debugging`: the debug snapshot and the guest debugger, which only debug images have.
 /// Returns whether everything succeeded; on failure the last lines logged say why.
 public func runHypervisor<P: Host>(
     on cpu: P, arena: inout PageArena, options: BootOptions, host: HostState, guests: [GuestImage],
     bootTimestamp: UInt64 = 0, debugging: GuestDebugHooks<P>? = nil, machine: PassThroughMachine? = nil,
-    afterVMXON: () -> Void = {}, beforeVMXOFF: () -> Void = {}, others: OtherProcessors = .none,
-    log: (String) -> Void
+    afterVMXON: () -> Void = {}, beforeVMXOFF: () -> Void = {}, others: OtherProcessors = .none
 ) -> Bool {
     let operation: VMXRootOperation
     do {
-        operation = try enableVMX(on: cpu, arena: &arena, log: log)
+        operation = try enableVMX(on: cpu, arena: &arena)
     } catch {
-        log("FATAL: " + error.description)
+        cpu.log("FATAL: \(error.description)")
         return false
     }
     let capabilities = VMXCapabilities.read(from: cpu)
-    capabilityReport(capabilities, emit: log)
+    capabilityReport(capabilities) { line in cpu.log("\(line)") }
     // The other processors (bare metal: Sources/Kernel/Processors.swift) enter VMX root
     // operation now and leave it before this one does.
     afterVMXON()
@@ -91,7 +90,7 @@ public func runHypervisor<P: Host>(
     host.cr4 = cpu.readControlRegister(.cr4)
     if options.captureFixture {
         succeeded = captureFixture(cpu: cpu, capabilities: capabilities, arena: &arena,
-                                   operation: operation, log: log)
+                                   operation: operation)
     } else if options.scenarios {
         succeeded = runScenarios(scenarioFiles(guests, cpu: cpu), capabilities: capabilities, host: host, options: .bootModules,
                                  imageChecksum: machine?.imageChecksum, arena: &arena, cpu: cpu)
@@ -103,9 +102,9 @@ public func runHypervisor<P: Host>(
 
     beforeVMXOFF()
     do {
-        try disableVMX(operation, on: cpu, log: log)
+        try disableVMX(operation, on: cpu)
     } catch {
-        log("FATAL: " + error.description)
+        cpu.log("FATAL: \(error.description)")
         return false
     }
     return succeeded

@@ -150,8 +150,7 @@ private func kernelMain() {
         debugging: debugging, machine: passThroughMachine(info),
         afterVMXON: Processors.enableVMXOnOthers, beforeVMXOFF: Processors.disableVMXOnOthers,
         others: OtherProcessors(count: { Processors.readyForGuests.count }, start: Processors.startGuests,
-                                finish: Processors.finishGuests)
-    ) { line in log("\(line)") }
+                                finish: Processors.finishGuests))
     Processors.reportVirtualised()
     exitMachine(success: succeeded)
 }

@@ -506,7 +506,7 @@ enum Processors {
         var arena = PageArena(base: me.vmxonPage, end: me.vmxonPage + PhysicalPageAllocator.pageSize)
         let operation: VMXRootOperation
         do {
-            operation = try enableVMX(on: RealProcessor(), arena: &arena, log: { _ in })
+            operation = try enableVMX(on: RealProcessor(), arena: &arena, quiet: true)
         } catch {
             log("cpu \(me.index) (APIC ID \(me.apicID)): left out: \(error.description)")
             return false

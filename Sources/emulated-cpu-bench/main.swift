@@ -24,7 +24,7 @@ func format(_ value: Double) -> String {
 func makeCPU(profile: CapabilityProfile, vmcsCount: Int) throws -> EmulatedCPU {
     let cpu = EmulatedCPU(profile: profile)
     var arena = PageArena()
-    let operation = try enableVMX(on: cpu, arena: &arena, log: { _ in })
+    let operation = try enableVMX(on: cpu, arena: &arena, quiet: true)
     for _ in 0..<vmcsCount {
         let vmcs = arena.allocate(bytes: UInt64(operation.basic.vmcsRegionSize), zeroingWith: cpu)!
         cpu.writePhysical32(vmcs, operation.basic.revisionIdentifier)

@@ -57,7 +57,7 @@ let cpu = EmulatedCPU(profile: profile, memorySize: 64 << 20, faultReporter: { m
 cpu.consoleHandler = { line in print(line) }
 var arena = PageArena()
 do {
-    _ = try enableVMX(on: cpu, arena: &arena, log: { _ in })
+    _ = try enableVMX(on: cpu, arena: &arena, quiet: true)
 } catch {
     print("vmx-entry-check: VMX cannot be enabled on profile \(profileName): \(error.description)")
     exit(1)

@@ -15,16 +15,17 @@ struct HypervisorOnEmulatedCPUTests {
         // Firmware that left IA32_FEATURE_CONTROL unlocked: the enable code locks it.
         cpu.ia32FeatureControl = 0
         var arena = PageArena()
-        var log: [String] = []
-        let root = try enableVMX(on: cpu, arena: &arena, log: { log.append($0) })
+        let root = try enableVMX(on: cpu, arena: &arena)
         #expect(cpu.vmxOperation == .root)
         #expect(cpu.vmxonPointer == root.vmxonRegion)
         #expect(cpu.ia32FeatureControl & FeatureControl.lock.rawValue != 0)
         #expect(Int(root.physicalAddressWidth) == cpu.physicalAddressWidth)
-        try disableVMX(root, on: cpu, log: { log.append($0) })
+        try disableVMX(root, on: cpu)
         #expect(cpu.vmxOperation == .outside)
         #expect(cpu.cr4 & ControlRegister4.vmxe.rawValue == 0)
         #expect(cpu.lastFault == nil)
+        #expect(cpu.consoleLines.first == "VMX: supported (CPUID.1:ECX.VMX[bit 5] = 1)")
+        #expect(cpu.consoleLines.last == "VMX: VMXOFF succeeded, CR4.VMXE cleared")
     }
 }
 
@@ -35,15 +36,14 @@ struct FixtureCaptureOnEmulatedCPUTests {
         let profile = try Profiles.named(profileName)
         let cpu = EmulatedCPU(profile: profile, faultReporter: recordIssue)
         var arena = PageArena()
-        let root = try enableVMX(on: cpu, arena: &arena, log: { _ in })
+        let root = try enableVMX(on: cpu, arena: &arena, quiet: true)
         // The capture runs after the enable code, which locks IA32_FEATURE_CONTROL.
         let featureControl = cpu.ia32FeatureControl
-        var lines: [String] = []
         let captured = captureFixture(cpu: cpu, capabilities: try #require(profile.vmxCapabilities),
-                                      arena: &arena, operation: root, log: { lines.append($0) })
+                                      arena: &arena, operation: root)
         #expect(captured)
         // What tools/capture-fixtures does: a model line, then the FIXTURE records.
-        let records = lines.filter { $0.hasPrefix("FIXTURE ") }.map { String($0.dropFirst("FIXTURE ".count)) }
+        let records = cpu.consoleLines.filter { $0.hasPrefix("FIXTURE ") }.map { String($0.dropFirst("FIXTURE ".count)) }
         let text = (["model " + profile.model] + records).joined(separator: "\n")
         let recaptured = try CapabilityProfile.parse(text, name: profileName)
         #expect(recaptured.model == profile.model)

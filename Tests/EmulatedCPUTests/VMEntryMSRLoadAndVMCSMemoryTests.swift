@@ -27,7 +27,7 @@ enum ScenarioRun {
         let output = Lines()
         cpu.consoleHandler = { output.lines.append($0) }
         var arena = PageArena()
-        _ = try enableVMX(on: cpu, arena: &arena, log: { _ in })
+        _ = try enableVMX(on: cpu, arena: &arena, quiet: true)
         var address: UInt64 = 0x40_0000
         var scenarioFiles: [ScenarioFile] = []
         for (name, text) in files {

@@ -14,7 +14,7 @@ import EmulatedCPU
         let output = GuestRunSupport.Lines()
         cpu.consoleHandler = { output.lines.append($0) }
         var arena = PageArena()
-        _ = try enableVMX(on: cpu, arena: &arena, log: { _ in })
+        _ = try enableVMX(on: cpu, arena: &arena, quiet: true)
         let capabilities = VMXCapabilities.read(from: cpu)
         let setup = ControlSetup(capabilities: capabilities)
         let pageOrNil = arena.allocate(bytes: ExitStatistics.byteCount, zeroingWith: cpu)

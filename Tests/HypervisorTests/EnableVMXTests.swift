@@ -7,9 +7,8 @@ import VMX
 @Suite struct EnableVMXTests {
     func enable(_ cpu: FakeProcessor) throws(VMXEnableError) -> (VMXRootOperation, [String]) {
         var arena = PageArena()
-        var lines: [String] = []
-        let operation = try enableVMX(on: cpu, arena: &arena, log: { lines.append($0) })
-        return (operation, lines)
+        let operation = try enableVMX(on: cpu, arena: &arena)
+        return (operation, cpu.consoleLines)
     }
 
     @Test func succeedsAndLeavesCPUInVMXRootOperation() throws {
@@ -87,11 +86,11 @@ import VMX
         cpu.msrs[MSR.ia32VMXBasic.rawValue]! |= 1 << 48
         var above = PageArena(base: 0x1_0000_0000, end: 0x1_0001_0000)
         #expect(throws: VMXEnableError.noMemoryForVMXONRegion(size: 0x400, limit: 1 << 32)) {
-            try enableVMX(on: cpu, arena: &above, log: { _ in })
+            try enableVMX(on: cpu, arena: &above, quiet: true)
         }
         // The last page below 4 GiB is still good.
         var below = PageArena(base: 0xFFFF_F000, end: 0x1_0001_0000)
-        #expect((try? enableVMX(on: cpu, arena: &below, log: { _ in }))?.vmxonRegion == 0xFFFF_F000)
+        #expect((try? enableVMX(on: cpu, arena: &below, quiet: true))?.vmxonRegion == 0xFFFF_F000)
     }
 
     @Test func reportsVMXONFailure() {
@@ -106,10 +105,10 @@ import VMX
     @Test func disableLeavesVMXAndClearsCR4VMXE() throws {
         let cpu = FakeProcessor.vmxCapable()
         let (operation, _) = try enable(cpu)
-        var lines: [String] = []
-        try disableVMX(operation, on: cpu, log: { lines.append($0) })
+        cpu.consoleLines = []
+        try disableVMX(operation, on: cpu)
         #expect(cpu.vmxoffCalls == 1)
         #expect(cpu.cr4 & (1 << 13) == 0)
-        #expect(lines == ["VMX: VMXOFF succeeded, CR4.VMXE cleared"])
+        #expect(cpu.consoleLines == ["VMX: VMXOFF succeeded, CR4.VMXE cleared"])
     }
 }

@@ -1,8 +1,10 @@
 // A scripted processor for the enable sequence's failure paths: it serves captured MSR and
 // CPUID values, keeps CR0/CR4 and memory, can refuse control-register bits, and records every
 // MSR read so a test can prove that no MSR was read where the architecture says it is absent.
+// As a Host it keeps the console's lines (`consoleLines`); it runs no guest.
 import Testing
 import VMX
+import Hypervisor
 
 final class FakeProcessor: Processor {
     var msrs: [UInt32: UInt64]
@@ -20,6 +22,8 @@ final class FakeProcessor: Processor {
     var vmxonCalls: [UInt64] = []
     var vmxoffCalls = 0
     var msrReads: [UInt32] = []
+    /// The lines written to the console, in order.
+    var consoleLines: [String] = []
 
     init(msrs: [UInt32: UInt64], leaves: [UInt64: CPUIDResult]) {
         self.msrs = msrs
@@ -97,4 +101,39 @@ extension FakeProcessor {
                 0x8000_0008 << 32: CPUIDResult(eax: 0x3028, ebx: 0, ecx: 0, edx: 0),
             ])
     }
+}
+
+/// The console keeps its lines; the guest-side operations are outside what this processor
+/// scripts, so any use of them fails the test.
+extension FakeProcessor: Host {
+    func writeConsoleLine(_ bytes: UnsafeRawBufferPointer) {
+        consoleLines.append(String(decoding: bytes, as: UTF8.self))
+    }
+    func enterGuest(_ registers: inout GuestRegisters, launch: Bool) throws(VMFailure) {
+        Issue.record("FakeProcessor runs no guest")
+        throw .invalid
+    }
+    func vmreadField(_ field: VMCSField) -> UInt64 {
+        Issue.record("FakeProcessor has no current VMCS (VMREAD \(hex(field.rawValue)))")
+        return 0
+    }
+    func vmwriteField(_ field: VMCSField, _ value: UInt64) {
+        Issue.record("FakeProcessor has no current VMCS (VMWRITE \(hex(field.rawValue)))")
+    }
+    func invept(type: INVEPTType, eptp: UInt64) throws(VMFailure) { Issue.record("FakeProcessor: INVEPT") }
+    func invvpid(type: INVVPIDType, vpid: UInt16, address: UInt64) throws(VMFailure) {
+        Issue.record("FakeProcessor: INVVPID")
+    }
+    func readTimestampCounter() -> UInt64 { 0 }
+    func readPort(_ port: UInt16, size: Int) -> UInt32 {
+        Issue.record("FakeProcessor has no ports (IN \(hex(port)))")
+        return 0
+    }
+    func writePort(_ port: UInt16, size: Int, _ value: UInt32) {
+        Issue.record("FakeProcessor has no ports (OUT \(hex(port)))")
+    }
+    func armHostTimer(cycles: UInt64) -> UInt8? { nil }
+    func disarmHostTimer() {}
+    func hostTimerExpired() -> Bool { false }
+    func endHostInterrupt(vector: UInt8) {}
 }

@@ -80,9 +80,7 @@ final class ScriptedDebugHost: GuestDebugHost {
         cpu.consoleHandler = { output.lines.append($0) }
         var arena = PageArena()
         _ = Hypervisor.runHypervisor(on: cpu, arena: &arena, options: BootOptions(), host: host, guests: [image],
-                                     debugging: debugging.hooks) {
-            output.lines.append($0)
-        }
+                                     debugging: debugging.hooks)
         return (debugHost, output.lines, cpu)
     }
 

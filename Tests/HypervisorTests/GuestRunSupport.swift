@@ -187,7 +187,7 @@ enum GuestRunSupport {
         cpu.consoleHandler = { output.lines.append($0) }
         var arena = PageArena()
         let succeeded = Hypervisor.runHypervisor(on: cpu, arena: &arena, options: BootOptions(), host: host,
-                                                 guests: guestImages) { output.lines.append($0) }
+                                                 guests: guestImages)
         return (output.lines, succeeded, cpu)
     }
 

@@ -45,11 +45,10 @@ import EmulatedCPU
                                PhysicalRange(start: PhysicalLayout.arenaEnd, end: 64 << 20)]
         let machine = PassThroughMachine(firmwareMap: Self.firmwareMap, claimGuestRAM: { ram }, imageChecksum: { 0x1234 })
         var arena = PageArena()
-        var lines: [String] = []
         let host = HostState.emulatedKernel(cr0: cpu.cr0, cr3: cpu.cr3, cr4: cpu.cr4, efer: cpu.efer)
         let healthy = runHypervisor(on: cpu, arena: &arena, options: BootOptions(), host: host, guests: [image],
-                                    machine: machine) { lines.append($0) }
-        lines += cpu.consoleLines
+                                    machine: machine)
+        let lines = cpu.consoleLines
         let com3 = String(decoding: cpu.portWrites.filter { $0.port == 0x3E8 }.map { UInt8(truncatingIfNeeded: $0.value) },
                           as: UTF8.self)
         return (lines, com3, healthy)

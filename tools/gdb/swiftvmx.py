@@ -366,7 +366,7 @@ class SwiftBreak(gdb.Command):
     """swift-break NAME: hardware breakpoints on every function whose demangled Swift name contains NAME.
 
     Embedded Swift's mangling defeats `break Module.function`; this matches the demangled names
-    (as `swift-demangle --simplified` prints them, e.g. `enableVMX<A>(on:arena:log:)`)."""
+    (as `swift-demangle --simplified` prints them, e.g. `enableVMX<A>(on:arena:quiet:)`)."""
 
     def __init__(self):
         super().__init__("swift-break", gdb.COMMAND_BREAKPOINTS)

@@ -67,6 +67,13 @@ public struct LogText: StringInterpolationProtocol {
         }
     }
 
+    /// Decimal, out of line: the sign test is not repeated at every use.
+    @inline(never)
+    public mutating func appendInterpolation(_ value: Int) {
+        if value < 0 { append(UInt8(ascii: "-")) }
+        appendDecimal(UInt64(value.magnitude))
+    }
+
     @inline(never)
     public mutating func appendDecimal(_ value: UInt64) {
         var divisor: UInt64 = 1
@@ -84,11 +91,21 @@ public struct LogText: StringInterpolationProtocol {
 
     @inline(never)
     public mutating func appendHex(_ value: UInt64, digits: Int) {
+        append(UInt8(ascii: "0"))
+        append(UInt8(ascii: "x"))
+        appendHexDigits(value, digits: digits)
+    }
+
+    /// At least `digits` lowercase hexadecimal digits, without `0x` (a fixture's columns).
+    public mutating func appendInterpolation<T: BinaryInteger>(hexDigits value: T, digits: Int) {
+        appendHexDigits(UInt64(truncatingIfNeeded: value), digits: digits)
+    }
+
+    @inline(never)
+    public mutating func appendHexDigits(_ value: UInt64, digits: Int) {
         var shown = 1
         while shown < 16 && value >> UInt64(shown * 4) != 0 { shown += 1 }
         shown = max(shown, min(digits, 16))
-        append(UInt8(ascii: "0"))
-        append(UInt8(ascii: "x"))
         var shift = (shown - 1) * 4
         while shift >= 0 {
             let nibble = UInt8((value >> UInt64(shift)) & 0xF)
