@@ -9,20 +9,22 @@ import PackageDescription
 
 let bareMetal = Context.environment["VMX_KERNEL"] == "1"
 
-let embeddedSettings: [SwiftSetting] = bareMetal
+let embeddedSettings: [SwiftSetting] =
+    bareMetal
     ? [.enableExperimentalFeature("Embedded"), .unsafeFlags(["-wmo"])] : []
 
 var targets: [Target] = [
     .target(name: "VMX", swiftSettings: embeddedSettings),
-    .target(name: "Hypervisor", dependencies: ["VMX"], swiftSettings: embeddedSettings),
+    .target(name: "Hypervisor", dependencies: ["VMX"], swiftSettings: embeddedSettings)
 ]
 var products: [Product] = []
 
 if bareMetal {
     targets += [
         .target(name: "Intrinsics"),
-        .target(name: "Kernel", dependencies: ["Hypervisor", "VMX", "Intrinsics"],
-                swiftSettings: embeddedSettings),
+        .target(
+            name: "Kernel", dependencies: ["Hypervisor", "VMX", "Intrinsics"],
+            swiftSettings: embeddedSettings)
     ]
     products += [.library(name: "Kernel", type: .static, targets: ["Kernel"])]
 } else {
@@ -32,19 +34,22 @@ if bareMetal {
     // path; its static library is linked from there.
     let unicornLibrary = Context.packageDirectory + "/build/unicorn/unicorn/lib/libunicorn.a"
     targets += [
-        .target(name: "CUnicorn", linkerSettings: [
-            .unsafeFlags([unicornLibrary]), .linkedLibrary("m"), .linkedLibrary("pthread"),
-        ]),
+        .target(
+            name: "CUnicorn",
+            linkerSettings: [
+                .unsafeFlags([unicornLibrary]), .linkedLibrary("m"), .linkedLibrary("pthread")
+            ]),
         // Optimized even in debug builds: it runs every guest instruction's hook.
         .target(
             name: "EmulatedCPU", dependencies: ["VMX", "Hypervisor", "CUnicorn"],
             swiftSettings: [.unsafeFlags(["-O"])]),
         .executableTarget(name: "emulated-cpu-bench", dependencies: ["EmulatedCPU", "Hypervisor", "VMX"]),
         .executableTarget(name: "vmx-entry-check", dependencies: ["EmulatedCPU", "Hypervisor", "VMX"]),
-        .testTarget(name: "VMXTests", dependencies: ["VMX"],
-                    resources: []),
+        .testTarget(
+            name: "VMXTests", dependencies: ["VMX"],
+            resources: []),
         .testTarget(name: "HypervisorTests", dependencies: ["Hypervisor", "VMX", "EmulatedCPU"]),
-        .testTarget(name: "EmulatedCPUTests", dependencies: ["EmulatedCPU", "Hypervisor", "VMX"]),
+        .testTarget(name: "EmulatedCPUTests", dependencies: ["EmulatedCPU", "Hypervisor", "VMX"])
     ]
 }
 

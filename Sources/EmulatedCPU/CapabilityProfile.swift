@@ -38,8 +38,10 @@ public struct CapabilityProfile: Sendable {
     /// defines (and high halves of 64-bit fields), possibly undocumented ones the CPU accepts.
     public var vmcsFields: [VMCSField]
 
-    public init(name: String, model: String, comments: [String] = [], cpuidLeaves: [CPUIDLeaf],
-                msrs: [UInt32: UInt64], vmcsFields: [VMCSField]) {
+    public init(
+        name: String, model: String, comments: [String] = [], cpuidLeaves: [CPUIDLeaf],
+        msrs: [UInt32: UInt64], vmcsFields: [VMCSField]
+    ) {
         self.name = name
         self.model = model
         self.comments = comments
@@ -109,29 +111,48 @@ extension CapabilityProfile {
                 guard tokens.count == 7 else { throw fail("'cpuid' needs LEAF SUBLEAF EAX EBX ECX EDX") }
                 var values: [UInt32] = []
                 for token in tokens.dropFirst() {
-                    guard let value = hexNumber(token, digits: 8) else { throw fail("'\(token)' is not 8 hexadecimal digits") }
+                    guard let value = hexNumber(token, digits: 8) else {
+                        throw fail("'\(token)' is not 8 hexadecimal digits")
+                    }
                     values.append(UInt32(value))
                 }
                 guard !leaves.contains(where: { $0.leaf == values[0] && $0.subleaf == values[1] }) else {
-                    throw fail("leaf \(hexDigits(values[0], digits: 8)) subleaf \(hexDigits(values[1], digits: 8)) captured twice")
+                    throw fail(
+                        """
+                        leaf \(hexDigits(values[0], digits: 8)) subleaf \(hexDigits(values[1], digits: 8)) \
+                        captured twice
+                        """
+                    )
                 }
-                leaves.append(CPUIDLeaf(leaf: values[0], subleaf: values[1],
-                                        result: CPUIDResult(eax: values[2], ebx: values[3], ecx: values[4], edx: values[5])))
+                leaves.append(
+                    CPUIDLeaf(
+                        leaf: values[0], subleaf: values[1],
+                        result: CPUIDResult(eax: values[2], ebx: values[3], ecx: values[4], edx: values[5])))
             case "msr":
                 guard tokens.count == 3 else { throw fail("'msr' needs ADDRESS VALUE") }
-                guard let address = hexNumber(tokens[1], digits: 8) else { throw fail("address '\(tokens[1])' is not 8 hexadecimal digits") }
-                guard let value = hexNumber(tokens[2], digits: 16) else { throw fail("value '\(tokens[2])' is not 16 hexadecimal digits") }
+                guard let address = hexNumber(tokens[1], digits: 8) else {
+                    throw fail("address '\(tokens[1])' is not 8 hexadecimal digits")
+                }
+                guard let value = hexNumber(tokens[2], digits: 16) else {
+                    throw fail("value '\(tokens[2])' is not 16 hexadecimal digits")
+                }
                 guard msrs[UInt32(address)] == nil else { throw fail("MSR \(tokens[1]) captured twice") }
                 msrs[UInt32(address)] = value
             case "vmcs-fields":
                 guard tokens.count >= 2 else { throw fail("'vmcs-fields' needs at least one encoding") }
                 for token in tokens.dropFirst() {
-                    guard let encoding = hexNumber(token, digits: 4) else { throw fail("encoding '\(token)' is not 4 hexadecimal digits") }
+                    guard let encoding = hexNumber(token, digits: 4) else {
+                        throw fail("encoding '\(token)' is not 4 hexadecimal digits")
+                    }
                     let field = VMCSField(rawValue: UInt32(encoding))
                     // The capture tries every well-formed encoding, so a CPU's undocumented
                     // components appear too; a malformed one cannot have been accepted.
-                    guard field.isWellFormed else { throw fail("encoding \(token) is not a well-formed VMCS component encoding") }
-                    guard seenFields.insert(field.rawValue).inserted else { throw fail("encoding \(token) listed twice") }
+                    guard field.isWellFormed else {
+                        throw fail("encoding \(token) is not a well-formed VMCS component encoding")
+                    }
+                    guard seenFields.insert(field.rawValue).inserted else {
+                        throw fail("encoding \(token) listed twice")
+                    }
                     fields.append(field)
                 }
             case "end":
@@ -143,8 +164,9 @@ extension CapabilityProfile {
         }
         guard ended else { throw ProfileError("\(file): no 'end' record: the capture is truncated") }
         guard let model else { throw ProfileError("\(file): no 'model' record") }
-        let profile = CapabilityProfile(name: name, model: model, comments: comments, cpuidLeaves: leaves,
-                                        msrs: msrs, vmcsFields: fields)
+        let profile = CapabilityProfile(
+            name: name, model: model, comments: comments, cpuidLeaves: leaves,
+            msrs: msrs, vmcsFields: fields)
         try profile.checkCapabilityMSRsExistence(file: file)
         return profile
     }
@@ -155,7 +177,12 @@ extension CapabilityProfile {
         let listed = msrs.keys.filter { VMXCapabilities.name(ofMSR: MSR(rawValue: $0)) != nil }
         guard let caps = vmxCapabilities else {
             if let address = listed.min() {
-                throw ProfileError("\(file): MSR \(hexDigits(address, digits: 8)) listed, but CPUID.1:ECX.VMX = 0 or IA32_VMX_BASIC is missing")
+                throw ProfileError(
+                    """
+                    \(file): MSR \(hexDigits(address, digits: 8)) listed, but CPUID.1:ECX.VMX = 0 or \
+                    IA32_VMX_BASIC is missing
+                    """
+                )
             }
             return
         }
@@ -163,10 +190,20 @@ extension CapabilityProfile {
             let exists = caps.value(ofMSR: address) != nil
             let name = VMXCapabilities.name(ofMSR: address) ?? hex(address.rawValue)
             if exists && msrs[address.rawValue] == nil {
-                throw ProfileError("\(file): \(name) (\(hexDigits(address.rawValue, digits: 8))) exists by SDM Appendix A but has no 'msr' line")
+                throw ProfileError(
+                    """
+                    \(file): \(name) (\(hexDigits(address.rawValue, digits: 8))) exists by SDM Appendix A but has \
+                    no 'msr' line
+                    """
+                )
             }
             if !exists && msrs[address.rawValue] != nil {
-                throw ProfileError("\(file): \(name) (\(hexDigits(address.rawValue, digits: 8))) has an 'msr' line but does not exist by SDM Appendix A")
+                throw ProfileError(
+                    """
+                    \(file): \(name) (\(hexDigits(address.rawValue, digits: 8))) has an 'msr' line but does not \
+                    exist by SDM Appendix A
+                    """
+                )
             }
         }
     }

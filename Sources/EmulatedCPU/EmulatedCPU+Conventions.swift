@@ -42,7 +42,8 @@ extension EmulatedCPU {
     /// instruction itself does not exist on this CPU (#UD), e.g. INVEPT without EPT.
     func admit(_ exitReason: ExitReason, supported: Bool = true) -> Admission {
         if vmxOperation == .outside || !supported || cr0 & ControlRegister0.pe.rawValue == 0
-            || rflags & RFLAGS.vm.rawValue != 0 || inCompatibilityMode {
+            || rflags & RFLAGS.vm.rawValue != 0 || inCompatibilityMode
+        {
             raise(.invalidOpcode)
             return .faulted
         }

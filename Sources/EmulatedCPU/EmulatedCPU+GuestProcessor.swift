@@ -63,7 +63,11 @@ extension EmulatedCPU: GuestProcessor {
         case .invalid: outcome = "VMfailInvalid"
         case .valid(let error): outcome = "VMfailValid, VM-instruction error \(error.rawValue)"
         }
-        let message = "\(instruction) of \(name) [\(hex(field.rawValue, digits: 4))] without an outcome to check failed: \(outcome)"
+        let message =
+            """
+            \(instruction) of \(name) [\(hex(field.rawValue, digits: 4))] without an outcome to check failed: \
+            \(outcome)
+            """
         guestExecutionProblems.append(message)
         applyFaultPolicy(message)
     }

@@ -27,7 +27,8 @@ extension EmulatedCPU {
         begin(.invept)
         let caps = capabilities?.eptVPIDCapabilitiesOrNone ?? EPTVPIDCapabilities(rawValue: 0)
         guard case .execute = admit(.invept, supported: capabilities?.hasINVEPT == true) else { return }
-        let supported = (type == INVEPTType.singleContext && caps.contains(.singleContextINVEPT))
+        let supported =
+            (type == INVEPTType.singleContext && caps.contains(.singleContextINVEPT))
             || (type == INVEPTType.allContext && caps.contains(.allContextINVEPT))
         guard supported else { throw vmFail(.invalidOperandToINVEPTOrINVVPID) }
         // Single-context: fails when VM entry with "enable EPT" = 1 would fail due to the EPTP.
@@ -82,7 +83,9 @@ extension EmulatedCPU {
         default: return false
         }
         if eptp & EPTPointer.accessedAndDirtyFlags != 0 && !caps.contains(.accessedAndDirtyFlags) { return false }
-        if eptp & EPTPointer.supervisorShadowStack != 0 && !caps.contains(.supervisorShadowStackControl) { return false }
+        if eptp & EPTPointer.supervisorShadowStack != 0 && !caps.contains(.supervisorShadowStackControl) {
+            return false
+        }
         return eptp & EPTPointer.reservedBits11To8 == 0 && eptp >> UInt64(physicalAddressWidth) == 0
     }
 

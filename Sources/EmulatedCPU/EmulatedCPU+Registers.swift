@@ -21,14 +21,17 @@ extension EmulatedCPU {
         let effectiveLeaf = inRange ? leaf : maxBasic
         if let exact = profile.cpuid(leaf: effectiveLeaf, subleaf: subleaf) { return exact }
         // Leaves without subleaves ignore ECX: the capture holds them at subleaf 0.
-        if !Self.leavesWithSubleaves.contains(effectiveLeaf), let plain = profile.cpuid(leaf: effectiveLeaf, subleaf: 0) {
+        if !Self.leavesWithSubleaves.contains(effectiveLeaf), let plain = profile.cpuid(leaf: effectiveLeaf, subleaf: 0)
+        {
             return plain
         }
         return zero
     }
 
     /// Leaves whose output depends on ECX (SDM Vol. 2A CPUID, Table 3-8).
-    static let leavesWithSubleaves: Set<UInt32> = [4, 7, 0xB, 0xD, 0xF, 0x10, 0x12, 0x14, 0x17, 0x18, 0x1B, 0x1D, 0x1E, 0x1F, 0x20, 0x23, 0x24]
+    static let leavesWithSubleaves: Set<UInt32> = [
+        4, 7, 0xB, 0xD, 0xF, 0x10, 0x12, 0x14, 0x17, 0x18, 0x1B, 0x1D, 0x1E, 0x1F, 0x20, 0x23, 0x24
+    ]
 
     // MARK: MSRs
 
@@ -52,7 +55,9 @@ extension EmulatedCPU {
 
     public func writeMSR(_ msr: MSR, _ value: UInt64) {
         begin(.wrmsr)
-        guard cpl == 0, !msrWriteFaults(msr.rawValue, value, cr0: cr0, efer: efer) else { raise(.generalProtection0); return }
+        guard cpl == 0, !msrWriteFaults(msr.rawValue, value, cr0: cr0, efer: efer) else {
+            raise(.generalProtection0); return
+        }
         switch msr.rawValue {
         case MSR.ia32FeatureControl.rawValue:
             ia32FeatureControl = value
@@ -72,7 +77,8 @@ extension EmulatedCPU {
         switch msr {
         case MSR.ia32FeatureControl.rawValue:
             // SDM 24.7: once the lock bit is set, WRMSR to the MSR faults until reset.
-            return ia32FeatureControl & FeatureControl.lock.rawValue != 0 || value & ~FeatureControl.defined.rawValue != 0
+            return ia32FeatureControl & FeatureControl.lock.rawValue != 0
+                || value & ~FeatureControl.defined.rawValue != 0
         case MSR.ia32EFER.rawValue:
             // Reserved bits fault; LME cannot change while paging is on.
             return value & ~ExtendedFeatureEnable.defined.rawValue != 0
@@ -80,8 +86,9 @@ extension EmulatedCPU {
         case Self.capabilityMSRRange:
             // The capability MSRs are read-only (SDM Appendix A).
             return true
-        case MSR.ia32FSBase.rawValue, MSR.ia32GSBase.rawValue, MSR.ia32KernelGSBase.rawValue, MSR.ia32SysenterESP.rawValue, MSR.ia32SysenterEIP.rawValue,
-             MSR.ia32LSTAR.rawValue, MSR.ia32CSTAR.rawValue:
+        case MSR.ia32FSBase.rawValue, MSR.ia32GSBase.rawValue, MSR.ia32KernelGSBase.rawValue,
+            MSR.ia32SysenterESP.rawValue, MSR.ia32SysenterEIP.rawValue,
+            MSR.ia32LSTAR.rawValue, MSR.ia32CSTAR.rawValue:
             // Addresses: a non-canonical value faults (SDM Vol. 4, Table 2-2).
             return msrs[msr] == nil || !isCanonical(value)
         default:
@@ -118,16 +125,21 @@ extension EmulatedCPU {
     private func writeCR0(_ value: UInt64) {
         let pe = ControlRegister0.pe.rawValue, pg = ControlRegister0.pg.rawValue
         let nw = ControlRegister0.nw.rawValue, cd = ControlRegister0.cd.rawValue
-        guard value >> 32 == 0,                                   // bits 63:32 are reserved
-              value & pg == 0 || value & pe != 0,                 // paging needs protection
-              value & nw == 0 || value & cd != 0,                 // NW without CD is invalid
-              efer & ExtendedFeatureEnable.lma.rawValue == 0 || value & pg != 0,            // IA-32e mode keeps paging on
-              efer & ExtendedFeatureEnable.lme.rawValue == 0 || value & pg == 0 || cr4 & ControlRegister4.pae.rawValue != 0,
-              vmxOperation == .outside || capabilities?.cr0Fixed.permits(value) ?? true
+        guard value >> 32 == 0,  // bits 63:32 are reserved
+            value & pg == 0 || value & pe != 0,  // paging needs protection
+            value & nw == 0 || value & cd != 0,  // NW without CD is invalid
+            efer & ExtendedFeatureEnable.lma.rawValue == 0 || value & pg != 0,  // IA-32e mode keeps paging on
+            efer & ExtendedFeatureEnable.lme.rawValue == 0 || value & pg == 0
+                || cr4 & ControlRegister4.pae.rawValue != 0,
+            vmxOperation == .outside || capabilities?.cr0Fixed.permits(value) ?? true
         else { raise(.generalProtection0); return }
         cr0 = value
         // Enabling paging with IA32_EFER.LME = 1 activates IA-32e mode.
-        if value & pg != 0 && efer & ExtendedFeatureEnable.lme.rawValue != 0 { efer |= ExtendedFeatureEnable.lma.rawValue } else if value & pg == 0 { efer &= ~ExtendedFeatureEnable.lma.rawValue }
+        if value & pg != 0 && efer & ExtendedFeatureEnable.lme.rawValue != 0 {
+            efer |= ExtendedFeatureEnable.lma.rawValue
+        } else if value & pg == 0 {
+            efer &= ~ExtendedFeatureEnable.lma.rawValue
+        }
     }
 
     /// MOV to CR3: in IA-32e mode bits 62:MAXPHYADDR are reserved (bit 63 is the PCID
@@ -145,9 +157,9 @@ extension EmulatedCPU {
     private func writeCR4(_ value: UInt64) {
         let vmxe = ControlRegister4.vmxe.rawValue
         guard value & ~supportedCR4Bits == 0,
-              value & vmxe == 0 || supportsVMX,
-              efer & ExtendedFeatureEnable.lma.rawValue == 0 || value & ControlRegister4.pae.rawValue != 0,
-              vmxOperation == .outside || (value & vmxe != 0 && capabilities?.cr4Fixed.permits(value) ?? true)
+            value & vmxe == 0 || supportsVMX,
+            efer & ExtendedFeatureEnable.lma.rawValue == 0 || value & ControlRegister4.pae.rawValue != 0,
+            vmxOperation == .outside || (value & vmxe != 0 && capabilities?.cr4Fixed.permits(value) ?? true)
         else { raise(.generalProtection0); return }
         cr4 = value
     }

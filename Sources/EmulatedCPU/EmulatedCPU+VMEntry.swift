@@ -66,17 +66,20 @@ extension EmulatedCPU {
     /// "load IA32_EFER" is 1, else LMA and LME from the host address-space size; CS.L likewise;
     /// CPL 0; RFLAGS cleared except bit 1.
     func loadHostState(from vmcs: VMCSData) {
-        let exitControls = VMExitControls(rawValue: UInt32(truncatingIfNeeded: value(of: .primaryVMExitControls, in: vmcs)))
+        let exitControls = VMExitControls(
+            rawValue: UInt32(truncatingIfNeeded: value(of: .primaryVMExitControls, in: vmcs)))
         let hostIs64Bit = exitControls.contains(.hostAddressSpaceSize)
         let cr0Fixed = capabilities?.cr0Fixed ?? FixedBits(fixed0: 0, fixed1: .max)
         let cr4Fixed = capabilities?.cr4Fixed ?? FixedBits(fixed0: 0, fixed1: .max)
 
-        let cr0Kept: UInt64 = ControlRegister0.et.rawValue | ControlRegister0.cd.rawValue | ControlRegister0.nw.rawValue
+        let cr0Kept: UInt64 =
+            ControlRegister0.et.rawValue | ControlRegister0.cd.rawValue | ControlRegister0.nw.rawValue
             | ControlRegister0.reservedHigh.rawValue | ControlRegister0.reservedLow.rawValue
             | cr0Fixed.fixed0 | ~cr0Fixed.fixed1
         // The VMX-fixed bits hold their fixed values in root operation (a guest with
         // "unrestricted guest" may have run with PE or PG clear).
-        cr0 = ((cr0 & cr0Kept) | (value(of: .hostCR0, in: vmcs) & ~cr0Kept) | cr0Fixed.fixed0)
+        cr0 =
+            ((cr0 & cr0Kept) | (value(of: .hostCR0, in: vmcs) & ~cr0Kept) | cr0Fixed.fixed0)
             & (cr0Fixed.fixed1 | ControlRegister0.reservedHigh.rawValue)
         cr3 = value(of: .hostCR3, in: vmcs)
         let cr4Kept = cr4Fixed.fixed0 | ~cr4Fixed.fixed1

@@ -76,7 +76,9 @@ extension EmulatedCPU {
             guestEFER = currentVMCSFieldValue(.guestIA32EFER)
         } else {
             guestEFER = efer & ~(ExtendedFeatureEnable.lma.rawValue | ExtendedFeatureEnable.lme.rawValue)
-            if entry.contains(.ia32eModeGuest) { guestEFER |= ExtendedFeatureEnable.lma.rawValue | ExtendedFeatureEnable.lme.rawValue }
+            if entry.contains(.ia32eModeGuest) {
+                guestEFER |= ExtendedFeatureEnable.lma.rawValue | ExtendedFeatureEnable.lme.rawValue
+            }
         }
         return (currentVMCSFieldValue(.guestCR0), guestEFER)
     }

@@ -9,7 +9,7 @@ extension EmulatedCPU {
         // #UD: CR0.PE = 0, CR4.VMXE = 0, RFLAGS.VM = 1, compatibility mode; also when the CPU
         // has no VMX (CR4.VMXE could not have been set).
         guard let capabilities, cr0 & ControlRegister0.pe.rawValue != 0, cr4 & ControlRegister4.vmxe.rawValue != 0,
-              rflags & RFLAGS.vm.rawValue == 0, !inCompatibilityMode
+            rflags & RFLAGS.vm.rawValue == 0, !inCompatibilityMode
         else { raise(.invalidOpcode); return }
 
         switch vmxOperation {
@@ -21,17 +21,20 @@ extension EmulatedCPU {
         case .outside:
             // #GP(0): CPL > 0, A20M, CR0/CR4 outside their VMX-fixed bits, IA32_FEATURE_CONTROL
             // unlocked, or VMXON disabled there for the current SMX state.
-            let enable = inSMXOperation ? FeatureControl.enableVMXInsideSMX.rawValue : FeatureControl.enableVMXOutsideSMX.rawValue
+            let enable =
+                inSMXOperation
+                ? FeatureControl.enableVMXInsideSMX.rawValue : FeatureControl.enableVMXOutsideSMX.rawValue
             guard cpl == 0, !a20Masked,
-                  capabilities.cr0Fixed.permits(cr0), capabilities.cr4Fixed.permits(cr4),
-                  ia32FeatureControl & FeatureControl.lock.rawValue != 0, ia32FeatureControl & enable != 0
+                capabilities.cr0Fixed.permits(cr0), capabilities.cr4Fixed.permits(cr4),
+                ia32FeatureControl & FeatureControl.lock.rawValue != 0, ia32FeatureControl & enable != 0
             else { raise(.generalProtection0); return }
 
             guard isValidVMXPointer(region) else { throw vmFailInvalid() }
             // The VMXON region starts with the revision identifier; bit 31 (shadow) must be 0.
             let revision = memory.read32(region)
             guard revision & VMCSRegionHeader.revisionIdentifierMask == capabilities.basic.revisionIdentifier,
-                  revision & VMCSRegionHeader.shadowVMCSIndicator == 0 else {
+                revision & VMCSRegionHeader.shadowVMCSIndicator == 0
+            else {
                 throw vmFailInvalid()
             }
             vmxonPointer = region
@@ -87,7 +90,8 @@ extension EmulatedCPU {
         let revision = memory.read32(vmcs)
         let shadow = revision & VMCSRegionHeader.shadowVMCSIndicator != 0
         guard revision & VMCSRegionHeader.revisionIdentifierMask == revisionIdentifier,
-              !shadow || supportsVMCSShadowing else {
+            !shadow || supportsVMCSShadowing
+        else {
             throw vmFail(.vmptrldIncorrectRevision)
         }
         currentVMCS = activateVMCS(at: vmcs)

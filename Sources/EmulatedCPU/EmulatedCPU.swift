@@ -107,8 +107,10 @@ public final class EmulatedCPU: Processor {
     /// A CPU like `profile`'s, with `memorySize` bytes of zeroed physical memory, in the state
     /// the kernel's boot code leaves: 64-bit mode at CPL 0 with paging (CR0 = PG|ET|PE,
     /// CR4 = PAE, IA32_EFER = LMA|LME), CR4.VMXE clear, outside VMX operation.
-    public init(profile: CapabilityProfile, memorySize: Int = 64 << 20,
-                faultReporter: ((String) -> Void)? = nil) {
+    public init(
+        profile: CapabilityProfile, memorySize: Int = 64 << 20,
+        faultReporter: ((String) -> Void)? = nil
+    ) {
         self.profile = profile
         self.faultReporter = faultReporter
         capabilities = profile.vmxCapabilities
@@ -139,9 +141,10 @@ public final class EmulatedCPU: Processor {
     static let defaultMSRs: [UInt32: UInt64] = [
         MSR.ia32APICBase.rawValue: LocalAPIC.defaultBase | LocalAPIC.bootstrapProcessor,
         MSR.ia32SysenterCS.rawValue: 0, MSR.ia32SysenterESP.rawValue: 0, MSR.ia32SysenterEIP.rawValue: 0,
-        MSR.ia32DebugCtl.rawValue: 0, MSR.ia32PAT.rawValue: PageAttributeTable.powerUpValue, MSR.ia32PerfGlobalCtrl.rawValue: 0,
+        MSR.ia32DebugCtl.rawValue: 0, MSR.ia32PAT.rawValue: PageAttributeTable.powerUpValue,
+        MSR.ia32PerfGlobalCtrl.rawValue: 0,
         MSR.ia32FSBase.rawValue: 0, MSR.ia32GSBase.rawValue: 0, MSR.ia32KernelGSBase.rawValue: 0,
-        MSR.ia32STAR.rawValue: 0, MSR.ia32LSTAR.rawValue: 0, MSR.ia32CSTAR.rawValue: 0, MSR.ia32FMASK.rawValue: 0,
+        MSR.ia32STAR.rawValue: 0, MSR.ia32LSTAR.rawValue: 0, MSR.ia32CSTAR.rawValue: 0, MSR.ia32FMASK.rawValue: 0
     ]
 
     // MARK: Derived state

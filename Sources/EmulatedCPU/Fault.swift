@@ -67,7 +67,8 @@ extension EmulatedCPU {
     func raise(_ fault: Fault) {
         lastFault = fault
         lastFaultInstruction = currentInstruction
-        applyFaultPolicy("\(currentInstruction.rawValue) raised \(fault.mnemonic) on the emulated CPU (\(profile.name))")
+        applyFaultPolicy(
+            "\(currentInstruction.rawValue) raised \(fault.mnemonic) on the emulated CPU (\(profile.name))")
     }
 
     /// Applies the fault policy to a problem the caller has recorded, described by `message`.

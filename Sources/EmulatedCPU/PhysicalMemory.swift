@@ -6,9 +6,9 @@
 // its architectural outcome (e.g. VMPTRLD reads revision FFFFFFFFH and fails with error 11)
 // instead of crashing the test process.
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 public final class PhysicalMemory {
@@ -26,7 +26,7 @@ public final class PhysicalMemory {
         precondition(size > 0, "physical memory needs at least one byte")
         self.size = size
         guard let memory = mmap(nil, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0),
-              memory != MAP_FAILED
+            memory != MAP_FAILED
         else { fatalError("cannot allocate \(size) bytes of emulated memory") }
         bytes = memory
     }

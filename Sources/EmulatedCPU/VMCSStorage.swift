@@ -167,9 +167,11 @@ extension EmulatedCPU {
         guard memory.contains(address, count: Int(VMCSRegionFormat.fieldsOffset) + layout.slotCount * 8) else { return }
         let masks = layout.slotMasks
         for slot in 0..<layout.slotCount {
-            data.fields[slot] = memory.read64(address &+ VMCSRegionFormat.fieldsOffset &+ UInt64(slot) * 8) & masks[slot]
+            data.fields[slot] =
+                memory.read64(address &+ VMCSRegionFormat.fieldsOffset &+ UInt64(slot) * 8) & masks[slot]
         }
-        data.launchState = memory.read64(address &+ VMCSRegionFormat.launchStateOffset) == VMCSRegionFormat.launched
+        data.launchState =
+            memory.read64(address &+ VMCSRegionFormat.launchStateOffset) == VMCSRegionFormat.launched
             ? .launched : .clear
     }
 
@@ -178,7 +180,8 @@ extension EmulatedCPU {
         for slot in 0..<layout.slotCount {
             memory.write64(address &+ VMCSRegionFormat.fieldsOffset &+ UInt64(slot) * 8, data.fields[slot])
         }
-        memory.write64(address &+ VMCSRegionFormat.launchStateOffset,
-                       data.launchState == .launched ? VMCSRegionFormat.launched : 0)
+        memory.write64(
+            address &+ VMCSRegionFormat.launchStateOffset,
+            data.launchState == .launched ? VMCSRegionFormat.launched : 0)
     }
 }

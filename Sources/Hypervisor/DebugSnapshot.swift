@@ -23,7 +23,7 @@
 import VMX
 
 public struct DebugSnapshot: Sendable {
-    public static let magic: UInt64 = 0x5041_4E53_584D_5653   // "SVMXSNAP"
+    public static let magic: UInt64 = 0x5041_4E53_584D_5653  // "SVMXSNAP"
     public static let version: UInt64 = 1
     /// The slots, in layout order.
     public enum Slot: Int, CaseIterable, Sendable {
@@ -56,7 +56,7 @@ public struct DebugSnapshot: Sendable {
         (.idtVectoringInformation, .idtVectoringInformation),
         (.exitInstructionLength, .vmExitInstructionLength),
         (.guestInterruptibilityState, .guestInterruptibilityState),
-        (.guestActivityState, .guestActivityState),
+        (.guestActivityState, .guestActivityState)
     ]
 
     /// Address of the block (physical; the kernel's identity map makes it the virtual one too).
@@ -104,8 +104,10 @@ public struct DebugSnapshot: Sendable {
     /// Records one VM exit: what the run loop read (reason, qualification, RIP) and the guest's
     /// GPRs, and, when detail is 1, the VMCS fields of `vmcsFields` (a field the CPU lacks reads
     /// as 0). Call it after the exit's VMREADs and before its handler runs.
-    public func record<P: Processor>(reason: UInt32, qualification: UInt64, rip: UInt64,
-                                     registers: GuestRegisters, cpu: P) {
+    public func record<P: Processor>(
+        reason: UInt32, qualification: UInt64, rip: UInt64,
+        registers: GuestRegisters, cpu: P
+    ) {
         let sequence = cpu.readPhysical64(base + Slot.sequence.offset)
         write(.sequence, sequence | 1, cpu)
         write(.exitReason, UInt64(reason), cpu)

@@ -44,7 +44,8 @@ public func enableVMX<P: Host>(
     }
     cpu.writePhysical32(region, basic.revisionIdentifier)
     if !quiet {
-        cpu.log("VMX: VMXON region at \(hex: region), \(size) bytes, revision identifier \(hex: basic.revisionIdentifier)")
+        cpu.log(
+            "VMX: VMXON region at \(hex: region), \(size) bytes, revision identifier \(hex: basic.revisionIdentifier)")
     }
 
     do { try cpu.vmxon(region) } catch { throw .vmxonFailed(error) }
@@ -69,8 +70,12 @@ private func enableInFeatureControl<P: Host>(
 ) throws(VMXEnableError) {
     let value = cpu.readMSR(MSR.ia32FeatureControl)
     if value & FeatureControl.lock.rawValue != 0 {
-        guard value & FeatureControl.enableVMXOutsideSMX.rawValue != 0 else { throw .disabledByFirmware(featureControl: value) }
-        if !quiet { cpu.log("VMX: IA32_FEATURE_CONTROL = \(hex: value): locked by firmware, VMXON outside SMX enabled") }
+        guard value & FeatureControl.enableVMXOutsideSMX.rawValue != 0 else {
+            throw .disabledByFirmware(featureControl: value)
+        }
+        if !quiet {
+            cpu.log("VMX: IA32_FEATURE_CONTROL = \(hex: value): locked by firmware, VMXON outside SMX enabled")
+        }
         return
     }
     var wanted = value | FeatureControl.enableVMXOutsideSMX.rawValue | FeatureControl.lock.rawValue
@@ -78,7 +83,9 @@ private func enableInFeatureControl<P: Host>(
     cpu.writeMSR(MSR.ia32FeatureControl, wanted)
     let readBack = cpu.readMSR(MSR.ia32FeatureControl)
     guard readBack == wanted else { throw .featureControlNotWritable(wrote: wanted, readBack: readBack) }
-    if !quiet { cpu.log("VMX: IA32_FEATURE_CONTROL \(hex: value) -> \(hex: wanted): VMXON outside SMX enabled, locked") }
+    if !quiet {
+        cpu.log("VMX: IA32_FEATURE_CONTROL \(hex: value) -> \(hex: wanted): VMXON outside SMX enabled, locked")
+    }
 }
 
 /// Writes the register with the fixed bits applied and checks that every bit took.
@@ -97,6 +104,7 @@ private func bringWithinFixedBits<P: Host>(
             register: register, bit: bit, required: wanted & (UInt64(1) << UInt64(bit)) != 0)
     }
     if !quiet {
-        cpu.log("VMX: \(name) \(hex: current) -> \(hex: actual) (fixed0 \(hex: fixed.fixed0), fixed1 \(hex: fixed.fixed1))")
+        cpu.log(
+            "VMX: \(name) \(hex: current) -> \(hex: actual) (fixed0 \(hex: fixed.fixed0), fixed1 \(hex: fixed.fixed1))")
     }
 }

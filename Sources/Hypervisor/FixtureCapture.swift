@@ -6,7 +6,7 @@ import VMX
 
 /// The CPUID leaves (leaf, subleaf) a fixture records.
 let fixtureLeaves: [(UInt32, UInt32)] = [
-    (0, 0), (1, 0), (7, 0), (0x8000_0000, 0), (0x8000_0001, 0), (0x8000_0008, 0),
+    (0, 0), (1, 0), (7, 0), (0x8000_0000, 0), (0x8000_0001, 0), (0x8000_0008, 0)
 ]
 
 /// Prints the fixture. Probes the field set with VMREAD on a fresh current VMCS: every
@@ -19,7 +19,13 @@ func captureFixture<P: Host>(
     cpu.log("FIXTURE # SwiftVMX capability fixture, captured by the kernel")
     for (leaf, subleaf) in fixtureLeaves {
         let r = cpu.cpuid(leaf: leaf, subleaf: subleaf)
-        cpu.log("FIXTURE cpuid \(hexDigits: leaf, digits: 8) \(hexDigits: subleaf, digits: 8) \(hexDigits: r.eax, digits: 8) \(hexDigits: r.ebx, digits: 8) \(hexDigits: r.ecx, digits: 8) \(hexDigits: r.edx, digits: 8)")
+        cpu.log(
+            """
+            FIXTURE cpuid \(hexDigits: leaf, digits: 8) \(hexDigits: subleaf, digits: 8) \
+            \(hexDigits: r.eax, digits: 8) \(hexDigits: r.ebx, digits: 8) \(hexDigits: r.ecx, digits: 8) \
+            \(hexDigits: r.edx, digits: 8)
+            """
+        )
     }
     func logMSR(_ address: MSR, _ value: UInt64) {
         cpu.log("FIXTURE msr \(hexDigits: address.rawValue, digits: 8) \(hexDigits: value, digits: 16)")

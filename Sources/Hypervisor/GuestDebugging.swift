@@ -22,12 +22,14 @@ public final class GuestDebugging<P: Host> {
 
     /// The closures the run loop calls (runHypervisor's `debugging`).
     public var hooks: GuestDebugHooks<P> {
-        GuestDebugHooks(guestStarting: { [self] vcpu in guestStarting(vcpu) },
-                        guestStopped: { [self] vcpu, stop in guestStopped(vcpu, stop) })
+        GuestDebugHooks(
+            guestStarting: { [self] vcpu in guestStarting(vcpu) },
+            guestStopped: { [self] vcpu, stop in guestStopped(vcpu, stop) })
     }
 
     private func guestStarting(_ vcpu: VirtualCPU<P>) -> GuestStop? {
-        snapshot?.beginGuest(name: vcpu.name.string, vmcs: vcpu.vmcs, exitStatistics: vcpu.statistics.base, cpu: vcpu.cpu)
+        snapshot?.beginGuest(
+            name: vcpu.name.string, vmcs: vcpu.vmcs, exitStatistics: vcpu.statistics.base, cpu: vcpu.cpu)
         debugger = attach(vcpu)
         if let snapshot { recordExits(of: vcpu, into: snapshot) }
         return debugger?.isFinished == true ? .shutDown(code: 0) : nil
@@ -45,7 +47,7 @@ public final class GuestDebugging<P: Host> {
         guard let host else { return nil }
         if let guestName, !vcpu.name.utf8.elementsEqual(guestName) { return nil }
         let debugger = GuestDebugger(vcpu: vcpu, host: host)
-        vcpu.chargesHostTime = false      // waiting for gdb is not the guest's time
+        vcpu.chargesHostTime = false  // waiting for gdb is not the guest's time
         debugger.attach()
         return debugger
     }
@@ -57,8 +59,9 @@ public final class GuestDebugging<P: Host> {
         for index in table.entries.indices {
             let original = table[basic: index]
             table[basic: index] = { vcpu, exit in
-                snapshot.record(reason: exit.reason.rawValue, qualification: exit.qualification, rip: exit.rip,
-                                registers: vcpu.registers, cpu: vcpu.cpu)
+                snapshot.record(
+                    reason: exit.reason.rawValue, qualification: exit.qualification, rip: exit.rip,
+                    registers: vcpu.registers, cpu: vcpu.cpu)
                 return original(vcpu, &exit)
             }
         }
@@ -66,8 +69,9 @@ public final class GuestDebugging<P: Host> {
     }
 
     private func recordFailedEntry(of vcpu: VirtualCPU<P>, into snapshot: DebugSnapshot) {
-        snapshot.record(reason: UInt32(truncatingIfNeeded: vcpu.read(.exitReason)),
-                        qualification: vcpu.read(.exitQualification), rip: vcpu.read(.guestRIP),
-                        registers: vcpu.registers, cpu: vcpu.cpu)
+        snapshot.record(
+            reason: UInt32(truncatingIfNeeded: vcpu.read(.exitReason)),
+            qualification: vcpu.read(.exitQualification), rip: vcpu.read(.guestRIP),
+            registers: vcpu.registers, cpu: vcpu.cpu)
     }
 }

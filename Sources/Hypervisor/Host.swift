@@ -44,13 +44,16 @@ public protocol Host: GuestProcessor {
     /// and exit path, without returning; returns at the first other exit. Returns whether that
     /// exit is already recorded in the exit-statistics page at `statistics`. The default has
     /// no assembly dispatcher: it is `enterGuest`, and returns false.
-    func enterGuestBaseline(_ registers: inout GuestRegisters, launch: Bool, statistics: UInt64) throws(VMFailure) -> Bool
+    func enterGuestBaseline(_ registers: inout GuestRegisters, launch: Bool, statistics: UInt64) throws(VMFailure)
+        -> Bool
 }
 
 extension Host {
     public func announceExitStatistics(at address: UInt64) {}
 
-    public func enterGuestBaseline(_ registers: inout GuestRegisters, launch: Bool, statistics: UInt64) throws(VMFailure) -> Bool {
+    public func enterGuestBaseline(_ registers: inout GuestRegisters, launch: Bool, statistics: UInt64)
+        throws(VMFailure) -> Bool
+    {
         try enterGuest(&registers, launch: launch)
         return false
     }

@@ -89,15 +89,18 @@ public func runHypervisor<P: Host>(
     host.cr0 = cpu.readControlRegister(.cr0)
     host.cr4 = cpu.readControlRegister(.cr4)
     if options.captureFixture {
-        succeeded = captureFixture(cpu: cpu, capabilities: capabilities, arena: &arena,
-                                   operation: operation)
+        succeeded = captureFixture(
+            cpu: cpu, capabilities: capabilities, arena: &arena,
+            operation: operation)
     } else if options.scenarios {
-        succeeded = runScenarios(scenarioFiles(guests, cpu: cpu), capabilities: capabilities, host: host, options: .bootModules,
-                                 imageChecksum: machine?.imageChecksum, arena: &arena, cpu: cpu)
+        succeeded = runScenarios(
+            scenarioFiles(guests, cpu: cpu), capabilities: capabilities, host: host, options: .bootModules,
+            imageChecksum: machine?.imageChecksum, arena: &arena, cpu: cpu)
     } else if options.runGuests {
-        succeeded = runAllGuests(guests, capabilities: capabilities, host: host, options: options,
-                                 bootTimestamp: bootTimestamp, vmxTimestamp: everyProcessorInVMX,
-                                 debugging: debugging, machine: machine, others: others, arena: &arena, cpu: cpu)
+        succeeded = runAllGuests(
+            guests, capabilities: capabilities, host: host, options: options,
+            bootTimestamp: bootTimestamp, vmxTimestamp: everyProcessorInVMX,
+            debugging: debugging, machine: machine, others: others, arena: &arena, cpu: cpu)
     }
 
     beforeVMXOFF()
@@ -117,50 +120,68 @@ func runAllGuests<P: Host>(
     others: OtherProcessors = .none, arena: inout PageArena, cpu: P
 ) -> Bool {
     let setup = ControlSetup(capabilities: capabilities)
-    cpu.log("VMCS: controls: pin-based \(hex: setup.pinBased.rawValue, digits: 8), primary \(hex: setup.primary.rawValue, digits: 8), secondary \(hex: setup.secondary.rawValue, digits: 8), VM-exit \(hex: setup.exit.rawValue, digits: 8), VM-entry \(hex: setup.entryBase.rawValue, digits: 8)")
+    cpu.log(
+        """
+        VMCS: controls: pin-based \(hex: setup.pinBased.rawValue, digits: 8), primary \
+        \(hex: setup.primary.rawValue, digits: 8), secondary \(hex: setup.secondary.rawValue, digits: 8), VM-exit \
+        \(hex: setup.exit.rawValue, digits: 8), VM-entry \(hex: setup.entryBase.rawValue, digits: 8)
+        """
+    )
     setup.report(cpu: cpu)
     guard setup.hasAllRequired else {
         cpu.log("guests: none can run: this CPU lacks VMX controls the hypervisor requires")
         return false
     }
     guard let page = arena.allocate(bytes: ExitStatistics.byteCount, zeroingWith: cpu),
-          let bitmaps = Bitmaps(arena: &arena, cpu: cpu) else {
+        let bitmaps = Bitmaps(arena: &arena, cpu: cpu)
+    else {
         cpu.log("guests: none can run: the arena has no room for the exit statistics and the bitmaps")
         return false
     }
     let statistics = ExitStatistics(base: page, cpu: cpu)
     cpu.announceExitStatistics(at: page)
-    var environment = GuestEnvironment(capabilities: capabilities, setup: setup, host: host, bitmaps: bitmaps,
-                                       statistics: statistics)
+    var environment = GuestEnvironment(
+        capabilities: capabilities, setup: setup, host: host, bitmaps: bitmaps,
+        statistics: statistics)
     if setup.allowsMonitorTrapFlag {
         let first = probeMonitorTrapFlag(environment: environment, arena: &arena, cpu: cpu)
         environment.setup.usesMonitorTrapFlag = first == .monitorTrapFlag
         if environment.setup.usesMonitorTrapFlag {
             cpu.log("VMCS: monitor trap flag allowed, and its VM exits arrive (probe): single steps use it")
         } else {
-            cpu.log("VMCS: monitor trap flag allowed, but the probe's first VM exit was \(first ?? ExitReason(rawValue: 0xFFFF)), not 37 (Monitor trap flag): single steps use RFLAGS.TF and #DB exiting")
+            cpu.log(
+                """
+                VMCS: monitor trap flag allowed, but the probe's first VM exit was \
+                \(first ?? ExitReason(rawValue: 0xFFFF)), not 37 (Monitor trap flag): single steps use RFLAGS.TF \
+                and #DB exiting
+                """
+            )
         }
     }
     if options.bench {
-        let healthy = runBenchmark(guests, environment: environment, bootTimestamp: bootTimestamp,
-                                   vmxTimestamp: vmxTimestamp, others: others, arena: &arena, cpu: cpu)
+        let healthy = runBenchmark(
+            guests, environment: environment, bootTimestamp: bootTimestamp,
+            vmxTimestamp: vmxTimestamp, others: others, arena: &arena, cpu: cpu)
         statistics.print(cpu: cpu)
         return healthy
     }
     let plan = LinuxModules(guests, cpu: cpu)
     var healthy = plan.healthy
     // The other processors run the built-in guests meanwhile (OtherProcessors.swift).
-    let everywhere = options.runBuiltInGuests
+    let everywhere =
+        options.runBuiltInGuests
         ? guests.filter { $0.isBuiltIn && !$0.name.utf8.elementsEqual(benchmarkGuestName.utf8) } : []
     let othersRun = others.startGuests(everywhere, environment: environment, arena: &arena)
     var vpid: UInt16 = 1
     for (index, image) in guests.enumerated()
     where !image.name.utf8.elementsEqual(benchmarkGuestName.utf8) && !plan.isLinuxOrInitrd(index)
-        && (options.runBuiltInGuests || !image.isBuiltIn) {
+        && (options.runBuiltInGuests || !image.isBuiltIn)
+    {
         // A guest's memory, EPT tables and VMCS are its own: the next guest gets them again.
         let mark = arena.mark
-        let result = runGuest(image, environment: environment, vpid: vpid, arena: &arena, cpu: cpu,
-                              debugging: debugging)
+        let result = runGuest(
+            image, environment: environment, vpid: vpid, arena: &arena, cpu: cpu,
+            debugging: debugging)
         if result.vmcsIsClear { arena.release(to: mark) }
         healthy = healthy && result.healthy
         vpid &+= 1
@@ -171,18 +192,30 @@ func runAllGuests<P: Host>(
     if let kernel = plan.kernel {
         if let machine {
             let before = machine.imageChecksum()
-            let result = runLinuxGuest(guests[kernel.index], initrd: kernel.initrd.map { guests[$0] },
-                                       options: kernel.options, environment: environment, machine: machine,
-                                       vpid: vpid, arena: &arena, cpu: cpu, debugging: debugging)
+            let result = runLinuxGuest(
+                guests[kernel.index], initrd: kernel.initrd.map { guests[$0] },
+                options: kernel.options, environment: environment, machine: machine,
+                vpid: vpid, arena: &arena, cpu: cpu, debugging: debugging)
             let after = machine.imageChecksum()
             if before == after {
-                cpu.log("hypervisor image: code and read-only data unchanged across guest \(kernel.options.name) (checksum \(hex: after))")
+                cpu.log(
+                    """
+                    hypervisor image: code and read-only data unchanged across guest \(kernel.options.name) \
+                    (checksum \(hex: after))
+                    """
+                )
             } else {
-                cpu.log("hypervisor image: code or read-only data CHANGED across guest \(kernel.options.name) (checksum \(hex: before), now \(hex: after))")
+                cpu.log(
+                    """
+                    hypervisor image: code or read-only data CHANGED across guest \(kernel.options.name) (checksum \
+                    \(hex: before), now \(hex: after))
+                    """
+                )
             }
             healthy = healthy && result.healthy && before == after
             vpid &+= 1
-            for image in guests where image.isBuiltIn && options.afterLinux.map({ image.name.utf8.elementsEqual($0) }) == true {
+            for image in guests
+            where image.isBuiltIn && options.afterLinux.map({ image.name.utf8.elementsEqual($0) }) == true {
                 let mark = arena.mark
                 let again = runGuest(image, environment: environment, vpid: vpid, arena: &arena, cpu: cpu)
                 if again.vmcsIsClear { arena.release(to: mark) }

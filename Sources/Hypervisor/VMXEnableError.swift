@@ -30,8 +30,10 @@ public enum VMXEnableError: Error, Equatable {
             return "IA32_FEATURE_CONTROL did not accept " + hex(wrote) + ": reads " + hex(readBack)
         case .controlRegisterBitNotAccepted(let register, let bit, let required):
             // Names compared as enums, not Strings: String equality needs Unicode tables in the kernel.
-            let name = register == .cr0 ? "CR0." + ControlRegister0.name(ofBit: bit)
-                                        : "CR4." + ControlRegister4.name(ofBit: bit)
+            let name =
+                register == .cr0
+                ? "CR0." + ControlRegister0.name(ofBit: bit)
+                : "CR4." + ControlRegister4.name(ofBit: bit)
             let fixed = register == .cr0 ? "IA32_VMX_CR0_FIXED" : "IA32_VMX_CR4_FIXED"
             return required
                 ? name + " must be 1 in VMX operation (" + fixed + "0) but the kernel cannot set it"

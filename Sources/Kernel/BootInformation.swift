@@ -149,7 +149,8 @@ public enum MalformedBootInformation: Error {
         case .multiboot1EntryTooSmall(let address, let size):
             logText("multiboot1 memory map entry at \(hex: address) is malformed: size = \(size), less than 20")
         case .multiboot1EntryPastEnd(let address, let mapLength):
-            logText("multiboot1 memory map entry at \(hex: address) is malformed: it runs past mmap_length = \(mapLength)")
+            logText(
+                "multiboot1 memory map entry at \(hex: address) is malformed: it runs past mmap_length = \(mapLength)")
         case .multiboot1TooManyModules(let count):
             logText("multiboot1 mods_count = \(count) is implausible")
         case .moduleEndsBeforeStart(let index, let start, let end):
@@ -157,13 +158,23 @@ public enum MalformedBootInformation: Error {
         case .multiboot2TotalSize(let size):
             logText("multiboot2 information is malformed: total_size = \(size) (must be 16 to 1 MiB)")
         case .multiboot2TagSize(let type, let offset, let size, let totalSize):
-            logText("multiboot2 tag type \(type) at offset \(offset) is malformed: size = \(size) does not fit total_size = \(totalSize)")
+            logText(
+                """
+                multiboot2 tag type \(type) at offset \(offset) is malformed: size = \(size) does not fit \
+                total_size = \(totalSize)
+                """
+            )
         case .multiboot2NoEndTag(let totalSize):
             logText("multiboot2 information is malformed: no end tag (type 0) within total_size = \(totalSize)")
         case .multiboot2NoMemoryMap:
             logText("multiboot2 information has no memory map tag (type 6)")
         case .multiboot2MemoryMapEntrySize(let size):
-            logText("multiboot2 memory map tag (type 6) is malformed: entry_size = \(size) (must be a multiple of 8, at least 24)")
+            logText(
+                """
+                multiboot2 memory map tag (type 6) is malformed: entry_size = \(size) (must be a multiple of 8, at \
+                least 24)
+                """
+            )
         case .multiboot2EmptyMemoryMap:
             logText("multiboot2 memory map tag (type 6) has no entries")
         }
@@ -176,7 +187,9 @@ public enum MalformedBootInformation: Error {
 struct PhysicalBytes {
     let base: UInt64
 
-    static func mapped(_ base: UInt64, size: UInt64, _ what: StaticString) throws(MalformedBootInformation) -> PhysicalBytes {
+    static func mapped(_ base: UInt64, size: UInt64, _ what: StaticString) throws(MalformedBootInformation)
+        -> PhysicalBytes
+    {
         let range = PhysicalRange(start: base, size: size)
         guard range.end <= IdentityMap.limit, range.end >= base else { throw .beyondIdentityMap(what, range) }
         return PhysicalBytes(base: base)
@@ -193,7 +206,8 @@ struct PhysicalBytes {
     /// The NUL-terminated string at `address`, at most `limit` bytes and never past the
     /// identity map: its bytes without the NUL, and its range with the NUL.
     static func cString(at address: UInt64, limit: Int = 4096, _ what: StaticString)
-        throws(MalformedBootInformation) -> (UnsafeRawBufferPointer, PhysicalRange) {
+        throws(MalformedBootInformation) -> (UnsafeRawBufferPointer, PhysicalRange)
+    {
         let bytes = try mapped(address, size: 1, what)
         let reach = Int(min(UInt64(limit), IdentityMap.limit - address))
         var length = 0

@@ -59,7 +59,12 @@ public func kmain(_ magic: UInt32, _ informationAddress: UInt32) -> Never {
         exitMachine(success: false)
     }
     guard let arena = chooseArena(info, image: image) else {
-        log("FATAL: no \(PhysicalLayout.arenaSize >> 20) MiB of available RAM below 4 GiB for the hypervisor arena, clear of the kernel, the boot information and the modules")
+        log(
+            """
+            FATAL: no \(PhysicalLayout.arenaSize >> 20) MiB of available RAM below 4 GiB for the hypervisor arena, \
+            clear of the kernel, the boot information and the modules
+            """
+        )
         exitMachine(success: false)
     }
     hypervisorArena = arena
@@ -76,10 +81,16 @@ public func kmain(_ magic: UInt32, _ informationAddress: UInt32) -> Never {
     var available: [PhysicalRange] = []
     available.reserveCapacity(info.memoryMap.count)
     for entry in info.memoryMap where entry.isAvailable { available.append(entry.range) }
-    KernelMemory.pages = PhysicalPageAllocator(available: available, reserved: reserved,
-                                               mappedLimit: IdentityMap.fullLimit)
+    KernelMemory.pages = PhysicalPageAllocator(
+        available: available, reserved: reserved,
+        mappedLimit: IdentityMap.fullLimit)
     guard KernelMemory.pages!.freePageCount > kernelStackPages else {
-        log("FATAL: the memory map leaves no free memory between 1 MiB and 4 GiB outside the kernel image, the boot information and the hypervisor arena")
+        log(
+            """
+            FATAL: the memory map leaves no free memory between 1 MiB and 4 GiB outside the kernel image, the boot \
+            information and the hypervisor arena
+            """
+        )
         exitMachine(success: false)
     }
     IdentityMap.extend()
@@ -88,7 +99,12 @@ public func kmain(_ magic: UInt32, _ informationAddress: UInt32) -> Never {
         exitMachine(success: false)
     }
     let free = KernelMemory.pages!.freePageCount
-    log("page allocator: \(free) free pages (\(free * 4) KiB) in \(KernelMemory.pages!.ranges.count) ranges; identity map up to \(hex: IdentityMap.limit)")
+    log(
+        """
+        page allocator: \(free) free pages (\(free * 4) KiB) in \(KernelMemory.pages!.ranges.count) ranges; \
+        identity map up to \(hex: IdentityMap.limit)
+        """
+    )
 
     bootInformation = info
     kernel_run_on_stack(stack + UInt64(kernelStackPages) * PhysicalPageAllocator.pageSize, kernelMain)
@@ -133,24 +149,25 @@ private func kernelMain() {
     }
     var arena = PageArena(base: hypervisorArena.start, end: hypervisorArena.end)
     let options = BootOptions(commandLine: info.commandLine?.string ?? "")
-#if DEBUG
-    let debugging: GuestDebugHooks<RealProcessor>? = installDebugging(options: options)
-#else
-    // The release image has neither the debug snapshot nor the guest debugger: an
-    // unauthenticated stub on a serial port does not ship, and the size target (docs/DEBUGGING.md).
-    let debugging: GuestDebugHooks<RealProcessor>? = nil
-    if options.gdb {
-        log("gdb: ignored: the guest debugger is in the debug image only (make gdb-guest, docs/DEBUGGING.md)")
-    }
-#endif
+    #if DEBUG
+        let debugging: GuestDebugHooks<RealProcessor>? = installDebugging(options: options)
+    #else
+        // The release image has neither the debug snapshot nor the guest debugger: an
+        // unauthenticated stub on a serial port does not ship, and the size target (docs/DEBUGGING.md).
+        let debugging: GuestDebugHooks<RealProcessor>? = nil
+        if options.gdb {
+            log("gdb: ignored: the guest debugger is in the debug image only (make gdb-guest, docs/DEBUGGING.md)")
+        }
+    #endif
     Processors.startAll(info, options: options)
     let succeeded = runHypervisor(
         on: RealProcessor(), arena: &arena, options: options, host: HostAndGuests.hostState(),
         guests: HostAndGuests.guests(modules: info.modules), bootTimestamp: bootTimestamp,
         debugging: debugging, machine: passThroughMachine(info),
         afterVMXON: Processors.enableVMXOnOthers, beforeVMXOFF: Processors.disableVMXOnOthers,
-        others: OtherProcessors(count: { Processors.readyForGuests.count }, start: Processors.startGuests,
-                                finish: Processors.finishGuests))
+        others: OtherProcessors(
+            count: { Processors.readyForGuests.count }, start: Processors.startGuests,
+            finish: Processors.finishGuests))
     Processors.reportVirtualised()
     exitMachine(success: succeeded)
 }
@@ -174,24 +191,32 @@ private func passThroughMachine(_ info: BootInformation) -> PassThroughMachine {
     for entry in info.memoryMap {
         firmwareMap.append(E820Entry(base: entry.base, length: entry.length, type: E820Type(rawValue: entry.type)))
     }
-    return PassThroughMachine(firmwareMap: firmwareMap, claimGuestRAM: {
-        guard let (pool, released) = KernelMemory.pages!.confine(toPages: keptPoolPages) else { return nil }
-        log("page allocator: keeps \(pool) (\(keptPoolPages * 4) KiB) for the rest of the run; the pass-through guest gets the other free pages")
-        let earlyMemory = PhysicalRange(start: kernel_low_memory_start(), end: kernel_low_memory_end())
-        var granted = released
-        granted += PhysicalRange.subtracting([earlyMemory] + info.occupied, from: [firstMegabyte])
-        for module in info.modules { granted.append(module.range) }
-        return granted
-    }, imageChecksum: {
-        // FNV-1a over the kernel's code and read-only data, 8 bytes at a time.
-        var hash: UInt64 = 0xCBF2_9CE4_8422_2325
-        var address = kernel_image_start()
-        while address + 8 <= kernel_rodata_end() {
-            hash = (hash ^ UnsafePointer<UInt64>(bitPattern: UInt(address))!.pointee) &* 0x100_0000_01B3
-            address += 8
-        }
-        return hash
-    })
+    return PassThroughMachine(
+        firmwareMap: firmwareMap,
+        claimGuestRAM: {
+            guard let (pool, released) = KernelMemory.pages!.confine(toPages: keptPoolPages) else { return nil }
+            log(
+                """
+                page allocator: keeps \(pool) (\(keptPoolPages * 4) KiB) for the rest of the run; the pass-through \
+                guest gets the other free pages
+                """
+            )
+            let earlyMemory = PhysicalRange(start: kernel_low_memory_start(), end: kernel_low_memory_end())
+            var granted = released
+            granted += PhysicalRange.subtracting([earlyMemory] + info.occupied, from: [firstMegabyte])
+            for module in info.modules { granted.append(module.range) }
+            return granted
+        },
+        imageChecksum: {
+            // FNV-1a over the kernel's code and read-only data, 8 bytes at a time.
+            var hash: UInt64 = 0xCBF2_9CE4_8422_2325
+            var address = kernel_image_start()
+            while address + 8 <= kernel_rodata_end() {
+                hash = (hash ^ UnsafePointer<UInt64>(bitPattern: UInt(address))!.pointee) &* 0x100_0000_01B3
+                address += 8
+            }
+            return hash
+        })
 }
 
 private func report(_ info: BootInformation) {

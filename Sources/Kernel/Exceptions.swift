@@ -64,7 +64,12 @@ public func kernelException(_ frame: UnsafePointer<ExceptionFrame>) -> Never {
     }
     reportingException = true
 
-    log("FATAL: exception \(Int(f.vector)) \(ExceptionVector.name(f.vector)), error code \(hex: f.errorCode, digits: 8) at RIP \(hex: f.rip, digits: 16)")
+    log(
+        """
+        FATAL: exception \(Int(f.vector)) \(ExceptionVector.name(f.vector)), error code \
+        \(hex: f.errorCode, digits: 8) at RIP \(hex: f.rip, digits: 16)
+        """
+    )
     log("  CS=\(hex: f.cs, digits: 4) RFLAGS=\(hex: f.rflags, digits: 16) CR2=\(hex: x86_read_cr2(), digits: 16)")
     log("  SS=\(hex: f.ss, digits: 4) RSP=\(hex: f.rsp, digits: 16) CR3=\(hex: x86_read_cr3(), digits: 16)")
     log("  RAX=\(hex: f.rax, digits: 16) RBX=\(hex: f.rbx, digits: 16) RCX=\(hex: f.rcx, digits: 16)")
@@ -72,7 +77,12 @@ public func kernelException(_ frame: UnsafePointer<ExceptionFrame>) -> Never {
     log("  RBP=\(hex: f.rbp, digits: 16) R8=\(hex: f.r8, digits: 16) R9=\(hex: f.r9, digits: 16)")
     log("  R10=\(hex: f.r10, digits: 16) R11=\(hex: f.r11, digits: 16) R12=\(hex: f.r12, digits: 16)")
     log("  R13=\(hex: f.r13, digits: 16) R14=\(hex: f.r14, digits: 16) R15=\(hex: f.r15, digits: 16)")
-    log("  CR0=\(hex: x86_read_cr0(), digits: 16) CR4=\(hex: x86_read_cr4(), digits: 16) EFER=\(hex: x86_rdmsr(MSR.ia32EFER), digits: 16)")
+    log(
+        """
+          CR0=\(hex: x86_read_cr0(), digits: 16) CR4=\(hex: x86_read_cr4(), digits: 16) \
+        EFER=\(hex: x86_rdmsr(MSR.ia32EFER), digits: 16)
+        """
+    )
     exitMachine(success: false)
 }
 
@@ -82,8 +92,19 @@ func reportExceptionOnAP(_ me: PerCPU, _ f: ExceptionFrame) -> Never {
     if me[word: PerCPU.reportingOffset] != 0 { Processors.halt() }
     me[word: PerCPU.reportingOffset] = 1
     Heap.releaseLock(ifHeldBy: me.index)
-    log("cpu \(me.index) (APIC ID \(me.apicID)): FATAL: exception \(Int(f.vector)) \(ExceptionVector.name(f.vector)), error code \(hex: f.errorCode, digits: 8) at RIP \(hex: f.rip, digits: 16), CR2=\(hex: x86_read_cr2(), digits: 16), RSP=\(hex: f.rsp, digits: 16)")
-    log("cpu \(me.index) (APIC ID \(me.apicID)): halted and left out\(me[word: PerCPU.vmxRootOffset] != 0 ? " (in VMX root operation)" : ""); the other processors go on")
+    log(
+        """
+        cpu \(me.index) (APIC ID \(me.apicID)): FATAL: exception \(Int(f.vector)) \
+        \(ExceptionVector.name(f.vector)), error code \(hex: f.errorCode, digits: 8) at RIP \
+        \(hex: f.rip, digits: 16), CR2=\(hex: x86_read_cr2(), digits: 16), RSP=\(hex: f.rsp, digits: 16)
+        """
+    )
+    log(
+        """
+        cpu \(me.index) (APIC ID \(me.apicID)): halted and left \
+        out\(me[word: PerCPU.vmxRootOffset] != 0 ? " (in VMX root operation)" : ""); the other processors go on
+        """
+    )
     me.state = APState.leftOut
     me.command = 0
     Processors.halt()

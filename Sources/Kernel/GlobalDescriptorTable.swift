@@ -26,14 +26,19 @@ public enum GlobalDescriptorTable {
 
     /// Builds the GDT and TSS, loads GDTR, reloads the segment registers and loads TR.
     static func install() {
-        install(gdt: base, tss: taskStateBase, interruptStacks: (
-            kernel_double_fault_stack_top(), kernel_nmi_stack_top(), kernel_machine_check_stack_top()))
+        install(
+            gdt: base, tss: taskStateBase,
+            interruptStacks: (
+                kernel_double_fault_stack_top(), kernel_nmi_stack_top(), kernel_machine_check_stack_top()
+            ))
     }
 
     /// The same for any processor: its own GDT (at least `limit + 1` bytes) and TSS
     /// (`taskStateSize` bytes) at `gdt` and `tss`, and the tops of its #DF, NMI and #MC stacks.
-    static func install(gdt gdtBase: UInt64, tss tssBase: UInt64,
-                        interruptStacks: (doubleFault: UInt64, nmi: UInt64, machineCheck: UInt64)) {
+    static func install(
+        gdt gdtBase: UInt64, tss tssBase: UInt64,
+        interruptStacks: (doubleFault: UInt64, nmi: UInt64, machineCheck: UInt64)
+    ) {
         let tss = UnsafeMutableRawPointer(bitPattern: UInt(tssBase))!
         tss.initializeMemory(as: UInt8.self, repeating: 0, count: Int(taskStateSize))
         // IST1-IST7 at offsets 36 + 8 * (n - 1); the TSS's 8-byte fields are not 8-aligned.

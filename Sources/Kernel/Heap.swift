@@ -17,12 +17,12 @@ import Intrinsics
 
 enum Heap {
     private static let headerSize = 16
-    private static let classCount = 7               // 32, 64, ..., 2048 bytes, header included
+    private static let classCount = 7  // 32, 64, ..., 2048 bytes, header included
     private static let smallest = 32
     private static let chunkPages = 16
-    private static let smallMagic: UInt64 = 0x5356_4D58_0000_0000    // "SVMX" | class
-    private static let pageMagic: UInt64 = 0x5356_4D50_0000_0000     // "SVMP" | page count
-    private static let earlyMagic: UInt64 = 0x5356_4D45_0000_0000    // "SVME"
+    private static let smallMagic: UInt64 = 0x5356_4D58_0000_0000  // "SVMX" | class
+    private static let pageMagic: UInt64 = 0x5356_4D50_0000_0000  // "SVMP" | page count
+    private static let earlyMagic: UInt64 = 0x5356_4D45_0000_0000  // "SVME"
     private static let magicMask: UInt64 = 0xFFFF_FFFF_0000_0000
 
     // Free-list heads, one word per size class.
@@ -43,7 +43,12 @@ enum Heap {
         while !x86_atomic_cas32(&lockWord, 0, me) {
             turns += 1
             if turns == 100_000_000 {
-                log("FATAL: the heap lock is still held by cpu \(x86_atomic_load32(&lockWord) &- 1) after 100000000 turns")
+                log(
+                    """
+                    FATAL: the heap lock is still held by cpu \(x86_atomic_load32(&lockWord) &- 1) after 100000000 \
+                    turns
+                    """
+                )
                 exitMachine(success: false)
             }
             x86_pause()
@@ -59,7 +64,8 @@ enum Heap {
     static func allocate(size: Int, alignment: Int) -> UnsafeMutableRawPointer? {
         let alignment = max(alignment, headerSize)
         guard alignment & (alignment - 1) == 0, alignment <= Int(PhysicalPageAllocator.pageSize),
-              size >= 0, size < 1 << 40 else { return nil }
+            size >= 0, size < 1 << 40
+        else { return nil }
         // Early blocks are cut to size: the early arena is never reused, so size classes would
         // only waste it.
         guard KernelMemory.pages != nil else {
@@ -91,7 +97,7 @@ enum Heap {
                 KernelMemory.pages!.freePage(word + UInt64(index) * PhysicalPageAllocator.pageSize)
             }
         case earlyMagic:
-            break   // the early arena is never reused
+            break  // the early arena is never reused
         default:
             fatal("free: pointer without a heap block header")
         }
@@ -144,7 +150,13 @@ enum Heap {
     /// swift_allocObject): say which memory ran out instead, and stop.
     private static func outOfMemory(_ bytes: Int) -> Never {
         if KernelMemory.pages == nil {
-            log("FATAL: the early heap [\(hex: UInt64(kernel_early_heap_start())), \(hex: UInt64(kernel_early_heap_end()))) is full (\(bytes) more bytes wanted) before the page allocator exists: the boot information lists more modules or memory-map entries than it can hold")
+            log(
+                """
+                FATAL: the early heap [\(hex: UInt64(kernel_early_heap_start())), \
+                \(hex: UInt64(kernel_early_heap_end()))) is full (\(bytes) more bytes wanted) before the page \
+                allocator exists: the boot information lists more modules or memory-map entries than it can hold
+                """
+            )
         } else {
             log("FATAL: out of memory: the page allocator has no room for a heap block of \(bytes) bytes")
         }
@@ -177,13 +189,15 @@ enum Heap {
 
 /// The Embedded Swift runtime's allocation entry point (`swift_slowAlloc`).
 @_cdecl("posix_memalign")
-public func posix_memalign(_ result: UnsafeMutablePointer<UnsafeMutableRawPointer?>,
-                           _ alignment: Int, _ size: Int) -> CInt {
+public func posix_memalign(
+    _ result: UnsafeMutablePointer<UnsafeMutableRawPointer?>,
+    _ alignment: Int, _ size: Int
+) -> CInt {
     let locked = Heap.lock()
     defer { if locked { Heap.unlock() } }
     guard let memory = Heap.allocate(size: size, alignment: alignment) else {
         result.pointee = nil
-        return 12   // ENOMEM
+        return 12  // ENOMEM
     }
     result.pointee = memory
     return 0

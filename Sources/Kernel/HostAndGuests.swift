@@ -31,13 +31,17 @@ enum HostAndGuests {
         var images: [GuestImage] = []
         var entry = kernel_builtin_guests()!
         while let name = entry.pointee.name {
-            images.append(GuestImage(name: string(name), address: UInt64(UInt(bitPattern: entry.pointee.image!)),
-                                     size: entry.pointee.size, commandLine: string(entry.pointee.options), isBuiltIn: true))
+            images.append(
+                GuestImage(
+                    name: string(name), address: UInt64(UInt(bitPattern: entry.pointee.image!)),
+                    size: entry.pointee.size, commandLine: string(entry.pointee.options), isBuiltIn: true))
             entry += 1
         }
         for (index, module) in modules.enumerated() {
-            images.append(GuestImage(name: "module " + decimal(index), address: module.range.start, size: module.range.size,
-                                     commandLine: module.name.string, isBuiltIn: false))
+            images.append(
+                GuestImage(
+                    name: "module " + decimal(index), address: module.range.start, size: module.range.size,
+                    commandLine: module.name.string, isBuiltIn: false))
         }
         return images
     }

@@ -41,7 +41,7 @@ enum HostTimer {
         if apicBase & LocalAPIC.globalEnable == 0 { x86_wrmsr(MSR.ia32APICBase, apicBase | LocalAPIC.globalEnable) }
         write(LocalAPIC.spuriousInterruptVector, LocalAPIC.softwareEnable | spuriousVector)
         write(LocalAPIC.timerDivideConfiguration, LocalAPIC.divideBy1)
-        write(LocalAPIC.lvtTimer, UInt32(vector))              // one-shot, unmasked
+        write(LocalAPIC.lvtTimer, UInt32(vector))  // one-shot, unmasked
         write(LocalAPIC.timerInitialCount, UInt32(max(1, min(cycles, UInt64(UInt32.max)))))
         armed = true
     }

@@ -15,7 +15,7 @@ public enum IdentityMap {
     nonisolated(unsafe) public private(set) static var limit: UInt64 = bootLimit
 
     private static let presentWritable: UInt64 = 0x3
-    private static let largePage: UInt64 = 0x80     // PS: a PDE that maps 2 MiB
+    private static let largePage: UInt64 = 0x80  // PS: a PDE that maps 2 MiB
 
     /// Maps [1 GiB, 4 GiB): three page directories, installed in PDPT entries 1-3.
     static func extend() {

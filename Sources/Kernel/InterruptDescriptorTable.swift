@@ -21,8 +21,9 @@ public enum InterruptDescriptorTable {
             case ExceptionVector.machineCheck: stack = GlobalDescriptorTable.machineCheckStack
             default: stack = 0
             }
-            let (low, high) = gate(handler: kernel_exception_stub(UInt32(vector)),
-                                   selector: GlobalDescriptorTable.codeSelector, stack: stack)
+            let (low, high) = gate(
+                handler: kernel_exception_stub(UInt32(vector)),
+                selector: GlobalDescriptorTable.codeSelector, stack: stack)
             idt[vector * 2] = low
             idt[vector * 2 + 1] = high
         }

@@ -48,7 +48,9 @@ public struct LogLine: ExpressibleByStringInterpolation {
         /// name in the boot information): escaped and bounded like every outside text
         /// (Hypervisor's OutsideText), so that it can neither end the line nor start one.
         @inline(never)
-        public mutating func appendInterpolation(outside bytes: UnsafeRawBufferPointer, limit: Int = OutsideText.commandLineLimit) {
+        public mutating func appendInterpolation(
+            outside bytes: UnsafeRawBufferPointer, limit: Int = OutsideText.commandLineLimit
+        ) {
             escapeOutsideText(bytes, count: bytes.count, limit: limit) { Serial.write($0) }
         }
 

@@ -48,7 +48,9 @@ enum Multiboot1 {
         var offset: UInt64 = 0
         while offset < mapLength {
             let entry = PhysicalBytes(base: mapAddress + offset)
-            guard mapLength - offset >= 4 else { throw .multiboot1EntryPastEnd(address: entry.base, mapLength: mapLength) }
+            guard mapLength - offset >= 4 else {
+                throw .multiboot1EntryPastEnd(address: entry.base, mapLength: mapLength)
+            }
             let size = entry.u32(0)
             guard size >= minimumEntrySize else { throw .multiboot1EntryTooSmall(address: entry.base, size: size) }
             guard UInt64(size) + 4 <= mapLength - offset else {
@@ -59,13 +61,17 @@ enum Multiboot1 {
         }
 
         if flags & flagCommandLine != 0 {
-            let (text, range) = try PhysicalBytes.cString(at: UInt64(fields.u32(commandLineOffset)), "multiboot1 cmdline")
+            let (text, range) = try PhysicalBytes.cString(
+                at: UInt64(fields.u32(commandLineOffset)), "multiboot1 cmdline")
             info.commandLine = BootText(text)
             info.occupied.append(range)
         }
         if flags & flagBootLoaderName != 0 {
-            info.occupied.append(try PhysicalBytes.cString(at: UInt64(fields.u32(bootLoaderNameOffset)),
-                                                           "multiboot1 boot_loader_name").1)
+            info.occupied.append(
+                try PhysicalBytes.cString(
+                    at: UInt64(fields.u32(bootLoaderNameOffset)),
+                    "multiboot1 boot_loader_name"
+                ).1)
         }
         if flags & flagModules != 0 {
             let count = moduleCount

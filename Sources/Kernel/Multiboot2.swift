@@ -40,7 +40,9 @@ enum Multiboot2 {
                     throw .multiboot2TagSize(type: type, offset: tag.base - address, size: size, totalSize: totalSize)
                 }
                 let start = UInt64(tag.u32(8)), end = UInt64(tag.u32(12))
-                guard start <= end else { throw .moduleEndsBeforeStart(index: info.modules.count, start: start, end: end) }
+                guard start <= end else {
+                    throw .moduleEndsBeforeStart(index: info.modules.count, start: start, end: end)
+                }
                 let range = PhysicalRange(start: start, end: end)
                 info.modules.append(BootModule(range: range, name: BootText(string(in: tag, size: size, from: 16))))
                 info.occupied.append(range)
@@ -49,12 +51,15 @@ enum Multiboot2 {
                     throw .multiboot2TagSize(type: type, offset: tag.base - address, size: size, totalSize: totalSize)
                 }
                 let entrySize = tag.u32(8)
-                guard entrySize >= minimumEntrySize, entrySize % 8 == 0 else { throw .multiboot2MemoryMapEntrySize(entrySize) }
+                guard entrySize >= minimumEntrySize, entrySize % 8 == 0 else {
+                    throw .multiboot2MemoryMapEntrySize(entrySize)
+                }
                 let count = (UInt64(size) - UInt64(memoryMapTagHeaderSize)) / UInt64(entrySize)
                 guard count > 0 else { throw .multiboot2EmptyMemoryMap }
                 info.memoryMap.reserveCapacity(info.memoryMap.count + Int(count))
                 for index in 0..<count {
-                    let entry = PhysicalBytes(base: tag.base + UInt64(memoryMapTagHeaderSize) + index * UInt64(entrySize))
+                    let entry = PhysicalBytes(
+                        base: tag.base + UInt64(memoryMapTagHeaderSize) + index * UInt64(entrySize))
                     info.memoryMap.append(MemoryMapEntry(base: entry.u64(0), length: entry.u64(8), type: entry.u32(16)))
                 }
                 sawMemoryMap = true

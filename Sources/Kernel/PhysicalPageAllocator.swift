@@ -57,7 +57,7 @@ public struct PhysicalPageAllocator {
                     free[index] = PhysicalRange(start: hole.end, end: range.end)
                     index += 1
                 } else {
-                    free[index] = free[free.count - 1]      // covered: the last range takes its place
+                    free[index] = free[free.count - 1]  // covered: the last range takes its place
                     free.removeLast()
                 }
             }

@@ -28,21 +28,21 @@ struct PerCPU {
     static let selfOffset: UInt64 = 0
     static let indexOffset: UInt64 = 8
     static let apicIDOffset: UInt64 = 12
-    static let stackTopOffset: UInt64 = 16          // boot/ap.asm PERCPU_STACK_TOP
-    static let guardOffset: UInt64 = 24             // the guard page below the stack
+    static let stackTopOffset: UInt64 = 16  // boot/ap.asm PERCPU_STACK_TOP
+    static let guardOffset: UInt64 = 24  // the guard page below the stack
     static let commandOffset: UInt64 = 32
     static let stateOffset: UInt64 = 36
-    static let vmxonOffset: UInt64 = 40             // the VMXON region's page
-    static let istOffset: UInt64 = 48               // three IST stacks, one page each
-    static let hostTimerArmedOffset: UInt64 = 56    // HostTimer.armed
-    static let reportingOffset: UInt64 = 60         // an exception is being reported
-    static let slotOffset: UInt64 = 64              // its slice of the work (OtherProcessorWork)
-    static let guestsHealthyOffset: UInt64 = 68     // 1: its guests ran without a hypervisor fault
-    static let vmxRootOffset: UInt64 = 72           // 1: in VMX root operation
-    static let acknowledgedOffset: UInt64 = 76      // the command the AP has taken up
+    static let vmxonOffset: UInt64 = 40  // the VMXON region's page
+    static let istOffset: UInt64 = 48  // three IST stacks, one page each
+    static let hostTimerArmedOffset: UInt64 = 56  // HostTimer.armed
+    static let reportingOffset: UInt64 = 60  // an exception is being reported
+    static let slotOffset: UInt64 = 64  // its slice of the work (OtherProcessorWork)
+    static let guestsHealthyOffset: UInt64 = 68  // 1: its guests ran without a hypervisor fault
+    static let vmxRootOffset: UInt64 = 72  // 1: in VMX root operation
+    static let acknowledgedOffset: UInt64 = 76  // the command the AP has taken up
     static let gdtOffset: UInt64 = 256
     static let tssOffset: UInt64 = 512
-    static let guestFXOffset: UInt64 = 1024         // boot/vmx.asm PERCPU_GUEST_FX, 512 bytes
+    static let guestFXOffset: UInt64 = 1024  // boot/vmx.asm PERCPU_GUEST_FX, 512 bytes
 
     private var raw: UnsafeMutableRawPointer { UnsafeMutableRawPointer(bitPattern: UInt(address))! }
     private func field32(_ offset: UInt64) -> UnsafeMutablePointer<UInt32> {
@@ -90,7 +90,7 @@ struct PerCPU {
     }
 
     /// The guard page holds this pattern; a stack that overflowed into it changed it.
-    static let guardPattern: UInt64 = 0x5354_4143_4B47_5244     // "DRGKCATS"
+    static let guardPattern: UInt64 = 0x5354_4143_4B47_5244  // "DRGKCATS"
 
     var guardIntact: Bool {
         let words = UnsafeMutablePointer<UInt64>(bitPattern: UInt(guardPage))!
@@ -130,8 +130,8 @@ enum TSCClock {
     /// (port 61H bit 5) rises. Returns the rate and how it was measured.
     static func calibrate() -> StaticString {
         let control = x86_inb(0x61)
-        x86_outb(0x61, (control & ~0x02) | 0x01)      // gate 2 on, speaker off
-        x86_outb(0x43, 0xB0)                            // channel 2, low/high byte, mode 0
+        x86_outb(0x61, (control & ~0x02) | 0x01)  // gate 2 on, speaker off
+        x86_outb(0x43, 0xB0)  // channel 2, low/high byte, mode 0
         let count: UInt16 = 11932
         x86_outb(0x42, UInt8(count & 0xFF))
         x86_outb(0x42, UInt8(count >> 8))
@@ -157,7 +157,7 @@ enum TSCClock {
             ticksPerMillisecond = UInt64(x86_cpuid(0x16, 0).eax & 0xFFFF) * 1000
             return "CPUID 16H"
         }
-        ticksPerMillisecond = 1_000_000                 // 1 GHz, a guess; the turn bounds still hold
+        ticksPerMillisecond = 1_000_000  // 1 GHz, a guess; the turn bounds still hold
         return "a guess of 1 GHz (no PIT answer, no CPUID 15H/16H)"
     }
 
@@ -213,8 +213,10 @@ enum Processors {
         }
         let apicBase = x86_rdmsr(MSR.ia32APICBase)
         let x2APIC = apicBase & LocalAPIC.x2APICMode != 0
-        let bspAPICID = x2APIC ? UInt32(truncatingIfNeeded: x86_rdmsr(LocalAPIC.msr(LocalAPIC.id)))
-                               : x86_cpuid(1, 0).ebx >> 24
+        let bspAPICID =
+            x2APIC
+            ? UInt32(truncatingIfNeeded: x86_rdmsr(LocalAPIC.msr(LocalAPIC.id)))
+            : x86_cpuid(1, 0).ebx >> 24
         let bsp = PerCPU(address: block)
         bsp.initialize(index: 0, apicID: bspAPICID, stackTop: 0, guardPage: 0, vmxon: 0, ist: 0)
         bsp.state = APState.online
@@ -225,7 +227,8 @@ enum Processors {
 
         let madt: ACPIMADT
         do {
-            madt = try ACPIMADT.read(root: try ACPIRootTable.read(rsdp: try ACPIRSDP.find(cpu: cpu), cpu: cpu), cpu: cpu)
+            madt = try ACPIMADT.read(
+                root: try ACPIRootTable.read(rsdp: try ACPIRSDP.find(cpu: cpu), cpu: cpu), cpu: cpu)
         } catch {
             var text = LogText()
             text.appendLiteral("processors: the bootstrap processor only: ACPI: ")
@@ -235,7 +238,8 @@ enum Processors {
         }
         var entries = madt.processors
         for id in options.extraAPICIDs {
-            entries.append(ACPIMADT.LocalAPIC(processorUID: id, apicID: id, flags: ACPIMADT.flagEnabled, isX2APIC: x2APIC))
+            entries.append(
+                ACPIMADT.LocalAPIC(processorUID: id, apicID: id, flags: ACPIMADT.flagEnabled, isX2APIC: x2APIC))
         }
         let enabled = entries.filter { $0.isEnabled }
         logText("processors: the ACPI MADT lists \(enabled.count) enabled (APIC IDs")
@@ -251,16 +255,28 @@ enum Processors {
             log("processors: APIC ID \(id) is listed more than once: started once, the other entries left out")
         }
         for id in plan.unaddressable {
-            log("processors: APIC ID \(hex: UInt64(id)) left out: an IPI to it would go to every processor (or, in xAPIC mode, cannot name it)")
+            log(
+                """
+                processors: APIC ID \(hex: UInt64(id)) left out: an IPI to it would go to every processor (or, in \
+                xAPIC mode, cannot name it)
+                """
+            )
         }
         if !plan.listsBootstrapProcessor {
-            log("processors: the MADT does not list the bootstrap processor (APIC ID \(bspAPICID)); counted all the same")
+            log(
+                """
+                processors: the MADT does not list the bootstrap processor (APIC ID \(bspAPICID)); counted all the \
+                same
+                """
+            )
         }
         listed = plan.count
         guard !plan.applicationProcessors.isEmpty else { return }
 
         guard apicBase & LocalAPIC.globalEnable != 0 else {
-            log("processors: the bootstrap processor only: its local APIC is disabled (IA32_APIC_BASE \(hex: apicBase))")
+            log(
+                "processors: the bootstrap processor only: its local APIC is disabled (IA32_APIC_BASE \(hex: apicBase))"
+            )
             return
         }
         guard let trampoline = trampolinePage(info) else {
@@ -271,7 +287,12 @@ enum Processors {
         let size = Int(kernel_ap_trampoline_end() - kernel_ap_trampoline_start())
         UnsafeMutableRawPointer(bitPattern: UInt(trampoline))!.copyMemory(from: source, byteCount: size)
         let how = TSCClock.calibrate()
-        log("processors: TSC \(TSCClock.ticksPerMillisecond * 1000) Hz (\(how)); trampoline at \(hex: trampoline), SIPI vector \(hex: trampoline >> 12)")
+        log(
+            """
+            processors: TSC \(TSCClock.ticksPerMillisecond * 1000) Hz (\(how)); trampoline at \(hex: trampoline), \
+            SIPI vector \(hex: trampoline >> 12)
+            """
+        )
 
         let apic = LocalAPICSender(base: apicBase & LocalAPIC.baseMask, x2APIC: x2APIC)
         apic.softwareEnable()
@@ -309,8 +330,9 @@ enum Processors {
         let block = PerCPU(address: ist + 3 * page)
         let guardWords = UnsafeMutablePointer<UInt64>(bitPattern: UInt(guardPage))!
         for word in 0..<512 { guardWords[word] = PerCPU.guardPattern }
-        block.initialize(index: index, apicID: apicID, stackTop: stackTop, guardPage: guardPage,
-                         vmxon: block.address + page, ist: ist)
+        block.initialize(
+            index: index, apicID: apicID, stackTop: stackTop, guardPage: guardPage,
+            vmxon: block.address + page, ist: ist)
 
         x86_atomic_store64(kernel_ap_boot_percpu(), block.address)
         let slot = kernel_ap_boot_state()
@@ -324,9 +346,15 @@ enum Processors {
             // The trampoline checks the slot: cancelled, a late AP halts there.
             let cancelled = x86_atomic_cas32(slot, apicID << 8 | APBootSlot.waiting, apicID << 8 | APBootSlot.cancelled)
             if cancelled || !TSCClock.wait(microseconds: 500_000, until: { block.state != APState.starting }) {
-                let why: StaticString = cancelled ? "never reached the trampoline's claim" : "claimed the slot but never came online"
+                let why: StaticString =
+                    cancelled ? "never reached the trampoline's claim" : "claimed the slot but never came online"
                 let pending: StaticString = delivered ? "" : "; an IPI stayed pending"
-                log("cpu \(index) (APIC ID \(apicID)): left out: no answer within 500 ms of INIT-SIPI-SIPI (\(why)\(pending))")
+                log(
+                    """
+                    cpu \(index) (APIC ID \(apicID)): left out: no answer within 500 ms of INIT-SIPI-SIPI \
+                    (\(why)\(pending))
+                    """
+                )
                 return false
             }
         }
@@ -335,7 +363,13 @@ enum Processors {
             return false
         }
         applicationProcessors.append(block)
-        log("cpu \(index) (APIC ID \(apicID)): online in long mode: stack [\(hex: stackTop - UInt64(stackPages) * page), \(hex: stackTop)) above a guard page, own GDT, TSS and IST stacks, GS base \(hex: block.address)")
+        log(
+            """
+            cpu \(index) (APIC ID \(apicID)): online in long mode: stack \
+            [\(hex: stackTop - UInt64(stackPages) * page), \(hex: stackTop)) above a guard page, own GDT, TSS and \
+            IST stacks, GS base \(hex: block.address)
+            """
+        )
         return true
     }
 
@@ -374,9 +408,19 @@ enum Processors {
             if ap[word: PerCPU.vmxRootOffset] != 0 { stuck += 1 }
         }
         if stuck == 0 {
-            log("processors: \(virtualised) of \(listed) CPUs were virtualised (in VMX root operation), and every one has left it")
+            log(
+                """
+                processors: \(virtualised) of \(listed) CPUs were virtualised (in VMX root operation), and every \
+                one has left it
+                """
+            )
         } else {
-            log("processors: \(virtualised) of \(listed) CPUs were virtualised (in VMX root operation); \(stuck) of them did not leave it (halted after a fault, or not answering)")
+            log(
+                """
+                processors: \(virtualised) of \(listed) CPUs were virtualised (in VMX root operation); \(stuck) of \
+                them did not leave it (halted after a fault, or not answering)
+                """
+            )
         }
     }
 
@@ -455,10 +499,16 @@ enum Processors {
             } else if command == APCommand.disableVMX {
                 me.state = disableVMXHere(me) ? APState.done : APState.leftOut
             } else if command == APCommand.runGuests, let work = guestWork {
-                me[word: PerCPU.guestsHealthyOffset] = runGuestsHere(work, slot: Int(me[word: PerCPU.slotOffset])) ? 1 : 0
+                me[word: PerCPU.guestsHealthyOffset] =
+                    runGuestsHere(work, slot: Int(me[word: PerCPU.slotOffset])) ? 1 : 0
             }
             if !me.guardIntact {
-                log("cpu \(me.index) (APIC ID \(me.apicID)): FATAL: its stack ran into the guard page below \(hex: me.guardPage + PhysicalPageAllocator.pageSize)")
+                log(
+                    """
+                    cpu \(me.index) (APIC ID \(me.apicID)): FATAL: its stack ran into the guard page below \
+                    \(hex: me.guardPage + PhysicalPageAllocator.pageSize)
+                    """
+                )
                 me.state = APState.leftOut
             }
             let finished = me.state != APState.inVMX
@@ -497,9 +547,19 @@ enum Processors {
         if let difference {
             let name = VMXCapabilities.name(ofMSR: MSR(rawValue: difference.msr)) ?? "an MSR"
             if let there = difference.there {
-                log("cpu \(me.index) (APIC ID \(me.apicID)): left out: VMX capabilities differ from cpu 0's: \(name) (\(hex: difference.msr)) is \(hex: difference.here) here, \(hex: there) on cpu 0")
+                log(
+                    """
+                    cpu \(me.index) (APIC ID \(me.apicID)): left out: VMX capabilities differ from cpu 0's: \
+                    \(name) (\(hex: difference.msr)) is \(hex: difference.here) here, \(hex: there) on cpu 0
+                    """
+                )
             } else {
-                log("cpu \(me.index) (APIC ID \(me.apicID)): left out: VMX capabilities differ from cpu 0's: \(name) (\(hex: difference.msr)) is read on one of them only")
+                log(
+                    """
+                    cpu \(me.index) (APIC ID \(me.apicID)): left out: VMX capabilities differ from cpu 0's: \
+                    \(name) (\(hex: difference.msr)) is read on one of them only
+                    """
+                )
             }
             return false
         }
@@ -512,7 +572,12 @@ enum Processors {
             return false
         }
         me[word: PerCPU.vmxRootOffset] = 1
-        log("cpu \(me.index) (APIC ID \(me.apicID)): VMXON succeeded with its own VMXON region at \(hex: operation.vmxonRegion); VMX capability MSRs as on cpu 0")
+        log(
+            """
+            cpu \(me.index) (APIC ID \(me.apicID)): VMXON succeeded with its own VMXON region at \
+            \(hex: operation.vmxonRegion); VMX capability MSRs as on cpu 0
+            """
+        )
         return true
     }
 
@@ -535,8 +600,11 @@ enum Processors {
 public func kernelAPMain(_ block: UInt64) -> Never {
     let me = PerCPU(address: block)
     let page = PhysicalPageAllocator.pageSize
-    GlobalDescriptorTable.install(gdt: block + PerCPU.gdtOffset, tss: block + PerCPU.tssOffset, interruptStacks: (
-        me.interruptStacks + page, me.interruptStacks + 2 * page, me.interruptStacks + 3 * page))
+    GlobalDescriptorTable.install(
+        gdt: block + PerCPU.gdtOffset, tss: block + PerCPU.tssOffset,
+        interruptStacks: (
+            me.interruptStacks + page, me.interruptStacks + 2 * page, me.interruptStacks + 3 * page
+        ))
     x86_lidt(InterruptDescriptorTable.base, InterruptDescriptorTable.limit)
     x86_wrmsr(Processors.gsBaseMSR, block)
     if Processors.faultingProcessor == me.index {

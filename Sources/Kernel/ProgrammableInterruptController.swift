@@ -13,15 +13,15 @@ enum ProgrammableInterruptController {
     static let slaveVectorBase: UInt8 = 0x28
 
     static func remapAndMask() {
-        x86_outb(masterCommand, 0x11)           // ICW1: initialize, ICW4 follows
+        x86_outb(masterCommand, 0x11)  // ICW1: initialize, ICW4 follows
         x86_outb(slaveCommand, 0x11)
         x86_outb(masterData, masterVectorBase)  // ICW2: vector base
         x86_outb(slaveData, slaveVectorBase)
-        x86_outb(masterData, 0x04)              // ICW3: slave on IRQ 2
-        x86_outb(slaveData, 0x02)               // ICW3: cascade identity 2
-        x86_outb(masterData, 0x01)              // ICW4: 8086 mode
+        x86_outb(masterData, 0x04)  // ICW3: slave on IRQ 2
+        x86_outb(slaveData, 0x02)  // ICW3: cascade identity 2
+        x86_outb(masterData, 0x01)  // ICW4: 8086 mode
         x86_outb(slaveData, 0x01)
-        x86_outb(masterData, 0xFF)              // OCW1: mask every IRQ
+        x86_outb(masterData, 0xFF)  // OCW1: mask every IRQ
         x86_outb(slaveData, 0xFF)
     }
 }

@@ -7,11 +7,15 @@ import VMX
 
 extension RealProcessor: GuestProcessor, Host {
     public func enterGuest(_ registers: inout GuestRegisters, launch: Bool) throws(VMFailure) {
-        let code = withUnsafeMutablePointer(to: &registers) { vmx_enter_guest(UnsafeMutableRawPointer($0), launch ? 1 : 0) }
+        let code = withUnsafeMutablePointer(to: &registers) {
+            vmx_enter_guest(UnsafeMutableRawPointer($0), launch ? 1 : 0)
+        }
         try outcome(code)
     }
 
-    public func enterGuestBaseline(_ registers: inout GuestRegisters, launch: Bool, statistics: UInt64) throws(VMFailure) -> Bool {
+    public func enterGuestBaseline(_ registers: inout GuestRegisters, launch: Bool, statistics: UInt64)
+        throws(VMFailure) -> Bool
+    {
         let code = withUnsafeMutablePointer(to: &registers) {
             vmx_baseline_run(UnsafeMutableRawPointer($0), launch ? 1 : 0, statistics)
         }
@@ -44,29 +48,34 @@ extension RealProcessor: GuestProcessor, Host {
 
     @inline(__always)
     public func vmreadField(_ field: VMCSField) -> UInt64 {
-#if DEBUG
-        do { return try vmread(field) } catch { reportFieldAccessFailure("VMREAD", field, error); return 0 }
-#else
-        return x86_vmread_field(UInt64(field.rawValue))
-#endif
+        #if DEBUG
+            do { return try vmread(field) } catch { reportFieldAccessFailure("VMREAD", field, error); return 0 }
+        #else
+            return x86_vmread_field(UInt64(field.rawValue))
+        #endif
     }
 
     @inline(__always)
     public func vmwriteField(_ field: VMCSField, _ value: UInt64) {
-#if DEBUG
-        do { try vmwrite(field, value) } catch { reportFieldAccessFailure("VMWRITE", field, error) }
-#else
-        x86_vmwrite_field(UInt64(field.rawValue), value)
-#endif
+        #if DEBUG
+            do { try vmwrite(field, value) } catch { reportFieldAccessFailure("VMWRITE", field, error) }
+        #else
+            x86_vmwrite_field(UInt64(field.rawValue), value)
+        #endif
     }
 
-#if DEBUG
-    /// The debug kernel's report of an exit-path VMREAD or VMWRITE that failed.
-    @inline(never)
-    func reportFieldAccessFailure(_ instruction: StaticString, _ field: VMCSField, _ failure: VMFailure) {
-        log("\(instruction) of \(field.name ?? "an undefined field") [\(hex: field.rawValue, digits: 4)] on the exit path failed: \(describe(failure))")
-    }
-#endif
+    #if DEBUG
+        /// The debug kernel's report of an exit-path VMREAD or VMWRITE that failed.
+        @inline(never)
+        func reportFieldAccessFailure(_ instruction: StaticString, _ field: VMCSField, _ failure: VMFailure) {
+            log(
+                """
+                \(instruction) of \(field.name ?? "an undefined field") [\(hex: field.rawValue, digits: 4)] on the \
+                exit path failed: \(describe(failure))
+                """
+            )
+        }
+    #endif
 
     /// The local APIC timer (HostTimer.swift).
     public func armHostTimer(cycles: UInt64) -> UInt8? {

@@ -8,13 +8,13 @@ struct UART16550 {
     let base: UInt16
 
     // Register offsets from the base port.
-    private static let data: UInt16 = 0                 // THR (write) / RBR (read); divisor low with DLAB
-    private static let interruptEnable: UInt16 = 1      // IER; divisor high with DLAB
-    private static let fifoControl: UInt16 = 2          // FCR
-    private static let lineControl: UInt16 = 3          // LCR
-    private static let modemControl: UInt16 = 4         // MCR
-    private static let lineStatus: UInt16 = 5           // LSR
-    private static let scratch: UInt16 = 7              // SCR: a byte the UART keeps, nothing more
+    private static let data: UInt16 = 0  // THR (write) / RBR (read); divisor low with DLAB
+    private static let interruptEnable: UInt16 = 1  // IER; divisor high with DLAB
+    private static let fifoControl: UInt16 = 2  // FCR
+    private static let lineControl: UInt16 = 3  // LCR
+    private static let modemControl: UInt16 = 4  // MCR
+    private static let lineStatus: UInt16 = 5  // LSR
+    private static let scratch: UInt16 = 7  // SCR: a byte the UART keeps, nothing more
 
     // Line status bits.
     private static let dataReady: UInt8 = 1 << 0
@@ -31,10 +31,10 @@ struct UART16550 {
     /// FCR value (the console wants its FIFOs, the debugger none and nothing cleared).
     func configure(fifoControl: UInt8) {
         x86_outb(base + Self.interruptEnable, 0x00)
-        x86_outb(base + Self.lineControl, 0x80)         // DLAB: the next two writes set the divisor
+        x86_outb(base + Self.lineControl, 0x80)  // DLAB: the next two writes set the divisor
         x86_outb(base + Self.data, 0x01)
         x86_outb(base + Self.interruptEnable, 0x00)
-        x86_outb(base + Self.lineControl, 0x03)         // 8N1, DLAB off
+        x86_outb(base + Self.lineControl, 0x03)  // 8N1, DLAB off
         x86_outb(base + Self.fifoControl, fifoControl)
         x86_outb(base + Self.modemControl, 0x03)
     }

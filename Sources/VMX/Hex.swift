@@ -41,7 +41,8 @@ public func parseHex(_ text: ByteText) -> UInt64? {
 /// `value` in decimal. One out-of-line function: a String interpolation of an integer inlines
 /// buffer growth and formatting at every use in Embedded Swift, about 600 bytes each.
 public func decimal<T: BinaryInteger>(_ value: T) -> String {
-    value < 0 ? "-" + decimalDigits(Int64(value).magnitude)
+    value < 0
+        ? "-" + decimalDigits(Int64(value).magnitude)
         : decimalDigits(UInt64(truncatingIfNeeded: value))
 }
 

@@ -40,7 +40,7 @@ let probes: [(String, VMCSField)] = [
     ("32-bit pin-based controls", .pinBasedVMExecutionControls),
     ("64-bit EPT pointer", .eptPointer),
     ("64-bit EPT pointer (high)", VMCSField(rawValue: VMCSField.eptPointer.rawValue | 1)),
-    ("natural-width host RIP (last field)", .hostRIP),
+    ("natural-width host RIP (last field)", .hostRIP)
 ]
 print("bench: emulated CPU (profile corei7_skylake_x), \(iterations) calls each, ns per call")
 for vmcsCount in [1, 64] {
@@ -49,7 +49,8 @@ for vmcsCount in [1, 64] {
         var sink: UInt64 = 0
         let read = nanosecondsPerCall { sink &+= (try? cpu.vmread(field)) ?? 0 }
         let write = nanosecondsPerCall { try? cpu.vmwrite(field, sink & 0xFFFF) }
-        print("bench:   \(vmcsCount) VMCS\(vmcsCount == 1 ? " " : "s"): VMREAD \(format(read)) ns, "
-            + "VMWRITE \(format(write)) ns: \(name)")
+        print(
+            "bench:   \(vmcsCount) VMCS\(vmcsCount == 1 ? " " : "s"): VMREAD \(format(read)) ns, "
+                + "VMWRITE \(format(write)) ns: \(name)")
     }
 }

@@ -13,8 +13,15 @@ import Hypervisor
 import VMX
 
 func usage(_ message: String) -> Never {
-    FileHandle.standardError.write(Data(("vmx-entry-check: " + message + "\nusage: vmx-entry-check --profile NAME [--dump] FILE...\n       vmx-entry-check --list-rules\n  --dump        print the VMCS (after the overrides) before each launch\n  --list-rules  print every entry rule, in check order: IDENTIFIER SECTION CLASS QUALIFICATION\n"
-        + "profiles: " + CapabilityProfile.availableNames().joined(separator: " ") + "\n").utf8))
+    FileHandle.standardError.write(
+        Data(
+            ("vmx-entry-check: " + message
+                + """
+                \nusage: vmx-entry-check --profile NAME [--dump] FILE...\n       vmx-entry-check --list-rules\n  \
+                --dump        print the VMCS (after the overrides) before each launch\n  --list-rules  print every \
+                entry rule, in check order: IDENTIFIER SECTION CLASS QUALIFICATION\n
+                """
+                + "profiles: " + CapabilityProfile.availableNames().joined(separator: " ") + "\n").utf8))
     exit(2)
 }
 
@@ -34,8 +41,10 @@ while !arguments.isEmpty {
     } else if argument == "--list-rules" {
         // The rule list for tools that count which rule failed first (tools/fuzz-entry).
         for rule in EntryRules.all {
-            print(rule.identifier + " " + rule.section + " " + rule.ruleClass.name.replacingOccurrences(of: " ", with: "-")
-                  + " " + String(rule.qualification))
+            print(
+                rule.identifier + " " + rule.section + " "
+                    + rule.ruleClass.name.replacingOccurrences(of: " ", with: "-")
+                    + " " + String(rule.qualification))
         }
         exit(0)
     } else if argument == "--help" || argument == "-h" {
@@ -48,12 +57,16 @@ guard let profileName else { usage("no --profile given") }
 guard !paths.isEmpty else { usage("no scenario FILE given") }
 
 let profile: CapabilityProfile
-do { profile = try CapabilityProfile.load(named: profileName) } catch { usage("unknown profile \(profileName): \(error)") }
+do { profile = try CapabilityProfile.load(named: profileName) } catch {
+    usage("unknown profile \(profileName): \(error)")
+}
 
 // A fault of the hypervisor code is a defect of this tool: said on stderr, the run goes on.
-let cpu = EmulatedCPU(profile: profile, memorySize: 64 << 20, faultReporter: { message in
-    FileHandle.standardError.write(Data(("vmx-entry-check: " + message + "\n").utf8))
-})
+let cpu = EmulatedCPU(
+    profile: profile, memorySize: 64 << 20,
+    faultReporter: { message in
+        FileHandle.standardError.write(Data(("vmx-entry-check: " + message + "\n").utf8))
+    })
 cpu.consoleHandler = { line in print(line) }
 var arena = PageArena()
 do {
@@ -83,6 +96,7 @@ for path in paths {
 }
 
 let host = HostState.emulatedKernel(cr0: cpu.cr0, cr3: cpu.cr3, cr4: cpu.cr4, efer: cpu.efer)
-let healthy = runScenarios(files, capabilities: VMXCapabilities.read(from: cpu), host: host, options: .linesOnly,
-                           dump: dump, arena: &arena, cpu: cpu)
+let healthy = runScenarios(
+    files, capabilities: VMXCapabilities.read(from: cpu), host: host, options: .linesOnly,
+    dump: dump, arena: &arena, cpu: cpu)
 exit(healthy ? 0 : 1)

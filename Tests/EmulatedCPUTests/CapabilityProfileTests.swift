@@ -16,8 +16,9 @@ struct CapabilityProfileTests {
         #expect(profiles.filter(\.isSynthetic).map(\.name) == ["synthetic-full"])
     }
 
-    @Test("every fixture parses, has the required CPUID leaves and lists only well-formed encodings",
-          arguments: CapabilityProfile.availableNames())
+    @Test(
+        "every fixture parses, has the required CPUID leaves and lists only well-formed encodings",
+        arguments: CapabilityProfile.availableNames())
     func fixture(name: String) throws {
         let profile = try CapabilityProfile.load(named: name)
         #expect(profile.name == name)
@@ -33,8 +34,10 @@ struct CapabilityProfileTests {
         // lower index than they accept (KVM's nested VMX did), and the set is what counts.
         #expect(profile.vmcsFields.allSatisfy { $0.isWellFormed })
         // Fields every VMX processor has: the ones any VMCS set-up writes.
-        for field in [VMCSField.pinBasedVMExecutionControls, .primaryProcessorBasedVMExecutionControls, .vmInstructionError,
-                      .exitReason, .exitQualification, .guestCR0, .guestRIP, .hostCR0, .hostRIP, .vmcsLinkPointer] {
+        for field in [
+            VMCSField.pinBasedVMExecutionControls, .primaryProcessorBasedVMExecutionControls, .vmInstructionError,
+            .exitReason, .exitQualification, .guestCR0, .guestRIP, .hostCR0, .hostRIP, .vmcsLinkPointer
+        ] {
             #expect(profile.vmcsFields.contains(field), "\(field.name!)")
         }
     }
@@ -44,7 +47,10 @@ struct CapabilityProfileTests {
         let profile = try Profiles.synthetic()
         #expect(profile.isSynthetic)
         let caps = try #require(profile.vmxCapabilities)
-        #expect(caps.secondaryProcessorBasedControls.allowsOne([.vmcsShadowing, .enableVMFunctions, .enableEPT, .enableVPID, .unrestrictedGuest]))
+        #expect(
+            caps.secondaryProcessorBasedControls.allowsOne([
+                .vmcsShadowing, .enableVMFunctions, .enableEPT, .enableVPID, .unrestrictedGuest
+            ]))
         #expect(caps.pinBasedControls.allowsOne([.processPostedInterrupts, .activateVMXPreemptionTimer]))
         #expect(caps.primaryProcessorBasedControls.allowsOne([.activateTertiaryControls, .monitorTrapFlag]))
         #expect(caps.hasProcbasedCtls3 && caps.hasExitCtls2 && caps.hasVMFunc && caps.hasTrueControls)
@@ -79,7 +85,10 @@ struct CapabilityProfileTests {
             ("cpuid 00000001 00000000 00000000\nend\n", "broken.fixture:3: 'cpuid' needs LEAF SUBLEAF EAX EBX ECX EDX"),
             ("msr 0000003a 5\nend\n", "broken.fixture:3: value '5' is not 16 hexadecimal digits"),
             ("msr 3a 0000000000000005\nend\n", "broken.fixture:3: address '3a' is not 8 hexadecimal digits"),
-            ("msr 0000003a 0000000000000005\nmsr 0000003a 0000000000000005\nend\n", "broken.fixture:4: MSR 0000003a captured twice"),
+            (
+                "msr 0000003a 0000000000000005\nmsr 0000003a 0000000000000005\nend\n",
+                "broken.fixture:4: MSR 0000003a captured twice"
+            ),
             ("vmcs-fields 6800 68\nend\n", "broken.fixture:3: encoding '68' is not 4 hexadecimal digits"),
             ("vmcs-fields 6801\nend\n", "broken.fixture:3: encoding 6801 is not a well-formed VMCS component encoding"),
             ("vmcs-fields 7000\nend\n", "broken.fixture:3: encoding 7000 is not a well-formed VMCS component encoding"),
@@ -89,7 +98,7 @@ struct CapabilityProfileTests {
             ("end\nmsr 0000003a 0000000000000005\n", "broken.fixture:4: record after 'end'"),
             ("model again\nend\n", "broken.fixture:3: second 'model' record"),
             ("msr 0000003a 0000000000000005\n", "broken.fixture: no 'end' record: the capture is truncated"),
-            ("end extra\n", "broken.fixture:3: 'end' takes nothing"),
+            ("end extra\n", "broken.fixture:3: 'end' takes nothing")
         ]
         for (body, message) in cases {
             do {
@@ -108,16 +117,31 @@ struct CapabilityProfileTests {
     @Test("a fixture must list exactly the capability MSRs that exist by the SDM's rules")
     func capabilityMSRExistence() throws {
         let synthetic = try Profiles.synthetic()
-        let text = try String(contentsOf: CapabilityProfile.fixturesDirectory.appendingPathComponent("synthetic-full.fixture"), encoding: .utf8)
+        let text = try String(
+            contentsOf: CapabilityProfile.fixturesDirectory.appendingPathComponent("synthetic-full.fixture"),
+            encoding: .utf8)
         // Drop IA32_VMX_VMFUNC although "enable VM functions" may be 1.
-        let missing = text.split(separator: "\n", omittingEmptySubsequences: false).filter { !$0.hasPrefix("msr 00000491") }.joined(separator: "\n")
-        #expect(throws: ProfileError("synthetic-full.fixture: IA32_VMX_VMFUNC (00000491) exists by SDM Appendix A but has no 'msr' line")) {
+        let missing = text.split(separator: "\n", omittingEmptySubsequences: false).filter {
+            !$0.hasPrefix("msr 00000491")
+        }.joined(separator: "\n")
+        #expect(
+            throws: ProfileError(
+                "synthetic-full.fixture: IA32_VMX_VMFUNC (00000491) exists by SDM Appendix A but has no 'msr' line")
+        ) {
             try CapabilityProfile.parse(missing, name: "synthetic-full")
         }
         // List IA32_VMX_EXIT_CTLS2 although the exit control "activate secondary controls" may not be 1.
         let exit = synthetic.msrs[MSR.ia32VMXExitCtls.rawValue]! & ~(UInt64(1) << 63)
-        let extra = text.replacingOccurrences(of: "msr 00000483 ffffffff00036dff", with: "msr 00000483 " + hexDigits(exit, digits: 16))
-        #expect(throws: ProfileError("synthetic-full.fixture: IA32_VMX_EXIT_CTLS2 (00000493) has an 'msr' line but does not exist by SDM Appendix A")) {
+        let extra = text.replacingOccurrences(
+            of: "msr 00000483 ffffffff00036dff", with: "msr 00000483 " + hexDigits(exit, digits: 16))
+        #expect(
+            throws: ProfileError(
+                """
+                synthetic-full.fixture: IA32_VMX_EXIT_CTLS2 (00000493) has an 'msr' line but does not exist by SDM \
+                Appendix A
+                """
+            )
+        ) {
             try CapabilityProfile.parse(extra, name: "synthetic-full")
         }
     }

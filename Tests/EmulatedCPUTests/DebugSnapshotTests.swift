@@ -24,7 +24,7 @@ import Hypervisor
 
     @Test func headerAfterInit() throws {
         let cpu = makeCPU(try Profiles.synthetic())
-        cpu.writePhysical64(Self.base + 8 * 20, 0xDEAD)   // stale contents are cleared
+        cpu.writePhysical64(Self.base + 8 * 20, 0xDEAD)  // stale contents are cleared
         let snapshot = DebugSnapshot(base: Self.base, cpu: cpu)
         #expect(cpu.readPhysical64(Self.base) == 0x5041_4E53_584D_5653)
         #expect(cpu.readPhysical64(Self.base) == DebugSnapshot.magic)

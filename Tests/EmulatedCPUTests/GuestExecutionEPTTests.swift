@@ -29,8 +29,10 @@ import VMX
         #expect(try guest.run(launch: true) == .eptViolation)
         // The synthetic profile reports the advanced information (EPT_VPID_CAP[22]): the guest
         // page is a user-mode, writable one.
-        #expect(try guest.read(.exitQualification)
-                == Bit.write | Bit.readable | Bit.executable | Bit.linearValid | Bit.translated | Bit.userLinear | Bit.writableLinear)
+        #expect(
+            try guest.read(.exitQualification)
+                == Bit.write | Bit.readable | Bit.executable | Bit.linearValid | Bit.translated | Bit.userLinear
+                | Bit.writableLinear)
         #expect(try guest.read(.guestPhysicalAddress) == 0x20123)
         #expect(try guest.read(.guestLinearAddress) == 0x20123)
         #expect(try guest.read(.guestRIP) == GuestMachine.code)
@@ -43,7 +45,9 @@ import VMX
         var guest = try GuestMachine(code: try assemble("mov rax, [0x1FFFC]"))
         guest.cpu.writePhysical64(guest.eptEntry(0x20000), 0)
         #expect(try guest.run(launch: true) == .eptViolation)
-        #expect(try guest.read(.exitQualification) == Bit.read | Bit.linearValid | Bit.translated | Bit.userLinear | Bit.writableLinear)
+        #expect(
+            try guest.read(.exitQualification) == Bit.read | Bit.linearValid | Bit.translated | Bit.userLinear
+                | Bit.writableLinear)
         #expect(try guest.read(.guestPhysicalAddress) == 0x20000)
         #expect(try guest.read(.guestLinearAddress) == 0x20000)
     }
@@ -53,8 +57,10 @@ import VMX
         guest.writeGuest(0x30040, [0x0F, 0xA2])
         guest.cpu.writePhysical64(guest.eptEntry(0x30000), (GuestMachine.guestBase + 0x30000) | 6 << 3 | 3)
         #expect(try guest.run(launch: true) == .eptViolation)
-        #expect(try guest.read(.exitQualification)
-                == Bit.fetch | Bit.readable | Bit.writable | Bit.linearValid | Bit.translated | Bit.userLinear | Bit.writableLinear)
+        #expect(
+            try guest.read(.exitQualification)
+                == Bit.fetch | Bit.readable | Bit.writable | Bit.linearValid | Bit.translated | Bit.userLinear
+                | Bit.writableLinear)
         #expect(try guest.read(.guestPhysicalAddress) == 0x30040)
         #expect(try guest.read(.guestRIP) == 0x30040)
     }

@@ -114,7 +114,10 @@ import VMX
 
     @Test func injectedHardwareExceptionWithErrorCode() throws {
         var guest = try guestWithHandler(13, code: "hlt")
-        try guest.write(.vmEntryInterruptionInformation, UInt64(VMEntryInterruptionInformation(vector: 13, type: .hardwareException, deliverErrorCode: true).rawValue))
+        try guest.write(
+            .vmEntryInterruptionInformation,
+            UInt64(
+                VMEntryInterruptionInformation(vector: 13, type: .hardwareException, deliverErrorCode: true).rawValue))
         try guest.write(.vmEntryExceptionErrorCode, 0x1234)
         // The exception bitmap is not consulted for the injected event itself.
         try guest.write(.exceptionBitmap, 1 << 13)
@@ -130,13 +133,17 @@ import VMX
         var guest = try guestWithHandler(0x40, code: "nop\nnop\nnop")
         // An external interrupt can be injected only with RFLAGS.IF = 1 (SDM 27.3.1.5).
         try guest.write(.guestRFLAGS, 0x202)
-        try guest.write(.vmEntryInterruptionInformation, UInt64(VMEntryInterruptionInformation(vector: 0x40, type: .externalInterrupt).rawValue))
+        try guest.write(
+            .vmEntryInterruptionInformation,
+            UInt64(VMEntryInterruptionInformation(vector: 0x40, type: .externalInterrupt).rawValue))
         #expect(try guest.run(launch: true) == .cpuid)
         #expect(guest.readGuest64(try guest.read(.guestRSP)) == GuestMachine.code)
         // A software interrupt: the return address is RIP + the VM-entry instruction length.
         try guest.write(.guestRIP, GuestMachine.code)
         try guest.write(.guestRSP, GuestMachine.stackTop)
-        try guest.write(.vmEntryInterruptionInformation, UInt64(VMEntryInterruptionInformation(vector: 0x40, type: .softwareInterrupt).rawValue))
+        try guest.write(
+            .vmEntryInterruptionInformation,
+            UInt64(VMEntryInterruptionInformation(vector: 0x40, type: .softwareInterrupt).rawValue))
         try guest.write(.vmEntryInstructionLength, 2)
         #expect(try guest.run(launch: false) == .cpuid)
         #expect(guest.readGuest64(try guest.read(.guestRSP)) == GuestMachine.code + 2)
@@ -147,7 +154,9 @@ import VMX
         // violation, and the IDT-vectoring information holds the #UD.
         var guest = try GuestMachine(code: try assemble("nop"))
         guest.cpu.writePhysical64(guest.eptEntry(GuestMachine.idt), 0)
-        try guest.write(.vmEntryInterruptionInformation, UInt64(VMEntryInterruptionInformation(vector: 6, type: .hardwareException).rawValue))
+        try guest.write(
+            .vmEntryInterruptionInformation,
+            UInt64(VMEntryInterruptionInformation(vector: 6, type: .hardwareException).rawValue))
         #expect(try guest.run(launch: true) == .eptViolation)
         #expect(try guest.read(.idtVectoringInformation) == 0x8000_0306)
         #expect(try guest.read(.guestPhysicalAddress) == GuestMachine.idt + 6 * 16)

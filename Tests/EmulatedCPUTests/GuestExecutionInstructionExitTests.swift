@@ -39,20 +39,22 @@ import VMX
     }
 
     @Test func vmcallAndTheVMXInstructionsExit() throws {
-        var guest = try GuestMachine(code: try assemble("""
-            vmcall
-            vmxon [rbx + rcx * 4 + 0x10]
-            vmread rax, rbx
-            vmlaunch
-            vmresume
-            vmxoff
-            vmptrld [rsi - 8]
-            vmclear [rdi]
-            vmptrst [0x1234]
-            vmwrite rdx, [rbp + 0x20]
-            invept rax, [rbx]
-            invvpid rcx, [rdx + 1]
-            """))
+        var guest = try GuestMachine(
+            code: try assemble(
+                """
+                vmcall
+                vmxon [rbx + rcx * 4 + 0x10]
+                vmread rax, rbx
+                vmlaunch
+                vmresume
+                vmxoff
+                vmptrld [rsi - 8]
+                vmclear [rdi]
+                vmptrst [0x1234]
+                vmwrite rdx, [rbp + 0x20]
+                invept rax, [rbx]
+                invvpid rcx, [rdx + 1]
+                """))
         #expect(try guest.run(launch: true) == .vmcall)
         #expect(try guest.read(.vmExitInstructionLength) == 3)
         // vmxon [rbx+rcx*4+0x10]: scaling 2 (x4), 64-bit addresses, DS, index RCX, base RBX.
@@ -85,17 +87,19 @@ import VMX
     }
 
     @Test func ioInstructionsExitThroughTheBitmaps() throws {
-        var guest = try GuestMachine(code: try assemble("""
-            mov dx, 0x3F8
-            mov al, 'A'
-            out dx, al
-            in al, 0x71
-            out 0x80, eax
-            in al, 0x60
-            cpuid
-            mov rsi, 0x20000
-            rep outsb
-            """))
+        var guest = try GuestMachine(
+            code: try assemble(
+                """
+                mov dx, 0x3F8
+                mov al, 'A'
+                out dx, al
+                in al, 0x71
+                out 0x80, eax
+                in al, 0x60
+                cpuid
+                mov rsi, 0x20000
+                rep outsb
+                """))
         guest.interceptPort(0x3F8)
         guest.interceptPort(0x71)
         guest.interceptPort(0x80)
@@ -125,18 +129,20 @@ import VMX
     }
 
     @Test func msrAccessesExitThroughTheBitmaps() throws {
-        var guest = try GuestMachine(code: try assemble("""
-            mov ecx, 0x277
-            rdmsr
-            mov ecx, 0x3A
-            rdmsr
-            wrmsr
-            mov ecx, 0x4000_0000
-            rdmsr
-            mov ecx, 0xC000_0080
-            rdmsr
-            cpuid
-            """))
+        var guest = try GuestMachine(
+            code: try assemble(
+                """
+                mov ecx, 0x277
+                rdmsr
+                mov ecx, 0x3A
+                rdmsr
+                wrmsr
+                mov ecx, 0x4000_0000
+                rdmsr
+                mov ecx, 0xC000_0080
+                rdmsr
+                cpuid
+                """))
         guest.interceptMSR(0x3A, write: false)
         guest.interceptMSR(0x3A, write: true)
         // IA32_PAT is not intercepted: the guest reads the emulated CPU's value.
@@ -155,16 +161,18 @@ import VMX
     }
 
     @Test func controlRegisterAccessesFollowMasksAndShadows() throws {
-        var guest = try GuestMachine(code: try assemble("""
-            mov rax, cr0
-            mov rbx, cr4
-            mov rcx, rax
-            mov cr0, rcx
-            cpuid
-            and ecx, ~0x20
-            mov cr0, rcx
-            cpuid
-            """))
+        var guest = try GuestMachine(
+            code: try assemble(
+                """
+                mov rax, cr0
+                mov rbx, cr4
+                mov rcx, rax
+                mov cr0, rcx
+                cpuid
+                and ecx, ~0x20
+                mov cr0, rcx
+                cpuid
+                """))
         // The guest owns nothing the host masks: it reads the shadows' bits there.
         try guest.write(.cr0ReadShadow, 0x31)
         try guest.write(.cr4ReadShadow, 0)
@@ -185,13 +193,15 @@ import VMX
     }
 
     @Test func cr3AndDebugRegisterAndTimestampExits() throws {
-        var guest = try GuestMachine(code: try assemble("""
-            mov rax, cr3
-            mov cr3, rax
-            mov rdx, dr7
-            rdtsc
-            invd
-            """))
+        var guest = try GuestMachine(
+            code: try assemble(
+                """
+                mov rax, cr3
+                mov cr3, rax
+                mov rdx, dr7
+                rdtsc
+                invd
+                """))
         try guest.setPrimary([.cr3LoadExiting, .cr3StoreExiting, .movDRExiting, .rdtscExiting])
         try guest.write(.cr3TargetCount, 0)
         #expect(try guest.run(launch: true) == .controlRegisterAccess)
@@ -246,16 +256,19 @@ import VMX
     }
 
     @Test func otherControlledInstructionsExit() throws {
-        var guest = try GuestMachine(code: try assemble("""
-            invlpg [rax + 0x40]
-            pause
-            rdrand ecx
-            sgdt [rbx + 8]
-            str ax
-            """))
+        var guest = try GuestMachine(
+            code: try assemble(
+                """
+                invlpg [rax + 0x40]
+                pause
+                rdrand ecx
+                sgdt [rbx + 8]
+                str ax
+                """))
         try guest.setPrimary([.invlpgExiting, .pauseExiting])
-        try guest.set(.secondaryProcessorBasedVMExecutionControls,
-                      adding: UInt64(SecondaryProcessorBasedControls([.rdrandExiting, .descriptorTableExiting]).rawValue))
+        try guest.set(
+            .secondaryProcessorBasedVMExecutionControls,
+            adding: UInt64(SecondaryProcessorBasedControls([.rdrandExiting, .descriptorTableExiting]).rawValue))
         guest.registers.rax = 0x5000
         #expect(try guest.run(launch: true) == .invlpg)
         #expect(try guest.read(.exitQualification) == 0x5040)
@@ -265,22 +278,27 @@ import VMX
         #expect(try guest.skipAndResume() == .gdtrOrIDTRAccess)
         #expect(try guest.read(.exitQualification) == 8)
         // SGDT (identity 0), 64-bit addresses, DS, base RBX, no index, 32-bit operand size.
-        #expect(try guest.read(.vmExitInstructionInformation) == 2 << 7 | 1 << 11 | 3 << 15 | 1 << 22 | 3 << 23 | 0 << 28)
+        #expect(
+            try guest.read(.vmExitInstructionInformation) == 2 << 7 | 1 << 11 | 3 << 15 | 1 << 22 | 3 << 23 | 0 << 28)
         #expect(try guest.skipAndResume() == .ldtrOrTRAccess)
         // STR AX (identity 1), register form: reg1 = RAX with bit 10.
         #expect(try guest.read(.vmExitInstructionInformation) == 2 << 7 | 1 << 10 | 1 << 28)
     }
 
     @Test func realModeGuestWithUnrestrictedGuest() throws {
-        var guest = try GuestMachine(kind: .realMode, code: try assemble("""
-            mov ax, 0x1234
-            out 0x80, ax
-            vmcall
-            vmxon [bx]
-            """, bits: 16, origin: 0))
+        var guest = try GuestMachine(
+            kind: .realMode,
+            code: try assemble(
+                """
+                mov ax, 0x1234
+                out 0x80, ax
+                vmcall
+                vmxon [bx]
+                """, bits: 16, origin: 0))
         guest.interceptPort(0x80)
         try guest.write(.exceptionBitmap, 1 << 6)
-        #expect(try guest.run(launch: true) == .ioInstruction, "\(guest.cpu.lastEntryCheckReport.map { "\($0)" } ?? "")")
+        #expect(
+            try guest.run(launch: true) == .ioInstruction, "\(guest.cpu.lastEntryCheckReport.map { "\($0)" } ?? "")")
         #expect(try guest.read(.exitQualification) == 0x0080_0041)
         #expect(try guest.read(.guestRIP) == 3)
         #expect(guest.registers.rax & 0xFFFF == 0x1234)

@@ -60,7 +60,9 @@ struct GuestMachine {
         try write(.pinBasedVMExecutionControls, UInt64(pin.rawValue))
         try write(.primaryProcessorBasedVMExecutionControls, UInt64(primary.rawValue))
         if secondary.rawValue != 0 {
-            try write(.secondaryProcessorBasedVMExecutionControls, UInt64(caps.secondaryProcessorBasedControls.adjust(required: secondary).value.rawValue))
+            try write(
+                .secondaryProcessorBasedVMExecutionControls,
+                UInt64(caps.secondaryProcessorBasedControls.adjust(required: secondary).value.rawValue))
         }
         try write(.primaryVMExitControls, UInt64(exit.rawValue))
         try write(.vmEntryControls, UInt64(entry.rawValue))
@@ -96,7 +98,8 @@ struct GuestMachine {
             cpu.writePhysical64(Self.eptPML4 + 0x1000, (Self.eptPML4 + 0x2000) | 7)
             cpu.writePhysical64(Self.eptPML4 + 0x2000, (Self.eptPML4 + 0x3000) | 7)
             for page in 0..<UInt64(512) {
-                cpu.writePhysical64(Self.eptPML4 + 0x3000 + page * 8, (Self.guestBase + page * 0x1000) | memoryType << 3 | 7)
+                cpu.writePhysical64(
+                    Self.eptPML4 + 0x3000 + page * 8, (Self.guestBase + page * 0x1000) | memoryType << 3 | 7)
             }
         }
 
@@ -130,8 +133,11 @@ struct GuestMachine {
         // GDT: null, 64-bit code 0x08, data 0x10, TSS 0x18 (16 bytes).
         writeGuest64(Self.gdt + 0x08, 0x00AF_9B00_0000_FFFF)
         writeGuest64(Self.gdt + 0x10, 0x00CF_9300_0000_FFFF)
-        try write(.guestCR0, caps.cr0Fixed.apply(to: ControlRegister0.pg.rawValue | ControlRegister0.pe.rawValue
-                                                   | ControlRegister0.ne.rawValue | ControlRegister0.et.rawValue))
+        try write(
+            .guestCR0,
+            caps.cr0Fixed.apply(
+                to: ControlRegister0.pg.rawValue | ControlRegister0.pe.rawValue
+                    | ControlRegister0.ne.rawValue | ControlRegister0.et.rawValue))
         try write(.guestCR3, 0x1000)
         try write(.guestCR4, caps.cr4Fixed.apply(to: ControlRegister4.pae.rawValue))
         try write(.guestDR7, 0x400)
@@ -141,11 +147,13 @@ struct GuestMachine {
         try write(.guestCSSelector, 0x08)
         try write(.guestCSLimit, 0xFFFF_FFFF)
         try write(.guestCSAccessRights, 0xA09B)
-        for (selector, limit, rights) in [(VMCSField.guestSSSelector, VMCSField.guestSSLimit, VMCSField.guestSSAccessRights),
-                                          (.guestDSSelector, .guestDSLimit, .guestDSAccessRights),
-                                          (.guestESSelector, .guestESLimit, .guestESAccessRights),
-                                          (.guestFSSelector, .guestFSLimit, .guestFSAccessRights),
-                                          (.guestGSSelector, .guestGSLimit, .guestGSAccessRights)] {
+        for (selector, limit, rights) in [
+            (VMCSField.guestSSSelector, VMCSField.guestSSLimit, VMCSField.guestSSAccessRights),
+            (.guestDSSelector, .guestDSLimit, .guestDSAccessRights),
+            (.guestESSelector, .guestESLimit, .guestESAccessRights),
+            (.guestFSSelector, .guestFSLimit, .guestFSAccessRights),
+            (.guestGSSelector, .guestGSLimit, .guestGSAccessRights)
+        ] {
             try write(selector, 0x10)
             try write(limit, 0xFFFF_FFFF)
             try write(rights, 0xC093)
@@ -176,11 +184,13 @@ struct GuestMachine {
         try write(.guestCSBase, 0x10000)
         try write(.guestCSLimit, 0xFFFF)
         try write(.guestCSAccessRights, 0x9B)
-        for (selector, base, limit, rights) in [(VMCSField.guestSSSelector, VMCSField.guestSSBase, VMCSField.guestSSLimit, VMCSField.guestSSAccessRights),
-                                                (.guestDSSelector, .guestDSBase, .guestDSLimit, .guestDSAccessRights),
-                                                (.guestESSelector, .guestESBase, .guestESLimit, .guestESAccessRights),
-                                                (.guestFSSelector, .guestFSBase, .guestFSLimit, .guestFSAccessRights),
-                                                (.guestGSSelector, .guestGSBase, .guestGSLimit, .guestGSAccessRights)] {
+        for (selector, base, limit, rights) in [
+            (VMCSField.guestSSSelector, VMCSField.guestSSBase, VMCSField.guestSSLimit, VMCSField.guestSSAccessRights),
+            (.guestDSSelector, .guestDSBase, .guestDSLimit, .guestDSAccessRights),
+            (.guestESSelector, .guestESBase, .guestESLimit, .guestESAccessRights),
+            (.guestFSSelector, .guestFSBase, .guestFSLimit, .guestFSAccessRights),
+            (.guestGSSelector, .guestGSBase, .guestGSLimit, .guestGSAccessRights)
+        ] {
             try write(selector, 0x9000)
             try write(base, 0x90000)
             try write(limit, 0xFFFF)
@@ -215,7 +225,8 @@ struct GuestMachine {
 
     /// Sets the read (or write) bitmap bit of `msr`.
     func interceptMSR(_ msr: UInt32, write: Bool) {
-        let (base, bit): (UInt64, UInt64) = msr >= 0xC000_0000 ? (write ? 3072 : 1024, UInt64(msr - 0xC000_0000)) : (write ? 2048 : 0, UInt64(msr))
+        let (base, bit): (UInt64, UInt64) =
+            msr >= 0xC000_0000 ? (write ? 3072 : 1024, UInt64(msr - 0xC000_0000)) : (write ? 2048 : 0, UInt64(msr))
         let address = Self.msrBitmaps + base + bit / 8
         cpu.memory.write8(address, cpu.memory.read8(address) | 1 << UInt8(bit % 8))
     }
@@ -250,7 +261,9 @@ struct GuestMachine {
 enum AssemblyError: Error, CustomStringConvertible {
     case failed(String)
     var description: String {
-        switch self { case .failed(let message): return message }
+        switch self {
+        case .failed(let message): return message
+        }
     }
 }
 

@@ -11,7 +11,8 @@ import VMX
 
     @Test func preemptionTimerStopsAnEndlessLoop() throws {
         var guest = try GuestMachine(code: try assemble(Self.endlessLoop))
-        try guest.set(.pinBasedVMExecutionControls, adding: UInt64(PinBasedControls.activateVMXPreemptionTimer.rawValue))
+        try guest.set(
+            .pinBasedVMExecutionControls, adding: UInt64(PinBasedControls.activateVMXPreemptionTimer.rawValue))
         try guest.set(.primaryVMExitControls, adding: UInt64(VMExitControls.saveVMXPreemptionTimerValue.rawValue))
         try guest.write(.vmxPreemptionTimerValue, 100)
         let rate = guest.cpu.capabilities!.misc.preemptionTimerRate
@@ -26,7 +27,8 @@ import VMX
 
     @Test func preemptionTimerOfZeroExitsBeforeTheFirstInstruction() throws {
         var guest = try GuestMachine(code: try assemble("nop\ncpuid"))
-        try guest.set(.pinBasedVMExecutionControls, adding: UInt64(PinBasedControls.activateVMXPreemptionTimer.rawValue))
+        try guest.set(
+            .pinBasedVMExecutionControls, adding: UInt64(PinBasedControls.activateVMXPreemptionTimer.rawValue))
         try guest.write(.vmxPreemptionTimerValue, 0)
         #expect(try guest.run(launch: true) == .preemptionTimerExpired)
         #expect(guest.cpu.guestInstructionsRetired == 0)
@@ -57,7 +59,9 @@ import VMX
         #expect(try guest.read(.guestRIP) == GuestMachine.code + 3)
         // An injected event: the MTF exit comes before the handler's first instruction.
         try guest.write(.guestRFLAGS, 0x202)
-        try guest.write(.vmEntryInterruptionInformation, UInt64(VMEntryInterruptionInformation(vector: 0x30, type: .externalInterrupt).rawValue))
+        try guest.write(
+            .vmEntryInterruptionInformation,
+            UInt64(VMEntryInterruptionInformation(vector: 0x30, type: .externalInterrupt).rawValue))
         #expect(try guest.run(launch: false) == .monitorTrapFlag)
         #expect(try guest.read(.guestRIP) == 0x11000)
     }
@@ -141,7 +145,8 @@ import VMX
     @Test func preemptionTimerEndsTheHLTState() throws {
         var guest = try GuestMachine(code: try assemble("hlt"))
         try guest.clearPrimary(.hltExiting)
-        try guest.set(.pinBasedVMExecutionControls, adding: UInt64(PinBasedControls.activateVMXPreemptionTimer.rawValue))
+        try guest.set(
+            .pinBasedVMExecutionControls, adding: UInt64(PinBasedControls.activateVMXPreemptionTimer.rawValue))
         try guest.write(.vmxPreemptionTimerValue, 3)
         #expect(try guest.run(launch: true) == .preemptionTimerExpired)
         #expect(try guest.read(.guestActivityState) == 1)

@@ -31,7 +31,9 @@ struct HypervisorOnEmulatedCPUTests {
 
 @Suite("Fixture capture on the emulated CPU")
 struct FixtureCaptureOnEmulatedCPUTests {
-    @Test("capturing the emulated CPU reproduces its profile: CPUID, MSRs and the VMREAD field set", arguments: Profiles.vmxNames)
+    @Test(
+        "capturing the emulated CPU reproduces its profile: CPUID, MSRs and the VMREAD field set",
+        arguments: Profiles.vmxNames)
     func roundTrip(profileName: String) throws {
         let profile = try Profiles.named(profileName)
         let cpu = EmulatedCPU(profile: profile, faultReporter: recordIssue)
@@ -39,11 +41,14 @@ struct FixtureCaptureOnEmulatedCPUTests {
         let root = try enableVMX(on: cpu, arena: &arena, quiet: true)
         // The capture runs after the enable code, which locks IA32_FEATURE_CONTROL.
         let featureControl = cpu.ia32FeatureControl
-        let captured = captureFixture(cpu: cpu, capabilities: try #require(profile.vmxCapabilities),
-                                      arena: &arena, operation: root)
+        let captured = captureFixture(
+            cpu: cpu, capabilities: try #require(profile.vmxCapabilities),
+            arena: &arena, operation: root)
         #expect(captured)
         // What tools/capture-fixtures does: a model line, then the FIXTURE records.
-        let records = cpu.consoleLines.filter { $0.hasPrefix("FIXTURE ") }.map { String($0.dropFirst("FIXTURE ".count)) }
+        let records = cpu.consoleLines.filter { $0.hasPrefix("FIXTURE ") }.map {
+            String($0.dropFirst("FIXTURE ".count))
+        }
         let text = (["model " + profile.model] + records).joined(separator: "\n")
         let recaptured = try CapabilityProfile.parse(text, name: profileName)
         #expect(recaptured.model == profile.model)

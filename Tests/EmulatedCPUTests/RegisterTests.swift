@@ -7,7 +7,9 @@ import EmulatedCPU
 
 @Suite("CPUID, MSRs and control registers")
 struct RegisterTests {
-    @Test("CPUID returns the profile's leaves; above the highest leaf, the highest basic leaf", arguments: Profiles.vmxNames)
+    @Test(
+        "CPUID returns the profile's leaves; above the highest leaf, the highest basic leaf",
+        arguments: Profiles.vmxNames)
     func cpuid(profileName: String) throws {
         let profile = try Profiles.named(profileName)
         let cpu = makeCPU(profile)
@@ -21,7 +23,8 @@ struct RegisterTests {
         #expect(cpu.cpuid(leaf: 1, subleaf: 0).ecx & (1 << 5) != 0, "VMX")
     }
 
-    @Test("RDMSR serves every capability MSR that exists and raises #GP(0) for the others", arguments: Profiles.vmxNames)
+    @Test(
+        "RDMSR serves every capability MSR that exists and raises #GP(0) for the others", arguments: Profiles.vmxNames)
     func capabilityMSRs(profileName: String) throws {
         let profile = try Profiles.named(profileName)
         let cpu = makeCPU(profile)
@@ -56,8 +59,9 @@ struct RegisterTests {
     func reporterReceivesTheDescription() throws {
         final class Reports { var lines: [String] = [] }
         let reports = Reports()
-        let cpu = EmulatedCPU(profile: try Profiles.synthetic(), memorySize: 4096,
-                              faultReporter: { reports.lines.append($0) })
+        let cpu = EmulatedCPU(
+            profile: try Profiles.synthetic(), memorySize: 4096,
+            faultReporter: { reports.lines.append($0) })
         _ = cpu.readMSR(0x1234_5678)
         #expect(reports.lines == ["RDMSR raised #GP(0) on the emulated CPU (\(cpu.profile.name))"])
     }
@@ -66,7 +70,7 @@ struct RegisterTests {
     func featureControlLock() throws {
         let cpu = makeCPU(try Profiles.synthetic())
         cpu.ia32FeatureControl = 0
-        cpu.writeMSR(MSR.ia32FeatureControl, 1 << 3)   // reserved bit
+        cpu.writeMSR(MSR.ia32FeatureControl, 1 << 3)  // reserved bit
         #expect(cpu.lastFault == .generalProtection0)
         cpu.writeMSR(MSR.ia32FeatureControl, 0x4)
         #expect(cpu.lastFault == nil)
@@ -83,7 +87,8 @@ struct RegisterTests {
     @Test("IA32_EFER: reserved bits fault, LMA is read-only, LME cannot change with paging on")
     func efer() throws {
         let cpu = makeCPU(try Profiles.synthetic())
-        let lma = ExtendedFeatureEnable.lma.rawValue, lme = ExtendedFeatureEnable.lme.rawValue, nxe = ExtendedFeatureEnable.nxe.rawValue
+        let lma = ExtendedFeatureEnable.lma.rawValue, lme = ExtendedFeatureEnable.lme.rawValue,
+            nxe = ExtendedFeatureEnable.nxe.rawValue
         cpu.writeMSR(MSR.ia32EFER, lme | lma | 1 << 12)
         #expect(cpu.lastFault == .generalProtection0)
         cpu.writeMSR(MSR.ia32EFER, lme | nxe)
@@ -96,8 +101,10 @@ struct RegisterTests {
     @Test("the MSRs the hypervisor uses exist and keep what is written")
     func otherMSRs() throws {
         let cpu = makeCPU(try Profiles.synthetic())
-        for msr in [MSR.ia32SysenterCS, MSR.ia32SysenterESP, MSR.ia32SysenterEIP, MSR.ia32DebugCtl, MSR.ia32PAT,
-                    MSR.ia32PerfGlobalCtrl, MSR.ia32FSBase, MSR.ia32GSBase, MSR.ia32KernelGSBase] {
+        for msr in [
+            MSR.ia32SysenterCS, MSR.ia32SysenterESP, MSR.ia32SysenterEIP, MSR.ia32DebugCtl, MSR.ia32PAT,
+            MSR.ia32PerfGlobalCtrl, MSR.ia32FSBase, MSR.ia32GSBase, MSR.ia32KernelGSBase
+        ] {
             cpu.writeMSR(msr, 0x1234)
             #expect(cpu.readMSR(msr) == 0x1234 && cpu.lastFault == nil, "\(hex(msr.rawValue))")
         }

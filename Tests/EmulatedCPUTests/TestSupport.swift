@@ -100,16 +100,22 @@ func expectVMsucceed(_ cpu: EmulatedCPU, _ comment: Comment? = nil, sourceLocati
 }
 
 /// VMfailInvalid: CF alone among the arithmetic flags.
-func expectVMfailInvalid(_ cpu: EmulatedCPU, _ comment: Comment? = nil, sourceLocation: SourceLocation = #_sourceLocation) {
+func expectVMfailInvalid(
+    _ cpu: EmulatedCPU, _ comment: Comment? = nil, sourceLocation: SourceLocation = #_sourceLocation
+) {
     #expect(cpu.rflags & Flags.arithmetic.rawValue == Flags.cf.rawValue, comment, sourceLocation: sourceLocation)
 }
 
 /// VMfailValid(error): ZF alone, and the VM-instruction error field of the current VMCS holds
 /// the number (read without VMREAD, which would overwrite RFLAGS).
-func expectVMfailValid(_ cpu: EmulatedCPU, _ error: VMInstructionError, _ comment: Comment? = nil,
-                       sourceLocation: SourceLocation = #_sourceLocation) {
+func expectVMfailValid(
+    _ cpu: EmulatedCPU, _ error: VMInstructionError, _ comment: Comment? = nil,
+    sourceLocation: SourceLocation = #_sourceLocation
+) {
     #expect(cpu.rflags & Flags.arithmetic.rawValue == Flags.zf.rawValue, comment, sourceLocation: sourceLocation)
-    #expect(cpu.currentVMCSFieldValue(.vmInstructionError) == UInt64(error.rawValue), comment, sourceLocation: sourceLocation)
+    #expect(
+        cpu.currentVMCSFieldValue(.vmInstructionError) == UInt64(error.rawValue), comment,
+        sourceLocation: sourceLocation)
 }
 
 /// Sets every arithmetic flag, so a test sees VMsucceed clear them.

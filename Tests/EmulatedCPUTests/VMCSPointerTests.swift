@@ -8,18 +8,20 @@ import EmulatedCPU
 @Suite("VMCLEAR, VMPTRLD, VMPTRST and the shared #UD/#GP checks")
 struct VMCSPointerTests {
     /// Every VMX instruction but VMXON, executed once with harmless operands.
-    static var instructions: [(String, (EmulatedCPU) -> Void)] { [
-        ("VMXOFF", { try? $0.vmxoff() }),
-        ("VMCLEAR", { try? $0.vmclear(Address.vmcs) }),
-        ("VMPTRLD", { try? $0.vmptrld(Address.vmcs) }),
-        ("VMPTRST", { _ = try? $0.vmptrst() }),
-        ("VMREAD", { _ = try? $0.vmread(VMCSField.guestRIP) }),
-        ("VMWRITE", { try? $0.vmwrite(VMCSField.guestRIP, 0) }),
-        ("VMLAUNCH", { _ = $0.vmlaunch() }),
-        ("VMRESUME", { _ = $0.vmresume() }),
-        ("INVEPT", { try? $0.invept(type: 2, eptPointer: 0) }),
-        ("INVVPID", { try? $0.invvpid(type: 2, vpidQuadword: 0, linearAddress: 0) }),
-    ] }
+    static var instructions: [(String, (EmulatedCPU) -> Void)] {
+        [
+            ("VMXOFF", { try? $0.vmxoff() }),
+            ("VMCLEAR", { try? $0.vmclear(Address.vmcs) }),
+            ("VMPTRLD", { try? $0.vmptrld(Address.vmcs) }),
+            ("VMPTRST", { _ = try? $0.vmptrst() }),
+            ("VMREAD", { _ = try? $0.vmread(VMCSField.guestRIP) }),
+            ("VMWRITE", { try? $0.vmwrite(VMCSField.guestRIP, 0) }),
+            ("VMLAUNCH", { _ = $0.vmlaunch() }),
+            ("VMRESUME", { _ = $0.vmresume() }),
+            ("INVEPT", { try? $0.invept(type: 2, eptPointer: 0) }),
+            ("INVVPID", { try? $0.invvpid(type: 2, vpidQuadword: 0, linearAddress: 0) })
+        ]
+    }
 
     @Test("outside VMX operation every VMX instruction but VMXON is #UD")
     func undefinedOutsideVMX() throws {
@@ -36,7 +38,7 @@ struct VMCSPointerTests {
         let changes: [(String, (EmulatedCPU) -> Void)] = [
             ("CR0.PE = 0", { $0.cr0 &= ~ControlRegister0.pe.rawValue }),
             ("RFLAGS.VM = 1", { $0.rflags |= Flags.vm.rawValue }),
-            ("compatibility mode", { $0.codeSegmentLongMode = false }),
+            ("compatibility mode", { $0.codeSegmentLongMode = false })
         ]
         for (condition, change) in changes {
             for (name, execute) in Self.instructions {
@@ -57,7 +59,9 @@ struct VMCSPointerTests {
                 dirtyFlags(cpu)
                 execute(cpu)
                 #expect(cpu.lastFault == .generalProtection0, "\(name) at CPL \(cpl)")
-                #expect(cpu.rflags & Flags.arithmetic.rawValue == Flags.arithmetic.rawValue, "\(name): a fault leaves RFLAGS alone")
+                #expect(
+                    cpu.rflags & Flags.arithmetic.rawValue == Flags.arithmetic.rawValue,
+                    "\(name): a fault leaves RFLAGS alone")
                 #expect(cpu.vmxOperation == .root)
             }
         }
@@ -94,7 +98,9 @@ struct VMCSPointerTests {
     func vmclearErrors(profileName: String) throws {
         let profile = try Profiles.named(profileName)
         let width = makeCPU(profile).physicalAddressWidth
-        let invalid: [UInt64] = [Address.otherVMCS | 0x8, Address.otherVMCS | 0x800, UInt64(1) << UInt64(width), UInt64(1) << 63]
+        let invalid: [UInt64] = [
+            Address.otherVMCS | 0x8, Address.otherVMCS | 0x800, UInt64(1) << UInt64(width), UInt64(1) << 63
+        ]
         for address in invalid {
             // Without a current VMCS the error has nowhere to go: VMfailInvalid.
             let bare = makeCPU(profile)
@@ -112,11 +118,14 @@ struct VMCSPointerTests {
         #expect(try cpu.vmptrst() == Address.vmcs, "a failed VMCLEAR changes nothing")
     }
 
-    @Test("VMPTRLD fails with error 9 for an invalid address, 10 for the VMXON pointer, 11 for a wrong revision", arguments: Profiles.vmxNames)
+    @Test(
+        "VMPTRLD fails with error 9 for an invalid address, 10 for the VMXON pointer, 11 for a wrong revision",
+        arguments: Profiles.vmxNames)
     func vmptrldErrors(profileName: String) throws {
         let profile = try Profiles.named(profileName)
         let cpu = try cpuWithCurrentVMCS(profile)
-        for address in [Address.otherVMCS | 1, Address.otherVMCS | 0x100, UInt64(1) << UInt64(cpu.physicalAddressWidth)] {
+        for address in [Address.otherVMCS | 1, Address.otherVMCS | 0x100, UInt64(1) << UInt64(cpu.physicalAddressWidth)]
+        {
             #expect(throws: VMFailure.valid(.vmptrldInvalidAddress), "\(hex(address))") { try cpu.vmptrld(address) }
             expectVMfailValid(cpu, .vmptrldInvalidAddress)
         }
@@ -138,7 +147,8 @@ struct VMCSPointerTests {
     @Test("a shadow VMCS (revision bit 31) loads only when VMCS shadowing is supported, and cannot be entered")
     func shadowVMCS() throws {
         let withShadowing = try Profiles.synthetic()
-        let withoutShadowing = try Profiles.synthetic(msr: MSR.ia32VMXProcbasedCtls2.rawValue, clearing: UInt64(1) << (32 + 14))
+        let withoutShadowing = try Profiles.synthetic(
+            msr: MSR.ia32VMXProcbasedCtls2.rawValue, clearing: UInt64(1) << (32 + 14))
         #expect(makeCPU(withShadowing).supportsVMCSShadowing)
         #expect(!makeCPU(withoutShadowing).supportsVMCSShadowing)
 

@@ -6,7 +6,9 @@ import EmulatedCPU
 
 @Suite("VM-entry checks on VMLAUNCH")
 struct VMEntryCheckHookTests {
-    @Test("a VMCS left all zero fails the controls first: VMfailValid(7), named by its rule", arguments: Profiles.vmxNames)
+    @Test(
+        "a VMCS left all zero fails the controls first: VMfailValid(7), named by its rule", arguments: Profiles.vmxNames
+    )
     func zeroVMCSFailsTheControls(profileName: String) throws {
         let cpu = try cpuWithCurrentVMCS(try Profiles.named(profileName))
         #expect(cpu.vmlaunch() == .vmFail(.valid(.entryWithInvalidControlFields)))

@@ -18,7 +18,9 @@ struct VMEntryInstructionTests {
         expectVMfailInvalid(cpu)
     }
 
-    @Test("the launch state goes clear -> launched -> clear, with errors 4 and 5 on the way", arguments: Profiles.vmxNames)
+    @Test(
+        "the launch state goes clear -> launched -> clear, with errors 4 and 5 on the way", arguments: Profiles.vmxNames
+    )
     func launchState(profileName: String) throws {
         let cpu = try cpuWithCurrentVMCS(try Profiles.named(profileName))
         skipEntryChecks(cpu)
@@ -74,7 +76,7 @@ struct VMEntryInstructionTests {
             (.vmxoff, { try? $0.vmxoff() }),
             (.vmxon, { try? $0.vmxon(Address.vmxonRegion) }),
             (.invept, { try? $0.invept(type: 2, eptPointer: 0) }),
-            (.invvpid, { try? $0.invvpid(type: 2, vpidQuadword: 0, linearAddress: 0) }),
+            (.invvpid, { try? $0.invvpid(type: 2, vpidQuadword: 0, linearAddress: 0) })
         ]
         #expect(cpu.vmlaunch() == .entered)
         for (reason, execute) in cases {
@@ -105,7 +107,9 @@ struct VMEntryInstructionTests {
         #expect(cpu.cr3 == 0x7000)
         #expect(cpu.cr4 & vmxe != 0)
         #expect(cpu.cr4 & ControlRegister4.pae.rawValue != 0)
-        #expect(cpu.efer & (ExtendedFeatureEnable.lma.rawValue | ExtendedFeatureEnable.lme.rawValue) == ExtendedFeatureEnable.lma.rawValue | ExtendedFeatureEnable.lme.rawValue)
+        #expect(
+            cpu.efer & (ExtendedFeatureEnable.lma.rawValue | ExtendedFeatureEnable.lme.rawValue)
+                == ExtendedFeatureEnable.lma.rawValue | ExtendedFeatureEnable.lme.rawValue)
         #expect(cpu.cpl == 0)
         #expect(cpu.in64BitMode)
     }
@@ -136,7 +140,12 @@ struct VMEntryFailureTests {
         }
     }
 
-    @Test("a guest-state failure is a VM exit with reason 33 and bit 31, its qualification, and host state loaded (SDM 27.8)")
+    @Test(
+        """
+        a guest-state failure is a VM exit with reason 33 and bit 31, its qualification, and host state loaded \
+        (SDM 27.8)
+        """
+    )
     func guestStateFailure() throws {
         let cpu = try cpuWithCurrentVMCS(try Profiles.synthetic())
         try cpu.vmwrite(VMCSField.hostCR3, 0x8000)
@@ -157,7 +166,9 @@ struct VMEntryFailureTests {
         #expect(try cpu.vmread(VMCSField.exitQualification) == 4)
         // An MSR-loading failure reports the failing entry's number (1-based).
         cpu.entryCheckOverride = { _ in .entryFailure(.entryFailureMSRLoading, qualification: 3) }
-        #expect(cpu.vmlaunch() == .entryFailure(exitReason: ExitReason.entryFailureMSRLoading.asEntryFailure, qualification: 3))
+        #expect(
+            cpu.vmlaunch()
+                == .entryFailure(exitReason: ExitReason.entryFailureMSRLoading.asEntryFailure, qualification: 3))
         skipEntryChecks(cpu)
         #expect(cpu.vmlaunch() == .entered)
     }

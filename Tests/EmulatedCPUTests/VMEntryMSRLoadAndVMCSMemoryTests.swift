@@ -37,8 +37,9 @@ enum ScenarioRun {
             address = (address + UInt64(bytes.count) + 0xFFF) & ~0xFFF
         }
         let host = HostState.emulatedKernel(cr0: cpu.cr0, cr3: cpu.cr3, cr4: cpu.cr4, efer: cpu.efer)
-        let healthy = runScenarios(scenarioFiles, capabilities: VMXCapabilities.read(from: cpu), host: host,
-                                   options: .linesOnly, arena: &arena, cpu: cpu)
+        let healthy = runScenarios(
+            scenarioFiles, capabilities: VMXCapabilities.read(from: cpu), host: host,
+            options: .linesOnly, arena: &arena, cpu: cpu)
         #expect(healthy)
         return output.lines
     }
@@ -74,8 +75,11 @@ enum ScenarioRun {
     @Test("a valid VM-entry MSR-load list enters and loads every MSR (SDM 27.4)", arguments: profiles)
     func validListLoads(profile: String) throws {
         let cpu = try cpu(profile)
-        ScenarioRun.writeList([(MSR.ia32LSTAR.rawValue, Self.lstar), (MSR.ia32KernelGSBase.rawValue, Self.kernelGSBase),
-                               (MSR.ia32STAR.rawValue, Self.star)], on: cpu)
+        ScenarioRun.writeList(
+            [
+                (MSR.ia32LSTAR.rawValue, Self.lstar), (MSR.ia32KernelGSBase.rawValue, Self.kernelGSBase),
+                (MSR.ia32STAR.rawValue, Self.star)
+            ], on: cpu)
         let lines = try ScenarioRun.run([("valid-list", ScenarioRun.listOverrides(count: 3))], on: cpu)
         #expect(ScenarioRun.outcomes(lines) == ["valid-list: success"])
         // None of the three is part of host state (SDM 28.5): the guest's values stay.
@@ -95,15 +99,20 @@ enum ScenarioRun {
         ("IA32_EFER with reserved bit 1", MSR.ia32EFER.rawValue, 0xD03),
         ("IA32_EFER changing LME while the guest has paging on", MSR.ia32EFER.rawValue, 0x801),
         ("IA32_FEATURE_CONTROL, locked in VMX operation", MSR.ia32FeatureControl.rawValue, 5),
-        ("the time-stamp counter (writes not modelled)", MSR.ia32TimeStampCounter.rawValue, 0),
+        ("the time-stamp counter (writes not modelled)", MSR.ia32TimeStampCounter.rawValue, 0)
     ]
 
-    @Test("an entry WRMSR refuses fails VM entry with reason 34 and its number; the entries before it stay loaded (SDM 27.4, 27.8)",
-          arguments: profiles)
+    @Test(
+        """
+        an entry WRMSR refuses fails VM entry with reason 34 and its number; the entries before it stay loaded \
+        (SDM 27.4, 27.8)
+        """,
+        arguments: profiles)
     func refusedEntryFails(profile: String) throws {
         for (name, msr, value) in Self.refused {
             let cpu = try cpu(profile)
-            ScenarioRun.writeList([(MSR.ia32LSTAR.rawValue, Self.lstar), (msr, value), (MSR.ia32STAR.rawValue, Self.star)], on: cpu)
+            ScenarioRun.writeList(
+                [(MSR.ia32LSTAR.rawValue, Self.lstar), (msr, value), (MSR.ia32STAR.rawValue, Self.star)], on: cpu)
             let lines = try ScenarioRun.run([("refused", ScenarioRun.listOverrides(count: 3))], on: cpu)
             #expect(ScenarioRun.outcomes(lines) == ["refused: entry-failure 34 qual 2"], "\(name)")
             // The emulated CPU's own checks name the rule (the runner's prediction from the
@@ -124,13 +133,19 @@ enum ScenarioRun {
     func qualificationIsTheEntryNumber(profile: String) throws {
         let first = try cpu(profile)
         ScenarioRun.writeList([(0x2B, 0)], on: first)
-        #expect(ScenarioRun.outcomes(try ScenarioRun.run([("first", ScenarioRun.listOverrides(count: 1))], on: first))
+        #expect(
+            ScenarioRun.outcomes(try ScenarioRun.run([("first", ScenarioRun.listOverrides(count: 1))], on: first))
                 == ["first: entry-failure 34 qual 1"])
 
         let fifth = try cpu(profile)
-        ScenarioRun.writeList([(MSR.ia32LSTAR.rawValue, 1), (MSR.ia32CSTAR.rawValue, 2), (MSR.ia32FMASK.rawValue, 3), (MSR.ia32KernelGSBase.rawValue, 4),
-                               (MSR.ia32VMXBasic.rawValue + 1, 0)], on: fifth)
-        #expect(ScenarioRun.outcomes(try ScenarioRun.run([("fifth", ScenarioRun.listOverrides(count: 5))], on: fifth))
+        ScenarioRun.writeList(
+            [
+                (MSR.ia32LSTAR.rawValue, 1), (MSR.ia32CSTAR.rawValue, 2), (MSR.ia32FMASK.rawValue, 3),
+                (MSR.ia32KernelGSBase.rawValue, 4),
+                (MSR.ia32VMXBasic.rawValue + 1, 0)
+            ], on: fifth)
+        #expect(
+            ScenarioRun.outcomes(try ScenarioRun.run([("fifth", ScenarioRun.listOverrides(count: 5))], on: fifth))
                 == ["fifth: entry-failure 34 qual 5"])
         #expect(fifth.readMSR(MSR.ia32LSTAR) == 1)
         #expect(fifth.readMSR(MSR.ia32CSTAR) == 2)
@@ -198,7 +213,7 @@ enum ScenarioRun {
     /// needs bits 31:16 of that field clear (SDM 27.2.1.3).
     static let pair: [(String, String)] = [
         ("error-code", "0x4018 = 0x00010000\n"),
-        ("inject-gp", "0x4016 = 0x80000b0d\n"),
+        ("inject-gp", "0x4016 = 0x80000b0d\n")
     ]
 
     /// The corpus, Tests/scenarios, with the pair.
@@ -208,7 +223,8 @@ enum ScenarioRun {
         let names = try FileManager.default.contentsOfDirectory(atPath: directory.path)
             .filter { $0.hasSuffix(".scn") }.sorted()
         #expect(names.count > 100)
-        return try names.map { ($0, try String(contentsOf: directory.appendingPathComponent($0), encoding: .utf8)) } + pair
+        return try names.map { ($0, try String(contentsOf: directory.appendingPathComponent($0), encoding: .utf8)) }
+            + pair
     }
 
     static func outcomeByFile(_ files: [(String, String)], profile: String) throws -> [String: String] {
@@ -231,8 +247,9 @@ enum ScenarioRun {
         #expect(backward == forward)
     }
 
-    @Test("the scenario corpus gives the same outcome per file in sorted and in reversed order",
-          arguments: ["corei7_skylake_x", "corei5_lynnfield_750"])
+    @Test(
+        "the scenario corpus gives the same outcome per file in sorted and in reversed order",
+        arguments: ["corei7_skylake_x", "corei5_lynnfield_750"])
     func corpusInTwoOrders(profile: String) throws {
         let files = try Self.corpus()
         let forward = try Self.outcomeByFile(files, profile: profile)

@@ -9,7 +9,9 @@ import EmulatedCPU
 struct VMReadWriteTests {
     static let pattern: UInt64 = 0x1122_3344_5566_7788
 
-    @Test("every SDM field reads back what was written, exactly where the profile supports it", arguments: Profiles.vmxNames)
+    @Test(
+        "every SDM field reads back what was written, exactly where the profile supports it",
+        arguments: Profiles.vmxNames)
     func everyField(profileName: String) throws {
         let profile = try Profiles.named(profileName)
         let cpu = try cpuWithCurrentVMCS(profile)
@@ -24,12 +26,16 @@ struct VMReadWriteTests {
                 expectVMfailValid(cpu, .unsupportedVMCSComponent, "\(name)")
                 #expect(throws: VMFailure.valid(.unsupportedVMCSComponent), "\(name)") { try cpu.vmwrite(field, 1) }
                 if let high = field.high {
-                    #expect(throws: VMFailure.valid(.unsupportedVMCSComponent), "\(name) (high)") { _ = try cpu.vmread(high) }
+                    #expect(throws: VMFailure.valid(.unsupportedVMCSComponent), "\(name) (high)") {
+                        _ = try cpu.vmread(high)
+                    }
                 }
                 continue
             }
             if field.isReadOnly && !canWriteReadOnly {
-                #expect(throws: VMFailure.valid(.vmwriteToReadOnlyComponent), "\(name)") { try cpu.vmwrite(field, Self.pattern) }
+                #expect(throws: VMFailure.valid(.vmwriteToReadOnlyComponent), "\(name)") {
+                    try cpu.vmwrite(field, Self.pattern)
+                }
                 expectVMfailValid(cpu, .vmwriteToReadOnlyComponent, "\(name)")
                 continue
             }
@@ -90,13 +96,17 @@ struct VMReadWriteTests {
         let refusing = try cpuWithCurrentVMCS(readOnly)
         let accepting = try cpuWithCurrentVMCS(writable)
         for field in exitInformation {
-            #expect(throws: VMFailure.valid(.vmwriteToReadOnlyComponent), "\(field.name!)") { try refusing.vmwrite(field, 7) }
+            #expect(throws: VMFailure.valid(.vmwriteToReadOnlyComponent), "\(field.name!)") {
+                try refusing.vmwrite(field, 7)
+            }
             expectVMfailValid(refusing, .vmwriteToReadOnlyComponent)
             try accepting.vmwrite(field, 7)
             #expect(try accepting.vmread(field) == 7, "\(field.name!)")
         }
         // The high half of the one 64-bit read-only field is read-only too.
-        #expect(throws: VMFailure.valid(.vmwriteToReadOnlyComponent)) { try refusing.vmwrite(VMCSField.guestPhysicalAddress.high!, 1) }
+        #expect(throws: VMFailure.valid(.vmwriteToReadOnlyComponent)) {
+            try refusing.vmwrite(VMCSField.guestPhysicalAddress.high!, 1)
+        }
         // Error 13 does not overwrite the VM-instruction error field's other uses: reading it is fine.
         #expect(try refusing.vmread(VMCSField.vmInstructionError) == 13)
     }
@@ -107,13 +117,17 @@ struct VMReadWriteTests {
         var malformed: [UInt32] = []
         for bit in 15..<32 { malformed.append(VMCSField.guestRIP.rawValue | UInt32(1) << UInt32(bit)) }
         malformed.append(VMCSField.guestRIP.rawValue | 1 << 12)
-        malformed.append(VMCSField.guestCSSelector.rawValue | 1)   // 16-bit
-        malformed.append(VMCSField.exitReason.rawValue | 1)        // 32-bit
-        malformed.append(VMCSField.guestCR0.rawValue | 1)          // natural-width
+        malformed.append(VMCSField.guestCSSelector.rawValue | 1)  // 16-bit
+        malformed.append(VMCSField.exitReason.rawValue | 1)  // 32-bit
+        malformed.append(VMCSField.guestCR0.rawValue | 1)  // natural-width
         malformed.append(0xFFFF_FFFF)
         for encoding in malformed {
-            #expect(throws: VMFailure.valid(.unsupportedVMCSComponent), "\(hex(encoding))") { _ = try cpu.vmread(VMCSField(rawValue: encoding)) }
-            #expect(throws: VMFailure.valid(.unsupportedVMCSComponent), "\(hex(encoding))") { try cpu.vmwrite(VMCSField(rawValue: encoding), 1) }
+            #expect(throws: VMFailure.valid(.unsupportedVMCSComponent), "\(hex(encoding))") {
+                _ = try cpu.vmread(VMCSField(rawValue: encoding))
+            }
+            #expect(throws: VMFailure.valid(.unsupportedVMCSComponent), "\(hex(encoding))") {
+                try cpu.vmwrite(VMCSField(rawValue: encoding), 1)
+            }
             expectVMfailValid(cpu, .unsupportedVMCSComponent)
         }
         // Well formed, but no field has that index.
@@ -167,7 +181,9 @@ struct UndocumentedComponentTests {
         try cpu.vmwrite(undocumented, 0x1122_3344_5566_7788)
         #expect(try cpu.vmread(undocumented.high!) == 0x1122_3344)
         // Its neighbour stays unsupported.
-        #expect(throws: VMFailure.valid(.unsupportedVMCSComponent)) { _ = try cpu.vmread(VMCSField(rawValue: undocumented.rawValue + 2)) }
+        #expect(throws: VMFailure.valid(.unsupportedVMCSComponent)) {
+            _ = try cpu.vmread(VMCSField(rawValue: undocumented.rawValue + 2))
+        }
     }
 }
 
@@ -187,9 +203,16 @@ struct ExitPathFieldAccessTests {
         #expect(reports.lines.isEmpty)
         #expect(cpu.vmreadField(.guestPDPTE0) == 0)
         cpu.vmwriteField(.guestPDPTE0, 1)
-        #expect(reports.lines == [
-            "VMREAD of Guest PDPTE0 [0x280a] without an outcome to check failed: VMfailValid, VM-instruction error 12",
-            "VMWRITE of Guest PDPTE0 [0x280a] without an outcome to check failed: VMfailValid, VM-instruction error 12",
-        ])
+        #expect(
+            reports.lines == [
+                """
+                VMREAD of Guest PDPTE0 [0x280a] without an outcome to check failed: VMfailValid, VM-instruction \
+                error 12
+                """,
+                """
+                VMWRITE of Guest PDPTE0 [0x280a] without an outcome to check failed: VMfailValid, VM-instruction \
+                error 12
+                """
+            ])
     }
 }

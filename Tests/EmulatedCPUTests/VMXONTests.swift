@@ -22,14 +22,18 @@ struct VMXONTests {
 
     /// One VMXON attempt after `change`, expected to fault with `fault` and leave the CPU outside
     /// VMX operation with RFLAGS untouched.
-    private func expectFault(_ fault: Fault, _ cpu: EmulatedCPU, _ what: String,
-                             sourceLocation: SourceLocation = #_sourceLocation) throws {
+    private func expectFault(
+        _ fault: Fault, _ cpu: EmulatedCPU, _ what: String,
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) throws {
         dirtyFlags(cpu)
         try cpu.vmxon(Address.vmxonRegion)
         #expect(cpu.lastFault == fault, "\(what)", sourceLocation: sourceLocation)
         #expect(cpu.lastFaultInstruction == .vmxon, sourceLocation: sourceLocation)
         #expect(cpu.vmxOperation == .outside, "\(what)", sourceLocation: sourceLocation)
-        #expect(cpu.rflags & Flags.arithmetic.rawValue == Flags.arithmetic.rawValue, "a fault leaves RFLAGS alone: \(what)", sourceLocation: sourceLocation)
+        #expect(
+            cpu.rflags & Flags.arithmetic.rawValue == Flags.arithmetic.rawValue, "a fault leaves RFLAGS alone: \(what)",
+            sourceLocation: sourceLocation)
     }
 
     @Test("every CR0 bit that breaks IA32_VMX_CR0_FIXED0/1 makes VMXON fault", arguments: Profiles.vmxNames)
@@ -86,7 +90,7 @@ struct VMXONTests {
             ("CR0.PE = 0", { $0.cr0 &= ~ControlRegister0.pe.rawValue }),
             ("CR4.VMXE = 0", { $0.cr4 &= ~ControlRegister4.vmxe.rawValue }),
             ("RFLAGS.VM = 1", { $0.rflags |= Flags.vm.rawValue }),
-            ("compatibility mode", { $0.codeSegmentLongMode = false }),
+            ("compatibility mode", { $0.codeSegmentLongMode = false })
         ]
         for (what, change) in cases {
             let cpu = makeCPU(profile)
@@ -119,8 +123,18 @@ struct VMXONTests {
             ("unlocked, VMXON enabled outside SMX", { $0.ia32FeatureControl = outside }),
             ("locked, VMXON disabled", { $0.ia32FeatureControl = lock }),
             ("locked, VMXON enabled only inside SMX, outside SMX", { $0.ia32FeatureControl = lock | inside }),
-            ("locked, VMXON enabled only outside SMX, in SMX", { $0.ia32FeatureControl = lock | outside; $0.inSMXOperation = true }),
-            ("unlocked, in SMX", { $0.ia32FeatureControl = inside | outside; $0.inSMXOperation = true }),
+            (
+                "locked, VMXON enabled only outside SMX, in SMX",
+                {
+                    $0.ia32FeatureControl = lock | outside; $0.inSMXOperation = true
+                }
+            ),
+            (
+                "unlocked, in SMX",
+                {
+                    $0.ia32FeatureControl = inside | outside; $0.inSMXOperation = true
+                }
+            )
         ]
         for cpl in UInt8(1)...3 { cases.append(("CPL \(cpl)", { $0.cpl = cpl })) }
         for (what, change) in cases {
@@ -135,7 +149,9 @@ struct VMXONTests {
     func smxEnableBits() throws {
         let profile = try Profiles.synthetic()
         let lock = FeatureControl.lock.rawValue
-        for (inSMX, bits) in [(true, FeatureControl.enableVMXInsideSMX.rawValue), (false, FeatureControl.enableVMXOutsideSMX.rawValue)] {
+        for (inSMX, bits) in [
+            (true, FeatureControl.enableVMXInsideSMX.rawValue), (false, FeatureControl.enableVMXOutsideSMX.rawValue)
+        ] {
             let cpu = makeCPU(profile)
             prepareVMXON(cpu)
             cpu.inSMXOperation = inSMX
@@ -145,7 +161,9 @@ struct VMXONTests {
         }
     }
 
-    @Test("VMXON fails with VMfailInvalid for a pointer not 4-KByte aligned or beyond the physical-address width", arguments: Profiles.vmxNames)
+    @Test(
+        "VMXON fails with VMfailInvalid for a pointer not 4-KByte aligned or beyond the physical-address width",
+        arguments: Profiles.vmxNames)
     func invalidPointer(profileName: String) throws {
         let profile = try Profiles.named(profileName)
         let width = makeCPU(profile).physicalAddressWidth
@@ -164,7 +182,8 @@ struct VMXONTests {
     @Test("with IA32_VMX_BASIC[48] = 1 a VMXON pointer above 4 GiB fails")
     func thirtyTwoBitAddressLimit() throws {
         let synthetic = try Profiles.synthetic()
-        let limited = try Profiles.synthetic(msr: MSR.ia32VMXBasic.rawValue, synthetic.msrs[MSR.ia32VMXBasic.rawValue]! | 1 << 48)
+        let limited = try Profiles.synthetic(
+            msr: MSR.ia32VMXBasic.rawValue, synthetic.msrs[MSR.ia32VMXBasic.rawValue]! | 1 << 48)
         let high: UInt64 = 1 << 32
         let cpu = makeCPU(limited, memorySize: Int(high) + 0x2000)
         prepareVMXON(cpu, region: high)
@@ -176,7 +195,9 @@ struct VMXONTests {
         #expect(unlimited.vmxOperation == .root)
     }
 
-    @Test("VMXON fails with VMfailInvalid when the region's revision identifier is wrong or has bit 31 set", arguments: Profiles.vmxNames)
+    @Test(
+        "VMXON fails with VMfailInvalid when the region's revision identifier is wrong or has bit 31 set",
+        arguments: Profiles.vmxNames)
     func revisionIdentifier(profileName: String) throws {
         let profile = try Profiles.named(profileName)
         let revision = makeCPU(profile).capabilities!.basic.revisionIdentifier

@@ -16,23 +16,34 @@ import VMX
 
     static func images() throws -> [GuestRunSupport.Image] {
         func flat(_ name: String) throws -> [UInt8] {
-            let work = FileManager.default.temporaryDirectory.appendingPathComponent("swiftvmx-contain-\(UUID().uuidString)")
+            let work = FileManager.default.temporaryDirectory.appendingPathComponent(
+                "swiftvmx-contain-\(UUID().uuidString)")
             try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
             defer { try? FileManager.default.removeItem(at: work) }
             let guests = GuestRunSupport.repository.appendingPathComponent("guests")
             let output = work.appendingPathComponent(name + ".bin")
-            _ = try GuestRunSupport.run(["nasm", "-f", "bin", "-w+all", "-I", guests.path + "/", "-o", output.path,
-                                         guests.appendingPathComponent(name + ".asm").path])
+            _ = try GuestRunSupport.run([
+                "nasm", "-f", "bin", "-w+all", "-I", guests.path + "/", "-o", output.path,
+                guests.appendingPathComponent(name + ".asm").path
+            ])
             return [UInt8](try Data(contentsOf: output))
         }
         let tsc = try flat("tsc")
         var images: [GuestRunSupport.Image] = []
         for (index, name) in hostile.enumerated() {
-            images.append(.init(name: "m", commandLine: "guest name=tsc-\(index) mode=long load=0x10000", bytes: tsc, isBuiltIn: false))
-            images.append(.init(name: "m", commandLine: "guest name=\(name) mode=long load=0x10000 budget=\(budget)",
-                                bytes: try flat(name), isBuiltIn: false))
+            images.append(
+                .init(
+                    name: "m", commandLine: "guest name=tsc-\(index) mode=long load=0x10000", bytes: tsc,
+                    isBuiltIn: false))
+            images.append(
+                .init(
+                    name: "m", commandLine: "guest name=\(name) mode=long load=0x10000 budget=\(budget)",
+                    bytes: try flat(name), isBuiltIn: false))
         }
-        images.append(.init(name: "m", commandLine: "guest name=tsc-\(hostile.count) mode=long load=0x10000", bytes: tsc, isBuiltIn: false))
+        images.append(
+            .init(
+                name: "m", commandLine: "guest name=tsc-\(hostile.count) mode=long load=0x10000", bytes: tsc,
+                isBuiltIn: false))
         return images
     }
 
@@ -52,14 +63,22 @@ import VMX
             #expect(cost <= Self.budget + 10_000_000, "\(name) cost \(cost) TSC cycles for a budget of \(Self.budget)")
             let lines = run.lines.filter { $0.hasPrefix("guest \(name)") || $0.hasPrefix("[\(name)]") }
             #expect(lines.count <= 64 + 4, "\(name): \(lines.count) lines")
-            #expect(lines.last == nil || lines.last!.contains("stopped: time budget of \(Self.budget) TSC cycles exhausted (VMX-preemption timer)"),
-                    "\(lines.suffix(3))")
+            #expect(
+                lines.last == nil
+                    || lines.last!.contains(
+                        "stopped: time budget of \(Self.budget) TSC cycles exhausted (VMX-preemption timer)"),
+                "\(lines.suffix(3))")
         }
         let summaries = run.lines.filter { $0.contains(": ... and ") }
-        for (name, noun) in [("printflood", "PRINT lines"), ("bpflood", "exceptions reflected"),
-                             ("msrsweep", "refused MSR accesses"), ("portsweep", "refused port accesses")] {
-            #expect(summaries.contains { $0.hasPrefix("guest \(name): ... and ") && $0.hasSuffix(" more \(noun) (not logged)") },
-                    "\(summaries)")
+        for (name, noun) in [
+            ("printflood", "PRINT lines"), ("bpflood", "exceptions reflected"),
+            ("msrsweep", "refused MSR accesses"), ("portsweep", "refused port accesses")
+        ] {
+            #expect(
+                summaries.contains {
+                    $0.hasPrefix("guest \(name): ... and ") && $0.hasSuffix(" more \(noun) (not logged)")
+                },
+                "\(summaries)")
         }
         #expect(run.lines.contains { $0.hasSuffix(" refused MSR accesses not logged") })
         #expect(run.lines.contains { $0.hasSuffix(" refused port accesses not logged") })
@@ -78,12 +97,16 @@ import VMX
         #expect(vcpu.read(.vmxPreemptionTimerValue) == UInt64(UInt32.max))
         vcpu.launched = true
         var exit = ExitContext(reason: ExitReason(rawValue: 52), qualification: 0, rip: 0)
-        cpu.guestExecution.timestampCounter &+= oneArming           // the first arming expires
-        guard case .resume = handlePreemptionTimerExpired(vcpu, &exit) else { Issue.record("stopped after one arming"); return }
+        cpu.guestExecution.timestampCounter &+= oneArming  // the first arming expires
+        guard case .resume = handlePreemptionTimerExpired(vcpu, &exit) else {
+            Issue.record("stopped after one arming"); return
+        }
         vcpu.armBudget()
         #expect(vcpu.read(.vmxPreemptionTimerValue) == UInt64(UInt32.max))
         cpu.guestExecution.timestampCounter &+= oneArming + oneArming / 2
-        guard case .resume = handlePreemptionTimerExpired(vcpu, &exit) else { Issue.record("stopped after 2.5 armings"); return }
+        guard case .resume = handlePreemptionTimerExpired(vcpu, &exit) else {
+            Issue.record("stopped after 2.5 armings"); return
+        }
         vcpu.armBudget()
         let rest = 3 * oneArming - oneArming - (oneArming + oneArming / 2)
         #expect(vcpu.read(.vmxPreemptionTimerValue) == rest >> rate)

@@ -25,7 +25,7 @@ import EmulatedCPU
         ("corei7_ivy_bridge_3770k", 0x5F, 0x9618_61F2, 0xAA, 0x007F_EFFF, 0xD1FF),
         ("corei7_sandy_bridge_2600k", 0x5F, 0x9618_61F2, 0xAA, 0x007F_EFFF, 0xD1FF),
         ("corei7_skylake_x", 0x5F, 0x9618_61F2, 0x10AA, 0x007F_EFFF, 0xD1FF),
-        ("tigerlake", 0x5F, 0x9618_61F2, 0x10AA, 0x007F_EFFF, 0xD1FF),
+        ("tigerlake", 0x5F, 0x9618_61F2, 0x10AA, 0x007F_EFFF, 0xD1FF)
     ]
 
     @Test("the set-up matches what the kernel computed in Bochs", arguments: bochsValues.indices)
@@ -39,14 +39,18 @@ import EmulatedCPU
         #expect(s.entryBase.rawValue == entry, "\(name)")
     }
 
-    @Test("every fixture: the values pass the allowed settings and carry what is required",
-          arguments: CapabilityProfile.availableNames())
+    @Test(
+        "every fixture: the values pass the allowed settings and carry what is required",
+        arguments: CapabilityProfile.availableNames())
     func respectsAllowedSettings(name: String) throws {
         guard let caps = try CapabilityProfile.load(named: name).vmxCapabilities else { return }
         let s = ControlSetup(capabilities: caps)
         if name == "intel-under-nested-kvm" {
             // Captured from a 32-bit guest hypervisor under KVM, which did not offer a 64-bit host.
-            #expect(s.missingRequired == [ControlSetup.GivenUpControls(field: "VM-exit controls", names: ["Host address-space size"])])
+            #expect(
+                s.missingRequired == [
+                    ControlSetup.GivenUpControls(field: "VM-exit controls", names: ["Host address-space size"])
+                ])
             return
         }
         #expect(s.hasAllRequired, "\(name)")
@@ -75,11 +79,12 @@ import EmulatedCPU
         #expect(!s.allowsMonitorTrapFlag)
         #expect(s.inveptType == nil && s.invvpidType == nil)
         let fields = s.givenUp.map(\.field)
-        #expect(fields == [
-            "pin-based VM-execution controls", "secondary processor-based VM-execution controls",
-            "secondary processor-based VM-execution controls (without usable EPT)", "VM-exit controls",
-            "VM-entry controls",
-        ])
+        #expect(
+            fields == [
+                "pin-based VM-execution controls", "secondary processor-based VM-execution controls",
+                "secondary processor-based VM-execution controls (without usable EPT)", "VM-exit controls",
+                "VM-entry controls"
+            ])
         #expect(s.givenUp[0].names == ["Activate VMX-preemption timer"])
         #expect(s.givenUp[2].names == ["Enable EPT", "Unrestricted guest"])
         #expect(s.givenUp[3].names == ["Save IA32_PAT", "Load IA32_PAT", "Save IA32_EFER", "Load IA32_EFER"])
@@ -117,9 +122,11 @@ import EmulatedCPU
         let s = ControlSetup(capabilities: caps)
         #expect(!s.usesPreemptionTimer)
         #expect(!s.savesPreemptionTimer)
-        #expect(s.givenUp.contains(ControlSetup.GivenUpControls(
-            field: "pin-based VM-execution controls (the VM-exit controls cannot save the timer's value)",
-            names: ["Activate VMX-preemption timer"])), "\(s.givenUp)")
+        #expect(
+            s.givenUp.contains(
+                ControlSetup.GivenUpControls(
+                    field: "pin-based VM-execution controls (the VM-exit controls cannot save the timer's value)",
+                    names: ["Activate VMX-preemption timer"])), "\(s.givenUp)")
         #expect(s.hasAllRequired)
     }
 

@@ -16,12 +16,12 @@ import VMX
 
     @Test func registersReadAsA16550WithNothingToReceive() {
         var port = SerialPort16550()
-        #expect(port.read(offset: 5) == 0x60)        // LSR: THRE, TEMT
-        #expect(port.read(offset: 2) == 0x01)        // IIR: no interrupt pending
+        #expect(port.read(offset: 5) == 0x60)  // LSR: THRE, TEMT
+        #expect(port.read(offset: 2) == 0x01)  // IIR: no interrupt pending
         _ = port.write(offset: 2, value: 0xC7)
-        #expect(port.read(offset: 2) == 0xC1)        // FIFOs enabled
-        #expect(port.read(offset: 6) == 0xB0)        // MSR: DCD, DSR, CTS
-        _ = port.write(offset: 4, value: 0x1F)       // loopback, OUT2, OUT1, RTS, DTR
+        #expect(port.read(offset: 2) == 0xC1)  // FIFOs enabled
+        #expect(port.read(offset: 6) == 0xB0)  // MSR: DCD, DSR, CTS
+        _ = port.write(offset: 4, value: 0x1F)  // loopback, OUT2, OUT1, RTS, DTR
         #expect(port.read(offset: 6) == 0xF0)
         _ = port.write(offset: 7, value: 0x5A)
         #expect(port.read(offset: 7) == 0x5A)
@@ -44,7 +44,9 @@ import VMX
         var lines = 0
         for _ in 0..<(SerialPort16550.lineCapacity * 2) where port.write(offset: 0, value: 0x41) != nil { lines += 1 }
         #expect(lines == 2)
-        #expect(SerialPort16550.handles(port: 0x3F8) && SerialPort16550.handles(port: 0x3FF) && !SerialPort16550.handles(port: 0x2F8))
+        #expect(
+            SerialPort16550.handles(port: 0x3F8) && SerialPort16550.handles(port: 0x3FF)
+                && !SerialPort16550.handles(port: 0x2F8))
     }
 }
 
@@ -52,7 +54,9 @@ import VMX
     func line(_ message: LogMessage) -> String { message.text.string }
 
     @Test func numbersAndHex() {
-        #expect(line("a \(42) b \(-7) \(hex: 0x2a) \(hex: UInt32(0x5), digits: 4) \(hex: 0)") == "a 42 b -7 0x2a 0x0005 0x0")
+        #expect(
+            line("a \(42) b \(-7) \(hex: 0x2a) \(hex: UInt32(0x5), digits: 4) \(hex: 0)") == "a 42 b -7 0x2a 0x0005 0x0"
+        )
         #expect(line("\(hex: UInt64.max)") == "0xffffffffffffffff")
         #expect(line("\(UInt64.max)") == "18446744073709551615")
         #expect(line("\(yesNo: true)/\(yesNo: false)") == "yes/no")
@@ -60,7 +64,9 @@ import VMX
 
     @Test func exitReasonsByNumberAndName() {
         #expect(line("\(ExitReason.cpuid)") == "10 (CPUID)")
-        #expect(line("\(ExitReason.entryFailureGuestState.asEntryFailure)") == "33 (VM-entry failure due to invalid guest state), VM-entry failure")
+        #expect(
+            line("\(ExitReason.entryFailureGuestState.asEntryFailure)")
+                == "33 (VM-entry failure due to invalid guest state), VM-entry failure")
         #expect(line("\(ExitReason(rawValue: 35))") == "35 (reason not defined by the SDM)")
     }
 
@@ -80,7 +86,13 @@ import VMX
     @Test func eptViolationWording() {
         let q = EPTViolationQualification(read: true, write: true, readable: true, executable: true)
         #expect(line("\(eptAccess: q); \(eptRights: q)") == "read+write; r-x")
-        #expect(line("\(eptAccess: EPTViolationQualification(fetch: true)); \(eptRights: EPTViolationQualification(fetch: true))")
+        #expect(
+            line(
+                """
+                \(eptAccess: EPTViolationQualification(fetch: true)); \
+                \(eptRights: EPTViolationQualification(fetch: true))
+                """
+            )
                 == "instruction fetch; not present")
     }
 

@@ -39,8 +39,13 @@ import VMX
         let cpu = FakeProcessor.vmxCapable()
         cpu.msrs[MSR.ia32FeatureControl.rawValue] = 0x1
         #expect(throws: VMXEnableError.disabledByFirmware(featureControl: 1)) { try enable(cpu) }
-        #expect(VMXEnableError.disabledByFirmware(featureControl: 1).description
-            == "VMX disabled by firmware: IA32_FEATURE_CONTROL = 0x1 is locked (bit 0) with \"enable VMX outside SMX\" (bit 2) clear")
+        #expect(
+            VMXEnableError.disabledByFirmware(featureControl: 1).description
+                == """
+                VMX disabled by firmware: IA32_FEATURE_CONTROL = 0x1 is locked (bit 0) with \"enable VMX outside \
+                SMX\" (bit 2) clear
+                """
+        )
     }
 
     @Test func locksAnUnlockedFeatureControl() throws {
@@ -70,7 +75,8 @@ import VMX
         cpu.stuckCR0 = 1 << 5
         let error = VMXEnableError.controlRegisterBitNotAccepted(register: .cr0, bit: 5, required: true)
         #expect(throws: error) { try enable(cpu) }
-        #expect(error.description == "CR0.NE must be 1 in VMX operation (IA32_VMX_CR0_FIXED0) but the kernel cannot set it")
+        #expect(
+            error.description == "CR0.NE must be 1 in VMX operation (IA32_VMX_CR0_FIXED0) but the kernel cannot set it")
     }
 
     @Test func namesTheCR4BitThatMustBeZero() {
@@ -98,8 +104,9 @@ import VMX
         cpu.vmxonOutcome = .invalid
         #expect(throws: VMXEnableError.vmxonFailed(.invalid)) { try enable(cpu) }
         #expect(VMXEnableError.vmxonFailed(.invalid).description == "VMXON failed: VMfailInvalid (CF = 1)")
-        #expect(VMXEnableError.vmxonFailed(.valid(.vmxonInVMXRoot)).description
-            == "VMXON failed: VMfailValid (ZF = 1), VM-instruction error 15: VMXON executed in VMX root operation")
+        #expect(
+            VMXEnableError.vmxonFailed(.valid(.vmxonInVMXRoot)).description
+                == "VMXON failed: VMfailValid (ZF = 1), VM-instruction error 15: VMXON executed in VMX root operation")
     }
 
     @Test func disableLeavesVMXAndClearsCR4VMXE() throws {

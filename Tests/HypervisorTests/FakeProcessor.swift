@@ -93,12 +93,12 @@ extension FakeProcessor {
                 MSR.ia32VMXCR0Fixed0.rawValue: 0x8000_0021,
                 MSR.ia32VMXCR0Fixed1.rawValue: 0xFFFF_FFFF,
                 MSR.ia32VMXCR4Fixed0.rawValue: 0x2000,
-                MSR.ia32VMXCR4Fixed1.rawValue: 0x0037_27FF,
+                MSR.ia32VMXCR4Fixed1.rawValue: 0x0037_27FF
             ],
             leaves: [
                 1 << 32: CPUIDResult(eax: 0x50654, ebx: 0, ecx: 1 << 5, edx: 0),
                 0x8000_0000 << 32: CPUIDResult(eax: 0x8000_0008, ebx: 0, ecx: 0, edx: 0),
-                0x8000_0008 << 32: CPUIDResult(eax: 0x3028, ebx: 0, ecx: 0, edx: 0),
+                0x8000_0008 << 32: CPUIDResult(eax: 0x3028, ebx: 0, ecx: 0, edx: 0)
             ])
     }
 }

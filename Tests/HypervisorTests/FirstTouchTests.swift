@@ -42,20 +42,22 @@ import VMX
         """
 
     static func run(profile: String, commandLine: String) throws -> [String] {
-        let image = GuestRunSupport.Image(name: "touch", commandLine: "guest name=touch mode=long load=0x10000 " + commandLine,
-                                          bytes: try UntrustedGuestTests.assemble(Self.source), isBuiltIn: false)
+        let image = GuestRunSupport.Image(
+            name: "touch", commandLine: "guest name=touch mode=long load=0x10000 " + commandLine,
+            bytes: try UntrustedGuestTests.assemble(Self.source), isBuiltIn: false)
         let run = try GuestRunSupport.runHypervisor(profile: profile, images: [image])
         return run.lines.filter { $0.hasPrefix("[touch]") || $0.hasPrefix("guest touch") }.dropFirst().map { $0 }
     }
 
     @Test func eachPageIsMappedAtItsFirstTouch() throws {
         let lines = try Self.run(profile: "corei7_skylake_x", commandLine: "touch=0x100000")
-        #expect(lines == [
-            "[touch] three pages mapped at first touch, contents kept",
-            "[touch] \\x00",                 // the untouched page, read by the hypervisor
-            // Three EPT violations, two PRINTs, HLT.
-            "guest touch stopped: halted (HLT) (6 VM exits)",
-        ], "\(lines.joined(separator: "\n"))")
+        #expect(
+            lines == [
+                "[touch] three pages mapped at first touch, contents kept",
+                "[touch] \\x00",  // the untouched page, read by the hypervisor
+                // Three EPT violations, two PRINTs, HLT.
+                "guest touch stopped: halted (HLT) (6 VM exits)"
+            ], "\(lines.joined(separator: "\n"))")
     }
 
     @Test func withoutTouchTheSameGuestTakesNoEPTViolation() throws {
@@ -68,7 +70,7 @@ import VMX
         let (vcpu, _) = try DiagnosticsEntryFailureTests.guest(profile: "corei7_skylake_x")
         guard let ept = vcpu.memory.ept else { Issue.record("no EPT"); return }
         #expect(!ept.mapOnFirstTouch(vcpu.memory.size + 0x1000, cpu: vcpu.cpu))
-        #expect(!ept.mapOnFirstTouch(0x1_0000, cpu: vcpu.cpu))          // mapped already
+        #expect(!ept.mapOnFirstTouch(0x1_0000, cpu: vcpu.cpu))  // mapped already
         #expect(!ept.mapOnFirstTouch(1 << 48, cpu: vcpu.cpu))
     }
 }

@@ -12,7 +12,9 @@ import Testing
 
     @Test func readerEvents() {
         var reader = GDBPacketReader()
-        #expect(feed(Array("+-".utf8) + [0x03] + Array("xyz$g#67".utf8), into: &reader) == [.ack, .nak, .interrupt, .packet])
+        #expect(
+            feed(Array("+-".utf8) + [0x03] + Array("xyz$g#67".utf8), into: &reader) == [.ack, .nak, .interrupt, .packet]
+        )
         #expect(reader.packet == Array("g".utf8))
         #expect(feed(Array("$g#68".utf8), into: &reader) == [.badChecksum])
         #expect(feed(Array("$g#6".utf8) + Array("Z".utf8), into: &reader) == [.badChecksum])
@@ -43,7 +45,8 @@ import Testing
         #expect(reader.packet.count == GDBPacketReader.capacity)
         var target = FakeTarget()
         var stub = GDBStub()
-        var connection = ScriptedConnection(Array("$".utf8) + data + Array("#".utf8) + Array(hex2(sum).utf8) + Array("+".utf8) + conversation(["?"]))
+        var connection = ScriptedConnection(
+            Array("$".utf8) + data + Array("#".utf8) + Array(hex2(sum).utf8) + Array("+".utf8) + conversation(["?"]))
         _ = stub.stopped(.attached, target: &target, connection: &connection)
         #expect(connection.packets == ["E01", "S05"])
     }
@@ -79,11 +82,12 @@ import Testing
     @Test func noAcknowledgementMode() {
         var target = FakeTarget()
         var stub = GDBStub()
-        var connection = ScriptedConnection(framed("QStartNoAckMode") + Array("+".utf8) + framed("qC") + framed("?") + framed("c"))
+        var connection = ScriptedConnection(
+            framed("QStartNoAckMode") + Array("+".utf8) + framed("qC") + framed("?") + framed("c"))
         let resume = stub.stopped(.attached, target: &target, connection: &connection)
         #expect(resume == .continue)
         #expect(connection.packets == ["OK", "QC1", "S05"])
-        #expect(connection.acknowledgements == "+")   // only the QStartNoAckMode packet was acknowledged
+        #expect(connection.acknowledgements == "+")  // only the QStartNoAckMode packet was acknowledged
     }
 
     // MARK: Target descriptions
@@ -110,12 +114,44 @@ import Testing
         #expect(text == whole)
         #expect(chunks.last!.first == "l")
         #expect(chunks.dropLast().allSatisfy { $0.first == "m" && $0.count == 0x101 })
-        #expect(whole.hasPrefix("<?xml version=\"1.0\"?><!DOCTYPE target SYSTEM \"gdb-target.dtd\"><target version=\"1.0\"><architecture>i386:x86-64</architecture><osabi>none</osabi><feature name=\"org.gnu.gdb.i386.core\"><flags id=\"i386_eflags\" size=\"4\"><field name=\"CF\" start=\"0\" end=\"0\"/>"))
-        #expect(whole.contains("<reg name=\"rax\" bitsize=\"64\" type=\"int64\"/><reg name=\"rbx\" bitsize=\"64\" type=\"int64\"/>"))
-        #expect(whole.contains("<reg name=\"rip\" bitsize=\"64\" type=\"code_ptr\"/><reg name=\"eflags\" bitsize=\"32\" type=\"i386_eflags\"/><reg name=\"cs\" bitsize=\"32\" type=\"int32\"/>"))
+        #expect(
+            whole.hasPrefix(
+                """
+                <?xml version=\"1.0\"?><!DOCTYPE target SYSTEM \"gdb-target.dtd\"><target \
+                version=\"1.0\"><architecture>i386:x86-64</architecture><osabi>none</osabi><feature \
+                name=\"org.gnu.gdb.i386.core\"><flags id=\"i386_eflags\" size=\"4\"><field name=\"CF\" start=\"0\" \
+                end=\"0\"/>
+                """
+            ))
+        #expect(
+            whole.contains(
+                "<reg name=\"rax\" bitsize=\"64\" type=\"int64\"/><reg name=\"rbx\" bitsize=\"64\" type=\"int64\"/>"))
+        #expect(
+            whole.contains(
+                """
+                <reg name=\"rip\" bitsize=\"64\" type=\"code_ptr\"/><reg name=\"eflags\" bitsize=\"32\" \
+                type=\"i386_eflags\"/><reg name=\"cs\" bitsize=\"32\" type=\"int32\"/>
+                """
+            ))
         #expect(whole.contains("<reg name=\"st0\" bitsize=\"80\" type=\"i387_ext\" group=\"float\"/>"))
-        #expect(whole.contains("</feature><feature name=\"org.gnu.gdb.i386.segments\"><reg name=\"fs_base\" bitsize=\"64\" type=\"int\"/><reg name=\"gs_base\" bitsize=\"64\" type=\"int\"/></feature>"))
-        #expect(whole.hasSuffix("<feature name=\"org.swiftvmx.x86.control\"><reg name=\"cr0\" bitsize=\"64\" type=\"int64\" group=\"system\"/><reg name=\"cr2\" bitsize=\"64\" type=\"int64\" group=\"system\"/><reg name=\"cr3\" bitsize=\"64\" type=\"int64\" group=\"system\"/><reg name=\"cr4\" bitsize=\"64\" type=\"int64\" group=\"system\"/><reg name=\"cr8\" bitsize=\"64\" type=\"int64\" group=\"system\"/><reg name=\"efer\" bitsize=\"64\" type=\"int64\" group=\"system\"/></feature></target>"))
+        #expect(
+            whole.contains(
+                """
+                </feature><feature name=\"org.gnu.gdb.i386.segments\"><reg name=\"fs_base\" bitsize=\"64\" \
+                type=\"int\"/><reg name=\"gs_base\" bitsize=\"64\" type=\"int\"/></feature>
+                """
+            ))
+        #expect(
+            whole.hasSuffix(
+                """
+                <feature name=\"org.swiftvmx.x86.control\"><reg name=\"cr0\" bitsize=\"64\" type=\"int64\" \
+                group=\"system\"/><reg name=\"cr2\" bitsize=\"64\" type=\"int64\" group=\"system\"/><reg \
+                name=\"cr3\" bitsize=\"64\" type=\"int64\" group=\"system\"/><reg name=\"cr4\" bitsize=\"64\" \
+                type=\"int64\" group=\"system\"/><reg name=\"cr8\" bitsize=\"64\" type=\"int64\" \
+                group=\"system\"/><reg name=\"efer\" bitsize=\"64\" type=\"int64\" \
+                group=\"system\"/></feature></target>
+                """
+            ))
         // The registers appear in layout order, one <reg> per slot.
         #expect(whole.components(separatedBy: "<reg ").count - 1 == GDBRegisterLayout.x86_64.count)
     }
@@ -125,7 +161,9 @@ import Testing
         let i8086 = description(.i8086, chunk: 0x400).0
         #expect(i386.contains("<architecture>i386</architecture>"))
         #expect(i8086.contains("<architecture>i8086</architecture>"))
-        #expect(i386.contains("<reg name=\"eax\" bitsize=\"32\" type=\"int32\"/><reg name=\"ecx\" bitsize=\"32\" type=\"int32\"/>"))
+        #expect(
+            i386.contains(
+                "<reg name=\"eax\" bitsize=\"32\" type=\"int32\"/><reg name=\"ecx\" bitsize=\"32\" type=\"int32\"/>"))
         #expect(!i386.contains("fs_base"))
         #expect(i386.components(separatedBy: "<reg ").count - 1 == GDBRegisterLayout.i386.count)
         // A guest that changes mode gets the new description.
@@ -134,17 +172,25 @@ import Testing
         serve(["qXfer:features:read:target.xml:0,40"], stub: &stub, target: &target)
         target.architecture = .x86_64
         let (_, connection) = serve(["qXfer:features:read:target.xml:a0,20"], stub: &stub, target: &target)
-        #expect(connection.packets == ["m" + String(String(decoding: GDBTargetDescription.xml(for: .x86_64), as: UTF8.self).dropFirst(0xA0).prefix(0x20))])
+        #expect(
+            connection.packets == [
+                "m"
+                    + String(
+                        String(decoding: GDBTargetDescription.xml(for: .x86_64), as: UTF8.self).dropFirst(0xA0).prefix(
+                            0x20))
+            ])
     }
 
     @Test func targetDescriptionErrors() {
         let size = GDBTargetDescription.xml(for: .x86_64).count
-        #expect(replies([
-            "qXfer:features:read:target.xml:\(String(size, radix: 16)),10",
-            "qXfer:features:read:target.xml:\(String(size + 1, radix: 16)),10",
-            "qXfer:features:read:other.xml:0,10", "qXfer:features:read:target.xml:0", "qXfer:features:read:target.xml:,10",
-            "qXfer:features:read:target.xml:0,10x",
-        ]) == ["l", "E16", "E01", "E01", "E01", "E01"])
+        #expect(
+            replies([
+                "qXfer:features:read:target.xml:\(String(size, radix: 16)),10",
+                "qXfer:features:read:target.xml:\(String(size + 1, radix: 16)),10",
+                "qXfer:features:read:other.xml:0,10", "qXfer:features:read:target.xml:0",
+                "qXfer:features:read:target.xml:,10",
+                "qXfer:features:read:target.xml:0,10x"
+            ]) == ["l", "E16", "E01", "E01", "E01", "E01"])
     }
 
     // MARK: Fuzz
@@ -155,23 +201,27 @@ import Testing
         for _ in 0..<200 {
             var input: [UInt8] = []
             for _ in 0..<Int.random(in: 1...400, using: &generator) {
-                input.append(Bool.random(using: &generator) ? alphabet.randomElement(using: &generator)! : UInt8.random(in: 0...255, using: &generator))
+                input.append(
+                    Bool.random(using: &generator)
+                        ? alphabet.randomElement(using: &generator)! : UInt8.random(in: 0...255, using: &generator))
             }
             var target = FakeTarget()
             var stub = GDBStub()
             var connection = ScriptedConnection(input)
             _ = stub.stopped(.attached, target: &target, connection: &connection)
             for packet in connection.packets { #expect(packet != "<bad checksum>") }
-            #expect(stub.softwareBreakpoints.isEmpty)   // the stream ended: everything removed
+            #expect(stub.softwareBreakpoints.isEmpty)  // the stream ended: everything removed
         }
     }
 
     @Test func mutatedPacketsGetWellFormedReplies() {
         var generator = SplitMix64(state: 0x5EED_0002)
-        let seeds = ["g", "G" + String(repeating: "00", count: 340), "p10", "P10=0011223344556677", "m1000,10",
-                     "M1000,4:01020304", "Z0,1010,1", "z0,1010,1", "Z1,1000,1", "z1,1000,1", "qSupported:swbreak+",
-                     "qXfer:features:read:target.xml:0,ffb", "vCont;s:1;c", "vCont?", "Hg1", "T1", "qC", "?",
-                     "qfThreadInfo", "QStartNoAckMode"]
+        let seeds = [
+            "g", "G" + String(repeating: "00", count: 340), "p10", "P10=0011223344556677", "m1000,10",
+            "M1000,4:01020304", "Z0,1010,1", "z0,1010,1", "Z1,1000,1", "z1,1000,1", "qSupported:swbreak+",
+            "qXfer:features:read:target.xml:0,ffb", "vCont;s:1;c", "vCont?", "Hg1", "T1", "qC", "?",
+            "qfThreadInfo", "QStartNoAckMode"
+        ]
         let special = Array("$#}*:,;=-".utf8)
         var handled = 0
         for round in 0..<3000 {
@@ -182,7 +232,10 @@ import Testing
                 case 0 where !packet.isEmpty: packet.remove(at: position)
                 case 1: packet.insert(special.randomElement(using: &generator)!, at: position)
                 case 2 where !packet.isEmpty: packet[position] = UInt8.random(in: 0x20...0x7E, using: &generator)
-                case 3: packet.insert(contentsOf: Array("ffffffffffffffffff".utf8.prefix(Int.random(in: 1...18, using: &generator))), at: position)
+                case 3:
+                    packet.insert(
+                        contentsOf: Array("ffffffffffffffffff".utf8.prefix(Int.random(in: 1...18, using: &generator))),
+                        at: position)
                 default: packet = Array(packet.prefix(position))
                 }
             }
@@ -192,19 +245,24 @@ import Testing
             for byte in packet {
                 if byte == UInt8(ascii: "$") || byte == UInt8(ascii: "#") || byte == UInt8(ascii: "}") {
                     data += [UInt8(ascii: "}"), byte ^ 0x20]
-                } else { data.append(byte) }
+                } else {
+                    data.append(byte)
+                }
             }
             let sum = data.reduce(UInt8(0), &+)
             var target = FakeTarget()
             var stub = GDBStub()
             let memory = target.memory
-            var connection = ScriptedConnection(Array("$".utf8) + data + Array("#".utf8) + Array(hex2(sum).utf8) + Array("+".utf8))
+            var connection = ScriptedConnection(
+                Array("$".utf8) + data + Array("#".utf8) + Array(hex2(sum).utf8) + Array("+".utf8))
             let resume = stub.stopped(.attached, target: &target, connection: &connection)
             handled += stub.packetsHandled
             for reply in connection.packets {
                 #expect(reply != "<bad checksum>")
                 // An error is "E" and two hex digits; nothing else starts with E here.
-                if reply.hasPrefix("E") { #expect(reply.count == 3 && reply.dropFirst().allSatisfy(\.isHexDigit), "\(reply)") }
+                if reply.hasPrefix("E") {
+                    #expect(reply.count == 3 && reply.dropFirst().allSatisfy(\.isHexDigit), "\(reply)")
+                }
             }
             if resume == .detach && !String(decoding: packet, as: UTF8.self).hasPrefix("M") {
                 #expect(target.memory == memory, "packet \(String(decoding: packet, as: UTF8.self))")

@@ -6,8 +6,10 @@ import Testing
 /// Runs one stop of the stub: gdb's packets (each followed by the acknowledgement of the
 /// reply), until a packet resumes the guest or the script ends.
 @discardableResult
-func serve(_ packets: [String], stub: inout GDBStub, target: inout FakeTarget,
-           reason: GDBStub.StopReason = .attached) -> (GDBStub.Resume, ScriptedConnection) {
+func serve(
+    _ packets: [String], stub: inout GDBStub, target: inout FakeTarget,
+    reason: GDBStub.StopReason = .attached
+) -> (GDBStub.Resume, ScriptedConnection) {
     var connection = ScriptedConnection(conversation(packets))
     let resume = stub.stopped(reason, target: &target, connection: &connection)
     return (resume, connection)
@@ -25,21 +27,26 @@ func replies(_ packets: [String], architecture: GDBArchitecture = .x86_64) -> [S
 
 @Suite struct GDBStubPacketTests {
     @Test func supportedAndStatus() {
-        #expect(replies(["qSupported:multiprocess+;swbreak+;hwbreak+;qRelocInsn+", "?"]) == [
-            "PacketSize=1000;qXfer:features:read+;swbreak+;hwbreak+;QStartNoAckMode+;vContSupported+",
-            "S05",
-        ])
+        #expect(
+            replies(["qSupported:multiprocess+;swbreak+;hwbreak+;qRelocInsn+", "?"]) == [
+                "PacketSize=1000;qXfer:features:read+;swbreak+;hwbreak+;QStartNoAckMode+;vContSupported+",
+                "S05"
+            ])
     }
 
     @Test func threadsAndAttachment() {
-        #expect(replies(["qAttached", "qC", "qfThreadInfo", "qsThreadInfo", "Hg0", "Hc-1", "Hg1", "Hg2",
-                         "Hx1", "T1", "T2", "qSymbol::", "qTStatus", "vMustReplyEmpty", "qOffsets"]) == [
-            "1", "QC1", "m1", "l", "OK", "OK", "OK", "E01", "E01", "OK", "E01", "OK", "", "", "",
-        ])
+        #expect(
+            replies([
+                "qAttached", "qC", "qfThreadInfo", "qsThreadInfo", "Hg0", "Hc-1", "Hg1", "Hg2",
+                "Hx1", "T1", "T2", "qSymbol::", "qTStatus", "vMustReplyEmpty", "qOffsets"
+            ]) == [
+                "1", "QC1", "m1", "l", "OK", "OK", "OK", "E01", "E01", "OK", "E01", "OK", "", "", ""
+            ])
     }
 
     @Test func unknownPacketsGetTheEmptyReply() {
-        #expect(replies(["X1000,1:\u{1}", "Z2,1000,4", "qCRC:1000,4", "!", "b9600", "Qfoo"]) == ["", "", "", "", "", ""])
+        #expect(
+            replies(["X1000,1:\u{1}", "Z2,1000,4", "qCRC:1000,4", "!", "b9600", "Qfoo"]) == ["", "", "", "", "", ""])
     }
 
     // MARK: Registers
@@ -48,19 +55,27 @@ func replies(_ packets: [String], architecture: GDBArchitecture = .x86_64) -> [S
     func expectedG(_ target: FakeTarget, unavailable: String = "xx") -> String {
         let layout: [(X86Register?, Int)]
         if target.architecture == .x86_64 {
-            layout = [(.rax, 8), (.rbx, 8), (.rcx, 8), (.rdx, 8), (.rsi, 8), (.rdi, 8), (.rbp, 8), (.rsp, 8),
-                      (.r8, 8), (.r9, 8), (.r10, 8), (.r11, 8), (.r12, 8), (.r13, 8), (.r14, 8), (.r15, 8),
-                      (.rip, 8), (.rflags, 4), (.cs, 4), (.ss, 4), (.ds, 4), (.es, 4), (.fs, 4), (.gs, 4)]
+            layout =
+                [
+                    (.rax, 8), (.rbx, 8), (.rcx, 8), (.rdx, 8), (.rsi, 8), (.rdi, 8), (.rbp, 8), (.rsp, 8),
+                    (.r8, 8), (.r9, 8), (.r10, 8), (.r11, 8), (.r12, 8), (.r13, 8), (.r14, 8), (.r15, 8),
+                    (.rip, 8), (.rflags, 4), (.cs, 4), (.ss, 4), (.ds, 4), (.es, 4), (.fs, 4), (.gs, 4)
+                ]
                 + Array(repeating: (nil, 10), count: 8) + Array(repeating: (nil, 4), count: 8)
                 + [(.fsBase, 8), (.gsBase, 8), (.cr0, 8), (.cr2, 8), (.cr3, 8), (.cr4, 8), (.cr8, 8), (.efer, 8)]
         } else {
-            layout = [(.rax, 4), (.rcx, 4), (.rdx, 4), (.rbx, 4), (.rsp, 4), (.rbp, 4), (.rsi, 4), (.rdi, 4),
-                      (.rip, 4), (.rflags, 4), (.cs, 4), (.ss, 4), (.ds, 4), (.es, 4), (.fs, 4), (.gs, 4)]
+            layout =
+                [
+                    (.rax, 4), (.rcx, 4), (.rdx, 4), (.rbx, 4), (.rsp, 4), (.rbp, 4), (.rsi, 4), (.rdi, 4),
+                    (.rip, 4), (.rflags, 4), (.cs, 4), (.ss, 4), (.ds, 4), (.es, 4), (.fs, 4), (.gs, 4)
+                ]
                 + Array(repeating: (nil, 10), count: 8) + Array(repeating: (nil, 4), count: 8)
                 + [(.cr0, 8), (.cr2, 8), (.cr3, 8), (.cr4, 8), (.cr8, 8), (.efer, 8)]
         }
         return layout.map { register, bytes in
-            guard let register, let value = target.registers[register] else { return String(repeating: unavailable, count: bytes) }
+            guard let register, let value = target.registers[register] else {
+                return String(repeating: unavailable, count: bytes)
+            }
             return littleEndianHex(value, bytes: bytes)
         }.joined()
     }
@@ -68,7 +83,7 @@ func replies(_ packets: [String], architecture: GDBArchitecture = .x86_64) -> [S
     @Test(arguments: [GDBArchitecture.x86_64, .i386, .i8086])
     func readAllRegisters(architecture: GDBArchitecture) {
         var target = FakeTarget(architecture: architecture)
-        target.registers[.r15] = nil   // unavailable: shown as xx
+        target.registers[.r15] = nil  // unavailable: shown as xx
         let reply = replies(["g"], target: &target)
         #expect(reply == [expectedG(target)])
         #expect(reply[0].count == 2 * (architecture == .x86_64 ? 340 : 224))
@@ -89,9 +104,11 @@ func replies(_ packets: [String], architecture: GDBArchitecture = .x86_64) -> [S
         var target = FakeTarget()
         let before = target.registers
         let g = expectedG(target, unavailable: "00")
-        let bad = ["G", "G" + g.dropLast(2), "G" + g + "00", "G" + "zz" + g.dropFirst(2),
-                   "P", "P10", "P10=", "P10=12", "P10=123456789abcdef0aa", "Pzz=00", "P99=00",
-                   "P10=zz3456789abcdef0", "p", "p99", "pzz", "p10x"]
+        let bad = [
+            "G", "G" + g.dropLast(2), "G" + g + "00", "G" + "zz" + g.dropFirst(2),
+            "P", "P10", "P10=", "P10=12", "P10=123456789abcdef0aa", "Pzz=00", "P99=00",
+            "P10=zz3456789abcdef0", "p", "p99", "pzz", "p10x"
+        ]
         #expect(replies(bad, target: &target) == Array(repeating: "E01", count: bad.count))
         #expect(target.registers == before)
     }
@@ -99,22 +116,26 @@ func replies(_ packets: [String], architecture: GDBArchitecture = .x86_64) -> [S
     @Test func oneRegister() {
         var target = FakeTarget()
         // amd64 numbers: 0 rax, 2 rcx, 7 rsp, 16 rip, 17 eflags, 18 cs, 24 st0, 40 fs_base, 42 cr0, 47 efer.
-        let reply = replies(["p0", "p2", "p7", "p10", "p11", "p12", "p18", "p2a", "p2f",
-                             "P0=efcdab8967452301", "p0", "P11=46020000", "p11", "P18=00000000000000000000"],
-                            target: &target)
-        #expect(reply == [
-            littleEndianHex(0x1111_1111_1111_1111, bytes: 8),
-            littleEndianHex(0x2222_2222_2222_2222, bytes: 8),
-            littleEndianHex(0x5555_5555_5555_5555, bytes: 8),
-            "0010000000000000",
-            "02020000",
-            "08000000",
-            String(repeating: "x", count: 20),
-            littleEndianHex(0x1111_1111_1111_1111 &* 27, bytes: 8),
-            littleEndianHex(0x1111_1111_1111_1111 &* 32, bytes: 8),
-            "OK", "efcdab8967452301", "OK", "46020000",
-            "E16",   // st0 is not available to write
-        ])
+        let reply = replies(
+            [
+                "p0", "p2", "p7", "p10", "p11", "p12", "p18", "p2a", "p2f",
+                "P0=efcdab8967452301", "p0", "P11=46020000", "p11", "P18=00000000000000000000"
+            ],
+            target: &target)
+        #expect(
+            reply == [
+                littleEndianHex(0x1111_1111_1111_1111, bytes: 8),
+                littleEndianHex(0x2222_2222_2222_2222, bytes: 8),
+                littleEndianHex(0x5555_5555_5555_5555, bytes: 8),
+                "0010000000000000",
+                "02020000",
+                "08000000",
+                String(repeating: "x", count: 20),
+                littleEndianHex(0x1111_1111_1111_1111 &* 27, bytes: 8),
+                littleEndianHex(0x1111_1111_1111_1111 &* 32, bytes: 8),
+                "OK", "efcdab8967452301", "OK", "46020000",
+                "E16"  // st0 is not available to write
+            ])
         #expect(target.registers[.rax] == 0x0123_4567_89AB_CDEF)
         #expect(target.registers[.rflags] == 0x246)
     }
@@ -122,16 +143,18 @@ func replies(_ packets: [String], architecture: GDBArchitecture = .x86_64) -> [S
     @Test func refusedRegisterWrite() {
         var target = FakeTarget()
         target.refusedWrites = [.cs]
-        #expect(replies(["P12=10000000", "G" + expectedG(target, unavailable: "00")], target: &target) == ["E16", "E16"])
+        #expect(
+            replies(["P12=10000000", "G" + expectedG(target, unavailable: "00")], target: &target) == ["E16", "E16"])
     }
 
     @Test func i386Numbers() {
         var target = FakeTarget(architecture: .i386)
         // i386 numbers: 0 eax, 1 ecx, 4 esp, 8 eip, 9 eflags, 10 cs, 32 cr0.
-        #expect(replies(["p1", "p4", "p8", "p9", "p20", "P8=00700000", "p8"], target: &target) == [
-            "22222222", "55555555", "00100000", "02020000", littleEndianHex(0x1111_1111_1111_1111 &* 27, bytes: 8),
-            "OK", "00700000",
-        ])
+        #expect(
+            replies(["p1", "p4", "p8", "p9", "p20", "P8=00700000", "p8"], target: &target) == [
+                "22222222", "55555555", "00100000", "02020000", littleEndianHex(0x1111_1111_1111_1111 &* 27, bytes: 8),
+                "OK", "00700000"
+            ])
         #expect(target.registers[.rip] == 0x7000)
     }
 
@@ -140,19 +163,25 @@ func replies(_ packets: [String], architecture: GDBArchitecture = .x86_64) -> [S
     @Test func readMemory() {
         var target = FakeTarget()
         for index in 0..<16 { target.memory[index] = UInt8(index * 17) }
-        #expect(replies(["m1000,4", "m100c,4", "M1002,2:abcd", "m1000,4", "m1ffe,4", "m2000,1", "m0,1",
-                         "mffffffffffffffff,1"], target: &target) == [
-            "00112233", "ccddeeff", "OK", "0011abcd",
-            "9090",   // a partial read at the end of memory
-            "E0e", "E0e", "E0e",
-        ])
+        #expect(
+            replies(
+                [
+                    "m1000,4", "m100c,4", "M1002,2:abcd", "m1000,4", "m1ffe,4", "m2000,1", "m0,1",
+                    "mffffffffffffffff,1"
+                ], target: &target) == [
+                    "00112233", "ccddeeff", "OK", "0011abcd",
+                    "9090",  // a partial read at the end of memory
+                    "E0e", "E0e", "E0e"
+                ])
     }
 
     @Test func malformedMemoryPackets() {
         var target = FakeTarget()
-        let packets = ["m", "m1000", "m1000,", "m,4", "m1000,0", "m1000,4x", "mzz,4", "m1000,10001",
-                       "m10000000000000000,1", "mffffffffffffffff,2", "M1000,2:00", "M1000,1:0000",
-                       "M1000,1", "M1000,1:zz", "M1000,0:", "Mffffffffffffffff,2:0000", "M1000,1:0g"]
+        let packets = [
+            "m", "m1000", "m1000,", "m,4", "m1000,0", "m1000,4x", "mzz,4", "m1000,10001",
+            "m10000000000000000,1", "mffffffffffffffff,2", "M1000,2:00", "M1000,1:0000",
+            "M1000,1", "M1000,1:zz", "M1000,0:", "Mffffffffffffffff,2:0000", "M1000,1:0g"
+        ]
         #expect(replies(packets, target: &target) == Array(repeating: "E01", count: packets.count))
         #expect(target.memoryWrites == 0)
     }
@@ -176,13 +205,15 @@ func replies(_ packets: [String], architecture: GDBArchitecture = .x86_64) -> [S
         var target = FakeTarget()
         target.memory[0x10] = 0x55
         var stub = GDBStub()
-        let (_, first) = serve(["Z0,1010,1", "Z0,1010,1", "m1010,1", "M1010,1:56", "m1010,1", "c"], stub: &stub, target: &target)
+        let (_, first) = serve(
+            ["Z0,1010,1", "Z0,1010,1", "m1010,1", "M1010,1:56", "m1010,1", "c"], stub: &stub, target: &target)
         #expect(first.packets == ["OK", "OK", "55", "OK", "56"])
         #expect(target.byte(at: 0x1010) == 0xCC)
         #expect(stub.ownsSoftwareBreakpoint(at: 0x1010))
         #expect(!stub.ownsSoftwareBreakpoint(at: 0x1011))
         #expect(stub.softwareBreakpoints.count == 1)
-        let (_, second) = serve(["z0,1010,1", "m1010,1", "z0,1010,1"], stub: &stub, target: &target, reason: .softwareBreakpoint)
+        let (_, second) = serve(
+            ["z0,1010,1", "m1010,1", "z0,1010,1"], stub: &stub, target: &target, reason: .softwareBreakpoint)
         #expect(second.packets == ["T05swbreak:;", "OK", "56", "OK"])
         #expect(target.byte(at: 0x1010) == 0x56)
         #expect(stub.softwareBreakpoints.isEmpty)
@@ -190,10 +221,14 @@ func replies(_ packets: [String], architecture: GDBArchitecture = .x86_64) -> [S
 
     @Test func softwareBreakpointReplies() {
         var target = FakeTarget()
-        #expect(replies(["Z0,1010,1", "m1010,1", "Z0,5000,1", "Z0,1010,2", "Z0,1010", "Z0,,1", "Z0,1010,1;X1,ff",
-                         "Z9,1010,1", "z0,1020,1"], target: &target) == [
-            "OK", "90", "E0e", "E01", "E01", "E01", "OK", "", "OK",
-        ])
+        #expect(
+            replies(
+                [
+                    "Z0,1010,1", "m1010,1", "Z0,5000,1", "Z0,1010,2", "Z0,1010", "Z0,,1", "Z0,1010,1;X1,ff",
+                    "Z9,1010,1", "z0,1020,1"
+                ], target: &target) == [
+                    "OK", "90", "E0e", "E01", "E01", "E01", "OK", "", "OK"
+                ])
     }
 
     @Test func breakpointTableIsBounded() {
@@ -206,8 +241,11 @@ func replies(_ packets: [String], architecture: GDBArchitecture = .x86_64) -> [S
     @Test func hardwareBreakpoints() {
         var target = FakeTarget()
         var stub = GDBStub()
-        let (_, connection) = serve(["Z1,1000,1", "Z1,1004,1", "Z1,1004,1", "Z1,1008,1", "Z1,100c,1", "Z1,1010,1",
-                                     "z1,1004,1", "z1,1004,1", "Z1,1010,1", "c"], stub: &stub, target: &target)
+        let (_, connection) = serve(
+            [
+                "Z1,1000,1", "Z1,1004,1", "Z1,1004,1", "Z1,1008,1", "Z1,100c,1", "Z1,1010,1",
+                "z1,1004,1", "z1,1004,1", "Z1,1010,1", "c"
+            ], stub: &stub, target: &target)
         #expect(connection.packets == ["OK", "OK", "OK", "OK", "OK", "E1c", "OK", "OK", "OK"])
         #expect(target.hardwareBreakpoints == [0x1000, 0x1008, 0x100C, 0x1010])
         #expect(stub.hardwareBreakpoints == [0x1000, 0x1008, 0x100C, 0x1010])
@@ -231,7 +269,7 @@ func replies(_ packets: [String], architecture: GDBArchitecture = .x86_64) -> [S
         let cases: [(String, GDBStub.Resume)] = [
             ("c", .continue), ("s", .step), ("C05", .continue), ("S0b", .step), ("vCont;c", .continue),
             ("vCont;s:1", .step), ("vCont;s:1;c", .step), ("vCont;C05:1;c", .continue), ("vCont;c:-1", .continue),
-            ("vCont;S02", .step), ("D", .detach), ("D;1", .detach), ("k", .kill), ("vKill;1", .kill),
+            ("vCont;S02", .step), ("D", .detach), ("D;1", .detach), ("k", .kill), ("vKill;1", .kill)
         ]
         for (packet, expected) in cases {
             var target = FakeTarget()
@@ -246,20 +284,21 @@ func replies(_ packets: [String], architecture: GDBArchitecture = .x86_64) -> [S
         var stub = GDBStub()
         let (resume, connection) = serve(["vCont?", "c2000"], stub: &stub, target: &target)
         #expect(resume == .continue)
-        #expect(connection.packets == ["vCont;c;C;s;S"])   // c has no reply until the guest stops
+        #expect(connection.packets == ["vCont;c;C;s;S"])  // c has no reply until the guest stops
         #expect(target.registers[.rip] == 0x2000)
         let (step, _) = serve(["s1234"], stub: &stub, target: &target)
         #expect(step == .step)
         #expect(target.registers[.rip] == 0x1234)
-        #expect(replies(["vCont;x", "vCont;s:2", "vCont;", "vCont;c:", "vCont;Czz", "cxyz", "c12,4", "C", "Czz"])
+        #expect(
+            replies(["vCont;x", "vCont;s:2", "vCont;", "vCont;c:", "vCont;Czz", "cxyz", "c12,4", "C", "Czz"])
                 == Array(repeating: "E01", count: 9))
-        #expect(replies(["k"]) == [])   // k has no reply
+        #expect(replies(["k"]) == [])  // k has no reply
     }
 
     @Test func stopRepliesAfterResume() {
         let cases: [(GDBStub.StopReason, String)] = [
             (.softwareBreakpoint, "T05swbreak:;"), (.hardwareBreakpoint, "T05hwbreak:;"), (.step, "S05"),
-            (.interrupted, "S02"), (.halted, "S05"), (.exited(code: 0), "W00"), (.terminated(signal: 11), "X0b"),
+            (.interrupted, "S02"), (.halted, "S05"), (.exited(code: 0), "W00"), (.terminated(signal: 11), "X0b")
         ]
         for (reason, expected) in cases {
             var target = FakeTarget()
@@ -276,7 +315,7 @@ func replies(_ packets: [String], architecture: GDBArchitecture = .x86_64) -> [S
             default:
                 let (resume, connection) = serve(["?"], stub: &stub, target: &target, reason: reason)
                 #expect(connection.packets == [expected, expected], "\(reason)")
-                #expect(resume == .detach)   // the script ended: the connection is gone
+                #expect(resume == .detach)  // the script ended: the connection is gone
             }
         }
     }

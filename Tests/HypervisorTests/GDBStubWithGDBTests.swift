@@ -6,7 +6,7 @@ import Foundation
 import Testing
 @testable import Hypervisor
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A TCP connection as the stub's byte stream; every wait is bounded (`timeout` milliseconds).
@@ -103,7 +103,7 @@ struct ToyGuest {
         case 0x0F where target.byte(at: rip + 1) == 0x01 && target.byte(at: rip + 2) == 0xC1:
             return .exited(code: UInt8(truncatingIfNeeded: target.registers[.rax]!))
         default:
-            return .terminated(signal: 4)   // SIGILL
+            return .terminated(signal: 4)  // SIGILL
         }
         return nil
     }
@@ -138,7 +138,9 @@ struct ToyGuest {
                     if let stop = execute() { reason = stop; break }
                 }
             }
-            if case .exited = reason { _ = stub.stopped(reason, target: &target, connection: &connection); return .kill }
+            if case .exited = reason {
+                _ = stub.stopped(reason, target: &target, connection: &connection); return .kill
+            }
         }
     }
 }
@@ -157,8 +159,10 @@ func gdbPath() -> String? {
 /// in batch mode but reads those lines from a pipe, each after its delay in seconds, as a user
 /// types them: gdb then runs its event loop between lines (needed for `continue &` and
 /// `interrupt`, which batch mode cannot wait for; a SIGINT to batch-mode gdb is not passed on).
-func runGDB(_ commands: [String], typed: [(Double, String)] = [],
-            serve: (SocketConnection) -> GDBStub.Resume) throws -> (String, GDBStub.Resume?) {
+func runGDB(
+    _ commands: [String], typed: [(Double, String)] = [],
+    serve: (SocketConnection) -> GDBStub.Resume
+) throws -> (String, GDBStub.Resume?) {
     let listener = try Listener()
     let process = Process()
     process.executableURL = URL(fileURLWithPath: gdbPath()!)
@@ -195,13 +199,13 @@ func runGDB(_ commands: [String], typed: [(Double, String)] = [],
 @Suite(.enabled(if: gdbPath() != nil, "gdb is not installed"), .serialized)
 struct GDBStubWithGDBTests {
     static let program: [UInt8] = [
-        0x48, 0xFF, 0xC0,   // 1000 inc rax
-        0x48, 0xFF, 0xC0,   // 1003 inc rax
-        0x90,               // 1006 nop
-        0x48, 0xFF, 0xC0,   // 1007 inc rax
-        0x90,               // 100a nop
-        0x90,               // 100b nop
-        0x0F, 0x01, 0xC1,   // 100c vmcall: exit with code AL
+        0x48, 0xFF, 0xC0,  // 1000 inc rax
+        0x48, 0xFF, 0xC0,  // 1003 inc rax
+        0x90,  // 1006 nop
+        0x48, 0xFF, 0xC0,  // 1007 inc rax
+        0x90,  // 100a nop
+        0x90,  // 100b nop
+        0x0F, 0x01, 0xC1  // 100c vmcall: exit with code AL
     ]
 
     @Test func debugA64BitGuest() throws {
@@ -223,28 +227,29 @@ struct GDBStubWithGDBTests {
             "info registers eflags",
             "print/x $cr0",
             "print $st0",
-            "continue",
+            "continue"
         ]) { guest.run($0) }
         let lines = output.split(separator: "\n").map(String.init).filter(isGDBOutput)
-        #expect(lines == [
-            "0x0000000000001000 in ?? ()",
-            "rip            0x1000              0x1000",
-            "Breakpoint 1 at 0x1003",
-            "Breakpoint 1, 0x0000000000001003 in ?? ()",
-            "0x0000000000001006 in ?? ()",
-            "0x0000000000001007 in ?? ()",
-            "0x000000000000100a in ?? ()",
-            "$1 = 67",
-            "0x1800:\t0x5a\t0x90",
-            "Hardware assisted breakpoint 2 at 0x100b",
-            "Breakpoint 2, 0x000000000000100b in ?? ()",
-            "eflags         0x202               [ IF ]",
-            "$2 = \(String(format: "0x%llx", 0x1111_1111_1111_1111 &* 27 as UInt64))",
-            "$3 = <unavailable>",
-            "[Inferior 1 (Remote target) exited with code 0103]",
-        ], "\(output)")
+        #expect(
+            lines == [
+                "0x0000000000001000 in ?? ()",
+                "rip            0x1000              0x1000",
+                "Breakpoint 1 at 0x1003",
+                "Breakpoint 1, 0x0000000000001003 in ?? ()",
+                "0x0000000000001006 in ?? ()",
+                "0x0000000000001007 in ?? ()",
+                "0x000000000000100a in ?? ()",
+                "$1 = 67",
+                "0x1800:\t0x5a\t0x90",
+                "Hardware assisted breakpoint 2 at 0x100b",
+                "Breakpoint 2, 0x000000000000100b in ?? ()",
+                "eflags         0x202               [ IF ]",
+                "$2 = \(String(format: "0x%llx", 0x1111_1111_1111_1111 &* 27 as UInt64))",
+                "$3 = <unavailable>",
+                "[Inferior 1 (Remote target) exited with code 0103]"
+            ], "\(output)")
         #expect(guest.target.byte(at: 0x1800) == 0x5A)
-        #expect(guest.target.byte(at: 0x1003) == 0x48)   // the INT3 is gone again
+        #expect(guest.target.byte(at: 0x1003) == 0x48)  // the INT3 is gone again
         #expect(guest.target.hardwareBreakpoints.isEmpty)
         #expect(resume == .kill)
     }
@@ -261,19 +266,20 @@ struct GDBStubWithGDBTests {
                 "print/x $eflags",
                 "print/x $cs",
                 "print/x $efer",
-                "kill",
+                "kill"
             ]) { guest.run($0) }
             let lines = output.split(separator: "\n").map(String.init).filter(isGDBOutput)
-            #expect(lines == [
-                architecture == .x86_64 ? "0x0000000000001000 in ?? ()" : "0x00001000 in ?? ()",
-                "The target architecture is set to \"auto\" (currently \"\(name)\").",
-                "$1 = 0x12345678",
-                "$2 = 0x202",
-                "$3 = 0x8",
-                "$4 = \(String(format: "0x%llx", 0x1111_1111_1111_1111 &* 32 as UInt64))",
-                "Kill the program being debugged? (y or n) [answered Y; input not from terminal]",
-                "[Inferior 1 (Remote target) killed]",
-            ], "\(architecture): \(output)")
+            #expect(
+                lines == [
+                    architecture == .x86_64 ? "0x0000000000001000 in ?? ()" : "0x00001000 in ?? ()",
+                    "The target architecture is set to \"auto\" (currently \"\(name)\").",
+                    "$1 = 0x12345678",
+                    "$2 = 0x202",
+                    "$3 = 0x8",
+                    "$4 = \(String(format: "0x%llx", 0x1111_1111_1111_1111 &* 32 as UInt64))",
+                    "Kill the program being debugged? (y or n) [answered Y; input not from terminal]",
+                    "[Inferior 1 (Remote target) killed]"
+                ], "\(architecture): \(output)")
             #expect(resume == .kill)
         }
     }
@@ -281,39 +287,44 @@ struct GDBStubWithGDBTests {
     @Test func haltStopsWithSIGTRAP() throws {
         var guest = ToyGuest()
         guest.target.memory = [UInt8](repeating: 0x90, count: 0x10000)
-        guest.target.memory[0xFFF0] = 0xF4   // HLT at 10ff0
+        guest.target.memory[0xFFF0] = 0xF4  // HLT at 10ff0
         let (output, resume) = try runGDB(["continue", "print/x $pc", "kill"]) { guest.run($0) }
         let lines = output.split(separator: "\n").map(String.init).filter(isGDBOutput)
-        #expect(lines == [
-            "0x0000000000001000 in ?? ()",
-            "Program received signal SIGTRAP, Trace/breakpoint trap.",
-            "0x0000000000010ff1 in ?? ()",
-            "$1 = 0x10ff1",
-            "Kill the program being debugged? (y or n) [answered Y; input not from terminal]",
-            "[Inferior 1 (Remote target) killed]",
-        ], "\(output)")
+        #expect(
+            lines == [
+                "0x0000000000001000 in ?? ()",
+                "Program received signal SIGTRAP, Trace/breakpoint trap.",
+                "0x0000000000010ff1 in ?? ()",
+                "$1 = 0x10ff1",
+                "Kill the program being debugged? (y or n) [answered Y; input not from terminal]",
+                "[Inferior 1 (Remote target) killed]"
+            ], "\(output)")
         #expect(resume == .kill)
     }
 
     @Test func interruptAGuestInAnEndlessLoop() throws {
         var guest = ToyGuest()
-        guest.target.memory[0] = 0xEB   // 1000: jmp 1000
+        guest.target.memory[0] = 0xEB  // 1000: jmp 1000
         guest.target.memory[1] = 0xFE
-        let (output, resume) = try runGDB([], typed: [
-            (0.5, "continue &"), (1, "interrupt"), (1, "print/x $pc"), (0.2, "kill"), (0.2, "quit"),
-        ]) { guest.run($0) }
+        let (output, resume) = try runGDB(
+            [],
+            typed: [
+                (0.5, "continue &"), (1, "interrupt"), (1, "print/x $pc"), (0.2, "kill"), (0.2, "quit")
+            ]
+        ) { guest.run($0) }
         // Interactive gdb prints prompts and the connection line; the rest is as in batch mode.
         let lines = output.replacingOccurrences(of: "(gdb) ", with: "").split(separator: "\n")
             .map(String.init).filter { isGDBOutput($0) && !$0.hasPrefix("Remote debugging using") }
-        #expect(lines == [
-            "0x0000000000001000 in ?? ()",
-            "Continuing.",
-            "Program received signal SIGINT, Interrupt.",
-            "0x0000000000001000 in ?? ()",
-            "$1 = 0x1000",
-            "Kill the program being debugged? (y or n) [answered Y; input not from terminal]",
-            "[Inferior 1 (Remote target) killed]",
-        ], "\(output)")
+        #expect(
+            lines == [
+                "0x0000000000001000 in ?? ()",
+                "Continuing.",
+                "Program received signal SIGINT, Interrupt.",
+                "0x0000000000001000 in ?? ()",
+                "$1 = 0x1000",
+                "Kill the program being debugged? (y or n) [answered Y; input not from terminal]",
+                "[Inferior 1 (Remote target) killed]"
+            ], "\(output)")
         #expect(resume == .kill)
     }
 }

@@ -14,8 +14,10 @@ func bytes<T: FixedWidthInteger>(_ value: T) -> [UInt8] {
 }
 
 /// An ELF executable header and program headers (ELF specification, 32- or 64-bit layout).
-func elf(is64: Bool = true, entry: UInt64, segments: [(offset: UInt64, paddr: UInt64, filesz: UInt64, memsz: UInt64)],
-         classByte: UInt8? = nil, machine: UInt16? = nil, type: UInt16 = 2) -> [UInt8] {
+func elf(
+    is64: Bool = true, entry: UInt64, segments: [(offset: UInt64, paddr: UInt64, filesz: UInt64, memsz: UInt64)],
+    classByte: UInt8? = nil, machine: UInt16? = nil, type: UInt16 = 2
+) -> [UInt8] {
     var b: [UInt8] = [0x7F, 0x45, 0x4C, 0x46, classByte ?? (is64 ? 2 : 1), 1, 1, 0] + Array(repeating: 0, count: 8)
     b += bytes(type) + bytes(machine ?? (is64 ? 62 : 3)) + bytes(UInt32(1))
     let phoff: UInt64 = is64 ? 64 : 52
@@ -44,8 +46,10 @@ func elf(is64: Bool = true, entry: UInt64, segments: [(offset: UInt64, paddr: UI
     func plan(_ image: [UInt8], _ commandLine: String) throws(GuestImageError) -> GuestPlan {
         let cpu = FakeProcessor(msrs: [:], leaves: [:])
         store(image, at: Self.imageAddress, in: cpu)
-        return try GuestImage(name: "module 0", address: Self.imageAddress, size: UInt64(image.count),
-                              commandLine: commandLine, isBuiltIn: false).plan(cpu: cpu)
+        return try GuestImage(
+            name: "module 0", address: Self.imageAddress, size: UInt64(image.count),
+            commandLine: commandLine, isBuiltIn: false
+        ).plan(cpu: cpu)
     }
 
     @Test func flatBinaryWithOptions() throws {
@@ -68,7 +72,10 @@ func elf(is64: Bool = true, entry: UInt64, segments: [(offset: UInt64, paddr: UI
         let image = header + Array(repeating: 0, count: 0x100 - header.count) + [1, 2, 3, 4]
         let p = try plan(image, "guest name=e")
         #expect(p.isELF && p.mode == .long && p.entry == 0x10_1000)
-        #expect(p.segments == [GuestPlan.Segment(fileOffset: 0x100, fileSize: 4, guestPhysical: 0x10_1000, memorySize: 0x1000)])
+        #expect(
+            p.segments == [
+                GuestPlan.Segment(fileOffset: 0x100, fileSize: 4, guestPhysical: 0x10_1000, memorySize: 0x1000)
+            ])
     }
 
     @Test func elf32StartsInProtectedModeUnlessTold() throws {
@@ -82,26 +89,43 @@ func elf(is64: Bool = true, entry: UInt64, segments: [(offset: UInt64, paddr: UI
         #expect(throws: GuestImageError.unknownOption("speed=fast")) { try plan([0xF4], "load=0 speed=fast") }
         #expect(throws: GuestImageError.badValue(option: "mode", value: "warp")) { try plan([0xF4], "mode=warp") }
         #expect(throws: GuestImageError.badValue(option: "load", value: "0xZZ")) { try plan([0xF4], "load=0xZZ") }
-        #expect(throws: GuestImageError.badValue(option: "memory", value: "64")) { try plan([0xF4], "load=0 memory=64") }
+        #expect(throws: GuestImageError.badValue(option: "memory", value: "64")) {
+            try plan([0xF4], "load=0 memory=64")
+        }
         // 30 MiB is the most the 32-MiB arena can give one guest (GuestPlan.maximumMemorySize).
-        #expect(throws: GuestImageError.badValue(option: "memory", value: "31")) { try plan([0xF4], "load=0 memory=31") }
+        #expect(throws: GuestImageError.badValue(option: "memory", value: "31")) {
+            try plan([0xF4], "load=0 memory=31")
+        }
         #expect(try plan([0xF4], "load=0 memory=30").memorySize == 30 << 20)
         #expect(throws: GuestImageError.tooBig(start: 0x30_0000, end: 0x30_0001, limit: 0x20_0000)) {
             try plan([0xF4], "load=0x300000")
         }
-        #expect(throws: GuestImageError.overlapsHypervisorStructures(start: 0x1F_8000, end: 0x1F_8001, structures: 0x1F_0000)) {
+        #expect(
+            throws: GuestImageError.overlapsHypervisorStructures(
+                start: 0x1F_8000, end: 0x1F_8001, structures: 0x1F_0000)
+        ) {
             try plan([0xF4], "load=0x1f8000")
         }
-        #expect(throws: GuestImageError.entryOutsideImage(entry: 0x1F_0000)) { try plan([0xF4], "load=0 entry=0x1f0000") }
+        #expect(throws: GuestImageError.entryOutsideImage(entry: 0x1F_0000)) {
+            try plan([0xF4], "load=0 entry=0x1f0000")
+        }
         #expect(throws: GuestImageError.realModeEntryAbove1MiB(entry: 0x10_0000)) {
             try plan([0xF4], "mode=real load=0x100000")
         }
         #expect(throws: GuestImageError.emptyImage) { try plan([], "load=0") }
-        #expect(throws: GuestImageError.badValue(option: "touch", value: "0x100800")) { try plan([0xF4], "load=0 touch=0x100800") }
-        #expect(throws: GuestImageError.firstTouchOutsideFreeMemory(address: 0x1_0000, imageEnd: 0x1_0001, structures: 0x1F_0000)) {
+        #expect(throws: GuestImageError.badValue(option: "touch", value: "0x100800")) {
+            try plan([0xF4], "load=0 touch=0x100800")
+        }
+        #expect(
+            throws: GuestImageError.firstTouchOutsideFreeMemory(
+                address: 0x1_0000, imageEnd: 0x1_0001, structures: 0x1F_0000)
+        ) {
             try plan([0xF4], "load=0x10000 touch=0x10000")
         }
-        #expect(throws: GuestImageError.firstTouchOutsideFreeMemory(address: 0x1F_0000, imageEnd: 0x1_0001, structures: 0x1F_0000)) {
+        #expect(
+            throws: GuestImageError.firstTouchOutsideFreeMemory(
+                address: 0x1F_0000, imageEnd: 0x1_0001, structures: 0x1F_0000)
+        ) {
             try plan([0xF4], "load=0x10000 touch=0x1f0000")
         }
         #expect(try plan([0xF4], "load=0x10000 touch=0x11000").firstTouch == 0x1_1000)
@@ -140,8 +164,15 @@ func elf(is64: Bool = true, entry: UInt64, segments: [(offset: UInt64, paddr: UI
         GuestImageError.tooBig(start: 0x30_0000, end: 0x30_0597, limit: 0x20_0000).describe(into: &text)
         #expect(text.string == "too big: [0x300000, 0x300597) does not fit the guest's memory [0x0, 0x200000)")
         text = LogText()
-        GuestImageError.firstTouchOutsideFreeMemory(address: 0x1_0000, imageEnd: 0x1_0001, structures: 0x1F_0000).describe(into: &text)
-        #expect(text.string == "touch=0x10000 must lie at or above the image's end 0x10001 and below the hypervisor's structures at 0x1f0000")
+        GuestImageError.firstTouchOutsideFreeMemory(address: 0x1_0000, imageEnd: 0x1_0001, structures: 0x1F_0000)
+            .describe(into: &text)
+        #expect(
+            text.string
+                == """
+                touch=0x10000 must lie at or above the image's end 0x10001 and below the hypervisor's structures \
+                at 0x1f0000
+                """
+        )
         #expect(GuestOptions.name(in: "guest name=x speed=fast") == "x")
         #expect(GuestOptions.name(in: "guest") == nil)
     }

@@ -10,10 +10,14 @@ import VMX
         var arena = PageArena()
         let ept = try #require(EPT(memoryType: 6, arena: &arena, cpu: cpu))
         #expect(ept.pointer == ept.pml4 | 6 | 3 << 3)
-        #expect(ept.map(guestPhysical: 0, host: 0x0200_0000, bytes: 2 << 20, permissions: .all, largePages: true,
-                        arena: &arena, cpu: cpu))
-        #expect(ept.map(guestPhysical: 0xFFFF_F000, host: 0x0180_0000, bytes: 0x1000, permissions: [.read, .execute],
-                        largePages: true, arena: &arena, cpu: cpu))
+        #expect(
+            ept.map(
+                guestPhysical: 0, host: 0x0200_0000, bytes: 2 << 20, permissions: .all, largePages: true,
+                arena: &arena, cpu: cpu))
+        #expect(
+            ept.map(
+                guestPhysical: 0xFFFF_F000, host: 0x0180_0000, bytes: 0x1000, permissions: [.read, .execute],
+                largePages: true, arena: &arena, cpu: cpu))
         let low = try #require(ept.translate(0x1_2345, cpu: cpu))
         #expect(low.host == 0x0201_2345 && low.permissions == .all)
         let rom = try #require(ept.translate(0xFFFF_FFF0, cpu: cpu))
@@ -30,8 +34,10 @@ import VMX
         let cpu = FakeProcessor(msrs: [:], leaves: [:])
         var arena = PageArena()
         let ept = try #require(EPT(memoryType: 0, arena: &arena, cpu: cpu))
-        #expect(ept.map(guestPhysical: 0, host: 0x0200_0000, bytes: 0x3000, permissions: [.read], largePages: false,
-                        arena: &arena, cpu: cpu))
+        #expect(
+            ept.map(
+                guestPhysical: 0, host: 0x0200_0000, bytes: 0x3000, permissions: [.read], largePages: false,
+                arena: &arena, cpu: cpu))
         #expect(ept.translate(0x2FFF, cpu: cpu)?.host == 0x0200_2FFF)
         #expect(ept.translate(0x3000, cpu: cpu) == nil)
         #expect(ept.translate(0x1000, cpu: cpu)?.permissions == [.read])
@@ -46,12 +52,17 @@ import VMX
         writeGuestStructures(memory: memory, cpu: cpu)
         let cr3 = memory.physicalBase + memory.structuresOffset + GuestStructures.pml4
         let cr0 = ControlRegister0.pg.rawValue | ControlRegister0.pe.rawValue
-        #expect(GuestPaging.translate(linear: 0x1_0000, cr0: cr0, cr3: cr3, cr4: 0x20, ia32e: true, memory: memory, cpu: cpu)
+        #expect(
+            GuestPaging.translate(
+                linear: 0x1_0000, cr0: cr0, cr3: cr3, cr4: 0x20, ia32e: true, memory: memory, cpu: cpu)
                 == 0x0201_0000)
-        #expect(GuestPaging.translate(linear: 0x20_0000, cr0: cr0, cr3: cr3, cr4: 0x20, ia32e: true, memory: memory, cpu: cpu)
+        #expect(
+            GuestPaging.translate(
+                linear: 0x20_0000, cr0: cr0, cr3: cr3, cr4: 0x20, ia32e: true, memory: memory, cpu: cpu)
                 == nil)
         // Paging off: linear is physical (32 bits).
-        #expect(GuestPaging.translate(linear: 0x1_0000_7C00, cr0: 0, cr3: 0, cr4: 0, ia32e: false, memory: memory, cpu: cpu)
+        #expect(
+            GuestPaging.translate(linear: 0x1_0000_7C00, cr0: 0, cr3: 0, cr4: 0, ia32e: false, memory: memory, cpu: cpu)
                 == 0x7C00)
         // The GDT: 64-bit code at 08H, the busy TSS descriptor at 20H pointing at the TSS.
         let gdt = memory.host + memory.structuresOffset + GuestStructures.gdt
@@ -64,15 +75,20 @@ import VMX
     @Test func thirtyTwoBitPagingWithFourMiBPages() {
         let cpu = FakeProcessor(msrs: [:], leaves: [:])
         let memory = GuestMemory(host: 0, size: 32 << 20, physicalBase: 0, ept: nil)
-        cpu.writePhysical32(0x1000 + 1 * 4, 0x0040_0000 | 0x83)       // PDE 1: 4 MiB at 4 MiB
-        cpu.writePhysical32(0x1000, 0x2000 | 3)                       // PDE 0 -> PT at 2000H
-        cpu.writePhysical32(0x2000 + 5 * 4, 0x0070_0000 | 3)          // PTE 5 -> 700000H
+        cpu.writePhysical32(0x1000 + 1 * 4, 0x0040_0000 | 0x83)  // PDE 1: 4 MiB at 4 MiB
+        cpu.writePhysical32(0x1000, 0x2000 | 3)  // PDE 0 -> PT at 2000H
+        cpu.writePhysical32(0x2000 + 5 * 4, 0x0070_0000 | 3)  // PTE 5 -> 700000H
         let cr0 = ControlRegister0.pg.rawValue | 1
-        #expect(GuestPaging.translate(linear: 0x40_1234, cr0: cr0, cr3: 0x1000, cr4: ControlRegister4.pse.rawValue,
-                                      ia32e: false, memory: memory, cpu: cpu) == 0x40_1234)
-        #expect(GuestPaging.translate(linear: 0x5ABC, cr0: cr0, cr3: 0x1000, cr4: 0, ia32e: false, memory: memory, cpu: cpu)
+        #expect(
+            GuestPaging.translate(
+                linear: 0x40_1234, cr0: cr0, cr3: 0x1000, cr4: ControlRegister4.pse.rawValue,
+                ia32e: false, memory: memory, cpu: cpu) == 0x40_1234)
+        #expect(
+            GuestPaging.translate(linear: 0x5ABC, cr0: cr0, cr3: 0x1000, cr4: 0, ia32e: false, memory: memory, cpu: cpu)
                 == 0x70_0ABC)
-        #expect(GuestPaging.translate(linear: 0x80_0000, cr0: cr0, cr3: 0x1000, cr4: 0, ia32e: false, memory: memory, cpu: cpu)
+        #expect(
+            GuestPaging.translate(
+                linear: 0x80_0000, cr0: cr0, cr3: 0x1000, cr4: 0, ia32e: false, memory: memory, cpu: cpu)
                 == nil)
     }
 }
@@ -82,11 +98,15 @@ import VMX
         let cpu = FakeProcessor(msrs: [:], leaves: [:])
         var arena = PageArena()
         let bitmaps = try #require(Bitmaps(arena: &arena, cpu: cpu))
-        #expect(bitmaps.exits(port: 0x3F8, cpu: cpu) && bitmaps.exits(port: 0xF4, cpu: cpu) && bitmaps.exits(port: 0x8900, cpu: cpu))
+        #expect(
+            bitmaps.exits(port: 0x3F8, cpu: cpu) && bitmaps.exits(port: 0xF4, cpu: cpu)
+                && bitmaps.exits(port: 0x8900, cpu: cpu))
         #expect(bitmaps.exits(msr: MSR.ia32VMXBasic, write: false, cpu: cpu))
         #expect(bitmaps.exits(msr: MSR.ia32FeatureControl, write: true, cpu: cpu))
         #expect(bitmaps.exits(msr: MSR.ia32EFER, write: true, cpu: cpu))
-        #expect(!bitmaps.exits(msr: MSR.ia32FSBase, write: true, cpu: cpu) && !bitmaps.exits(msr: MSR.ia32LSTAR, write: false, cpu: cpu))
+        #expect(
+            !bitmaps.exits(msr: MSR.ia32FSBase, write: true, cpu: cpu)
+                && !bitmaps.exits(msr: MSR.ia32LSTAR, write: false, cpu: cpu))
         #expect(!bitmaps.exits(msr: MSR.ia32TimeStampCounter, write: false, cpu: cpu))
         #expect(bitmaps.exits(msr: MSR.ia32TimeStampCounter, write: true, cpu: cpu))
         #expect(bitmaps.exits(msr: 0x4000_0000, write: false, cpu: cpu), "outside both ranges: always")
@@ -102,8 +122,9 @@ import VMX
         let statistics = ExitStatistics(base: 0x0100_1000, cpu: cpu)
         #expect(cpu.readPhysical64(0x0100_1000) == ExitStatistics.magic)
         for index in 0..<40 {
-            statistics.record(reason: index % 2 == 0 ? 10 : 0x8000_0021, qualification: UInt64(index), rip: 0x1000 + UInt64(index),
-                              cpu: cpu)
+            statistics.record(
+                reason: index % 2 == 0 ? 10 : 0x8000_0021, qualification: UInt64(index), rip: 0x1000 + UInt64(index),
+                cpu: cpu)
         }
         #expect(statistics.total(cpu: cpu) == 40)
         #expect(statistics.count(basicReason: 10, cpu: cpu) == 20)
@@ -128,8 +149,9 @@ import VMX
     static let memory = GuestMemory(host: 0x0200_0000, size: 2 << 20, physicalBase: 0, ept: nil)
 
     @Test func realModeLooksLikeReset() {
-        let s = GuestStartState.make(mode: .real, entry: 0x7C00, memory: Self.memory, cr0Fixed: Self.cr0, cr4Fixed: Self.cr4,
-                                     signature: 0x506E3)
+        let s = GuestStartState.make(
+            mode: .real, entry: 0x7C00, memory: Self.memory, cr0Fixed: Self.cr0, cr4Fixed: Self.cr4,
+            signature: 0x506E3)
         #expect(s.cr0Shadow == 0x6000_0010 && s.cr0 == 0x30)
         #expect(s.cr4 == 0x2000 && s.cr4Shadow == 0)
         #expect(s.cs == SegmentState(selector: 0xF000, base: 0xFFFF_0000, limit: 0xFFFF, accessRights: 0x9B))
@@ -139,8 +161,9 @@ import VMX
 
     @Test func longModeUsesTheHypervisorsStructures() {
         let cr0 = FixedBits(fixed0: 0x8000_0021, fixed1: 0xFFFF_FFFF)
-        let s = GuestStartState.make(mode: .long, entry: 0x1_0000, memory: Self.memory, cr0Fixed: cr0, cr4Fixed: Self.cr4,
-                                     signature: 0)
+        let s = GuestStartState.make(
+            mode: .long, entry: 0x1_0000, memory: Self.memory, cr0Fixed: cr0, cr4Fixed: Self.cr4,
+            signature: 0)
         #expect(s.cr0 == 0x8001_0033 && s.cr0Shadow == 0x8001_0033)
         #expect(s.cr4 == 0x2620 && s.cr4Shadow == 0x620)
         #expect(s.efer == 0x500 && s.cr3 == 0x1F_0000)
@@ -150,8 +173,9 @@ import VMX
     }
 
     @Test func protectedModeIsFlatWithPagingOff() {
-        let s = GuestStartState.make(mode: .protected, entry: 0x10_1000, memory: Self.memory, cr0Fixed: Self.cr0,
-                                     cr4Fixed: Self.cr4, signature: 0)
+        let s = GuestStartState.make(
+            mode: .protected, entry: 0x10_1000, memory: Self.memory, cr0Fixed: Self.cr0,
+            cr4Fixed: Self.cr4, signature: 0)
         #expect(s.cr0 == 0x31 && s.cs.selector == 0x18 && s.cs.accessRights == 0xC09B && s.efer == 0)
     }
 }

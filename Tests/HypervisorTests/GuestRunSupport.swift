@@ -50,7 +50,9 @@ enum GuestRunSupport {
         let errorData = errors.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         guard process.terminationStatus == 0 else {
-            throw ImageError(description: "\(arguments.joined(separator: " ")) failed: \(String(decoding: errorData, as: UTF8.self))")
+            throw ImageError(
+                description: "\(arguments.joined(separator: " ")) failed: \(String(decoding: errorData, as: UTF8.self))"
+            )
         }
         return String(decoding: data, as: UTF8.self)
     }
@@ -63,37 +65,51 @@ enum GuestRunSupport {
         defer { try? FileManager.default.removeItem(at: work) }
         let guests = repository.appendingPathComponent("guests")
         func read(_ url: URL) throws(ImageError) -> [UInt8] {
-            guard let data = FileManager.default.contents(atPath: url.path) else { throw ImageError(description: "cannot read \(url.path)") }
+            guard let data = FileManager.default.contents(atPath: url.path) else {
+                throw ImageError(description: "cannot read \(url.path)")
+            }
             return [UInt8](data)
         }
         func flat(_ file: String) throws(ImageError) -> [UInt8] {
             let output = work.appendingPathComponent(file.replacingOccurrences(of: ".asm", with: ".bin"))
-            _ = try run(["nasm", "-f", "bin", "-w+all", "-I", guests.path + "/", "-o", output.path,
-                         guests.appendingPathComponent(file).path])
+            _ = try run([
+                "nasm", "-f", "bin", "-w+all", "-I", guests.path + "/", "-o", output.path,
+                guests.appendingPathComponent(file).path
+            ])
             return try read(output)
         }
         func elf(_ name: String, bits: Int) throws(ImageError) -> [UInt8] {
             let object = work.appendingPathComponent(name + ".o"), output = work.appendingPathComponent(name + ".elf")
-            _ = try run(["nasm", "-f", bits == 64 ? "elf64" : "elf32", "-w+all", "-I", guests.path + "/", "-o", object.path,
-                         guests.appendingPathComponent("user/\(name).asm").path])
+            _ = try run([
+                "nasm", "-f", bits == 64 ? "elf64" : "elf32", "-w+all", "-I", guests.path + "/", "-o", object.path,
+                guests.appendingPathComponent("user/\(name).asm").path
+            ])
             // The Makefile's USER_LINK_FLAGS.
-            _ = try run([linker, "-m", bits == 64 ? "elf_x86_64" : "elf_i386", "-static", "-nostdlib",
-                         "-e", "start", "--image-base=0x100000", "-Ttext=0x101000", "-z", "max-page-size=4096",
-                         "-z", "noexecstack", "-o", output.path, object.path])
+            _ = try run([
+                linker, "-m", bits == 64 ? "elf_x86_64" : "elf_i386", "-static", "-nostdlib",
+                "-e", "start", "--image-base=0x100000", "-Ttext=0x101000", "-z", "max-page-size=4096",
+                "-z", "noexecstack", "-o", output.path, object.path
+            ])
             return try read(output)
         }
 
         var images: [Image] = []
         // boot/guests.asm: BUILTIN_GUEST "name", "file.bin", "options"
-        let table = (try? String(contentsOf: repository.appendingPathComponent("boot/guests.asm"), encoding: .utf8)) ?? ""
+        let table =
+            (try? String(contentsOf: repository.appendingPathComponent("boot/guests.asm"), encoding: .utf8)) ?? ""
         for line in table.split(separator: "\n") where line.hasPrefix("BUILTIN_GUEST ") {
-            let fields = line.dropFirst("BUILTIN_GUEST ".count).split(separator: "\"").filter { $0.trimmingCharacters(in: .whitespaces) != "," }
+            let fields = line.dropFirst("BUILTIN_GUEST ".count).split(separator: "\"").filter {
+                $0.trimmingCharacters(in: .whitespaces) != ","
+            }
             guard fields.count == 3 else { throw ImageError(description: "cannot read the table line \(line)") }
-            images.append(Image(name: String(fields[0]), commandLine: String(fields[2]),
-                                bytes: try flat(String(fields[1]).replacingOccurrences(of: ".bin", with: ".asm")), isBuiltIn: true))
+            images.append(
+                Image(
+                    name: String(fields[0]), commandLine: String(fields[2]),
+                    bytes: try flat(String(fields[1]).replacingOccurrences(of: ".bin", with: ".asm")), isBuiltIn: true))
         }
         // boot/grub-test.cfg: module2 /boot/guests/FILE COMMAND LINE
-        let configuration = (try? String(contentsOf: repository.appendingPathComponent("boot/grub-test.cfg"), encoding: .utf8)) ?? ""
+        let configuration =
+            (try? String(contentsOf: repository.appendingPathComponent("boot/grub-test.cfg"), encoding: .utf8)) ?? ""
         for command in grubCommands(configuration) {
             guard command.count >= 2, command[0] == "module2" else { continue }
             let words = [command[0], command[1], grubCommandLine(Array(command.dropFirst(2)))]
@@ -121,7 +137,9 @@ enum GuestRunSupport {
         for byte in text.utf8 {
             if byte == UInt8(ascii: "\"") { quoted.toggle(); inWord = true; continue }
             if !quoted && (byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t")) { endWord(); continue }
-            if !quoted && byte == UInt8(ascii: "\n") { endWord(); if !words.isEmpty { commands.append(words) }; words = []; continue }
+            if !quoted && byte == UInt8(ascii: "\n") {
+                endWord(); if !words.isEmpty { commands.append(words) }; words = []; continue
+            }
             word.append(byte)
             inWord = true
         }
@@ -162,10 +180,12 @@ enum GuestRunSupport {
     /// modules) on a CPU like `profile`'s; returns the lines it printed (log and console, in
     /// order) and whether it succeeded.
     static func runHypervisor(profile name: String, images: [Image]? = nil) throws
-        -> (lines: [String], succeeded: Bool, cpu: EmulatedCPU) {
+        -> (lines: [String], succeeded: Bool, cpu: EmulatedCPU)
+    {
         let images = try images ?? GuestRunSupport.images.get()
-        let cpu = EmulatedCPU(profile: try CapabilityProfile.load(named: name), memorySize: 64 << 20,
-                              faultReporter: recordIssue)
+        let cpu = EmulatedCPU(
+            profile: try CapabilityProfile.load(named: name), memorySize: 64 << 20,
+            faultReporter: recordIssue)
         // A time budget of 20,000,000 TSC cycles (the loop guest's) takes 312,500 instructions.
         cpu.tscCyclesPerInstruction = 64
         // The host's work for a guest takes time, as in Bochs (the flood guest's budget).
@@ -178,16 +198,19 @@ enum GuestRunSupport {
             for (offset, byte) in image.bytes.enumerated() { cpu.memory.write8(address + UInt64(offset), byte) }
             let name = image.isBuiltIn ? image.name : "module \(moduleIndex)"
             if !image.isBuiltIn { moduleIndex += 1 }
-            guestImages.append(GuestImage(name: name, address: address, size: UInt64(image.bytes.count),
-                                          commandLine: image.commandLine, isBuiltIn: image.isBuiltIn))
+            guestImages.append(
+                GuestImage(
+                    name: name, address: address, size: UInt64(image.bytes.count),
+                    commandLine: image.commandLine, isBuiltIn: image.isBuiltIn))
             address = (address + UInt64(image.bytes.count) + 0xFFF) & ~0xFFF
         }
         let host = HostState.emulatedKernel(cr0: cpu.cr0, cr3: cpu.cr3, cr4: cpu.cr4, efer: cpu.efer)
         let output = Lines()
         cpu.consoleHandler = { output.lines.append($0) }
         var arena = PageArena()
-        let succeeded = Hypervisor.runHypervisor(on: cpu, arena: &arena, options: BootOptions(), host: host,
-                                                 guests: guestImages)
+        let succeeded = Hypervisor.runHypervisor(
+            on: cpu, arena: &arena, options: BootOptions(), host: host,
+            guests: guestImages)
         return (output.lines, succeeded, cpu)
     }
 

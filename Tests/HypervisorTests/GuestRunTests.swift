@@ -12,8 +12,11 @@ import Hypervisor
 @Suite struct GuestRunTests {
     /// Every Bochs model with long mode and VMX that has a captured profile.
     static let bochsModels: [String] = {
-        let output = (try? GuestRunSupport.run(["python3", "-c",
-            "import sys; sys.path.insert(0, 'Tests/boot'); import expectations as e; print(' '.join(sorted(e.VMX)))"])) ?? ""
+        let output =
+            (try? GuestRunSupport.run([
+                "python3", "-c",
+                "import sys; sys.path.insert(0, 'Tests/boot'); import expectations as e; print(' '.join(sorted(e.VMX)))"
+            ])) ?? ""
         return output.split(whereSeparator: { $0 == " " || $0 == "\n" }).map(String.init)
     }()
 
@@ -23,7 +26,12 @@ import Hypervisor
         let bochs = try #require(try GuestRunSupport.expectedLines(model: model))
         let expected = Self.adjusted(bochs, capabilities: try #require(run.cpu.capabilities))
         if let missing = GuestRunSupport.firstMissing(expected, in: run.lines) {
-            Issue.record("\(model): expected line not found: \"\(missing.line)\"\n--- log ---\n\(run.lines.joined(separator: "\n"))")
+            Issue.record(
+                """
+                \(model): expected line not found: \"\(missing.line)\"\n--- log \
+                ---\n\(run.lines.joined(separator: "\n"))
+                """
+            )
         }
         #expect(run.succeeded)
         #expect(run.cpu.guestExecutionProblems.isEmpty, "\(run.cpu.guestExecutionProblems)")
@@ -36,19 +44,29 @@ import Hypervisor
         let hello = try #require(try GuestRunSupport.images.get().first { $0.name == "hello64" })
         var images: [GuestRunSupport.Image] = []
         for index in 0..<20 {
-            images.append(GuestRunSupport.Image(name: "hello64.bin", commandLine: "guest name=g\(index) mode=long load=0x10000",
-                                                bytes: hello.bytes, isBuiltIn: false))
+            images.append(
+                GuestRunSupport.Image(
+                    name: "hello64.bin", commandLine: "guest name=g\(index) mode=long load=0x10000",
+                    bytes: hello.bytes, isBuiltIn: false))
         }
-        images.append(GuestRunSupport.Image(name: "hello64.bin", commandLine: "guest name=big mode=long load=0x10000 memory=30",
-                                            bytes: hello.bytes, isBuiltIn: false))
+        images.append(
+            GuestRunSupport.Image(
+                name: "hello64.bin", commandLine: "guest name=big mode=long load=0x10000 memory=30",
+                bytes: hello.bytes, isBuiltIn: false))
         let run = try GuestRunSupport.runHypervisor(profile: "corei7_skylake_x", images: images)
         let starts = run.lines.filter { $0.hasPrefix("guest g") && $0.contains(", entry 0x10000, ") }
         #expect(starts.count == 20)
-        #expect(Set(starts.map { $0.split(separator: " ").dropFirst(2).joined(separator: " ") }).count == 1,
-                "every guest gets the same memory: \(starts)")
-        #expect(run.lines.filter { $0.hasPrefix("guest g") && $0.hasSuffix("stopped: halted (HLT) (82 VM exits)") }.count == 20)
-        #expect(run.lines.contains { $0.hasPrefix("guest big: 64-bit mode, entry 0x10000, 30 MiB at guest-physical 0x0 (host 0x1200000)") },
-                "\(run.lines.joined(separator: "\n"))")
+        #expect(
+            Set(starts.map { $0.split(separator: " ").dropFirst(2).joined(separator: " ") }).count == 1,
+            "every guest gets the same memory: \(starts)")
+        #expect(
+            run.lines.filter { $0.hasPrefix("guest g") && $0.hasSuffix("stopped: halted (HLT) (82 VM exits)") }.count
+                == 20)
+        #expect(
+            run.lines.contains {
+                $0.hasPrefix("guest big: 64-bit mode, entry 0x10000, 30 MiB at guest-physical 0x0 (host 0x1200000)")
+            },
+            "\(run.lines.joined(separator: "\n"))")
         #expect(run.lines.contains("guest big stopped: halted (HLT) (82 VM exits)"))
         #expect(run.succeeded)
     }
@@ -64,8 +82,9 @@ import Hypervisor
                 if line.hasPrefix("VMCS: monitor trap flag allowed, but the probe") {
                     return "VMCS: monitor trap flag allowed, and its VM exits arrive (probe): single steps use it"
                 }
-                return line.replacingOccurrences(of: "single-stepping 4 instructions with RFLAGS.TF and #DB exiting",
-                                                 with: "single-stepping 4 instructions with the monitor trap flag")
+                return line.replacingOccurrences(
+                    of: "single-stepping 4 instructions with RFLAGS.TF and #DB exiting",
+                    with: "single-stepping 4 instructions with the monitor trap flag")
             }
         }
         // Without INVEPT (no EPT, or EPT_VPID_CAP[20] = 0) the instruction does not exist:
@@ -74,7 +93,10 @@ import Hypervisor
         // guest sees #UD either way; the hypervisor sees one VM exit fewer.
         if !capabilities.hasINVEPT {
             lines.removeAll { $0.hasPrefix("guest bad64: 50 (INVEPT)") }
-            lines = lines.map { $0 == "guest bad64 stopped: halted (HLT) (53 VM exits)" ? "guest bad64 stopped: halted (HLT) (52 VM exits)" : $0 }
+            lines = lines.map {
+                $0 == "guest bad64 stopped: halted (HLT) (53 VM exits)"
+                    ? "guest bad64 stopped: halted (HLT) (52 VM exits)" : $0
+            }
         }
         return lines
     }

@@ -34,21 +34,25 @@ import EmulatedCPU
 
     @Test func abiConstants() {
         #expect(Hypercall.abiVersion == 0x0001_0000)
-        #expect(Hypercall.signature == 0x584D_5653)   // "SVMX"
+        #expect(Hypercall.signature == 0x584D_5653)  // "SVMX"
         #expect(Hypercall.maximumPrintLength == 256)
         #expect(Hypercall.Status.notPermitted.rawValue == 4)
-        #expect([Hypercall.getVersion, .print, .shutDown, .raiseInterrupt, .singleStep].map(\.rawValue) == [0, 1, 2, 3, 4])
+        #expect(
+            [Hypercall.getVersion, .print, .shutDown, .raiseInterrupt, .singleStep].map(\.rawValue) == [0, 1, 2, 3, 4])
     }
 }
 
 @Suite struct GuestCPUIDTests {
-    static let skylake = ControlSetup(capabilities: try! CapabilityProfile.load(named: "corei7_skylake_x").vmxCapabilities!)
-    static let penryn = ControlSetup(capabilities: try! CapabilityProfile.load(named: "core2_penryn_t9600").vmxCapabilities!)
+    static let skylake = ControlSetup(
+        capabilities: try! CapabilityProfile.load(named: "corei7_skylake_x").vmxCapabilities!)
+    static let penryn = ControlSetup(
+        capabilities: try! CapabilityProfile.load(named: "core2_penryn_t9600").vmxCapabilities!)
     static let all = CPUIDResult(eax: 0xFFFF_FFFF, ebx: 0xFFFF_FFFF, ecx: 0xFFFF_FFFF, edx: 0xFFFF_FFFF)
 
     @Test func leafOneHidesVMXSMXAndXSAVEAndSetsTheHypervisorBit() {
-        let r = GuestCPUID.result(leaf: 1, subleaf: 0, host: CPUIDResult(eax: 1, ebx: 2, ecx: 0x7FFF_FFFF, edx: 4),
-                                  setup: Self.skylake)
+        let r = GuestCPUID.result(
+            leaf: 1, subleaf: 0, host: CPUIDResult(eax: 1, ebx: 2, ecx: 0x7FFF_FFFF, edx: 4),
+            setup: Self.skylake)
         #expect(r.eax == 1 && r.ebx == 2 && r.edx == 4)
         #expect(r.ecx == 0x7FFF_FFFF & ~(1 << 5 | 1 << 6 | 1 << 12 | 1 << 26 | 1 << 27 | 1 << 28 | 1 << 29) | 1 << 31)
     }
@@ -56,7 +60,8 @@ import EmulatedCPU
     @Test func vendorLeafSaysSwiftVMX() {
         let r = GuestCPUID.result(leaf: 0x4000_0000, subleaf: 0, host: Self.all, setup: Self.skylake)
         #expect(r.eax == 0x4000_0001)
-        let bytes = [r.ebx, r.ecx, r.edx].flatMap { word in (0..<4).map { UInt8(truncatingIfNeeded: word >> ($0 * 8)) } }
+        let bytes = [r.ebx, r.ecx, r.edx].flatMap { word in (0..<4).map { UInt8(truncatingIfNeeded: word >> ($0 * 8)) }
+        }
         #expect(String(decoding: bytes.prefix(8), as: UTF8.self) == "SwiftVMX")
         #expect(bytes.suffix(4) == [0, 0, 0, 0])
         let version = GuestCPUID.result(leaf: 0x4000_0001, subleaf: 0, host: Self.all, setup: Self.skylake)
@@ -66,7 +71,8 @@ import EmulatedCPU
     }
 
     @Test func xsaveLeafIsEmptyAndLeafSevenHidesAVX() {
-        #expect(GuestCPUID.result(leaf: 0xD, subleaf: 1, host: Self.all, setup: Self.skylake)
+        #expect(
+            GuestCPUID.result(leaf: 0xD, subleaf: 1, host: Self.all, setup: Self.skylake)
                 == CPUIDResult(eax: 0, ebx: 0, ecx: 0, edx: 0))
         let r = GuestCPUID.result(leaf: 7, subleaf: 0, host: Self.all, setup: Self.skylake)
         #expect(r.ebx & (1 << 5) == 0 && r.ebx & (1 << 16) == 0 && r.ebx & (1 << 10) != 0)
@@ -76,7 +82,8 @@ import EmulatedCPU
     }
 
     @Test func rdtscpFollowsItsControl() {
-        #expect(GuestCPUID.result(leaf: 0x8000_0001, subleaf: 0, host: Self.all, setup: Self.skylake).edx == 0xFFFF_FFFF)
+        #expect(
+            GuestCPUID.result(leaf: 0x8000_0001, subleaf: 0, host: Self.all, setup: Self.skylake).edx == 0xFFFF_FFFF)
         #expect(GuestCPUID.result(leaf: 0x8000_0001, subleaf: 0, host: Self.all, setup: Self.penryn).edx == 0xF7FF_FFFF)
         #expect(GuestCPUID.result(leaf: 0, subleaf: 0, host: Self.all, setup: Self.penryn) == Self.all)
     }

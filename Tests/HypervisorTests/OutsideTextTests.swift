@@ -33,14 +33,16 @@ import VMX
 
     @Test func interpolationsEscape() {
         let name = OutsideText("x\ny")
-        let message: LogMessage = "guest \(name): \(outside: "v\u{1B}") \(guestBytes: UnsafeRawBufferPointer(start: nil, count: 0))"
+        let message: LogMessage =
+            "guest \(name): \(outside: "v\u{1B}") \(guestBytes: UnsafeRawBufferPointer(start: nil, count: 0))"
         #expect(message.text.string == "guest x\\x0ay: v\\x1b ")
         #expect(name.escaped == "x\\x0ay")
     }
 
     @Test func optionValuesInErrorsAreEscaped() {
         var text = LogText()
-        GuestImageError.badValue(option: "mode", value: "x\n" + String(repeating: "z", count: 200)).describe(into: &text)
+        GuestImageError.badValue(option: "mode", value: "x\n" + String(repeating: "z", count: 200)).describe(
+            into: &text)
         #expect(text.string == "bad value \"x\\x0a" + String(repeating: "z", count: 59) + "...(202 bytes)\" for mode=")
         text = LogText()
         GuestImageError.unknownOption("a=\u{1B}").describe(into: &text)
@@ -55,12 +57,15 @@ import VMX
     @Test func hostileNamesAndOptionsNeverForgeOrCutALine() throws {
         let hello = try GuestRunSupport.images.get().first { $0.name == "hello64" }!
         let images = [
-            GuestRunSupport.Image(name: "m", commandLine: "guest name=\(Self.hostileName) mode=long load=0x10000",
-                                  bytes: hello.bytes, isBuiltIn: false),
-            GuestRunSupport.Image(name: "m", commandLine: "guest name=bad\nFATAL: mode=\nFATAL:\u{1B}",
-                                  bytes: hello.bytes, isBuiltIn: false),
-            GuestRunSupport.Image(name: "m", commandLine: "guest name=opt speed=\nguest\u{7}",
-                                  bytes: hello.bytes, isBuiltIn: false),
+            GuestRunSupport.Image(
+                name: "m", commandLine: "guest name=\(Self.hostileName) mode=long load=0x10000",
+                bytes: hello.bytes, isBuiltIn: false),
+            GuestRunSupport.Image(
+                name: "m", commandLine: "guest name=bad\nFATAL: mode=\nFATAL:\u{1B}",
+                bytes: hello.bytes, isBuiltIn: false),
+            GuestRunSupport.Image(
+                name: "m", commandLine: "guest name=opt speed=\nguest\u{7}",
+                bytes: hello.bytes, isBuiltIn: false)
         ]
         let run = try GuestRunSupport.runHypervisor(profile: "corei7_skylake_x", images: images)
         for line in run.lines {
@@ -68,10 +73,20 @@ import VMX
             #expect(!line.hasPrefix("FATAL") && !line.hasPrefix("SWIFTVMX"), "forged line: \(line)")
             #expect(!line.hasSuffix("..."), "cut line: \(line)")
         }
-        let shown = "x\\x0aSWIFTVMX\\x1b[2J" + String(repeating: "N", count: 64 - 20) + "...(\(Self.hostileName.utf8.count) bytes)"
+        let shown =
+            "x\\x0aSWIFTVMX\\x1b[2J" + String(repeating: "N", count: 64 - 20)
+            + "...(\(Self.hostileName.utf8.count) bytes)"
         #expect(run.lines.contains("[\(shown)] hello from a 64-bit guest, through the PRINT hypercall"))
-        #expect(run.lines.contains { $0.hasPrefix("guest \(shown) stopped: halted (HLT) (") && $0.hasSuffix(" VM exits)") })
-        #expect(run.lines.contains("guest bad\\x0aFATAL:: cannot load the image: bad value \"\\x0aFATAL:\\x1b\" for mode="))
-        #expect(run.lines.contains("guest opt: cannot load the image: unknown option \"speed=\\x0aguest\\x07\" (name, mode, load, entry, memory, budget, ept)"))
+        #expect(
+            run.lines.contains { $0.hasPrefix("guest \(shown) stopped: halted (HLT) (") && $0.hasSuffix(" VM exits)") })
+        #expect(
+            run.lines.contains("guest bad\\x0aFATAL:: cannot load the image: bad value \"\\x0aFATAL:\\x1b\" for mode="))
+        #expect(
+            run.lines.contains(
+                """
+                guest opt: cannot load the image: unknown option \"speed=\\x0aguest\\x07\" (name, mode, load, \
+                entry, memory, budget, ept)
+                """
+            ))
     }
 }

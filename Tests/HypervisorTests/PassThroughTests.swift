@@ -13,21 +13,24 @@ let bochsFirmwareMap: [E820Entry] = [
     E820Entry(base: 0xE_8000, length: 0x1_8000, type: .reserved),
     E820Entry(base: 0x10_0000, length: 0xFEF_0000, type: .available),
     E820Entry(base: 0xFFF_0000, length: 0x1_0000, type: .acpiReclaimable),
-    E820Entry(base: 0xFFFC_0000, length: 0x4_0000, type: .reserved),
+    E820Entry(base: 0xFFFC_0000, length: 0x4_0000, type: .reserved)
 ]
 
 @Suite struct PassThroughMemoryTests {
     /// What the kernel grants: low memory but its early memory, and RAM from 3 MiB to the arena.
-    let memory = PassThroughMemory(firmwareMap: bochsFirmwareMap, granted: [
-        PhysicalRange(start: 0, end: 0x1000), PhysicalRange(start: 0x9000, end: 0x10_0000),
-        PhysicalRange(start: 0x30_0000, end: 0xDE0_0000),
-    ])
+    let memory = PassThroughMemory(
+        firmwareMap: bochsFirmwareMap,
+        granted: [
+            PhysicalRange(start: 0, end: 0x1000), PhysicalRange(start: 0x9000, end: 0x10_0000),
+            PhysicalRange(start: 0x30_0000, end: 0xDE0_0000)
+        ])
 
     @Test func theHypervisorKeepsTheRAMItDidNotGrant() {
-        #expect(memory.hypervisorRanges == [
-            PhysicalRange(start: 0x1000, end: 0x9000), PhysicalRange(start: 0x10_0000, end: 0x30_0000),
-            PhysicalRange(start: 0xDE0_0000, end: 0xFFF_0000),
-        ])
+        #expect(
+            memory.hypervisorRanges == [
+                PhysicalRange(start: 0x1000, end: 0x9000), PhysicalRange(start: 0x10_0000, end: 0x30_0000),
+                PhysicalRange(start: 0xDE0_0000, end: 0xFFF_0000)
+            ])
         // Granted memory outside the firmware's RAM (the reserved 9F000H page) is not the guest's.
         #expect(memory.guestRAM.first == PhysicalRange(start: 0, end: 0x1000))
         #expect(memory.guestRAM[1] == PhysicalRange(start: 0x9000, end: 0x9_F000))
@@ -44,8 +47,10 @@ let bochsFirmwareMap: [E820Entry] = [
         for address: UInt64 in [0x1000, 0x8FFF, 0x10_0000, 0x2F_FFFF, 0xDE0_0000, 0xFFE_FFFF] {
             #expect(ept.translate(address, cpu: cpu) == nil, "hypervisor page \(hex(address)) is mapped")
         }
-        for address: UInt64 in [0, 0x9000, 0x30_0000, 0x120_0000, 0xDDF_FFFF, 0xFFF_0000, 0xA_0000, 0xFEC0_0000,
-                                0xFEE0_0000, 0xFFFF_FFF0] {
+        for address: UInt64 in [
+            0, 0x9000, 0x30_0000, 0x120_0000, 0xDDF_FFFF, 0xFFF_0000, 0xA_0000, 0xFEC0_0000,
+            0xFEE0_0000, 0xFFFF_FFF0
+        ] {
             let entry = try #require(ept.translate(address, cpu: cpu), "guest page \(hex(address)) is not mapped")
             #expect(entry.host == address && entry.permissions == .all)
         }
@@ -71,21 +76,26 @@ let bochsFirmwareMap: [E820Entry] = [
     }
 
     @Test func rangeArithmetic() {
-        let merged = PhysicalRange.normalized([PhysicalRange(start: 0x3000, end: 0x4000), PhysicalRange(start: 0, end: 0x1000),
-                                               PhysicalRange(start: 0x1000, end: 0x2000), PhysicalRange(start: 5, end: 5)])
+        let merged = PhysicalRange.normalized([
+            PhysicalRange(start: 0x3000, end: 0x4000), PhysicalRange(start: 0, end: 0x1000),
+            PhysicalRange(start: 0x1000, end: 0x2000), PhysicalRange(start: 5, end: 5)
+        ])
         #expect(merged == [PhysicalRange(start: 0, end: 0x2000), PhysicalRange(start: 0x3000, end: 0x4000)])
-        let rest = PhysicalRange.subtracting([PhysicalRange(start: 0x800, end: 0x3800)],
-                                             from: [PhysicalRange(start: 0, end: 0x4000)])
+        let rest = PhysicalRange.subtracting(
+            [PhysicalRange(start: 0x800, end: 0x3800)],
+            from: [PhysicalRange(start: 0, end: 0x4000)])
         #expect(rest == [PhysicalRange(start: 0, end: 0x800), PhysicalRange(start: 0x3800, end: 0x4000)])
     }
 
     @Test func placementAvoidsTheBusyRangesAndHonoursAlignment() {
         let busy = [PhysicalRange(start: 0x2AE000, end: 0x113_2500)]
-        let kernel = memory.lowestFit(size: 0x337_8000, alignment: 2 << 20, from: 0x100_0000, below: 1 << 32, avoiding: busy)
+        let kernel = memory.lowestFit(
+            size: 0x337_8000, alignment: 2 << 20, from: 0x100_0000, below: 1 << 32, avoiding: busy)
         #expect(kernel == 0x120_0000)
         let initrd = memory.highestFit(size: 1_029_335, alignment: 0x1000, below: 0x8000_0000, avoiding: busy)
         #expect(initrd == (0xDE0_0000 - 1_029_335) & ~0xFFF)
-        #expect(memory.lowestFit(size: 0xA000, alignment: 0x1000, from: 0x1_0000, below: 1 << 20, avoiding: []) == 0x1_0000)
+        #expect(
+            memory.lowestFit(size: 0xA000, alignment: 0x1000, from: 0x1_0000, below: 1 << 20, avoiding: []) == 0x1_0000)
         #expect(memory.lowestFit(size: 0x1_0000_0000, alignment: 0x1000, from: 0, below: .max, avoiding: []) == nil)
     }
 }
@@ -115,18 +125,18 @@ let bochsFirmwareMap: [E820Entry] = [
     @Test func resetControls() {
         let platform = bochsPlatform()
         #expect(platform.stop(writing: 0xFE, size: 1, to: 0x64) == .reset(.keyboardControllerPulse))
-        #expect(platform.stop(writing: 0xFF, size: 1, to: 0x64) == nil)         // bit 0 set: no pulse
+        #expect(platform.stop(writing: 0xFF, size: 1, to: 0x64) == nil)  // bit 0 set: no pulse
         #expect(platform.stop(writing: 0xAE, size: 1, to: 0x64) == nil)
         #expect(platform.stop(writing: 0xD1, size: 1, to: 0x64) == nil)
         #expect(platform.stop(writing: 0xFE, size: 1, to: 0x60) == .reset(.keyboardControllerOutputPort))
-        #expect(platform.stop(writing: 0xFE, size: 1, to: 0x60) == nil)         // only right after D1H
+        #expect(platform.stop(writing: 0xFE, size: 1, to: 0x60) == nil)  // only right after D1H
         #expect(platform.stop(writing: 0xD1, size: 1, to: 0x64) == nil)
-        #expect(platform.stop(writing: 0xDF, size: 1, to: 0x60) == nil)         // A20 on, reset line high
+        #expect(platform.stop(writing: 0xDF, size: 1, to: 0x60) == nil)  // A20 on, reset line high
         #expect(platform.stop(writing: 0x01, size: 1, to: 0x92) == .reset(.systemControlPortA))
         #expect(platform.stop(writing: 0x02, size: 1, to: 0x92) == nil)
         #expect(platform.stop(writing: 0x06, size: 1, to: 0xCF9) == .reset(.resetControlRegister))
         #expect(platform.stop(writing: 0x02, size: 1, to: 0xCF9) == nil)
-        #expect(platform.stop(writing: 0x8000_0400, size: 4, to: 0xCF8) == nil)   // CONFIG_ADDRESS
+        #expect(platform.stop(writing: 0x8000_0400, size: 4, to: 0xCF8) == nil)  // CONFIG_ADDRESS
         platform.resetPort = 0xCF9
         platform.resetValue = 0x0E
         #expect(platform.stop(writing: 0x0E, size: 1, to: 0xCF9) == .reset(.resetControlRegister))
@@ -137,27 +147,35 @@ let bochsFirmwareMap: [E820Entry] = [
 
     @Test func theHypervisorsPortsAreAbsentAndItsExitPortsEndTheGuest() {
         let platform = bochsPlatform()
-        for port: UInt16 in [0x3F8, 0x3FF, 0x2F8, 0x2FF, 0xF4, 0xF7, 0x8900] { #expect(PassThroughPlatform.isKept(port)) }
-        for port: UInt16 in [0x3E8, 0x2E8, 0x80, 0x60, 0x1F0, 0xF8, 0x8901] { #expect(!PassThroughPlatform.isKept(port)) }
+        for port: UInt16 in [0x3F8, 0x3FF, 0x2F8, 0x2FF, 0xF4, 0xF7, 0x8900] {
+            #expect(PassThroughPlatform.isKept(port))
+        }
+        for port: UInt16 in [0x3E8, 0x2E8, 0x80, 0x60, 0x1F0, 0xF8, 0x8901] {
+            #expect(!PassThroughPlatform.isKept(port))
+        }
         #expect(platform.stop(writing: 0, size: 4, to: 0xF4) == .exitPort(0xF4))
         #expect(platform.stop(writing: 0x53, size: 1, to: 0x8900) == .exitPort(0x8900))
-        #expect(platform.stop(writing: 0x41, size: 1, to: 0x3F8) == nil)         // dropped, not an end
+        #expect(platform.stop(writing: 0x41, size: 1, to: 0x3F8) == nil)  // dropped, not an end
     }
 
     @Test func onlyTheKeptAndTrappedPortsExit() throws {
         let cpu = FakeProcessor(msrs: [:], leaves: [:])
         var arena = PageArena()
         let platform = bochsPlatform()
-        let bitmaps = try #require(Bitmaps(exitingPorts: platform.exitingPorts, msrs: PassThroughMSRs.intercepted,
-                                           writtenMSRs: PassThroughMSRs.interceptedWrites, arena: &arena, cpu: cpu))
+        let bitmaps = try #require(
+            Bitmaps(
+                exitingPorts: platform.exitingPorts, msrs: PassThroughMSRs.intercepted,
+                writtenMSRs: PassThroughMSRs.interceptedWrites, arena: &arena, cpu: cpu))
         for port: UInt16 in [0x3F8, 0x3FD, 0x2F8, 0xF4, 0x8900, 0x60, 0x64, 0x92, 0xCF9, 0xB004, 0xB005] {
             #expect(bitmaps.exits(port: port, cpu: cpu), "port \(hex(port)) does not exit")
         }
         for port: UInt16 in [0x3E8, 0x20, 0x21, 0x40, 0x70, 0x1F0, 0xCF8, 0xCFC, 0xB000, 0xB008] {
             #expect(!bitmaps.exits(port: port, cpu: cpu), "port \(hex(port)) exits")
         }
-        for msr in [MSR.ia32FeatureControl, MSR.ia32VMXBasic, MSR.ia32VMXProcbasedCtls2, MSR.ia32MiscEnable,
-                    MSR.ia32EFER, MSR.ia32PAT] {
+        for msr in [
+            MSR.ia32FeatureControl, MSR.ia32VMXBasic, MSR.ia32VMXProcbasedCtls2, MSR.ia32MiscEnable,
+            MSR.ia32EFER, MSR.ia32PAT
+        ] {
             #expect(bitmaps.exits(msr: msr, write: false, cpu: cpu) && bitmaps.exits(msr: msr, write: true, cpu: cpu))
         }
         #expect(!bitmaps.exits(msr: MSR.ia32APICBase, write: false, cpu: cpu))
@@ -215,6 +233,8 @@ let bochsFirmwareMap: [E820Entry] = [
 
     @Test func unknownOptionsAndBadValuesAreRefused() {
         #expect(throws: GuestImageError.unknownOption("console=ttyS0")) { try LinuxModuleLine("guest console=ttyS0") }
-        #expect(throws: GuestImageError.badValue(option: "budget", value: "soon")) { try LinuxModuleLine("budget=soon --") }
+        #expect(throws: GuestImageError.badValue(option: "budget", value: "soon")) {
+            try LinuxModuleLine("budget=soon --")
+        }
     }
 }

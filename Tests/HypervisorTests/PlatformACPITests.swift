@@ -15,19 +15,24 @@ import VMX
         #expect(!root.isExtended && root.entries == [0xFFF_0034, 0xFFF_0F80, 0xFFF_0F38, 0xFFF_0FD8])
         let fadt = try ACPIFADT.read(root: root, cpu: cpu)
         #expect(fadt.table.revision == 1 && fadt.table.length == 116)
-        #expect(fadt.pm1aControl == ACPIGenericAddress(addressSpace: ACPIGenericAddress.systemIO, bitWidth: 16,
-                                                       bitOffset: 0, accessSize: 0, address: 0xB004))
+        #expect(
+            fadt.pm1aControl
+                == ACPIGenericAddress(
+                    addressSpace: ACPIGenericAddress.systemIO, bitWidth: 16,
+                    bitOffset: 0, accessSize: 0, address: 0xB004))
         #expect(fadt.pm1bControl == nil)
         #expect(fadt.resetRegister == nil, "a revision 1 FADT of 116 bytes has no RESET_REG")
         #expect(fadt.dsdtAddress == F.dsdtAddress)
-        #expect(try ACPISleepStates.softOff(dsdtAddress: fadt.dsdtAddress, cpu: cpu)
+        #expect(
+            try ACPISleepStates.softOff(dsdtAddress: fadt.dsdtAddress, cpu: cpu)
                 == ACPISleepType(slpTypA: 0, slpTypB: 0))
         let madt = try ACPIMADT.read(root: root, cpu: cpu)
         #expect(madt.localAPICAddress == 0xFEE0_0000 && madt.flags == 1)
-        #expect(madt.processors == [
-            ACPIMADT.LocalAPIC(processorUID: 0, apicID: 0, flags: 1, isX2APIC: false),
-            ACPIMADT.LocalAPIC(processorUID: 1, apicID: 1, flags: 1, isX2APIC: false),
-        ])
+        #expect(
+            madt.processors == [
+                ACPIMADT.LocalAPIC(processorUID: 0, apicID: 0, flags: 1, isX2APIC: false),
+                ACPIMADT.LocalAPIC(processorUID: 1, apicID: 1, flags: 1, isX2APIC: false)
+            ])
         #expect(madt.processors.allSatisfy { $0.isEnabled && !$0.isOnlineCapable })
         #expect(madt.ioAPICs == [ACPIMADT.IOAPIC(id: 2, address: 0xFEC0_0000, globalSystemInterruptBase: 0)])
         let platform = try ACPIPlatform.discover(cpu: cpu)
@@ -39,7 +44,7 @@ import VMX
         cpu.load(cpu.peek(F.rsdpAddress, count: 20), at: 0x9_FC40)
         #expect(try ACPIRSDP.find(cpu: cpu).address == 0x9_FC40)
         cpu.poke(0x40E, 0)
-        cpu.poke(0x40F, 0)   // no EBDA: only the BIOS area is searched
+        cpu.poke(0x40F, 0)  // no EBDA: only the BIOS area is searched
         #expect(try ACPIRSDP.find(cpu: cpu).address == F.rsdpAddress)
     }
 
@@ -86,11 +91,11 @@ import VMX
         #expect(throws: ACPIError.tableNotFound(ACPISignature("HPET"))) {
             try root.find(ACPISignature("HPET"), cpu: cpu)
         }
-        cpu.poke(0x9_FC20, cpu.peek(0x9_FC20) &+ 1)   // the extended checksum
+        cpu.poke(0x9_FC20, cpu.peek(0x9_FC20) &+ 1)  // the extended checksum
         #expect(throws: ACPIError.rsdpBadExtendedChecksum(address: 0x9_FC00)) {
             try ACPIRSDP.parse(at: 0x9_FC00, cpu: cpu)
         }
-        cpu.poke32(0x9_FC14, 0x10_0000)                 // Length 1 MiB
+        cpu.poke32(0x9_FC14, 0x10_0000)  // Length 1 MiB
         #expect(throws: ACPIError.rsdpBadLength(address: 0x9_FC00, length: 0x10_0000)) {
             try ACPIRSDP.parse(at: 0x9_FC00, cpu: cpu)
         }
@@ -99,21 +104,22 @@ import VMX
     @Test func tableChecksumsAndLengths() throws {
         let cpu = try FakeProcessor.withBochsACPI()
         let root = try ACPIRootTable.read(rsdp: try ACPIRSDP.find(cpu: cpu), cpu: cpu)
-        cpu.poke(F.fadtAddress + 64, 0x05)   // PM1a_CNT_BLK B005H, checksum now off by one
+        cpu.poke(F.fadtAddress + 64, 0x05)  // PM1a_CNT_BLK B005H, checksum now off by one
         let error = ACPIError.tableBadChecksum(.fadt, address: F.fadtAddress, sum: 1)
         #expect(throws: error) { try ACPIFADT.read(root: root, cpu: cpu) }
-        #expect(describeText(error.describe(into:))
+        #expect(
+            describeText(error.describe(into:))
                 == "ACPI: the FACP table at 0xfff0034: bad checksum (the bytes sum to 0x1, not 0)")
-        cpu.poke32(F.fadtAddress + 4, 100)    // shorter than an ACPI 1.0 FADT
+        cpu.poke32(F.fadtAddress + 4, 100)  // shorter than an ACPI 1.0 FADT
         cpu.fixChecksum(table: F.fadtAddress)
         #expect(throws: ACPIError.tableBadLength(.fadt, address: F.fadtAddress, length: 100)) {
             try ACPIFADT.read(root: root, cpu: cpu)
         }
-        cpu.poke32(F.madtAddress + 4, 0x20_0000)   // absurd: 2 MiB
+        cpu.poke32(F.madtAddress + 4, 0x20_0000)  // absurd: 2 MiB
         #expect(throws: ACPIError.tableBadLength(.madt, address: F.madtAddress, length: 0x20_0000)) {
             try ACPIMADT.read(root: root, cpu: cpu)
         }
-        cpu.poke32(F.rsdtAddress + 36, 0xFFF_0100)   // the RSDT's first entry now points at the DSDT
+        cpu.poke32(F.rsdtAddress + 36, 0xFFF_0100)  // the RSDT's first entry now points at the DSDT
         #expect(throws: ACPIError.tableWrongSignature(.fadt, address: 0xFFF_0100, found: .dsdt)) {
             try ACPITable.validate(at: 0xFFF_0100, signature: .fadt, cpu: cpu)
         }
@@ -129,15 +135,16 @@ import VMX
         let cpu = try FakeProcessor.withBochsACPI()
         let dsdt = try PlatformFixtures.bytes("acpi/dsdt-0fff0100.bin")
         let s5 = UInt64(try #require(dsdt.indices.first { Array(dsdt[$0..<$0 + 4]) == Array("_S5_".utf8) }))
-        cpu.poke(F.dsdtAddress + s5 + 2, UInt8(ascii: "6"))   // \_S6_
+        cpu.poke(F.dsdtAddress + s5 + 2, UInt8(ascii: "6"))  // \_S6_
         cpu.fixChecksum(table: F.dsdtAddress)
         let error = ACPIError.noS5(dsdtAddress: F.dsdtAddress)
         #expect(throws: error) { try ACPISleepStates.softOff(dsdtAddress: F.dsdtAddress, cpu: cpu) }
-        #expect(describeText(error.describe(into:))
+        #expect(
+            describeText(error.describe(into:))
                 == "ACPI: the DSDT table at 0xfff0100: no \\_S5 object (soft-off sleep type)")
         // A _S5_ that is not after NameOp (a reference) is not the definition either.
         cpu.poke(F.dsdtAddress + s5 + 2, UInt8(ascii: "5"))
-        cpu.poke(F.dsdtAddress + s5 - 1, 0x70)   // StoreOp
+        cpu.poke(F.dsdtAddress + s5 - 1, 0x70)  // StoreOp
         cpu.fixChecksum(table: F.dsdtAddress)
         #expect(throws: error) { try ACPISleepStates.softOff(dsdtAddress: F.dsdtAddress, cpu: cpu) }
         // A PackageOp replaced: malformed.
@@ -165,44 +172,57 @@ import VMX
         }
         let name = Array("_S5_".utf8)
         // Name (\_S5, Package (0x04) {0x05, 0x05, Zero, Zero})
-        #expect(try s5([0x08, 0x5C] + name + [0x12, 0x08, 0x04, 0x0A, 0x05, 0x0A, 0x05, 0x00, 0x00])
+        #expect(
+            try s5([0x08, 0x5C] + name + [0x12, 0x08, 0x04, 0x0A, 0x05, 0x0A, 0x05, 0x00, 0x00])
                 == ACPISleepType(slpTypA: 5, slpTypB: 5))
         // One, WordConst 7, and a two-byte PkgLength (0x40 | low nibble, then the next 8 bits).
-        #expect(try s5([0x08] + name + [0x12, 0x47, 0x00, 0x02, 0x01, 0x0B, 0x07, 0x00])
+        #expect(
+            try s5([0x08] + name + [0x12, 0x47, 0x00, 0x02, 0x01, 0x0B, 0x07, 0x00])
                 == ACPISleepType(slpTypA: 1, slpTypB: 7))
         // One element (ACPI 1.0 style): SLP_TYPa in bits 7:0, SLP_TYPb in bits 15:8.
         #expect(try s5([0x08] + name + [0x12, 0x05, 0x01, 0x0B, 0x07, 0x06]) == ACPISleepType(slpTypA: 7, slpTypB: 6))
         let bad = { (offset: UInt64) in ACPIError.badS5(dsdtAddress: 0x1_0000, offset: offset) }
-        #expect(throws: bad(41)) { try s5([0x08] + name + [0x12, 0x05, 0x02, 0x0A, 0x08, 0x00]) }   // SLP_TYP > 7
-        #expect(throws: bad(41)) { try s5([0x08] + name + [0x12, 0x04, 0x02, 0x0A, 0x05, 0x00]) }   // past PkgLength
-        #expect(throws: bad(41)) { try s5([0x08] + name + [0x12, 0x20, 0x02, 0x00, 0x00]) }         // past the table
-        #expect(throws: bad(41)) { try s5([0x08] + name + [0x12, 0x04, 0x02, 0x0D, 0x00]) }         // a string
-        #expect(throws: bad(41)) { try s5([0x08] + name + [0x12, 0x03, 0x00]) }                     // no elements
-        #expect(throws: bad(41)) { try s5([0x08] + name + [0x12]) }                                 // cut short
+        #expect(throws: bad(41)) { try s5([0x08] + name + [0x12, 0x05, 0x02, 0x0A, 0x08, 0x00]) }  // SLP_TYP > 7
+        #expect(throws: bad(41)) { try s5([0x08] + name + [0x12, 0x04, 0x02, 0x0A, 0x05, 0x00]) }  // past PkgLength
+        #expect(throws: bad(41)) { try s5([0x08] + name + [0x12, 0x20, 0x02, 0x00, 0x00]) }  // past the table
+        #expect(throws: bad(41)) { try s5([0x08] + name + [0x12, 0x04, 0x02, 0x0D, 0x00]) }  // a string
+        #expect(throws: bad(41)) { try s5([0x08] + name + [0x12, 0x03, 0x00]) }  // no elements
+        #expect(throws: bad(41)) { try s5([0x08] + name + [0x12]) }  // cut short
     }
 
     @Test func madtEntries() throws {
         let cpu = try FakeProcessor.withBochsACPI()
         let root = try ACPIRootTable.read(rsdp: try ACPIRSDP.find(cpu: cpu), cpu: cpu)
-        cpu.poke(F.madtAddress + 52 + 1, 0)   // the second processor's entry, length 0
+        cpu.poke(F.madtAddress + 52 + 1, 0)  // the second processor's entry, length 0
         cpu.fixChecksum(table: F.madtAddress)
-        let error = ACPIError.badMADTEntry(address: F.madtAddress, offset: 52, type: 0, length: 0,
-                                           problem: .lengthBelowHeader)
+        let error = ACPIError.badMADTEntry(
+            address: F.madtAddress, offset: 52, type: 0, length: 0,
+            problem: .lengthBelowHeader)
         #expect(throws: error) { try ACPIMADT.read(root: root, cpu: cpu) }
-        #expect(describeText(error.describe(into:))
+        #expect(
+            describeText(error.describe(into:))
                 == "ACPI: the APIC table at 0xfff0f80: entry at offset 0x34 (type 0, length 0) is shorter than 2 bytes")
-        cpu.poke(F.madtAddress + 52 + 1, 4)   // shorter than a local APIC structure
+        cpu.poke(F.madtAddress + 52 + 1, 4)  // shorter than a local APIC structure
         cpu.fixChecksum(table: F.madtAddress)
-        #expect(throws: ACPIError.badMADTEntry(address: F.madtAddress, offset: 52, type: 0, length: 4,
-                                               problem: .shorterThanType)) { try ACPIMADT.read(root: root, cpu: cpu) }
+        #expect(
+            throws: ACPIError.badMADTEntry(
+                address: F.madtAddress, offset: 52, type: 0, length: 4,
+                problem: .shorterThanType)
+        ) { try ACPIMADT.read(root: root, cpu: cpu) }
         cpu.poke(F.madtAddress + 52 + 1, 8)
         cpu.poke(F.madtAddress + 72 + 1, 11)  // the last entry runs one byte past the table
         cpu.fixChecksum(table: F.madtAddress)
-        #expect(throws: ACPIError.badMADTEntry(address: F.madtAddress, offset: 72, type: 2, length: 11,
-                                               problem: .beyondTable)) { try ACPIMADT.read(root: root, cpu: cpu) }
-        cpu.poke(F.madtAddress + 72 + 1, 9)   // leaves one byte: no room for the next header
+        #expect(
+            throws: ACPIError.badMADTEntry(
+                address: F.madtAddress, offset: 72, type: 2, length: 11,
+                problem: .beyondTable)
+        ) { try ACPIMADT.read(root: root, cpu: cpu) }
+        cpu.poke(F.madtAddress + 72 + 1, 9)  // leaves one byte: no room for the next header
         cpu.fixChecksum(table: F.madtAddress)
-        #expect(throws: ACPIError.badMADTEntry(address: F.madtAddress, offset: 81, type: 0, length: 0,
-                                               problem: .beyondTable)) { try ACPIMADT.read(root: root, cpu: cpu) }
+        #expect(
+            throws: ACPIError.badMADTEntry(
+                address: F.madtAddress, offset: 81, type: 0, length: 0,
+                problem: .beyondTable)
+        ) { try ACPIMADT.read(root: root, cpu: cpu) }
     }
 }

@@ -7,8 +7,10 @@ import VMX
 @Suite struct PlatformSetupHeaderTests {
     static let imageAddress: UInt64 = 0x200_0000
 
-    func parse(_ bytes: [UInt8],
-               size: UInt64 = PlatformFixtures.bzImageSize) throws(LinuxBootError) -> LinuxSetupHeader {
+    func parse(
+        _ bytes: [UInt8],
+        size: UInt64 = PlatformFixtures.bzImageSize
+    ) throws(LinuxBootError) -> LinuxSetupHeader {
         let cpu = platformProcessor()
         cpu.load(bytes, at: Self.imageAddress)
         return try LinuxSetupHeader.parse(imageAt: Self.imageAddress, size: size, cpu: cpu)
@@ -31,8 +33,9 @@ import VMX
         #expect(header.cmdlineSize == 2047)
         #expect(header.initrdAddrMax == 0x7FFF_FFFF)
         #expect(header.setupSects == 39 && header.protectedModeOffset == 40 * 512)
-        #expect(header.protectedModeOffset + header.protectedModeSize == PlatformFixtures.bzImageSize,
-                "setup sectors + syssize paragraphs are exactly the file")
+        #expect(
+            header.protectedModeOffset + header.protectedModeSize == PlatformFixtures.bzImageSize,
+            "setup sectors + syssize paragraphs are exactly the file")
         #expect(header.headerEnd == 0x26C, "protocol 2.15 ends with kernel_info_offset")
         #expect(header.kernelInfoOffset != 0 && header.handoverOffset != 0)
     }
@@ -42,7 +45,7 @@ import VMX
         cpu.load(try PlatformFixtures.bzImageHeader(), at: Self.imageAddress)
         #expect(LinuxSetupHeader.isBzImage(imageAt: Self.imageAddress, size: 1024, cpu: cpu))
         #expect(!LinuxSetupHeader.isBzImage(imageAt: Self.imageAddress, size: 0x200, cpu: cpu))
-        cpu.poke(Self.imageAddress + 0x211, 0)   // LOADED_HIGH clear: a zImage
+        cpu.poke(Self.imageAddress + 0x211, 0)  // LOADED_HIGH clear: a zImage
         #expect(!LinuxSetupHeader.isBzImage(imageAt: Self.imageAddress, size: 1024, cpu: cpu))
         #expect(!LinuxSetupHeader.isBzImage(imageAt: 0, size: 1024, cpu: platformProcessor()))
     }
@@ -64,7 +67,8 @@ import VMX
     @Test func protocolTooOld() throws {
         let error = LinuxBootError.protocolTooOld(version: 0x020B, needed: 0x020C)
         #expect(throws: error) { try parse(try modified([(0x206, 0x0B)])) }
-        #expect(describeText(error.describe(into:))
+        #expect(
+            describeText(error.describe(into:))
                 == "boot protocol 2.11 is too old (this loader needs 2.12 or later)")
     }
 
@@ -87,11 +91,14 @@ import VMX
     }
 
     @Test func describeTexts() {
-        #expect(describeText(LinuxBootError.imageTruncated(size: 10, needed: 20).describe(into:))
+        #expect(
+            describeText(LinuxBootError.imageTruncated(size: 10, needed: 20).describe(into:))
                 == "truncated kernel image: 10 bytes, its header needs 20")
-        #expect(describeText(LinuxBootError.badHeaderMagic(found: 0).describe(into:))
+        #expect(
+            describeText(LinuxBootError.badHeaderMagic(found: 0).describe(into:))
                 == "not a Linux kernel: header at 0x202 is 0x0, not \"HdrS\"")
-        #expect(describeText(LinuxBootError.above4GiB(item: .ramdisk, address: 1 << 32).describe(into:))
+        #expect(
+            describeText(LinuxBootError.above4GiB(item: .ramdisk, address: 1 << 32).describe(into:))
                 == "the initial ramdisk at 0x100000000 lies above 4 GiB, "
                 + "and xloadflags lack XLF_CAN_BE_LOADED_ABOVE_4G")
     }

@@ -22,7 +22,7 @@ enum PlatformFixtures {
         ("bios-e0000-fffff.bin", 0xE0000), ("ebda-9fc00.bin", 0x9FC00),
         ("rsdt-0fff0000.bin", 0xFFF_0000), ("facp-0fff0034.bin", 0xFFF_0034), ("facs-0fff00c0.bin", 0xFFF_00C0),
         ("dsdt-0fff0100.bin", 0xFFF_0100), ("ssdt-0fff0f38.bin", 0xFFF_0F38), ("apic-0fff0f80.bin", 0xFFF_0F80),
-        ("hpet-0fff0fd8.bin", 0xFFF_0FD8),
+        ("hpet-0fff0fd8.bin", 0xFFF_0FD8)
     ]
     static let rsdpAddress: UInt64 = 0xF9FE0
     static let rsdtAddress: UInt64 = 0xFFF_0000

@@ -13,8 +13,9 @@ import VMX
         let cpu = platformProcessor()
         cpu.load(try PlatformFixtures.bzImageHeader(), at: Self.imageAddress)
         for change in changes { cpu.poke(Self.imageAddress + change.offset, change.byte) }
-        let header = try LinuxSetupHeader.parse(imageAt: Self.imageAddress, size: PlatformFixtures.bzImageSize,
-                                                cpu: cpu)
+        let header = try LinuxSetupHeader.parse(
+            imageAt: Self.imageAddress, size: PlatformFixtures.bzImageSize,
+            cpu: cpu)
         return (cpu, header)
     }
 
@@ -27,14 +28,16 @@ import VMX
     @Test func theFieldsOfTheZeroPage() throws {
         let (cpu, header) = try kernel()
         for offset in stride(from: UInt64(0), to: 4096, by: 1) { cpu.poke(Self.zeroPage + offset, 0xAA) }
-        let page = LinuxZeroPage(commandLineAddress: 0x2_0000, ramdiskAddress: 0x600_0000, ramdiskSize: 0x12_3456,
-                                 e820: Self.map(3), acpiRSDPAddress: 0xF9FE0)
+        let page = LinuxZeroPage(
+            commandLineAddress: 0x2_0000, ramdiskAddress: 0x600_0000, ramdiskSize: 0x12_3456,
+            e820: Self.map(3), acpiRSDPAddress: 0xF9FE0)
         try page.write(at: Self.zeroPage, header: header, cpu: cpu)
         let z = Self.zeroPage
         // The setup header as the image has it, from 1F1H to its end (26CH), but for the loader's fields.
         let image = try PlatformFixtures.bzImageHeader()
-        let loaderFields = Set<UInt64>([0x210, 0x211] + Array(0x218..<0x220) + [0x224, 0x225]
-                                       + Array(0x228..<0x22C))
+        let loaderFields = Set<UInt64>(
+            [0x210, 0x211] + Array(0x218..<0x220) + [0x224, 0x225]
+                + Array(0x228..<0x22C))
         for offset in UInt64(0x1F1)..<0x26C where !loaderFields.contains(offset) {
             #expect(cpu.peek(z + offset) == image[Int(offset)], "setup header byte \(offset)")
         }
@@ -55,8 +58,9 @@ import VMX
 
     @Test func addressesAbove4GiBGoToTheExtFields() throws {
         let (cpu, header) = try kernel()
-        let page = LinuxZeroPage(commandLineAddress: 0x1_2345_6000, ramdiskAddress: 0x2_0000_1000,
-                                 ramdiskSize: 0x1_0000_0010, e820: [])
+        let page = LinuxZeroPage(
+            commandLineAddress: 0x1_2345_6000, ramdiskAddress: 0x2_0000_1000,
+            ramdiskSize: 0x1_0000_0010, e820: [])
         try page.write(at: Self.zeroPage, header: header, cpu: cpu)
         #expect(cpu.peek32(Self.zeroPage + 0x228) == 0x2345_6000 && cpu.peek32(Self.zeroPage + 0xC8) == 1)
         #expect(cpu.peek32(Self.zeroPage + 0x218) == 0x1000 && cpu.peek32(Self.zeroPage + 0xC0) == 2)
@@ -64,7 +68,7 @@ import VMX
     }
 
     @Test func aKernelThatMustStayBelow4GiB() throws {
-        let (cpu, header) = try kernel(changes: [(0x236, 0x7D)])   // XLF_CAN_BE_LOADED_ABOVE_4G clear
+        let (cpu, header) = try kernel(changes: [(0x236, 0x7D)])  // XLF_CAN_BE_LOADED_ABOVE_4G clear
         #expect(throws: LinuxBootError.above4GiB(item: .commandLine, address: 1 << 32)) {
             try LinuxZeroPage(commandLineAddress: 1 << 32, e820: []).write(at: Self.zeroPage, header: header, cpu: cpu)
         }

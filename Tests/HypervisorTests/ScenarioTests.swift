@@ -6,16 +6,18 @@ import VMX
 
 @Suite struct ScenarioTests {
     @Test func parsesOverridesCommentsAndBlankLines() throws {
-        let scenario = try Scenario(parsing: """
-            # CR3-target count above the maximum
-            0x400a = 0x00000005   # CR3-target count
+        let scenario = try Scenario(
+            parsing: """
+                # CR3-target count above the maximum
+                0x400a = 0x00000005   # CR3-target count
 
-            0x6800 = 0x0000000000000031
-            """)
-        #expect(scenario.overrides == [
-            ScenarioOverride(field: .cr3TargetCount, value: 5, line: 2),
-            ScenarioOverride(field: .guestCR0, value: 0x31, line: 4),
-        ])
+                0x6800 = 0x0000000000000031
+                """)
+        #expect(
+            scenario.overrides == [
+                ScenarioOverride(field: .cr3TargetCount, value: 5, line: 2),
+                ScenarioOverride(field: .guestCR0, value: 0x31, line: 4)
+            ])
     }
 
     @Test func anEmptyFileMeansTheDefaultSetUp() throws {
@@ -24,12 +26,13 @@ import VMX
     }
 
     @Test func readsDirectives() throws {
-        let scenario = try Scenario(parsing: """
-            # accept: vmfail-valid 7
-            # accept: vmfail-valid 8
-            # bochs-differs: SDM 27.3.1.2 "If the guest will not be in virtual-8086 mode..."
-            0x0c00 = 0x8
-            """)
+        let scenario = try Scenario(
+            parsing: """
+                # accept: vmfail-valid 7
+                # accept: vmfail-valid 8
+                # bochs-differs: SDM 27.3.1.2 "If the guest will not be in virtual-8086 mode..."
+                0x0c00 = 0x8
+                """)
         #expect(scenario.acceptedOutcomes == ["vmfail-valid 7", "vmfail-valid 8"])
         #expect(scenario.bochsDiffers == "SDM 27.3.1.2 \"If the guest will not be in virtual-8086 mode...\"")
     }
@@ -62,8 +65,14 @@ import VMX
         ("# ok\n0x1234 = 0x1", "line 2: unknown VMCS field encoding 0x1234"),
         ("0x4003 = 0x1", "line 1: unknown VMCS field encoding 0x4003"),
         ("0x0800 = 0x10000", "line 1: value 0x10000 is wider than the 16-bit field Guest ES selector (0x0800)"),
-        ("0x4000 = 0x100000000", "line 1: value 0x100000000 is wider than the 32-bit field Pin-based VM-execution controls (0x4000)"),
-        ("0x2801 = 0x100000000", "line 1: value 0x100000000 is wider than the 32-bit field VMCS link pointer (high) (0x2801)"),
+        (
+            "0x4000 = 0x100000000",
+            "line 1: value 0x100000000 is wider than the 32-bit field Pin-based VM-execution controls (0x4000)"
+        ),
+        (
+            "0x2801 = 0x100000000",
+            "line 1: value 0x100000000 is wider than the 32-bit field VMCS link pointer (high) (0x2801)"
+        )
     ])
     func namesTheBadLine(text: String, message: String) {
         #expect(throws: (any Error).self) { try Scenario(parsing: text) }

@@ -68,10 +68,12 @@ import VMX
         for (symbol, value) in asm {
             let wanted = String(symbol.dropFirst("VMCS_".count))
             let exact = VMCSField.all.filter { spelled($0.name) == wanted }
-            let candidates = exact.isEmpty ? VMCSField.all.filter {
-                let name = spelled($0.name)
-                return name.hasPrefix(wanted + "_") || name.hasPrefix("VM_" + wanted)
-            } : exact
+            let candidates =
+                exact.isEmpty
+                ? VMCSField.all.filter {
+                    let name = spelled($0.name)
+                    return name.hasPrefix(wanted + "_") || name.hasPrefix("VM_" + wanted)
+                } : exact
             #expect(candidates.count == 1, "\(symbol) names \(candidates.count) VMCS fields")
             if candidates.count == 1 {
                 #expect(UInt64(candidates[0].field.rawValue) == value, "\(symbol) is \(candidates[0].name)")
@@ -81,8 +83,10 @@ import VMX
 
     @Test func longModeBits() throws {
         let asm = try Self.assemblyConstants()
-        let cr0: [String: ControlRegister0] = ["PE": .pe, "MP": .mp, "EM": .em, "NE": .ne, "WP": .wp,
-                                               "NW": .nw, "CD": .cd, "PG": .pg]
+        let cr0: [String: ControlRegister0] = [
+            "PE": .pe, "MP": .mp, "EM": .em, "NE": .ne, "WP": .wp,
+            "NW": .nw, "CD": .cd, "PG": .pg
+        ]
         for (name, bit) in cr0 { #expect(asm["CR0_" + name] == bit.rawValue, "CR0_\(name)") }
         #expect(asm["CR4_PAE"] == ControlRegister4.pae.rawValue)
         #expect(asm["CR4_OSFXSR"] == ControlRegister4.osfxsr.rawValue)
@@ -113,8 +117,10 @@ import VMX
             """
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", "-c", script,
-                             root.appendingPathComponent("tools/gdb/swiftvmx.py").path]
+        process.arguments = [
+            "python3", "-c", script,
+            root.appendingPathComponent("tools/gdb/swiftvmx.py").path
+        ]
         let pipe = Pipe()
         process.standardOutput = pipe
         try process.run()
@@ -137,7 +143,8 @@ import VMX
         #expect(py["STATISTICS_RING_OFFSET"] as? UInt64 == ExitStatistics.ringOffset)
         #expect(py["STATISTICS_RING_ENTRY"] as? UInt64 == ExitStatistics.ringEntrySize)
         #expect(py["STATISTICS_LINES_OFFSET"] as? UInt64 == ExitStatistics.linesNotWrittenOffset)
-        #expect(py["STATISTICS_LINE_KINDS"] as? [String]
+        #expect(
+            py["STATISTICS_LINE_KINDS"] as? [String]
                 == GuestLineKind.allCases.map { $0.noun.description })
     }
 

@@ -12,7 +12,8 @@ import VMX
         let (vcpu, _) = try DiagnosticsEntryFailureTests.guest(profile: profile)
         vcpu.isApplicationProcessor = true
         // What an exit may leave behind, which a start must not keep.
-        vcpu.write(.guestInterruptibilityState, GuestInterruptibility.blockingByNMI | GuestInterruptibility.blockingBySMI)
+        vcpu.write(
+            .guestInterruptibilityState, GuestInterruptibility.blockingByNMI | GuestInterruptibility.blockingBySMI)
         vcpu.write(.guestPendingDebugExceptions, GuestPendingDebugExceptions.bs)
         vcpu.registers.rax = 0x1234
         vcpu.pendingInterrupt = 0x40
@@ -62,7 +63,9 @@ import VMX
     @Test func anINITToTheBootstrapProcessorEndsTheGuest() throws {
         let (vcpu, output) = try DiagnosticsEntryFailureTests.guest(profile: "corei7_skylake_x")
         var exit = ExitContext(reason: .initSignal, qualification: 0, rip: 0)
-        guard case .stop(.initOrSIPI(let reason)) = handleINITSignal(vcpu, &exit) else { Issue.record("not stopped"); return }
+        guard case .stop(.initOrSIPI(let reason)) = handleINITSignal(vcpu, &exit) else {
+            Issue.record("not stopped"); return
+        }
         #expect(reason == .initSignal)
         #expect(output.lines.last == "guest diag: INIT to its bootstrap processor: the guest stops")
     }
@@ -72,6 +75,8 @@ import VMX
         let vcpu = try Self.applicationProcessor(profile: "intel-under-nested-kvm")
         #expect(!vcpu.setup.supportsWaitForSIPI)
         var exit = ExitContext(reason: .initSignal, qualification: 0, rip: 0)
-        guard case .stop(.initOrSIPI(.initSignal)) = handleINITSignal(vcpu, &exit) else { Issue.record("not stopped"); return }
+        guard case .stop(.initOrSIPI(.initSignal)) = handleINITSignal(vcpu, &exit) else {
+            Issue.record("not stopped"); return
+        }
     }
 }

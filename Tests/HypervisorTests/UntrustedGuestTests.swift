@@ -12,13 +12,16 @@ import VMX
 @Suite struct UntrustedGuestTests {
     /// A flat guest binary from nasm source (the include path is guests/).
     static func assemble(_ source: String) throws -> [UInt8] {
-        let work = FileManager.default.temporaryDirectory.appendingPathComponent("swiftvmx-untrusted-\(UUID().uuidString)")
+        let work = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "swiftvmx-untrusted-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: work) }
         let input = work.appendingPathComponent("guest.asm"), output = work.appendingPathComponent("guest.bin")
         try source.write(to: input, atomically: true, encoding: .utf8)
         let guests = GuestRunSupport.repository.appendingPathComponent("guests")
-        _ = try GuestRunSupport.run(["nasm", "-f", "bin", "-w+all", "-I", guests.path + "/", "-o", output.path, input.path])
+        _ = try GuestRunSupport.run([
+            "nasm", "-f", "bin", "-w+all", "-I", guests.path + "/", "-o", output.path, input.path
+        ])
         return [UInt8](try Data(contentsOf: output))
     }
 
@@ -65,14 +68,16 @@ import VMX
         """
 
     @Test func eipWrapsAtFourGiBOutsideSixtyFourBitMode() throws {
-        let image = GuestRunSupport.Image(name: "wrap32", commandLine: "guest name=wrap32 mode=protected load=0x10000",
-                                          bytes: try Self.assemble(Self.eipWrapSource), isBuiltIn: false)
+        let image = GuestRunSupport.Image(
+            name: "wrap32", commandLine: "guest name=wrap32 mode=protected load=0x10000",
+            bytes: try Self.assemble(Self.eipWrapSource), isBuiltIn: false)
         let run = try GuestRunSupport.runHypervisor(profile: "corei7_skylake_x", images: [image])
         let lines = run.lines.filter { $0.hasPrefix("[wrap32]") || $0.hasPrefix("guest wrap32") }.dropFirst()
-        #expect(Array(lines) == [
-            "[wrap32] EIP wrapped to 0 after CPUID at FFFFFFFEH",
-            "guest wrap32 stopped: halted (HLT) (4 VM exits)",   // MOV to CR0, CPUID, VMCALL, HLT
-        ], "\(run.lines.joined(separator: "\n"))")
+        #expect(
+            Array(lines) == [
+                "[wrap32] EIP wrapped to 0 after CPUID at FFFFFFFEH",
+                "guest wrap32 stopped: halted (HLT) (4 VM exits)"  // MOV to CR0, CPUID, VMCALL, HLT
+            ], "\(run.lines.joined(separator: "\n"))")
     }
 
     /// Hypercalls with arguments at every edge, string I/O that walks off the guest's memory or
@@ -183,8 +188,9 @@ import VMX
         // Built-in, so that it runs without EPT too (on core2_penryn_t9600). Its REP OUTS over
         // all 2 MiB of its memory costs the host about 200 million cycles, which count against
         // its budget (VirtualCPU.armBudget): the budget is set well above that.
-        let image = GuestRunSupport.Image(name: "hostile", commandLine: "mode=long load=0x10000 budget=4000000000",
-                                          bytes: try Self.assemble(Self.hostileSource), isBuiltIn: true)
+        let image = GuestRunSupport.Image(
+            name: "hostile", commandLine: "mode=long load=0x10000 budget=4000000000",
+            bytes: try Self.assemble(Self.hostileSource), isBuiltIn: true)
         let run = try GuestRunSupport.runHypervisor(profile: profile, images: [image])
         let lines = run.lines.filter { $0.hasPrefix("[hostile]") || $0.hasPrefix("guest hostile") }.dropFirst()
         let gp: [String] = ["[hostile] caught exception 0xd", "[hostile]   error code 0x0"]
@@ -193,19 +199,43 @@ import VMX
             "[hostile] raise -1: 0x2", "[hostile] step -1: 0x2", "[hostile] step 0: 0x2", "[hostile] function -1: 0x1",
             "[hostile] print via a page table outside memory: 0x3",
             "[hostile] print via a page at 2^48: 0x3", "[hostile] print non-canonical: 0x3",
-            "guest hostile: string I/O operand at linear 0x200000 is not in the guest's memory: #GP(0) injected",
+            "guest hostile: string I/O operand at linear 0x200000 is not in the guest's memory: #GP(0) injected"
         ]
-        expected += gp + ["[hostile] outs stopped at RSI 0x200000", "[hostile] a32 rep outsb: RCX 0xffffffff00000000",
-                          "guest hostile: string I/O operand at linear 0xffffffffffffffff is not in the guest's memory: #GP(0) injected"]
-        expected += gp + ["[hostile] backwards outs: RCX 0x4",
-                          "guest hostile: string I/O operand at linear 0xfffffffffffffff8 is not in the guest's memory: #GP(0) injected"]
-        expected += gp + ["[hostile] ins at 2^64 - 8: RCX 0x8",
-                          "guest hostile: IN from port 0x0400 (not emulated) denied: #GP(0) injected"]
+        expected +=
+            gp + [
+                "[hostile] outs stopped at RSI 0x200000", "[hostile] a32 rep outsb: RCX 0xffffffff00000000",
+                """
+                guest hostile: string I/O operand at linear 0xffffffffffffffff is not in the guest's memory: \
+                #GP(0) injected
+                """
+            ]
+        expected +=
+            gp + [
+                "[hostile] backwards outs: RCX 0x4",
+                """
+                guest hostile: string I/O operand at linear 0xfffffffffffffff8 is not in the guest's memory: \
+                #GP(0) injected
+                """
+            ]
+        expected +=
+            gp + [
+                "[hostile] ins at 2^64 - 8: RCX 0x8",
+                "guest hostile: IN from port 0x0400 (not emulated) denied: #GP(0) injected"
+            ]
         expected += gp + ["guest hostile: OUT to port 0xffff (not emulated) denied: #GP(0) injected"]
-        expected += gp + ["[hostile] CPUID FFFFFFFFH answered",
-                          "guest hostile: RDMSR 0xffffffff (not emulated) denied: #GP(0) injected"]
+        expected +=
+            gp + [
+                "[hostile] CPUID FFFFFFFFH answered",
+                "guest hostile: RDMSR 0xffffffff (not emulated) denied: #GP(0) injected"
+            ]
         expected += gp + ["guest hostile: MOV to CR8 0xffffffffffffffff sets reserved bits: #GP(0) injected"]
-        expected += gp + ["guest hostile: MOV to CR0 0xffffffffffffffff: #GP(0) injected (cr0.reserved-63-32, SDM Vol. 2B MOV CR; 3A 2.5)"]
+        expected +=
+            gp + [
+                """
+                guest hostile: MOV to CR0 0xffffffffffffffff: #GP(0) injected (cr0.reserved-63-32, SDM Vol. 2B MOV \
+                CR; 3A 2.5)
+                """
+            ]
         // 42 VMCALL, 262 I/O instructions, 2 MOV to CR, CPUID, RDMSR.
         expected += gp + ["guest hostile stopped: shut down by the guest (hypercall SHUT_DOWN, code 85) (308 VM exits)"]
         #expect(Array(lines) == expected, "\(run.lines.joined(separator: "\n"))")
@@ -238,12 +268,12 @@ import VMX
         let guestFields: [VMCSField] = [
             .guestRIP, .guestRSP, .guestRFLAGS, .guestCR0, .guestCR3, .guestCR4, .cr0ReadShadow, .cr4ReadShadow,
             .guestCSAccessRights, .guestSSAccessRights, .guestInterruptibilityState, .guestDR7, .guestIA32EFER,
-            .guestESBase, .guestCSBase, .guestSSBase, .guestDSBase, .guestFSBase, .guestGSBase,
+            .guestESBase, .guestCSBase, .guestSSBase, .guestDSBase, .guestFSBase, .guestGSBase
         ]
         let exitFields: [VMCSField] = [
             .exitQualification, .vmExitInstructionInformation, .vmExitInterruptionInformation,
             .vmExitInterruptionErrorCode, .idtVectoringInformation, .idtVectoringErrorCode,
-            .guestPhysicalAddress, .guestLinearAddress,
+            .guestPhysicalAddress, .guestLinearAddress
         ]
         let handled: [UInt64] = [0, 1, 7, 10, 11, 12, 13, 18, 19, 28, 30, 31, 32, 37, 48, 49, 52, 55]
         let entry = try cpu.vmread(VMCSField.vmEntryControls)
@@ -254,22 +284,26 @@ import VMX
             for field in guestFields where generator.next() % 3 == 0 { try? cpu.vmwrite(field, Self.value(&generator)) }
             for field in exitFields { cpu.store(Self.value(&generator), in: field, of: vmcs) }
             cpu.store(generator.next() % 16, in: .vmExitInstructionLength, of: vmcs)
-            try cpu.vmwrite(VMCSField.vmEntryControls, generator.next() % 2 == 0 ? entry | ia32eMode : entry & ~ia32eMode)
+            try cpu.vmwrite(
+                VMCSField.vmEntryControls, generator.next() % 2 == 0 ? entry | ia32eMode : entry & ~ia32eMode)
             if generator.next() % 4 == 0 {
                 for _ in 0..<64 {
-                    cpu.memory.write64(vcpu.memory.host + (generator.next() % (vcpu.memory.size / 8)) * 8, Self.value(&generator))
+                    cpu.memory.write64(
+                        vcpu.memory.host + (generator.next() % (vcpu.memory.size / 8)) * 8, Self.value(&generator))
                 }
             }
-            var reason = generator.next() % 4 == 0 ? generator.next() % 80 : handled[Int(generator.next() % UInt64(handled.count))]
+            var reason =
+                generator.next() % 4 == 0
+                ? generator.next() % 80 : handled[Int(generator.next() % UInt64(handled.count))]
             // EPT violations and misconfigurations need EPT (SDM 29.3.3); a processor without it
             // has no guest-physical-address field to report them either.
             if (reason == 48 || reason == 49) && !hasEPT { continue }
-            if reason == 18 && generator.next() % 2 == 0 {   // mostly well-formed hypercalls, small pointers
+            if reason == 18 && generator.next() % 2 == 0 {  // mostly well-formed hypercalls, small pointers
                 vcpu.registers.rax = generator.next() % 6
                 vcpu.registers.rbx = generator.next() % 0x40_0000
                 vcpu.registers.rcx = generator.next() % 300
             }
-            if reason == 30 && generator.next() % 2 == 0 {   // the emulated ports, string I/O among them
+            if reason == 30 && generator.next() % 2 == 0 {  // the emulated ports, string I/O among them
                 let port: UInt64 = generator.next() % 3 == 0 ? 0x80 : 0x3F8 + generator.next() % 8
                 cpu.store(port << 16 | (generator.next() & 0x3F), in: .exitQualification, of: vmcs)
                 vcpu.registers.rcx = generator.next() % 9000
@@ -295,7 +329,8 @@ import VMX
         for round in 0..<400 {
             if round % 20 == 0 {
                 for _ in 0..<64 {
-                    vcpu.cpu.memory.write64(vcpu.memory.host + (generator.next() % (vcpu.memory.size / 8)) * 8, Self.value(&generator))
+                    vcpu.cpu.memory.write64(
+                        vcpu.memory.host + (generator.next() % (vcpu.memory.size / 8)) * 8, Self.value(&generator))
                 }
                 for field in [VMCSField.guestCR0, .guestCR3, .guestCR4, .guestDR7] {
                     try? vcpu.cpu.vmwrite(field, Self.value(&generator))
@@ -308,9 +343,13 @@ import VMX
                 case "m": packets.append("m" + number() + "," + String(generator.next() % 0x1200, radix: 16))
                 case "M":
                     let count = Int(generator.next() % 40)
-                    packets.append("M" + number() + "," + String(count, radix: 16) + ":" + String(repeating: "cc", count: count))
+                    packets.append(
+                        "M" + number() + "," + String(count, radix: 16) + ":" + String(repeating: "cc", count: count))
                 case "p": packets.append("p" + number())
-                case "P": packets.append("P" + String(generator.next() % 70, radix: 16) + "=" + String(repeating: "ab", count: Int(generator.next() % 12)))
+                case "P":
+                    packets.append(
+                        "P" + String(generator.next() % 70, radix: 16) + "="
+                            + String(repeating: "ab", count: Int(generator.next() % 12)))
                 case "G": packets.append("G" + String(repeating: "01", count: Int(generator.next() % 700)))
                 case "g": packets.append("g")
                 case "qXfer:features:read:target.xml:": packets.append(kind + number() + "," + number())

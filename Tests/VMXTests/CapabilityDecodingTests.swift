@@ -82,12 +82,13 @@ struct CapabilityDecodingTests {
     @Test("IA32_VMX_EPT_VPID_CAP")
     func eptVPID() {
         let caps = EPTVPIDCapabilities(rawValue: 0x0000_0F01_0633_4141)
-        #expect(caps == [
-            .executeOnlyTranslations, .pageWalkLength4, .uncacheableMemoryType, .writeBackMemoryType,
-            .pages2MB, .pages1GB, .invept, .accessedAndDirtyFlags, .singleContextINVEPT, .allContextINVEPT,
-            .invvpid, .individualAddressINVVPID, .singleContextINVVPID, .allContextINVVPID,
-            .singleContextRetainingGlobalsINVVPID,
-        ])
+        #expect(
+            caps == [
+                .executeOnlyTranslations, .pageWalkLength4, .uncacheableMemoryType, .writeBackMemoryType,
+                .pages2MB, .pages1GB, .invept, .accessedAndDirtyFlags, .singleContextINVEPT, .allContextINVEPT,
+                .invvpid, .individualAddressINVVPID, .singleContextINVVPID, .allContextINVVPID,
+                .singleContextRetainingGlobalsINVVPID
+            ])
         #expect(!caps.contains(.pageWalkLength5))
         #expect(!caps.contains(.advancedEPTViolationInformation))
         #expect(caps.hlatPrefixSize == 0)

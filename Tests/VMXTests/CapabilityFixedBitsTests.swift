@@ -42,26 +42,32 @@ struct CapabilityFixedBitsTests {
         let cr0Bad = cr0.violations(of: 0x0000_0011)  // PE set, NE and PG clear
         #expect(cr0Bad.clearButMustBeOne == 0x8000_0020)
         #expect(cr0Bad.setButMustBeZero == 0)
-        #expect(cr0Bad.firstMessage(register: "CR0", names: ControlRegister0.self)
-            == "CR0.NE must be 1 (IA32_VMX_CR0_FIXED0)")
+        #expect(
+            cr0Bad.firstMessage(register: "CR0", names: ControlRegister0.self)
+                == "CR0.NE must be 1 (IA32_VMX_CR0_FIXED0)")
 
         let cr4Bad = cr4.violations(of: 0x0040_16A0)  // LA57 and PKE set, VMXE clear
         #expect(cr4Bad.clearButMustBeOne == 0x2000)
         #expect(cr4Bad.setButMustBeZero == 0x0040_1000)
-        #expect(cr4Bad.firstMessage(register: "CR4", names: ControlRegister4.self)
-            == "CR4.LA57 must be 0 (IA32_VMX_CR4_FIXED1)")
+        #expect(
+            cr4Bad.firstMessage(register: "CR4", names: ControlRegister4.self)
+                == "CR4.LA57 must be 0 (IA32_VMX_CR4_FIXED1)")
         let onlyVMXE = cr4.violations(of: 0x06A0)
-        #expect(onlyVMXE.firstMessage(register: "CR4", names: ControlRegister4.self)
-            == "CR4.VMXE must be 1 (IA32_VMX_CR4_FIXED0)")
+        #expect(
+            onlyVMXE.firstMessage(register: "CR4", names: ControlRegister4.self)
+                == "CR4.VMXE must be 1 (IA32_VMX_CR4_FIXED0)")
         // An unnamed bit is named by its number.
-        #expect(cr4.violations(of: 0x2000 | UInt64(1) << 40).firstMessage(register: "CR4", names: ControlRegister4.self)
-            == "CR4.bit 40 must be 0 (IA32_VMX_CR4_FIXED1)")
+        #expect(
+            cr4.violations(of: 0x2000 | UInt64(1) << 40).firstMessage(register: "CR4", names: ControlRegister4.self)
+                == "CR4.bit 40 must be 0 (IA32_VMX_CR4_FIXED1)")
         #expect(cr4.violations(of: 0x2000).firstMessage(register: "CR4", names: ControlRegister4.self) == nil)
     }
 
     @Test("CR0 and CR4 bit names and positions")
     func names() {
-        #expect(ControlRegister0.namedBits.map(\.name) == ["PE", "MP", "EM", "TS", "ET", "NE", "WP", "AM", "NW", "CD", "PG"])
+        #expect(
+            ControlRegister0.namedBits.map(\.name) == ["PE", "MP", "EM", "TS", "ET", "NE", "WP", "AM", "NW", "CD", "PG"]
+        )
         #expect(ControlRegister0.namedMask == 0xE005_003F)
         #expect(ControlRegister0.pg.rawValue == 0x8000_0000)
         #expect(ControlRegister0.name(ofBit: 16) == "WP")

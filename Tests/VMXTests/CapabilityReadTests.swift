@@ -87,7 +87,9 @@ final class MSRTableProcessor: Processor {
         return value
     }
 
-    func cpuid(leaf: UInt32, subleaf: UInt32) -> CPUIDResult { unexpected("CPUID"); return .init(eax: 0, ebx: 0, ecx: 0, edx: 0) }
+    func cpuid(leaf: UInt32, subleaf: UInt32) -> CPUIDResult {
+        unexpected("CPUID"); return .init(eax: 0, ebx: 0, ecx: 0, edx: 0)
+    }
     func writeMSR(_ msr: MSR, _ value: UInt64) { unexpected("WRMSR") }
     func readControlRegister(_ register: ControlRegister) -> UInt64 { unexpected("MOV from CR"); return 0 }
     func writeControlRegister(_ register: ControlRegister, _ value: UInt64) { unexpected("MOV to CR") }
@@ -129,10 +131,11 @@ struct CapabilityReadTests {
         let cpu = MSRTableProcessor(HandProfiles.full)
         let caps = VMXCapabilities.read(from: cpu)
         #expect(caps == HandProfiles.full)
-        #expect(cpu.reads == [
-            0x480, 0x481, 0x482, 0x483, 0x484, 0x485, 0x486, 0x487, 0x488, 0x489, 0x48A,
-            0x48D, 0x48E, 0x48F, 0x490, 0x48B, 0x492, 0x493, 0x48C, 0x491,
-        ])
+        #expect(
+            cpu.reads == [
+                0x480, 0x481, 0x482, 0x483, 0x484, 0x485, 0x486, 0x487, 0x488, 0x489, 0x48A,
+                0x48D, 0x48E, 0x48F, 0x490, 0x48B, 0x492, 0x493, 0x48C, 0x491
+            ])
         #expect(caps.isConsistent)
     }
 
@@ -161,8 +164,11 @@ struct CapabilityReadTests {
         let caps = VMXCapabilities.read(from: cpu)
         #expect(caps == profile)
         #expect(cpu.reads.last == 0x48C)
-        #expect(caps.eptVPIDCapabilities == [.invvpid, .individualAddressINVVPID, .singleContextINVVPID,
-                                             .allContextINVVPID, .singleContextRetainingGlobalsINVVPID])
+        #expect(
+            caps.eptVPIDCapabilities == [
+                .invvpid, .individualAddressINVVPID, .singleContextINVVPID,
+                .allContextINVVPID, .singleContextRetainingGlobalsINVVPID
+            ])
     }
 
     @Test("The existence rules read the allowed-1 half of the non-TRUE MSRs")

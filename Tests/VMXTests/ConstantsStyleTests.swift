@@ -68,7 +68,13 @@ import Testing
                 for literal in Self.constants(in: line) {
                     let key = file + ": " + literal
                     used.insert(key)
-                    #expect(allowed[key] != nil, "\(file):\(number + 1): \(literal): an x86 format belongs in Sources/VMX as a typed value; anything else goes in Tests/constants-allowlist.txt with its reason")
+                    #expect(
+                        allowed[key] != nil,
+                        """
+                        \(file):\(number + 1): \(literal): an x86 format belongs in Sources/VMX as a typed value; \
+                        anything else goes in Tests/constants-allowlist.txt with its reason
+                        """
+                    )
                 }
             }
         }

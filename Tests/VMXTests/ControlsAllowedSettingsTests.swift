@@ -58,10 +58,11 @@ struct ControlsAllowedSettingsTests {
         #expect(result.hasAllRequired)
         // Forced: the default1 bits (CR3-load/-store exiting among them).
         #expect(result.forced.rawValue == 0x0401_E172)
-        #expect(result.forced.names == [
-            "bit 1", "bit 4", "bit 5", "bit 6", "bit 8", "bit 13", "bit 14",
-            "CR3-load exiting", "CR3-store exiting", "bit 26",
-        ])
+        #expect(
+            result.forced.names == [
+                "bit 1", "bit 4", "bit 5", "bit 6", "bit 8", "bit 13", "bit 14",
+                "CR3-load exiting", "CR3-store exiting", "bit 26"
+            ])
         #expect(penryn.permits(result.value))
     }
 

@@ -48,8 +48,9 @@ struct ControlsNamedBitsTests {
 
     @Test("Primary processor-based controls")
     func primary() {
-        #expect(PrimaryProcessorBasedControls.namedMask
-            == bits([2, 3, 7, 9, 10, 11, 12, 15, 16, 17, 19, 20, 21, 22, 23, 24, 25, 27, 28, 29, 30, 31]))
+        #expect(
+            PrimaryProcessorBasedControls.namedMask
+                == bits([2, 3, 7, 9, 10, 11, 12, 15, 16, 17, 19, 20, 21, 22, 23, 24, 25, 27, 28, 29, 30, 31]))
         #expect(PrimaryProcessorBasedControls.hltExiting.rawValue == 0x80)
         #expect(PrimaryProcessorBasedControls.monitorTrapFlag.rawValue == 1 << 27)
         #expect(PrimaryProcessorBasedControls.activateSecondaryControls.rawValue == 0x8000_0000)
@@ -59,7 +60,8 @@ struct ControlsNamedBitsTests {
         #expect(PrimaryProcessorBasedControls.name(ofBit: 18) == "bit 18")
         #expect(PrimaryProcessorBasedControls.sdmName(ofBit: 18) == nil)
         #expect(PrimaryProcessorBasedControls.defaultOneBits.mask == bits([1, 4, 5, 6, 8, 13, 14, 15, 16, 26]))
-        #expect(PrimaryProcessorBasedControls([.hltExiting, .useMSRBitmaps]).names == ["HLT exiting", "Use MSR bitmaps"])
+        #expect(
+            PrimaryProcessorBasedControls([.hltExiting, .useMSRBitmaps]).names == ["HLT exiting", "Use MSR bitmaps"])
     }
 
     @Test("Secondary and tertiary processor-based controls")

@@ -114,7 +114,8 @@ struct TestVMCS: Sendable {
                 return low >> (offset * 8) | high << ((8 - offset) * 8)
             },
             currentVMCSPointer: EntryCheckFixture.currentVMCS, vmxonPointer: EntryCheckFixture.vmxonRegion,
-            processorInIA32eMode: processorInIA32eMode, processorInSMM: processorInSMM, msrWriteFaults: msrWriteFaults, features: features)
+            processorInIA32eMode: processorInIA32eMode, processorInSMM: processorInSMM, msrWriteFaults: msrWriteFaults,
+            features: features)
     }
 
     func check() -> EntryCheckReport { checkVMEntry(input) }
@@ -199,7 +200,7 @@ struct TestVMCS: Sendable {
             (.guestDSSelector, .guestDSLimit, .guestDSAccessRights),
             (.guestESSelector, .guestESLimit, .guestESAccessRights),
             (.guestFSSelector, .guestFSLimit, .guestFSAccessRights),
-            (.guestGSSelector, .guestGSLimit, .guestGSAccessRights),
+            (.guestGSSelector, .guestGSLimit, .guestGSAccessRights)
         ] {
             vmcs[selector] = 0x10
             vmcs[limit] = 0xFFFF_FFFF
@@ -278,12 +279,15 @@ extension TestVMCS {
     /// "enable EPT" off, with every control that needs it (unrestricted guest, PML, VM
     /// functions, mode-based execute, sub-page permissions).
     mutating func disableEPT() {
-        clear(.secondaryProcessorBasedVMExecutionControls, bits: 1 << 1 | 1 << 7 | 1 << 13 | 1 << 17 | 1 << 22 | 1 << 23)
+        clear(
+            .secondaryProcessorBasedVMExecutionControls, bits: 1 << 1 | 1 << 7 | 1 << 13 | 1 << 17 | 1 << 22 | 1 << 23)
     }
 
     /// Injects an event (VM-entry interruption information).
-    mutating func inject(_ vector: UInt8, _ type: InterruptionType,
-                         errorCode: UInt32? = nil, length: UInt64 = 0) {
+    mutating func inject(
+        _ vector: UInt8, _ type: InterruptionType,
+        errorCode: UInt32? = nil, length: UInt64 = 0
+    ) {
         self[.vmEntryInterruptionInformation] = UInt64(
             VMEntryInterruptionInformation(vector: vector, type: type, deliverErrorCode: errorCode != nil).rawValue)
         self[.vmEntryExceptionErrorCode] = UInt64(errorCode ?? 0)
@@ -302,8 +306,10 @@ struct EntryCheckCase: Sendable, CustomTestStringConvertible {
     let alsoFailing: [String]
     let mutate: @Sendable (inout TestVMCS) -> Void
 
-    init(_ rule: String, _ label: String, _ outcome: EntryOutcome, alsoFailing: [String] = [],
-         _ mutate: @escaping @Sendable (inout TestVMCS) -> Void) {
+    init(
+        _ rule: String, _ label: String, _ outcome: EntryOutcome, alsoFailing: [String] = [],
+        _ mutate: @escaping @Sendable (inout TestVMCS) -> Void
+    ) {
         self.rule = rule
         self.label = label
         self.outcome = outcome
@@ -318,7 +324,9 @@ struct EntryCheckCase: Sendable, CustomTestStringConvertible {
     static func guest(_ qualification: UInt64 = 0) -> EntryOutcome {
         .entryFailure(.entryFailureGuestState, qualification: qualification)
     }
-    static func msrLoad(_ entry: UInt64) -> EntryOutcome { .entryFailure(.entryFailureMSRLoading, qualification: entry) }
+    static func msrLoad(_ entry: UInt64) -> EntryOutcome {
+        .entryFailure(.entryFailureMSRLoading, qualification: entry)
+    }
 
     /// Applies the case to the baseline and checks: exactly `rule` and `alsoFailing` fail,
     /// the earliest of them in rule order is reported first, and the outcome is exact.
@@ -381,15 +389,21 @@ struct EntryCheckCase: Sendable, CustomTestStringConvertible {
     @Test func outcomeSummaries() {
         #expect(EntryOutcome.success.summary == "success")
         #expect(EntryOutcome.vmfailValid(.entryWithInvalidControlFields).summary == "vmfail-valid 7")
-        #expect(EntryOutcome.entryFailure(.entryFailureMSRLoading, qualification: 3).summary == "entry-failure 34 qual 3")
+        #expect(
+            EntryOutcome.entryFailure(.entryFailureMSRLoading, qualification: 3).summary == "entry-failure 34 qual 3")
     }
 
     @Test func failureDescriptionNamesRuleSectionFieldValueAndExpectation() {
         var vmcs = TestVMCS.baseline
         vmcs.clear(.guestCR0, bits: 1 << 5)  // CR0.NE
         let report = vmcs.check()
-        #expect(report.firstFailure?.description
-                == "guest.cr0.fixed (SDM 27.3.1.1): Guest CR0 [0x6800] = 0x80050013, expected CR0.NE must be 1 (IA32_VMX_CR0_FIXED0)")
+        #expect(
+            report.firstFailure?.description
+                == """
+                guest.cr0.fixed (SDM 27.3.1.1): Guest CR0 [0x6800] = 0x80050013, expected CR0.NE must be 1 \
+                (IA32_VMX_CR0_FIXED0)
+                """
+        )
         #expect(report.outcome == .entryFailure(.entryFailureGuestState, qualification: 0))
     }
 
@@ -416,7 +430,7 @@ struct EntryCheckCase: Sendable, CustomTestStringConvertible {
             .secondaryProcessorBasedVMExecutionControls, .tertiaryProcessorBasedVMExecutionControls,
             .ioBitmapAAddress, .ioBitmapBAddress, .msrBitmapsAddress, .virtualAPICAddress, .tprThreshold,
             .apicAccessAddress, .postedInterruptDescriptorAddress, .eptPointer, .pmlAddress, .vmFunctionControls,
-            .hostIA32PAT, .hostIA32EFER, .guestIA32PAT, .guestIA32EFER, .guestPDPTE0, .vmExitMSRStoreAddress,
+            .hostIA32PAT, .hostIA32EFER, .guestIA32PAT, .guestIA32EFER, .guestPDPTE0, .vmExitMSRStoreAddress
         ]
         let read = input.readField
         input.readField = { field in

@@ -6,20 +6,40 @@ import Testing
 extension EntryCheckCase {
     static let controls: [EntryCheckCase] = [
         // 27.2.1.1
-        .init("controls.pin.reserved", "default1 bit 1 cleared", error7) { $0.clear(.pinBasedVMExecutionControls, bits: 1 << 1) },
-        .init("controls.pin.reserved", "bit 8 set, not allowed", error7) { $0.set(.pinBasedVMExecutionControls, bits: 1 << 8) },
-        .init("controls.primary.reserved", "default1 bit 1 cleared", error7) { $0.clear(.primaryProcessorBasedVMExecutionControls, bits: 1 << 1) },
-        .init("controls.primary.reserved", "bit 18 set, not allowed", error7) { $0.set(.primaryProcessorBasedVMExecutionControls, bits: 1 << 18) },
-        .init("controls.secondary.reserved", "bit 29 set, not allowed", error7) { $0.set(.secondaryProcessorBasedVMExecutionControls, bits: 1 << 29) },
-        .init("controls.tertiary.reserved", "bit 5 set, not allowed", error7) { $0[.tertiaryProcessorBasedVMExecutionControls] = 1 << 5 },
-        .init("controls.tertiary.reserved", "bit 40 set, not allowed", error7) { $0[.tertiaryProcessorBasedVMExecutionControls] = 1 << 40 },
+        .init("controls.pin.reserved", "default1 bit 1 cleared", error7) {
+            $0.clear(.pinBasedVMExecutionControls, bits: 1 << 1)
+        },
+        .init("controls.pin.reserved", "bit 8 set, not allowed", error7) {
+            $0.set(.pinBasedVMExecutionControls, bits: 1 << 8)
+        },
+        .init("controls.primary.reserved", "default1 bit 1 cleared", error7) {
+            $0.clear(.primaryProcessorBasedVMExecutionControls, bits: 1 << 1)
+        },
+        .init("controls.primary.reserved", "bit 18 set, not allowed", error7) {
+            $0.set(.primaryProcessorBasedVMExecutionControls, bits: 1 << 18)
+        },
+        .init("controls.secondary.reserved", "bit 29 set, not allowed", error7) {
+            $0.set(.secondaryProcessorBasedVMExecutionControls, bits: 1 << 29)
+        },
+        .init("controls.tertiary.reserved", "bit 5 set, not allowed", error7) {
+            $0[.tertiaryProcessorBasedVMExecutionControls] = 1 << 5
+        },
+        .init("controls.tertiary.reserved", "bit 40 set, not allowed", error7) {
+            $0[.tertiaryProcessorBasedVMExecutionControls] = 1 << 40
+        },
         .init("controls.cr3-target-count", "5 targets, 4 supported", error7) { $0[.cr3TargetCount] = 5 },
         .init("controls.io-bitmap-a.address", "not 4-KByte aligned", error7) { $0[.ioBitmapAAddress] = 0x10008 },
-        .init("controls.io-bitmap-a.address", "beyond the physical-address width", error7) { $0[.ioBitmapAAddress] = 1 << 39 },
+        .init("controls.io-bitmap-a.address", "beyond the physical-address width", error7) {
+            $0[.ioBitmapAAddress] = 1 << 39
+        },
         .init("controls.io-bitmap-b.address", "not 4-KByte aligned", error7) { $0[.ioBitmapBAddress] = 0x11800 },
-        .init("controls.io-bitmap-b.address", "beyond the physical-address width", error7) { $0[.ioBitmapBAddress] = 1 << 63 },
+        .init("controls.io-bitmap-b.address", "beyond the physical-address width", error7) {
+            $0[.ioBitmapBAddress] = 1 << 63
+        },
         .init("controls.msr-bitmaps.address", "not 4-KByte aligned", error7) { $0[.msrBitmapsAddress] = 0x12001 },
-        .init("controls.msr-bitmaps.address", "beyond the physical-address width", error7) { $0[.msrBitmapsAddress] = 0x80_0001_2000 },
+        .init("controls.msr-bitmaps.address", "beyond the physical-address width", error7) {
+            $0[.msrBitmapsAddress] = 0x80_0001_2000
+        },
         .init("controls.virtual-apic.address", "not 4-KByte aligned", error7) { $0[.virtualAPICAddress] = 0x13080 },
         .init("controls.tpr-threshold.reserved", "bits 31:4 set without virtual-interrupt delivery", error7) {
             $0.clear(.pinBasedVMExecutionControls, bits: 1 << 7)
@@ -32,7 +52,10 @@ extension EntryCheckCase {
             $0[.tprThreshold] = 5
             $0.poke(0x13080, 0x40)
         },
-        .init("controls.apic-virtualization.needs-tpr-shadow", "APIC-register virtualization and VID without TPR shadow", error7) {
+        .init(
+            "controls.apic-virtualization.needs-tpr-shadow", "APIC-register virtualization and VID without TPR shadow",
+            error7
+        ) {
             $0.clear(.primaryProcessorBasedVMExecutionControls, bits: 1 << 21)
         },
         .init("controls.apic-virtualization.needs-tpr-shadow", "virtualize x2APIC mode without TPR shadow", error7) {
@@ -52,17 +75,27 @@ extension EntryCheckCase {
         .init("controls.x2apic-mode.excludes-apic-access", "virtualize x2APIC mode with APIC accesses", error7) {
             $0.set(.secondaryProcessorBasedVMExecutionControls, bits: 1 << 4)
         },
-        .init("controls.virtual-interrupt-delivery.needs-external-interrupt-exiting", "VID without external-interrupt exiting", error7) {
+        .init(
+            "controls.virtual-interrupt-delivery.needs-external-interrupt-exiting",
+            "VID without external-interrupt exiting", error7
+        ) {
             $0.clear(.pinBasedVMExecutionControls, bits: 1 << 0)
         },
         .init("controls.posted-interrupts.need-virtual-interrupt-delivery", "posted interrupts without VID", error7) {
             $0.clear(.secondaryProcessorBasedVMExecutionControls, bits: 1 << 9)
         },
-        .init("controls.posted-interrupts.need-acknowledge-interrupt-on-exit", "posted interrupts without acknowledge on exit", error7) {
+        .init(
+            "controls.posted-interrupts.need-acknowledge-interrupt-on-exit",
+            "posted interrupts without acknowledge on exit", error7
+        ) {
             $0.clear(.primaryVMExitControls, bits: 1 << 15)
         },
-        .init("controls.posted-interrupts.notification-vector", "vector 1F2H", error7) { $0[.postedInterruptNotificationVector] = 0x1F2 },
-        .init("controls.posted-interrupts.descriptor-address", "not 64-byte aligned", error7) { $0[.postedInterruptDescriptorAddress] = 0x15048 },
+        .init("controls.posted-interrupts.notification-vector", "vector 1F2H", error7) {
+            $0[.postedInterruptNotificationVector] = 0x1F2
+        },
+        .init("controls.posted-interrupts.descriptor-address", "not 64-byte aligned", error7) {
+            $0[.postedInterruptDescriptorAddress] = 0x15048
+        },
         .init("controls.posted-interrupts.descriptor-address", "beyond the physical-address width", error7) {
             $0[.postedInterruptDescriptorAddress] = 1 << 40
         },
@@ -76,7 +109,9 @@ extension EntryCheckCase {
             $0.capabilities.ia32VMXEPTVPIDCap! &= ~(1 << 7)
             $0[.eptPointer] = 0x16000 | 6 | 4 << 3
         },
-        .init("controls.eptp.accessed-dirty", "A/D enabled, not supported", error7) { $0.capabilities.ia32VMXEPTVPIDCap! &= ~(1 << 21) },
+        .init("controls.eptp.accessed-dirty", "A/D enabled, not supported", error7) {
+            $0.capabilities.ia32VMXEPTVPIDCap! &= ~(1 << 21)
+        },
         .init("controls.eptp.supervisor-shadow-stack", "bit 7 set, not supported", error7) {
             $0.capabilities.ia32VMXEPTVPIDCap! &= ~(1 << 23)
             $0.set(.eptPointer, bits: 1 << 7)
@@ -100,14 +135,20 @@ extension EntryCheckCase {
             $0.disableEPT()
             $0.set(.secondaryProcessorBasedVMExecutionControls, bits: 1 << 23)
         },
-        .init("controls.sub-page-permissions.spptp", "SPPTP not 4-KByte aligned", error7) { $0[.subPagePermissionTablePointer] = 0x1C004 },
+        .init("controls.sub-page-permissions.spptp", "SPPTP not 4-KByte aligned", error7) {
+            $0[.subPagePermissionTablePointer] = 0x1C004
+        },
         .init("controls.vm-functions.reserved", "VM function 1 not allowed", error7) { $0[.vmFunctionControls] = 0b11 },
         .init("controls.eptp-switching.needs-ept", "EPTP switching without EPT", error7) {
             $0.disableEPT()
             $0.set(.secondaryProcessorBasedVMExecutionControls, bits: 1 << 13)
         },
-        .init("controls.eptp-switching.eptp-list-address", "not 4-KByte aligned", error7) { $0[.eptpListAddress] = 0x18008 },
-        .init("controls.vmcs-shadowing.vmread-bitmap-address", "not 4-KByte aligned", error7) { $0[.vmreadBitmapAddress] = 0x19001 },
+        .init("controls.eptp-switching.eptp-list-address", "not 4-KByte aligned", error7) {
+            $0[.eptpListAddress] = 0x18008
+        },
+        .init("controls.vmcs-shadowing.vmread-bitmap-address", "not 4-KByte aligned", error7) {
+            $0[.vmreadBitmapAddress] = 0x19001
+        },
         .init("controls.vmcs-shadowing.vmwrite-bitmap-address", "beyond the physical-address width", error7) {
             $0[.vmwriteBitmapAddress] = 1 << 45
         },
@@ -124,8 +165,12 @@ extension EntryCheckCase {
             $0.set(.primaryVMExitControls, bits: 1 << 25)
         },
         // 27.2.1.2
-        .init("controls.exit.reserved", "default1 bit 0 cleared", error7) { $0.clear(.primaryVMExitControls, bits: 1 << 0) },
-        .init("controls.exit.reserved", "bit 24 set, not allowed", error7) { $0.set(.primaryVMExitControls, bits: 1 << 24) },
+        .init("controls.exit.reserved", "default1 bit 0 cleared", error7) {
+            $0.clear(.primaryVMExitControls, bits: 1 << 0)
+        },
+        .init("controls.exit.reserved", "bit 24 set, not allowed", error7) {
+            $0.set(.primaryVMExitControls, bits: 1 << 24)
+        },
         .init("controls.exit-secondary.reserved", "secondary exit bit 2 set, not allowed", error7) {
             $0.set(.primaryVMExitControls, bits: 1 << 31)
             $0[.secondaryVMExitControls] = 1 << 2
@@ -155,9 +200,13 @@ extension EntryCheckCase {
             $0.inject(0, .otherEvent)
         },
         .init("controls.event-injection.vector", "NMI with vector 3", error7) { $0.inject(3, .nonMaskableInterrupt) },
-        .init("controls.event-injection.vector", "hardware exception vector 32", error7) { $0.inject(32, .hardwareException) },
+        .init("controls.event-injection.vector", "hardware exception vector 32", error7) {
+            $0.inject(32, .hardwareException)
+        },
         .init("controls.event-injection.vector", "other event with vector 1", error7) { $0.inject(1, .otherEvent) },
-        .init("controls.event-injection.deliver-error-code", "#GP without an error code", error7) { $0.inject(13, .hardwareException) },
+        .init("controls.event-injection.deliver-error-code", "#GP without an error code", error7) {
+            $0.inject(13, .hardwareException)
+        },
         .init("controls.event-injection.deliver-error-code", "#UD with an error code", error7) {
             $0.inject(6, .hardwareException, errorCode: 0)
         },
@@ -188,15 +237,17 @@ extension EntryCheckCase {
         .init("controls.entry.smm-controls-outside-smm", "deactivate dual-monitor treatment outside SMM", error7) {
             $0.set(.vmEntryControls, bits: 1 << 11)
         },
-        .init("controls.entry.smm-controls-outside-smm", "entry to SMM outside SMM", error7,
-              alsoFailing: ["guest.interruptibility.smi-with-entry-to-smm"]) {
+        .init(
+            "controls.entry.smm-controls-outside-smm", "entry to SMM outside SMM", error7,
+            alsoFailing: ["guest.interruptibility.smi-with-entry-to-smm"]
+        ) {
             $0.set(.vmEntryControls, bits: 1 << 10)
         },
         .init("controls.entry.smm-and-deactivate-dual-monitor", "both in SMM", error7) {
             $0.processorInSMM = true
             $0.set(.vmEntryControls, bits: 1 << 10 | 1 << 11)
             $0[.guestInterruptibilityState] = 1 << 2
-        },
+        }
     ]
 }
 
@@ -230,7 +281,8 @@ extension EntryCheckCase {
         vmcs.capabilities.ia32VMXTrueEntryCtls = nil
         let report = vmcs.check()
         #expect(report.failures.map(\.rule.identifier) == ["controls.primary.reserved", "controls.exit.reserved"])
-        #expect(report.failures.first?.violation.expected.contains("IA32_VMX_PROCBASED_CTLS allowed 0-settings") == true)
+        #expect(
+            report.failures.first?.violation.expected.contains("IA32_VMX_PROCBASED_CTLS allowed 0-settings") == true)
         #expect(report.outcome == EntryCheckCase.error7)
     }
 
@@ -287,7 +339,10 @@ extension EntryCheckCase {
         vmcs.set(.pinBasedVMExecutionControls, bits: 1 << 8)
         vmcs.clear(.pinBasedVMExecutionControls, bits: 1 << 1)
         let expected = vmcs.check().failures.map(\.violation.expected)
-        #expect(expected == ["bit 1 set (IA32_VMX_TRUE_PINBASED_CTLS allowed 0-settings 0x16)",
-                             "bit 8 clear (IA32_VMX_TRUE_PINBASED_CTLS allowed 1-settings 0xff)"])
+        #expect(
+            expected == [
+                "bit 1 set (IA32_VMX_TRUE_PINBASED_CTLS allowed 0-settings 0x16)",
+                "bit 8 clear (IA32_VMX_TRUE_PINBASED_CTLS allowed 1-settings 0xff)"
+            ])
     }
 }

@@ -14,9 +14,13 @@ import Testing
     @Test func everyRuleIsBrokenByATest() {
         let broken = Set(Self.allCases.map(\.rule))
         let unbroken = EntryRules.all.map(\.identifier).filter { !broken.contains($0) }
-        #expect(unbroken == Self.untested.keys.sorted { a, b in
-            EntryRules.all.firstIndex { $0.identifier == a }! < EntryRules.all.firstIndex { $0.identifier == b }!
-        })
+        #expect(
+            unbroken
+                == Self.untested.keys.sorted { a, b in
+                    EntryRules.all.firstIndex { $0.identifier == a }! < EntryRules.all.firstIndex {
+                        $0.identifier == b
+                    }!
+                })
     }
 
     @Test func everyCaseNamesAKnownRule() {
@@ -32,9 +36,9 @@ import Testing
             let rule = EntryRules.rule(testCase.rule)!
             switch (rule.ruleClass, testCase.outcome) {
             case (.controls, .vmfailValid(.entryWithInvalidControlFields)),
-                 (.hostState, .vmfailValid(.entryWithInvalidHostStateFields)),
-                 (.guestState, .entryFailure(.entryFailureGuestState, _)),
-                 (.msrLoading, .entryFailure(.entryFailureMSRLoading, _)):
+                (.hostState, .vmfailValid(.entryWithInvalidHostStateFields)),
+                (.guestState, .entryFailure(.entryFailureGuestState, _)),
+                (.msrLoading, .entryFailure(.entryFailureMSRLoading, _)):
                 continue
             default:
                 // Allowed only when an earlier rule of another class necessarily fails first.

@@ -41,10 +41,13 @@ import Testing
         }
         let current = String(text[start.upperBound..<stop.lowerBound]).trimmingCharacters(in: .whitespacesAndNewlines)
         if ProcessInfo.processInfo.environment["ENTRY_CHECKS_UPDATE_DOC"] == "1" {
-            let updated = String(text[..<start.upperBound]) + "\n" + Self.table + "\n" + String(text[stop.lowerBound...])
+            let updated =
+                String(text[..<start.upperBound]) + "\n" + Self.table + "\n" + String(text[stop.lowerBound...])
             try updated.write(to: url, atomically: true, encoding: .utf8)
             return
         }
-        #expect(current == Self.table, "docs/ENTRY-CHECKS.md is stale: ENTRY_CHECKS_UPDATE_DOC=1 swift test --filter EntryCheckDocumentation")
+        #expect(
+            current == Self.table,
+            "docs/ENTRY-CHECKS.md is stale: ENTRY_CHECKS_UPDATE_DOC=1 swift test --filter EntryCheckDocumentation")
     }
 }

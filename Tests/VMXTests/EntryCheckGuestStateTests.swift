@@ -14,7 +14,9 @@ extension EntryCheckCase {
             $0.makeRealModeGuest()
             $0.clear(.secondaryProcessorBasedVMExecutionControls, bits: 1 << 7)
         },
-        .init("guest.cr0.pg-needs-pe", "PG without PE under unrestricted guest", guest()) { $0.clear(.guestCR0, bits: 1 << 0) },
+        .init("guest.cr0.pg-needs-pe", "PG without PE under unrestricted guest", guest()) {
+            $0.clear(.guestCR0, bits: 1 << 0)
+        },
         .init("guest.cr4.fixed", "CR4.VMXE cleared", guest()) { $0.clear(.guestCR4, bits: 1 << 13) },
         .init("guest.cr4.fixed", "bit 15 set", guest()) { $0.set(.guestCR4, bits: 1 << 15) },
         .init("guest.cr4.cet-needs-wp", "CR4.CET with CR0.WP clear", guest()) {
@@ -30,8 +32,12 @@ extension EntryCheckCase {
         },
         .init("guest.cr3.width", "bit 39 set", guest()) { $0[.guestCR3] = 1 << 39 | 0x2000 },
         .init("guest.dr7.upper-bits", "bit 32 set", guest()) { $0[.guestDR7] = 1 << 32 | 0x400 },
-        .init("guest.sysenter-esp.canonical", "non-canonical", guest()) { $0[.guestIA32SysenterESP] = 0x0000_8000_0000_0000 },
-        .init("guest.sysenter-eip.canonical", "non-canonical", guest()) { $0[.guestIA32SysenterEIP] = 0x8000_0000_0000_0000 },
+        .init("guest.sysenter-esp.canonical", "non-canonical", guest()) {
+            $0[.guestIA32SysenterESP] = 0x0000_8000_0000_0000
+        },
+        .init("guest.sysenter-eip.canonical", "non-canonical", guest()) {
+            $0[.guestIA32SysenterEIP] = 0x8000_0000_0000_0000
+        },
         .init("guest.cet.s-cet", "reserved bit 7", guest()) {
             $0.set(.vmEntryControls, bits: 1 << 20)
             $0[.guestIA32SCET] = 1 << 7
@@ -72,7 +78,7 @@ extension EntryCheckCase {
         .init("guest.uinv.reserved", "bit 8 set", guest()) {
             $0.set(.vmEntryControls, bits: 1 << 19)
             $0[.guestUINV] = 0x1F0
-        },
+        }
     ]
 
     static let guestSegments: [EntryCheckCase] = [
@@ -93,8 +99,12 @@ extension EntryCheckCase {
             $0.makeVirtual8086Guest()
             $0[.guestDSBase] = 0x1301
         },
-        .init("guest.segment-base.canonical", "FS base non-canonical", guest()) { $0[.guestFSBase] = 0x0000_8000_0000_0000 },
-        .init("guest.segment-base.canonical", "TR base non-canonical", guest()) { $0[.guestTRBase] = 0x1000_0000_0000_0000 },
+        .init("guest.segment-base.canonical", "FS base non-canonical", guest()) {
+            $0[.guestFSBase] = 0x0000_8000_0000_0000
+        },
+        .init("guest.segment-base.canonical", "TR base non-canonical", guest()) {
+            $0[.guestTRBase] = 0x1000_0000_0000_0000
+        },
         .init("guest.segment-base.canonical", "usable LDTR base non-canonical", guest()) {
             $0[.guestLDTRAccessRights] = 0x82
             $0[.guestLDTRBase] = 0x0000_8000_0000_0000
@@ -118,7 +128,9 @@ extension EntryCheckCase {
         },
         .init("guest.ss.type", "type 11 (code)", guest()) { $0[.guestSSAccessRights] = 0xC09B },
         .init("guest.data-segments.accessed", "DS type 2", guest()) { $0[.guestDSAccessRights] = 0xC092 },
-        .init("guest.data-segments.code-readable", "ES execute-only code", guest()) { $0[.guestESAccessRights] = 0xC099 },
+        .init("guest.data-segments.code-readable", "ES execute-only code", guest()) {
+            $0[.guestESAccessRights] = 0xC099
+        },
         .init("guest.segments.s", "FS system segment", guest()) { $0[.guestFSAccessRights] = 0xC083 },
         .init("guest.segments.s", "CS system segment", guest()) { $0[.guestCSAccessRights] = 0xA08B },
         .init("guest.cs.dpl", "non-conforming CS.DPL 3, SS.DPL 0", guest()) { $0[.guestCSAccessRights] = 0xA0FB },
@@ -173,8 +185,10 @@ extension EntryCheckCase {
             $0[.guestLDTRLimit] = 0x10
         },
         // 27.3.1.3
-        .init("guest.gdtr-idtr.base", "GDTR base non-canonical", guest()) { $0[.guestGDTRBase] = 0x0000_8000_0000_0000 },
-        .init("guest.gdtr-idtr.limit", "IDTR limit 10000H", guest()) { $0[.guestIDTRLimit] = 0x1_0000 },
+        .init("guest.gdtr-idtr.base", "GDTR base non-canonical", guest()) {
+            $0[.guestGDTRBase] = 0x0000_8000_0000_0000
+        },
+        .init("guest.gdtr-idtr.limit", "IDTR limit 10000H", guest()) { $0[.guestIDTRLimit] = 0x1_0000 }
     ]
 
     static let guestRIPRFLAGSAndNonRegisterState: [EntryCheckCase] = [
@@ -187,7 +201,9 @@ extension EntryCheckCase {
             $0[.guestCSAccessRights] = 0xC09B
             $0[.guestRIP] = 1 << 32
         },
-        .init("guest.rip.canonical", "RIP non-canonical in 64-bit mode", guest()) { $0[.guestRIP] = 0x0000_8000_0000_0000 },
+        .init("guest.rip.canonical", "RIP non-canonical in 64-bit mode", guest()) {
+            $0[.guestRIP] = 0x0000_8000_0000_0000
+        },
         .init("guest.rflags.reserved", "bit 22 set", guest()) { $0.set(.guestRFLAGS, bits: 1 << 22) },
         .init("guest.rflags.reserved", "bit 1 clear", guest()) { $0[.guestRFLAGS] = 0x200 },
         .init("guest.rflags.vm", "VM in real mode", guest()) {
@@ -195,8 +211,10 @@ extension EntryCheckCase {
             $0[.guestCR0] = 0x30
             $0[.guestIA32EFER] = 0
         },
-        .init("guest.rflags.vm", "VM in an IA-32e guest", guest(),
-              alsoFailing: ["guest.v8086.base", "guest.v8086.limit", "guest.v8086.access-rights"]) {
+        .init(
+            "guest.rflags.vm", "VM in an IA-32e guest", guest(),
+            alsoFailing: ["guest.v8086.base", "guest.v8086.limit", "guest.v8086.access-rights"]
+        ) {
             $0.set(.guestRFLAGS, bits: 1 << 17)
         },
         .init("guest.rflags.if-for-external-interrupt", "injecting an external interrupt with IF 0", guest()) {
@@ -276,7 +294,8 @@ extension EntryCheckCase {
             $0.inject(2, .nonMaskableInterrupt)
         },
         .init("guest.interruptibility.enclave", "enclave interruption with MOV SS", guest()) {
-            $0[.guestInterruptibilityState] = GuestInterruptibility.enclaveInterruption | GuestInterruptibility.blockingByMovSS
+            $0[.guestInterruptibilityState] =
+                GuestInterruptibility.enclaveInterruption | GuestInterruptibility.blockingByMovSS
         },
         .init("guest.interruptibility.enclave", "enclave interruption without SGX", guest()) {
             $0.features.supportsSGX = false
@@ -304,11 +323,14 @@ extension EntryCheckCase {
         },
         .init("guest.pending-debug.rtm", "RTM without RTM support", guest()) {
             $0.features.supportsRTM = false
-            $0[.guestPendingDebugExceptions] = GuestPendingDebugExceptions.rtm | GuestPendingDebugExceptions.enabledBreakpoint
+            $0[.guestPendingDebugExceptions] =
+                GuestPendingDebugExceptions.rtm | GuestPendingDebugExceptions.enabledBreakpoint
         },
         // VMCS link pointer
         .init("guest.vmcs-link.address", "not 4-KByte aligned", guest(4)) { $0[.vmcsLinkPointer] = 0x40008 },
-        .init("guest.vmcs-link.address", "beyond the physical-address width", guest(4)) { $0[.vmcsLinkPointer] = 1 << 39 },
+        .init("guest.vmcs-link.address", "beyond the physical-address width", guest(4)) {
+            $0[.vmcsLinkPointer] = 1 << 39
+        },
         .init("guest.vmcs-link.revision", "wrong revision identifier", guest(4)) {
             $0[.vmcsLinkPointer] = 0x40000
             $0.poke(0x40000, 0x8000_0013)
@@ -345,7 +367,7 @@ extension EntryCheckCase {
             $0.disableEPT()
             $0.make32BitGuest()
             $0.poke(0x2008, 0x3001 | 1 << 5)
-        },
+        }
     ]
 
     static let guestState: [EntryCheckCase] = guestRegisters + guestSegments + guestRIPRFLAGSAndNonRegisterState

@@ -15,8 +15,12 @@ extension EntryCheckCase {
             $0.clear(.hostCR0, bits: 1 << 16)
         },
         .init("host.cr3.width", "bit 39 set", error8) { $0[.hostCR3] = 1 << 39 | 0x1000 },
-        .init("host.sysenter-esp.canonical", "non-canonical", error8) { $0[.hostIA32SysenterESP] = 0x0000_8000_0000_0000 },
-        .init("host.sysenter-eip.canonical", "non-canonical", error8) { $0[.hostIA32SysenterEIP] = 0xFFFF_7FFF_FFFF_FFFF },
+        .init("host.sysenter-esp.canonical", "non-canonical", error8) {
+            $0[.hostIA32SysenterESP] = 0x0000_8000_0000_0000
+        },
+        .init("host.sysenter-eip.canonical", "non-canonical", error8) {
+            $0[.hostIA32SysenterEIP] = 0xFFFF_7FFF_FFFF_FFFF
+        },
         .init("host.cet.s-cet", "reserved bit 6", error8) {
             $0.set(.primaryVMExitControls, bits: 1 << 28)
             $0[.hostIA32SCET] = 1 << 6
@@ -37,7 +41,9 @@ extension EntryCheckCase {
             $0.set(.primaryVMExitControls, bits: 1 << 28)
             $0[.hostIA32InterruptSSPTableAddr] = 0x0001_0000_0000_0000
         },
-        .init("host.perf-global-ctrl.reserved", "bit 4 (no fifth counter)", error8) { $0[.hostIA32PerfGlobalCtrl] = 1 << 4 },
+        .init("host.perf-global-ctrl.reserved", "bit 4 (no fifth counter)", error8) {
+            $0[.hostIA32PerfGlobalCtrl] = 1 << 4
+        },
         .init("host.pat.memory-types", "byte 0 = 2", error8) { $0[.hostIA32PAT] = 0x0007_0406_0007_0402 },
         .init("host.pat.memory-types", "byte 7 = 8", error8) { $0[.hostIA32PAT] = 0x0807_0406_0007_0406 },
         .init("host.efer.reserved", "bit 1 set", error8) { $0.set(.hostIA32EFER, bits: 1 << 1) },
@@ -67,8 +73,10 @@ extension EntryCheckCase {
             $0.make32BitHostAndGuest()
             $0.processorInIA32eMode = true
         },
-        .init("host.address-space.32-bit-host-no-ia32e-guest", "IA-32e guest under a 32-bit host", error8,
-              alsoFailing: ["host.address-space.outside-ia32e-mode"]) {
+        .init(
+            "host.address-space.32-bit-host-no-ia32e-guest", "IA-32e guest under a 32-bit host", error8,
+            alsoFailing: ["host.address-space.outside-ia32e-mode"]
+        ) {
             $0.make32BitHostAndGuest()
             $0.set(.vmEntryControls, bits: 1 << 9)
             $0[.guestIA32EFER] = 0xD01
@@ -89,11 +97,13 @@ extension EntryCheckCase {
         .init("host.address-space.64-bit-host-pae", "CR4.PAE clear with a 64-bit host", error8) {
             $0.clear(.hostCR4, bits: 1 << 5)
         },
-        .init("host.address-space.64-bit-host-rip", "RIP non-canonical", error8) { $0[.hostRIP] = 0x0000_8000_0000_0000 },
+        .init("host.address-space.64-bit-host-rip", "RIP non-canonical", error8) {
+            $0[.hostRIP] = 0x0000_8000_0000_0000
+        },
         .init("host.address-space.64-bit-host-ssp", "SSP non-canonical", error8) {
             $0.set(.primaryVMExitControls, bits: 1 << 28)
             $0[.hostSSP] = 0x0000_8000_0000_0000
-        },
+        }
     ]
 }
 
@@ -134,7 +144,8 @@ extension EntryCheckCase {
         // Version 2, 4 general-purpose counters, 3 fixed counters.
         let leaf = CPUIDResult(eax: 0x0730_0402, ebx: 0, ecx: 0, edx: 0x0603)
         #expect(EntryCheckProcessorFeatures.perfGlobalCtrlValidBits(cpuidLeaf0A: leaf) == 0x7_0000_000F)
-        #expect(EntryCheckProcessorFeatures.perfGlobalCtrlValidBits(
-            cpuidLeaf0A: CPUIDResult(eax: 0x0730_0401, ebx: 0, ecx: 0, edx: 0)) == 0)
+        #expect(
+            EntryCheckProcessorFeatures.perfGlobalCtrlValidBits(
+                cpuidLeaf0A: CPUIDResult(eax: 0x0730_0401, ebx: 0, ecx: 0, edx: 0)) == 0)
     }
 }

@@ -22,7 +22,7 @@ extension EntryCheckCase {
         .init("msr-load.entry.wrmsr-faults", "entry 2 writes a value WRMSR refuses", msrLoad(2)) {
             $0.loadList([(0x174, 0), (0x277, 0x0202_0202_0202_0202)])
             $0.msrWriteFaults = { msr, value in msr == 0x277 && value & 0xFF == 2 }
-        },
+        }
     ]
 }
 
@@ -73,7 +73,9 @@ extension EntryCheckCase {
         var reads = 0
         var input = vmcs.input
         let read = input.readPhysical64
-        input.readPhysical64 = { reads += 1; return read($0) }
+        input.readPhysical64 = {
+            reads += 1; return read($0)
+        }
         #expect(checkVMEntry(input).outcome == EntryCheckCase.msrLoad(513))
         #expect(reads == 2 * 513)
     }

@@ -114,8 +114,9 @@ import VMX
     }
 
     @Test func builtFromPartsRoundTrips() {
-        let q = IOInstructionQualification(port: 0x8900, size: 2, isIn: false, isString: true, isRepeated: true,
-                                           hasImmediatePort: false)
+        let q = IOInstructionQualification(
+            port: 0x8900, size: 2, isIn: false, isString: true, isRepeated: true,
+            hasImmediatePort: false)
         #expect(q.rawValue == 0x8900_0031)
         #expect(q.size == 2 && q.isString && q.isRepeated && q.port == 0x8900)
         #expect(IOInstructionQualification.reservedBits == 0xFFFF_FFFF_0000_FF80)
@@ -141,8 +142,11 @@ import VMX
         #expect(q.wasReadable && !q.wasWritable && q.wasExecutable && !q.wasUserExecutable)
         #expect(!q.wasNotPresent)
         #expect(q.isGuestLinearAddressValid && q.isAccessToTranslatedAddress)
-        #expect(q == EPTViolationQualification(write: true, readable: true, executable: true,
-                                               linearAddressValid: true, translatedAddress: true))
+        #expect(
+            q
+                == EPTViolationQualification(
+                    write: true, readable: true, executable: true,
+                    linearAddressValid: true, translatedAddress: true))
     }
 
     @Test func readOfNotPresentPage() {
@@ -166,14 +170,16 @@ import VMX
     @Test func encodedWithGuestPagingRights() {
         // Fetch (bit 2), readable (3), linear address valid (7), translated address (8), user
         // (9), read/write (10): 0x4 + 0x8 + 0x80 + 0x100 + 0x200 + 0x400
-        let q = EPTViolationQualification(fetch: true, readable: true, linearAddressValid: true,
-                                          translatedAddress: true, userModeLinearAddress: true,
-                                          readWriteLinearAddress: true)
+        let q = EPTViolationQualification(
+            fetch: true, readable: true, linearAddressValid: true,
+            translatedAddress: true, userModeLinearAddress: true,
+            readWriteLinearAddress: true)
         #expect(q.rawValue == 0x78C)
         #expect(q.isInstructionFetch && q.wasReadable && !q.wasExecutable)
         #expect(q.isUserModeLinearAddress && q.isReadWriteLinearAddress && !q.isExecuteDisableLinearAddress)
-        let executeDisable = EPTViolationQualification(read: true, linearAddressValid: true, translatedAddress: true,
-                                                       executeDisableLinearAddress: true)
+        let executeDisable = EPTViolationQualification(
+            read: true, linearAddressValid: true, translatedAddress: true,
+            executeDisableLinearAddress: true)
         #expect(executeDisable.rawValue == 0x981)
         #expect(executeDisable.isExecuteDisableLinearAddress && !executeDisable.isUserModeLinearAddress)
         #expect(!executeDisable.isReadWriteLinearAddress)
@@ -197,8 +203,9 @@ import VMX
         #expect(step.rawValue == 0x4000)
         #expect(step.isSingleStep && step.breakpointsHit == 0)
         // B3-B0 (3:0), BLD (11), BD (13), BS (14), RTM (16)
-        let all = DebugExceptionQualification(breakpointsHit: 0xF, busLockDetected: true, debugRegisterAccessDetected: true,
-                                              singleStep: true, inRTMRegion: true)
+        let all = DebugExceptionQualification(
+            breakpointsHit: 0xF, busLockDetected: true, debugRegisterAccessDetected: true,
+            singleStep: true, inRTMRegion: true)
         #expect(all.rawValue == 0x1_680F)
         #expect(all.breakpointsHit == 0xF && all.isBusLockDetected && all.isDebugRegisterAccessDetected)
         #expect(all.isSingleStep && all.isInRTMRegion)
@@ -228,7 +235,7 @@ import VMX
     @Test func everyType() {
         let types: [InterruptionType] = [
             .externalInterrupt, .reserved, .nonMaskableInterrupt, .hardwareException, .softwareInterrupt,
-            .privilegedSoftwareException, .softwareException, .otherEvent,
+            .privilegedSoftwareException, .softwareException, .otherEvent
         ]
         for (number, type) in types.enumerated() {
             #expect(InterruptionInformation(rawValue: UInt32(number) << 8).type == type)
@@ -251,8 +258,10 @@ import VMX
         #expect(InterruptionInformation(vector: 1, type: .privilegedSoftwareException).rawValue == 0x8000_0501)
         #expect(InterruptionInformation(vector: 3, type: .softwareException).rawValue == 0x8000_0603)
         // The same event as VM entry would inject it.
-        #expect(gp.asVMEntryInterruptionInformation
-            == VMEntryInterruptionInformation(vector: 13, type: .hardwareException, deliverErrorCode: true).rawValue)
+        #expect(
+            gp.asVMEntryInterruptionInformation
+                == VMEntryInterruptionInformation(vector: 13, type: .hardwareException, deliverErrorCode: true).rawValue
+        )
     }
 }
 

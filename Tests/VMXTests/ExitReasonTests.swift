@@ -19,7 +19,7 @@ struct ExitReasonTests {
         (.rdseed, 61), (.pageModificationLogFull, 62), (.xsaves, 63), (.xrstors, 64), (.pconfig, 65),
         (.sppRelatedEvent, 66), (.umwait, 67), (.tpause, 68), (.loadiwkey, 69), (.enclv, 70),
         (.enqcmdPASIDTranslationFailure, 72), (.enqcmdsPASIDTranslationFailure, 73), (.busLock, 74),
-        (.instructionTimeout, 75), (.seamcall, 76), (.tdcall, 77),
+        (.instructionTimeout, 75), (.seamcall, 76), (.tdcall, 77)
     ]
 
     @Test("every basic exit reason 0-77 of Appendix C has its number and a name; 35, 38, 42 and 71 are unused")
@@ -50,7 +50,9 @@ struct ExitReasonTests {
         #expect(ExitReason.entryFailureMSRLoading.asEntryFailure.rawValue == 0x8000_0022)
         #expect(!ExitReason.hlt.isEntryFailure)
         let flagged = ExitReason(rawValue: 1 << 26 | 1 << 27 | 1 << 28 | 1 << 29 | 12)
-        #expect(flagged.busLockDetected && flagged.isFromEnclaveMode && flagged.hasPendingMTFVMExit && flagged.isFromVMXRootOperation)
+        #expect(
+            flagged.busLockDetected && flagged.isFromEnclaveMode && flagged.hasPendingMTFVMExit
+                && flagged.isFromVMXRootOperation)
         #expect(flagged.basic == .hlt && !flagged.isEntryFailure)
         #expect(!ExitReason.hlt.busLockDetected && !ExitReason.hlt.isFromEnclaveMode)
     }
@@ -58,7 +60,9 @@ struct ExitReasonTests {
     @Test("descriptions name the reason and its flags")
     func descriptions() {
         #expect(ExitReason.hlt.description == "12 (HLT)")
-        #expect(ExitReason(rawValue: 0x8000_0021).description == "33 (VM-entry failure due to invalid guest state), VM-entry failure")
+        #expect(
+            ExitReason(rawValue: 0x8000_0021).description
+                == "33 (VM-entry failure due to invalid guest state), VM-entry failure")
         #expect(ExitReason(rawValue: 35).description == "35 (reason not defined by the SDM)")
         #expect(ExitReason(rawValue: 1 << 20 | 10).description == "10 (CPUID), undefined bits 0x100000")
         #expect(ExitReason(rawValue: 1 << 26 | 48).description == "48 (EPT violation), bus lock detected")

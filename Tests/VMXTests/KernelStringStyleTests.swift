@@ -12,7 +12,9 @@ import Testing
     }
 
     static let checkedFiles: [String] = {
-        let rules = (try? FileManager.default.contentsOfDirectory(atPath: sources.appendingPathComponent("EntryChecks").path)) ?? []
+        let rules =
+            (try? FileManager.default.contentsOfDirectory(atPath: sources.appendingPathComponent("EntryChecks").path))
+            ?? []
         return rules.filter { $0.hasSuffix(".swift") }.map { "EntryChecks/" + $0 }.sorted()
             + ["Capabilities/CapabilityReport.swift", "Capabilities/NamedBits.swift", "Hex.swift"]
     }()
@@ -27,7 +29,9 @@ import Testing
         for (number, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
             let code = line.trimmingCharacters(in: .whitespaces)
             if code.hasPrefix("//") { continue }
-            #expect(!line.contains("\\("), "\(file):\(number + 1): String interpolation; build the message with +, hex() and decimal()")
+            #expect(
+                !line.contains("\\("),
+                "\(file):\(number + 1): String interpolation; build the message with +, hex() and decimal()")
         }
     }
 }

@@ -25,7 +25,7 @@ struct VMCSFieldTests {
             (.cr0GuestHostMask, 0x6000), (.cr3TargetValue3, 0x600E),
             (.exitQualification, 0x6400), (.guestLinearAddress, 0x640A),
             (.guestCR0, 0x6800), (.guestRIP, 0x681E), (.guestRFLAGS, 0x6820), (.guestIA32InterruptSSPTableAddr, 0x682C),
-            (.hostCR0, 0x6C00), (.hostRSP, 0x6C14), (.hostRIP, 0x6C16), (.hostIA32InterruptSSPTableAddr, 0x6C1C),
+            (.hostCR0, 0x6C00), (.hostRSP, 0x6C14), (.hostRIP, 0x6C16), (.hostIA32InterruptSSPTableAddr, 0x6C1C)
         ]
         for (field, value) in expected {
             #expect(field.rawValue == value, "\(field.name ?? "?")")
@@ -45,14 +45,19 @@ struct VMCSFieldTests {
     @Test("each Appendix B table has the SDM's number of fields")
     func fieldsPerTable() {
         let counts: [(VMCSField.Width, VMCSField.FieldType, Int)] = [
-            (.sixteenBit, .control, 5), (.sixteenBit, .vmExitInformation, 0), (.sixteenBit, .guestState, 11), (.sixteenBit, .hostState, 7),
-            (.sixtyFourBit, .control, 35), (.sixtyFourBit, .vmExitInformation, 1), (.sixtyFourBit, .guestState, 13), (.sixtyFourBit, .hostState, 4),
-            (.thirtyTwoBit, .control, 19), (.thirtyTwoBit, .vmExitInformation, 8), (.thirtyTwoBit, .guestState, 23), (.thirtyTwoBit, .hostState, 1),
-            (.naturalWidth, .control, 8), (.naturalWidth, .vmExitInformation, 6), (.naturalWidth, .guestState, 23), (.naturalWidth, .hostState, 15),
+            (.sixteenBit, .control, 5), (.sixteenBit, .vmExitInformation, 0), (.sixteenBit, .guestState, 11),
+            (.sixteenBit, .hostState, 7),
+            (.sixtyFourBit, .control, 35), (.sixtyFourBit, .vmExitInformation, 1), (.sixtyFourBit, .guestState, 13),
+            (.sixtyFourBit, .hostState, 4),
+            (.thirtyTwoBit, .control, 19), (.thirtyTwoBit, .vmExitInformation, 8), (.thirtyTwoBit, .guestState, 23),
+            (.thirtyTwoBit, .hostState, 1),
+            (.naturalWidth, .control, 8), (.naturalWidth, .vmExitInformation, 6), (.naturalWidth, .guestState, 23),
+            (.naturalWidth, .hostState, 15)
         ]
         for (width, type, count) in counts {
-            #expect(VMCSField.all.filter { $0.field.width == width && $0.field.type == type }.count == count,
-                    "\(width.name) \(type.name)")
+            #expect(
+                VMCSField.all.filter { $0.field.width == width && $0.field.type == type }.count == count,
+                "\(width.name) \(type.name)")
         }
     }
 
@@ -63,7 +68,9 @@ struct VMCSFieldTests {
                 for index in UInt32(0)..<512 {
                     for access in [VMCSField.AccessType.full, .high] {
                         let field = VMCSField(width: width, type: type, index: index, access: access)
-                        #expect(field.width == width && field.type == type && field.index == index && field.accessType == access)
+                        #expect(
+                            field.width == width && field.type == type && field.index == index
+                                && field.accessType == access)
                         #expect(field.isHigh == (access == .high))
                         #expect(field.isWellFormed == (access == .full || width == .sixtyFourBit))
                         #expect(field.rawValue & VMCSField.reservedBits == 0)
@@ -77,11 +84,15 @@ struct VMCSFieldTests {
     @Test("decoders on known fields")
     func decoders() {
         let rip = VMCSField.guestRIP
-        #expect(rip.width == .naturalWidth && rip.type == .guestState && rip.index == 15 && !rip.isHigh && !rip.isReadOnly)
+        #expect(
+            rip.width == .naturalWidth && rip.type == .guestState && rip.index == 15 && !rip.isHigh && !rip.isReadOnly)
         let reason = VMCSField.exitReason
-        #expect(reason.width == .thirtyTwoBit && reason.type == .vmExitInformation && reason.index == 1 && reason.isReadOnly)
+        #expect(
+            reason.width == .thirtyTwoBit && reason.type == .vmExitInformation && reason.index == 1 && reason.isReadOnly
+        )
         let eptpHigh = VMCSField.eptPointer.high!
-        #expect(eptpHigh.rawValue == 0x201B && eptpHigh.isHigh && eptpHigh.width == .sixtyFourBit && eptpHigh.index == 13)
+        #expect(
+            eptpHigh.rawValue == 0x201B && eptpHigh.isHigh && eptpHigh.width == .sixtyFourBit && eptpHigh.index == 13)
         #expect(eptpHigh.full == .eptPointer)
         #expect(VMCSField.guestCR0.high == nil)
         #expect(VMCSField.guestCSSelector.high == nil)

@@ -85,7 +85,9 @@ struct EPTWalker {
                 isLeaf = false
             case 3:
                 if largePage {
-                    guard capabilities.pages1GB, entry & EPTEntry.reservedIn1GBPage == 0 else { return .misconfiguration }
+                    guard capabilities.pages1GB, entry & EPTEntry.reservedIn1GBPage == 0 else {
+                        return .misconfiguration
+                    }
                     isLeaf = true
                 } else {
                     if entry & 0xF8 != 0 { return .misconfiguration }
@@ -93,7 +95,9 @@ struct EPTWalker {
                 }
             case 2:
                 if largePage {
-                    guard capabilities.pages2MB, entry & EPTEntry.reservedIn2MBPage == 0 else { return .misconfiguration }
+                    guard capabilities.pages2MB, entry & EPTEntry.reservedIn2MBPage == 0 else {
+                        return .misconfiguration
+                    }
                     isLeaf = true
                 } else {
                     if entry & 0xF8 != 0 { return .misconfiguration }

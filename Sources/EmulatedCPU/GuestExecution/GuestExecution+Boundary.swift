@@ -49,7 +49,8 @@ extension GuestExecution {
         var exit = ExitInformation(reason: .externalInterrupt)
         if controls.exitControls.contains(.acknowledgeInterruptOnExit) {
             hostInterruptPending = false
-            exit.interruptionInformation = InterruptionInformation(vector: hostTimerVector, type: .externalInterrupt).rawValue
+            exit.interruptionInformation =
+                InterruptionInformation(vector: hostTimerVector, type: .externalInterrupt).rawValue
         }
         return exit
     }
@@ -112,7 +113,8 @@ extension GuestExecution {
             let deadlines = [preemptionTimerDeadline(), hostTimerDeadline].compactMap { $0 }
             guard let next = deadlines.min(), next > timestampCounter else {
                 if deadlines.isEmpty {
-                    cpu.reportGuestExecutionProblem("the guest halted with nothing that could wake it (HLT without HLT exiting, no timer armed)")
+                    cpu.reportGuestExecutionProblem(
+                        "the guest halted with nothing that could wake it (HLT without HLT exiting, no timer armed)")
                     return ExitInformation(reason: Self.emulationLimitReason)
                 }
                 continue

@@ -44,34 +44,47 @@ extension GuestExecution {
         retire(decoded, rflagsBefore: rflags)
         // A single-step trap after the instruction when RFLAGS.TF was set (SDM 17.3.1.4).
         if rflags & RFLAGS.tf.rawValue != 0 {
-            return deliver(PendingEvent(vector: 1, type: .hardwareException,
-                                        debugBits: DebugExceptionQualification(singleStep: true).rawValue), injected: false)
+            return deliver(
+                PendingEvent(
+                    vector: 1, type: .hardwareException,
+                    debugBits: DebugExceptionQualification(singleStep: true).rawValue), injected: false)
         }
         return nil
     }
 
     /// INT3, INT n, INTO (when RFLAGS.OF is set; otherwise it does nothing) and INT1: the event
     /// delivered through the IDT with the instruction's length (SDM Vol. 3A 6.4.2, 6.12).
-    private func emulateSoftwareInterrupt(_ decoded: DecodedInstruction, rflags: UInt64,
-                                          length: Int) -> EmulationOutcome {
+    private func emulateSoftwareInterrupt(
+        _ decoded: DecodedInstruction, rflags: UInt64,
+        length: Int
+    ) -> EmulationOutcome {
         switch decoded.operation {
         case .int3:
             countInstruction()
-            return .ended(deliver(PendingEvent(vector: 3, type: .softwareException, instructionLength: length),
-                                  injected: false))
+            return .ended(
+                deliver(
+                    PendingEvent(vector: 3, type: .softwareException, instructionLength: length),
+                    injected: false))
         case .int(let vector):
             countInstruction()
-            return .ended(deliver(PendingEvent(vector: vector, type: .softwareInterrupt, instructionLength: length),
-                                  injected: false))
+            return .ended(
+                deliver(
+                    PendingEvent(vector: vector, type: .softwareInterrupt, instructionLength: length),
+                    injected: false))
         case .into:
             guard rflags & RFLAGS.of.rawValue != 0 else { return .completed }
             countInstruction()
-            return .ended(deliver(PendingEvent(vector: 4, type: .softwareException, instructionLength: length),
-                                  injected: false))
+            return .ended(
+                deliver(
+                    PendingEvent(vector: 4, type: .softwareException, instructionLength: length),
+                    injected: false))
         default:
             countInstruction()
-            return .ended(deliver(PendingEvent(vector: 1, type: .privilegedSoftwareException, instructionLength: length,
-                                              debugBits: 0), injected: false))
+            return .ended(
+                deliver(
+                    PendingEvent(
+                        vector: 1, type: .privilegedSoftwareException, instructionLength: length,
+                        debugBits: 0), injected: false))
         }
     }
 
@@ -124,8 +137,10 @@ extension GuestExecution {
 
     /// MOV from CR0/CR4 (the read shadow for the bits the guest/host mask owns) and CR8 (the
     /// TPR), MOV to CR0/CR4 (owned bits stay), CR8, CLTS and LMSW (SDM 26.3).
-    private func emulateControlRegisterAccess(_ decoded: DecodedInstruction, rip: UInt64,
-                                              length: Int) -> EmulationOutcome {
+    private func emulateControlRegisterAccess(
+        _ decoded: DecodedInstruction, rip: UInt64,
+        length: Int
+    ) -> EmulationOutcome {
         switch decoded.operation {
         case .movFromCR(let number, let register):
             switch number {
@@ -165,8 +180,10 @@ extension GuestExecution {
     }
 
     /// LMSW loads MP, EM, TS and can set but not clear PE; owned bits stay (SDM 26.3).
-    private func emulateLMSW(_ source: RegisterOrMemory, decoded: DecodedInstruction, rip: UInt64,
-                             length: Int) -> EmulationOutcome {
+    private func emulateLMSW(
+        _ source: RegisterOrMemory, decoded: DecodedInstruction, rip: UInt64,
+        length: Int
+    ) -> EmulationOutcome {
         let value: UInt64
         switch source {
         case .register(let r): value = readRegister(r) & 0xF
@@ -175,8 +192,11 @@ extension GuestExecution {
             switch translateLinear(address, count: 2, kind: .read) {
             case .bytes(let hosts): value = UInt64(cpu.memory.read8(hosts[0])) & 0xF
             case .pageFault(let errorCode, let linear):
-                return .ended(deliver(PendingEvent(vector: 14, type: .hardwareException, errorCode: errorCode,
-                                                   faultAddress: linear), injected: false))
+                return .ended(
+                    deliver(
+                        PendingEvent(
+                            vector: 14, type: .hardwareException, errorCode: errorCode,
+                            faultAddress: linear), injected: false))
             case .exit(let exit): return .ended(exit)
             }
         }
@@ -226,7 +246,8 @@ extension GuestExecution {
         var fixed = cpu.capabilities?.cr0Fixed ?? FixedBits(fixed0: 0, fixed1: .max)
         if controls.has(.unrestrictedGuest) { fixed.fixed0 &= ~(pe | pg) }
         let longModeEnabled = mode.efer & ExtendedFeatureEnable.lme.rawValue != 0
-        let gp: Bool = (source ?? 0) >> 32 != 0
+        let gp: Bool =
+            (source ?? 0) >> 32 != 0
             || value & pg != 0 && value & pe == 0
             || value & nw != 0 && value & cd == 0
             || !fixed.permits(value)
@@ -245,7 +266,8 @@ extension GuestExecution {
     /// PAE kept in IA-32e mode. False: #GP(0), nothing loaded.
     func loadCR4(_ value: UInt64, source: UInt64?) -> Bool {
         let fixed = cpu.capabilities?.cr4Fixed ?? FixedBits(fixed0: 0, fixed1: .max)
-        let gp = !fixed.permits(value)
+        let gp =
+            !fixed.permits(value)
             || mode.efer & ExtendedFeatureEnable.lma.rawValue != 0 && value & ControlRegister4.pae.rawValue == 0
         if gp { return false }
         engine.write(UC_X86_REG_CR4, value)
@@ -274,7 +296,8 @@ extension GuestExecution {
     /// SWAPGS and segment loads with them).
     static let engineMSRs: [UInt32] = [
         MSR.ia32SysenterCS.rawValue, MSR.ia32SysenterESP.rawValue, MSR.ia32SysenterEIP.rawValue,
-        MSR.ia32STAR.rawValue, MSR.ia32LSTAR.rawValue, MSR.ia32CSTAR.rawValue, MSR.ia32FMASK.rawValue, MSR.ia32KernelGSBase.rawValue,
+        MSR.ia32STAR.rawValue, MSR.ia32LSTAR.rawValue, MSR.ia32CSTAR.rawValue, MSR.ia32FMASK.rawValue,
+        MSR.ia32KernelGSBase.rawValue
     ]
 
     /// RDMSR by the guest without a VM exit: the emulated CPU's MSR (nil: #GP(0)).
@@ -298,9 +321,12 @@ extension GuestExecution {
         case MSR.ia32EFER.rawValue:
             // Reserved bits; LME may not change while paging is on; LMA is read-only.
             guard value & ~ExtendedFeatureEnable.defined.rawValue == 0,
-                  mode.cr0 & ControlRegister0.pg.rawValue == 0 || (value ^ mode.efer) & ExtendedFeatureEnable.lme.rawValue == 0
+                mode.cr0 & ControlRegister0.pg.rawValue == 0
+                    || (value ^ mode.efer) & ExtendedFeatureEnable.lme.rawValue == 0
             else { return false }
-            engine.writeMSR(MSR.ia32EFER.rawValue, (value & ~ExtendedFeatureEnable.lma.rawValue) | (mode.efer & ExtendedFeatureEnable.lma.rawValue))
+            engine.writeMSR(
+                MSR.ia32EFER.rawValue,
+                (value & ~ExtendedFeatureEnable.lma.rawValue) | (mode.efer & ExtendedFeatureEnable.lma.rawValue))
             mode.stale = true
             refreshMode()
             return true

@@ -38,7 +38,8 @@ extension GuestExecution {
         var current = event
         var skipBitmap = injected
         var interrupted: PendingEvent?
-        let causedByInstruction = !injected && current.type != .externalInterrupt && current.type != .nonMaskableInterrupt
+        let causedByInstruction =
+            !injected && current.type != .externalInterrupt && current.type != .nonMaskableInterrupt
         inFlight = nil
         while true {
             if !skipBitmap, var exit = exitForEvent(current) {
@@ -50,7 +51,9 @@ extension GuestExecution {
             case .delivered:
                 activityState = 0
                 if current.type == .nonMaskableInterrupt { blockingByNMI = true }
-                if (causedByInstruction || injected) && controls.primary.contains(.monitorTrapFlag) { mtfPending = true }
+                if (causedByInstruction || injected) && controls.primary.contains(.monitorTrapFlag) {
+                    mtfPending = true
+                }
                 mode.stale = true
                 fetchCache = nil
                 engine.flushTranslations()
@@ -64,7 +67,8 @@ extension GuestExecution {
                     return ExitInformation(reason: .tripleFault)
                 }
                 let firstClass = Self.exceptionClass(current), secondClass = Self.exceptionClass(next)
-                let doubleFault = (firstClass == .contributory && secondClass == .contributory)
+                let doubleFault =
+                    (firstClass == .contributory && secondClass == .contributory)
                     || (firstClass == .pageFault && secondClass != .benign)
                 interrupted = current
                 current = doubleFault ? PendingEvent(vector: 8, type: .hardwareException, errorCode: 0) : next
@@ -94,7 +98,8 @@ extension GuestExecution {
             let bitSet = controls.exceptionBitmap & (1 << UInt32(event.vector & 31)) != 0
             let exits: Bool
             if event.vector == 14 {
-                let matches = (event.errorCode ?? 0) & controls.pageFaultErrorCodeMask == controls.pageFaultErrorCodeMatch
+                let matches =
+                    (event.errorCode ?? 0) & controls.pageFaultErrorCodeMask == controls.pageFaultErrorCodeMatch
                 exits = bitSet == matches
             } else {
                 exits = event.vector < 32 && bitSet
@@ -123,10 +128,12 @@ extension GuestExecution {
             // A debug trap (RFLAGS.TF single step, data breakpoint): after the instruction.
             retireInFlight()
             let dr6 = engine.read(UC_X86_REG_DR6)
-            return deliver(PendingEvent(vector: 1, type: .hardwareException, debugBits: dr6 & Self.debugTrapBits), injected: false)
+            return deliver(
+                PendingEvent(vector: 1, type: .hardwareException, debugBits: dr6 & Self.debugTrapBits), injected: false)
         case 8, 10, 11, 12, 13, 14, 17, 21:
             engine.loadContext()
-            return deliver(PendingEvent(vector: vector, type: .hardwareException, errorCode: engine.errorCode), injected: false)
+            return deliver(
+                PendingEvent(vector: vector, type: .hardwareException, errorCode: engine.errorCode), injected: false)
         case 0...31:
             return deliver(PendingEvent(vector: vector, type: .hardwareException), injected: false)
         default:
@@ -152,7 +159,8 @@ extension GuestExecution {
         if mode.stale { refreshMode() }
         let cr0 = mode.cr0
         let rflags = engine.read(UC_X86_REG_RFLAGS)
-        let software = event.type == .softwareInterrupt || event.type == .softwareException
+        let software =
+            event.type == .softwareInterrupt || event.type == .softwareException
             || event.type == .privilegedSoftwareException
         var rip = engine.read(UC_X86_REG_RIP)
         if software { rip &+= UInt64(event.instructionLength) }
@@ -187,7 +195,8 @@ extension GuestExecution {
         let oldRSP = engine.read(UC_X86_REG_RSP)
         let stackSwitch = newCPL < mode.cpl
         let stack: (ss: SegmentCache, rsp: UInt64)
-        let stackStep = longMode
+        let stackStep =
+            longMode
             ? handlerStack64(gate, newCPL: newCPL, oldSS: oldSS, oldRSP: oldRSP)
             : handlerStack32(newCPL: newCPL, oldSS: oldSS, oldRSP: oldRSP, ext: ext)
         switch stackStep {
@@ -212,8 +221,9 @@ extension GuestExecution {
         if longMode && !cpu.isCanonical(offset) {
             return .exception(PendingEvent(vector: 13, type: .hardwareException, errorCode: 0))
         }
-        enterHandler(gate, codeSegment: codeDescriptor.cache(selector: gate.selector & ~3 | UInt16(newCPL)),
-                     stackSegment: stack.ss, longMode: longMode, rflags: rflags, rsp: stackPointer, rip: offset)
+        enterHandler(
+            gate, codeSegment: codeDescriptor.cache(selector: gate.selector & ~3 | UInt16(newCPL)),
+            stackSegment: stack.ss, longMode: longMode, rflags: rflags, rsp: stackPointer, rip: offset)
         return .delivered
     }
 
@@ -241,8 +251,10 @@ extension GuestExecution {
     /// that it lies within the IDT limit, is of a type allowed in this mode, has a DPL the
     /// software interrupt may use and is present. A task gate is a task switch, which always
     /// causes a VM exit (SDM 26.1.2).
-    func readInterruptGate(_ event: PendingEvent, idtr: uc_x86_mmr, longMode: Bool,
-                           ext: UInt32) -> DeliveryStep<InterruptGate> {
+    func readInterruptGate(
+        _ event: PendingEvent, idtr: uc_x86_mmr, longMode: Bool,
+        ext: UInt32
+    ) -> DeliveryStep<InterruptGate> {
         let gateSize: UInt64 = longMode ? 16 : 8
         let idtError = UInt32(event.vector) * 8 + 2 + ext
         guard UInt64(event.vector) * gateSize + gateSize - 1 <= UInt64(idtr.limit) else {
@@ -259,7 +271,8 @@ extension GuestExecution {
             offset: UInt64(bytes[0]) | UInt64(bytes[1]) << 8 | UInt64(bytes[6]) << 16 | UInt64(bytes[7]) << 24,
             ist: longMode ? Int(bytes[4] & 7) : 0)
         if longMode {
-            gate.offset |= UInt64(bytes[8]) << 32 | UInt64(bytes[9]) << 40 | UInt64(bytes[10]) << 48
+            gate.offset |=
+                UInt64(bytes[8]) << 32 | UInt64(bytes[9]) << 40 | UInt64(bytes[10]) << 48
                 | UInt64(bytes[11]) << 56
             guard gate.type == SystemDescriptorType.interruptGate32 || gate.type == SystemDescriptorType.trapGate32
             else {
@@ -271,16 +284,20 @@ extension GuestExecution {
                 let qualification = UInt64(gate.selector) | source
                 return .stop(.vmExit(ExitInformation(reason: .taskSwitch, qualification: qualification)))
             }
-            guard gate.type == SystemDescriptorType.interruptGate16 || gate.type == SystemDescriptorType.trapGate16
-                || gate.type == SystemDescriptorType.interruptGate32 || gate.type == SystemDescriptorType.trapGate32
+            guard
+                gate.type == SystemDescriptorType.interruptGate16 || gate.type == SystemDescriptorType.trapGate16
+                    || gate.type == SystemDescriptorType.interruptGate32 || gate.type == SystemDescriptorType.trapGate32
             else {
                 return .stop(.exception(PendingEvent(vector: 13, type: .hardwareException, errorCode: idtError)))
             }
         }
         // INT n, INT3 and INTO check the gate's DPL against CPL (SDM 6.12.1.1).
         if (event.type == .softwareInterrupt || event.type == .softwareException) && gate.dpl < mode.cpl {
-            return .stop(.exception(PendingEvent(vector: 13, type: .hardwareException,
-                                                 errorCode: UInt32(event.vector) * 8 + 2)))
+            return .stop(
+                .exception(
+                    PendingEvent(
+                        vector: 13, type: .hardwareException,
+                        errorCode: UInt32(event.vector) * 8 + 2)))
         }
         guard gate.present else {
             return .stop(.exception(PendingEvent(vector: 11, type: .hardwareException, errorCode: idtError)))
@@ -301,7 +318,7 @@ extension GuestExecution {
         }
         let selectorError = UInt32(gate.selector & ~3) + ext
         guard codeDescriptor.isCode, codeDescriptor.dpl <= mode.cpl,
-              !longMode || (codeDescriptor.long && !codeDescriptor.defaultBig)
+            !longMode || (codeDescriptor.long && !codeDescriptor.defaultBig)
         else { return .stop(.exception(PendingEvent(vector: 13, type: .hardwareException, errorCode: selectorError))) }
         guard codeDescriptor.present else {
             return .stop(.exception(PendingEvent(vector: 11, type: .hardwareException, errorCode: selectorError)))
@@ -312,8 +329,10 @@ extension GuestExecution {
     /// Step 3 in IA-32e mode (SDM Vol. 3A 6.14.4, 6.14.5): the RSP for the new privilege level
     /// or the gate's interrupt-stack-table entry from the 64-bit TSS, SS a null selector with
     /// the new CPL on a privilege change, and the stack aligned to 16 bytes.
-    func handlerStack64(_ gate: InterruptGate, newCPL: UInt8, oldSS: SegmentCache,
-                        oldRSP: UInt64) -> DeliveryStep<(ss: SegmentCache, rsp: UInt64)> {
+    func handlerStack64(
+        _ gate: InterruptGate, newCPL: UInt8, oldSS: SegmentCache,
+        oldRSP: UInt64
+    ) -> DeliveryStep<(ss: SegmentCache, rsp: UInt64)> {
         var newSS = oldSS
         var rsp = oldRSP
         let tr = engine.readTable(UC_X86_REG_TR)
@@ -336,8 +355,10 @@ extension GuestExecution {
     /// Step 3 in protected mode (SDM Vol. 3A 6.12.1, "stack switch"): on a privilege change,
     /// SS:ESP for the new CPL from the 32-bit (or 16-bit) TSS, checked as a writable data segment
     /// with RPL = DPL = the new CPL (#TS, or #SS when not present); the current stack otherwise.
-    func handlerStack32(newCPL: UInt8, oldSS: SegmentCache, oldRSP: UInt64,
-                        ext: UInt32) -> DeliveryStep<(ss: SegmentCache, rsp: UInt64)> {
+    func handlerStack32(
+        newCPL: UInt8, oldSS: SegmentCache, oldRSP: UInt64,
+        ext: UInt32
+    ) -> DeliveryStep<(ss: SegmentCache, rsp: UInt64)> {
         guard newCPL < mode.cpl else { return .proceed((oldSS, oldRSP)) }
         let tr = engine.readTable(UC_X86_REG_TR)
         let trType = UInt8((tr.flags >> 8) & 0xF)
@@ -348,11 +369,14 @@ extension GuestExecution {
         case .success(let bytes): stackBytes = bytes
         case .failure(let result): return .stop(result)
         }
-        let newESP = tss32
+        let newESP =
+            tss32
             ? UInt64(stackBytes[0]) | UInt64(stackBytes[1]) << 8 | UInt64(stackBytes[2]) << 16
                 | UInt64(stackBytes[3]) << 24
             : UInt64(stackBytes[0]) | UInt64(stackBytes[1]) << 8
-        let ssSelector = tss32 ? UInt16(stackBytes[4]) | UInt16(stackBytes[5]) << 8
+        let ssSelector =
+            tss32
+            ? UInt16(stackBytes[4]) | UInt16(stackBytes[5]) << 8
             : UInt16(stackBytes[2]) | UInt16(stackBytes[3]) << 8
         let tsError = UInt32(ssSelector & ~3) + ext
         guard ssSelector & ~3 != 0, ssSelector & 3 == newCPL else {
@@ -364,7 +388,8 @@ extension GuestExecution {
         case .failure(let result): return .stop(result)
         }
         guard !stackDescriptor.isCode, stackDescriptor.isSegment, stackDescriptor.writable,
-              stackDescriptor.dpl == newCPL else {
+            stackDescriptor.dpl == newCPL
+        else {
             return .stop(.exception(PendingEvent(vector: 10, type: .hardwareException, errorCode: tsError)))
         }
         guard stackDescriptor.present else {
@@ -376,8 +401,10 @@ extension GuestExecution {
     /// Step 4 (SDM Vol. 3A 6.12.1, Figures 6-4 and 6-9): pushes `pushes` on the handler's stack
     /// in the gate's width and returns the new stack pointer. Every push is translated before
     /// any is written, so a fault (#PF, or an EPT exit) leaves memory alone.
-    func pushInterruptFrame(_ pushes: [UInt64], stack: (ss: SegmentCache, rsp: UInt64), gate: InterruptGate,
-                            longMode: Bool, newCPL: UInt8) -> DeliveryStep<UInt64> {
+    func pushInterruptFrame(
+        _ pushes: [UInt64], stack: (ss: SegmentCache, rsp: UInt64), gate: InterruptGate,
+        longMode: Bool, newCPL: UInt8
+    ) -> DeliveryStep<UInt64> {
         let gate32 = gate.is32Bit || longMode
         let width: UInt64 = longMode ? 8 : (gate32 ? 4 : 2)
         let stackMask: UInt64 = longMode ? .max : (stack.ss.defaultBig ? 0xFFFF_FFFF : 0xFFFF)
@@ -391,8 +418,11 @@ extension GuestExecution {
             case .bytes(let addresses):
                 hosts += addresses
             case .pageFault(let errorCode, let address):
-                return .stop(.exception(PendingEvent(vector: 14, type: .hardwareException, errorCode: errorCode,
-                                                     faultAddress: address)))
+                return .stop(
+                    .exception(
+                        PendingEvent(
+                            vector: 14, type: .hardwareException, errorCode: errorCode,
+                            faultAddress: address)))
             case .exit(let exit):
                 return .stop(.vmExit(exit))
             }
@@ -410,8 +440,10 @@ extension GuestExecution {
     /// Step 5 (SDM Vol. 3A 6.12.1.3, 6.14.2): loads CS (and SS), then RIP, RSP and RFLAGS with
     /// TF, NT, RF and VM cleared, and IF too through an interrupt gate; delivery ends blocking
     /// by STI and by MOV SS.
-    func enterHandler(_ gate: InterruptGate, codeSegment: SegmentCache, stackSegment: SegmentCache, longMode: Bool,
-                      rflags: UInt64, rsp: UInt64, rip: UInt64) {
+    func enterHandler(
+        _ gate: InterruptGate, codeSegment: SegmentCache, stackSegment: SegmentCache, longMode: Bool,
+        rflags: UInt64, rsp: UInt64, rip: UInt64
+    ) {
         engine.loadContext()
         engine.setSegment(.cs, codeSegment)
         engine.setSegment(.ss, stackSegment)
@@ -427,7 +459,8 @@ extension GuestExecution {
     }
 
     /// Real-address mode: the IVT entry CS:IP, FLAGS, CS and IP pushed (SDM 21.1.4).
-    private func deliverRealMode(_ event: PendingEvent, idtr: uc_x86_mmr, rip: UInt64, rflags: UInt64) -> DeliveryResult {
+    private func deliverRealMode(_ event: PendingEvent, idtr: uc_x86_mmr, rip: UInt64, rflags: UInt64) -> DeliveryResult
+    {
         guard UInt64(event.vector) * 4 + 3 <= UInt64(idtr.limit) else {
             return .exception(PendingEvent(vector: 13, type: .hardwareException, errorCode: 0))
         }
@@ -449,7 +482,8 @@ extension GuestExecution {
             switch translateLinear(ss.base &+ (stackPointer & stackMask), count: 2, kind: .write) {
             case .bytes(let addresses): hosts += addresses
             case .pageFault(let errorCode, let address):
-                return .exception(PendingEvent(vector: 14, type: .hardwareException, errorCode: errorCode, faultAddress: address))
+                return .exception(
+                    PendingEvent(vector: 14, type: .hardwareException, errorCode: errorCode, faultAddress: address))
             case .exit(let exit): return .vmExit(exit)
             }
         }
@@ -484,15 +518,19 @@ extension GuestExecution {
         case .bytes(let hosts):
             return .success(hosts.map { cpu.memory.read8($0) })
         case .pageFault(let errorCode, let address):
-            return .failure(.exception(PendingEvent(vector: 14, type: .hardwareException, errorCode: errorCode, faultAddress: address)))
+            return .failure(
+                .exception(
+                    PendingEvent(vector: 14, type: .hardwareException, errorCode: errorCode, faultAddress: address)))
         case .exit(let exit):
             return .failure(.vmExit(exit))
         }
     }
 
     /// The bits of DR6 a #DB trap Unicorn raised reports: B3-B0, BD and BS (SDM Vol. 3A 17.2.3).
-    static let debugTrapBits = DebugExceptionQualification(breakpointsHit: 0xF, debugRegisterAccessDetected: true,
-                                                           singleStep: true).rawValue
+    static let debugTrapBits = DebugExceptionQualification(
+        breakpointsHit: 0xF, debugRegisterAccessDetected: true,
+        singleStep: true
+    ).rawValue
 
     /// A segment descriptor (SDM Vol. 3A 3.4.5) as its two doublewords.
     struct SegmentDescriptor {
@@ -514,8 +552,9 @@ extension GuestExecution {
         /// the engine keeps the attributes as they sit in the descriptor's high doubleword.
         func cache(selector: UInt16) -> SegmentCache {
             let accessed = UInt32(truncatingIfNeeded: VMX.SegmentDescriptor.accessed >> 32)
-            return SegmentCache(selector: selector, base: base, limit: limit,
-                                flags: (high & VMX.SegmentDescriptor.attributesOfHighDoubleword) | accessed)
+            return SegmentCache(
+                selector: selector, base: base, limit: limit,
+                flags: (high & VMX.SegmentDescriptor.attributesOfHighDoubleword) | accessed)
         }
     }
 
@@ -529,7 +568,8 @@ extension GuestExecution {
         let table = selector & 4 != 0 ? engine.readTable(UC_X86_REG_LDTR) : engine.readTable(UC_X86_REG_GDTR)
         let index = UInt64(selector & ~7)
         guard index + 7 <= UInt64(table.limit) else {
-            return .failure(.exception(PendingEvent(vector: 13, type: .hardwareException, errorCode: UInt32(selector & ~3) + ext)))
+            return .failure(
+                .exception(PendingEvent(vector: 13, type: .hardwareException, errorCode: UInt32(selector & ~3) + ext)))
         }
         switch readSystem(table.base &+ index, count: 8) {
         case .success(let bytes):

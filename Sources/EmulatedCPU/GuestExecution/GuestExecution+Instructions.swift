@@ -24,7 +24,9 @@ extension GuestExecution {
         if let cache = fetchCache, cache.linearPage == page {
             return cpu.memory.read8(cache.hostPage | (linear & 0xFFF))
         }
-        guard case .translated(_, let host, _, _) = walker().translate(linear, kind: .fetch, user: mode.cpl == 3, setFlags: false)
+        guard
+            case .translated(_, let host, _, _) = walker().translate(
+                linear, kind: .fetch, user: mode.cpl == 3, setFlags: false)
         else { return nil }
         fetchCache = (page, host & ~0xFFF)
         return cpu.memory.read8(host)
@@ -70,17 +72,21 @@ extension GuestExecution {
             if case .into = decoded.operation, mode.codeSize == .bits64 { return .fault(vector: 6, errorCode: nil) }
             return .emulate(decoded, length: length)
         case .hlt, .io, .rdmsr, .wrmsr, .movToDR, .movFromDR, .rdtsc, .rdtscp, .rdpmc, .invlpg, .invpcid, .monitor,
-             .mwait, .pause, .wbinvd, .rdrand, .rdseed, .descriptorTable:
+            .mwait, .pause, .wbinvd, .rdrand, .rdseed, .descriptorTable:
             return classifyConditionalExit(decoded, rip: rip, length: length)
         }
     }
 
     /// A VM exit caused by the instruction of `length` bytes, with its exit qualification,
     /// instruction information and guest-linear address (SDM 28.2.1, 28.2.5).
-    private func instructionExit(_ reason: ExitReason, _ qualification: UInt64 = 0, information: UInt32? = nil,
-                                 linear: UInt64? = nil, length: Int) -> StopReason {
-        .vmExit(ExitInformation(reason: reason, qualification: qualification, instructionLength: length,
-                                instructionInformation: information, guestLinearAddress: linear))
+    private func instructionExit(
+        _ reason: ExitReason, _ qualification: UInt64 = 0, information: UInt32? = nil,
+        linear: UInt64? = nil, length: Int
+    ) -> StopReason {
+        .vmExit(
+            ExitInformation(
+                reason: reason, qualification: qualification, instructionLength: length,
+                instructionInformation: information, guestLinearAddress: linear))
     }
 
     /// Far CALL or JMP through a TSS or task gate and IRET with RFLAGS.NT = 1 switch tasks, and
@@ -90,20 +96,23 @@ extension GuestExecution {
         switch decoded.operation {
         case .farTransfer(let call, let memory):
             // The selector: the last two bytes of ptr16:16/32, or after the offset in memory.
-            let address = memory.map {
-                linearAddress(of: $0, decoded: decoded, rip: rip, length: length) &+ UInt64(decoded.operandSize)
-            } ?? rip &+ UInt64(length) &- 2
+            let address =
+                memory.map {
+                    linearAddress(of: $0, decoded: decoded, rip: rip, length: length) &+ UInt64(decoded.operandSize)
+                } ?? rip &+ UInt64(length) &- 2
             guard let bytes = readLinear(address, count: 2) else { return nil }
             return taskSwitch(selector: UInt64(bytes[0]) | UInt64(bytes[1]) << 8, source: call ? 0 : 2, length: length)
         case .iret:
             // IRET with RFLAGS.NT = 1 in protected mode returns to the task in the back link.
             let flags = engine.read(UC_X86_REG_RFLAGS)
             guard mode.cr0 & 1 != 0, flags & RFLAGS.nt.rawValue != 0, flags & RFLAGS.vm.rawValue == 0,
-                  mode.efer & ExtendedFeatureEnable.lma.rawValue == 0,
-                  let link = readLinear(engine.readTable(UC_X86_REG_TR).base, count: 2, implicitSupervisor: true)
+                mode.efer & ExtendedFeatureEnable.lma.rawValue == 0,
+                let link = readLinear(engine.readTable(UC_X86_REG_TR).base, count: 2, implicitSupervisor: true)
             else { return nil }
-            return instructionExit(.taskSwitch, UInt64(link[0]) | UInt64(link[1]) << 8
-                | TaskSwitchQualification.sourceIRET << TaskSwitchQualification.sourceShift, length: length)
+            return instructionExit(
+                .taskSwitch,
+                UInt64(link[0]) | UInt64(link[1]) << 8
+                    | TaskSwitchQualification.sourceIRET << TaskSwitchQualification.sourceShift, length: length)
         default:
             return nil  // classify routes only the task-switching instructions here.
         }
@@ -139,9 +148,11 @@ extension GuestExecution {
             }
             return instructionExit(reason, length: length)
         case .vmx(let instruction):
-            return classifyVMX(instruction, decoded, exit: {
-                instructionExit($0, $1, information: $2, length: length)
-            })
+            return classifyVMX(
+                instruction, decoded,
+                exit: {
+                    instructionExit($0, $1, information: $2, length: length)
+                })
         case .vmfunc:
             // Without "enable VM functions" VMFUNC is #UD; with it, an EPTP switch the emulated
             // CPU does not model, so every VMFUNC exits (SDM 26.5.6.3: invalid function or
@@ -159,9 +170,11 @@ extension GuestExecution {
         let primary = controls.primary
         switch decoded.operation {
         case .movToCR(let number, let register):
-            return classifyMoveToCR(number, register: register, decoded: decoded, length: length, exit: {
-                instructionExit(.controlRegisterAccess, $0, length: length)
-            })
+            return classifyMoveToCR(
+                number, register: register, decoded: decoded, length: length,
+                exit: {
+                    instructionExit(.controlRegisterAccess, $0, length: length)
+                })
         case .movFromCR(let number, let register):
             let qualification = ControlRegisterAccessQualification(movFromCR: number, generalPurposeRegister: register)
                 .rawValue
@@ -181,8 +194,9 @@ extension GuestExecution {
         case .clts:
             let ts = ControlRegister0.ts.rawValue
             if controls.cr0Mask & ts != 0 && controls.cr0Shadow & ts != 0 {
-                return instructionExit(.controlRegisterAccess, ControlRegisterAccessQualification.clts.rawValue,
-                                       length: length)
+                return instructionExit(
+                    .controlRegisterAccess, ControlRegisterAccessQualification.clts.rawValue,
+                    length: length)
             }
             return .emulate(decoded, length: length)
         case .lmsw(let source):
@@ -194,8 +208,10 @@ extension GuestExecution {
 
     /// LMSW (SDM 26.1.3): exits if it would set PE where the mask owns PE and the shadow has it
     /// clear, or change any of MP, EM, TS owned by the mask from the shadow.
-    private func classifyLMSW(_ source: RegisterOrMemory, decoded: DecodedInstruction, rip: UInt64,
-                              length: Int) -> StopReason {
+    private func classifyLMSW(
+        _ source: RegisterOrMemory, decoded: DecodedInstruction, rip: UInt64,
+        length: Int
+    ) -> StopReason {
         let value: UInt16
         var linear: UInt64?
         switch source {
@@ -212,9 +228,12 @@ extension GuestExecution {
         let changesOwned = (UInt64(value) ^ shadow) & mask & 0xE != 0
         if setsOwnedPE || changesOwned {
             // Only a memory operand has a linear address.
-            let qualification = ControlRegisterAccessQualification(lmswSourceData: value, operandIsMemory: linear != nil)
-            return .vmExit(ExitInformation(reason: .controlRegisterAccess, qualification: qualification.rawValue,
-                                           instructionLength: length, guestLinearAddress: linear))
+            let qualification = ControlRegisterAccessQualification(
+                lmswSourceData: value, operandIsMemory: linear != nil)
+            return .vmExit(
+                ExitInformation(
+                    reason: .controlRegisterAccess, qualification: qualification.rawValue,
+                    instructionLength: length, guestLinearAddress: linear))
         }
         return .emulate(decoded, length: length)
     }
@@ -247,8 +266,9 @@ extension GuestExecution {
             if (number == 4 || number == 5) && mode.cr4 & ControlRegister4.de.rawValue != 0 { return ud }
             let fromDR: Bool
             if case .movFromDR = decoded.operation { fromDR = true } else { fromDR = false }
-            let qualification = MOVDRQualification(debugRegister: number, isMoveFromDR: fromDR,
-                                                   generalPurposeRegister: register)
+            let qualification = MOVDRQualification(
+                debugRegister: number, isMoveFromDR: fromDR,
+                generalPurposeRegister: register)
             return primary.contains(.movDRExiting) ? exit(.movDR, qualification.rawValue) : nil
         case .rdtsc:
             if mode.cr4 & ControlRegister4.tsd.rawValue != 0 && cpl > 0 { return gp0 }
@@ -267,8 +287,9 @@ extension GuestExecution {
             if !controls.has(.enableINVPCID) { return ud }
             if cpl > 0 { return gp0 }
             guard primary.contains(.invlpgExiting), let modRM = decoded.modRM else { return nil }
-            return exit(.invpcid, displacement(modRM.rm),
-                        information: memoryInformation(modRM.rm, decoded) | UInt32(modRM.reg) << 28)
+            return exit(
+                .invpcid, displacement(modRM.rm),
+                information: memoryInformation(modRM.rm, decoded) | UInt32(modRM.reg) << 28)
         case .monitor:
             return primary.contains(.monitorExiting) ? exit(.monitor) : nil
         case .mwait:
@@ -294,11 +315,14 @@ extension GuestExecution {
 
     /// LGDT, LIDT, LLDT, LTR, SGDT, SIDT, SLDT, STR with "descriptor-table exiting" (SDM 26.1.3),
     /// with the instruction information of SDM Tables 28-10 and 28-11.
-    private func classifyDescriptorTableAccess(_ instruction: DescriptorTableInstruction, _ operand: RegisterOrMemory,
-                                               decoded: DecodedInstruction, length: Int) -> StopReason? {
+    private func classifyDescriptorTableAccess(
+        _ instruction: DescriptorTableInstruction, _ operand: RegisterOrMemory,
+        decoded: DecodedInstruction, length: Int
+    ) -> StopReason? {
         guard controls.has(.descriptorTableExiting) else { return nil }
         let ud = StopReason.fault(vector: 6, errorCode: nil)
-        if mode.cpl > 0 && (instruction == .lgdt || instruction == .lidt || instruction == .lldt || instruction == .ltr) {
+        if mode.cpl > 0 && (instruction == .lgdt || instruction == .lidt || instruction == .lldt || instruction == .ltr)
+        {
             return .fault(vector: 13, errorCode: 0)
         }
         if mode.cr0 & ControlRegister0.pe.rawValue == 0 && !instruction.isGDTROrIDTR { return ud }
@@ -309,8 +333,9 @@ extension GuestExecution {
         } else if case .register(let r) = operand {
             information |= UInt32(r) << 3 | VMExitInstructionInformation.registerOperand
         }
-        return instructionExit(instruction.isGDTROrIDTR ? .gdtrOrIDTRAccess : .ldtrOrTRAccess, displacement(operand),
-                               information: information, length: length)
+        return instructionExit(
+            instruction.isGDTROrIDTR ? .gdtrOrIDTRAccess : .ldtrOrTRAccess, displacement(operand),
+            information: information, length: length)
     }
 
     /// The #UD conditions of the VMX instructions in VMX non-root operation (SDM 31.3): CR0.PE
@@ -321,8 +346,10 @@ extension GuestExecution {
         return mode.efer & ExtendedFeatureEnable.lma.rawValue != 0 && mode.codeSize != .bits64
     }
 
-    private func classifyVMX(_ instruction: VMXInstruction, _ decoded: DecodedInstruction,
-                             exit: (ExitReason, UInt64, UInt32?) -> StopReason) -> StopReason {
+    private func classifyVMX(
+        _ instruction: VMXInstruction, _ decoded: DecodedInstruction,
+        exit: (ExitReason, UInt64, UInt32?) -> StopReason
+    ) -> StopReason {
         let ud = StopReason.fault(vector: 6, errorCode: nil)
         guard let modRM = decoded.modRM else { return ud }
         var isMemory = false
@@ -370,10 +397,14 @@ extension GuestExecution {
         case 8: information |= 3
         default: break
         }
-        if let index = memory.index { information |= UInt32(index) << 18 } else {
+        if let index = memory.index {
+            information |= UInt32(index) << 18
+        } else {
             information |= VMExitInstructionInformation.indexInvalid
         }
-        if let base = memory.base { information |= UInt32(base) << 23 } else {
+        if let base = memory.base {
+            information |= UInt32(base) << 23
+        } else {
             information |= VMExitInstructionInformation.baseInvalid
         }
         return information
@@ -388,8 +419,10 @@ extension GuestExecution {
 
     // MARK: I/O
 
-    private func classifyIO(_ decoded: DecodedInstruction, port immediate: UInt16?, size: Int, isIn: Bool, isString: Bool,
-                            length: Int) -> StopReason {
+    private func classifyIO(
+        _ decoded: DecodedInstruction, port immediate: UInt16?, size: Int, isIn: Bool, isString: Bool,
+        length: Int
+    ) -> StopReason {
         let port = immediate ?? UInt16(truncatingIfNeeded: engine.read(UC_X86_REG_RDX))
         // SDM 26.1.1: #GP from the TSS I/O permission bitmap (protected mode with CPL > IOPL,
         // or virtual-8086 mode) has priority over the VM exit.
@@ -399,9 +432,11 @@ extension GuestExecution {
             if !ioPermitted(port: port, size: size) { return .fault(vector: 13, errorCode: 0) }
         }
         guard ioAccessExits(port: port, size: size) else { return .emulate(decoded, length: length) }
-        let qualification = IOInstructionQualification(port: port, size: size, isIn: isIn, isString: isString,
-                                                       isRepeated: decoded.repeatPrefix, hasImmediatePort: immediate != nil)
-        var exit = ExitInformation(reason: .ioInstruction, qualification: qualification.rawValue, instructionLength: length)
+        let qualification = IOInstructionQualification(
+            port: port, size: size, isIn: isIn, isString: isString,
+            isRepeated: decoded.repeatPrefix, hasImmediatePort: immediate != nil)
+        var exit = ExitInformation(
+            reason: .ioInstruction, qualification: qualification.rawValue, instructionLength: length)
         if isString {
             // The linear address of the memory operand (SDM 28.2.1 "guest-linear address"):
             // ES:rDI for INS, seg:rSI for OUTS; and with IA32_VMX_BASIC[54] the instruction
@@ -440,7 +475,7 @@ extension GuestExecution {
         // Only a 32-bit or 64-bit TSS (busy or available) has the bitmap.
         let type = (tr.flags >> 8) & 0xF
         guard type == 9 || type == 11, tr.limit >= 103,
-              let baseBytes = readLinear(tr.base &+ 102, count: 2, implicitSupervisor: true)
+            let baseBytes = readLinear(tr.base &+ 102, count: 2, implicitSupervisor: true)
         else { return false }
         let mapBase = UInt64(baseBytes[0]) | UInt64(baseBytes[1]) << 8
         let first = mapBase + UInt64(port) / 8
@@ -481,13 +516,15 @@ extension GuestExecution {
     /// new TSS's limit #TS; presence #NP); nil for any other descriptor, which Unicorn handles.
     func taskSwitch(selector: UInt64, source: UInt64, length: Int) -> StopReason? {
         guard mode.cr0 & 1 != 0, mode.efer & ExtendedFeatureEnable.lma.rawValue == 0,
-              engine.read(UC_X86_REG_RFLAGS) & RFLAGS.vm.rawValue == 0 else { return nil }
+            engine.read(UC_X86_REG_RFLAGS) & RFLAGS.vm.rawValue == 0
+        else { return nil }
         func descriptor(_ selector: UInt64) -> UInt64? {
             let inLDT = selector & SegmentSelector.tableIndicator != 0
             let table = engine.readTable(inLDT ? UC_X86_REG_LDTR : UC_X86_REG_GDTR)
             let offset = selector & SegmentSelector.indexMask
             guard offset + 7 <= UInt64(table.limit),
-                  let bytes = readLinear(table.base &+ offset, count: 8, implicitSupervisor: true) else { return nil }
+                let bytes = readLinear(table.base &+ offset, count: 8, implicitSupervisor: true)
+            else { return nil }
             return bytes.enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) }
         }
         let cpl = UInt64(mode.cpl)
@@ -501,14 +538,16 @@ extension GuestExecution {
         if tss.typeAndS == SystemDescriptorType.taskGate {
             guard max(cpl, rpl) <= UInt64(tss.dpl) else { return fault(13, selector) }
             guard tss.isPresent else { return fault(11, selector) }
-            tssSelector = (tss.rawValue >> 16) & 0xFFFF                 // the gate's TSS selector
+            tssSelector = (tss.rawValue >> 16) & 0xFFFF  // the gate's TSS selector
             guard tssSelector & SegmentSelector.tableIndicator == 0, let target = descriptor(tssSelector) else {
                 return fault(13, tssSelector)
             }
             tss = VMX.SegmentDescriptor(rawValue: target)
         } else {
-            let tssTypes = [SystemDescriptorType.availableTSS16, SystemDescriptorType.busyTSS16,
-                            SystemDescriptorType.availableTSS32, SystemDescriptorType.busyTSS32]
+            let tssTypes = [
+                SystemDescriptorType.availableTSS16, SystemDescriptorType.busyTSS16,
+                SystemDescriptorType.availableTSS32, SystemDescriptorType.busyTSS32
+            ]
             guard tssTypes.contains(tss.typeAndS) else { return nil }
             guard max(cpl, rpl) <= UInt64(tss.dpl) else { return fault(13, selector) }
         }
@@ -528,20 +567,26 @@ extension GuestExecution {
 
     // MARK: Control registers
 
-    private func classifyMoveToCR(_ number: Int, register: Int, decoded: DecodedInstruction, length: Int,
-                                  exit: (UInt64) -> StopReason) -> StopReason? {
-        let qualification = ControlRegisterAccessQualification(movToCR: number, generalPurposeRegister: register).rawValue
+    private func classifyMoveToCR(
+        _ number: Int, register: Int, decoded: DecodedInstruction, length: Int,
+        exit: (UInt64) -> StopReason
+    ) -> StopReason? {
+        let qualification = ControlRegisterAccessQualification(movToCR: number, generalPurposeRegister: register)
+            .rawValue
         let value = readRegister(register)
         switch number {
         case 0:
             // SDM 26.1.3: exits if a bit the mask owns differs from the read shadow.
-            return (value ^ controls.cr0Shadow) & controls.cr0Mask != 0 ? exit(qualification) : .emulate(decoded, length: length)
+            return (value ^ controls.cr0Shadow) & controls.cr0Mask != 0
+                ? exit(qualification) : .emulate(decoded, length: length)
         case 4:
-            return (value ^ controls.cr4Shadow) & controls.cr4Mask != 0 ? exit(qualification) : .emulate(decoded, length: length)
+            return (value ^ controls.cr4Shadow) & controls.cr4Mask != 0
+                ? exit(qualification) : .emulate(decoded, length: length)
         case 3:
             // Exits unless the value is one of the first `CR3-target count` target values.
             if controls.primary.contains(.cr3LoadExiting)
-                && !controls.cr3Targets.prefix(controls.cr3TargetCount).contains(value) {
+                && !controls.cr3Targets.prefix(controls.cr3TargetCount).contains(value)
+            {
                 return exit(qualification)
             }
             // In PAE paging the processor loads the PDPTEs (through EPT) and a present one with
@@ -564,7 +609,7 @@ extension GuestExecution {
     static let generalRegisters: [uc_x86_reg] = [
         UC_X86_REG_RAX, UC_X86_REG_RCX, UC_X86_REG_RDX, UC_X86_REG_RBX, UC_X86_REG_RSP, UC_X86_REG_RBP,
         UC_X86_REG_RSI, UC_X86_REG_RDI, UC_X86_REG_R8, UC_X86_REG_R9, UC_X86_REG_R10, UC_X86_REG_R11,
-        UC_X86_REG_R12, UC_X86_REG_R13, UC_X86_REG_R14, UC_X86_REG_R15,
+        UC_X86_REG_R12, UC_X86_REG_R13, UC_X86_REG_R14, UC_X86_REG_R15
     ]
 
     func readRegister(_ number: Int) -> UInt64 {

@@ -15,18 +15,21 @@ import VMX
 extension GuestExecution {
     /// The guest's paging and EPT as they are now.
     func walker() -> GuestPagingWalker {
-        GuestPagingWalker(cr0: mode.cr0, cr3: engine.read(UC_X86_REG_CR3), cr4: mode.cr4, efer: mode.efer,
-                          pdptes: pdptes, physicalAddressWidth: cpu.physicalAddressWidth, ept: eptWalker(),
-                          memory: cpu.memory)
+        GuestPagingWalker(
+            cr0: mode.cr0, cr3: engine.read(UC_X86_REG_CR3), cr4: mode.cr4, efer: mode.efer,
+            pdptes: pdptes, physicalAddressWidth: cpu.physicalAddressWidth, ept: eptWalker(),
+            memory: cpu.memory)
     }
 
     func eptWalker() -> EPTWalker? {
         guard let eptPointer = controls.eptPointer else { return nil }
         let caps = cpu.capabilities?.eptVPIDCapabilitiesOrNone ?? EPTVPIDCapabilities(rawValue: 0)
-        return EPTWalker(eptPointer: eptPointer,
-                         capabilities: .init(executeOnly: caps.contains(.executeOnlyTranslations), pages2MB: caps.contains(.pages2MB),
-                                             pages1GB: caps.contains(.pages1GB), accessedAndDirty: caps.contains(.accessedAndDirtyFlags)),
-                         physicalAddressWidth: cpu.physicalAddressWidth, memory: cpu.memory)
+        return EPTWalker(
+            eptPointer: eptPointer,
+            capabilities: .init(
+                executeOnly: caps.contains(.executeOnlyTranslations), pages2MB: caps.contains(.pages2MB),
+                pages1GB: caps.contains(.pages1GB), accessedAndDirty: caps.contains(.accessedAndDirtyFlags)),
+            physicalAddressWidth: cpu.physicalAddressWidth, memory: cpu.memory)
     }
 
     // MARK: The fill hook
@@ -54,7 +57,8 @@ extension GuestExecution {
             return false
         }
         if host >= UInt64(cpu.memory.size & ~0xFFF) {
-            cpu.reportGuestExecutionProblem("guest page \(hex(linearPage)) maps host-physical \(hex(host)), beyond the emulated memory")
+            cpu.reportGuestExecutionProblem(
+                "guest page \(hex(linearPage)) maps host-physical \(hex(host)), beyond the emulated memory")
             memoryFault = MemoryFault(linearPage: linearPage, access: access, translation: translation)
             return false
         }
@@ -99,12 +103,14 @@ extension GuestExecution {
         }
         switch fault.translation {
         case .pageFault(let errorCode):
-            return deliver(PendingEvent(vector: 14, type: .hardwareException, errorCode: errorCode, faultAddress: exactLinear),
-                           injected: false)
+            return deliver(
+                PendingEvent(vector: 14, type: .hardwareException, errorCode: errorCode, faultAddress: exactLinear),
+                injected: false)
         case .eptViolation(let guestPhysical, let access, let allowed, let translated, let guestPage):
             let physical = translated ? (guestPhysical & ~0xFFF) | (exactLinear & 0xFFF) : guestPhysical
-            return eptViolationExit(guestPhysical: physical, linear: exactLinear, access: access, allowed: allowed,
-                                    translatedAddress: translated, guestPage: guestPage)
+            return eptViolationExit(
+                guestPhysical: physical, linear: exactLinear, access: access, allowed: allowed,
+                translatedAddress: translated, guestPage: guestPage)
         case .eptMisconfiguration(let guestPhysical):
             return ExitInformation(reason: .eptMisconfiguration, guestPhysicalAddress: guestPhysical)
         case .translated:
@@ -117,8 +123,10 @@ extension GuestExecution {
     /// entries' permissions in 5:3, the guest linear address valid (bit 7) with bit 8 telling
     /// an access to the translated address from one to a paging-structure entry, and with the
     /// advanced information capability the guest paging's rights in bits 11:9.
-    func eptViolationExit(guestPhysical: UInt64, linear: UInt64?, access: AccessKind, allowed: AccessRights,
-                          translatedAddress: Bool, guestPage: GuestPageRights?) -> ExitInformation {
+    func eptViolationExit(
+        guestPhysical: UInt64, linear: UInt64?, access: AccessKind, allowed: AccessRights,
+        translatedAddress: Bool, guestPage: GuestPageRights?
+    ) -> ExitInformation {
         let advanced = cpu.capabilities?.eptVPIDCapabilities?.contains(.advancedEPTViolationInformation) ?? false
         let paged = mode.cr0 & ControlRegister0.pg.rawValue != 0
         // The guest paging's rights (bits 11:9) only for an access to the translated address of
@@ -126,12 +134,14 @@ extension GuestExecution {
         let reported = advanced && linear != nil && translatedAddress && paged ? guestPage : nil
         let qualification = EPTViolationQualification(
             read: access == .read, write: access == .write, fetch: access == .fetch,
-            readable: allowed.contains(.read), writable: allowed.contains(.write), executable: allowed.contains(.execute),
+            readable: allowed.contains(.read), writable: allowed.contains(.write),
+            executable: allowed.contains(.execute),
             linearAddressValid: linear != nil, translatedAddress: linear != nil && translatedAddress,
             userModeLinearAddress: reported?.user ?? false, readWriteLinearAddress: reported?.writable ?? false,
             executeDisableLinearAddress: reported?.executeDisable ?? false)
-        return ExitInformation(reason: .eptViolation, qualification: qualification.rawValue, guestLinearAddress: linear,
-                               guestPhysicalAddress: guestPhysical)
+        return ExitInformation(
+            reason: .eptViolation, qualification: qualification.rawValue, guestLinearAddress: linear,
+            guestPhysicalAddress: guestPhysical)
     }
 
     /// Runs the instruction at `rip` once more with `page` mapped to a scratch page and returns
@@ -143,12 +153,15 @@ extension GuestExecution {
         engine.saveSnapshot()
         replay = ReplayState(faultPage: page, scratchPage: scratchPage)
         let me = Unmanaged.passUnretained(self).toOpaque()
-        let memoryHook: @convention(c) (OpaquePointer?, uc_mem_type, UInt64, Int32, Int64, UnsafeMutableRawPointer?) -> Void = {
-            _, type, address, size, _, data in
-            Unmanaged<GuestExecution>.fromOpaque(data!).takeUnretainedValue().replayAccess(type: type, physical: address, size: Int(size))
-        }
-        let hook = engine.addHook(type: uc_hook_type(rawValue: UC_HOOK_MEM_READ.rawValue | UC_HOOK_MEM_WRITE.rawValue),
-                                  callback: unsafeBitCast(memoryHook, to: UnsafeMutableRawPointer.self), userData: me)
+        let memoryHook:
+            @convention(c) (OpaquePointer?, uc_mem_type, UInt64, Int32, Int64, UnsafeMutableRawPointer?) -> Void = {
+                _, type, address, size, _, data in
+                Unmanaged<GuestExecution>.fromOpaque(data!).takeUnretainedValue().replayAccess(
+                    type: type, physical: address, size: Int(size))
+            }
+        let hook = engine.addHook(
+            type: uc_hook_type(rawValue: UC_HOOK_MEM_READ.rawValue | UC_HOOK_MEM_WRITE.rawValue),
+            callback: unsafeBitCast(memoryHook, to: UnsafeMutableRawPointer.self), userData: me)
         engine.flushTLB()
         engine.flushTranslations()
         _ = engine.run(from: rip, count: 1)
@@ -193,7 +206,9 @@ extension GuestExecution {
 
     /// Translates `count` bytes at `linear` for `kind`, byte-exact. `implicitSupervisor`: an
     /// access made by the processor itself (descriptor tables, the TSS), never a user access.
-    func translateLinear(_ linear: UInt64, count: Int, kind: AccessKind, implicitSupervisor: Bool = false) -> GuestAccess {
+    func translateLinear(_ linear: UInt64, count: Int, kind: AccessKind, implicitSupervisor: Bool = false)
+        -> GuestAccess
+    {
         var hosts: [UInt64] = []
         hosts.reserveCapacity(count)
         let user = !implicitSupervisor && mode.cpl == 3
@@ -208,8 +223,10 @@ extension GuestExecution {
             case .pageFault(let errorCode):
                 return .pageFault(errorCode: errorCode, linear: address)
             case .eptViolation(let guestPhysical, let access, let allowed, let translated, let guestPage):
-                return .exit(eptViolationExit(guestPhysical: guestPhysical, linear: address, access: access, allowed: allowed,
-                                              translatedAddress: translated, guestPage: guestPage))
+                return .exit(
+                    eptViolationExit(
+                        guestPhysical: guestPhysical, linear: address, access: access, allowed: allowed,
+                        translatedAddress: translated, guestPage: guestPage))
             case .eptMisconfiguration(let guestPhysical):
                 return .exit(ExitInformation(reason: .eptMisconfiguration, guestPhysicalAddress: guestPhysical))
             }
@@ -219,7 +236,9 @@ extension GuestExecution {
 
     /// Reads guest linear memory; nil when the access would fault.
     func readLinear(_ linear: UInt64, count: Int, implicitSupervisor: Bool = false) -> [UInt8]? {
-        guard case .bytes(let hosts) = translateLinear(linear, count: count, kind: .read, implicitSupervisor: implicitSupervisor)
+        guard
+            case .bytes(let hosts) = translateLinear(
+                linear, count: count, kind: .read, implicitSupervisor: implicitSupervisor)
         else { return nil }
         return hosts.map { cpu.memory.read8($0) }
     }
@@ -229,7 +248,8 @@ extension GuestExecution {
     func reservedPDPTEBitsAfterLoading(cr3: UInt64) -> Bool {
         if mode.stale { refreshMode() }
         guard mode.cr0 & ControlRegister0.pg.rawValue != 0, mode.cr4 & ControlRegister4.pae.rawValue != 0,
-              mode.efer & ExtendedFeatureEnable.lma.rawValue == 0 else { return false }
+            mode.efer & ExtendedFeatureEnable.lma.rawValue == 0
+        else { return false }
         let width = UInt64(cpu.physicalAddressWidth)
         let reserved: UInt64 = PagingStructure.paeDirectoryPointerReserved | (width >= 64 ? 0 : ~UInt64(0) << width)
         for i in 0..<4 {
@@ -251,7 +271,8 @@ extension GuestExecution {
     /// read as guest-physical addresses through the EPT.
     func reloadPDPTEsIfPAE() {
         guard mode.cr0 & ControlRegister0.pg.rawValue != 0, mode.cr4 & ControlRegister4.pae.rawValue != 0,
-              mode.efer & ExtendedFeatureEnable.lma.rawValue == 0 else { return }
+            mode.efer & ExtendedFeatureEnable.lma.rawValue == 0
+        else { return }
         let table = engine.read(UC_X86_REG_CR3) & PagingStructure.paeDirectoryPointerTable
         for i in 0..<4 {
             let address = table + UInt64(i) * 8

@@ -19,23 +19,31 @@ extension GuestExecution {
         (.guestSSSelector, .guestSSBase, .guestSSLimit, .guestSSAccessRights),
         (.guestDSSelector, .guestDSBase, .guestDSLimit, .guestDSAccessRights),
         (.guestFSSelector, .guestFSBase, .guestFSLimit, .guestFSAccessRights),
-        (.guestGSSelector, .guestGSBase, .guestGSLimit, .guestGSAccessRights),
+        (.guestGSSelector, .guestGSBase, .guestGSLimit, .guestGSAccessRights)
     ]
 
     /// LDTR and TR: the engine's table registers and their guest-state fields.
-    static let systemSegmentFields: [(register: uc_x86_reg,
-                                      fields: (selector: VMCSField, base: VMCSField, limit: VMCSField,
-                                               rights: VMCSField))] = [
-        (UC_X86_REG_LDTR, (.guestLDTRSelector, .guestLDTRBase, .guestLDTRLimit, .guestLDTRAccessRights)),
-        (UC_X86_REG_TR, (.guestTRSelector, .guestTRBase, .guestTRLimit, .guestTRAccessRights)),
-    ]
+    static let systemSegmentFields:
+        [(
+            register: uc_x86_reg,
+            fields: (
+                selector: VMCSField, base: VMCSField, limit: VMCSField,
+                rights: VMCSField
+            )
+        )] = [
+            (UC_X86_REG_LDTR, (.guestLDTRSelector, .guestLDTRBase, .guestLDTRLimit, .guestLDTRAccessRights)),
+            (UC_X86_REG_TR, (.guestTRSelector, .guestTRBase, .guestTRLimit, .guestTRAccessRights))
+        ]
 
     // MARK: VM entry
 
     func readControls() -> GuestControls {
-        let primary = PrimaryProcessorBasedControls(rawValue: UInt32(truncatingIfNeeded: field(.primaryProcessorBasedVMExecutionControls)))
-        let secondary = primary.contains(.activateSecondaryControls)
-            ? SecondaryProcessorBasedControls(rawValue: UInt32(truncatingIfNeeded: field(.secondaryProcessorBasedVMExecutionControls)))
+        let primary = PrimaryProcessorBasedControls(
+            rawValue: UInt32(truncatingIfNeeded: field(.primaryProcessorBasedVMExecutionControls)))
+        let secondary =
+            primary.contains(.activateSecondaryControls)
+            ? SecondaryProcessorBasedControls(
+                rawValue: UInt32(truncatingIfNeeded: field(.secondaryProcessorBasedVMExecutionControls)))
             : SecondaryProcessorBasedControls(rawValue: 0)
         let targets: [VMCSField] = [.cr3TargetValue0, .cr3TargetValue1, .cr3TargetValue2, .cr3TargetValue3]
         var controls = GuestControls(
@@ -164,28 +172,40 @@ extension GuestExecution {
     /// LDTR and TR, then ES-GS with their hidden parts, whatever the descriptor tables hold.
     private func loadGuestSegmentAndDescriptorTableRegisters(cr0: UInt64, efer: UInt64, rflags: UInt64) {
         let engine = self.engine
-        engine.writeTable(UC_X86_REG_GDTR, uc_x86_mmr(selector: 0, base: field(.guestGDTRBase),
-                                                     limit: UInt32(truncatingIfNeeded: field(.guestGDTRLimit)), flags: 0))
-        engine.writeTable(UC_X86_REG_IDTR, uc_x86_mmr(selector: 0, base: field(.guestIDTRBase),
-                                                     limit: UInt32(truncatingIfNeeded: field(.guestIDTRLimit)), flags: 0))
+        engine.writeTable(
+            UC_X86_REG_GDTR,
+            uc_x86_mmr(
+                selector: 0, base: field(.guestGDTRBase),
+                limit: UInt32(truncatingIfNeeded: field(.guestGDTRLimit)), flags: 0))
+        engine.writeTable(
+            UC_X86_REG_IDTR,
+            uc_x86_mmr(
+                selector: 0, base: field(.guestIDTRBase),
+                limit: UInt32(truncatingIfNeeded: field(.guestIDTRLimit)), flags: 0))
         for (register, fields) in Self.systemSegmentFields {
-            let cache = SegmentCache(selector: UInt16(truncatingIfNeeded: field(fields.selector)), base: field(fields.base),
-                                     limit: UInt32(truncatingIfNeeded: field(fields.limit)),
-                                     accessRights: UInt32(truncatingIfNeeded: field(fields.rights)))
-            engine.writeTable(register, uc_x86_mmr(selector: cache.selector, base: cache.base, limit: cache.limit,
-                                                   flags: cache.flags))
+            let cache = SegmentCache(
+                selector: UInt16(truncatingIfNeeded: field(fields.selector)), base: field(fields.base),
+                limit: UInt32(truncatingIfNeeded: field(fields.limit)),
+                accessRights: UInt32(truncatingIfNeeded: field(fields.rights)))
+            engine.writeTable(
+                register,
+                uc_x86_mmr(
+                    selector: cache.selector, base: cache.base, limit: cache.limit,
+                    flags: cache.flags))
         }
         engine.loadContext()
         for (index, fields) in Self.segmentFields.enumerated() {
-            let cache = SegmentCache(selector: UInt16(truncatingIfNeeded: field(fields.selector)), base: field(fields.base),
-                                     limit: UInt32(truncatingIfNeeded: field(fields.limit)),
-                                     accessRights: UInt32(truncatingIfNeeded: field(fields.rights)))
+            let cache = SegmentCache(
+                selector: UInt16(truncatingIfNeeded: field(fields.selector)), base: field(fields.base),
+                limit: UInt32(truncatingIfNeeded: field(fields.limit)),
+                accessRights: UInt32(truncatingIfNeeded: field(fields.rights)))
             engine.setSegment(SegmentRegister(rawValue: index)!, cache)
         }
         engine.efer = efer
-        engine.recomputeSegmentHiddenFlags(protectedMode: cr0 & ControlRegister0.pe.rawValue != 0,
-                                           longModeActive: efer & ExtendedFeatureEnable.lma.rawValue != 0,
-                                           virtual8086: rflags & RFLAGS.vm.rawValue != 0)
+        engine.recomputeSegmentHiddenFlags(
+            protectedMode: cr0 & ControlRegister0.pe.rawValue != 0,
+            longModeActive: efer & ExtendedFeatureEnable.lma.rawValue != 0,
+            virtual8086: rflags & RFLAGS.vm.rawValue != 0)
         engine.storeContext()
     }
 
@@ -199,7 +219,12 @@ extension GuestExecution {
         blockingByNMI = interruptibility & 8 != 0
         activityState = UInt32(truncatingIfNeeded: field(.guestActivityState))
         if activityState > 1 {
-            cpu.reportGuestExecutionProblem("activity state \(activityState) (shutdown or wait-for-SIPI) is not modelled; the guest runs as if active")
+            cpu.reportGuestExecutionProblem(
+                """
+                activity state \(activityState) (shutdown or wait-for-SIPI) is not modelled; the guest runs as if \
+                active
+                """
+            )
             activityState = 0
         }
         preemptionTimerStart = timestampCounter
@@ -218,8 +243,10 @@ extension GuestExecution {
     /// SDM 27.3.2.4, loading page-directory-pointer-table entries for PAE paging: from the VMCS
     /// with EPT, else from memory as MOV to CR3 loads them.
     private func loadGuestPDPTEs(cr0: UInt64, efer: UInt64) {
-        guard cr0 & ControlRegister0.pg.rawValue != 0 && mode.cr4 & ControlRegister4.pae.rawValue != 0
-            && efer & ExtendedFeatureEnable.lma.rawValue == 0 else { return }
+        guard
+            cr0 & ControlRegister0.pg.rawValue != 0 && mode.cr4 & ControlRegister4.pae.rawValue != 0
+                && efer & ExtendedFeatureEnable.lma.rawValue == 0
+        else { return }
         if controls.eptPointer != nil {
             pdptes = [field(.guestPDPTE0), field(.guestPDPTE1), field(.guestPDPTE2), field(.guestPDPTE3)]
         } else {
@@ -238,7 +265,9 @@ extension GuestExecution {
             let msr = cpu.memory.read32(entryAddress)
             let value = cpu.memory.read64(entryAddress + 8)
             if !writeGuestMSR(msr, value) {
-                cpu.reportGuestExecutionProblem("VM-entry MSR-load entry " + String(index + 1) + " (MSR " + hex(msr) + ") was refused after passing the checks")
+                cpu.reportGuestExecutionProblem(
+                    "VM-entry MSR-load entry " + String(index + 1) + " (MSR " + hex(msr)
+                        + ") was refused after passing the checks")
             }
         }
     }
@@ -322,7 +351,8 @@ extension GuestExecution {
     /// RSP and RFLAGS; with IA32_VMX_MISC[5], IA32_EFER.LMA into the "IA-32e mode guest"
     /// control (SDM 28.2). Returns what the emulated CPU's own registers take over.
     private func saveGuestControlRegistersAndMSRs()
-        -> (cr0: UInt64, cr3: UInt64, cr4: UInt64, efer: UInt64, rflags: UInt64) {
+        -> (cr0: UInt64, cr3: UInt64, cr4: UInt64, efer: UInt64, rflags: UInt64)
+    {
         let engine = self.engine
         let exitControls = controls.exitControls
         let cr0 = engine.read(UC_X86_REG_CR0), cr3 = engine.read(UC_X86_REG_CR3), cr4 = engine.read(UC_X86_REG_CR4)
@@ -333,7 +363,8 @@ extension GuestExecution {
             store(engine.read(UC_X86_REG_DR7), .guestDR7)
             store(cpu.msrs[MSR.ia32DebugCtl.rawValue] ?? 0, .guestIA32DebugCtl)
         }
-        let rsp = engine.read(UC_X86_REG_RSP), rip = engine.read(UC_X86_REG_RIP), rflags = engine.read(UC_X86_REG_RFLAGS)
+        let rsp = engine.read(UC_X86_REG_RSP), rip = engine.read(UC_X86_REG_RIP),
+            rflags = engine.read(UC_X86_REG_RFLAGS)
         store(rsp, .guestRSP)
         store(rip, .guestRIP)
         store(rflags, .guestRFLAGS)
@@ -372,7 +403,8 @@ extension GuestExecution {
             store(ticks >= preemptionTimerValue ? 0 : preemptionTimerValue - ticks, .vmxPreemptionTimerValue)
         }
         if controls.eptPointer != nil && cr0 & ControlRegister0.pg.rawValue != 0
-            && cr4 & ControlRegister4.pae.rawValue != 0 && efer & ExtendedFeatureEnable.lma.rawValue == 0 {
+            && cr4 & ControlRegister4.pae.rawValue != 0 && efer & ExtendedFeatureEnable.lma.rawValue == 0
+        {
             for (index, pdpteField) in [VMCSField.guestPDPTE0, .guestPDPTE1, .guestPDPTE2, .guestPDPTE3].enumerated() {
                 store(pdptes[index], pdpteField)
             }
@@ -392,8 +424,9 @@ extension GuestExecution {
         if let errorCode = exit.vectoring?.errorCode { store(UInt64(errorCode), .idtVectoringErrorCode) }
         if let length = exit.instructionLength { store(UInt64(length), .vmExitInstructionLength) }
         if let information = exit.instructionInformation { store(UInt64(information), .vmExitInstructionInformation) }
-        store(field(.vmEntryInterruptionInformation) & ~UInt64(VMEntryInterruptionInformation.valid),
-              .vmEntryInterruptionInformation)
+        store(
+            field(.vmEntryInterruptionInformation) & ~UInt64(VMEntryInterruptionInformation.valid),
+            .vmEntryInterruptionInformation)
     }
 
     /// SDM 28.4, saving MSRs: the VM-exit MSR-store list.

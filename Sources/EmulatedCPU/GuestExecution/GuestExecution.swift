@@ -220,19 +220,31 @@ final class GuestExecution {
 
     private func installHooks(_ engine: UnicornEngine) {
         let me = Unmanaged.passUnretained(self).toOpaque()
-        let code: @convention(c) (OpaquePointer?, UInt64, UInt32, UnsafeMutableRawPointer?) -> Void = { _, address, size, data in
-            Unmanaged<GuestExecution>.fromOpaque(data!).takeUnretainedValue().beforeInstruction(linear: address, length: Int(size))
+        let code: @convention(c) (OpaquePointer?, UInt64, UInt32, UnsafeMutableRawPointer?) -> Void = {
+            _, address, size, data in
+            Unmanaged<GuestExecution>.fromOpaque(data!).takeUnretainedValue().beforeInstruction(
+                linear: address, length: Int(size))
         }
         let interrupt: @convention(c) (OpaquePointer?, UInt32, UnsafeMutableRawPointer?) -> Void = { _, vector, data in
             Unmanaged<GuestExecution>.fromOpaque(data!).takeUnretainedValue().unicornRaised(vector: vector)
         }
-        let fill: @convention(c) (OpaquePointer?, UInt64, uc_mem_type, UnsafeMutablePointer<uc_tlb_entry>?, UnsafeMutableRawPointer?) -> Bool = {
-            _, address, type, entry, data in
-            Unmanaged<GuestExecution>.fromOpaque(data!).takeUnretainedValue().fillTLB(linearPage: address, type: type, entry: entry!)
-        }
-        hooks.append(engine.addHook(type: UC_HOOK_CODE, callback: unsafeBitCast(code, to: UnsafeMutableRawPointer.self), userData: me))
-        hooks.append(engine.addHook(type: UC_HOOK_INTR, callback: unsafeBitCast(interrupt, to: UnsafeMutableRawPointer.self), userData: me))
-        hooks.append(engine.addHook(type: UC_HOOK_TLB_FILL, callback: unsafeBitCast(fill, to: UnsafeMutableRawPointer.self), userData: me))
+        let fill:
+            @convention(c) (
+                OpaquePointer?, UInt64, uc_mem_type, UnsafeMutablePointer<uc_tlb_entry>?, UnsafeMutableRawPointer?
+            ) -> Bool = {
+                _, address, type, entry, data in
+                Unmanaged<GuestExecution>.fromOpaque(data!).takeUnretainedValue().fillTLB(
+                    linearPage: address, type: type, entry: entry!)
+            }
+        hooks.append(
+            engine.addHook(
+                type: UC_HOOK_CODE, callback: unsafeBitCast(code, to: UnsafeMutableRawPointer.self), userData: me))
+        hooks.append(
+            engine.addHook(
+                type: UC_HOOK_INTR, callback: unsafeBitCast(interrupt, to: UnsafeMutableRawPointer.self), userData: me))
+        hooks.append(
+            engine.addHook(
+                type: UC_HOOK_TLB_FILL, callback: unsafeBitCast(fill, to: UnsafeMutableRawPointer.self), userData: me))
     }
 
     // MARK: The run loop
@@ -260,11 +272,14 @@ final class GuestExecution {
         // or breakpoints (B3-B0) pending in the guest-state area are delivered as a #DB trap
         // before the first instruction, DR6 saying which (unless blocking by MOV SS defers it).
         if pending == nil, activityState == 0, !blockingByMovSS {
-            let debug = cpu.currentVMCSFieldValue(.guestPendingDebugExceptions)
+            let debug =
+                cpu.currentVMCSFieldValue(.guestPendingDebugExceptions)
                 & (GuestPendingDebugExceptions.breakpointConditions | GuestPendingDebugExceptions.bs)
             if debug != 0 {
                 engine.write(UC_X86_REG_DR6, (engine.read(UC_X86_REG_DR6) & ~0xF) | debug)
-                if let exit = deliver(PendingEvent(vector: 1, type: .hardwareException, debugBits: debug), injected: false) {
+                if let exit = deliver(
+                    PendingEvent(vector: 1, type: .hardwareException, debugBits: debug), injected: false)
+                {
                     finishVMExit(exit, registers: &registers)
                     return
                 }
@@ -297,7 +312,8 @@ final class GuestExecution {
             case .emulate(let decoded, let length):
                 return emulate(decoded, length: length)
             case .fault(let vector, let errorCode):
-                return deliver(PendingEvent(vector: vector, type: .hardwareException, errorCode: errorCode), injected: false)
+                return deliver(
+                    PendingEvent(vector: vector, type: .hardwareException, errorCode: errorCode), injected: false)
             case .deliverExternalInterrupt(let vector):
                 return deliver(PendingEvent(vector: vector, type: .externalInterrupt), injected: false)
             case .unicornException(let vector):
@@ -323,7 +339,8 @@ final class GuestExecution {
             return deliver(PendingEvent(vector: 6, type: .hardwareException), injected: false)
         default:
             let rip = engine.read(UC_X86_REG_RIP)
-            cpu.reportGuestExecutionProblem("Unicorn stopped with \(String(cString: uc_strerror(error))) at RIP \(hex(rip))")
+            cpu.reportGuestExecutionProblem(
+                "Unicorn stopped with \(String(cString: uc_strerror(error))) at RIP \(hex(rip))")
             return ExitInformation(reason: Self.emulationLimitReason)
         }
     }
@@ -344,7 +361,9 @@ final class GuestExecution {
         let rip = linear &- mode.csBase
         // A fetch fault met while Unicorn translated the block ahead: stop at the instruction
         // that reaches the faulting page, so that the fault is reported there.
-        if let page = fetchFaultPage, (linear &+ UInt64(max(length, 1)) &- 1) & ~0xFFF >= page || linear & ~0xFFF == page {
+        if let page = fetchFaultPage,
+            (linear &+ UInt64(max(length, 1)) &- 1) & ~0xFFF >= page || linear & ~0xFFF == page
+        {
             fetchFaultPage = nil
             stopWith(.fetchFaultReached)
             return
@@ -383,7 +402,8 @@ final class GuestExecution {
     static let attentionOpcodes: [Bool] = {
         var table = [Bool](repeating: false, count: 256)
         for opcode in [0x0F, 0xF4, 0xCC, 0xCD, 0xCE, 0xF1, 0xFB, 0xCF, 0x17, 0x8E, 0x90, 0x9A, 0xCA, 0xCB, 0xEA, 0xFF]
-            + Array(0xE4...0xE7) + Array(0xEC...0xEF) + Array(0x6C...0x6F) {
+            + Array(0xE4...0xE7) + Array(0xEC...0xEF) + Array(0x6C...0x6F)
+        {
             table[opcode] = true
         }
         return table

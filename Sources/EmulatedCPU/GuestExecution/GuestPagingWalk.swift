@@ -15,8 +15,9 @@ enum LinearTranslation: Equatable {
     case pageFault(errorCode: UInt32)
     /// An EPT violation at `guestPhysical`; `translatedAddress` is false when the access was to
     /// a guest paging-structure entry (exit qualification bit 8 = 0).
-    case eptViolation(guestPhysical: UInt64, access: AccessKind, allowed: AccessRights, translatedAddress: Bool,
-                      guestPage: GuestPageRights?)
+    case eptViolation(
+        guestPhysical: UInt64, access: AccessKind, allowed: AccessRights, translatedAddress: Bool,
+        guestPage: GuestPageRights?)
     case eptMisconfiguration(guestPhysical: UInt64)
 }
 
@@ -57,7 +58,8 @@ struct GuestPagingWalker {
     private var writeProtect: Bool { cr0 & ControlRegister0.wp.rawValue != 0 }
     private var smep: Bool { cr4 & ControlRegister4.smep.rawValue != 0 }
     private var maxPhysicalMask: UInt64 {
-        physicalAddressWidth >= 52 ? PageFrame.addressMask
+        physicalAddressWidth >= 52
+            ? PageFrame.addressMask
             : ((UInt64(1) << UInt64(physicalAddressWidth)) - 1) & ~PageFrame.offsetMask
     }
 
@@ -82,12 +84,14 @@ struct GuestPagingWalker {
     func translate(_ linear: UInt64, kind: AccessKind, user: Bool, setFlags: Bool = true) -> LinearTranslation {
         guard pagingEnabled else {
             let address = longMode ? linear : linear & 0xFFFF_FFFF
-            return finish(guestPhysical: address, kind: kind, rights: .unpaged, user: user, dirty: true, setFlags: setFlags)
+            return finish(
+                guestPhysical: address, kind: kind, rights: .unpaged, user: user, dirty: true, setFlags: setFlags)
         }
         var errorBase: UInt32 = (kind == .write ? PageFaultError.write : 0) | (user ? PageFaultError.user : 0)
         if kind == .fetch && (nxe || smep) { errorBase |= PageFaultError.fetch }
         let walk = Walk(errorBase: errorBase)
-        return pae ? translateWide(linear, walk, kind: kind, user: user, setFlags: setFlags)
+        return pae
+            ? translateWide(linear, walk, kind: kind, user: user, setFlags: setFlags)
             : translate32Bit(linear, walk, kind: kind, user: user, setFlags: setFlags)
     }
 
@@ -99,8 +103,10 @@ struct GuestPagingWalker {
         case .translated(let host, _):
             return .success(wide ? memory.read64(host) : UInt64(memory.read32(host)))
         case .violation(let allowed):
-            return .failure(.eptViolation(guestPhysical: address, access: .read, allowed: allowed,
-                                          translatedAddress: false, guestPage: nil))
+            return .failure(
+                .eptViolation(
+                    guestPhysical: address, access: .read, allowed: allowed,
+                    translatedAddress: false, guestPage: nil))
         case .misconfiguration:
             return .failure(.eptMisconfiguration(guestPhysical: address))
         }
@@ -116,8 +122,10 @@ struct GuestPagingWalker {
     }
 
     /// 32-bit paging (SDM Vol. 3A 4.3): CR3 -> PDE (a 4-MiB page with CR4.PSE and PS) -> PTE.
-    private func translate32Bit(_ linear: UInt64, _ start: Walk, kind: AccessKind, user: Bool,
-                                setFlags: Bool) -> LinearTranslation {
+    private func translate32Bit(
+        _ linear: UInt64, _ start: Walk, kind: AccessKind, user: Bool,
+        setFlags: Bool
+    ) -> LinearTranslation {
         var walk = start
         let directory = cr3 & PageFrame.addressMask32
         let pdeAddress = directory + ((linear >> 22) & PagingStructure.indexMask32) * 4
@@ -131,12 +139,15 @@ struct GuestPagingWalker {
         if pde & PageTableEntry.pageSize.rawValue != 0 && cr4 & ControlRegister4.pse.rawValue != 0 {
             // PSE-36: bits 20:13 give physical-address bits 39:32; bit 21 reserved.
             let high = ((pde >> 13) & 0xFF) << 32
-            if pde & PagingStructure.largePageReserved32 != 0 || high & ~maxPhysicalMask != 0 && physicalAddressWidth < 40 {
+            if pde & PagingStructure.largePageReserved32 != 0
+                || high & ~maxPhysicalMask != 0 && physicalAddressWidth < 40
+            {
                 return .pageFault(errorCode: walk.errorBase | PageFaultError.present | PageFaultError.reserved)
             }
             let address = (pde & PagingStructure.largePageFrame32) | high | (linear & PagingStructure.largePageOffset32)
-            return check(guestPhysical: address, entries: walk.entries, rights: walk.rights, kind: kind, user: user,
-                         errorBase: walk.errorBase, setFlags: setFlags)
+            return check(
+                guestPhysical: address, entries: walk.entries, rights: walk.rights, kind: kind, user: user,
+                errorBase: walk.errorBase, setFlags: setFlags)
         }
         let pteAddress = (pde & PageFrame.addressMask32) + ((linear >> 12) & PagingStructure.indexMask32) * 4
         let pte: UInt64
@@ -146,16 +157,19 @@ struct GuestPagingWalker {
         }
         guard pte & PageTableEntry.present.rawValue != 0 else { return .pageFault(errorCode: walk.errorBase) }
         accumulate(pte, at: pteAddress, into: &walk)
-        return check(guestPhysical: (pte & PageFrame.addressMask32) | (linear & PageFrame.offsetMask),
-                     entries: walk.entries, rights: walk.rights, kind: kind, user: user, errorBase: walk.errorBase,
-                     setFlags: setFlags)
+        return check(
+            guestPhysical: (pte & PageFrame.addressMask32) | (linear & PageFrame.offsetMask),
+            entries: walk.entries, rights: walk.rights, kind: kind, user: user, errorBase: walk.errorBase,
+            setFlags: setFlags)
     }
 
     /// PAE paging (SDM Vol. 3A 4.4: a PDPTE register, then PDE and PTE) and 4-level and 5-level
     /// paging (4.5: CR3, then PML5E, PML4E, PDPTE, PDE, PTE), with 8-byte entries whose reserved
     /// bits fault (4.4.2, 4.5.4).
-    private func translateWide(_ linear: UInt64, _ start: Walk, kind: AccessKind, user: Bool,
-                               setFlags: Bool) -> LinearTranslation {
+    private func translateWide(
+        _ linear: UInt64, _ start: Walk, kind: AccessKind, user: Bool,
+        setFlags: Bool
+    ) -> LinearTranslation {
         var walk = start
         // Reserved bits of 64-bit entries: above MAXPHYADDR (bits 51:M), and bit 63 without NXE.
         let reservedHigh = PageFrame.addressMask & ~maxPhysicalMask | (nxe ? 0 : PageTableEntry.executeDisable.rawValue)
@@ -192,8 +206,9 @@ struct GuestPagingWalker {
             accumulate(entry, at: entryAddress, into: &walk)
             if level == 1 || (large && level <= 3) {
                 let frame = entry & maxPhysicalMask & ~((UInt64(1) << shift) - 1)
-                return check(guestPhysical: frame | (linear & ((UInt64(1) << shift) - 1)), entries: walk.entries,
-                             rights: walk.rights, kind: kind, user: user, errorBase: walk.errorBase, setFlags: setFlags)
+                return check(
+                    guestPhysical: frame | (linear & ((UInt64(1) << shift) - 1)), entries: walk.entries,
+                    rights: walk.rights, kind: kind, user: user, errorBase: walk.errorBase, setFlags: setFlags)
             }
             table = entry & maxPhysicalMask
             level -= 1
@@ -202,8 +217,10 @@ struct GuestPagingWalker {
 
     /// The access-rights check of SDM 4.6, then the accessed/dirty flags, then the EPT
     /// translation of the final guest-physical address.
-    private func check(guestPhysical: UInt64, entries: [(address: UInt64, value: UInt64)], rights: GuestPageRights,
-                       kind: AccessKind, user: Bool, errorBase: UInt32, setFlags: Bool) -> LinearTranslation {
+    private func check(
+        guestPhysical: UInt64, entries: [(address: UInt64, value: UInt64)], rights: GuestPageRights,
+        kind: AccessKind, user: Bool, errorBase: UInt32, setFlags: Bool
+    ) -> LinearTranslation {
         let protection = errorBase | PageFaultError.present
         switch kind {
         case .read:
@@ -227,36 +244,47 @@ struct GuestPagingWalker {
                 if updated != value {
                     switch translateGuestPhysical(address, access: .write, setFlags: true) {
                     case .translated(let host, _):
-                        if pae { memory.write64(host, updated) } else { memory.write32(host, UInt32(truncatingIfNeeded: updated)) }
+                        if pae {
+                            memory.write64(host, updated)
+                        } else {
+                            memory.write32(host, UInt32(truncatingIfNeeded: updated))
+                        }
                     case .violation(let allowed):
-                        return .eptViolation(guestPhysical: address, access: .write, allowed: allowed, translatedAddress: false,
-                                             guestPage: nil)
+                        return .eptViolation(
+                            guestPhysical: address, access: .write, allowed: allowed, translatedAddress: false,
+                            guestPage: nil)
                     case .misconfiguration:
                         return .eptMisconfiguration(guestPhysical: address)
                     }
                 }
             }
         }
-        return finish(guestPhysical: guestPhysical, kind: kind, rights: rights, user: user,
-                      dirty: dirty || kind == .write, setFlags: setFlags)
+        return finish(
+            guestPhysical: guestPhysical, kind: kind, rights: rights, user: user,
+            dirty: dirty || kind == .write, setFlags: setFlags)
     }
 
-    private func finish(guestPhysical: UInt64, kind: AccessKind, rights: GuestPageRights, user: Bool, dirty: Bool,
-                        setFlags: Bool) -> LinearTranslation {
+    private func finish(
+        guestPhysical: UInt64, kind: AccessKind, rights: GuestPageRights, user: Bool, dirty: Bool,
+        setFlags: Bool
+    ) -> LinearTranslation {
         switch translateGuestPhysical(guestPhysical, access: kind, setFlags: setFlags) {
         case .translated(let host, let eptAllowed):
             // What the TLB entry may allow at this privilege without another walk.
             var allowed: AccessRights = []
             if !user || rights.user { allowed.insert(.read) }
-            if dirty && (user ? rights.user && rights.writable : rights.writable || !writeProtect) { allowed.insert(.write) }
+            if dirty && (user ? rights.user && rights.writable : rights.writable || !writeProtect) {
+                allowed.insert(.write)
+            }
             if !rights.executeDisable && (user ? rights.user : !(rights.user && smep && pagingEnabled)) {
                 allowed.insert(.execute)
             }
             allowed.formIntersection(eptAllowed)
             return .translated(guestPhysical: guestPhysical, hostPhysical: host, allowed: allowed, guestPage: rights)
         case .violation(let allowed):
-            return .eptViolation(guestPhysical: guestPhysical, access: kind, allowed: allowed, translatedAddress: true,
-                                 guestPage: rights)
+            return .eptViolation(
+                guestPhysical: guestPhysical, access: kind, allowed: allowed, translatedAddress: true,
+                guestPage: rights)
         case .misconfiguration:
             return .eptMisconfiguration(guestPhysical: guestPhysical)
         }

@@ -139,8 +139,9 @@ private struct InstructionBytes {
     var addressSizeOverride = false
     /// The REX prefix byte, 0 when there is none.
     var rex: UInt8 = 0
-    var result = DecodedInstruction(operation: .other, operandSize: 4, addressSize: 4, segmentOverride: nil,
-                                    repeatPrefix: false, repeatNotEqualPrefix: false, lockPrefix: false, modRM: nil)
+    var result = DecodedInstruction(
+        operation: .other, operandSize: 4, addressSize: 4, segmentOverride: nil,
+        repeatPrefix: false, repeatNotEqualPrefix: false, lockPrefix: false, modRM: nil)
 
     init(codeSize: CodeSize, byte: @escaping (Int) -> UInt8?) {
         self.codeSize = codeSize
@@ -247,8 +248,9 @@ private struct InstructionBytes {
             disp = d
         }
         let stackBased = base == 5
-        return MemoryOperand(base: base, index: index, scale: 1, displacement: disp, ripRelative: false,
-                             segment: result.segmentOverride ?? (stackBased ? .ss : .ds))
+        return MemoryOperand(
+            base: base, index: index, scale: 1, displacement: disp, ripRelative: false,
+            segment: result.segmentOverride ?? (stackBased ? .ss : .ds))
     }
 
     /// The 32- and 64-bit addressing forms, with SIB (SDM Vol. 2A Tables 2-2, 2-3; 2.2.1.6
@@ -279,8 +281,9 @@ private struct InstructionBytes {
             disp = d
         }
         let stackBased = base.map { $0 & 7 == 4 || $0 & 7 == 5 } ?? false
-        return MemoryOperand(base: base, index: index, scale: scale, displacement: disp, ripRelative: ripRelative,
-                             segment: result.segmentOverride ?? (stackBased ? .ss : .ds))
+        return MemoryOperand(
+            base: base, index: index, scale: scale, displacement: disp, ripRelative: ripRelative,
+            segment: result.segmentOverride ?? (stackBased ? .ss : .ds))
     }
 
     // MARK: Opcode (SDM Vol. 2A 2.1.2; Appendix A opcode maps)
@@ -310,8 +313,9 @@ private struct InstructionBytes {
         case 0xE4, 0xE5, 0xE6, 0xE7:
             guard let port = byte(offset) else { return false }
             offset += 1
-            result.operation = .io(port: UInt16(port), size: opcode & 1 == 0 ? 1 : ioSize, isIn: opcode < 0xE6,
-                                   isString: false)
+            result.operation = .io(
+                port: UInt16(port), size: opcode & 1 == 0 ? 1 : ioSize, isIn: opcode < 0xE6,
+                isString: false)
         case 0xEC, 0xED, 0xEE, 0xEF:
             result.operation = .io(port: nil, size: opcode & 1 == 0 ? 1 : ioSize, isIn: opcode < 0xEE, isString: false)
         case 0x6C, 0x6D, 0x6E, 0x6F:
@@ -319,7 +323,7 @@ private struct InstructionBytes {
         case 0x90 where result.repeatPrefix:
             result.operation = .pause
         case 0x9A where codeSize != .bits64, 0xEA where codeSize != .bits64:
-            offset += result.operandSize + 2        // ptr16:16 or ptr16:32
+            offset += result.operandSize + 2  // ptr16:16 or ptr16:32
             result.operation = .farTransfer(call: opcode == 0x9A, memory: nil)
         case 0x9A, 0xCA, 0xCB, 0xEA:
             result.operation = .modeChange
@@ -368,7 +372,9 @@ private struct InstructionBytes {
         case 0x01: decodeGroup7()
         case 0x78, 0x79:
             // VMREAD (78) / VMWRITE (79) without a mandatory prefix.
-            guard !operandSizePrefix, !result.repeatPrefix, !result.repeatNotEqualPrefix, let m = modRM() else { return }
+            guard !operandSizePrefix, !result.repeatPrefix, !result.repeatNotEqualPrefix, let m = modRM() else {
+                return
+            }
             result.modRM = m
             result.operation = .vmx(opcode == 0x78 ? .vmread : .vmwrite)
         case 0xC7: decodeGroup9()
@@ -456,9 +462,13 @@ private struct InstructionBytes {
         if case .memory = m.rm { isMemory = true } else { isMemory = false }
         switch (m.reg & 7, isMemory) {
         case (6, true):
-            if result.repeatPrefix { result.operation = .vmx(.vmxon) }
-            else if operandSizePrefix { result.operation = .vmx(.vmclear) }
-            else { result.operation = .vmx(.vmptrld) }
+            if result.repeatPrefix {
+                result.operation = .vmx(.vmxon)
+            } else if operandSizePrefix {
+                result.operation = .vmx(.vmclear)
+            } else {
+                result.operation = .vmx(.vmptrld)
+            }
         case (7, true):
             if !result.repeatPrefix && !operandSizePrefix { result.operation = .vmx(.vmptrst) }
         case (6, false):

@@ -15,7 +15,7 @@
 // `ContextLayout`); the engine refuses to start if the probe fails.
 import CUnicorn
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The hidden part of a segment register as QEMU keeps it: the selector, base, limit, and the
@@ -118,7 +118,9 @@ final class UnicornEngine {
         try Self.check("uc_ctl(CPU_MODEL)", swiftvmx_uc_set_cpu_model(engine, Int32(UC_CPU_X86_HASWELL.rawValue)))
         let pages = memory.size & ~0xFFF
         if pages > 0 {
-            try Self.check("uc_mem_map_ptr", uc_mem_map_ptr(engine, 0, UInt64(pages), UInt32(UC_PROT_ALL.rawValue), memory.baseAddress))
+            try Self.check(
+                "uc_mem_map_ptr",
+                uc_mem_map_ptr(engine, 0, UInt64(pages), UInt32(UC_PROT_ALL.rawValue), memory.baseAddress))
         }
         // One page of Unicorn's own beyond the emulated memory: the scratch page.
         scratchPage = UInt64((memory.size + 0xFFF) & ~0xFFF)
@@ -145,7 +147,9 @@ final class UnicornEngine {
 
     /// Finds the offsets of `ContextLayout` by writing sentinel values through the register
     /// API and searching the saved context for them.
-    private static func probeLayout(engine: OpaquePointer, context: OpaquePointer) throws(UnicornFailure) -> ContextLayout {
+    private static func probeLayout(engine: OpaquePointer, context: OpaquePointer) throws(UnicornFailure)
+        -> ContextLayout
+    {
         let raxSentinel: UInt64 = 0x5157_4D58_0000_0001
         let ldtBaseSentinel: UInt64 = 0x5157_4D58_0000_0002
         let dr0Sentinel: UInt64 = 0x5157_4D58_0000_0003
@@ -170,7 +174,8 @@ final class UnicornEngine {
             return nil
         }
         guard let data = find(raxSentinel), let ldtBase = find(ldtBaseSentinel), let dr0Offset = find(dr0Sentinel),
-              let eferOffset = find(0xD01) ?? find(0x901) else {
+            let eferOffset = find(0xD01) ?? find(0x901)
+        else {
             throw .layout("sentinel values not found in the saved CPU context")
         }
         // ldt follows segs[6] (6 x 24 bytes); its base is at +8.
@@ -184,10 +189,15 @@ final class UnicornEngine {
         let efer = bytes.loadUnaligned(fromByteOffset: eferOffset, as: UInt64.self) & 0x901
         // After reset in 64-bit mode QEMU has LMA and CS64 set; DR6 reads its fixed ones.
         guard flags & (HiddenFlags.lma | HiddenFlags.cs64) == HiddenFlags.lma | HiddenFlags.cs64,
-              ldtSelector == 0x5A5A, dr6 == 0xFFFF_0FF0, efer == 0x901
-        else { throw .layout("unexpected CPUX86State layout (hflags \(flags), ldt selector \(ldtSelector), dr6 \(dr6), efer \(efer))") }
-        return ContextLayout(data: data, segments: segments - data, hiddenFlags: hiddenFlags - data,
-                             errorCode: errorCode - data, efer: eferOffset - data)
+            ldtSelector == 0x5A5A, dr6 == 0xFFFF_0FF0, efer == 0x901
+        else {
+            throw .layout(
+                "unexpected CPUX86State layout (hflags \(flags), ldt selector \(ldtSelector), dr6 \(dr6), efer \(efer))"
+            )
+        }
+        return ContextLayout(
+            data: data, segments: segments - data, hiddenFlags: hiddenFlags - data,
+            errorCode: errorCode - data, efer: eferOffset - data)
     }
 
     // MARK: Registers
@@ -240,10 +250,11 @@ final class UnicornEngine {
 
     func segment(_ register: SegmentRegister) -> SegmentCache {
         let record = contextData + layout.segments + 24 * register.rawValue
-        return SegmentCache(selector: UInt16(truncatingIfNeeded: record.loadUnaligned(as: UInt32.self)),
-                            base: record.loadUnaligned(fromByteOffset: 8, as: UInt64.self),
-                            limit: record.loadUnaligned(fromByteOffset: 16, as: UInt32.self),
-                            flags: record.loadUnaligned(fromByteOffset: 20, as: UInt32.self))
+        return SegmentCache(
+            selector: UInt16(truncatingIfNeeded: record.loadUnaligned(as: UInt32.self)),
+            base: record.loadUnaligned(fromByteOffset: 8, as: UInt64.self),
+            limit: record.loadUnaligned(fromByteOffset: 16, as: UInt32.self),
+            flags: record.loadUnaligned(fromByteOffset: 20, as: UInt32.self))
     }
 
     func setSegment(_ register: SegmentRegister, _ cache: SegmentCache) {
@@ -275,8 +286,10 @@ final class UnicornEngine {
     /// the right mode. Call between `loadContext` and `storeContext`.
     func recomputeSegmentHiddenFlags(protectedMode: Bool, longModeActive: Bool, virtual8086: Bool) {
         let cs = segment(.cs), ss = segment(.ss)
-        var flags = hiddenFlags & ~(HiddenFlags.cpl | HiddenFlags.cs32 | HiddenFlags.ss32 | HiddenFlags.addseg
-                                    | HiddenFlags.pe | HiddenFlags.lma | HiddenFlags.cs64)
+        var flags =
+            hiddenFlags
+            & ~(HiddenFlags.cpl | HiddenFlags.cs32 | HiddenFlags.ss32 | HiddenFlags.addseg
+            | HiddenFlags.pe | HiddenFlags.lma | HiddenFlags.cs64)
         if protectedMode { flags |= HiddenFlags.pe }
         if longModeActive { flags |= HiddenFlags.lma }
         flags |= UInt32(ss.dpl)

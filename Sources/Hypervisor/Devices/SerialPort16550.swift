@@ -22,7 +22,7 @@ public struct SerialPort16550: Sendable {
 
     public init() {}
 
-    static let lineStatusTransmitterEmpty: UInt8 = 0x60     // THRE | TEMT
+    static let lineStatusTransmitterEmpty: UInt8 = 0x60  // THRE | TEMT
     var dlab: Bool { lineControl & 0x80 != 0 }
 
     public static func handles(port: UInt16) -> Bool { port >= base && port < base + portCount }
@@ -32,7 +32,7 @@ public struct SerialPort16550: Sendable {
         switch offset {
         case 0: return dlab ? UInt8(truncatingIfNeeded: divisor) : 0
         case 1: return dlab ? UInt8(truncatingIfNeeded: divisor >> 8) : interruptEnable
-        case 2: return fifoControl & 1 != 0 ? 0xC1 : 0x01     // no interrupt pending; FIFOs as set
+        case 2: return fifoControl & 1 != 0 ? 0xC1 : 0x01  // no interrupt pending; FIFOs as set
         case 3: return lineControl
         case 4: return modemControl
         case 5: return Self.lineStatusTransmitterEmpty
@@ -61,7 +61,7 @@ public struct SerialPort16550: Sendable {
         case 3: lineControl = value
         case 4: modemControl = value & 0x1F
         case 7: scratch = value
-        default: break    // LSR and MSR are read-only
+        default: break  // LSR and MSR are read-only
         }
         return nil
     }

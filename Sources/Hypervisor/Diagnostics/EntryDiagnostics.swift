@@ -14,7 +14,9 @@ public enum EntryDiagnostics {
 /// Before a VMLAUNCH (boot option `check-entry`): the rules' prediction and any failing rule.
 public func checkEntryBeforeLaunch<P: Host>(_ vcpu: VirtualCPU<P>) {
     let report = runEntryRules(vcpu)
-    emitLine("guest " + vcpu.name.escaped + ": check-entry: the VM-entry rules predict " + report.outcome.summary, cpu: vcpu.cpu)
+    emitLine(
+        "guest " + vcpu.name.escaped + ": check-entry: the VM-entry rules predict " + report.outcome.summary,
+        cpu: vcpu.cpu)
     printFailures(report, cpu: vcpu.cpu)
 }
 
@@ -23,10 +25,14 @@ public func reportFailedEntry<P: Host>(_ vcpu: VirtualCPU<P>, failure: VMFailure
     let instruction = launch ? "VMLAUNCH" : "VMRESUME"
     switch failure {
     case .invalid:
-        emitLine("guest " + vcpu.name.escaped + ": " + instruction + " failed: VMfailInvalid (CF = 1): no current VMCS, so no error number and no rules to run", cpu: vcpu.cpu)
+        emitLine(
+            "guest " + vcpu.name.escaped + ": " + instruction
+                + " failed: VMfailInvalid (CF = 1): no current VMCS, so no error number and no rules to run",
+            cpu: vcpu.cpu)
     case .valid(let error):
-        emitLine("guest " + vcpu.name.escaped + ": " + instruction + " failed: VMfailValid, VM-instruction error "
-                 + decimal(error.rawValue) + ": " + error.description, cpu: vcpu.cpu)
+        emitLine(
+            "guest " + vcpu.name.escaped + ": " + instruction + " failed: VMfailValid, VM-instruction error "
+                + decimal(error.rawValue) + ": " + error.description, cpu: vcpu.cpu)
         explain(vcpu)
     }
 }
@@ -34,15 +40,19 @@ public func reportFailedEntry<P: Host>(_ vcpu: VirtualCPU<P>, failure: VMFailure
 /// The VM entry failed after the controls and host state passed: a VM exit with bit 31 set,
 /// basic reason 33 (guest state), 34 (MSR loading) or 41 (machine check) (SDM 27.8).
 public func reportFailedEntry<P: Host>(_ vcpu: VirtualCPU<P>, exit: ExitContext) {
-    emitLine("guest " + vcpu.name.escaped + ": VM-entry failure: exit reason " + decimal(exit.reason.basicReason) + " ("
-             + (exit.reason.basic.name ?? "not defined by the SDM") + "), exit qualification " + decimal(exit.qualification)
-             + entryFailureQualificationMeaning(reason: exit.reason, qualification: exit.qualification), cpu: vcpu.cpu)
+    emitLine(
+        "guest " + vcpu.name.escaped + ": VM-entry failure: exit reason " + decimal(exit.reason.basicReason) + " ("
+            + (exit.reason.basic.name ?? "not defined by the SDM") + "), exit qualification "
+            + decimal(exit.qualification)
+            + entryFailureQualificationMeaning(reason: exit.reason, qualification: exit.qualification), cpu: vcpu.cpu)
     explain(vcpu)
 }
 
 /// What the exit qualification of a failed entry says (SDM 27.8).
 func entryFailureQualificationMeaning(reason: ExitReason, qualification: UInt64) -> String {
-    if reason.basic == .entryFailureMSRLoading { return " (entry " + decimal(qualification) + " of the VM-entry MSR-load list)" }
+    if reason.basic == .entryFailureMSRLoading {
+        return " (entry " + decimal(qualification) + " of the VM-entry MSR-load list)"
+    }
     guard reason.basic == .entryFailureGuestState else { return "" }
     switch qualification {
     case EntryFailureQualification.pdpteLoading: return " (loading the PDPTEs)"
@@ -56,7 +66,9 @@ func entryFailureQualificationMeaning(reason: ExitReason, qualification: UInt64)
 func explain<P: Host>(_ vcpu: VirtualCPU<P>) {
     let report = runEntryRules(vcpu)
     if report.succeeds {
-        emitLine("  no rule of the list fails on this VMCS (a check the list does not model, docs/ENTRY-CHECKS.md)", cpu: vcpu.cpu)
+        emitLine(
+            "  no rule of the list fails on this VMCS (a check the list does not model, docs/ENTRY-CHECKS.md)",
+            cpu: vcpu.cpu)
     } else {
         emitLine("  the VM-entry rules predict " + report.outcome.summary + "; failing rules:", cpu: vcpu.cpu)
     }

@@ -25,10 +25,10 @@ public struct CPUIDView: Equatable, Sendable {
     /// APERF/MPERF (6:ECX[0]) and the energy-performance bias (6:ECX[3]).
     public static let passThrough = CPUIDView(
         leaf1ECX: (CPUIDFeatures1ECX.x2apic.rawValue | CPUIDFeatures1ECX.pdcm.rawValue
-                | CPUIDFeatures1ECX.tm2.rawValue),
+            | CPUIDFeatures1ECX.tm2.rawValue),
         leaf1EDX: (CPUIDFeatures1EDX.acpi.rawValue | CPUIDFeatures1EDX.tm.rawValue), leaf6EAX: .max,
         leaf6ECX: (CPUIDThermalAndPowerECX.hardwareCoordinationFeedback.rawValue
-                | CPUIDThermalAndPowerECX.energyPerformanceBias.rawValue),
+            | CPUIDThermalAndPowerECX.energyPerformanceBias.rawValue),
         leaf7ECX: CPUIDStructuredFeaturesECX.la57.rawValue)
 }
 
@@ -39,22 +39,27 @@ public enum GuestCPUID {
     public static let highestHypervisorLeaf: UInt32 = CPUIDLeaf.hypervisorBase + 1
 
     // CPUID.1:ECX features every guest loses: VMX, SMX, and XSAVE with what depends on it.
-    static let leaf1ECXHidden: UInt32 = (CPUIDFeatures1ECX.vmx.rawValue | CPUIDFeatures1ECX.smx.rawValue
+    static let leaf1ECXHidden: UInt32 =
+        (CPUIDFeatures1ECX.vmx.rawValue | CPUIDFeatures1ECX.smx.rawValue
             | CPUIDFeatures1ECX.xsave.rawValue | CPUIDFeatures1ECX.osxsave.rawValue | CPUIDFeatures1ECX.avx.rawValue
             | CPUIDFeatures1ECX.f16c.rawValue | CPUIDFeatures1ECX.fma.rawValue)
     static let hypervisor: UInt32 = CPUIDFeatures1ECX.hypervisor.rawValue
     // CPUID.(EAX=7,ECX=0): AVX2, AVX-512, PKU/OSPKE, VAES, VPCLMULQDQ and AMX.
-    static let leaf7AVXEBX: UInt32 = (CPUIDStructuredFeaturesEBX.avx2.rawValue
+    static let leaf7AVXEBX: UInt32 =
+        (CPUIDStructuredFeaturesEBX.avx2.rawValue
             | CPUIDStructuredFeaturesEBX.avx512.rawValue)
     static let invpcid: UInt32 = CPUIDStructuredFeaturesEBX.invpcid.rawValue
-    static let leaf7AVXECX: UInt32 = (CPUIDStructuredFeaturesECX.avx512.rawValue
+    static let leaf7AVXECX: UInt32 =
+        (CPUIDStructuredFeaturesECX.avx512.rawValue
             | CPUIDStructuredFeaturesECX.protectionKeys.rawValue | CPUIDStructuredFeaturesECX.vaes.rawValue
             | CPUIDStructuredFeaturesECX.vpclmulqdq.rawValue)
-    static let leaf7AVXEDX: UInt32 = (CPUIDStructuredFeaturesEDX.avx512.rawValue
+    static let leaf7AVXEDX: UInt32 =
+        (CPUIDStructuredFeaturesEDX.avx512.rawValue
             | CPUIDStructuredFeaturesEDX.amx.rawValue)
     static let rdtscp: UInt32 = CPUIDExtendedFeaturesEDX.rdtscp.rawValue
     /// The basic leaves `result` changes, as bits 0-31: 1, 6, 7 and 0DH.
-    static let changedBasicLeaves: UInt32 = 1 << CPUIDLeaf.versionAndFeatures | 1 << CPUIDLeaf.thermalAndPower
+    static let changedBasicLeaves: UInt32 =
+        1 << CPUIDLeaf.versionAndFeatures | 1 << CPUIDLeaf.thermalAndPower
         | 1 << CPUIDLeaf.structuredExtendedFeatures | 1 << CPUIDLeaf.extendedState
 
     /// Whether `result` changes anything of `leaf`: the leaves below 32 it edits, and every
@@ -65,8 +70,10 @@ public enum GuestCPUID {
     }
 
     /// What the guest sees for `leaf`/`subleaf`, given the processor's answer `host`.
-    public static func result(leaf: UInt32, subleaf: UInt32, host: CPUIDResult, setup: ControlSetup,
-                              view: CPUIDView = .sandboxed) -> CPUIDResult {
+    public static func result(
+        leaf: UInt32, subleaf: UInt32, host: CPUIDResult, setup: ControlSetup,
+        view: CPUIDView = .sandboxed
+    ) -> CPUIDResult {
         guard changes(leaf: leaf) else { return host }
         var r = host
         switch leaf {
@@ -85,7 +92,7 @@ public enum GuestCPUID {
                 r.edx &= ~leaf7AVXEDX
             }
         case CPUIDLeaf.extendedState:
-            r = CPUIDResult(eax: 0, ebx: 0, ecx: 0, edx: 0)   // no XSAVE state components
+            r = CPUIDResult(eax: 0, ebx: 0, ecx: 0, edx: 0)  // no XSAVE state components
         case CPUIDLeaf.hypervisorBase:
             r = CPUIDResult(eax: highestHypervisorLeaf, ebx: signature.0, ecx: signature.1, edx: signature.2)
         case highestHypervisorLeaf:

@@ -26,8 +26,10 @@ public struct ControlRegisterWrite: Sendable {
     public var cr4Hidden: UInt64
     public var cr4Reserved: UInt64
 
-    public init(oldCR0: UInt64, newCR0: UInt64, oldCR4: UInt64, newCR4: UInt64, cr3: UInt64, efer: UInt64,
-                in64BitMode: Bool, cr4Hidden: UInt64, cr4Reserved: UInt64) {
+    public init(
+        oldCR0: UInt64, newCR0: UInt64, oldCR4: UInt64, newCR4: UInt64, cr3: UInt64, efer: UInt64,
+        in64BitMode: Bool, cr4Hidden: UInt64, cr4Reserved: UInt64
+    ) {
         self.oldCR0 = oldCR0; self.newCR0 = newCR0; self.oldCR4 = oldCR4; self.newCR4 = newCR4
         self.cr3 = cr3; self.efer = efer; self.in64BitMode = in64BitMode
         self.cr4Hidden = cr4Hidden; self.cr4Reserved = cr4Reserved
@@ -65,14 +67,22 @@ public enum ControlRegisterChecks {
     /// MOV to CR0 (and CLTS, LMSW, which write CR0 the same way).
     public static let cr0: [ControlRegisterCheck] = [
         ControlRegisterCheck("cr0.reserved-63-32", "Vol. 2B MOV CR; 3A 2.5") { $0.newCR0 >> 32 != 0 },
-        ControlRegisterCheck("cr0.pg-without-pe", "Vol. 2B MOV CR; 3A 2.5") { $0.newCR0 & W.pg != 0 && $0.newCR0 & W.pe == 0 },
-        ControlRegisterCheck("cr0.nw-without-cd", "Vol. 2B MOV CR; 3A 2.5") { $0.newCR0 & W.nw != 0 && $0.newCR0 & W.cd == 0 },
-        ControlRegisterCheck("cr0.pg-clear-in-64-bit-mode", "Vol. 2B MOV CR; 3A 10.8.5.4") { $0.clearsPG && $0.in64BitMode },
-        ControlRegisterCheck("cr0.pg-clear-with-pcide", "Vol. 2B MOV CR; 3A 4.10.1") { $0.clearsPG && $0.oldCR4 & W.pcide != 0 },
+        ControlRegisterCheck("cr0.pg-without-pe", "Vol. 2B MOV CR; 3A 2.5") {
+            $0.newCR0 & W.pg != 0 && $0.newCR0 & W.pe == 0
+        },
+        ControlRegisterCheck("cr0.nw-without-cd", "Vol. 2B MOV CR; 3A 2.5") {
+            $0.newCR0 & W.nw != 0 && $0.newCR0 & W.cd == 0
+        },
+        ControlRegisterCheck("cr0.pg-clear-in-64-bit-mode", "Vol. 2B MOV CR; 3A 10.8.5.4") {
+            $0.clearsPG && $0.in64BitMode
+        },
+        ControlRegisterCheck("cr0.pg-clear-with-pcide", "Vol. 2B MOV CR; 3A 4.10.1") {
+            $0.clearsPG && $0.oldCR4 & W.pcide != 0
+        },
         ControlRegisterCheck("cr0.ia32e-without-pae", "Vol. 3A 10.8.5") {
             $0.setsPG && $0.efer & W.lme != 0 && $0.oldCR4 & W.pae == 0
         },
-        ControlRegisterCheck("cr0.wp-clear-with-cet", "Vol. 3A 2.5") { $0.newCR0 & W.wp == 0 && $0.oldCR4 & W.cet != 0 },
+        ControlRegisterCheck("cr0.wp-clear-with-cet", "Vol. 3A 2.5") { $0.newCR0 & W.wp == 0 && $0.oldCR4 & W.cet != 0 }
     ]
 
     /// MOV to CR4.
@@ -85,13 +95,19 @@ public enum ControlRegisterChecks {
         ControlRegisterCheck("cr4.la57-change-in-ia32e-mode", "Vol. 3A 2.5") {
             ($0.newCR4 ^ $0.oldCR4) & W.la57 != 0 && $0.efer & W.lma != 0
         },
-        ControlRegisterCheck("cr4.pcide-outside-ia32e-mode", "Vol. 2B MOV CR; 3A 4.10.1") { $0.setsPCIDE && $0.efer & W.lma == 0 },
-        ControlRegisterCheck("cr4.pcide-with-cr3-pcid", "Vol. 2B MOV CR; 3A 4.10.1") { $0.setsPCIDE && $0.cr3 & 0xFFF != 0 },
-        ControlRegisterCheck("cr4.cet-without-wp", "Vol. 3A 2.5") { $0.newCR4 & W.cet != 0 && $0.oldCR0 & W.wp == 0 },
+        ControlRegisterCheck("cr4.pcide-outside-ia32e-mode", "Vol. 2B MOV CR; 3A 4.10.1") {
+            $0.setsPCIDE && $0.efer & W.lma == 0
+        },
+        ControlRegisterCheck("cr4.pcide-with-cr3-pcid", "Vol. 2B MOV CR; 3A 4.10.1") {
+            $0.setsPCIDE && $0.cr3 & 0xFFF != 0
+        },
+        ControlRegisterCheck("cr4.cet-without-wp", "Vol. 3A 2.5") { $0.newCR4 & W.cet != 0 && $0.oldCR0 & W.wp == 0 }
     ]
 
     /// The first check of `checks` that `write` fails, or nil.
-    public static func firstViolated(_ checks: [ControlRegisterCheck], by write: ControlRegisterWrite) -> ControlRegisterCheck? {
+    public static func firstViolated(_ checks: [ControlRegisterCheck], by write: ControlRegisterWrite)
+        -> ControlRegisterCheck?
+    {
         for check in checks where check.violated(write) { return check }
         return nil
     }

@@ -43,14 +43,16 @@ extension VirtualCPU {
 
     /// The write of `cr0`/`cr4` (one of them the current value) as the checks see it.
     func controlRegisterWrite(oldCR0: UInt64, newCR0: UInt64, oldCR4: UInt64, newCR4: UInt64) -> ControlRegisterWrite {
-        ControlRegisterWrite(oldCR0: oldCR0, newCR0: newCR0, oldCR4: oldCR4, newCR4: newCR4, cr3: read(.guestCR3),
-                             efer: guestEFER, in64BitMode: isIn64BitMode,
-                             cr4Hidden: GuestEnvironment.hiddenCR4, cr4Reserved: ~cr4Fixed.fixed1)
+        ControlRegisterWrite(
+            oldCR0: oldCR0, newCR0: newCR0, oldCR4: oldCR4, newCR4: newCR4, cr3: read(.guestCR3),
+            efer: guestEFER, in64BitMode: isIn64BitMode,
+            cr4Hidden: GuestEnvironment.hiddenCR4, cr4Reserved: ~cr4Fixed.fixed1)
     }
 
     /// #GP(0) for a MOV to CRn that fails `check`, with a line naming it.
     func controlRegisterFault(_ register: StaticString, _ value: UInt64, _ check: ControlRegisterCheck) -> ExitAction {
-        generalProtection("guest \(name): MOV to \(register) \(hex: value): #GP(0) injected (\(check.name), SDM \(check.sdm))")
+        generalProtection(
+            "guest \(name): MOV to \(register) \(hex: value): #GP(0) injected (\(check.name), SDM \(check.sdm))")
     }
 
     /// MOV to CR0 (and CLTS, LMSW) with `value`.
@@ -63,19 +65,26 @@ extension VirtualCPU {
             return controlRegisterFault("CR0", value, check)
         }
         if !setup.usesUnrestrictedGuest && value & (pe | pg) != pe | pg {
-            return generalProtection("guest \(name): MOV to CR0 \(hex: value) leaves protected mode or paging, which needs unrestricted guest: #GP(0) injected")
+            return generalProtection(
+                """
+                guest \(name): MOV to CR0 \(hex: value) leaves protected mode or paging, which needs unrestricted \
+                guest: #GP(0) injected
+                """
+            )
         }
         var efer = guestEFER
         let lme: UInt64 = ExtendedFeatureEnable.lme.rawValue, lma: UInt64 = ExtendedFeatureEnable.lma.rawValue
         // PAE paging after the write, changing CD, NW or PG: the PDPTEs load (SDM Vol. 3A 4.4.1).
         if Self.usesPAEPaging(cr0: value, cr4: cr4, efer: efer) && (value ^ oldView) & (cd | nw | pg) != 0,
-           let action = loadPDPTEs(cr3: read(.guestCR3), for: "MOV to CR0") {
+            let action = loadPDPTEs(cr3: read(.guestCR3), for: "MOV to CR0")
+        {
             return action
         }
         if change.setsPG && efer & lme != 0 {
             // Activating IA-32e mode (SDM Vol. 3A 10.8.5; CR4.PAE checked above).
             guard setup.allowsIA32eModeGuest else {
-                return generalProtection("guest \(name): MOV to CR0 enables IA-32e mode, which this processor cannot enter: #GP(0) injected")
+                return generalProtection(
+                    "guest \(name): MOV to CR0 enables IA-32e mode, which this processor cannot enter: #GP(0) injected")
             }
             efer |= lma
             guestEFER = efer
@@ -101,7 +110,8 @@ extension VirtualCPU {
         // PAE paging after the write, changing PAE, PGE, PSE or SMEP: the PDPTEs load (4.4.1).
         let reloads = ControlRegister4([.pae, .pge, .pse, .smep]).rawValue
         if Self.usesPAEPaging(cr0: cr0, cr4: value, efer: guestEFER) && (value ^ oldView) & reloads != 0,
-           let action = loadPDPTEs(cr3: read(.guestCR3), for: "MOV to CR4") {
+            let action = loadPDPTEs(cr3: read(.guestCR3), for: "MOV to CR4")
+        {
             return action
         }
         write(.guestCR4, cr4Fixed.apply(to: value))
@@ -113,7 +123,8 @@ extension VirtualCPU {
     /// MOV to CR3 (exits with "CR3-load exiting"): in PAE paging it loads the PDPTEs (4.4.1).
     func writeCR3(_ value: UInt64, _ exit: ExitContext) -> ExitAction {
         if Self.usesPAEPaging(cr0: read(.guestCR0), cr4: read(.guestCR4), efer: guestEFER),
-           let action = loadPDPTEs(cr3: value, for: "MOV to CR3") {
+            let action = loadPDPTEs(cr3: value, for: "MOV to CR3")
+        {
             return action
         }
         write(.guestCR3, value)
@@ -140,7 +151,8 @@ public func handleControlRegisterAccess<P: Host>(_ vcpu: VirtualCPU<P>, _ exit: 
     case (.movToCR, 8):
         let value = vcpu.generalPurposeRegister(q.generalPurposeRegister)
         if value >> 4 != 0 {
-            return vcpu.generalProtection("guest \(vcpu.name): MOV to CR8 \(hex: value) sets reserved bits: #GP(0) injected")
+            return vcpu.generalProtection(
+                "guest \(vcpu.name): MOV to CR8 \(hex: value) sets reserved bits: #GP(0) injected")
         }
         vcpu.taskPriority = value
     case (.movFromCR, 8):

@@ -11,7 +11,9 @@ import VMX
 
 public func handleEPTViolation<P: Host>(_ vcpu: VirtualCPU<P>, _ exit: inout ExitContext) -> ExitAction {
     // A page reserved for the guest's first touch (`touch=`): mapped, and the access retried.
-    if let ept = vcpu.memory.ept, ept.mapOnFirstTouch(vcpu.read(.guestPhysicalAddress), cpu: vcpu.cpu) { return .resume }
+    if let ept = vcpu.memory.ept, ept.mapOnFirstTouch(vcpu.read(.guestPhysicalAddress), cpu: vcpu.cpu) {
+        return .resume
+    }
     let address = logEPTViolation(vcpu, exit)
     return .stop(.eptViolation(guestPhysicalAddress: address))
 }
@@ -23,10 +25,16 @@ func logEPTViolation<P: Host>(_ vcpu: VirtualCPU<P>, _ exit: ExitContext) -> UIn
     let q = EPTViolationQualification(rawValue: exit.qualification)
     let address = vcpu.read(.guestPhysicalAddress)
     var text = LogText()
-    text.append("guest \(vcpu.name): EPT violation at RIP \(hex: exit.rip): \(eptAccess: q) of guest-physical \(hex: address)")
+    text.append(
+        "guest \(vcpu.name): EPT violation at RIP \(hex: exit.rip): \(eptAccess: q) of guest-physical \(hex: address)")
     if q.isGuestLinearAddressValid {
         let linear = vcpu.read(.guestLinearAddress)
-        text.append(" (linear \(hex: linear), \(q.isAccessToTranslatedAddress ? "the translated address" : "a paging-structure entry"))")
+        text.append(
+            """
+             (linear \(hex: linear), \
+            \(q.isAccessToTranslatedAddress ? "the translated address" : "a paging-structure entry"))
+            """
+        )
     }
     text.append("; page \(eptRights: q)")
     vcpu.cpu.log(LogMessage(stringInterpolation: text))

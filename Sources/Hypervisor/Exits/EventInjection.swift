@@ -21,7 +21,8 @@ extension VirtualCPU {
     public func injectException(vector: ExceptionVector, errorCode: UInt32 = 0) {
         let protectedMode = read(.guestCR0) & ControlRegister0.pe.rawValue != 0
         let deliver = protectedMode && VMEntryInterruptionInformation.exceptionHasErrorCode(vector.rawValue)
-        let information = VMEntryInterruptionInformation(vector: vector.rawValue, type: .hardwareException, deliverErrorCode: deliver)
+        let information = VMEntryInterruptionInformation(
+            vector: vector.rawValue, type: .hardwareException, deliverErrorCode: deliver)
         write(.vmEntryInterruptionInformation, UInt64(information.rawValue))
         if deliver { write(.vmEntryExceptionErrorCode, UInt64(errorCode)) }
     }
@@ -56,7 +57,8 @@ extension VirtualCPU {
         let flags = read(.guestRFLAGS)
         let blocking = GuestInterruptibility.blockingBySTI | GuestInterruptibility.blockingByMovSS
         return flags & RFLAGS.if.rawValue != 0 && read(.guestInterruptibilityState) & blocking == 0
-            && InterruptionInformation(rawValue: UInt32(truncatingIfNeeded: read(.vmEntryInterruptionInformation))).isValid == false
+            && InterruptionInformation(rawValue: UInt32(truncatingIfNeeded: read(.vmEntryInterruptionInformation)))
+                .isValid == false
     }
 
     /// Asks for external interrupt `vector` to be delivered to the guest: now if it can take

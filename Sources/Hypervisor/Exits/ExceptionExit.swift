@@ -12,13 +12,15 @@
 import VMX
 
 public func handleExceptionOrNMI<P: Host>(_ vcpu: VirtualCPU<P>, _ exit: inout ExitContext) -> ExitAction {
-    let information = InterruptionInformation(rawValue: UInt32(truncatingIfNeeded: vcpu.read(.vmExitInterruptionInformation)))
+    let information = InterruptionInformation(
+        rawValue: UInt32(truncatingIfNeeded: vcpu.read(.vmExitInterruptionInformation)))
     let vector = information.vector
     if information.type == .nonMaskableInterrupt {
         // The NMI was the host's; NMIs stay blocked until the host says it is done (SDM 28.1).
         vcpu.cpu.endHostInterrupt(vector: ExceptionVector.nmi.rawValue)
         if vcpu.hostTimerVector == ExceptionVector.nmi.rawValue {
-            return vcpu.cpu.hostTimerExpired() ? .stop(.budgetExhausted(cycles: vcpu.budgetCycles, preemptionTimer: false)) : .resume
+            return vcpu.cpu.hostTimerExpired()
+                ? .stop(.budgetExhausted(cycles: vcpu.budgetCycles, preemptionTimer: false)) : .resume
         }
         vcpu.cpu.log("guest \(vcpu.name): NMI for the host at guest RIP \(hex: exit.rip); resuming")
         return .resume
@@ -27,7 +29,8 @@ public func handleExceptionOrNMI<P: Host>(_ vcpu: VirtualCPU<P>, _ exit: inout E
     // the guest resumes (SDM 28.2.4).
     let interrupted = vcpu.reinjectInterruptedEvent()
     switch vector {
-    case ExceptionVector.debug.rawValue where vcpu.stepsRemaining > 0 && DebugExceptionQualification(rawValue: exit.qualification).isSingleStep:
+    case ExceptionVector.debug.rawValue
+    where vcpu.stepsRemaining > 0 && DebugExceptionQualification(rawValue: exit.qualification).isSingleStep:
         vcpu.stepped(at: exit.rip)
         return .resume
     case ExceptionVector.breakpoint.rawValue where !interrupted:
@@ -39,9 +42,16 @@ public func handleExceptionOrNMI<P: Host>(_ vcpu: VirtualCPU<P>, _ exit: inout E
         vcpu.cpu.log("guest \(vcpu.name): machine check (#MC) at RIP \(hex: exit.rip)")
         return .stop(.machineCheck)
     default:
-        vcpu.log(.exception, "guest \(vcpu.name): exception \(vector) (\(information.type.name)) at RIP \(hex: exit.rip), reflected to the guest")
+        vcpu.log(
+            .exception,
+            """
+            guest \(vcpu.name): exception \(vector) (\(information.type.name)) at RIP \(hex: exit.rip), reflected \
+            to the guest
+            """
+        )
         if !interrupted {
-            let errorCode = information.hasErrorCode ? UInt32(truncatingIfNeeded: vcpu.read(.vmExitInterruptionErrorCode)) : 0
+            let errorCode =
+                information.hasErrorCode ? UInt32(truncatingIfNeeded: vcpu.read(.vmExitInterruptionErrorCode)) : 0
             vcpu.injectException(vector: ExceptionVector(rawValue: vector), errorCode: errorCode)
         }
         return .resume

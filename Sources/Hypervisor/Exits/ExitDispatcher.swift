@@ -116,8 +116,10 @@ public struct ExitHandlerTable<P: Host> {
         table[.hlt] = handleHLT
         table[.invd] = handleINVD
         table[.vmcall] = handleVMCALL
-        for reason in [ExitReason.vmclear, .vmlaunch, .vmptrld, .vmptrst, .vmread, .vmresume,
-                       .vmwrite, .vmxoff, .vmxon, .invept, .invvpid] {
+        for reason in [
+            ExitReason.vmclear, .vmlaunch, .vmptrld, .vmptrst, .vmread, .vmresume,
+            .vmwrite, .vmxoff, .vmxon, .invept, .invvpid
+        ] {
             table[reason] = handleVMXInstruction
         }
         table[.controlRegisterAccess] = handleControlRegisterAccess
@@ -135,7 +137,12 @@ public struct ExitHandlerTable<P: Host> {
 
 /// An exit this hypervisor does not expect: the VMCS dump, then the guest stops.
 public func handleUnexpectedExit<P: Host>(_ vcpu: VirtualCPU<P>, _ exit: inout ExitContext) -> ExitAction {
-    vcpu.cpu.log("guest \(vcpu.name): unexpected VM exit, reason \(exit.reason), qualification \(hex: exit.qualification), RIP \(hex: exit.rip)")
+    vcpu.cpu.log(
+        """
+        guest \(vcpu.name): unexpected VM exit, reason \(exit.reason), qualification \(hex: exit.qualification), \
+        RIP \(hex: exit.rip)
+        """
+    )
     dumpVMCS(cpu: vcpu.cpu)
     return .stop(.unexpectedExit(exit.reason))
 }

@@ -18,7 +18,7 @@
 import VMX
 
 public struct ExitStatistics: Sendable {
-    public static let magic: UInt64 = 0x5441_5453_584D_5653   // "SVMXSTAT"
+    public static let magic: UInt64 = 0x5441_5453_584D_5653  // "SVMXSTAT"
     public static let counterCount = 80
     public static let ringCapacity = 32
     public static let totalOffset: UInt64 = 0x08
@@ -92,8 +92,10 @@ public struct ExitStatistics: Sendable {
         var index = (next &+ UInt64(Self.ringCapacity) &- held) % UInt64(Self.ringCapacity)
         for _ in 0..<held {
             let slot = base + Self.ringOffset + index * Self.ringEntrySize
-            entries.append(Entry(reason: ExitReason(rawValue: UInt32(truncatingIfNeeded: cpu.readPhysical64(slot))),
-                                 qualification: cpu.readPhysical64(slot + 8), rip: cpu.readPhysical64(slot + 16)))
+            entries.append(
+                Entry(
+                    reason: ExitReason(rawValue: UInt32(truncatingIfNeeded: cpu.readPhysical64(slot))),
+                    qualification: cpu.readPhysical64(slot + 8), rip: cpu.readPhysical64(slot + 16)))
             index = (index + 1) % UInt64(Self.ringCapacity)
         }
         return entries

@@ -75,7 +75,13 @@ extension VirtualCPU {
 
     /// #GP(0) for an access to a port the guest may not use.
     func denyPort(_ port: UInt16, isIn: Bool) -> ExitAction {
-        generalProtection(kind: .refusedPort, "guest \(name): \(isIn ? "IN from" : "OUT to") port \(hex: port, digits: 4) (\(portDescription(port))) denied: #GP(0) injected")
+        generalProtection(
+            kind: .refusedPort,
+            """
+            guest \(name): \(isIn ? "IN from" : "OUT to") port \(hex: port, digits: 4) (\(portDescription(port))) \
+            denied: #GP(0) injected
+            """
+        )
     }
 }
 
@@ -88,7 +94,9 @@ public func handleIOInstruction<P: Host>(_ vcpu: VirtualCPU<P>, _ exit: inout Ex
     if q.isString { return stringIO(vcpu, exit, q) }
     if q.isIn {
         var value: UInt64 = 0
-        for index in 0..<size { value |= UInt64(vcpu.emulatedRead(port: q.port &+ index) ?? 0xFF) << (UInt64(index) * 8) }
+        for index in 0..<size {
+            value |= UInt64(vcpu.emulatedRead(port: q.port &+ index) ?? 0xFF) << (UInt64(index) * 8)
+        }
         // IN to AL/AX keeps the rest of RAX; IN to EAX clears bits 63:32 (SDM Vol. 1 3.4.1.1).
         switch size {
         case 1: vcpu.registers.rax = vcpu.registers.rax & ~0xFF | value
@@ -97,7 +105,8 @@ public func handleIOInstruction<P: Host>(_ vcpu: VirtualCPU<P>, _ exit: inout Ex
         }
     } else {
         for index in 0..<size {
-            _ = vcpu.emulatedWrite(port: q.port &+ index, value: UInt8(truncatingIfNeeded: vcpu.registers.rax >> (UInt64(index) * 8)))
+            _ = vcpu.emulatedWrite(
+                port: q.port &+ index, value: UInt8(truncatingIfNeeded: vcpu.registers.rax >> (UInt64(index) * 8)))
         }
     }
     vcpu.skipIOInstruction(exit)
@@ -108,10 +117,13 @@ public func handleIOInstruction<P: Host>(_ vcpu: VirtualCPU<P>, _ exit: inout Ex
 /// instruction is not skipped, so it exits again and continues (RCX, RSI/RDI say where).
 func stringIO<P: Host>(_ vcpu: VirtualCPU<P>, _ exit: ExitContext, _ q: IOInstructionQualification) -> ExitAction {
     let in64 = vcpu.isIn64BitMode
-    var addressSize = in64 ? 8 : (vcpu.read(.guestCSAccessRights) & UInt64(SegmentAccessRights.defaultOperationSize.rawValue) != 0 ? 4 : 2)
-    var segment = q.isIn ? 0 : 3      // INS writes ES:RDI; OUTS reads DS:RSI unless overridden
+    var addressSize =
+        in64
+        ? 8 : (vcpu.read(.guestCSAccessRights) & UInt64(SegmentAccessRights.defaultOperationSize.rawValue) != 0 ? 4 : 2)
+    var segment = q.isIn ? 0 : 3  // INS writes ES:RDI; OUTS reads DS:RSI unless overridden
     if vcpu.setup.reportsStringIOInformation {
-        let information = StringIOInstructionInformation(rawValue: UInt32(truncatingIfNeeded: vcpu.read(.vmExitInstructionInformation)))
+        let information = StringIOInstructionInformation(
+            rawValue: UInt32(truncatingIfNeeded: vcpu.read(.vmExitInstructionInformation)))
         addressSize = information.addressSizeInBytes ?? addressSize
         if !q.isIn { segment = information.segmentRegister }
     }
@@ -147,5 +159,6 @@ func stringIO<P: Host>(_ vcpu: VirtualCPU<P>, _ exit: ExitContext, _ q: IOInstru
 /// A string I/O operand the guest's paging or memory does not back: #GP(0) (the hypervisor
 /// does not emulate the #PF the processor might have raised).
 func stringIOFault<P: Host>(_ vcpu: VirtualCPU<P>, _ linear: UInt64) -> ExitAction {
-    vcpu.generalProtection("guest \(vcpu.name): string I/O operand at linear \(hex: linear) is not in the guest's memory: #GP(0) injected")
+    vcpu.generalProtection(
+        "guest \(vcpu.name): string I/O operand at linear \(hex: linear) is not in the guest's memory: #GP(0) injected")
 }

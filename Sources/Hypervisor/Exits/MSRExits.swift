@@ -21,7 +21,13 @@ public func msrDescription(_ msr: MSR) -> String {
 
 extension VirtualCPU {
     func denyMSR(_ msr: MSR, write: Bool) -> ExitAction {
-        generalProtection(kind: .refusedMSR, "guest \(name): \(write ? "WRMSR" : "RDMSR") \(hex: msr.rawValue, digits: 8) (\(msrDescription(msr))) denied: #GP(0) injected")
+        generalProtection(
+            kind: .refusedMSR,
+            """
+            guest \(name): \(write ? "WRMSR" : "RDMSR") \(hex: msr.rawValue, digits: 8) (\(msrDescription(msr))) \
+            denied: #GP(0) injected
+            """
+        )
     }
 }
 
@@ -62,15 +68,18 @@ public func handleWRMSR<P: Host>(_ vcpu: VirtualCPU<P>, _ exit: inout ExitContex
         let old = vcpu.guestEFER
         let lme: UInt64 = ExtendedFeatureEnable.lme.rawValue, lma: UInt64 = ExtendedFeatureEnable.lma.rawValue
         if value & ~writableEFERBits != 0 {
-            return vcpu.generalProtection("guest \(vcpu.name): WRMSR IA32_EFER \(hex: value) sets reserved bits: #GP(0) injected")
+            return vcpu.generalProtection(
+                "guest \(vcpu.name): WRMSR IA32_EFER \(hex: value) sets reserved bits: #GP(0) injected")
         }
         if (value ^ old) & lme != 0 && vcpu.read(.guestCR0) & ControlRegister0.pg.rawValue != 0 {
-            return vcpu.generalProtection("guest \(vcpu.name): WRMSR IA32_EFER changes LME with paging on: #GP(0) injected")
+            return vcpu.generalProtection(
+                "guest \(vcpu.name): WRMSR IA32_EFER changes LME with paging on: #GP(0) injected")
         }
         vcpu.guestEFER = (value & ~lma) | (old & lma)
     case MSR.ia32PAT:
         guard isValidPAT(value) else {
-            return vcpu.generalProtection("guest \(vcpu.name): WRMSR IA32_PAT \(hex: value) holds an invalid memory type: #GP(0) injected")
+            return vcpu.generalProtection(
+                "guest \(vcpu.name): WRMSR IA32_PAT \(hex: value) holds an invalid memory type: #GP(0) injected")
         }
         guard vcpu.setup.switchesPAT else { return vcpu.denyMSR(msr, write: true) }
         vcpu.write(.guestIA32PAT, value)

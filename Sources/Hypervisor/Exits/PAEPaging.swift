@@ -17,7 +17,8 @@ import VMX
 extension VirtualCPU {
     /// Whether CR0/CR4 values and IA32_EFER give PAE paging.
     static func usesPAEPaging(cr0: UInt64, cr4: UInt64, efer: UInt64) -> Bool {
-        cr0 & ControlRegister0.pg.rawValue != 0 && cr4 & ControlRegister4.pae.rawValue != 0 && efer & ExtendedFeatureEnable.lme.rawValue == 0
+        cr0 & ControlRegister0.pg.rawValue != 0 && cr4 & ControlRegister4.pae.rawValue != 0
+            && efer & ExtendedFeatureEnable.lme.rawValue == 0
     }
 
     /// Bits of a present PDPTE that must be 0: 2:1, 8:5 and 63:MAXPHYADDR (Table 4-8).
@@ -40,7 +41,12 @@ extension VirtualCPU {
         for index in 0..<UInt64(4) {
             let entry = cpu.readPhysical64(host &+ index * 8)
             if entry & PageTableEntry.present.rawValue != 0 && entry & reserved != 0 {
-                cpu.log("guest \(name): \(what): PDPTE\(index) \(hex: entry) has reserved bits set: #GP(0) injected (pdpte.reserved, SDM Vol. 3A 4.4.1)")
+                cpu.log(
+                    """
+                    guest \(name): \(what): PDPTE\(index) \(hex: entry) has reserved bits set: #GP(0) injected \
+                    (pdpte.reserved, SDM Vol. 3A 4.4.1)
+                    """
+                )
                 injectException(vector: .generalProtection, errorCode: 0)
                 return .resume
             }

@@ -59,14 +59,18 @@ public func probeMonitorTrapFlag<P: Host>(
 ) -> ExitReason? {
     let mark = arena.mark
     guard environment.setup.allowsMonitorTrapFlag,
-          let page = arena.allocate(bytes: PhysicalLayout.pageSize, zeroingWith: cpu) else { return nil }
-    cpu.writePhysical32(page, 0x00F4_9090)                   // NOP, NOP, HLT
-    let image = GuestImage(name: "mtf-probe", address: page, size: 3, commandLine: "mode=long load=0x10000",
-                           isBuiltIn: true)
+        let page = arena.allocate(bytes: PhysicalLayout.pageSize, zeroingWith: cpu)
+    else { return nil }
+    cpu.writePhysical32(page, 0x00F4_9090)  // NOP, NOP, HLT
+    let image = GuestImage(
+        name: "mtf-probe", address: page, size: 3, commandLine: "mode=long load=0x10000",
+        isBuiltIn: true)
     guard let plan = try? image.plan(cpu: cpu),
-          let vcpu = try? buildGuest(plan: plan, image: image, environment: environment, vpid: 0xFFFF,
-                                     arena: &arena, cpu: cpu) else {
-        arena.release(to: mark)     // a guest that was not built leaves no active VMCS
+        let vcpu = try? buildGuest(
+            plan: plan, image: image, environment: environment, vpid: 0xFFFF,
+            arena: &arena, cpu: cpu)
+    else {
+        arena.release(to: mark)  // a guest that was not built leaves no active VMCS
         return nil
     }
     vcpu.setPrimaryControls(vcpu.primaryControls.union(.monitorTrapFlag))

@@ -23,7 +23,12 @@ public func handleINITSignal<P: Host>(_ vcpu: VirtualCPU<P>, _ exit: inout ExitC
         return .stop(.initOrSIPI(exit.reason.basic))
     }
     guard vcpu.setup.supportsWaitForSIPI else {
-        vcpu.cpu.log("guest \(vcpu.name): INIT to an application processor, but this CPU has no wait-for-SIPI activity state (IA32_VMX_MISC[8] clear): the virtual CPU stops")
+        vcpu.cpu.log(
+            """
+            guest \(vcpu.name): INIT to an application processor, but this CPU has no wait-for-SIPI activity state \
+            (IA32_VMX_MISC[8] clear): the virtual CPU stops
+            """
+        )
         return .stop(.initOrSIPI(exit.reason.basic))
     }
     return loadStartState(vcpu, startupVector: nil) ? .resume : .stop(.emulationFailure)
@@ -42,17 +47,24 @@ public func handleStartupIPI<P: Host>(_ vcpu: VirtualCPU<P>, _ exit: inout ExitC
 @discardableResult
 public func loadStartState<P: Host>(_ vcpu: VirtualCPU<P>, startupVector: UInt8?) -> Bool {
     let signature = vcpu.cpu.cpuid(leaf: CPUIDLeaf.versionAndFeatures, subleaf: 0).eax
-    var start = GuestStartState.make(mode: .real, entry: 0, memory: vcpu.memory, cr0Fixed: vcpu.cr0Fixed,
-                                     cr4Fixed: vcpu.cr4Fixed, signature: signature)
+    var start = GuestStartState.make(
+        mode: .real, entry: 0, memory: vcpu.memory, cr0Fixed: vcpu.cr0Fixed,
+        cr4Fixed: vcpu.cr4Fixed, signature: signature)
     if let vector = startupVector {
         let segment = UInt16(vector) << 8
-        start.cs = SegmentState(selector: segment, base: UInt64(segment) << 4, limit: UInt32(UInt16.max),
-                                accessRights: SegmentAccessRights.realModeCode.rawValue)
+        start.cs = SegmentState(
+            selector: segment, base: UInt64(segment) << 4, limit: UInt32(UInt16.max),
+            accessRights: SegmentAccessRights.realModeCode.rawValue)
         start.rip = 0
     }
     let activity = startupVector == nil ? GuestActivityState.waitForSIPI : GuestActivityState.active
     if let failure = writeStartState(start, activityState: activity, setup: vcpu.setup, cpu: vcpu.cpu) {
-        vcpu.cpu.log("guest \(vcpu.name): VMWRITE of field \(hex: failure.field.rawValue, digits: 4) failed while loading the state after \(startupVector == nil ? "INIT" : "SIPI")")
+        vcpu.cpu.log(
+            """
+            guest \(vcpu.name): VMWRITE of field \(hex: failure.field.rawValue, digits: 4) failed while loading \
+            the state after \(startupVector == nil ? "INIT" : "SIPI")
+            """
+        )
         return false
     }
     // The general registers of Table 10-1: EDX the processor signature, the rest 0.

@@ -59,8 +59,12 @@ extension VirtualCPU {
     }
 
     func writeGuest32(_ linear: UInt64, _ value: UInt64) -> Bool {
-        writeGuest(linear: linear, bytes: [UInt8(truncatingIfNeeded: value), UInt8(truncatingIfNeeded: value >> 8),
-                                           UInt8(truncatingIfNeeded: value >> 16), UInt8(truncatingIfNeeded: value >> 24)])
+        writeGuest(
+            linear: linear,
+            bytes: [
+                UInt8(truncatingIfNeeded: value), UInt8(truncatingIfNeeded: value >> 8),
+                UInt8(truncatingIfNeeded: value >> 16), UInt8(truncatingIfNeeded: value >> 24)
+            ])
     }
 
     func readDescriptor(_ address: UInt64) -> UInt64? {
@@ -92,7 +96,7 @@ extension VirtualCPU {
         let errorCode = UInt32(selector & SegmentSelector.withoutRPL)
         put(selectorField, selector)
         if selector & SegmentSelector.withoutRPL == 0 {
-            guard index != 1 && index != 2 else { throw .fault(.invalidTSS, 0) }     // null CS or SS: #TS
+            guard index != 1 && index != 2 else { throw .fault(.invalidTSS, 0) }  // null CS or SS: #TS
             put(rightsField, Self.unusableRights)
             return
         }
@@ -103,14 +107,16 @@ extension VirtualCPU {
         let dpl = (descriptor >> 45) & 3, present = (descriptor >> 47) & 1 != 0, rpl = selector & 3
         let code = type & 8 != 0, conforming = code && type & 4 != 0
         switch index {
-        case 1:     // CS: code; non-conforming DPL = RPL, conforming DPL <= RPL
+        case 1:  // CS: code; non-conforming DPL = RPL, conforming DPL <= RPL
             guard !system, code, conforming ? dpl <= rpl : dpl == rpl else { throw .fault(.invalidTSS, errorCode) }
             guard present else { throw .fault(.segmentNotPresent, errorCode) }
-        case 2:     // SS: writable data, DPL = RPL = CPL
+        case 2:  // SS: writable data, DPL = RPL = CPL
             guard !system, !code, type & 2 != 0, dpl == cpl, rpl == cpl else { throw .fault(.invalidTSS, errorCode) }
             guard present else { throw .fault(.stackSegmentFault, errorCode) }
-        default:    // data or readable code; DPL >= CPL and RPL unless conforming code
-            guard !system, !code || type & 2 != 0, conforming || dpl >= max(cpl, rpl) else { throw .fault(.invalidTSS, errorCode) }
+        default:  // data or readable code; DPL >= CPL and RPL unless conforming code
+            guard !system, !code || type & 2 != 0, conforming || dpl >= max(cpl, rpl) else {
+                throw .fault(.invalidTSS, errorCode)
+            }
             guard present else { throw .fault(.segmentNotPresent, errorCode) }
         }
         if type & 1 == 0 { _ = writeGuest32(address &+ 4, (descriptor | SegmentDescriptor.accessed) >> 32) }
@@ -137,8 +143,10 @@ extension VirtualCPU {
 
     /// The switch itself, in the steps of SDM Vol. 3A 7.3; a thrown failure before `committed`
     /// leaves the old task as it was.
-    func switchTask(to selector: UInt64, source: TaskSwitchSource, exit: ExitContext,
-                    vectoring: InterruptionInformation, committed: inout Bool) throws(TaskSwitchFailure) {
+    func switchTask(
+        to selector: UInt64, source: TaskSwitchSource, exit: ExitContext,
+        vectoring: InterruptionInformation, committed: inout Bool
+    ) throws(TaskSwitchFailure) {
         let new = try checkNewTSS(selector, source: source)
         let oldSelector = try saveOldTaskState(source: source, exit: exit, vectoring: vectoring)
         let newFlags = markTaskBusyAndLinked(new, source: source, oldSelector: oldSelector)
@@ -155,7 +163,8 @@ extension VirtualCPU {
         let errorCode = UInt32(selector & SegmentSelector.withoutRPL)
         let badSelector: ExceptionVector = source == .iret ? .invalidTSS : .generalProtection
         guard selector & SegmentSelector.tableIndicator == 0, let newAddress = descriptorAddress(selector),
-              let newDescriptor = readDescriptor(newAddress) else { throw .fault(badSelector, errorCode) }
+            let newDescriptor = readDescriptor(newAddress)
+        else { throw .fault(badSelector, errorCode) }
         let descriptor = SegmentDescriptor(rawValue: newDescriptor)
         let type = descriptor.typeAndS
         if type == SystemDescriptorType.availableTSS16 || type == SystemDescriptorType.busyTSS16 {
@@ -176,8 +185,9 @@ extension VirtualCPU {
         guard let image = readGuest(linear: newBase, count: TaskStateSegment32.size) else {
             throw .fault(.invalidTSS, errorCode)
         }
-        let new = NewTaskState(address: newAddress, descriptor: newDescriptor, base: newBase, limit: newLimit,
-                               image: image)
+        let new = NewTaskState(
+            address: newAddress, descriptor: newDescriptor, base: newBase, limit: newLimit,
+            image: image)
         if new.field(TaskStateSegment32.eflags) & RFLAGS.vm.rawValue != 0 {
             throw .unsupported("a new task in virtual-8086 mode")
         }
@@ -187,15 +197,18 @@ extension VirtualCPU {
     /// Step 7 (SDM Vol. 3A 7.3): EIP (past the instruction, or of the interrupted one for an
     /// event through a task gate), EFLAGS (NT cleared for IRET), EAX-EDI and the ES-GS selectors
     /// into the current TSS at 20H-5CH. Returns the current TSS's selector.
-    func saveOldTaskState(source: TaskSwitchSource, exit: ExitContext,
-                          vectoring: InterruptionInformation) throws(TaskSwitchFailure) -> UInt64 {
+    func saveOldTaskState(
+        source: TaskSwitchSource, exit: ExitContext,
+        vectoring: InterruptionInformation
+    ) throws(TaskSwitchFailure) -> UInt64 {
         let oldSelector = read(.guestTRSelector), oldBase = read(.guestTRBase)
         if read(.guestTRAccessRights) & 0xF != UInt64(SystemDescriptorType.busyTSS32) {
             throw .unsupported("a 16-bit current TSS")
         }
         var eip = exit.rip
         if source != .idtGate || vectoring.type == .softwareInterrupt || vectoring.type == .softwareException
-            || vectoring.type == .privilegedSoftwareException {
+            || vectoring.type == .privilegedSoftwareException
+        {
             eip &+= read(.vmExitInstructionLength)
         }
         var flags = read(.guestRFLAGS)
@@ -224,7 +237,8 @@ extension VirtualCPU {
     /// task's EFLAGS.
     func markTaskBusyAndLinked(_ new: NewTaskState, source: TaskSwitchSource, oldSelector: UInt64) -> UInt64 {
         if source == .jmp || source == .iret, let oldAddress = descriptorAddress(oldSelector),
-           let old = readDescriptor(oldAddress) {
+            let old = readDescriptor(oldAddress)
+        {
             _ = writeGuest32(oldAddress &+ 4, (old & ~SegmentDescriptor.busy) >> 32)
         }
         var newFlags = new.field(TaskStateSegment32.eflags) | RFLAGS.alwaysOne.rawValue
@@ -248,7 +262,10 @@ extension VirtualCPU {
         if cr0 & ControlRegister0.pg.rawValue != 0 {
             let cr3 = new.field(TaskStateSegment32.cr3)
             if Self.usesPAEPaging(cr0: cr0, cr4: read(.guestCR4), efer: guestEFER),
-               loadPDPTEs(cr3: cr3, for: "task switch") != nil { throw .unsupported("a new task's CR3 with bad PDPTEs") }
+                loadPDPTEs(cr3: cr3, for: "task switch") != nil
+            {
+                throw .unsupported("a new task's CR3 with bad PDPTEs")
+            }
             put(.guestCR3, cr3)
             if setup.usesVPID, let type = setup.invvpidType { try? cpu.invvpid(type: type, vpid: vpid, address: 0) }
         }
@@ -269,8 +286,8 @@ extension VirtualCPU {
         } else {
             let ldtError = UInt32(ldt & SegmentSelector.withoutRPL)
             guard ldt & SegmentSelector.tableIndicator == 0, let address = descriptorAddress(ldt),
-                  let raw = readDescriptor(address),
-                  SegmentDescriptor(rawValue: raw).typeAndS == SystemDescriptorType.ldt
+                let raw = readDescriptor(address),
+                SegmentDescriptor(rawValue: raw).typeAndS == SystemDescriptorType.ldt
             else { throw .fault(.invalidTSS, ldtError) }
             let descriptor = SegmentDescriptor(rawValue: raw)
             guard descriptor.isPresent else { throw .fault(.segmentNotPresent, ldtError) }
@@ -318,19 +335,36 @@ public func handleTaskSwitch<P: Host>(_ vcpu: VirtualCPU<P>, _ exit: inout ExitC
     let vectoring = InterruptionInformation(rawValue: UInt32(truncatingIfNeeded: vcpu.read(.idtVectoringInformation)))
     var committed = false
     do throws(TaskSwitchFailure) {
-        try vcpu.switchTask(to: selector, source: source, exit: exit, vectoring: source == .idtGate ? vectoring : InterruptionInformation(rawValue: 0),
-                            committed: &committed)
+        try vcpu.switchTask(
+            to: selector, source: source, exit: exit,
+            vectoring: source == .idtGate ? vectoring : InterruptionInformation(rawValue: 0),
+            committed: &committed)
     } catch {
         switch error {
         case .unsupported(let what):
-            vcpu.cpu.log("guest \(vcpu.name): task switch to TSS selector \(hex: selector, digits: 4) at RIP \(hex: exit.rip): \(what) is not emulated")
+            vcpu.cpu.log(
+                """
+                guest \(vcpu.name): task switch to TSS selector \(hex: selector, digits: 4) at RIP \
+                \(hex: exit.rip): \(what) is not emulated
+                """
+            )
             return .stop(.emulationFailure)
         case .fault(let vector, let code):
             if source == .idtGate && !committed {
-                vcpu.cpu.log("guest \(vcpu.name): task switch to TSS selector \(hex: selector, digits: 4) at RIP \(hex: exit.rip): a fault while delivering an event through a task gate is not emulated")
+                vcpu.cpu.log(
+                    """
+                    guest \(vcpu.name): task switch to TSS selector \(hex: selector, digits: 4) at RIP \
+                    \(hex: exit.rip): a fault while delivering an event through a task gate is not emulated
+                    """
+                )
                 return .stop(.emulationFailure)
             }
-            vcpu.cpu.log("guest \(vcpu.name): task switch to TSS selector \(hex: selector, digits: 4) at RIP \(hex: exit.rip): exception \(hex: vector.rawValue) (error code \(hex: code)) injected")
+            vcpu.cpu.log(
+                """
+                guest \(vcpu.name): task switch to TSS selector \(hex: selector, digits: 4) at RIP \
+                \(hex: exit.rip): exception \(hex: vector.rawValue) (error code \(hex: code)) injected
+                """
+            )
             vcpu.injectException(vector: vector, errorCode: code)
             return .resume
         }

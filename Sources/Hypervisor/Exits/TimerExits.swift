@@ -21,9 +21,12 @@ public func handlePreemptionTimerExpired<P: Host>(_ vcpu: VirtualCPU<P>, _ exit:
 }
 
 public func handleExternalInterrupt<P: Host>(_ vcpu: VirtualCPU<P>, _ exit: inout ExitContext) -> ExitAction {
-    let information = InterruptionInformation(rawValue: UInt32(truncatingIfNeeded: vcpu.read(.vmExitInterruptionInformation)))
+    let information = InterruptionInformation(
+        rawValue: UInt32(truncatingIfNeeded: vcpu.read(.vmExitInterruptionInformation)))
     guard information.isValid else {
-        vcpu.log(.event, "guest \(vcpu.name): external interrupt without vector information (no \"acknowledge interrupt on exit\")")
+        vcpu.log(
+            .event,
+            "guest \(vcpu.name): external interrupt without vector information (no \"acknowledge interrupt on exit\")")
         return .resume
     }
     let vector = information.vector

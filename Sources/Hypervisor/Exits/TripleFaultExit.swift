@@ -6,4 +6,3 @@ import VMX
 public func handleTripleFault<P: Host>(_ vcpu: VirtualCPU<P>, _ exit: inout ExitContext) -> ExitAction {
     .stop(.tripleFault)
 }
-

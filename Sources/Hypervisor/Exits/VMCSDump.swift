@@ -12,7 +12,7 @@ public func dumpVMCS<P: Host>(cpu: P) {
         (.guestState, "VMCS dump: guest-state area (SDM 25.4)"),
         (.hostState, "VMCS dump: host-state area (SDM 25.5)"),
         (.control, "VMCS dump: VM-execution, VM-exit and VM-entry control fields (SDM 25.6-25.8)"),
-        (.vmExitInformation, "VMCS dump: VM-exit information fields (SDM 25.9)"),
+        (.vmExitInformation, "VMCS dump: VM-exit information fields (SDM 25.9)")
     ]
     for (type, title) in areas {
         cpu.log("\(title)")
@@ -29,15 +29,20 @@ public func dumpVMCS<P: Host>(cpu: P) {
 func decodeField<P: Host>(_ field: VMCSField, value: UInt64, cpu: P) {
     switch field {
     case .pinBasedVMExecutionControls: dumpBits(PinBasedControls.naming, value: value, cpu: cpu)
-    case .primaryProcessorBasedVMExecutionControls: dumpBits(PrimaryProcessorBasedControls.naming, value: value, cpu: cpu)
-    case .secondaryProcessorBasedVMExecutionControls: dumpBits(SecondaryProcessorBasedControls.naming, value: value, cpu: cpu)
-    case .tertiaryProcessorBasedVMExecutionControls: dumpBits(TertiaryProcessorBasedControls.naming, value: value, cpu: cpu)
+    case .primaryProcessorBasedVMExecutionControls:
+        dumpBits(PrimaryProcessorBasedControls.naming, value: value, cpu: cpu)
+    case .secondaryProcessorBasedVMExecutionControls:
+        dumpBits(SecondaryProcessorBasedControls.naming, value: value, cpu: cpu)
+    case .tertiaryProcessorBasedVMExecutionControls:
+        dumpBits(TertiaryProcessorBasedControls.naming, value: value, cpu: cpu)
     case .primaryVMExitControls: dumpBits(VMExitControls.naming, value: value, cpu: cpu)
     case .secondaryVMExitControls: dumpBits(SecondaryVMExitControls.naming, value: value, cpu: cpu)
     case .vmEntryControls: dumpBits(VMEntryControls.naming, value: value, cpu: cpu)
     case .vmFunctionControls: dumpBits(VMFunctionControls.naming, value: value, cpu: cpu)
-    case .guestCR0, .hostCR0, .cr0GuestHostMask, .cr0ReadShadow: dumpBits(ControlRegister0.naming, value: value, cpu: cpu)
-    case .guestCR4, .hostCR4, .cr4GuestHostMask, .cr4ReadShadow: dumpBits(ControlRegister4.naming, value: value, cpu: cpu)
+    case .guestCR0, .hostCR0, .cr0GuestHostMask, .cr0ReadShadow:
+        dumpBits(ControlRegister0.naming, value: value, cpu: cpu)
+    case .guestCR4, .hostCR4, .cr4GuestHostMask, .cr4ReadShadow:
+        dumpBits(ControlRegister4.naming, value: value, cpu: cpu)
     case .exitReason:
         cpu.log("    \(ExitReason(rawValue: UInt32(truncatingIfNeeded: value)))")
     case .vmInstructionError where value != 0:

@@ -9,19 +9,25 @@
 import VMX
 
 public func handleVMXInstruction<P: Host>(_ vcpu: VirtualCPU<P>, _ exit: inout ExitContext) -> ExitAction {
-    vcpu.log(.refusedOther, "guest \(vcpu.name): \(exit.reason) at RIP \(hex: exit.rip): VMX is not available to guests: #UD injected")
+    vcpu.log(
+        .refusedOther,
+        "guest \(vcpu.name): \(exit.reason) at RIP \(hex: exit.rip): VMX is not available to guests: #UD injected")
     vcpu.injectException(vector: .invalidOpcode)
     return .resume
 }
 
 public func handleGETSEC<P: Host>(_ vcpu: VirtualCPU<P>, _ exit: inout ExitContext) -> ExitAction {
-    vcpu.log(.refusedOther, "guest \(vcpu.name): GETSEC at RIP \(hex: exit.rip): SMX is not available to guests: #UD injected")
+    vcpu.log(
+        .refusedOther,
+        "guest \(vcpu.name): GETSEC at RIP \(hex: exit.rip): SMX is not available to guests: #UD injected")
     vcpu.injectException(vector: .invalidOpcode)
     return .resume
 }
 
 public func handleXSETBV<P: Host>(_ vcpu: VirtualCPU<P>, _ exit: inout ExitContext) -> ExitAction {
-    vcpu.log(.refusedOther, "guest \(vcpu.name): XSETBV at RIP \(hex: exit.rip): XSAVE is not available to guests: #UD injected")
+    vcpu.log(
+        .refusedOther,
+        "guest \(vcpu.name): XSETBV at RIP \(hex: exit.rip): XSAVE is not available to guests: #UD injected")
     vcpu.injectException(vector: .invalidOpcode)
     return .resume
 }

@@ -74,7 +74,8 @@ struct GDBCursor {
     /// One byte from two hex digits.
     mutating func byte() -> UInt8? {
         guard remaining >= 2, let high = GDBHex.value(of: bytes[index]),
-              let low = GDBHex.value(of: bytes[index + 1]) else { return nil }
+            let low = GDBHex.value(of: bytes[index + 1])
+        else { return nil }
         index += 2
         return high << 4 | low
     }

@@ -45,12 +45,12 @@ public struct GDBPacketReader {
             case 0x03: return .interrupt
             case UInt8(ascii: "+"): return .ack
             case UInt8(ascii: "-"): return .nak
-            default: break   // line noise between packets
+            default: break  // line noise between packets
             }
         case .data:
             switch byte {
             case UInt8(ascii: "#"): state = .checksumHigh
-            case UInt8(ascii: "$"): begin()   // a new packet: the previous one was cut off
+            case UInt8(ascii: "$"): begin()  // a new packet: the previous one was cut off
             case UInt8(ascii: "}"): sum &+= byte; state = .escape
             default: sum &+= byte; append(byte)
             }

@@ -141,7 +141,7 @@ public struct GDBStub {
             case .badChecksum:
                 if !noAcknowledgements { connection.send(UInt8(ascii: "-")); connection.flush() }
             case .none, .ack, .nak, .interrupt:
-                break   // 03H while stopped means nothing; stray acknowledgements neither
+                break  // 03H while stopped means nothing; stray acknowledgements neither
             }
         }
         return false
@@ -176,7 +176,7 @@ public struct GDBStub {
                 case .none, .badChecksum: break
                 }
             }
-            if attempts >= 8 { return true }   // gdb keeps refusing: give up on this reply
+            if attempts >= 8 { return true }  // gdb keeps refusing: give up on this reply
         }
     }
 
@@ -218,7 +218,7 @@ public struct GDBStub {
         case UInt8(ascii: "H"):
             // Hg/Hc select the thread for later operations: there is one, numbered 1.
             guard cursor.skip(UInt8(ascii: "g")) || cursor.skip(UInt8(ascii: "c")),
-                  let thread = cursor.threadID(), cursor.isAtEnd, thread == 0 || thread == -1 || thread == 1
+                let thread = cursor.threadID(), cursor.isAtEnd, thread == 0 || thread == -1 || thread == 1
             else { return error(0x01) }
             ok()
         case UInt8(ascii: "T"):
@@ -228,11 +228,11 @@ public struct GDBStub {
         case UInt8(ascii: "Q"):
             if cursor.skip("StartNoAckMode") && cursor.isAtEnd {
                 ok()
-                noAcknowledgements = true   // from the next packet on (this reply is still acknowledged)
+                noAcknowledgements = true  // from the next packet on (this reply is still acknowledged)
                 return nil
             }
         case UInt8(ascii: "v"): return verbose(&cursor, &target)
-        default: break   // empty reply: not supported
+        default: break  // empty reply: not supported
         }
         return nil
     }
@@ -259,7 +259,9 @@ public struct GDBStub {
     }
 
     /// `c [addr]`, `s [addr]`: resume, at `addr` if given.
-    private mutating func resume<T: GDBTarget>(_ action: Resume, address cursor: inout GDBCursor, _ target: inout T) -> Resume? {
+    private mutating func resume<T: GDBTarget>(_ action: Resume, address cursor: inout GDBCursor, _ target: inout T)
+        -> Resume?
+    {
         if !cursor.isAtEnd {
             guard let address = cursor.number(), cursor.isAtEnd else { return error(0x01) }
             guard target.writeRegister(.rip, address) else { return error(0x16) }
@@ -322,10 +324,12 @@ public struct GDBStub {
 
     private mutating func writeRegister<T: GDBTarget>(_ cursor: inout GDBCursor, _ target: inout T) {
         guard let slot = registerSlot(&cursor, target), cursor.skip(UInt8(ascii: "=")),
-              cursor.remaining == 2 * GDBRegisterLayout.bytes(slot),
-              let value = cursor.littleEndian(bytes: GDBRegisterLayout.bytes(slot))
+            cursor.remaining == 2 * GDBRegisterLayout.bytes(slot),
+            let value = cursor.littleEndian(bytes: GDBRegisterLayout.bytes(slot))
         else { error(0x01); return }
-        guard let register = GDBRegisterLayout.register(slot), target.writeRegister(register, value) else { error(0x16); return }
+        guard let register = GDBRegisterLayout.register(slot), target.writeRegister(register, value) else {
+            error(0x16); return
+        }
         ok()
     }
 
@@ -334,8 +338,9 @@ public struct GDBStub {
     /// `addr,length`: both present, the range not wrapping around 2^64.
     private func range(_ cursor: inout GDBCursor) -> (UInt64, Int)? {
         guard let address = cursor.number(), cursor.skip(UInt8(ascii: ",")), let length = cursor.number(),
-              length > 0, length <= UInt64(GDBPacketReader.capacity),
-              address <= UInt64.max - (length - 1) else { return nil }
+            length > 0, length <= UInt64(GDBPacketReader.capacity),
+            address <= UInt64.max - (length - 1)
+        else { return nil }
         return (address, Int(length))
     }
 
@@ -359,7 +364,8 @@ public struct GDBStub {
 
     private mutating func writeMemory<T: GDBTarget>(_ cursor: inout GDBCursor, _ target: inout T) {
         guard let (address, length) = range(&cursor), cursor.skip(UInt8(ascii: ":")),
-              cursor.remaining == 2 * length else { error(0x01); return }
+            cursor.remaining == 2 * length
+        else { error(0x01); return }
         scratch.removeAll(keepingCapacity: true)
         for index in 0..<length {
             guard var byte = cursor.byte() else { error(0x01); return }
@@ -381,12 +387,17 @@ public struct GDBStub {
     /// watchpoint types 2-4 get the empty reply (not supported).
     private mutating func breakpoint<T: GDBTarget>(insert: Bool, _ cursor: inout GDBCursor, _ target: inout T) {
         guard let type = cursor.number(), cursor.skip(UInt8(ascii: ",")), let address = cursor.number(),
-              cursor.skip(UInt8(ascii: ",")), let kind = cursor.number(),
-              cursor.isAtEnd || cursor.peek() == UInt8(ascii: ";") else { error(0x01); return }
+            cursor.skip(UInt8(ascii: ",")), let kind = cursor.number(),
+            cursor.isAtEnd || cursor.peek() == UInt8(ascii: ";")
+        else { error(0x01); return }
         switch type {
         case 0:
-            guard kind == 1 else { error(0x01); return }   // INT3 is one byte
-            if insert { insertSoftwareBreakpoint(at: address, &target) } else { removeSoftwareBreakpoint(at: address, &target) }
+            guard kind == 1 else { error(0x01); return }  // INT3 is one byte
+            if insert {
+                insertSoftwareBreakpoint(at: address, &target)
+            } else {
+                removeSoftwareBreakpoint(at: address, &target)
+            }
         case 1:
             if insert {
                 if hardwareBreakpoints.contains(address) { ok(); return }
@@ -443,7 +454,7 @@ public struct GDBStub {
             reply.appendHex(UInt8(GDBPacketReader.capacity & 0xFF))
             reply.appendText(";qXfer:features:read+;swbreak+;hwbreak+;QStartNoAckMode+;vContSupported+")
         } else if cursor.skip("Attached") {
-            reply.appendText("1")   // attached to an existing process: `kill` on quit, not detach
+            reply.appendText("1")  // attached to an existing process: `kill` on quit, not detach
         } else if cursor.remaining == 1 && cursor.skip("C") {
             reply.appendText("QC1")
         } else if cursor.skip("fThreadInfo") {
@@ -460,7 +471,8 @@ public struct GDBStub {
     /// `qXfer:features:read:target.xml:offset,length`.
     private mutating func transferTargetDescription<T: GDBTarget>(_ cursor: inout GDBCursor, _ target: inout T) {
         guard cursor.skip("target.xml:"), let offset = cursor.number(), cursor.skip(UInt8(ascii: ",")),
-              let length = cursor.number(), cursor.isAtEnd else {
+            let length = cursor.number(), cursor.isAtEnd
+        else {
             error(0x01)
             return
         }
@@ -475,7 +487,9 @@ public struct GDBStub {
         reply.append(start + count < description.count ? UInt8(ascii: "m") : UInt8(ascii: "l"))
         for byte in description[start..<(start + count)] {
             // Binary data: escape the protocol's special bytes.
-            if byte == UInt8(ascii: "#") || byte == UInt8(ascii: "$") || byte == UInt8(ascii: "}") || byte == UInt8(ascii: "*") {
+            if byte == UInt8(ascii: "#") || byte == UInt8(ascii: "$") || byte == UInt8(ascii: "}")
+                || byte == UInt8(ascii: "*")
+            {
                 reply.append(UInt8(ascii: "}"))
                 reply.append(byte ^ 0x20)
             } else {
@@ -503,7 +517,9 @@ public struct GDBStub {
             default: return error(0x01)
             }
             if cursor.skip(UInt8(ascii: ":")) {
-                guard let thread = cursor.threadID(), thread == 1 || thread == -1 || thread == 0 else { return error(0x01) }
+                guard let thread = cursor.threadID(), thread == 1 || thread == -1 || thread == 0 else {
+                    return error(0x01)
+                }
             }
             guard cursor.isAtEnd || cursor.peek() == UInt8(ascii: ";") else { return error(0x01) }
             return resume
@@ -512,6 +528,6 @@ public struct GDBStub {
             ok()
             return .kill
         }
-        return nil   // vMustReplyEmpty and everything else: the empty reply
+        return nil  // vMustReplyEmpty and everything else: the empty reply
     }
 }

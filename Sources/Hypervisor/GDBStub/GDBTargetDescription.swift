@@ -12,7 +12,8 @@ enum GDBTargetDescription {
     static func xml(for architecture: GDBArchitecture) -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(4096)
-        out.appendText("<?xml version=\"1.0\"?><!DOCTYPE target SYSTEM \"gdb-target.dtd\"><target version=\"1.0\"><architecture>")
+        out.appendText(
+            "<?xml version=\"1.0\"?><!DOCTYPE target SYSTEM \"gdb-target.dtd\"><target version=\"1.0\"><architecture>")
         switch architecture {
         case .x86_64: out.appendText("i386:x86-64")
         case .i386: out.appendText("i386")
@@ -70,7 +71,9 @@ enum GDBTargetDescription {
     }
 
     /// Calls `body` with each piece of `text` between separators (empty pieces included).
-    private static func forEachToken(of text: StaticString, separator: UInt8, _ body: (UnsafeBufferPointer<UInt8>) -> Void) {
+    private static func forEachToken(
+        of text: StaticString, separator: UInt8, _ body: (UnsafeBufferPointer<UInt8>) -> Void
+    ) {
         text.withUTF8Buffer { bytes in
             var start = 0
             for index in 0...bytes.count where index == bytes.count || bytes[index] == separator {

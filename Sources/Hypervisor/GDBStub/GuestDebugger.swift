@@ -47,8 +47,9 @@ public final class GuestDebugger<P: Host> {
             table[basic: index] = { [self] vcpu, exit in handle(index, original, vcpu, &exit) }
         }
         vcpu.handlers = table
-        vcpu.setExceptionBitmap(vcpu.exceptionBitmap | ExceptionVector.breakpoint.exceptionBitmapBit
-            | ExceptionVector.debug.exceptionBitmapBit)
+        vcpu.setExceptionBitmap(
+            vcpu.exceptionBitmap | ExceptionVector.breakpoint.exceptionBitmapBit
+                | ExceptionVector.debug.exceptionBitmapBit)
         vcpu.cpu.log("guest \(vcpu.name): waiting for gdb on the debug line (target remote)")
         _ = stop(.attached)
     }
@@ -65,13 +66,16 @@ public final class GuestDebugger<P: Host> {
 
     // MARK: Exits
 
-    private func handle(_ reason: Int, _ original: ExitHandler<P>, _ vcpu: VirtualCPU<P>,
-                        _ exit: inout ExitContext) -> ExitAction {
+    private func handle(
+        _ reason: Int, _ original: ExitHandler<P>, _ vcpu: VirtualCPU<P>,
+        _ exit: inout ExitContext
+    ) -> ExitAction {
         if detached { return original(vcpu, &exit) }
         if finished { return .stop(.shutDown(code: 0)) }
         if reason == Int(ExitReason.monitorTrapFlag.basicReason) && stepping { return stop(.step) }
         if reason == Int(ExitReason.exceptionOrNMI.basicReason) {
-            let information = InterruptionInformation(rawValue: UInt32(truncatingIfNeeded: vcpu.read(.vmExitInterruptionInformation)))
+            let information = InterruptionInformation(
+                rawValue: UInt32(truncatingIfNeeded: vcpu.read(.vmExitInterruptionInformation)))
             if information.type != .nonMaskableInterrupt {
                 switch information.vector {
                 case 3 where stub.ownsSoftwareBreakpoint(at: exit.rip):
@@ -98,7 +102,7 @@ public final class GuestDebugger<P: Host> {
             if case .resume = stop(.halted) { finished = true; report(end: .halted) }
             return action
         case .stop:
-            return action   // guestStopped reports the end
+            return action  // guestStopped reports the end
         }
     }
 
@@ -130,7 +134,7 @@ public final class GuestDebugger<P: Host> {
         switch stop {
         case .halted: reason = .exited(code: 0)
         case .shutDown(let code): reason = .exited(code: UInt8(truncatingIfNeeded: code))
-        case .platform(.poweredOff): reason = .exited(code: 0)   // a pass-through guest's orderly end
+        case .platform(.poweredOff): reason = .exited(code: 0)  // a pass-through guest's orderly end
         case .tripleFault: reason = .terminated(signal: 11)
         case .budgetExhausted: reason = .terminated(signal: 14)
         default: reason = .terminated(signal: 6)

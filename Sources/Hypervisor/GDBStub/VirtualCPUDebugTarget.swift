@@ -67,7 +67,7 @@ public struct VirtualCPUDebugTarget<P: Host>: GDBTarget {
         case .fsBase: return vcpu.read(.guestFSBase)
         case .gsBase: return vcpu.read(.guestGSBase)
         case .cr0: return guestView(.guestCR0, shadow: .cr0ReadShadow, mask: vcpu.cr0Mask)
-        case .cr2: return nil   // not in the VMCS; the hypervisor does not keep it
+        case .cr2: return nil  // not in the VMCS; the hypervisor does not keep it
         case .cr3: return vcpu.read(.guestCR3)
         case .cr4: return guestView(.guestCR4, shadow: .cr4ReadShadow, mask: vcpu.cr4Mask)
         case .cr8: return vcpu.taskPriority
@@ -107,8 +107,9 @@ public struct VirtualCPUDebugTarget<P: Host>: GDBTarget {
             let linear = address &+ UInt64(done)
             let inPage = min(buffer.count - done, Int(PhysicalLayout.pageSize - (linear & PageFrame.offsetMask)))
             guard let physical = vcpu.guestPhysical(ofLinear: linear),
-                  let bytes = vcpu.memory.readBytes(guestPhysical: physical, count: inPage, cpu: vcpu.cpu),
-                  bytes.count == inPage else { break }
+                let bytes = vcpu.memory.readBytes(guestPhysical: physical, count: inPage, cpu: vcpu.cpu),
+                bytes.count == inPage
+            else { break }
             for (index, byte) in bytes.enumerated() { buffer[done + index] = byte }
             done += inPage
         }
@@ -132,11 +133,15 @@ public struct VirtualCPUDebugTarget<P: Host>: GDBTarget {
     public mutating func insertHardwareBreakpoint(at address: UInt64) -> Bool {
         // Without "load debug controls" VM entry leaves DR7 as the host has it (400H after
         // every VM exit, SDM 28.5.1): the guest's DR7 in the VMCS would have no effect.
-        guard vcpu.read(.vmEntryControls) & UInt64(VMEntryControls.loadDebugControls.rawValue) != 0 else { return false }
+        guard vcpu.read(.vmEntryControls) & UInt64(VMEntryControls.loadDebugControls.rawValue) != 0 else {
+            return false
+        }
         let dr7 = self.dr7
-        guard let slot = (0..<4).first(where: { dr7 & DebugRegister7.localEnable(UInt64($0)) == 0 }) else { return false }
+        guard let slot = (0..<4).first(where: { dr7 & DebugRegister7.localEnable(UInt64($0)) == 0 }) else {
+            return false
+        }
         host.writeDebugRegister(slot, address)
-        let fields: UInt64 = 0xF << (16 + 4 * UInt64(slot))   // R/W and LEN: 00, 00
+        let fields: UInt64 = 0xF << (16 + 4 * UInt64(slot))  // R/W and LEN: 00, 00
         vcpu.write(.guestDR7, (dr7 & ~fields) | DebugRegister7.localEnable(UInt64(slot)) | DebugRegister7.alwaysOne)
         slots[slot] = address
         return true

@@ -23,13 +23,23 @@ func runBenchmark<P: Host>(
         cpu.log("bench: no built-in guest \"bench\"")
         return false
     }
-    cpu.log("bench: \(vmxTimestamp &- bootTimestamp) TSC cycles from the Swift entry point (kmain) until every processor is in VMX root operation")
+    cpu.log(
+        """
+        bench: \(vmxTimestamp &- bootTimestamp) TSC cycles from the Swift entry point (kmain) until every \
+        processor is in VMX root operation
+        """
+    )
     // The other processors run the benchmark guest at the same time as this one's Swift run:
     // each one's figures against the one-processor figures show what they share on the exit path.
     let othersRun = others.startGuests([image], benchmark: true, environment: environment, arena: &arena)
     let swift = runGuest(image, environment: environment, vpid: 1, arena: &arena, cpu: cpu, path: .swift)
     let othersHealthy = othersRun ? others.finish() : true
-    cpu.log("bench: \(swift.firstEntryTimestamp &- bootTimestamp) TSC cycles from the Swift entry point (kmain) to the first VM entry")
+    cpu.log(
+        """
+        bench: \(swift.firstEntryTimestamp &- bootTimestamp) TSC cycles from the Swift entry point (kmain) to the \
+        first VM entry
+        """
+    )
     let baseline = runGuest(image, environment: environment, vpid: 2, arena: &arena, cpu: cpu, path: .assemblyBaseline)
     guard let swiftResults = results(swift.vcpu), let baselineResults = results(baseline.vcpu) else {
         cpu.log("bench: the benchmark guest left no results")
@@ -39,8 +49,13 @@ func runBenchmark<P: Host>(
     // Without EPT the touched pages were mapped from the start: nothing exited.
     for index in 0..<(environment.setup.usesEPT ? 5 : 4) {
         let s = swiftResults[index], a = baselineResults[index]
-        let ratio = a == 0 ? 0 : (s &* 100) / a      // the figures come from guest memory: no trap
-        cpu.log("bench: \(names[index]) exit round trip: \(s) cycles with the Swift dispatcher, \(a) with the assembly baseline: ratio \(ratio / 100).\(ratio % 100 < 10 ? "0" : "")\(ratio % 100)")
+        let ratio = a == 0 ? 0 : (s &* 100) / a  // the figures come from guest memory: no trap
+        cpu.log(
+            """
+            bench: \(names[index]) exit round trip: \(s) cycles with the Swift dispatcher, \(a) with the assembly \
+            baseline: ratio \(ratio / 100).\(ratio % 100 < 10 ? "0" : "")\(ratio % 100)
+            """
+        )
     }
     return swift.healthy && baseline.healthy && othersHealthy
 }
@@ -57,7 +72,9 @@ private func results<P: Host>(_ vcpu: VirtualCPU<P>?) -> [UInt64]? {
     // Linear addresses of a 64-bit guest are offsets into its memory block (GuestMemory).
     guard let vcpu else { return nil }
     var words: [UInt64] = []
-    for index in 0..<7 { words.append(vcpu.cpu.readPhysical64(vcpu.memory.host + benchmarkResults + UInt64(index) * 8)) }
+    for index in 0..<7 {
+        words.append(vcpu.cpu.readPhysical64(vcpu.memory.host + benchmarkResults + UInt64(index) * 8))
+    }
     guard words[0] > 0, words[5] > 0 else { return nil }
     return [words[1] / words[0], words[2] / words[0], words[3] / words[0], words[4] / words[0], words[6] / words[5]]
 }

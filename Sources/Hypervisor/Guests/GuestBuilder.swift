@@ -12,8 +12,10 @@ public struct GuestEnvironment: Sendable {
     public var bitmaps: Bitmaps
     public var statistics: ExitStatistics
 
-    public init(capabilities: VMXCapabilities, setup: ControlSetup, host: HostState, bitmaps: Bitmaps,
-                statistics: ExitStatistics) {
+    public init(
+        capabilities: VMXCapabilities, setup: ControlSetup, host: HostState, bitmaps: Bitmaps,
+        statistics: ExitStatistics
+    ) {
         self.capabilities = capabilities
         self.setup = setup
         self.host = host
@@ -69,10 +71,12 @@ public enum GuestBuildError: Error, Equatable {
         switch (lhs, rhs) {
         case let (.needsUnrestrictedGuest(a), .needsUnrestrictedGuest(b)): return a == b
         case (.needsIA32eModeGuest, .needsIA32eModeGuest), (.userImageNeedsEPT, .userImageNeedsEPT),
-             (.guestNeedsEPT, .guestNeedsEPT),
-             (.imageCopyFailed, .imageCopyFailed): return true
+            (.guestNeedsEPT, .guestNeedsEPT),
+            (.imageCopyFailed, .imageCopyFailed):
+            return true
         case let (.outOfArenaMemory(a), .outOfArenaMemory(b)): return a.utf8Start == b.utf8Start
-        case let (.vmcsInstructionFailed(a, b), .vmcsInstructionFailed(c, d)): return a.utf8Start == c.utf8Start && b == d
+        case let (.vmcsInstructionFailed(a, b), .vmcsInstructionFailed(c, d)):
+            return a.utf8Start == c.utf8Start && b == d
         case let (.vmwriteFailed(a), .vmwriteFailed(b)): return a == b
         default: return false
         }
@@ -81,11 +85,21 @@ public enum GuestBuildError: Error, Equatable {
     public func describe(into text: inout LogText) {
         switch self {
         case .needsUnrestrictedGuest(let mode):
-            text.append("refused: a guest starting in \(mode.name) needs \"unrestricted guest\" and EPT, which this CPU does not offer")
+            text.append(
+                """
+                refused: a guest starting in \(mode.name) needs \"unrestricted guest\" and EPT, which this CPU \
+                does not offer
+                """
+            )
         case .needsIA32eModeGuest:
             text.appendLiteral("refused: the VM-entry control \"IA-32e mode guest\" is not allowed on this CPU")
         case .userImageNeedsEPT:
-            text.appendLiteral("refused: without EPT the hypervisor cannot keep a guest out of its memory, so it runs only its built-in guests")
+            text.appendLiteral(
+                """
+                refused: without EPT the hypervisor cannot keep a guest out of its memory, so it runs only its \
+                built-in guests
+                """
+            )
         case .guestNeedsEPT:
             text.appendLiteral("refused: this guest needs EPT (ept=required), which this CPU does not offer")
         case .outOfArenaMemory(let what): text.append("no room in the arena for \(what)")
@@ -138,16 +152,19 @@ public func buildGuest<P: Host>(
         let touch = plan.firstTouch ?? plan.memorySize
         let structures = plan.memorySize - GuestMemory.structuresSize
         let none = EPTPermissions()
-        let parts: [(start: UInt64, end: UInt64, permissions: EPTPermissions)] = plan.firstTouch == nil
+        let parts: [(start: UInt64, end: UInt64, permissions: EPTPermissions)] =
+            plan.firstTouch == nil
             ? [(0, plan.memorySize, .all)]
             : [(0, touch, .all), (touch, structures, none), (structures, plan.memorySize, .all)]
         guard let tables = EPT(memoryType: setup.eptMemoryType, arena: &arena, cpu: cpu) else {
             throw .outOfArenaMemory(what: "EPT tables")
         }
         for part in parts where part.end > part.start {
-            guard tables.map(guestPhysical: part.start, host: block + part.start, bytes: part.end - part.start,
-                             permissions: part.permissions, largePages: setup.allows2MBEPTPages && part.permissions == .all,
-                             arena: &arena, cpu: cpu)
+            guard
+                tables.map(
+                    guestPhysical: part.start, host: block + part.start, bytes: part.end - part.start,
+                    permissions: part.permissions, largePages: setup.allows2MBEPTPages && part.permissions == .all,
+                    arena: &arena, cpu: cpu)
             else { throw .outOfArenaMemory(what: "EPT tables") }
         }
         ept = tables
@@ -157,8 +174,10 @@ public func buildGuest<P: Host>(
         // The reset vector: a read/execute page at the top of the 4-GiB space whose last 16
         // bytes hold a far jump to the entry point, as firmware would hand over to a loader.
         guard let rom = arena.allocate(bytes: PhysicalLayout.pageSize, zeroingWith: cpu),
-              let ept, ept.map(guestPhysical: GuestStructures.resetVectorPage, host: rom, bytes: PhysicalLayout.pageSize,
-                               permissions: [.read, .execute], largePages: false, arena: &arena, cpu: cpu)
+            let ept,
+            ept.map(
+                guestPhysical: GuestStructures.resetVectorPage, host: rom, bytes: PhysicalLayout.pageSize,
+                permissions: [.read, .execute], largePages: false, arena: &arena, cpu: cpu)
         else { throw .outOfArenaMemory(what: "the reset-vector page") }
         let segment = (plan.entry >> 4) & 0xF000
         let offset = plan.entry - segment << 4
@@ -167,8 +186,10 @@ public func buildGuest<P: Host>(
     }
     writeGuestStructures(memory: memory, cpu: cpu)
     for segment in plan.segments where segment.fileSize > 0 {
-        guard memory.copy(fromHost: image.address + segment.fileOffset, count: segment.fileSize,
-                          toGuestPhysical: memory.physicalBase + segment.guestPhysical, cpu: cpu)
+        guard
+            memory.copy(
+                fromHost: image.address + segment.fileOffset, count: segment.fileSize,
+                toGuestPhysical: memory.physicalBase + segment.guestPhysical, cpu: cpu)
         else { throw .imageCopyFailed }
     }
 
@@ -183,15 +204,16 @@ public func buildGuest<P: Host>(
 
     let signature = cpu.cpuid(leaf: 1, subleaf: 0).eax
     let cr0Fixed = env.guestCR0Fixed, cr4Fixed = env.guestCR4Fixed
-    let start = GuestStartState.make(mode: plan.mode, entry: plan.entry, memory: memory, cr0Fixed: cr0Fixed,
-                                     cr4Fixed: cr4Fixed, signature: signature)
+    let start = GuestStartState.make(
+        mode: plan.mode, entry: plan.entry, memory: memory, cr0Fixed: cr0Fixed,
+        cr4Fixed: cr4Fixed, signature: signature)
     let rate = UInt64(setup.preemptionTimerRate)
     let contents = GuestVMCSContents(
         start: start, bitmaps: env.bitmaps, eptPointer: ept?.pointer, vpid: vpid, cr0Mask: env.cr0Mask,
         cr4Mask: env.cr4Mask, exceptionBitmap: GuestEnvironment.exceptionBitmap,
         preemptionTimerValue: UInt32(min(plan.budget >> rate, UInt64(UInt32.max))), pat: GuestEnvironment.powerUpPAT)
     if let failure = writeVMCS(setup: setup, host: env.host, guest: contents, cpu: cpu) {
-        try? cpu.vmclear(vmcs)      // no active VMCS left in memory the arena may hand out again
+        try? cpu.vmclear(vmcs)  // no active VMCS left in memory the arena may hand out again
         throw .vmwriteFailed(failure)
     }
 
@@ -203,10 +225,11 @@ public func buildGuest<P: Host>(
         cpu.writeMSR(msr, 0)
     }
 
-    let vcpu = VirtualCPU(cpu: cpu, name: plan.name, setup: setup, memory: memory, statistics: env.statistics,
-                          vmcs: vmcs, vpid: vpid, cr0Fixed: cr0Fixed, cr4Fixed: cr4Fixed,
-                          cr0Mask: env.cr0Mask, cr4Mask: env.cr4Mask,
-                          exceptionBitmap: GuestEnvironment.exceptionBitmap)
+    let vcpu = VirtualCPU(
+        cpu: cpu, name: plan.name, setup: setup, memory: memory, statistics: env.statistics,
+        vmcs: vmcs, vpid: vpid, cr0Fixed: cr0Fixed, cr4Fixed: cr4Fixed,
+        cr0Mask: env.cr0Mask, cr4Mask: env.cr4Mask,
+        exceptionBitmap: GuestEnvironment.exceptionBitmap)
     vcpu.registers.rdx = start.rdx
     vcpu.shadowEFER = start.efer
     vcpu.budgetCycles = plan.budget
@@ -223,14 +246,15 @@ func writeGuestStructures<P: Processor>(memory: GuestMemory, cpu: P) {
     cpu.writePhysical64(base + GuestStructures.pdpt, physical + GuestStructures.pd | present)
     var offset: UInt64 = 0
     while offset < memory.size {
-        cpu.writePhysical64(base + GuestStructures.pd + (offset >> 21) * 8, (memory.physicalBase + offset) | present | largePage)
+        cpu.writePhysical64(
+            base + GuestStructures.pd + (offset >> 21) * 8, (memory.physicalBase + offset) | present | largePage)
         offset += 2 << 20
     }
     let gdt = base + GuestStructures.gdt
     cpu.writePhysical64(gdt + 0x00, 0)
-    cpu.writePhysical64(gdt + 0x08, 0x00AF_9B00_0000_FFFF)   // 64-bit code, DPL 0
-    cpu.writePhysical64(gdt + 0x10, 0x00CF_9300_0000_FFFF)   // data, 4 GiB
-    cpu.writePhysical64(gdt + 0x18, 0x00CF_9B00_0000_FFFF)   // 32-bit code, 4 GiB
+    cpu.writePhysical64(gdt + 0x08, 0x00AF_9B00_0000_FFFF)  // 64-bit code, DPL 0
+    cpu.writePhysical64(gdt + 0x10, 0x00CF_9300_0000_FFFF)  // data, 4 GiB
+    cpu.writePhysical64(gdt + 0x18, 0x00CF_9B00_0000_FFFF)  // 32-bit code, 4 GiB
     // 64-bit TSS descriptor, type 11 (busy), at the linear address of the TSS.
     let tssLinear = memory.structuresOffset + GuestStructures.tss
     let limit = UInt64(GuestStructures.tssLimit)

@@ -14,8 +14,10 @@ public struct GuestDebugHooks<P: Host> {
     /// The run loop is done with the guest.
     public var guestStopped: (VirtualCPU<P>, GuestStop) -> Void
 
-    public init(guestStarting: @escaping (VirtualCPU<P>) -> GuestStop?,
-                guestStopped: @escaping (VirtualCPU<P>, GuestStop) -> Void) {
+    public init(
+        guestStarting: @escaping (VirtualCPU<P>) -> GuestStop?,
+        guestStopped: @escaping (VirtualCPU<P>, GuestStop) -> Void
+    ) {
         self.guestStarting = guestStarting
         self.guestStopped = guestStopped
     }

@@ -83,7 +83,8 @@ public enum GuestImageError: Error, Equatable {
         case let (.badValue(a, b), .badValue(c, d)):
             return a.utf8Start == c.utf8Start && b.utf8.elementsEqual(d.utf8)
         case (.flatWithoutLoadAddress, .flatWithoutLoadAddress), (.emptyImage, .emptyImage),
-             (.elfNoLoadableSegment, .elfNoLoadableSegment): return true
+            (.elfNoLoadableSegment, .elfNoLoadableSegment):
+            return true
         case let (.badELFHeader(a, b), .badELFHeader(c, d)): return a.utf8Start == c.utf8Start && b == d
         case let (.elfSegmentOutsideFile(a), .elfSegmentOutsideFile(b)): return a == b
         case let (.elfSegmentFileSizeBeyondMemorySize(a), .elfSegmentFileSizeBeyondMemorySize(b)): return a == b
@@ -101,20 +102,33 @@ public enum GuestImageError: Error, Equatable {
     /// Appends the reason (no line end).
     public func describe(into text: inout LogText) {
         switch self {
-        case .unknownOption(let word): text.append("unknown option \"\(outside: word)\" (name, mode, load, entry, memory, budget, ept)")
+        case .unknownOption(let word):
+            text.append("unknown option \"\(outside: word)\" (name, mode, load, entry, memory, budget, ept)")
         case .badValue(let option, let value): text.append("bad value \"\(outside: value)\" for \(option)=")
         case .flatWithoutLoadAddress: text.appendLiteral("flat binary without a load address (give load=ADDRESS)")
         case .firstTouchOutsideFreeMemory(let address, let imageEnd, let structures):
-            text.append("touch=\(hex: address) must lie at or above the image's end \(hex: imageEnd) and below the hypervisor's structures at \(hex: structures)")
+            text.append(
+                """
+                touch=\(hex: address) must lie at or above the image's end \(hex: imageEnd) and below the \
+                hypervisor's structures at \(hex: structures)
+                """
+            )
         case .emptyImage: text.appendLiteral("the image is empty")
         case .badELFHeader(let field, let value): text.append("bad ELF header: \(field) = \(hex: value)")
         case .elfNoLoadableSegment: text.appendLiteral("ELF file without a PT_LOAD segment")
-        case .elfSegmentOutsideFile(let index): text.append("ELF program header \(index): p_offset + p_filesz lies beyond the file")
-        case .elfSegmentFileSizeBeyondMemorySize(let index): text.append("ELF program header \(index): p_filesz > p_memsz")
+        case .elfSegmentOutsideFile(let index):
+            text.append("ELF program header \(index): p_offset + p_filesz lies beyond the file")
+        case .elfSegmentFileSizeBeyondMemorySize(let index):
+            text.append("ELF program header \(index): p_filesz > p_memsz")
         case .tooBig(let start, let end, let limit):
             text.append("too big: [\(hex: start), \(hex: end)) does not fit the guest's memory [0x0, \(hex: limit))")
         case .overlapsHypervisorStructures(let start, let end, let structures):
-            text.append("[\(hex: start), \(hex: end)) overlaps the hypervisor's structures at \(hex: structures) (top 64 KiB of guest memory)")
+            text.append(
+                """
+                [\(hex: start), \(hex: end)) overlaps the hypervisor's structures at \(hex: structures) (top 64 \
+                KiB of guest memory)
+                """
+            )
         case .entryOutsideImage(let entry): text.append("entry point \(hex: entry) lies outside the guest's memory")
         case .realModeEntryAbove1MiB(let entry): text.append("real-mode entry point \(hex: entry) is not below 1 MiB")
         }
@@ -177,7 +191,9 @@ public struct GuestOptions: Sendable {
                 else { throw .badValue(option: "touch", value: valueText) }
                 firstTouch = address
             } else if key.equals("budget") {
-                guard let cycles = parseNumber(value), cycles > 0 else { throw .badValue(option: "budget", value: valueText) }
+                guard let cycles = parseNumber(value), cycles > 0 else {
+                    throw .badValue(option: "budget", value: valueText)
+                }
                 budget = cycles
             } else {
                 throw .unknownOption(word.text)
@@ -255,17 +271,22 @@ extension GuestImage {
         if let touch = options.firstTouch {
             // Only memory no segment loads into: the image is copied in before the first entry.
             let loaded = segments.map { $0.guestPhysical &+ $0.memorySize }.max() ?? 0
-            guard touch >= loaded, touch < structures else { throw .firstTouchOutsideFreeMemory(address: touch, imageEnd: loaded, structures: structures) }
+            guard touch >= loaded, touch < structures else {
+                throw .firstTouchOutsideFreeMemory(address: touch, imageEnd: loaded, structures: structures)
+            }
         }
         if mode == .real && entry >= 1 << 20 { throw .realModeEntryAbove1MiB(entry: entry) }
-        return GuestPlan(name: OutsideText(options.name ?? name), mode: mode, entry: entry, memorySize: memorySize,
-                         budget: options.budget, segments: segments, isELF: elf, requiresEPT: options.requiresEPT,
-                         firstTouch: options.firstTouch)
+        return GuestPlan(
+            name: OutsideText(options.name ?? name), mode: mode, entry: entry, memorySize: memorySize,
+            budget: options.budget, segments: segments, isELF: elf, requiresEPT: options.requiresEPT,
+            firstTouch: options.firstTouch)
     }
 
     /// The PT_LOAD segments and the entry of an ELF file (ELF specification, "ELF Header" and
     /// "Program Header"; 32- and 64-bit, little-endian, executable, x86).
-    func elfSegments<P: Processor>(cpu: P) throws(GuestImageError) -> (segments: [GuestPlan.Segment], entry: UInt64, is64Bit: Bool) {
+    func elfSegments<P: Processor>(cpu: P) throws(GuestImageError) -> (
+        segments: [GuestPlan.Segment], entry: UInt64, is64Bit: Bool
+    ) {
         let b = ImageBytes(cpu: cpu, base: address)
         guard size >= 52 else { throw .badELFHeader(field: "file size", value: size) }
         let elfClass = b.u8(4)
@@ -282,18 +303,21 @@ extension GuestImage {
         let phentsize = is64 ? b.u16(54) : b.u16(42)
         let phnum = is64 ? b.u16(56) : b.u16(44)
         guard phentsize == (is64 ? 56 : 32) else { throw .badELFHeader(field: "e_phentsize", value: phentsize) }
-        guard phoff <= size, phnum * phentsize <= size - phoff else { throw .badELFHeader(field: "e_phoff", value: phoff) }
+        guard phoff <= size, phnum * phentsize <= size - phoff else {
+            throw .badELFHeader(field: "e_phoff", value: phoff)
+        }
         var segments: [GuestPlan.Segment] = []
         for index in 0..<phnum {
             let ph = phoff + index * phentsize
-            guard b.u32(ph) == 1 else { continue }   // PT_LOAD
+            guard b.u32(ph) == 1 else { continue }  // PT_LOAD
             let offset = is64 ? b.u64(ph + 8) : b.u32(ph + 4)
             let paddr = is64 ? b.u64(ph + 24) : b.u32(ph + 12)
             let filesz = is64 ? b.u64(ph + 32) : b.u32(ph + 16)
             let memsz = is64 ? b.u64(ph + 40) : b.u32(ph + 20)
             guard offset <= size, filesz <= size - offset else { throw .elfSegmentOutsideFile(index: Int(index)) }
             guard filesz <= memsz else { throw .elfSegmentFileSizeBeyondMemorySize(index: Int(index)) }
-            segments.append(GuestPlan.Segment(fileOffset: offset, fileSize: filesz, guestPhysical: paddr, memorySize: memsz))
+            segments.append(
+                GuestPlan.Segment(fileOffset: offset, fileSize: filesz, guestPhysical: paddr, memorySize: memsz))
         }
         guard !segments.isEmpty else { throw .elfNoLoadableSegment }
         return (segments, entry, is64)

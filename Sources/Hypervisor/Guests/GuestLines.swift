@@ -55,13 +55,14 @@ extension VirtualCPU {
     public func log(_ kind: GuestLineKind, _ message: @autoclosure () -> LogMessage) {
         guard mayLog(kind) else { return }
         cpu.log(message())
-        chargeHostTimeAtNextEntry()     // a line's host time counts at once
+        chargeHostTimeAtNextEntry()  // a line's host time counts at once
     }
 
     /// One line per kind whose lines were not all written.
     func summarizeLines() {
         for kind in GuestLineKind.allCases where limitsLines && lineCounts[kind.rawValue] > kind.allowance {
-            cpu.log("guest \(name): ... and \(lineCounts[kind.rawValue] - kind.allowance) more \(kind.noun) (not logged)")
+            cpu.log(
+                "guest \(name): ... and \(lineCounts[kind.rawValue] - kind.allowance) more \(kind.noun) (not logged)")
         }
     }
 }

@@ -23,9 +23,14 @@ public enum GuestMode: Sendable, Equatable {
 
     /// "real", "protected", "long" (the `mode=` option).
     public init?(option: ByteText) {
-        if option.equals("real") { self = .real }
-        else if option.equals("protected") { self = .protected }
-        else if option.equals("long") { self = .long }
-        else { return nil }
+        if option.equals("real") {
+            self = .real
+        } else if option.equals("protected") {
+            self = .protected
+        } else if option.equals("long") {
+            self = .long
+        } else {
+            return nil
+        }
     }
 }

@@ -12,7 +12,12 @@ extension GuestStop {
         case .shutDown(let code): text.append("shut down by the guest (hypercall SHUT_DOWN, code \(code))")
         case .tripleFault: text.appendLiteral("triple fault: the guest is dead")
         case .budgetExhausted(let cycles, let preemptionTimer):
-            text.append("time budget of \(cycles) TSC cycles exhausted (\(preemptionTimer ? "VMX-preemption timer" : "host timer"))")
+            text.append(
+                """
+                time budget of \(cycles) TSC cycles exhausted \
+                (\(preemptionTimer ? "VMX-preemption timer" : "host timer"))
+                """
+            )
         case .eptViolation(let address): text.append("EPT violation at guest-physical \(hex: address)")
         case .eptMisconfiguration(let address): text.append("EPT misconfiguration at guest-physical \(hex: address)")
         case .initOrSIPI(let reason): text.append("\(reason)")
@@ -30,7 +35,8 @@ extension GuestStop {
     /// Whether the stop shows a fault of the hypervisor rather than of the guest.
     public var isHypervisorFault: Bool {
         switch self {
-        case .unexpectedExit, .entryFailure, .entryInstructionFailed, .eptMisconfiguration, .emulationFailure: return true
+        case .unexpectedExit, .entryFailure, .entryInstructionFailed, .eptMisconfiguration, .emulationFailure:
+            return true
         default: return false
         }
     }
@@ -81,16 +87,24 @@ public func runGuest<P: Host>(
         error.describe(into: &text)
         cpu.log(LogMessage(stringInterpolation: text))
         switch error {
-        case .needsUnrestrictedGuest, .needsIA32eModeGuest, .userImageNeedsEPT, .guestNeedsEPT: return GuestRun(vcpu: nil, healthy: true)
+        case .needsUnrestrictedGuest, .needsIA32eModeGuest, .userImageNeedsEPT, .guestNeedsEPT:
+            return GuestRun(vcpu: nil, healthy: true)
         default: return GuestRun(vcpu: nil, healthy: false)
         }
     }
     vcpu.limitsLines = !image.isBuiltIn
     let setup = environment.setup
     let timer: StaticString = setup.usesPreemptionTimer ? "VMX-preemption timer" : "host timer"
-    cpu.log("guest \(plan.name): \(plan.mode.name), entry \(hex: plan.entry), \(plan.memorySize >> 20) MiB at guest-physical \(hex: vcpu.memory.physicalBase) (host \(hex: vcpu.memory.host)), \(setup.usesEPT ? "EPT" : "no EPT"), budget \(plan.budget) TSC cycles (\(timer))")
-    return runBuiltGuest(vcpu, name: plan.name, budget: plan.budget, isBuiltIn: image.isBuiltIn,
-                         statistics: environment.statistics, path: path, debugging: debugging)
+    cpu.log(
+        """
+        guest \(plan.name): \(plan.mode.name), entry \(hex: plan.entry), \(plan.memorySize >> 20) MiB at \
+        guest-physical \(hex: vcpu.memory.physicalBase) (host \(hex: vcpu.memory.host)), \
+        \(setup.usesEPT ? "EPT" : "no EPT"), budget \(plan.budget) TSC cycles (\(timer))
+        """
+    )
+    return runBuiltGuest(
+        vcpu, name: plan.name, budget: plan.budget, isBuiltIn: image.isBuiltIn,
+        statistics: environment.statistics, path: path, debugging: debugging)
 }
 
 /// Runs a built guest until it stops (with the host timer armed for `budget` where the
@@ -107,8 +121,10 @@ func runBuiltGuest<P: Host>(
     }
     let before = statistics.total(cpu: cpu)
     let firstEntry = cpu.readTimestampCounter()
-    let stop = debugging?.guestStarting(vcpu)
-        ?? (path == .assemblyBaseline ? vcpu.runBaseline() : vcpu.countsRootTime ? vcpu.runCountingRootTime() : vcpu.run())
+    let stop =
+        debugging?.guestStarting(vcpu)
+        ?? (path == .assemblyBaseline
+            ? vcpu.runBaseline() : vcpu.countsRootTime ? vcpu.runCountingRootTime() : vcpu.run())
     debugging?.guestStopped(vcpu, stop)
     if hostTimer { cpu.disarmHostTimer() }
     if let line = vcpu.serial.takeLine(), !line.isEmpty { vcpu.printSerialLine(line) }
@@ -123,8 +139,9 @@ func runBuiltGuest<P: Host>(
         cpu.log("guest \(name): VMCLEAR of its VMCS failed: \(error)")
         return GuestRun(vcpu: vcpu, healthy: false, firstEntryTimestamp: firstEntry, vmcsIsClear: false)
     }
-    return GuestRun(vcpu: vcpu, healthy: !(isBuiltIn && stop.isHypervisorFault), stop: stop,
-                    firstEntryTimestamp: firstEntry)
+    return GuestRun(
+        vcpu: vcpu, healthy: !(isBuiltIn && stop.isHypervisorFault), stop: stop,
+        firstEntryTimestamp: firstEntry)
 }
 
 extension VirtualCPU {

@@ -24,7 +24,8 @@ public struct OtherProcessors {
     /// the hypervisor.
     public var finish: () -> Bool
 
-    public init(count: @escaping () -> Int, start: @escaping (OtherProcessorWork) -> Void, finish: @escaping () -> Bool) {
+    public init(count: @escaping () -> Int, start: @escaping (OtherProcessorWork) -> Void, finish: @escaping () -> Bool)
+    {
         self.count = count
         self.start = start
         self.finish = finish
@@ -60,8 +61,10 @@ public final class OtherProcessorWork {
 extension OtherProcessors {
     /// Carves the slices from `arena` and starts the others; nothing when there are none or no
     /// guest runs on every processor (`nobuiltins`). Returns whether they were started.
-    func startGuests(_ everywhere: [GuestImage], benchmark: Bool = false, environment: GuestEnvironment,
-                     arena: inout PageArena) -> Bool {
+    func startGuests(
+        _ everywhere: [GuestImage], benchmark: Bool = false, environment: GuestEnvironment,
+        arena: inout PageArena
+    ) -> Bool {
         let count = everywhere.isEmpty ? 0 : self.count()
         guard count > 0 else { return false }
         var arenas: [PageArena?] = []
@@ -82,7 +85,12 @@ public func runGuestsOnOtherProcessor<P: Host>(
     _ work: OtherProcessorWork, slot: Int, host: HostState, cpu: P
 ) -> Bool {
     guard slot < work.arenas.count, var arena = work.arenas[slot] else {
-        cpu.log("guests: none here: the hypervisor arena has no \(OtherProcessors.arenaSlice >> 20) MiB left for this processor's own guest memory")
+        cpu.log(
+            """
+            guests: none here: the hypervisor arena has no \(OtherProcessors.arenaSlice >> 20) MiB left for this \
+            processor's own guest memory
+            """
+        )
         return true
     }
     guard let page = arena.allocate(bytes: ExitStatistics.byteCount, zeroingWith: cpu) else {
@@ -102,6 +110,11 @@ public func runGuestsOnOtherProcessor<P: Host>(
         healthy = healthy && result.healthy
         vpid &+= 1
     }
-    cpu.log("guests: \(work.guests.count) built-in guests done here, \(environment.statistics.total(cpu: cpu)) VM exits (exit statistics at \(hex: page))")
+    cpu.log(
+        """
+        guests: \(work.guests.count) built-in guests done here, \(environment.statistics.total(cpu: cpu)) VM exits \
+        (exit statistics at \(hex: page))
+        """
+    )
     return healthy
 }

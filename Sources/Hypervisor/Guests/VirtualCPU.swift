@@ -85,10 +85,12 @@ public final class VirtualCPU<P: Host> {
     /// A write during string I/O that ends the machine (PassThroughPorts.swift).
     public var pendingPlatformStop: PlatformStop? = nil
 
-    public init(cpu: P, name: OutsideText, setup: ControlSetup, memory: GuestMemory, statistics: ExitStatistics,
-                vmcs: UInt64, vpid: UInt16, cr0Fixed: FixedBits, cr4Fixed: FixedBits,
-                cr0Mask: UInt64, cr4Mask: UInt64, exceptionBitmap: UInt32,
-                handlers: ExitHandlerTable<P> = .standard) {
+    public init(
+        cpu: P, name: OutsideText, setup: ControlSetup, memory: GuestMemory, statistics: ExitStatistics,
+        vmcs: UInt64, vpid: UInt16, cr0Fixed: FixedBits, cr4Fixed: FixedBits,
+        cr0Mask: UInt64, cr4Mask: UInt64, exceptionBitmap: UInt32,
+        handlers: ExitHandlerTable<P> = .standard
+    ) {
         self.cpu = cpu
         self.name = name
         self.setup = setup
@@ -187,7 +189,9 @@ public final class VirtualCPU<P: Host> {
             if address < port + size && port < address + length { pending |= 1 << index }
         }
         if pending != 0 {
-            write(.guestPendingDebugExceptions, read(.guestPendingDebugExceptions) | pending | GuestPendingDebugExceptions.enabledBreakpoint)
+            write(
+                .guestPendingDebugExceptions,
+                read(.guestPendingDebugExceptions) | pending | GuestPendingDebugExceptions.enabledBreakpoint)
         }
     }
 
@@ -235,7 +239,9 @@ public final class VirtualCPU<P: Host> {
         let guestTime = (armedTicks &- left) &<< timerRate
         let elapsed = now &- armedAt
         if elapsed > guestTime {
-            budgetDeadline = budgetDeadline &+ (elapsed &- guestTime) < budgetDeadline ? .max : budgetDeadline &+ (elapsed &- guestTime)
+            budgetDeadline =
+                budgetDeadline &+ (elapsed &- guestTime) < budgetDeadline
+                ? .max : budgetDeadline &+ (elapsed &- guestTime)
         }
         armedTicks = left
         armedAt = now
@@ -325,8 +331,9 @@ public final class VirtualCPU<P: Host> {
     @inline(__always)
     public func dispatchExit(record: Bool) -> GuestStop? {
         let reason = UInt32(truncatingIfNeeded: read(.exitReason))
-        var exit = ExitContext(reason: ExitReason(rawValue: reason), qualification: read(.exitQualification),
-                               rip: read(.guestRIP))
+        var exit = ExitContext(
+            reason: ExitReason(rawValue: reason), qualification: read(.exitQualification),
+            rip: read(.guestRIP))
         if record {
             statistics.record(reason: reason, qualification: exit.qualification, rip: exit.rip, cpu: cpu)
         }

@@ -17,7 +17,7 @@ public struct Bitmaps: Sendable {
     public static let passThroughMSRs: [MSR] = [
         MSR.ia32SysenterCS, MSR.ia32SysenterESP, MSR.ia32SysenterEIP,
         MSR.ia32FSBase, MSR.ia32GSBase, MSR.ia32KernelGSBase,
-        MSR.ia32STAR, MSR.ia32LSTAR, MSR.ia32CSTAR, MSR.ia32FMASK,
+        MSR.ia32STAR, MSR.ia32LSTAR, MSR.ia32CSTAR, MSR.ia32FMASK
     ]
     /// MSRs the guest may read directly (the time-stamp counter, which it reads with RDTSC
     /// anyway).
@@ -37,8 +37,10 @@ public struct Bitmaps: Sendable {
     /// A pass-through guest's bitmaps: nothing exits but the ports and MSRs given (reads and
     /// writes of `msrs`, writes only of `writtenMSRs`). MSRs outside the bitmap's ranges exit
     /// all the same (SDM 26.1.3).
-    public init?<P: Processor>(exitingPorts ports: [UInt16], msrs: [MSR], writtenMSRs: [MSR],
-                               arena: inout PageArena, cpu: P) {
+    public init?<P: Processor>(
+        exitingPorts ports: [UInt16], msrs: [MSR], writtenMSRs: [MSR],
+        arena: inout PageArena, cpu: P
+    ) {
         self.init(exitingByDefault: false, arena: &arena, cpu: cpu)
         guard ioBitmapA != 0 else { return nil }
         for port in ports { setExit(port: port, cpu: cpu) }
@@ -52,8 +54,9 @@ public struct Bitmaps: Sendable {
     /// Three pages with every bit `exitingByDefault`; zero addresses when the arena is full.
     private init<P: Processor>(exitingByDefault: Bool, arena: inout PageArena, cpu: P) {
         guard let a = arena.allocate(bytes: PhysicalLayout.pageSize, zeroingWith: cpu),
-              let b = arena.allocate(bytes: PhysicalLayout.pageSize, zeroingWith: cpu),
-              let msr = arena.allocate(bytes: PhysicalLayout.pageSize, zeroingWith: cpu) else {
+            let b = arena.allocate(bytes: PhysicalLayout.pageSize, zeroingWith: cpu),
+            let msr = arena.allocate(bytes: PhysicalLayout.pageSize, zeroingWith: cpu)
+        else {
             (ioBitmapA, ioBitmapB, msrBitmap) = (0, 0, 0)
             return
         }

@@ -35,16 +35,18 @@ public struct EPT: Sendable {
     /// with 2-MiB pages where both addresses are aligned and `largePages` allows them, 4-KiB
     /// pages otherwise. Returns false when the arena has no room for a table.
     /// `memoryType` overrides the tables' type for these pages (0 UC for MMIO, 6 WB).
-    public func map<P: Processor>(guestPhysical: UInt64, host: UInt64, bytes: UInt64,
-                                  permissions: EPTPermissions, largePages: Bool,
-                                  memoryType pageType: UInt64? = nil,
-                                  arena: inout PageArena, cpu: P) -> Bool {
+    public func map<P: Processor>(
+        guestPhysical: UInt64, host: UInt64, bytes: UInt64,
+        permissions: EPTPermissions, largePages: Bool,
+        memoryType pageType: UInt64? = nil,
+        arena: inout PageArena, cpu: P
+    ) -> Bool {
         var offset: UInt64 = 0
         while offset < bytes {
             let gpa = guestPhysical + offset, hpa = host + offset
             let leaf = permissions.rawValue | (pageType ?? memoryType) << EPTEntry.memoryTypeShift
             guard let pdpt = table(below: pml4, index: (gpa >> 39) & 511, arena: &arena, cpu: cpu),
-                  let pd = table(below: pdpt, index: (gpa >> 30) & 511, arena: &arena, cpu: cpu)
+                let pd = table(below: pdpt, index: (gpa >> 30) & 511, arena: &arena, cpu: cpu)
             else { return false }
             let large: UInt64 = 2 << 20
             if largePages && gpa % large == 0 && hpa % large == 0 && bytes - offset >= large {
@@ -106,7 +108,8 @@ public struct EPT: Sendable {
     /// Walks the tables as the processor does: the host-physical address of `guestPhysical`
     /// and the rights of the walk (the AND over its entries), or nil where it ends at a
     /// not-present entry.
-    public func translate<P: Processor>(_ guestPhysical: UInt64, cpu: P) -> (host: UInt64, permissions: EPTPermissions)? {
+    public func translate<P: Processor>(_ guestPhysical: UInt64, cpu: P) -> (host: UInt64, permissions: EPTPermissions)?
+    {
         // A 4-level walk translates bits 47:0 (SDM 29.3.2); higher bits would alias.
         guard guestPhysical >> 48 == 0 else { return nil }
         var table = pml4
@@ -119,8 +122,10 @@ public struct EPT: Sendable {
             let isLeaf = shift == 12 || (shift <= 30 && entry & Self.largePage != 0)
             if isLeaf {
                 let pageMask: UInt64 = (1 << shift) - 1
-                return ((entry & Self.addressMask & ~pageMask) | (guestPhysical & pageMask),
-                        EPTPermissions(rawValue: rights))
+                return (
+                    (entry & Self.addressMask & ~pageMask) | (guestPhysical & pageMask),
+                    EPTPermissions(rawValue: rights)
+                )
             }
             table = entry & Self.addressMask
             shift -= 9

@@ -33,7 +33,9 @@ public struct GuestMemory: Sendable {
 
     /// The host-physical address of guest-physical `address`, and what EPT lets the guest do
     /// there (everything without EPT); nil when the guest has no memory there.
-    public func hostAddress<P: Processor>(ofGuestPhysical address: UInt64, cpu: P) -> (host: UInt64, permissions: EPTPermissions)? {
+    public func hostAddress<P: Processor>(ofGuestPhysical address: UInt64, cpu: P) -> (
+        host: UInt64, permissions: EPTPermissions
+    )? {
         if let ept {
             if let mapped = ept.translate(address, cpu: cpu) { return mapped }
             // A page the guest has not touched yet is its memory all the same.
@@ -50,7 +52,9 @@ public struct GuestMemory: Sendable {
         bytes.reserveCapacity(count)
         while bytes.count < count {
             let at = address &+ UInt64(bytes.count)
-            guard let (host, rights) = hostAddress(ofGuestPhysical: at, cpu: cpu), rights.contains(.read) else { return nil }
+            guard let (host, rights) = hostAddress(ofGuestPhysical: at, cpu: cpu), rights.contains(.read) else {
+                return nil
+            }
             let inPage = min(count - bytes.count, Int(PhysicalLayout.pageSize - (at & 0xFFF)))
             for offset in 0..<inPage { bytes.append(readByte(host &+ UInt64(offset), cpu: cpu)) }
         }
@@ -58,7 +62,9 @@ public struct GuestMemory: Sendable {
     }
 
     /// Copies `count` bytes from host-physical `source` to guest-physical `address`.
-    public func copy<P: Processor>(fromHost source: UInt64, count: UInt64, toGuestPhysical address: UInt64, cpu: P) -> Bool {
+    public func copy<P: Processor>(fromHost source: UInt64, count: UInt64, toGuestPhysical address: UInt64, cpu: P)
+        -> Bool
+    {
         var done: UInt64 = 0
         while done < count {
             guard let (target, _) = hostAddress(ofGuestPhysical: address + done, cpu: cpu) else { return false }

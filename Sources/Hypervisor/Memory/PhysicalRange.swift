@@ -30,14 +30,18 @@ public struct PhysicalRange: Equatable, Sendable {
 
     /// The pages wholly inside the range: start rounded up, end rounded down.
     public func shrunkToPages(_ pageSize: UInt64) -> PhysicalRange {
-        let alignedStart = start > UInt64.max - (pageSize - 1) ? UInt64.max & ~(pageSize - 1)
+        let alignedStart =
+            start > UInt64.max - (pageSize - 1)
+            ? UInt64.max & ~(pageSize - 1)
             : (start + pageSize - 1) & ~(pageSize - 1)
         return PhysicalRange(start: alignedStart, end: max(alignedStart, end & ~(pageSize - 1)))
     }
 
     /// The pages the range touches: start rounded down, end rounded up.
     public func grownToPages(_ pageSize: UInt64) -> PhysicalRange {
-        let alignedEnd = end > UInt64.max - (pageSize - 1) ? UInt64.max
+        let alignedEnd =
+            end > UInt64.max - (pageSize - 1)
+            ? UInt64.max
             : (end + pageSize - 1) & ~(pageSize - 1)
         return PhysicalRange(start: start & ~(pageSize - 1), end: alignedEnd)
     }

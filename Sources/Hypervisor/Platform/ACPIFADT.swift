@@ -39,11 +39,12 @@ public struct ACPIGenericAddress: Equatable, Sendable {
     }
 
     static func read<P: Processor>(_ bytes: ImageBytes<P>, at offset: UInt64) -> ACPIGenericAddress {
-        ACPIGenericAddress(addressSpace: UInt8(truncatingIfNeeded: bytes.u8(offset + addressSpaceOffset)),
-                           bitWidth: UInt8(truncatingIfNeeded: bytes.u8(offset + bitWidthOffset)),
-                           bitOffset: UInt8(truncatingIfNeeded: bytes.u8(offset + bitOffsetOffset)),
-                           accessSize: UInt8(truncatingIfNeeded: bytes.u8(offset + accessSizeOffset)),
-                           address: bytes.u64(offset + addressOffset))
+        ACPIGenericAddress(
+            addressSpace: UInt8(truncatingIfNeeded: bytes.u8(offset + addressSpaceOffset)),
+            bitWidth: UInt8(truncatingIfNeeded: bytes.u8(offset + bitWidthOffset)),
+            bitOffset: UInt8(truncatingIfNeeded: bytes.u8(offset + bitOffsetOffset)),
+            accessSize: UInt8(truncatingIfNeeded: bytes.u8(offset + accessSizeOffset)),
+            address: bytes.u64(offset + addressOffset))
     }
 }
 
@@ -109,8 +110,9 @@ public struct ACPIFADT: Equatable, Sendable {
             }
             let port = bytes.u32(legacy)
             guard port != 0 else { return nil }
-            return ACPIGenericAddress(addressSpace: ACPIGenericAddress.systemIO, bitWidth: portWidth, bitOffset: 0,
-                                      accessSize: 0, address: port)
+            return ACPIGenericAddress(
+                addressSpace: ACPIGenericAddress.systemIO, bitWidth: portWidth, bitOffset: 0,
+                accessSize: 0, address: port)
         }
         let flags = UInt32(truncatingIfNeeded: bytes.u32(flagsOffset))
         var reset: ACPIGenericAddress? = nil
@@ -124,9 +126,10 @@ public struct ACPIFADT: Equatable, Sendable {
         }
         var dsdt = bytes.u32(dsdtOffset)
         if has(xDSDTOffset, 8) && bytes.u64(xDSDTOffset) != 0 { dsdt = bytes.u64(xDSDTOffset) }
-        return ACPIFADT(table: table,
-                        pm1aControl: block(legacy: pm1aControlBlockOffset, extended: xPM1aControlBlockOffset),
-                        pm1bControl: block(legacy: pm1bControlBlockOffset, extended: xPM1bControlBlockOffset),
-                        resetRegister: reset, resetValue: resetValue, dsdtAddress: dsdt, flags: flags)
+        return ACPIFADT(
+            table: table,
+            pm1aControl: block(legacy: pm1aControlBlockOffset, extended: xPM1aControlBlockOffset),
+            pm1bControl: block(legacy: pm1bControlBlockOffset, extended: xPM1bControlBlockOffset),
+            resetRegister: reset, resetValue: resetValue, dsdtAddress: dsdt, flags: flags)
     }
 }

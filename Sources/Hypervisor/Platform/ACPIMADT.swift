@@ -96,8 +96,9 @@ public struct ACPIMADT: Equatable, Sendable {
             throw .tableBadLength(.madt, address: table.address, length: table.length)
         }
         let bytes = ImageBytes(cpu: cpu, base: table.address)
-        var madt = ACPIMADT(table: table, localAPICAddress: bytes.u32(localAPICAddressOffset),
-                            flags: UInt32(truncatingIfNeeded: bytes.u32(flagsOffset)), processors: [], ioAPICs: [])
+        var madt = ACPIMADT(
+            table: table, localAPICAddress: bytes.u32(localAPICAddressOffset),
+            flags: UInt32(truncatingIfNeeded: bytes.u32(flagsOffset)), processors: [], ioAPICs: [])
         var offset = entriesOffset
         while offset < table.length {
             let hasHeader = offset + entryHeaderSize <= table.length
@@ -113,22 +114,25 @@ public struct ACPIMADT: Equatable, Sendable {
             switch type {
             case typeLocalAPIC:
                 guard UInt64(length) >= localAPICLength else { throw bad(.shorterThanType) }
-                madt.processors.append(LocalAPIC(
-                    processorUID: UInt32(entry.u8(localAPICProcessorUIDOffset)),
-                    apicID: UInt32(entry.u8(localAPICIDOffset)),
-                    flags: UInt32(truncatingIfNeeded: entry.u32(localAPICFlagsOffset)), isX2APIC: false))
+                madt.processors.append(
+                    LocalAPIC(
+                        processorUID: UInt32(entry.u8(localAPICProcessorUIDOffset)),
+                        apicID: UInt32(entry.u8(localAPICIDOffset)),
+                        flags: UInt32(truncatingIfNeeded: entry.u32(localAPICFlagsOffset)), isX2APIC: false))
             case typeLocalX2APIC:
                 guard UInt64(length) >= localX2APICLength else { throw bad(.shorterThanType) }
-                madt.processors.append(LocalAPIC(
-                    processorUID: UInt32(truncatingIfNeeded: entry.u32(localX2APICProcessorUIDOffset)),
-                    apicID: UInt32(truncatingIfNeeded: entry.u32(localX2APICIDOffset)),
-                    flags: UInt32(truncatingIfNeeded: entry.u32(localX2APICFlagsOffset)), isX2APIC: true))
+                madt.processors.append(
+                    LocalAPIC(
+                        processorUID: UInt32(truncatingIfNeeded: entry.u32(localX2APICProcessorUIDOffset)),
+                        apicID: UInt32(truncatingIfNeeded: entry.u32(localX2APICIDOffset)),
+                        flags: UInt32(truncatingIfNeeded: entry.u32(localX2APICFlagsOffset)), isX2APIC: true))
             case typeIOAPIC:
                 guard UInt64(length) >= ioAPICLength else { throw bad(.shorterThanType) }
-                madt.ioAPICs.append(IOAPIC(
-                    id: UInt8(truncatingIfNeeded: entry.u8(ioAPICIDOffset)),
-                    address: UInt32(truncatingIfNeeded: entry.u32(ioAPICAddressOffset)),
-                    globalSystemInterruptBase: UInt32(truncatingIfNeeded: entry.u32(ioAPICGSIBaseOffset))))
+                madt.ioAPICs.append(
+                    IOAPIC(
+                        id: UInt8(truncatingIfNeeded: entry.u8(ioAPICIDOffset)),
+                        address: UInt32(truncatingIfNeeded: entry.u32(ioAPICAddressOffset)),
+                        globalSystemInterruptBase: UInt32(truncatingIfNeeded: entry.u32(ioAPICGSIBaseOffset))))
             case typeLocalAPICAddressOverride:
                 guard UInt64(length) >= localAPICAddressOverrideLength else { throw bad(.shorterThanType) }
                 madt.localAPICAddress = entry.u64(localAPICAddressOverrideAddressOffset)

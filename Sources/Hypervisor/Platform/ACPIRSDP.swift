@@ -60,10 +60,12 @@ public struct ACPIRSDP: Equatable, Sendable {
         throw firstError ?? .rsdpNotFound
     }
 
-    static func search<P: Processor>(from start: UInt64, to end: UInt64, firstError: inout ACPIError?,
-                                     cpu: P) -> ACPIRSDP? {
+    static func search<P: Processor>(
+        from start: UInt64, to end: UInt64, firstError: inout ACPIError?,
+        cpu: P
+    ) -> ACPIRSDP? {
         var address = start & ~(alignment - 1)
-        while address + checksumLength <= end {   // a revision 0 RSDP is 20 bytes
+        while address + checksumLength <= end {  // a revision 0 RSDP is 20 bytes
             if cpu.readPhysical64(address) == signature {
                 do throws(ACPIError) {
                     return try parse(at: address, cpu: cpu)
@@ -95,8 +97,9 @@ public struct ACPIRSDP: Equatable, Sendable {
             }
             xsdt = bytes.u64(xsdtAddressOffset)
         }
-        return ACPIRSDP(address: address, revision: revision,
-                        rsdtAddress: UInt32(truncatingIfNeeded: bytes.u32(rsdtAddressOffset)), xsdtAddress: xsdt)
+        return ACPIRSDP(
+            address: address, revision: revision,
+            rsdtAddress: UInt32(truncatingIfNeeded: bytes.u32(rsdtAddressOffset)), xsdtAddress: xsdt)
     }
 }
 
@@ -114,8 +117,9 @@ public struct ACPIRootTable: Equatable, Sendable {
     public static func read<P: Processor>(rsdp: ACPIRSDP, cpu: P) throws(ACPIError) -> ACPIRootTable {
         let extended = rsdp.revision >= ACPIRSDP.extendedRevision && rsdp.xsdtAddress != 0
         let signature: ACPISignature = extended ? .xsdt : .rsdt
-        let table = try ACPITable.validate(at: extended ? rsdp.xsdtAddress : UInt64(rsdp.rsdtAddress),
-                                           signature: signature, cpu: cpu)
+        let table = try ACPITable.validate(
+            at: extended ? rsdp.xsdtAddress : UInt64(rsdp.rsdtAddress),
+            signature: signature, cpu: cpu)
         let entrySize = extended ? xsdtEntrySize : rsdtEntrySize
         let bytes = ImageBytes(cpu: cpu, base: table.address)
         var entries: [UInt64] = []
@@ -129,8 +133,10 @@ public struct ACPIRootTable: Equatable, Sendable {
 
     /// The first listed table with `signature`, checked; tables with other signatures are not
     /// read beyond their signature, so a broken unrelated table does not matter.
-    public func find<P: Processor>(_ signature: ACPISignature, minimumLength: UInt64 = ACPITable.headerSize,
-                                   cpu: P) throws(ACPIError) -> ACPITable {
+    public func find<P: Processor>(
+        _ signature: ACPISignature, minimumLength: UInt64 = ACPITable.headerSize,
+        cpu: P
+    ) throws(ACPIError) -> ACPITable {
         for address in entries where address != 0 && ACPITable.signature(at: address, cpu: cpu) == signature {
             return try ACPITable.validate(at: address, signature: signature, minimumLength: minimumLength, cpu: cpu)
         }

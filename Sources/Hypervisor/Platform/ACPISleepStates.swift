@@ -60,12 +60,13 @@ public enum ACPISleepStates {
     public static func softOff<P: Processor>(dsdt: ACPITable, cpu: P) throws(ACPIError) -> ACPISleepType {
         let bytes = ImageBytes(cpu: cpu, base: dsdt.address)
         let end = dsdt.length
-        var offset = ACPITable.headerSize + 1   // room for NameOp before the name
+        var offset = ACPITable.headerSize + 1  // room for NameOp before the name
         while offset + 4 <= end {
             defer { offset += 1 }
             guard bytes.u8(offset) == underscore, bytes.u32(offset) == s5NameSeg else { continue }
             let before = bytes.u8(offset - 1)
-            let isDefinition = before == nameOp
+            let isDefinition =
+                before == nameOp
                 || (before == rootChar && offset >= ACPITable.headerSize + 2 && bytes.u8(offset - 2) == nameOp)
             guard isDefinition else { continue }
             return try package(at: offset + 4, end: end, bytes: bytes, dsdt: dsdt)
@@ -74,8 +75,10 @@ public enum ACPISleepStates {
     }
 
     /// Decodes `PackageOp PkgLength NumElements Element Element` at `start`.
-    static func package<P: Processor>(at start: UInt64, end tableEnd: UInt64, bytes: ImageBytes<P>,
-                                      dsdt: ACPITable) throws(ACPIError) -> ACPISleepType {
+    static func package<P: Processor>(
+        at start: UInt64, end tableEnd: UInt64, bytes: ImageBytes<P>,
+        dsdt: ACPITable
+    ) throws(ACPIError) -> ACPISleepType {
         let bad = ACPIError.badS5(dsdtAddress: dsdt.address, offset: start)
         guard start + 2 <= tableEnd, bytes.u8(start) == packageOp else { throw bad }
         // PkgLength counts from its own first byte.
@@ -111,8 +114,10 @@ public enum ACPISleepStates {
     }
 
     /// One integer element: ZeroOp, OneOp, OnesOp or a Byte/Word/DWord/QWord constant.
-    static func integer<P: Processor>(at cursor: inout UInt64, end: UInt64, bytes: ImageBytes<P>,
-                                      bad: ACPIError) throws(ACPIError) -> UInt64 {
+    static func integer<P: Processor>(
+        at cursor: inout UInt64, end: UInt64, bytes: ImageBytes<P>,
+        bad: ACPIError
+    ) throws(ACPIError) -> UInt64 {
         guard cursor < end else { throw bad }
         let opcode = bytes.u8(cursor)
         cursor += 1

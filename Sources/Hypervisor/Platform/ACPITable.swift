@@ -22,9 +22,11 @@ public struct ACPITable: Equatable, Sendable {
 
     /// Reads and checks the table at `address`, which must have `signature` and be at least
     /// `minimumLength` bytes long.
-    public static func validate<P: Processor>(at address: UInt64, signature: ACPISignature,
-                                              minimumLength: UInt64 = headerSize,
-                                              cpu: P) throws(ACPIError) -> ACPITable {
+    public static func validate<P: Processor>(
+        at address: UInt64, signature: ACPISignature,
+        minimumLength: UInt64 = headerSize,
+        cpu: P
+    ) throws(ACPIError) -> ACPITable {
         guard address != 0, address <= UInt64.max - maximumLength else {
             throw .tableBadAddress(signature, address: address)
         }
@@ -37,8 +39,9 @@ public struct ACPITable: Equatable, Sendable {
         }
         let sum = checksum(at: address, count: length, cpu: cpu)
         guard sum == 0 else { throw .tableBadChecksum(signature, address: address, sum: sum) }
-        return ACPITable(signature: signature, address: address, length: length,
-                         revision: UInt8(truncatingIfNeeded: bytes.u8(revisionOffset)))
+        return ACPITable(
+            signature: signature, address: address, length: length,
+            revision: UInt8(truncatingIfNeeded: bytes.u8(revisionOffset)))
     }
 
     /// The signature at `address`, without any check (to pick a table from the RSDT's list).
@@ -54,7 +57,8 @@ public struct ACPITable: Equatable, Sendable {
             let here = address &+ offset
             if here & 3 == 0 && count - offset >= 4 {
                 let word = cpu.readPhysical32(here)
-                sum = sum &+ UInt8(truncatingIfNeeded: word) &+ UInt8(truncatingIfNeeded: word >> 8)
+                sum =
+                    sum &+ UInt8(truncatingIfNeeded: word) &+ UInt8(truncatingIfNeeded: word >> 8)
                     &+ UInt8(truncatingIfNeeded: word >> 16) &+ UInt8(truncatingIfNeeded: word >> 24)
                 offset += 4
             } else {

@@ -31,16 +31,24 @@ public enum LinuxLoadError: Error {
         case .needsEPT:
             text.appendLiteral("refused: without EPT the hypervisor cannot keep a pass-through guest out of its memory")
         case .needs2MBEPTPages: text.appendLiteral("refused: EPT without 2-MiB pages cannot map the machine")
-        case .needsIA32eModeGuest: text.appendLiteral("refused: the VM-entry control \"IA-32e mode guest\" is not allowed")
+        case .needsIA32eModeGuest:
+            text.appendLiteral("refused: the VM-entry control \"IA-32e mode guest\" is not allowed")
         case .budgetNeedsPreemptionTimer:
-            text.appendLiteral("refused: budget= needs the VMX-preemption timer, which this CPU does not offer (the local APIC is the guest's)")
+            text.appendLiteral(
+                """
+                refused: budget= needs the VMX-preemption timer, which this CPU does not offer (the local APIC is \
+                the guest's)
+                """
+            )
         case .initrdNotFound(let name): text.append("initrd=\(outside: name): no boot module has name=\(outside: name)")
         case .noRAM: text.appendLiteral("the kernel could not give up any RAM for the guest")
-        case .noRoomForBootArea: text.appendLiteral("no room below 1 MiB for the zero page, command line and boot page tables")
+        case .noRoomForBootArea:
+            text.appendLiteral("no room below 1 MiB for the zero page, command line and boot page tables")
         case .noRoomForKernel(let size, let alignment):
             text.append("no \(hex: alignment)-aligned range of \(hex: size) bytes (init_size) in the guest's RAM")
         case .noRoomForInitrd(let size, let limit):
-            text.append("the initrd (\(size) bytes) does not fit in the guest's RAM below initrd_addr_max \(hex: limit)")
+            text.append(
+                "the initrd (\(size) bytes) does not fit in the guest's RAM below initrd_addr_max \(hex: limit)")
         case .outOfArenaMemory(let what): text.append("no room in the arena for \(what)")
         case .vmcs(let error): error.describe(into: &text)
         }
@@ -56,8 +64,8 @@ enum LinuxBootArea {
     static let stackTop: UInt64 = 0x3000
     static let pml4: UInt64 = 0x3000
     static let pdpt: UInt64 = 0x4000
-    static let pageDirectories: UInt64 = 0x5000     // four: 4 GiB of 2-MiB pages
-    static let setupData: UInt64 = 0x9000           // SETUP_E820_EXT, when the map is long
+    static let pageDirectories: UInt64 = 0x5000  // four: 4 GiB of 2-MiB pages
+    static let setupData: UInt64 = 0x9000  // SETUP_E820_EXT, when the map is long
     static let size: UInt64 = 0xA000
     /// Searched from here: Linux keeps the first 64 KiB to itself (X86_RESERVE_LOW).
     static let lowest: UInt64 = 0x1_0000
@@ -114,8 +122,9 @@ public func runLinuxGuest<P: Host>(
 ) -> GuestRun<P> {
     let vcpu: VirtualCPU<P>
     do {
-        vcpu = try buildLinuxGuest(image, initrd: initrd, options: options, environment: environment,
-                                   machine: machine, vpid: vpid, arena: &arena, cpu: cpu)
+        vcpu = try buildLinuxGuest(
+            image, initrd: initrd, options: options, environment: environment,
+            machine: machine, vpid: vpid, arena: &arena, cpu: cpu)
     } catch {
         var text = LogText()
         text.append("guest \(options.name): cannot start Linux: ")
@@ -123,13 +132,19 @@ public func runLinuxGuest<P: Host>(
         cpu.log(LogMessage(stringInterpolation: text))
         return GuestRun(vcpu: nil, healthy: false)
     }
-    let run = runBuiltGuest(vcpu, name: options.name, budget: options.budget, isBuiltIn: false,
-                            statistics: environment.statistics, path: .swift, debugging: debugging)
+    let run = runBuiltGuest(
+        vcpu, name: options.name, budget: options.budget, isBuiltIn: false,
+        statistics: environment.statistics, path: .swift, debugging: debugging)
     // For make bench (docs/BENCHMARKS.md): the hypervisor's share of the guest's time.
     let total = cpu.readTimestampCounter() &- run.firstEntryTimestamp
-    let share = total == 0 ? 0 : vcpu.rootCycles * 100_000 / total     // thousandths of a percent
+    let share = total == 0 ? 0 : vcpu.rootCycles * 100_000 / total  // thousandths of a percent
     let fraction = share % 1000
-    cpu.log("guest \(options.name): \(total) TSC cycles from the first VM entry to the stop, \(vcpu.rootCycles) in VMX root operation (\(share / 1000).\(fraction / 100)\((fraction / 10) % 10)\(fraction % 10)%)")
+    cpu.log(
+        """
+        guest \(options.name): \(total) TSC cycles from the first VM entry to the stop, \(vcpu.rootCycles) in VMX \
+        root operation (\(share / 1000).\(fraction / 100)\((fraction / 10) % 10)\(fraction % 10)%)
+        """
+    )
     quiesceMachine(cpu: cpu, platform: vcpu.platform)
     cpu.log("guest \(options.name): interrupt sources masked (I/O APIC, local APIC, HPET, PICs)")
     return run
@@ -157,24 +172,33 @@ func buildLinuxGuest<P: Host>(
     guard let granted = machine.claimGuestRAM(), !granted.isEmpty else { throw .noRAM }
     let memory = PassThroughMemory(firmwareMap: machine.firmwareMap, granted: granted)
     let page = PhysicalLayout.pageSize
-    let sources = [PhysicalRange(start: image.address, size: image.size)]
+    let sources =
+        [PhysicalRange(start: image.address, size: image.size)]
         + (initrd.map { [PhysicalRange(start: $0.address, size: $0.size)] } ?? [])
-    guard let bootArea = memory.lowestFit(size: LinuxBootArea.size, alignment: page, from: LinuxBootArea.lowest,
-                                          below: 1 << 20, avoiding: sources) else { throw .noRoomForBootArea }
+    guard
+        let bootArea = memory.lowestFit(
+            size: LinuxBootArea.size, alignment: page, from: LinuxBootArea.lowest,
+            below: 1 << 20, avoiding: sources)
+    else { throw .noRoomForBootArea }
     let bootRange = PhysicalRange(start: bootArea, size: LinuxBootArea.size)
     let alignment = max(UInt64(header.kernelAlignment), page)
     let initSize = UInt64(header.initSize)
-    let kernelStart: UInt64? = header.relocatableKernel
-        ? memory.lowestFit(size: initSize, alignment: alignment, from: UInt64(header.prefAddress), below: PhysicalRange.fourGiB,
-                           avoiding: sources + [bootRange])
-        : (memory.isGuestRAM(PhysicalRange(start: UInt64(header.prefAddress), size: initSize)) ? UInt64(header.prefAddress) : nil)
+    let kernelStart: UInt64? =
+        header.relocatableKernel
+        ? memory.lowestFit(
+            size: initSize, alignment: alignment, from: UInt64(header.prefAddress), below: PhysicalRange.fourGiB,
+            avoiding: sources + [bootRange])
+        : (memory.isGuestRAM(PhysicalRange(start: UInt64(header.prefAddress), size: initSize))
+            ? UInt64(header.prefAddress) : nil)
     guard let load = kernelStart else { throw .noRoomForKernel(initSize: initSize, alignment: alignment) }
     let kernelRange = PhysicalRange(start: load, size: initSize)
     var ramdisk: PhysicalRange? = nil
     if let initrd {
         let limit = min(UInt64(header.initrdAddrMax) + 1, PhysicalRange.fourGiB)
-        guard let start = memory.highestFit(size: initrd.size, alignment: page, below: limit,
-                                            avoiding: sources + [bootRange, kernelRange])
+        guard
+            let start = memory.highestFit(
+                size: initrd.size, alignment: page, below: limit,
+                avoiding: sources + [bootRange, kernelRange])
         else { throw .noRoomForInitrd(size: initrd.size, limit: limit - 1) }
         ramdisk = PhysicalRange(start: start, size: initrd.size)
     }
@@ -182,41 +206,68 @@ func buildLinuxGuest<P: Host>(
     // The guest's memory map: the firmware's, with the hypervisor's RAM and the boot area reserved.
     let e820 = E820Map.build(firmware: machine.firmwareMap, hypervisor: memory.hypervisorRanges + [bootRange])
     for range in memory.hypervisorRanges {
-        cpu.log("guest \(options.name): E820 reserved [mem \(hex: range.start, digits: 16)-\(hex: range.end - 1, digits: 16)] hypervisor")
+        cpu.log(
+            """
+            guest \(options.name): E820 reserved [mem \
+            \(hex: range.start, digits: 16)-\(hex: range.end - 1, digits: 16)] hypervisor
+            """
+        )
     }
     let platform = PassThroughPlatform()
     let rsdp = platform.discover(name: options.name, cpu: cpu)
 
     // The kernel, the initrd, the boot area.
-    cpu.copyPhysical(from: image.address + header.protectedModeOffset, to: load,
-                     count: image.size - header.protectedModeOffset)
+    cpu.copyPhysical(
+        from: image.address + header.protectedModeOffset, to: load,
+        count: image.size - header.protectedModeOffset)
     if let initrd, let ramdisk { cpu.copyPhysical(from: initrd.address, to: ramdisk.start, count: initrd.size) }
     cpu.zeroPhysical(bootArea, count: Int(LinuxBootArea.size))
     do {
-        try LinuxZeroPage.writeCommandLine(commandLine, at: bootArea + LinuxBootArea.commandLine, header: header, cpu: cpu)
-        let zeroPage = LinuxZeroPage(commandLineAddress: bootArea + LinuxBootArea.commandLine,
-                                     ramdiskAddress: ramdisk?.start ?? 0, ramdiskSize: ramdisk?.size ?? 0, e820: e820,
-                                     acpiRSDPAddress: rsdp ?? 0, setupDataAddress: bootArea + LinuxBootArea.setupData)
+        try LinuxZeroPage.writeCommandLine(
+            commandLine, at: bootArea + LinuxBootArea.commandLine, header: header, cpu: cpu)
+        let zeroPage = LinuxZeroPage(
+            commandLineAddress: bootArea + LinuxBootArea.commandLine,
+            ramdiskAddress: ramdisk?.start ?? 0, ramdiskSize: ramdisk?.size ?? 0, e820: e820,
+            acpiRSDPAddress: rsdp ?? 0, setupDataAddress: bootArea + LinuxBootArea.setupData)
         try zeroPage.write(at: bootArea + LinuxBootArea.zeroPage, header: header, cpu: cpu)
     } catch {
         throw .bootProtocol(error)
     }
     writeLinuxBootTables(at: bootArea, cpu: cpu)
-    cpu.log("guest \(options.name): Linux boot protocol \(header.protocolVersion >> 8).\(header.protocolVersion & 0xFF), kernel at \(hex: load) (init_size \(hex: initSize)), initrd at \(hex: ramdisk?.start ?? 0) (\(ramdisk?.size ?? 0) bytes), boot area \(hex: bootArea)")
-    cpu.log("guest \(options.name): command line \"\(outside: options.kernelCommandLine, limit: OutsideText.commandLineLimit)\"")
+    cpu.log(
+        """
+        guest \(options.name): Linux boot protocol \
+        \(header.protocolVersion >> 8).\(header.protocolVersion & 0xFF), kernel at \(hex: load) (init_size \
+        \(hex: initSize)), initrd at \(hex: ramdisk?.start ?? 0) (\(ramdisk?.size ?? 0) bytes), boot area \
+        \(hex: bootArea)
+        """
+    )
+    cpu.log(
+        """
+        guest \(options.name): command line \
+        \"\(outside: options.kernelCommandLine, limit: OutsideText.commandLineLimit)\"
+        """
+    )
 
     // EPT, bitmaps, VMCS.
     let separate = platform.madtPages.map { [$0] } ?? []
     guard let ept = EPT(memoryType: setup.eptMemoryType, arena: &arena, cpu: cpu),
-          memory.mapIdentity(into: ept, separate: separate, arena: &arena, cpu: cpu)
+        memory.mapIdentity(into: ept, separate: separate, arena: &arena, cpu: cpu)
     else { throw .outOfArenaMemory("EPT tables") }
     // One processor: the one the guest runs on (CPUID.1:EBX[31:24], its initial APIC ID).
     let apicID = cpu.cpuid(leaf: 1, subleaf: 0).ebx >> 24
     if let (hidden, listed) = platform.hideOtherProcessors(but: apicID, ept: ept, arena: &arena, cpu: cpu), hidden > 0 {
-        cpu.log("guest \(options.name): ACPI: the MADT it reads lists \(listed) processors, \(hidden) of them hidden (a copy mapped over the original): the guest runs on APIC ID \(apicID) only")
+        cpu.log(
+            """
+            guest \(options.name): ACPI: the MADT it reads lists \(listed) processors, \(hidden) of them hidden (a \
+            copy mapped over the original): the guest runs on APIC ID \(apicID) only
+            """
+        )
     }
-    guard let bitmaps = Bitmaps(exitingPorts: platform.exitingPorts, msrs: PassThroughMSRs.intercepted,
-                                writtenMSRs: PassThroughMSRs.interceptedWrites, arena: &arena, cpu: cpu)
+    guard
+        let bitmaps = Bitmaps(
+            exitingPorts: platform.exitingPorts, msrs: PassThroughMSRs.intercepted,
+            writtenMSRs: PassThroughMSRs.interceptedWrites, arena: &arena, cpu: cpu)
     else { throw .outOfArenaMemory("the I/O and MSR bitmaps") }
     guard platform.reserveScratch(arena: &arena, cpu: cpu) else { throw .outOfArenaMemory("the scratch page") }
     platform.memory = memory
@@ -227,8 +278,9 @@ func buildLinuxGuest<P: Host>(
     cpu.writePhysical32(vmcs, basic.revisionIdentifier)
     do { try cpu.vmclear(vmcs) } catch { throw .vmcs(.vmcsInstructionFailed(instruction: "VMCLEAR", error)) }
     do { try cpu.vmptrld(vmcs) } catch { throw .vmcs(.vmcsInstructionFailed(instruction: "VMPTRLD", error)) }
-    let start = linuxStartState(bootArea: bootArea, entry: load + 0x200, cr0Fixed: env.guestCR0Fixed,
-                                cr4Fixed: env.guestCR4Fixed)
+    let start = linuxStartState(
+        bootArea: bootArea, entry: load + 0x200, cr0Fixed: env.guestCR0Fixed,
+        cr4Fixed: env.guestCR4Fixed)
     let rate = UInt64(setup.preemptionTimerRate)
     let contents = GuestVMCSContents(
         start: start, bitmaps: bitmaps, eptPointer: ept.pointer, vpid: vpid, cr0Mask: env.cr0Mask,
@@ -243,9 +295,10 @@ func buildLinuxGuest<P: Host>(
     if setup.usesVPID, let type = setup.invvpidType { try? cpu.invvpid(type: type, vpid: vpid, address: 0) }
 
     let guestMemory = GuestMemory(host: 0, size: memory.mappedTop, physicalBase: 0, ept: ept)
-    let vcpu = VirtualCPU(cpu: cpu, name: options.name, setup: setup, memory: guestMemory, statistics: env.statistics,
-                          vmcs: vmcs, vpid: vpid, cr0Fixed: env.guestCR0Fixed, cr4Fixed: env.guestCR4Fixed,
-                          cr0Mask: env.cr0Mask, cr4Mask: env.cr4Mask, exceptionBitmap: 0, handlers: .passThrough)
+    let vcpu = VirtualCPU(
+        cpu: cpu, name: options.name, setup: setup, memory: guestMemory, statistics: env.statistics,
+        vmcs: vmcs, vpid: vpid, cr0Fixed: env.guestCR0Fixed, cr4Fixed: env.guestCR4Fixed,
+        cr0Mask: env.cr0Mask, cr4Mask: env.cr4Mask, exceptionBitmap: 0, handlers: .passThrough)
     vcpu.registers.rsi = bootArea + LinuxBootArea.zeroPage
     vcpu.shadowEFER = start.efer
     vcpu.budgetCycles = options.budget ?? 0
@@ -261,8 +314,9 @@ func writeLinuxBootTables<P: Processor>(at area: UInt64, cpu: P) {
     let gdt = area + LinuxBootArea.gdt
     cpu.writePhysical64(gdt + UInt64(LinuxBootArea.codeSelector), SegmentDescriptor.flatCode64.rawValue)
     cpu.writePhysical64(gdt + UInt64(LinuxBootArea.dataSelector), SegmentDescriptor.flatData.rawValue)
-    let tss = SegmentDescriptor.system(base: area + LinuxBootArea.tss, limit: UInt64(GuestStructures.tssLimit),
-                                       type: SystemDescriptorType.busyTSS32)
+    let tss = SegmentDescriptor.system(
+        base: area + LinuxBootArea.tss, limit: UInt64(GuestStructures.tssLimit),
+        type: SystemDescriptorType.busyTSS32)
     cpu.writePhysical64(gdt + UInt64(LinuxBootArea.tssSelector), tss.low)
     cpu.writePhysical64(gdt + UInt64(LinuxBootArea.tssSelector) + 8, tss.high)
     let present: UInt64 = 0x3, largePage: UInt64 = 0x80
@@ -279,16 +333,22 @@ func writeLinuxBootTables<P: Processor>(at area: UInt64, cpu: P) {
 /// 64-bit mode as the boot protocol wants it: paging by the boot area's tables, CS 10H, the
 /// data segments 18H, IF = 0, the TSS of the boot area in TR.
 func linuxStartState(bootArea: UInt64, entry: UInt64, cr0Fixed: FixedBits, cr4Fixed: FixedBits) -> GuestStartState {
-    let data = SegmentState(selector: LinuxBootArea.dataSelector, base: 0, limit: 0xFFFF_FFFF, accessRights: SegmentAccessRights.flatData.rawValue)
-    let code = SegmentState(selector: LinuxBootArea.codeSelector, base: 0, limit: 0xFFFF_FFFF, accessRights: SegmentAccessRights.flatCode64.rawValue)
-    let tss = SegmentState(selector: LinuxBootArea.tssSelector, base: bootArea + LinuxBootArea.tss,
-                           limit: GuestStructures.tssLimit, accessRights: SegmentAccessRights.presentBusyTSS.rawValue)
+    let data = SegmentState(
+        selector: LinuxBootArea.dataSelector, base: 0, limit: 0xFFFF_FFFF,
+        accessRights: SegmentAccessRights.flatData.rawValue)
+    let code = SegmentState(
+        selector: LinuxBootArea.codeSelector, base: 0, limit: 0xFFFF_FFFF,
+        accessRights: SegmentAccessRights.flatCode64.rawValue)
+    let tss = SegmentState(
+        selector: LinuxBootArea.tssSelector, base: bootArea + LinuxBootArea.tss,
+        limit: GuestStructures.tssLimit, accessRights: SegmentAccessRights.presentBusyTSS.rawValue)
     let cr0 = ControlRegister0([.pe, .mp, .et, .ne, .wp, .pg]).rawValue
     let cr4 = ControlRegister4([.pae]).rawValue
     let caches = ControlRegister0([.cd, .nw]).rawValue
     return GuestStartState(
         cr0: cr0Fixed.apply(to: cr0 & ~caches), cr0Shadow: cr0, cr3: bootArea + LinuxBootArea.pml4,
-        cr4: cr4Fixed.apply(to: cr4), cr4Shadow: cr4, efer: ExtendedFeatureEnable.ia32eMode.rawValue, cs: code, ss: data, ds: data, es: data,
+        cr4: cr4Fixed.apply(to: cr4), cr4Shadow: cr4, efer: ExtendedFeatureEnable.ia32eMode.rawValue, cs: code,
+        ss: data, ds: data, es: data,
         fs: data, gs: data, tr: tss, ldtr: .unusable, gdtrBase: bootArea + LinuxBootArea.gdt,
         gdtrLimit: LinuxBootArea.gdtLimit, idtrBase: 0, idtrLimit: 0, rip: entry,
         rsp: bootArea + LinuxBootArea.stackTop, rflags: 2, rdx: 0)

@@ -29,7 +29,9 @@ public struct LinuxModuleLine: Sendable {
             } else if key.equals("initrd") {
                 initrdName = value.text
             } else if key.equals("budget") {
-                guard let cycles = parseNumber(value), cycles > 0 else { throw .badValue(option: "budget", value: value.text) }
+                guard let cycles = parseNumber(value), cycles > 0 else {
+                    throw .badValue(option: "budget", value: value.text)
+                }
                 budget = cycles
             } else {
                 throw .unknownOption(word.text)

@@ -17,12 +17,14 @@ struct LinuxModules {
     var healthy = true
 
     init<P: Host>(_ images: [GuestImage], cpu: P) {
-        for (index, image) in images.enumerated() where !image.isBuiltIn && LinuxSetupHeader.isBzImage(imageAt: image.address, size: image.size, cpu: cpu) {
+        for (index, image) in images.enumerated()
+        where !image.isBuiltIn && LinuxSetupHeader.isBzImage(imageAt: image.address, size: image.size, cpu: cpu) {
             skipped.append(index)
             let options: LinuxModuleLine
             do { options = try LinuxModuleLine(image.commandLine) } catch {
                 var text = LogText()
-                text.append("guest \(outside: GuestOptions.name(in: image.commandLine) ?? image.name): cannot start Linux: ")
+                text.append(
+                    "guest \(outside: GuestOptions.name(in: image.commandLine) ?? image.name): cannot start Linux: ")
                 error.describe(into: &text)
                 cpu.log(LogMessage(stringInterpolation: text))
                 healthy = false
@@ -30,9 +32,13 @@ struct LinuxModules {
             }
             var initrd: Int? = nil
             if let wanted = options.initrdName {
-                initrd = images.firstIndex { !$0.isBuiltIn && GuestOptions.name(in: $0.commandLine).map { $0.utf8.elementsEqual(wanted.utf8) } == true }
-                if let initrd { skipped.append(initrd) }
-                else {
+                initrd = images.firstIndex {
+                    !$0.isBuiltIn
+                        && GuestOptions.name(in: $0.commandLine).map { $0.utf8.elementsEqual(wanted.utf8) } == true
+                }
+                if let initrd {
+                    skipped.append(initrd)
+                } else {
                     var text = LogText()
                     text.append("guest \(options.name): cannot start Linux: ")
                     LinuxLoadError.initrdNotFound(wanted).describe(into: &text)
@@ -42,7 +48,8 @@ struct LinuxModules {
                 }
             }
             guard kernel == nil else {
-                cpu.log("guest \(options.name): refused: a Linux kernel (\(kernel!.options.name)) already owns the machine")
+                cpu.log(
+                    "guest \(options.name): refused: a Linux kernel (\(kernel!.options.name)) already owns the machine")
                 healthy = false
                 continue
             }

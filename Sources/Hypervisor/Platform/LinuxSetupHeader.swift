@@ -147,8 +147,10 @@ public struct LinuxSetupHeader: Equatable, Sendable {
     }
 
     /// Reads and checks the header of the image of `size` bytes at `address`.
-    public static func parse<P: Processor>(imageAt address: UInt64, size: UInt64,
-                                           cpu: P) throws(LinuxBootError) -> LinuxSetupHeader {
+    public static func parse<P: Processor>(
+        imageAt address: UInt64, size: UInt64,
+        cpu: P
+    ) throws(LinuxBootError) -> LinuxSetupHeader {
         let bytes = ImageBytes(cpu: cpu, base: address)
         guard size >= versionOffset + 2 else { throw .imageTruncated(size: size, needed: versionOffset + 2) }
         let bootFlag = bytes.u16(bootFlagOffset)

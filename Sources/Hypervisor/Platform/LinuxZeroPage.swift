@@ -63,8 +63,10 @@ public struct LinuxZeroPage: Sendable {
     /// (`setupDataSize(e820Count:)` bytes); nil: more than 128 entries is an error.
     public var setupDataAddress: UInt64?
 
-    public init(commandLineAddress: UInt64, ramdiskAddress: UInt64 = 0, ramdiskSize: UInt64 = 0,
-                e820: [E820Entry], acpiRSDPAddress: UInt64 = 0, setupDataAddress: UInt64? = nil) {
+    public init(
+        commandLineAddress: UInt64, ramdiskAddress: UInt64 = 0, ramdiskSize: UInt64 = 0,
+        e820: [E820Entry], acpiRSDPAddress: UInt64 = 0, setupDataAddress: UInt64? = nil
+    ) {
         self.commandLineAddress = commandLineAddress
         self.ramdiskAddress = ramdiskAddress
         self.ramdiskSize = ramdiskSize
@@ -81,8 +83,10 @@ public struct LinuxZeroPage: Sendable {
 
     /// Writes boot_params for the kernel `header` describes at `address` (and the setup_data
     /// node, if needed).
-    public func write<P: Processor>(at address: UInt64, header: LinuxSetupHeader,
-                                    cpu: P) throws(LinuxBootError) {
+    public func write<P: Processor>(
+        at address: UInt64, header: LinuxSetupHeader,
+        cpu: P
+    ) throws(LinuxBootError) {
         try check(header: header)
         cpu.zeroPhysical(address, count: Int(Self.size))
         let page = PhysicalWriter(cpu: cpu, base: address)
@@ -96,7 +100,8 @@ public struct LinuxZeroPage: Sendable {
         page.u8(LinuxSetupHeader.typeOfLoaderOffset, Self.undefinedLoaderType)
         // LOADED_HIGH stays (a bzImage); the loader sets no heap (the 16-bit setup code, the
         // heap's only user, does not run), and KASLR_FLAG is the decompressor's own.
-        let cleared = LinuxSetupHeader.canUseHeap | LinuxSetupHeader.kaslrFlag | LinuxSetupHeader.quietFlag
+        let cleared =
+            LinuxSetupHeader.canUseHeap | LinuxSetupHeader.kaslrFlag | LinuxSetupHeader.quietFlag
             | LinuxSetupHeader.keepSegments
         page.u8(LinuxSetupHeader.loadFlagsOffset, UInt64(header.loadFlags & ~cleared))
         page.u16(LinuxSetupHeader.heapEndPtrOffset, 0)
@@ -122,8 +127,9 @@ public struct LinuxZeroPage: Sendable {
         data.u32(Self.setupDataTypeOffset, Self.setupE820Ext)
         data.u32(Self.setupDataLengthOffset, UInt64(extra) * Self.e820EntrySize)
         for index in 0..<extra {
-            Self.writeEntry(e820[Self.e820TableCapacity + index], to: data,
-                            at: Self.setupDataHeaderSize + UInt64(index) * Self.e820EntrySize)
+            Self.writeEntry(
+                e820[Self.e820TableCapacity + index], to: data,
+                at: Self.setupDataHeaderSize + UInt64(index) * Self.e820EntrySize)
         }
         page.u64(LinuxSetupHeader.setupDataOffset, node)
     }

@@ -32,7 +32,9 @@ extension MADTProcessors {
         self.init()
         for processor in processors where processor.isEnabled {
             let id = processor.apicID
-            let seen = id == bootstrapAPICID ? listsBootstrapProcessor
+            let seen =
+                id == bootstrapAPICID
+                ? listsBootstrapProcessor
                 : applicationProcessors.contains(id) || unaddressable.contains(id)
             if seen {
                 if !duplicates.contains(id) { duplicates.append(id) }

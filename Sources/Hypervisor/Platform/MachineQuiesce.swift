@@ -46,7 +46,7 @@ func quiesceMachine<P: Host>(cpu: P, platform: PassThroughPlatform?) {
         cpu.writePort(data, size: 1, 0xFF)
         cpu.writePort(command, size: 1, PIC8259.readInService)
         var inService = cpu.readPort(command, size: 1) & 0xFF
-        while inService != 0 {      // one EOI per vector in service
+        while inService != 0 {  // one EOI per vector in service
             cpu.writePort(command, size: 1, PIC8259.nonSpecificEOI)
             inService &= inService - 1
         }

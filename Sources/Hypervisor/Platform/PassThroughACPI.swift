@@ -23,7 +23,8 @@ extension PassThroughPlatform {
         }
         func port(_ address: ACPIGenericAddress?) -> UInt16? {
             guard let address, address.addressSpace == ACPIGenericAddress.systemIO, address.address != 0,
-                  address.address <= UInt64(UInt16.max) else { return nil }
+                address.address <= UInt64(UInt16.max)
+            else { return nil }
             return UInt16(address.address)
         }
         pm1aControl = port(acpi.fadt.pm1aControl)
@@ -36,7 +37,13 @@ extension PassThroughPlatform {
         if let table = try? acpi.root.find(Self.hpetSignature, minimumLength: Self.hpetAddressOffset + 8, cpu: cpu) {
             hpet = cpu.readPhysical64(table.address + Self.hpetAddressOffset)
         }
-        cpu.log("guest \(name): ACPI: RSDP \(hex: acpi.rsdp.address), PM1a_CNT \(hex: pm1aControl ?? 0, digits: 4), PM1b_CNT \(hex: pm1bControl ?? 0, digits: 4), \\_S5 SLP_TYP \(acpi.softOff.slpTypA), RESET_REG \(resetPort.map { hex($0, digits: 4) } ?? "none"), \(ioAPICs.count) I/O APIC(s), HPET \(hex: hpet ?? 0)")
+        cpu.log(
+            """
+            guest \(name): ACPI: RSDP \(hex: acpi.rsdp.address), PM1a_CNT \(hex: pm1aControl ?? 0, digits: 4), \
+            PM1b_CNT \(hex: pm1bControl ?? 0, digits: 4), \\_S5 SLP_TYP \(acpi.softOff.slpTypA), RESET_REG \
+            \(resetPort.map { hex($0, digits: 4) } ?? "none"), \(ioAPICs.count) I/O APIC(s), HPET \(hex: hpet ?? 0)
+            """
+        )
         return acpi.rsdp.address
     }
 }

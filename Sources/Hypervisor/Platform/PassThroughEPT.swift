@@ -22,8 +22,10 @@ extension PassThroughMemory {
     /// Returns false when the arena has no room for a table.
     /// `separate` ranges are mapped with 4-KiB pages whatever is around them, so that a page of
     /// them can be mapped elsewhere afterwards (PassThroughMADT).
-    public func mapIdentity<P: Processor>(into ept: EPT, separate: [PhysicalRange] = [], arena: inout PageArena,
-                                          cpu: P) -> Bool {
+    public func mapIdentity<P: Processor>(
+        into ept: EPT, separate: [PhysicalRange] = [], arena: inout PageArena,
+        cpu: P
+    ) -> Bool {
         let large: UInt64 = 2 << 20, page = PhysicalLayout.pageSize
         var boundaries: [UInt64] = []
         for range in separate { boundaries += [range.start, range.end] }
@@ -48,12 +50,15 @@ extension PassThroughMemory {
     }
 
     /// Maps [address, address + bytes), all of one kind as `address`'s page is.
-    private func mapPages<P: Processor>(_ address: UInt64, bytes: UInt64, ept: EPT, arena: inout PageArena,
-                                        cpu: P) -> Bool {
+    private func mapPages<P: Processor>(
+        _ address: UInt64, bytes: UInt64, ept: EPT, arena: inout PageArena,
+        cpu: P
+    ) -> Bool {
         let page = PhysicalRange(start: address, size: PhysicalLayout.pageSize)
         guard !touchesHypervisor(page) else { return true }
         let type = isCacheableMemory(page: address) ? EPT.writeBack : EPT.uncacheable
-        return ept.map(guestPhysical: address, host: address, bytes: bytes, permissions: .all,
-                       largePages: true, memoryType: type, arena: &arena, cpu: cpu)
+        return ept.map(
+            guestPhysical: address, host: address, bytes: bytes, permissions: .all,
+            largePages: true, memoryType: type, arena: &arena, cpu: cpu)
     }
 }

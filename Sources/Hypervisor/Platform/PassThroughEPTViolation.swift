@@ -17,7 +17,8 @@ extension PassThroughPlatform {
     func reserveScratch<P: Processor>(arena: inout PageArena, cpu: P) -> Bool {
         let page = PhysicalLayout.pageSize
         guard let scratch = arena.allocate(bytes: page, zeroingWith: cpu),
-              let tables = arena.allocate(bytes: Self.scratchTablePages * page, zeroingWith: cpu) else { return false }
+            let tables = arena.allocate(bytes: Self.scratchTablePages * page, zeroingWith: cpu)
+        else { return false }
         scratchPage = scratch
         tablePages = PageArena(base: tables, end: tables + Self.scratchTablePages * page)
         return true
@@ -26,19 +27,27 @@ extension PassThroughPlatform {
 
 public func handlePassThroughEPTViolation<P: Host>(_ vcpu: VirtualCPU<P>, _ exit: inout ExitContext) -> ExitAction {
     guard let platform = vcpu.platform, let ept = vcpu.memory.ept,
-          platform.scratchMappings < PassThroughPlatform.scratchLimit else { return handleEPTViolation(vcpu, &exit) }
+        platform.scratchMappings < PassThroughPlatform.scratchLimit
+    else { return handleEPTViolation(vcpu, &exit) }
     let address = vcpu.read(.guestPhysicalAddress)
     let page = address & ~(PhysicalLayout.pageSize - 1)
     // Only a page nothing maps: a violation on a mapped page (rights) is not this case.
     guard ept.translate(page, cpu: vcpu.cpu) == nil,
-          ept.map(guestPhysical: page, host: platform.scratchPage, bytes: PhysicalLayout.pageSize,
-                  permissions: [.read, .write], largePages: false, memoryType: EPT.writeBack,
-                  arena: &platform.tablePages, cpu: vcpu.cpu)
+        ept.map(
+            guestPhysical: page, host: platform.scratchPage, bytes: PhysicalLayout.pageSize,
+            permissions: [.read, .write], largePages: false, memoryType: EPT.writeBack,
+            arena: &platform.tablePages, cpu: vcpu.cpu)
     else { return handleEPTViolation(vcpu, &exit) }
     logEPTViolation(vcpu, exit)
-    let owner: StaticString = platform.memory?.touchesHypervisor(PhysicalRange(start: page, size: PhysicalLayout.pageSize)) == true
+    let owner: StaticString =
+        platform.memory?.touchesHypervisor(PhysicalRange(start: page, size: PhysicalLayout.pageSize)) == true
         ? "is the hypervisor's" : "is outside the machine's map"
-    vcpu.cpu.log("guest \(vcpu.name): guest-physical \(hex: page) \(owner): mapped to a scratch page (reads zeros, writes discarded)")
+    vcpu.cpu.log(
+        """
+        guest \(vcpu.name): guest-physical \(hex: page) \(owner): mapped to a scratch page (reads zeros, writes \
+        discarded)
+        """
+    )
     platform.scratchMappings += 1
     // The mapping replaced a not-present entry, which the processor does not cache (SDM
     // 29.4.3.1); invalidating anyway keeps this independent of that rule.

@@ -23,10 +23,13 @@ extension PassThroughPlatform {
 
     /// Copies the MADT's pages, hides every processor but `apicID` there and maps the copy over
     /// the original. Returns (hidden, listed), or nil when it cannot (no MADT, no room).
-    func hideOtherProcessors<P: Host>(but apicID: UInt32, ept: EPT, arena: inout PageArena,
-                                                cpu: P) -> (hidden: Int, listed: Int)? {
+    func hideOtherProcessors<P: Host>(
+        but apicID: UInt32, ept: EPT, arena: inout PageArena,
+        cpu: P
+    ) -> (hidden: Int, listed: Int)? {
         guard let madt, let pages = madtPages, pages.size <= 2 * PhysicalLayout.pageSize,
-              let copy = arena.allocate(bytes: pages.size, zeroingWith: cpu) else { return nil }
+            let copy = arena.allocate(bytes: pages.size, zeroingWith: cpu)
+        else { return nil }
         cpu.copyPhysical(from: pages.start, to: copy, count: pages.size)
         let table = copy + (madt.address - pages.start)
         var hidden = 0, listed = 0
@@ -62,8 +65,11 @@ extension PassThroughPlatform {
         var sum: UInt8 = 0
         for index in 0..<madt.length { sum &+= readByte(table + index, cpu: cpu) }
         writeByte(table + Self.checksumOffset, 0 &- sum, cpu: cpu)
-        guard ept.map(guestPhysical: pages.start, host: copy, bytes: pages.size, permissions: [.read, .write],
-                      largePages: false, memoryType: EPT.writeBack, arena: &arena, cpu: cpu) else { return nil }
+        guard
+            ept.map(
+                guestPhysical: pages.start, host: copy, bytes: pages.size, permissions: [.read, .write],
+                largePages: false, memoryType: EPT.writeBack, arena: &arena, cpu: cpu)
+        else { return nil }
         return (hidden, listed)
     }
 }

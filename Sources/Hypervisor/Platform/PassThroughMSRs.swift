@@ -28,8 +28,10 @@ public enum PassThroughMSRs {
 
     /// IA32_MISC_ENABLE as the guest first reads it: fast strings, branch trace storage and
     /// PEBS unavailable, everything else clear.
-    public static let miscEnableDefault: UInt64 = MiscEnable([.fastStrings, .branchTraceStorageUnavailable,
-                                                              .pebsUnavailable]).rawValue
+    public static let miscEnableDefault: UInt64 = MiscEnable([
+        .fastStrings, .branchTraceStorageUnavailable,
+        .pebsUnavailable
+    ]).rawValue
     /// IA32_APIC_BASE bits a write may not change: x2APIC enable (10), APIC global enable
     /// (11), the base (MAXPHYADDR-1:12).
     static let apicBaseFixed: UInt64 = LocalAPIC.x2APICMode | LocalAPIC.globalEnable | LocalAPIC.baseMask
@@ -66,7 +68,12 @@ public func handlePassThroughWRMSR<P: Host>(_ vcpu: VirtualCPU<P>, _ exit: inout
     case MSR.ia32APICBase:
         let current = vcpu.cpu.readMSR(MSR.ia32APICBase)
         if (value ^ current) & PassThroughMSRs.apicBaseFixed != 0 {
-            return vcpu.generalProtection("guest \(vcpu.name): WRMSR IA32_APIC_BASE \(hex: value) would move, disable or switch the local APIC (now \(hex: current)): refused, #GP(0) injected")
+            return vcpu.generalProtection(
+                """
+                guest \(vcpu.name): WRMSR IA32_APIC_BASE \(hex: value) would move, disable or switch the local \
+                APIC (now \(hex: current)): refused, #GP(0) injected
+                """
+            )
         }
     default: return vcpu.denyMSR(msr, write: true)
     }

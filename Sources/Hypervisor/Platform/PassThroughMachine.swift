@@ -16,8 +16,10 @@ public struct PassThroughMachine {
     /// pass-through guest (docs/LINUX.md, "Isolation").
     public var imageChecksum: () -> UInt64
 
-    public init(firmwareMap: [E820Entry], claimGuestRAM: @escaping () -> [PhysicalRange]?,
-                imageChecksum: @escaping () -> UInt64) {
+    public init(
+        firmwareMap: [E820Entry], claimGuestRAM: @escaping () -> [PhysicalRange]?,
+        imageChecksum: @escaping () -> UInt64
+    ) {
         self.firmwareMap = firmwareMap
         self.claimGuestRAM = claimGuestRAM
         self.imageChecksum = imageChecksum
@@ -68,7 +70,9 @@ public struct PassThroughMemory: Sendable {
         let page = PhysicalRange(start: address, size: PhysicalLayout.pageSize)
         var covered: UInt64 = 0
         for entry in firmwareMap where PhysicalRange(start: entry.base, size: entry.length).overlaps(page) {
-            guard entry.type == .available || entry.type == .acpiReclaimable || entry.type == .acpiNVS else { return false }
+            guard entry.type == .available || entry.type == .acpiReclaimable || entry.type == .acpiNVS else {
+                return false
+            }
             covered += min(entry.end, page.end) - max(entry.base, page.start)
         }
         return covered >= PhysicalLayout.pageSize

@@ -66,8 +66,10 @@ public final class PassThroughPlatform {
         var ports: [UInt16] = []
         for offset in 0..<UInt16(8) { ports += [Self.com1 + offset, Self.com2 + offset] }
         for offset in 0..<UInt16(4) { ports.append(Self.qemuExitPort + offset) }
-        ports += [Self.bochsExitPort, Self.keyboardData, Self.keyboardCommand, Self.systemControlPortA,
-                  Self.resetControlRegister]
+        ports += [
+            Self.bochsExitPort, Self.keyboardData, Self.keyboardCommand, Self.systemControlPortA,
+            Self.resetControlRegister
+        ]
         for control in [pm1aControl, pm1bControl] { if let control { ports += [control, control + 1] } }
         if let resetPort { ports.append(resetPort) }
         return ports
@@ -80,7 +82,9 @@ public final class PassThroughPlatform {
             guard target >= port, Int(target - port) < size else { return nil }
             return (value >> (UInt32(target - port) * 8)) & 0xFF
         }
-        for offset in 0..<UInt16(4) where byte(at: Self.qemuExitPort + offset) != nil { return .exitPort(Self.qemuExitPort) }
+        for offset in 0..<UInt16(4) where byte(at: Self.qemuExitPort + offset) != nil {
+            return .exitPort(Self.qemuExitPort)
+        }
         if byte(at: Self.bochsExitPort) != nil { return .exitPort(Self.bochsExitPort) }
         for control in [pm1aControl, pm1bControl] {
             guard let control, let high = byte(at: control + 1) else { continue }

@@ -58,7 +58,9 @@ extension Scenario {
                 recordDirective(content[(hash + 1)...])
                 content = content[..<hash]
             }
-            let words = content.words(separatedBy: { $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\t") || $0 == UInt8(ascii: "\r") })
+            let words = content.words(separatedBy: {
+                $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\t") || $0 == UInt8(ascii: "\r")
+            })
             if words.isEmpty { continue }
             let relative = words.count == 3 ? words[2].dropping(prefix: "arena+") : nil
             let valueWord = relative ?? (words.count == 3 ? words[2] : words[0])
@@ -71,19 +73,25 @@ extension Scenario {
                 throw ScenarioError(line: lineNumber, message: "malformed encoding `" + encodingText + "`")
             }
             guard let value = parseHex(valueWord) else {
-                throw ScenarioError(line: lineNumber, message: "malformed value `" + valueText + "` (at most 16 hex digits)")
+                throw ScenarioError(
+                    line: lineNumber, message: "malformed value `" + valueText + "` (at most 16 hex digits)")
             }
             let field = VMCSField(rawValue: UInt32(encoding))
             guard let name = field.name else {
-                throw ScenarioError(line: lineNumber, message: "unknown VMCS field encoding " + hex(UInt32(encoding), digits: 4))
+                throw ScenarioError(
+                    line: lineNumber, message: "unknown VMCS field encoding " + hex(UInt32(encoding), digits: 4))
             }
             // Natural-width fields are 64 bits wide on processors with Intel 64 (SDM 25.11.2).
-            let bits: UInt64 = field.isHigh ? 32 : field.width == .sixteenBit ? 16 : field.width == .thirtyTwoBit ? 32 : 64
+            let bits: UInt64 =
+                field.isHigh ? 32 : field.width == .sixteenBit ? 16 : field.width == .thirtyTwoBit ? 32 : 64
             if bits < 64 && value >> bits != 0 {
-                throw ScenarioError(line: lineNumber, message: "value " + hex(value) + " is wider than the "
-                    + decimal(bits) + "-bit field " + name + " (" + hex(field.rawValue, digits: 4) + ")")
+                throw ScenarioError(
+                    line: lineNumber,
+                    message: "value " + hex(value) + " is wider than the "
+                        + decimal(bits) + "-bit field " + name + " (" + hex(field.rawValue, digits: 4) + ")")
             }
-            overrides.append(ScenarioOverride(field: field, value: value, line: lineNumber, relativeToArena: relative != nil))
+            overrides.append(
+                ScenarioOverride(field: field, value: value, line: lineNumber, relativeToArena: relative != nil))
         }
     }
 

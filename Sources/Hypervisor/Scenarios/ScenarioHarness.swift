@@ -24,7 +24,8 @@ enum ScenarioHarness {
     /// The first override that makes a guest the harness could not stop, why, and whether
     /// only a predicted VMfailValid lets the file launch (else any predicted failure does).
     static func unstoppableGuest(in scenario: Scenario, usesPreemptionTimer: Bool)
-        -> (override: ScenarioOverride, reason: String, launchesOnlyOnVMfail: Bool)? {
+        -> (override: ScenarioOverride, reason: String, launchesOnlyOnVMfail: Bool)?
+    {
         for override in scenario.overrides {
             if override.field == .guestActivityState && override.value == GuestActivityState.waitForSIPI {
                 return (override, "wait-for-SIPI: only a SIPI ends it, SDM 26.5.1", false)
@@ -62,7 +63,7 @@ enum ScenarioHarness {
         case VMCSField.primaryVMExitControls.rawValue, VMCSField.secondaryVMExitControls.rawValue:
             return "VM-exit controls, SDM 25.7.1"
         case VMCSField.vmExitMSRLoadCount.rawValue, VMCSField.vmExitMSRLoadAddress.rawValue,
-             VMCSField.vmExitMSRStoreCount.rawValue, VMCSField.vmExitMSRStoreAddress.rawValue:
+            VMCSField.vmExitMSRStoreCount.rawValue, VMCSField.vmExitMSRStoreAddress.rawValue:
             return "VM-exit MSR lists, SDM 25.7.2"
         case VMCSField.pinBasedVMExecutionControls.rawValue:
             return "pin-based controls: external-interrupt and NMI exiting and the VMX-preemption timer stop the guest"

@@ -55,12 +55,12 @@ public enum ScenarioRunner {
     /// (`0x200a = arena+0x5800`, count 1) without ever loading an MSR into the host: an MSR
     /// index and bits 63:32, then the value.
     static let failingMSRLoadEntries: [(indexAndReserved: UInt64, value: UInt64)] = [
-        (UInt64(MSR.ia32FSBase.rawValue), 0),                     // IA32_FS_BASE: never in the list
-        (UInt64(MSR.ia32GSBase.rawValue), 0),                     // IA32_GS_BASE: never in the list
-        (UInt64(LocalAPIC.msr(LocalAPIC.taskPriority).rawValue), 0), // an x2APIC MSR (TPR)
-        (UInt64(MSR.ia32SMMMonitorCtl.rawValue), 0),              // writable only in SMM
-        (UInt64(MSR.ia32SysenterCS.rawValue) | UInt64(UInt32.max) << 32, 0), // bits 63:32 not 0
-        (UInt64(msrNeitherWorldHas), 0),                 // WRMSR would raise #GP
+        (UInt64(MSR.ia32FSBase.rawValue), 0),  // IA32_FS_BASE: never in the list
+        (UInt64(MSR.ia32GSBase.rawValue), 0),  // IA32_GS_BASE: never in the list
+        (UInt64(LocalAPIC.msr(LocalAPIC.taskPriority).rawValue), 0),  // an x2APIC MSR (TPR)
+        (UInt64(MSR.ia32SMMMonitorCtl.rawValue), 0),  // writable only in SMM
+        (UInt64(MSR.ia32SysenterCS.rawValue) | UInt64(UInt32.max) << 32, 0),  // bits 63:32 not 0
+        (UInt64(msrNeitherWorldHas), 0)  // WRMSR would raise #GP
     ]
     /// Half the code page: the code is 5 bytes at its start.
     static let failingMSRLoadEntriesOffset: UInt64 = PhysicalLayout.pageSize / 2
@@ -98,8 +98,9 @@ public func runScenarios<P: Host>(
         return false
     }
     guard let page = arena.allocate(bytes: ExitStatistics.byteCount, zeroingWith: cpu),
-          let bitmaps = Bitmaps(arena: &arena, cpu: cpu),
-          let code = arena.allocate(bytes: PhysicalLayout.pageSize, zeroingWith: cpu) else {
+        let bitmaps = Bitmaps(arena: &arena, cpu: cpu),
+        let code = arena.allocate(bytes: PhysicalLayout.pageSize, zeroingWith: cpu)
+    else {
         emitLine("scenarios: the arena has no room for the shared structures", cpu: cpu)
         return false
     }
@@ -109,10 +110,12 @@ public func runScenarios<P: Host>(
         cpu.writePhysical64(address, entry.indexAndReserved)
         cpu.writePhysical64(address + 8, entry.value)
     }
-    let environment = GuestEnvironment(capabilities: capabilities, setup: setup, host: host, bitmaps: bitmaps,
-                                       statistics: ExitStatistics(base: page, cpu: cpu))
-    let image = GuestImage(name: "scenario", address: code, size: UInt64(ScenarioRunner.guestCode.count),
-                           commandLine: ScenarioRunner.guestOptions, isBuiltIn: true)
+    let environment = GuestEnvironment(
+        capabilities: capabilities, setup: setup, host: host, bitmaps: bitmaps,
+        statistics: ExitStatistics(base: page, cpu: cpu))
+    let image = GuestImage(
+        name: "scenario", address: code, size: UInt64(ScenarioRunner.guestCode.count),
+        commandLine: ScenarioRunner.guestOptions, isBuiltIn: true)
     let plan: GuestPlan
     do { plan = try image.plan(cpu: cpu) } catch {
         emitLine("scenarios: the scenario guest cannot be planned", cpu: cpu)
@@ -126,9 +129,13 @@ public func runScenarios<P: Host>(
     for file in files {
         // Every file gets the same physical layout: the arena as it is before the first.
         var fileArena = arena
-        healthy = runScenario(file, plan: plan, image: image, environment: environment,
-                              options: options, dump: dump, arena: &fileArena, cpu: cpu) && healthy
-        let changed: String? = pageChecksum(shared, cpu: cpu) != sharedSum ? "the runner's bitmaps or guest code"
+        healthy =
+            runScenario(
+                file, plan: plan, image: image, environment: environment,
+                options: options, dump: dump, arena: &fileArena, cpu: cpu) && healthy
+        let changed: String? =
+            pageChecksum(shared, cpu: cpu) != sharedSum
+            ? "the runner's bitmaps or guest code"
             : kernelImage?() != imageSum ? "the kernel's code or read-only data" : nil
         if let changed {
             emitLine("scenarios: stopped: " + OutsideText(file.name).escaped + " changed " + changed, cpu: cpu)
@@ -192,8 +199,10 @@ func runScenario<P: Host>(
             case .valid(let number): outcome = .writeFailed(field: override.field, error: number)
             }
             emitLine(start + ": " + outcome.text, cpu: cpu)
-            emitLine("  line " + decimal(override.line) + ": VMWRITE of " + (override.field.name ?? "field") + " ["
-                     + hex(override.field.rawValue, digits: 4) + "] = " + hex(override.value(arenaBase: arena.base)) + " failed", cpu: cpu)
+            emitLine(
+                "  line " + decimal(override.line) + ": VMWRITE of " + (override.field.name ?? "field") + " ["
+                    + hex(override.field.rawValue, digits: 4) + "] = " + hex(override.value(arenaBase: arena.base))
+                    + " failed", cpu: cpu)
             return true
         }
     }
@@ -204,21 +213,26 @@ func runScenario<P: Host>(
     if options.guardsHostState, let owned = ScenarioHarness.ownedField(in: scenario) {
         if !report.outcome.failsBeforeLoadingHostState {
             emitLine(start + ": " + LaunchOutcome.refused.text, cpu: cpu)
-            emitLine("  line " + decimal(owned.override.line) + " sets " + (owned.override.field.name ?? "field") + " ["
-                     + hex(owned.override.field.rawValue, digits: 4) + "], which the harness owns (" + owned.reason
-                     + "), and the rules predict " + report.outcome.summary + ": not launched", cpu: cpu)
+            emitLine(
+                "  line " + decimal(owned.override.line) + " sets " + (owned.override.field.name ?? "field") + " ["
+                    + hex(owned.override.field.rawValue, digits: 4) + "], which the harness owns (" + owned.reason
+                    + "), and the rules predict " + report.outcome.summary + ": not launched", cpu: cpu)
             return true
         }
     }
     // Only where the host state is the running hypervisor's: a guest nothing could stop would
     // keep the processor.
     if options.guardsHostState,
-       let unstoppable = ScenarioHarness.unstoppableGuest(in: scenario, usesPreemptionTimer: environment.setup.usesPreemptionTimer),
-       unstoppable.launchesOnlyOnVMfail ? !report.outcome.failsBeforeLoadingHostState : report.outcome == .success {
+        let unstoppable = ScenarioHarness.unstoppableGuest(
+            in: scenario, usesPreemptionTimer: environment.setup.usesPreemptionTimer),
+        unstoppable.launchesOnlyOnVMfail ? !report.outcome.failsBeforeLoadingHostState : report.outcome == .success
+    {
         emitLine(start + ": " + LaunchOutcome.refused.text, cpu: cpu)
-        emitLine("  line " + decimal(unstoppable.override.line) + " sets " + (unstoppable.override.field.name ?? "field") + " ["
-                 + hex(unstoppable.override.field.rawValue, digits: 4) + "] (" + unstoppable.reason
-                 + ") and the rules predict " + report.outcome.summary + ": not launched", cpu: cpu)
+        emitLine(
+            "  line " + decimal(unstoppable.override.line) + " sets " + (unstoppable.override.field.name ?? "field")
+                + " ["
+                + hex(unstoppable.override.field.rawValue, digits: 4) + "] (" + unstoppable.reason
+                + ") and the rules predict " + report.outcome.summary + ": not launched", cpu: cpu)
         return true
     }
 
@@ -249,7 +263,8 @@ func launchOnce<P: Host>(_ vcpu: VirtualCPU<P>, setup: ControlSetup, cpu: P) -> 
         return .entryFailure(reason: UInt32(reason.basicReason), qualification: vcpu.read(.exitQualification))
     }
     // A host interrupt that ended the guest is the host's to finish (TimerExits.swift).
-    let information = InterruptionInformation(rawValue: UInt32(truncatingIfNeeded: vcpu.read(.vmExitInterruptionInformation)))
+    let information = InterruptionInformation(
+        rawValue: UInt32(truncatingIfNeeded: vcpu.read(.vmExitInterruptionInformation)))
     if reason.basic == .externalInterrupt, information.isValid {
         cpu.endHostInterrupt(vector: information.vector)
     } else if reason.basic == .exceptionOrNMI, information.isValid, information.vector == 2, timer == 2 {
@@ -307,8 +322,10 @@ public func scenarioFiles<P: Processor>(_ images: [GuestImage], cpu: P) -> [Scen
     for image in images where !image.isBuiltIn {
         let isBundle = ByteText(utf8: image.commandLine).words().contains { $0.equals("bundle") }
         guard isBundle else {
-            files.append(ScenarioFile(name: GuestOptions.name(in: image.commandLine) ?? image.name,
-                                      address: image.address, size: image.size))
+            files.append(
+                ScenarioFile(
+                    name: GuestOptions.name(in: image.commandLine) ?? image.name,
+                    address: image.address, size: image.size))
             continue
         }
         // Line slices are indexed by their offsets in the module.
@@ -317,15 +334,19 @@ public func scenarioFiles<P: Processor>(_ images: [GuestImage], cpu: P) -> [Scen
         for line in bytes.lines {
             guard let rest = line.dropping(prefix: "#%scenario "), !rest.isEmpty else { continue }
             if let current {
-                files.append(ScenarioFile(name: current.name, address: image.address + UInt64(current.start),
-                                          size: UInt64(line.startIndex - current.start)))
+                files.append(
+                    ScenarioFile(
+                        name: current.name, address: image.address + UInt64(current.start),
+                        size: UInt64(line.startIndex - current.start)))
             }
             let name = rest.filter { $0 != UInt8(ascii: "\r") && $0 != UInt8(ascii: " ") }
             current = (String(decoding: name, as: UTF8.self), min(line.endIndex + 1, bytes.count))
         }
         if let current {
-            files.append(ScenarioFile(name: current.name, address: image.address + UInt64(current.start),
-                                      size: image.size - UInt64(current.start)))
+            files.append(
+                ScenarioFile(
+                    name: current.name, address: image.address + UInt64(current.start),
+                    size: image.size - UInt64(current.start)))
         }
     }
     return files

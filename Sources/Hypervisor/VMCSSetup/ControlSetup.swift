@@ -91,8 +91,10 @@ public struct ControlSetup: Equatable, Sendable {
         [.enableEPT, .enableVPID, .unrestrictedGuest, .enableRDTSCP, .enableINVPCID]
     public static let requiredExit: VMExitControls = [.hostAddressSpaceSize]
     public static let desiredExit: VMExitControls =
-        [.acknowledgeInterruptOnExit, .saveIA32EFER, .loadIA32EFER, .saveIA32PAT, .loadIA32PAT,
-         .saveVMXPreemptionTimerValue, .saveDebugControls]
+        [
+            .acknowledgeInterruptOnExit, .saveIA32EFER, .loadIA32EFER, .saveIA32PAT, .loadIA32PAT,
+            .saveVMXPreemptionTimerValue, .saveDebugControls
+        ]
     // Debug controls: the guest's DR7 and IA32_DEBUGCTL come from the VMCS and go back to it
     // (SDM 27.3.2.1, 28.3.1), which the guest debugger's hardware breakpoints need.
     public static let desiredEntry: VMEntryControls = [.loadIA32EFER, .loadIA32PAT, .loadDebugControls]
@@ -102,7 +104,9 @@ public struct ControlSetup: Equatable, Sendable {
         var givenUp: [GivenUpControls] = []
         var missing: [GivenUpControls] = []
         func note<C: VMXControlField>(_ adjustment: ControlAdjustment<C>) {
-            if !adjustment.givenUp.isEmpty { givenUp.append(GivenUpControls(field: C.fieldName, names: adjustment.givenUp.names)) }
+            if !adjustment.givenUp.isEmpty {
+                givenUp.append(GivenUpControls(field: C.fieldName, names: adjustment.givenUp.names))
+            }
             if !adjustment.missingRequired.isEmpty {
                 missing.append(GivenUpControls(field: C.fieldName, names: adjustment.missingRequired.names))
             }
@@ -115,19 +119,24 @@ public struct ControlSetup: Equatable, Sendable {
         // (SDM 25.7.1, 26.7.4); otherwise it starts again at every VM entry and a guest that
         // exits often never runs out. The host timer serves instead.
         if pinValue.contains(.activateVMXPreemptionTimer) && !caps.exitControls.allowsOne(.saveVMXPreemptionTimerValue)
-            && caps.pinBasedControls.allowsZero(.activateVMXPreemptionTimer) {
+            && caps.pinBasedControls.allowsZero(.activateVMXPreemptionTimer)
+        {
             pinValue.remove(.activateVMXPreemptionTimer)
-            givenUp.append(GivenUpControls(field: PinBasedControls.fieldName + " (the VM-exit controls cannot save the timer's value)",
-                                           names: PinBasedControls.activateVMXPreemptionTimer.names))
+            givenUp.append(
+                GivenUpControls(
+                    field: PinBasedControls.fieldName + " (the VM-exit controls cannot save the timer's value)",
+                    names: PinBasedControls.activateVMXPreemptionTimer.names))
         }
-        let primary = caps.primaryProcessorBasedControls.adjust(required: Self.requiredPrimary, desired: Self.desiredPrimary)
+        let primary = caps.primaryProcessorBasedControls.adjust(
+            required: Self.requiredPrimary, desired: Self.desiredPrimary)
         note(primary)
 
         // EPT is usable only with a 4-level walk and a memory type the EPTP may use (SDM
         // 25.6.11, A.10); unrestricted guest needs EPT (SDM 27.2.1.1).
         var desiredSecondary = Self.desiredSecondary
         let ept = caps.eptVPIDCapabilitiesOrNone
-        let eptUsable = ept.contains(.pageWalkLength4)
+        let eptUsable =
+            ept.contains(.pageWalkLength4)
             && (ept.contains(.writeBackMemoryType) || ept.contains(.uncacheableMemoryType))
         var secondaryValue = SecondaryProcessorBasedControls(rawValue: 0)
         if primary.value.contains(.activateSecondaryControls) {
@@ -140,12 +149,16 @@ public struct ControlSetup: Equatable, Sendable {
             // Asked for but not possible for want of EPT: given up as well.
             let dropped = Self.desiredSecondary.subtracting(desiredSecondary)
             if !dropped.isEmpty {
-                givenUp.append(GivenUpControls(field: SecondaryProcessorBasedControls.fieldName + " (without usable EPT)",
-                                               names: dropped.names))
+                givenUp.append(
+                    GivenUpControls(
+                        field: SecondaryProcessorBasedControls.fieldName + " (without usable EPT)",
+                        names: dropped.names))
             }
         } else {
-            givenUp.append(GivenUpControls(field: SecondaryProcessorBasedControls.fieldName,
-                                           names: Self.desiredSecondary.names))
+            givenUp.append(
+                GivenUpControls(
+                    field: SecondaryProcessorBasedControls.fieldName,
+                    names: Self.desiredSecondary.names))
         }
 
         // Saving the timer value only matters with the timer.
@@ -207,4 +220,3 @@ public struct ControlSetup: Equatable, Sendable {
         }
     }
 }
-

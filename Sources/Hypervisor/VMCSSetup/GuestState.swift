@@ -20,7 +20,8 @@ public struct SegmentState: Equatable, Sendable {
         self.accessRights = accessRights
     }
 
-    public static let unusable = SegmentState(selector: 0, base: 0, limit: 0, accessRights: SegmentAccessRights.unusable.rawValue)
+    public static let unusable = SegmentState(
+        selector: 0, base: 0, limit: 0, accessRights: SegmentAccessRights.unusable.rawValue)
 }
 
 /// Where the hypervisor's structures sit in the guest (offsets into GuestMemory.structures).
@@ -70,12 +71,17 @@ public struct GuestStartState: Sendable {
 
     /// The state for `mode`. `cr0Fixed`/`cr4Fixed` are what VM entry requires of the guest's
     /// CR0/CR4; `memory` says where the structures are; `signature` is CPUID.1:EAX.
-    public static func make(mode: GuestMode, entry: UInt64, memory: GuestMemory, cr0Fixed: FixedBits,
-                            cr4Fixed: FixedBits, signature: UInt32) -> GuestStartState {
-        let structures = memory.structuresOffset    // a linear address: linear 0 is the block's start
-        let flatData = SegmentState(selector: GuestStructures.dataSelector, base: 0, limit: 0xFFFF_FFFF, accessRights: SegmentAccessRights.flatData.rawValue)
-        let tss = SegmentState(selector: GuestStructures.tssSelector, base: structures + GuestStructures.tss,
-                               limit: GuestStructures.tssLimit, accessRights: SegmentAccessRights.presentBusyTSS.rawValue)
+    public static func make(
+        mode: GuestMode, entry: UInt64, memory: GuestMemory, cr0Fixed: FixedBits,
+        cr4Fixed: FixedBits, signature: UInt32
+    ) -> GuestStartState {
+        let structures = memory.structuresOffset  // a linear address: linear 0 is the block's start
+        let flatData = SegmentState(
+            selector: GuestStructures.dataSelector, base: 0, limit: 0xFFFF_FFFF,
+            accessRights: SegmentAccessRights.flatData.rawValue)
+        let tss = SegmentState(
+            selector: GuestStructures.tssSelector, base: structures + GuestStructures.tss,
+            limit: GuestStructures.tssLimit, accessRights: SegmentAccessRights.presentBusyTSS.rawValue)
         // The guest's view of CR0 and CR4, and what the processor really holds (caches stay on:
         // CD and NW are the host's, SDM 25.6.6).
         let cr0Wanted: UInt64, cr4Wanted: UInt64
@@ -84,16 +90,23 @@ public struct GuestStartState: Sendable {
         case .long:
             cr0Wanted = ControlRegister0([.pe, .mp, .et, .ne, .wp, .pg]).rawValue
             cr4Wanted = ControlRegister4([.pae, .osfxsr, .osxmmexcpt]).rawValue
-            let code = SegmentState(selector: GuestStructures.code64Selector, base: 0, limit: 0xFFFF_FFFF, accessRights: SegmentAccessRights.flatCode64.rawValue)
+            let code = SegmentState(
+                selector: GuestStructures.code64Selector, base: 0, limit: 0xFFFF_FFFF,
+                accessRights: SegmentAccessRights.flatCode64.rawValue)
             state = GuestStartState(
-                cr0: 0, cr0Shadow: 0, cr3: memory.physicalBase + structures + GuestStructures.pml4, cr4: 0, cr4Shadow: 0,
-                efer: ExtendedFeatureEnable.ia32eMode.rawValue, cs: code, ss: flatData, ds: flatData, es: flatData, fs: flatData, gs: flatData,
-                tr: tss, ldtr: .unusable, gdtrBase: structures + GuestStructures.gdt, gdtrLimit: GuestStructures.gdtLimit,
+                cr0: 0, cr0Shadow: 0, cr3: memory.physicalBase + structures + GuestStructures.pml4, cr4: 0,
+                cr4Shadow: 0,
+                efer: ExtendedFeatureEnable.ia32eMode.rawValue, cs: code, ss: flatData, ds: flatData, es: flatData,
+                fs: flatData, gs: flatData,
+                tr: tss, ldtr: .unusable, gdtrBase: structures + GuestStructures.gdt,
+                gdtrLimit: GuestStructures.gdtLimit,
                 idtrBase: 0, idtrLimit: 0, rip: entry, rsp: structures, rflags: 2, rdx: 0)
         case .protected:
             cr0Wanted = ControlRegister0([.pe, .et, .ne]).rawValue
             cr4Wanted = 0
-            let code = SegmentState(selector: GuestStructures.code32Selector, base: 0, limit: 0xFFFF_FFFF, accessRights: SegmentAccessRights.flatCode32.rawValue)
+            let code = SegmentState(
+                selector: GuestStructures.code32Selector, base: 0, limit: 0xFFFF_FFFF,
+                accessRights: SegmentAccessRights.flatCode32.rawValue)
             state = GuestStartState(
                 cr0: 0, cr0Shadow: 0, cr3: 0, cr4: 0, cr4Shadow: 0, efer: 0, cs: code, ss: flatData, ds: flatData,
                 es: flatData, fs: flatData, gs: flatData, tr: tss, ldtr: .unusable,
@@ -105,14 +118,18 @@ public struct GuestStartState: Sendable {
             cr0Wanted = ControlRegister0([.cd, .nw, .et]).rawValue
             cr4Wanted = 0
             let limit = PowerUpState.segmentLimit
-            let data = SegmentState(selector: 0, base: 0, limit: limit, accessRights: SegmentAccessRights.realModeData.rawValue)
+            let data = SegmentState(
+                selector: 0, base: 0, limit: limit, accessRights: SegmentAccessRights.realModeData.rawValue)
             state = GuestStartState(
                 cr0: 0, cr0Shadow: 0, cr3: 0, cr4: 0, cr4Shadow: 0, efer: 0,
-                cs: SegmentState(selector: PowerUpState.csSelector, base: PowerUpState.csBase, limit: limit,
-                                 accessRights: SegmentAccessRights.realModeCode.rawValue),
+                cs: SegmentState(
+                    selector: PowerUpState.csSelector, base: PowerUpState.csBase, limit: limit,
+                    accessRights: SegmentAccessRights.realModeCode.rawValue),
                 ss: data, ds: data, es: data, fs: data, gs: data,
-                tr: SegmentState(selector: 0, base: 0, limit: limit, accessRights: SegmentAccessRights.presentBusyTSS.rawValue),
-                ldtr: SegmentState(selector: 0, base: 0, limit: limit, accessRights: SegmentAccessRights.presentLDT.rawValue),
+                tr: SegmentState(
+                    selector: 0, base: 0, limit: limit, accessRights: SegmentAccessRights.presentBusyTSS.rawValue),
+                ldtr: SegmentState(
+                    selector: 0, base: 0, limit: limit, accessRights: SegmentAccessRights.presentLDT.rawValue),
                 gdtrBase: 0, gdtrLimit: limit, idtrBase: 0, idtrLimit: limit,
                 rip: PowerUpState.eip, rsp: 0, rflags: 2, rdx: UInt64(signature))
         }

@@ -30,11 +30,13 @@ public struct HostState: Equatable, Sendable {
     /// Where VM exits continue: the VM-exit stub.
     public var rip: UInt64
 
-    public init(cr0: UInt64, cr3: UInt64, cr4: UInt64, csSelector: UInt16, ssSelector: UInt16,
-                dsSelector: UInt16, esSelector: UInt16, fsSelector: UInt16, gsSelector: UInt16,
-                trSelector: UInt16, fsBase: UInt64, gsBase: UInt64, trBase: UInt64,
-                gdtrBase: UInt64, idtrBase: UInt64, sysenterCS: UInt32, sysenterESP: UInt64,
-                sysenterEIP: UInt64, efer: UInt64, pat: UInt64, rip: UInt64) {
+    public init(
+        cr0: UInt64, cr3: UInt64, cr4: UInt64, csSelector: UInt16, ssSelector: UInt16,
+        dsSelector: UInt16, esSelector: UInt16, fsSelector: UInt16, gsSelector: UInt16,
+        trSelector: UInt16, fsBase: UInt64, gsBase: UInt64, trBase: UInt64,
+        gdtrBase: UInt64, idtrBase: UInt64, sysenterCS: UInt32, sysenterESP: UInt64,
+        sysenterEIP: UInt64, efer: UInt64, pat: UInt64, rip: UInt64
+    ) {
         self.cr0 = cr0; self.cr3 = cr3; self.cr4 = cr4
         self.csSelector = csSelector; self.ssSelector = ssSelector; self.dsSelector = dsSelector
         self.esSelector = esSelector; self.fsSelector = fsSelector; self.gsSelector = gsSelector
@@ -52,10 +54,11 @@ extension HostState {
     /// lays them out), its tables at fixed addresses in the emulated memory, the PAT the
     /// kernel runs with, and the control registers and EFER of the emulated processor.
     public static func emulatedKernel(cr0: UInt64, cr3: UInt64, cr4: UInt64, efer: UInt64) -> HostState {
-        HostState(cr0: cr0, cr3: cr3, cr4: cr4, csSelector: 0x08, ssSelector: 0x10,
-                  dsSelector: 0x10, esSelector: 0x10, fsSelector: 0, gsSelector: 0, trSelector: 0x18,
-                  fsBase: 0, gsBase: 0, trBase: 0x10_8000, gdtrBase: 0x10_9000, idtrBase: 0x10_A000,
-                  sysenterCS: 0, sysenterESP: 0, sysenterEIP: 0, efer: efer,
-                  pat: 0x0007_0406_0007_0406, rip: 0x10_1000)
+        HostState(
+            cr0: cr0, cr3: cr3, cr4: cr4, csSelector: 0x08, ssSelector: 0x10,
+            dsSelector: 0x10, esSelector: 0x10, fsSelector: 0, gsSelector: 0, trSelector: 0x18,
+            fsBase: 0, gsBase: 0, trBase: 0x10_8000, gdtrBase: 0x10_9000, idtrBase: 0x10_A000,
+            sysenterCS: 0, sysenterESP: 0, sysenterEIP: 0, efer: efer,
+            pat: 0x0007_0406_0007_0406, rip: 0x10_1000)
     }
 }

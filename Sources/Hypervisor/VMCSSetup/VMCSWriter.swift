@@ -22,7 +22,9 @@ struct VMCSWriter<P: Processor> {
     }
 
     @inline(never)
-    mutating func set(segment: SegmentState, selector: VMCSField, base: VMCSField, limit: VMCSField, accessRights: VMCSField) {
+    mutating func set(
+        segment: SegmentState, selector: VMCSField, base: VMCSField, limit: VMCSField, accessRights: VMCSField
+    ) {
         set(selector, UInt64(segment.selector))
         set(base, segment.base)
         set(limit, UInt64(segment.limit))
@@ -37,14 +39,30 @@ struct VMCSWriter<P: Processor> {
         set(.guestCR3, start.cr3)
         set(.guestCR4, start.cr4)
         set(.guestDR7, DebugRegister7.alwaysOne)
-        set(segment: start.cs, selector: .guestCSSelector, base: .guestCSBase, limit: .guestCSLimit, accessRights: .guestCSAccessRights)
-        set(segment: start.ss, selector: .guestSSSelector, base: .guestSSBase, limit: .guestSSLimit, accessRights: .guestSSAccessRights)
-        set(segment: start.ds, selector: .guestDSSelector, base: .guestDSBase, limit: .guestDSLimit, accessRights: .guestDSAccessRights)
-        set(segment: start.es, selector: .guestESSelector, base: .guestESBase, limit: .guestESLimit, accessRights: .guestESAccessRights)
-        set(segment: start.fs, selector: .guestFSSelector, base: .guestFSBase, limit: .guestFSLimit, accessRights: .guestFSAccessRights)
-        set(segment: start.gs, selector: .guestGSSelector, base: .guestGSBase, limit: .guestGSLimit, accessRights: .guestGSAccessRights)
-        set(segment: start.tr, selector: .guestTRSelector, base: .guestTRBase, limit: .guestTRLimit, accessRights: .guestTRAccessRights)
-        set(segment: start.ldtr, selector: .guestLDTRSelector, base: .guestLDTRBase, limit: .guestLDTRLimit, accessRights: .guestLDTRAccessRights)
+        set(
+            segment: start.cs, selector: .guestCSSelector, base: .guestCSBase, limit: .guestCSLimit,
+            accessRights: .guestCSAccessRights)
+        set(
+            segment: start.ss, selector: .guestSSSelector, base: .guestSSBase, limit: .guestSSLimit,
+            accessRights: .guestSSAccessRights)
+        set(
+            segment: start.ds, selector: .guestDSSelector, base: .guestDSBase, limit: .guestDSLimit,
+            accessRights: .guestDSAccessRights)
+        set(
+            segment: start.es, selector: .guestESSelector, base: .guestESBase, limit: .guestESLimit,
+            accessRights: .guestESAccessRights)
+        set(
+            segment: start.fs, selector: .guestFSSelector, base: .guestFSBase, limit: .guestFSLimit,
+            accessRights: .guestFSAccessRights)
+        set(
+            segment: start.gs, selector: .guestGSSelector, base: .guestGSBase, limit: .guestGSLimit,
+            accessRights: .guestGSAccessRights)
+        set(
+            segment: start.tr, selector: .guestTRSelector, base: .guestTRBase, limit: .guestTRLimit,
+            accessRights: .guestTRAccessRights)
+        set(
+            segment: start.ldtr, selector: .guestLDTRSelector, base: .guestLDTRBase, limit: .guestLDTRLimit,
+            accessRights: .guestLDTRAccessRights)
         set(.guestGDTRBase, start.gdtrBase)
         set(.guestGDTRLimit, UInt64(start.gdtrLimit))
         set(.guestIDTRBase, start.idtrBase)
@@ -62,8 +80,10 @@ struct VMCSWriter<P: Processor> {
 /// follows from it - the CR0/CR4 read shadows, "IA-32e mode guest" clear, IA32_EFER where VM
 /// entry loads it, no event to inject. Other MSRs, the x87/SSE state and the VMCS's controls
 /// stay as they are (SDM Vol. 3A Table 10-1: INIT leaves them unchanged).
-public func writeStartState<P: Processor>(_ start: GuestStartState, activityState: UInt64, setup: ControlSetup,
-                                          cpu: P) -> VMCSWriteFailure? {
+public func writeStartState<P: Processor>(
+    _ start: GuestStartState, activityState: UInt64, setup: ControlSetup,
+    cpu: P
+) -> VMCSWriteFailure? {
     var w = VMCSWriter(cpu: cpu)
     w.set(.cr0ReadShadow, start.cr0Shadow)
     w.set(.cr4ReadShadow, start.cr4Shadow)
@@ -89,8 +109,10 @@ public struct GuestVMCSContents: Sendable {
 }
 
 /// Writes the current VMCS. Returns the first failing VMWRITE, if any.
-public func writeVMCS<P: Processor>(setup: ControlSetup, host: HostState, guest: GuestVMCSContents,
-                                    cpu: P) -> VMCSWriteFailure? {
+public func writeVMCS<P: Processor>(
+    setup: ControlSetup, host: HostState, guest: GuestVMCSContents,
+    cpu: P
+) -> VMCSWriteFailure? {
     var w = VMCSWriter(cpu: cpu)
     let start = guest.start
 

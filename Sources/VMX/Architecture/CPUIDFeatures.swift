@@ -80,8 +80,9 @@ public struct CPUIDStructuredFeaturesEBX: OptionSet, Sendable {
     public static let invpcid = Self(rawValue: 1 << 10)
     /// AVX512F (16), AVX512DQ (17), AVX512_IFMA (21), AVX512PF (26), AVX512ER (27), AVX512CD (28),
     /// AVX512BW (30), AVX512VL (31).
-    public static let avx512 = Self(rawValue: 1 << 16 | 1 << 17 | 1 << 21 | 1 << 26 | 1 << 27 | 1 << 28
-                                        | 1 << 30 | 1 << 31)
+    public static let avx512 = Self(
+        rawValue: 1 << 16 | 1 << 17 | 1 << 21 | 1 << 26 | 1 << 27 | 1 << 28
+            | 1 << 30 | 1 << 31)
 }
 
 /// CPUID.(EAX=07H,ECX=0):ECX (Table 3-8).

@@ -51,7 +51,7 @@ public struct SegmentDescriptor: RawRepresentable, Equatable, Sendable {
     /// bytes base 63:32.
     public static func system(base: UInt64, limit: UInt64, type: UInt8) -> (low: UInt64, high: UInt64) {
         var low = limit & 0xFFFF | (base & 0xFF_FFFF) << 16
-        low |= (UInt64(type) | 0x80) << 40                  // P (bit 47) with the type
+        low |= (UInt64(type) | 0x80) << 40  // P (bit 47) with the type
         low |= ((limit >> 16) & 0xF) << 48 | ((base >> 24) & 0xFF) << 56
         return (low, base >> 32)
     }

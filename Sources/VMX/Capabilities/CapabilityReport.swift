@@ -103,8 +103,9 @@ func reportControls<C: VMXControlField>(
     emit(sentenceCase(C.fieldName))
     emit(reportLine(msrLabel(plainAddress), msrValue(plain)))
     if let trueValue { emit(reportLine(msrLabel(trueAddress), msrValue(trueValue))) }
-    reportControlBits(mustBeOne: settings.mustBeOne.mask, mayBeOne: settings.mayBeOne.mask,
-                      plainMustBeOne: plain & 0xFFFF_FFFF, naming: C.naming, emit: emit)
+    reportControlBits(
+        mustBeOne: settings.mustBeOne.mask, mayBeOne: settings.mayBeOne.mask,
+        plainMustBeOne: plain & 0xFFFF_FFFF, naming: C.naming, emit: emit)
 }
 
 /// A control field whose capability MSR exists only under a condition (SDM A.3.3, A.3.4,
@@ -118,16 +119,19 @@ func reportOptionalControls<C: VMXControlField>(
         return
     }
     emit(reportLine(msrLabel(address), msrValue(raw)))
-    reportControlBits(mustBeOne: settings.mustBeOne.mask, mayBeOne: settings.mayBeOne.mask,
-                      plainMustBeOne: settings.mustBeOne.mask, naming: C.naming, emit: emit)
+    reportControlBits(
+        mustBeOne: settings.mustBeOne.mask, mayBeOne: settings.mayBeOne.mask,
+        plainMustBeOne: settings.mustBeOne.mask, naming: C.naming, emit: emit)
 }
 
 /// Every named bit, and every unnamed bit that may be 1, in ascending order. `plainMustBeOne`
 /// is the non-TRUE MSR's allowed 0-settings, to mark default1 controls only the TRUE MSR frees.
 /// The reserved default1 bits share one line while all of them are forced to 1, as the SDM
 /// lets a processor do (SDM A.2); one that is not is listed on its own.
-func reportControlBits(mustBeOne: UInt64, mayBeOne: UInt64, plainMustBeOne: UInt64, naming: BitNaming,
-                       emit: (String) -> Void) {
+func reportControlBits(
+    mustBeOne: UInt64, mayBeOne: UInt64, plainMustBeOne: UInt64, naming: BitNaming,
+    emit: (String) -> Void
+) {
     let reservedDefaultOne = naming.defaultOneBits & ~naming.namedMask
     var shown = naming.namedMask | mayBeOne | mustBeOne
     if reservedDefaultOne != 0 && mustBeOne & reservedDefaultOne == reservedDefaultOne {
@@ -207,7 +211,7 @@ func reportEPTVPID(_ caps: VMXCapabilities, emit: (String) -> Void) {
     }
     emit(reportLine(msrLabel(MSR.ia32VMXEPTVPIDCap), msrValue(capabilities.rawValue)))
     let flags = capabilities.rawValue & ~EPTVPIDCapabilities.hlatPrefixSizeMask
-    let naming = EPTVPIDCapabilities.naming     // built once, not per bit
+    let naming = EPTVPIDCapabilities.naming  // built once, not per bit
     let shown = naming.namedMask | flags
     for bit in 0..<64 where shown & (UInt64(1) << UInt64(bit)) != 0 {
         let set = flags & (UInt64(1) << UInt64(bit)) != 0

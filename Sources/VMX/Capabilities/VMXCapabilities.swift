@@ -277,6 +277,6 @@ public struct VMXCapabilities: Equatable, Sendable {
         MSR.ia32VMXVMCSEnum, MSR.ia32VMXProcbasedCtls2, MSR.ia32VMXEPTVPIDCap,
         MSR.ia32VMXTruePinbasedCtls, MSR.ia32VMXTrueProcbasedCtls, MSR.ia32VMXTrueExitCtls,
         MSR.ia32VMXTrueEntryCtls, MSR.ia32VMXVMFunc, MSR.ia32VMXProcbasedCtls3,
-        MSR.ia32VMXExitCtls2,
+        MSR.ia32VMXExitCtls2
     ]
 }

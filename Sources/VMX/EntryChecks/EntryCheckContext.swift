@@ -155,11 +155,13 @@ public struct EntryCheckContext {
         let primary = PrimaryProcessorBasedControls(mask: read(.primaryProcessorBasedVMExecutionControls))
         pinBased = pin
         self.primary = primary
-        let secondary = primary.contains(.activateSecondaryControls)
+        let secondary =
+            primary.contains(.activateSecondaryControls)
             ? SecondaryProcessorBasedControls(mask: read(.secondaryProcessorBasedVMExecutionControls))
             : SecondaryProcessorBasedControls(rawValue: 0)
         self.secondary = secondary
-        let tertiary = primary.contains(.activateTertiaryControls)
+        let tertiary =
+            primary.contains(.activateTertiaryControls)
             ? TertiaryProcessorBasedControls(mask: read(.tertiaryProcessorBasedVMExecutionControls))
             : TertiaryProcessorBasedControls(rawValue: 0)
         self.tertiary = tertiary
@@ -178,21 +180,25 @@ public struct EntryCheckContext {
         vpid = secondary.contains(.enableVPID) ? read(.virtualProcessorIdentifier) : 0
         eptPointer = secondary.contains(.enableEPT) ? read(.eptPointer) : 0
         pmlAddress = secondary.contains(.enablePML) ? read(.pmlAddress) : 0
-        let vmFunctions = secondary.contains(.enableVMFunctions)
+        let vmFunctions =
+            secondary.contains(.enableVMFunctions)
             ? VMFunctionControls(mask: read(.vmFunctionControls)) : VMFunctionControls(rawValue: 0)
         vmFunctionControls = vmFunctions
         eptpListAddress = vmFunctions.contains(.eptpSwitching) ? read(.eptpListAddress) : 0
         let shadowing = secondary.contains(.vmcsShadowing)
         vmreadBitmapAddress = shadowing ? read(.vmreadBitmapAddress) : 0
         vmwriteBitmapAddress = shadowing ? read(.vmwriteBitmapAddress) : 0
-        virtualizationExceptionInformationAddress = secondary.contains(.eptViolationVE)
+        virtualizationExceptionInformationAddress =
+            secondary.contains(.eptViolationVE)
             ? read(.virtualizationExceptionInformationAddress) : 0
-        subPagePermissionTablePointer = secondary.contains(.subPageWritePermissionsForEPT)
+        subPagePermissionTablePointer =
+            secondary.contains(.subPageWritePermissionsForEPT)
             ? read(.subPagePermissionTablePointer) : 0
 
         let exit = VMExitControls(mask: read(.primaryVMExitControls))
         exitControls = exit
-        secondaryExit = exit.contains(.activateSecondaryControls)
+        secondaryExit =
+            exit.contains(.activateSecondaryControls)
             ? SecondaryVMExitControls(mask: read(.secondaryVMExitControls)) : SecondaryVMExitControls(rawValue: 0)
         exitMSRStoreCount = read(.vmExitMSRStoreCount)
         exitMSRStoreAddress = exitMSRStoreCount != 0 ? read(.vmExitMSRStoreAddress) : 0
@@ -259,11 +265,12 @@ public struct EntryCheckContext {
         guestInterruptSSPTableAddress = guestCET ? read(.guestIA32InterruptSSPTableAddr) : 0
         guestUINV = entry.contains(.loadUINV) ? read(.guestUINV) : 0
         func segment(_ register: SegmentRegister) -> GuestSegment {
-            GuestSegment(register: register,
-                         selector: UInt16(truncatingIfNeeded: read(register.selectorField)),
-                         base: read(register.baseField),
-                         limit: UInt32(truncatingIfNeeded: read(register.limitField)),
-                         accessRights: UInt32(truncatingIfNeeded: read(register.accessRightsField)))
+            GuestSegment(
+                register: register,
+                selector: UInt16(truncatingIfNeeded: read(register.selectorField)),
+                base: read(register.baseField),
+                limit: UInt32(truncatingIfNeeded: read(register.limitField)),
+                accessRights: UInt32(truncatingIfNeeded: read(register.accessRightsField)))
         }
         es = segment(.es)
         cs = segment(.cs)
@@ -283,9 +290,11 @@ public struct EntryCheckContext {
         guestInterruptibility = read(.guestInterruptibilityState)
         guestPendingDebugExceptions = read(.guestPendingDebugExceptions)
         vmcsLinkPointer = read(.vmcsLinkPointer)
-        let paePaging = guestCR0 & ControlRegister0.pg.rawValue != 0
+        let paePaging =
+            guestCR0 & ControlRegister0.pg.rawValue != 0
             && guestCR4 & ControlRegister4.pae.rawValue != 0 && !entry.contains(.ia32eModeGuest)
-        guestPDPTEFields = paePaging && secondary.contains(.enableEPT)
+        guestPDPTEFields =
+            paePaging && secondary.contains(.enableEPT)
             ? (read(.guestPDPTE0), read(.guestPDPTE1), read(.guestPDPTE2), read(.guestPDPTE3))
             : (0, 0, 0, 0)
     }
@@ -396,7 +405,8 @@ extension EntryCheckContext {
         // count is a 32-bit field and the address fits the width: the sum cannot overflow.
         let lastByte = address &+ (count & 0xFFFF_FFFF) &* 16 &- 1
         if !fitsAddressWidth(lastByte) {
-            return "last byte (" + hex(lastByte) + ") below bit " + decimal(structureAddressWidth) + " (physical-address width)"
+            return "last byte (" + hex(lastByte) + ") below bit " + decimal(structureAddressWidth)
+                + " (physical-address width)"
         }
         return nil
     }

@@ -75,17 +75,19 @@ public struct EntryCheckInput {
     public var msrWriteFaults: ((UInt32, UInt64) -> Bool)?
     public var features: EntryCheckProcessorFeatures
 
-    public init(capabilities: VMXCapabilities,
-                physicalAddressWidth: Int,
-                linearAddressWidth: Int = 48,
-                readField: @escaping (VMCSField) -> UInt64,
-                readPhysical64: @escaping (UInt64) -> UInt64,
-                currentVMCSPointer: UInt64,
-                vmxonPointer: UInt64,
-                processorInIA32eMode: Bool = true,
-                processorInSMM: Bool = false,
-                msrWriteFaults: ((UInt32, UInt64) -> Bool)? = nil,
-                features: EntryCheckProcessorFeatures = EntryCheckProcessorFeatures()) {
+    public init(
+        capabilities: VMXCapabilities,
+        physicalAddressWidth: Int,
+        linearAddressWidth: Int = 48,
+        readField: @escaping (VMCSField) -> UInt64,
+        readPhysical64: @escaping (UInt64) -> UInt64,
+        currentVMCSPointer: UInt64,
+        vmxonPointer: UInt64,
+        processorInIA32eMode: Bool = true,
+        processorInSMM: Bool = false,
+        msrWriteFaults: ((UInt32, UInt64) -> Bool)? = nil,
+        features: EntryCheckProcessorFeatures = EntryCheckProcessorFeatures()
+    ) {
         self.capabilities = capabilities
         self.physicalAddressWidth = physicalAddressWidth
         self.linearAddressWidth = linearAddressWidth

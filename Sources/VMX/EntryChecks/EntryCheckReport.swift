@@ -48,8 +48,10 @@ public struct EntryCheckReport: Sendable {
 /// Runs `rules` (by default every rule of SDM chapter 27, `EntryRules.all`) on the VMCS and
 /// processor described by `input`. With `stopAtFirstFailure` it returns as soon as the
 /// outcome is known (the kernel's check before every VMLAUNCH).
-public func checkVMEntry(_ input: EntryCheckInput, rules: [EntryRule] = EntryRules.all,
-                         stopAtFirstFailure: Bool = false) -> EntryCheckReport {
+public func checkVMEntry(
+    _ input: EntryCheckInput, rules: [EntryRule] = EntryRules.all,
+    stopAtFirstFailure: Bool = false
+) -> EntryCheckReport {
     let context = EntryCheckContext(input)
     var failures: [EntryCheckFailure] = []
     var violations: [EntryViolation] = []
@@ -61,7 +63,9 @@ public func checkVMEntry(_ input: EntryCheckInput, rules: [EntryRule] = EntryRul
         case .state(let check):
             check(context, &violations)
             if !violations.isEmpty {
-                for violation in violations { failures.append(EntryCheckFailure(rule: rules[index], violation: violation)) }
+                for violation in violations {
+                    failures.append(EntryCheckFailure(rule: rules[index], violation: violation))
+                }
                 violations.removeAll(keepingCapacity: true)
                 if stopAtFirstFailure { return EntryCheckReport(failures: failures) }
             }
@@ -79,15 +83,18 @@ public func checkVMEntry(_ input: EntryCheckInput, rules: [EntryRule] = EntryRul
 /// the loading, and that entry's number is the exit qualification. Every rule the failing
 /// entry breaks is reported. The loop never passes the recommended maximum plus one entry
 /// (the count rule fails there), so a huge count costs at most 4097 reads.
-private func loadMSRs(_ context: EntryCheckContext, listAddress: UInt64, rules: [EntryRule],
-                      into failures: inout [EntryCheckFailure]) {
+private func loadMSRs(
+    _ context: EntryCheckContext, listAddress: UInt64, rules: [EntryRule],
+    into failures: inout [EntryCheckFailure]
+) {
     let count = min(context.entryMSRLoadCount & 0xFFFF_FFFF, UInt64(context.capabilities.misc.maxMSRListEntries + 1))
     var number: UInt64 = 1
     while number <= count {
         let address = listAddress &+ (number - 1) &* 16
-        let entry = MSRLoadEntry(number: UInt32(number), address: address,
-                                 indexAndReserved: context.readPhysical64(address),
-                                 data: context.readPhysical64(address &+ 8))
+        let entry = MSRLoadEntry(
+            number: UInt32(number), address: address,
+            indexAndReserved: context.readPhysical64(address),
+            data: context.readPhysical64(address &+ 8))
         var failed = false
         for rule in rules {
             guard case .msrLoadEntry(let check) = rule.check else { continue }

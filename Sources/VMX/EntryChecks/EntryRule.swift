@@ -95,8 +95,10 @@ public struct EntryViolation: Sendable {
     /// 1-based entry number of an MSR-load failure).
     public var qualification: UInt64?
 
-    public init(field: VMCSField, value: UInt64, expected: String,
-                memoryAddress: UInt64? = nil, qualification: UInt64? = nil) {
+    public init(
+        field: VMCSField, value: UInt64, expected: String,
+        memoryAddress: UInt64? = nil, qualification: UInt64? = nil
+    ) {
         self.field = field
         self.value = value
         self.expected = expected
@@ -164,9 +166,11 @@ public struct EntryRule: Sendable {
     public let check: Check
 
     @inline(__always)
-    public init(_ identifier: String, _ section: String, _ ruleClass: EntryRuleClass,
-                _ name: String, qualification: UInt64 = EntryFailureQualification.default,
-                check: @escaping @Sendable (EntryCheckContext, inout [EntryViolation]) -> Void) {
+    public init(
+        _ identifier: String, _ section: String, _ ruleClass: EntryRuleClass,
+        _ name: String, qualification: UInt64 = EntryFailureQualification.default,
+        check: @escaping @Sendable (EntryCheckContext, inout [EntryViolation]) -> Void
+    ) {
         self.identifier = identifier
         self.name = name
         self.section = section
@@ -176,8 +180,10 @@ public struct EntryRule: Sendable {
     }
 
     @inline(__always)
-    public init(_ identifier: String, _ section: String, _ name: String,
-                msrLoadEntry check: @escaping @Sendable (EntryCheckContext, MSRLoadEntry) -> EntryViolation?) {
+    public init(
+        _ identifier: String, _ section: String, _ name: String,
+        msrLoadEntry check: @escaping @Sendable (EntryCheckContext, MSRLoadEntry) -> EntryViolation?
+    ) {
         self.identifier = identifier
         self.name = name
         self.section = section

@@ -42,8 +42,10 @@ extension EntryRule {
 
     /// A register value against the bits the processor defines for it: one violation naming
     /// the reserved bits that are set.
-    static func reservedBitsViolation(_ value: UInt64, valid: UInt64, field: VMCSField,
-                                      into violations: inout [EntryViolation]) {
+    static func reservedBitsViolation(
+        _ value: UInt64, valid: UInt64, field: VMCSField,
+        into violations: inout [EntryViolation]
+    ) {
         let reserved = value & ~valid
         if reserved != 0 {
             violations.record(field: field, value: value, expected: "reserved bits " + hex(reserved) + " clear")
@@ -53,9 +55,11 @@ extension EntryRule {
     /// A rule on a 4-KByte aligned structure address used when `applies` holds: "bits 11:0 of
     /// the address must be 0; the address must not set any bits beyond the processor's
     /// physical-address width".
-    static func pageAddress(_ identifier: String, _ section: String, _ name: String, field: VMCSField,
-                            applies: @escaping @Sendable (EntryCheckContext) -> Bool,
-                            value: @escaping @Sendable (EntryCheckContext) -> UInt64) -> EntryRule {
+    static func pageAddress(
+        _ identifier: String, _ section: String, _ name: String, field: VMCSField,
+        applies: @escaping @Sendable (EntryCheckContext) -> Bool,
+        value: @escaping @Sendable (EntryCheckContext) -> UInt64
+    ) -> EntryRule {
         EntryRule(identifier, section, .controls, name) { c, v in
             guard applies(c) else { return }
             let address = value(c)

@@ -8,12 +8,20 @@
 
 extension EntryRules {
     static let guestPDPTEs: [EntryRule] = [
-        EntryRule("guest.pdpte.reserved", "27.3.1.6", .guestState,
-                  "Under PAE paging, each present PDPTE (from the CR3 table, or the PDPTE fields with EPT) has bits 2:1, 8:5 and 63:MAXPHYADDR clear",
-                  qualification: EntryFailureQualification.pdpteLoading) { c, v in
+        EntryRule(
+            "guest.pdpte.reserved", "27.3.1.6", .guestState,
+            """
+            Under PAE paging, each present PDPTE (from the CR3 table, or the PDPTE fields with EPT) has bits 2:1, \
+            8:5 and 63:MAXPHYADDR clear
+            """,
+            qualification: EntryFailureQualification.pdpteLoading
+        ) { c, v in
             guard c.guestUsesPAEPaging else { return }
-            let reserved: UInt64 = 0x1E6 | (c.physicalAddressWidth >= 64 ? 0 : ~UInt64(0) << UInt64(c.physicalAddressWidth))
-            let fields: (VMCSField, VMCSField, VMCSField, VMCSField) = (.guestPDPTE0, .guestPDPTE1, .guestPDPTE2, .guestPDPTE3)
+            let reserved: UInt64 =
+                0x1E6 | (c.physicalAddressWidth >= 64 ? 0 : ~UInt64(0) << UInt64(c.physicalAddressWidth))
+            let fields: (VMCSField, VMCSField, VMCSField, VMCSField) = (
+                .guestPDPTE0, .guestPDPTE1, .guestPDPTE2, .guestPDPTE3
+            )
             for index in 0..<4 {
                 let pdpte: UInt64
                 let field: VMCSField
@@ -33,11 +41,14 @@ extension EntryRules {
                     memoryAddress = address
                 }
                 if pdpte & 1 != 0 && pdpte & reserved != 0 {
-                    v.record(EntryViolation(field: field, value: pdpte,
-                                            expected: "PDPTE" + decimal(index) + " bits 2:1, 8:5 and 63:" + decimal(c.physicalAddressWidth) + " clear",
-                                            memoryAddress: memoryAddress))
+                    v.record(
+                        EntryViolation(
+                            field: field, value: pdpte,
+                            expected: "PDPTE" + decimal(index) + " bits 2:1, 8:5 and 63:"
+                                + decimal(c.physicalAddressWidth) + " clear",
+                            memoryAddress: memoryAddress))
                 }
             }
-        },
+        }
     ]
 }

@@ -45,4 +45,3 @@ public enum GuestPendingDebugExceptions {
     /// Bits 11:4, 13, 15 and 63:17 are reserved (SDM 27.3.1.5).
     public static let reservedBits: UInt64 = ~UInt64(0xF | 1 << 12 | 1 << 14 | 1 << 16)
 }
-

@@ -24,7 +24,8 @@ public struct VMEntryInterruptionInformation: RawRepresentable, Equatable, Senda
 
     /// An event to inject.
     public init(vector: UInt8, type: InterruptionType, deliverErrorCode: Bool = false) {
-        rawValue = Self.valid | UInt32(type.rawValue) << 8 | UInt32(vector)
+        rawValue =
+            Self.valid | UInt32(type.rawValue) << 8 | UInt32(vector)
             | (deliverErrorCode ? Self.deliverErrorCode : 0)
     }
 

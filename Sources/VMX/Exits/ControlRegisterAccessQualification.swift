@@ -46,12 +46,14 @@ public struct ControlRegisterAccessQualification: RawRepresentable, Equatable, S
 
     /// MOV to CR: `controlRegister` loaded from `generalPurposeRegister`.
     public init(movToCR controlRegister: Int, generalPurposeRegister: Int) {
-        self.init(accessType: .movToCR, controlRegister: controlRegister, generalPurposeRegister: generalPurposeRegister)
+        self.init(
+            accessType: .movToCR, controlRegister: controlRegister, generalPurposeRegister: generalPurposeRegister)
     }
 
     /// MOV from CR: `controlRegister` stored to `generalPurposeRegister`.
     public init(movFromCR controlRegister: Int, generalPurposeRegister: Int) {
-        self.init(accessType: .movFromCR, controlRegister: controlRegister, generalPurposeRegister: generalPurposeRegister)
+        self.init(
+            accessType: .movFromCR, controlRegister: controlRegister, generalPurposeRegister: generalPurposeRegister)
     }
 
     /// CLTS: the access type alone.
@@ -64,7 +66,8 @@ public struct ControlRegisterAccessQualification: RawRepresentable, Equatable, S
     }
 
     private init(accessType: AccessType, controlRegister: Int, generalPurposeRegister: Int) {
-        rawValue = UInt64(generalPurposeRegister & 0xF) << 8 | UInt64(accessType.rawValue) << 4
+        rawValue =
+            UInt64(generalPurposeRegister & 0xF) << 8 | UInt64(accessType.rawValue) << 4
             | UInt64(controlRegister & 0xF)
     }
 }

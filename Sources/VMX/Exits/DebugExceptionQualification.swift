@@ -19,9 +19,12 @@ public struct DebugExceptionQualification: RawRepresentable, Equatable, Sendable
 
     /// A qualification from its bits (SDM Table 28-1); the bits the table leaves undefined stay
     /// 0. `breakpointsHit` is the B3-B0 mask.
-    public init(breakpointsHit: Int = 0, busLockDetected: Bool = false, debugRegisterAccessDetected: Bool = false,
-                singleStep: Bool = false, inRTMRegion: Bool = false) {
-        rawValue = UInt64(breakpointsHit & 0xF) | (busLockDetected ? 1 << 11 : 0)
+    public init(
+        breakpointsHit: Int = 0, busLockDetected: Bool = false, debugRegisterAccessDetected: Bool = false,
+        singleStep: Bool = false, inRTMRegion: Bool = false
+    ) {
+        rawValue =
+            UInt64(breakpointsHit & 0xF) | (busLockDetected ? 1 << 11 : 0)
             | (debugRegisterAccessDetected ? 1 << 13 : 0) | (singleStep ? 1 << 14 : 0) | (inRTMRegion ? 1 << 16 : 0)
     }
 }

@@ -59,11 +59,13 @@ public struct EPTViolationQualification: RawRepresentable, Equatable, Sendable {
 
     /// A qualification from its bits (SDM Table 28-7). Bits 11:9 belong only with bits 7 and 8
     /// and the advanced VM-exit information capability; the caller decides.
-    public init(read: Bool = false, write: Bool = false, fetch: Bool = false,
-                readable: Bool = false, writable: Bool = false, executable: Bool = false,
-                linearAddressValid: Bool = false, translatedAddress: Bool = false,
-                userModeLinearAddress: Bool = false, readWriteLinearAddress: Bool = false,
-                executeDisableLinearAddress: Bool = false) {
+    public init(
+        read: Bool = false, write: Bool = false, fetch: Bool = false,
+        readable: Bool = false, writable: Bool = false, executable: Bool = false,
+        linearAddressValid: Bool = false, translatedAddress: Bool = false,
+        userModeLinearAddress: Bool = false, readWriteLinearAddress: Bool = false,
+        executeDisableLinearAddress: Bool = false
+    ) {
         var value: UInt64 = 0
         if read { value |= 1 << 0 }
         if write { value |= 1 << 1 }

@@ -26,9 +26,12 @@ public struct IOInstructionQualification: RawRepresentable, Equatable, Sendable 
     /// Bits 15:7 and 63:32 are not defined (cleared to 0).
     public static let reservedBits: UInt64 = 0xFFFF_FFFF_0000_FF80
 
-    public init(port: UInt16, size: Int, isIn: Bool, isString: Bool = false, isRepeated: Bool = false,
-                hasImmediatePort: Bool = false) {
-        rawValue = UInt64(port) << 16 | UInt64((size - 1) & 7)
+    public init(
+        port: UInt16, size: Int, isIn: Bool, isString: Bool = false, isRepeated: Bool = false,
+        hasImmediatePort: Bool = false
+    ) {
+        rawValue =
+            UInt64(port) << 16 | UInt64((size - 1) & 7)
             | (isIn ? 1 << 3 : 0) | (isString ? 1 << 4 : 0) | (isRepeated ? 1 << 5 : 0)
             | (hasImmediatePort ? 1 << 6 : 0)
     }

@@ -108,7 +108,8 @@ extension VMCSField {
     /// VMWRITE-bitmap address (2028H).
     public static let vmwriteBitmapAddress = VMCSField(width: .sixtyFourBit, type: .control, index: 20)
     /// Virtualization-exception information address (202AH).
-    public static let virtualizationExceptionInformationAddress = VMCSField(width: .sixtyFourBit, type: .control, index: 21)
+    public static let virtualizationExceptionInformationAddress = VMCSField(
+        width: .sixtyFourBit, type: .control, index: 21)
     /// XSS-exiting bitmap (202CH).
     public static let xssExitingBitmap = VMCSField(width: .sixtyFourBit, type: .control, index: 22)
     /// ENCLS-exiting bitmap (202EH).
@@ -118,7 +119,8 @@ extension VMCSField {
     /// TSC multiplier (2032H).
     public static let tscMultiplier = VMCSField(width: .sixtyFourBit, type: .control, index: 25)
     /// Tertiary processor-based VM-execution controls (2034H).
-    public static let tertiaryProcessorBasedVMExecutionControls = VMCSField(width: .sixtyFourBit, type: .control, index: 26)
+    public static let tertiaryProcessorBasedVMExecutionControls = VMCSField(
+        width: .sixtyFourBit, type: .control, index: 26)
     /// ENCLV-exiting bitmap (2036H).
     public static let enclvExitingBitmap = VMCSField(width: .sixtyFourBit, type: .control, index: 27)
     /// Low PASID directory address (2038H).
@@ -186,7 +188,8 @@ extension VMCSField {
     /// Pin-based VM-execution controls (4000H).
     public static let pinBasedVMExecutionControls = VMCSField(width: .thirtyTwoBit, type: .control, index: 0)
     /// Primary processor-based VM-execution controls (4002H).
-    public static let primaryProcessorBasedVMExecutionControls = VMCSField(width: .thirtyTwoBit, type: .control, index: 1)
+    public static let primaryProcessorBasedVMExecutionControls = VMCSField(
+        width: .thirtyTwoBit, type: .control, index: 1)
     /// Exception bitmap (4004H).
     public static let exceptionBitmap = VMCSField(width: .thirtyTwoBit, type: .control, index: 2)
     /// Page-fault error-code mask (4006H).
@@ -214,7 +217,8 @@ extension VMCSField {
     /// TPR threshold (401CH).
     public static let tprThreshold = VMCSField(width: .thirtyTwoBit, type: .control, index: 14)
     /// Secondary processor-based VM-execution controls (401EH).
-    public static let secondaryProcessorBasedVMExecutionControls = VMCSField(width: .thirtyTwoBit, type: .control, index: 15)
+    public static let secondaryProcessorBasedVMExecutionControls = VMCSField(
+        width: .thirtyTwoBit, type: .control, index: 15)
     /// PLE_Gap (4020H).
     public static let pleGap = VMCSField(width: .thirtyTwoBit, type: .control, index: 16)
     /// PLE_Window (4022H).
@@ -229,7 +233,8 @@ extension VMCSField {
     /// Exit reason (4402H).
     public static let exitReason = VMCSField(width: .thirtyTwoBit, type: .vmExitInformation, index: 1)
     /// VM-exit interruption information (4404H).
-    public static let vmExitInterruptionInformation = VMCSField(width: .thirtyTwoBit, type: .vmExitInformation, index: 2)
+    public static let vmExitInterruptionInformation = VMCSField(
+        width: .thirtyTwoBit, type: .vmExitInformation, index: 2)
     /// VM-exit interruption error code (4406H).
     public static let vmExitInterruptionErrorCode = VMCSField(width: .thirtyTwoBit, type: .vmExitInformation, index: 3)
     /// IDT-vectoring information field (4408H).
