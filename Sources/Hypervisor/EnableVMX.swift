@@ -13,8 +13,10 @@ public struct VMXRootOperation {
 
 /// Enables VMX and executes VMXON. Each step writes one line to the console, unless `quiet` (the
 /// other processors, whose start-up reports one line of its own); each failure names its condition.
+/// `quiet` has no default: a default argument is a function of its own, which gdb's
+/// `hbreak enableVMX<A>(on:arena:quiet:)` would also stop in (tools/gdb-test).
 public func enableVMX<P: Host>(
-    on cpu: P, arena: inout PageArena, quiet: Bool = false
+    on cpu: P, arena: inout PageArena, quiet: Bool
 ) throws(VMXEnableError) -> VMXRootOperation {
     // SDM 24.6: VMX is supported when CPUID.1:ECX.VMX[bit 5] = 1.
     let features = cpu.cpuid(leaf: 1, subleaf: 0).ecx
@@ -55,7 +57,7 @@ public func enableVMX<P: Host>(
 
 /// Leaves VMX operation: VMXOFF, then CR4.VMXE = 0 (SDM 24.7); one line unless `quiet`.
 public func disableVMX<P: Host>(
-    _ operation: VMXRootOperation, on cpu: P, quiet: Bool = false
+    _ operation: VMXRootOperation, on cpu: P, quiet: Bool
 ) throws(VMXEnableError) {
     do { try cpu.vmxoff() } catch { throw .vmxoffFailed(error) }
     let cr4 = cpu.readControlRegister(.cr4)

@@ -69,7 +69,7 @@ public func runHypervisor<P: Host>(
 ) -> Bool {
     let operation: VMXRootOperation
     do {
-        operation = try enableVMX(on: cpu, arena: &arena)
+        operation = try enableVMX(on: cpu, arena: &arena, quiet: false)
     } catch {
         cpu.log("FATAL: \(error.description)")
         return false
@@ -105,7 +105,7 @@ public func runHypervisor<P: Host>(
 
     beforeVMXOFF()
     do {
-        try disableVMX(operation, on: cpu)
+        try disableVMX(operation, on: cpu, quiet: false)
     } catch {
         cpu.log("FATAL: \(error.description)")
         return false

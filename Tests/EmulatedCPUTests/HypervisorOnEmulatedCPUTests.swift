@@ -15,12 +15,12 @@ struct HypervisorOnEmulatedCPUTests {
         // Firmware that left IA32_FEATURE_CONTROL unlocked: the enable code locks it.
         cpu.ia32FeatureControl = 0
         var arena = PageArena()
-        let root = try enableVMX(on: cpu, arena: &arena)
+        let root = try enableVMX(on: cpu, arena: &arena, quiet: false)
         #expect(cpu.vmxOperation == .root)
         #expect(cpu.vmxonPointer == root.vmxonRegion)
         #expect(cpu.ia32FeatureControl & FeatureControl.lock.rawValue != 0)
         #expect(Int(root.physicalAddressWidth) == cpu.physicalAddressWidth)
-        try disableVMX(root, on: cpu)
+        try disableVMX(root, on: cpu, quiet: false)
         #expect(cpu.vmxOperation == .outside)
         #expect(cpu.cr4 & ControlRegister4.vmxe.rawValue == 0)
         #expect(cpu.lastFault == nil)

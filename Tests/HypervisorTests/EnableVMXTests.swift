@@ -7,7 +7,7 @@ import VMX
 @Suite struct EnableVMXTests {
     func enable(_ cpu: FakeProcessor) throws(VMXEnableError) -> (VMXRootOperation, [String]) {
         var arena = PageArena()
-        let operation = try enableVMX(on: cpu, arena: &arena)
+        let operation = try enableVMX(on: cpu, arena: &arena, quiet: false)
         return (operation, cpu.consoleLines)
     }
 
@@ -113,7 +113,7 @@ import VMX
         let cpu = FakeProcessor.vmxCapable()
         let (operation, _) = try enable(cpu)
         cpu.consoleLines = []
-        try disableVMX(operation, on: cpu)
+        try disableVMX(operation, on: cpu, quiet: false)
         #expect(cpu.vmxoffCalls == 1)
         #expect(cpu.cr4 & (1 << 13) == 0)
         #expect(cpu.consoleLines == ["VMX: VMXOFF succeeded, CR4.VMXE cleared"])
