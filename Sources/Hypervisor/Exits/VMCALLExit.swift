@@ -11,13 +11,16 @@ public func handleVMCALL<P: Host>(_ vcpu: VirtualCPU<P>, _ exit: inout ExitConte
     if vcpu.currentPrivilegeLevel != 0 {
         status = .notPermitted
     } else if let hypercall = Hypercall(rawValue: function) {
-        var call: Hypercall.Call { Hypercall.Call(registers: vcpu.registers, in64BitMode: vcpu.isIn64BitMode) }
+        // Read by the calls that take arguments, once each.
+        var arguments: (UInt64, UInt64, UInt64, UInt64) {
+            Hypercall.Call(registers: vcpu.registers, in64BitMode: vcpu.isIn64BitMode).arguments
+        }
         switch hypercall {
         case .getVersion:
             vcpu.registers.rbx = UInt64(Hypercall.abiVersion)
             vcpu.registers.rcx = UInt64(Hypercall.signature)
         case .print:
-            let (address, length) = (call.arguments.0, call.arguments.1)
+            let (address, length, _, _) = arguments
             if length > Hypercall.maximumPrintLength {
                 status = .invalidArgument
             } else if !vcpu.mayLog(.print) {
@@ -28,11 +31,11 @@ public func handleVMCALL<P: Host>(_ vcpu: VirtualCPU<P>, _ exit: inout ExitConte
                 status = .badAddress
             }
         case .shutDown:
-            action = .stop(.shutDown(code: call.arguments.0))
+            action = .stop(.shutDown(code: arguments.0))
         // RAISE_INTERRUPT and SINGLE_STEP end here: they act after the skip, with the
         // interruptibility it leaves; the other calls share the tail below.
         case .raiseInterrupt:
-            let vector = call.arguments.0
+            let vector = arguments.0
             if vector < 32 || vector > 255 {
                 status = .invalidArgument
             } else {
@@ -42,7 +45,7 @@ public func handleVMCALL<P: Host>(_ vcpu: VirtualCPU<P>, _ exit: inout ExitConte
                 return .resume
             }
         case .singleStep:
-            let count = call.arguments.0
+            let count = arguments.0
             if count < 1 || count > 16 {
                 status = .invalidArgument
             } else {

@@ -29,22 +29,23 @@ public struct ScenarioRunOptions: Sendable {
     /// Frame the run with `beginLine` and `endLine` and start each file's lines with
     /// `kernelLinePrefix`: the log holds other lines too.
     public var framed: Bool
-    /// Refuse a file that sets a field the harness owns when the rules predict that its launch
-    /// loads host state (ScenarioHarness): where the host state is the running hypervisor's,
-    /// that launch would hand the processor to the file.
-    public var guardsHostState: Bool
+    /// The files run on the processor the hypervisor runs on, which no launch may take from
+    /// it (ScenarioHarness): refuse a file that sets a field the harness owns when the rules
+    /// predict that its launch loads host state (it would hand the processor to the file), and
+    /// one whose guest nothing could stop when the rules predict that it runs.
+    public var guardsTheProcessor: Bool
 
-    public init(framed: Bool, guardsHostState: Bool) {
+    public init(framed: Bool, guardsTheProcessor: Bool) {
         self.framed = framed
-        self.guardsHostState = guardsHostState
+        self.guardsTheProcessor = guardsTheProcessor
     }
 
     /// The kernel's boot modules: the serial log has every other line too, and the host
     /// state is the kernel's own.
-    public static let bootModules = ScenarioRunOptions(framed: true, guardsHostState: true)
+    public static let bootModules = ScenarioRunOptions(framed: true, guardsTheProcessor: true)
     /// Scenario lines alone, every file launched (vmx-entry-check on the emulated CPU, whose
     /// host state is a model).
-    public static let linesOnly = ScenarioRunOptions(framed: false, guardsHostState: false)
+    public static let linesOnly = ScenarioRunOptions(framed: false, guardsTheProcessor: false)
 }
 
 public enum ScenarioRunner {
@@ -210,7 +211,7 @@ func runScenario<P: Host>(
     if dump { dumpVMCS(cpu: cpu) }
     // The rules on the live VMCS, before anything is launched.
     let report = checkVMEntry(liveEntryCheckInput(capabilities: environment.capabilities, vmcs: vcpu.vmcs, cpu: cpu))
-    if options.guardsHostState, let owned = ScenarioHarness.ownedField(in: scenario) {
+    if options.guardsTheProcessor, let owned = ScenarioHarness.ownedField(in: scenario) {
         if !report.outcome.failsBeforeLoadingHostState {
             emitLine(start + ": " + LaunchOutcome.refused.text, cpu: cpu)
             emitLine(
@@ -220,9 +221,7 @@ func runScenario<P: Host>(
             return true
         }
     }
-    // Only where the host state is the running hypervisor's: a guest nothing could stop would
-    // keep the processor.
-    if options.guardsHostState,
+    if options.guardsTheProcessor,
         let unstoppable = ScenarioHarness.unstoppableGuest(
             in: scenario, usesPreemptionTimer: environment.setup.usesPreemptionTimer),
         unstoppable.launchesOnlyOnVMfail ? !report.outcome.failsBeforeLoadingHostState : report.outcome == .success
