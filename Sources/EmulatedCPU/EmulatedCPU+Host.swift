@@ -36,4 +36,23 @@ extension EmulatedCPU: Host {
         guestExecution.consoleLines.append(line)
         guestExecution.consoleHandler?(line)
     }
+
+    // The other processors. One emulated CPU runs alone: its APIC ID is `localAPICID` (0 by
+    // default) and an IPI reaches no one; its memory is its own, so plain accesses are atomic.
+    public var localAPICID: UInt32 { guestExecution.localAPICID }
+
+    @discardableResult
+    public func sendInterProcessorInterrupt(_ ipi: InterProcessorInterrupt, to apicID: UInt32) -> Bool {
+        guestExecution.sentInterProcessorInterrupts.append((ipi, apicID))
+        return false
+    }
+
+    public func compareExchangePhysical32(_ address: UInt64, expected: UInt32, desired: UInt32) -> UInt32 {
+        let found = memory.read32(address)
+        if found == expected { memory.write32(address, desired) }
+        return found
+    }
+
+    public func loadPhysical32Atomic(_ address: UInt64) -> UInt32 { memory.read32(address) }
+    public func storePhysical32Atomic(_ address: UInt64, _ value: UInt32) { memory.write32(address, value) }
 }

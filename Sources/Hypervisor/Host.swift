@@ -31,6 +31,23 @@ public protocol Host: GuestProcessor {
     /// interrupt; for an NMI, whatever lifts the NMI blocking the exit left (SDM 28.1).
     func endHostInterrupt(vector: UInt8)
 
+    // MARK: The other processors (a guest with several virtual CPUs, GuestProcessorGroup.swift)
+
+    /// This processor's local APIC ID: the one interprocessor interrupts name it by.
+    var localAPICID: UInt32 { get }
+    /// Sends `ipi` to the processor with local APIC ID `apicID` through this processor's local
+    /// APIC (SDM Vol. 3A 12.6.1); returns whether the APIC took it (delivery status idle).
+    @discardableResult
+    func sendInterProcessorInterrupt(_ ipi: InterProcessorInterrupt, to apicID: UInt32) -> Bool
+    /// Atomically, seen from every processor: when the 32-bit word at physical `address` is
+    /// `expected`, writes `desired`. Returns the word found (`expected` when it wrote).
+    func compareExchangePhysical32(_ address: UInt64, expected: UInt32, desired: UInt32) -> UInt32
+    /// The 32-bit word at physical `address` as every processor sees it now (a load the
+    /// compiler may not merge with another: other processors write it).
+    func loadPhysical32Atomic(_ address: UInt64) -> UInt32
+    /// Stores `value` at physical `address`, visible to every processor before what follows.
+    func storePhysical32Atomic(_ address: UInt64, _ value: UInt32)
+
     // MARK: The debugger
 
     /// Tells a debugger where the exit statistics are (the kernel stores the address in the

@@ -128,3 +128,37 @@ extension RealProcessor: GuestProcessor, Host {
         kernel_exit_statistics_symbol().pointee = address
     }
 }
+
+// The other processors: the local APIC as the machine's firmware or the guest left it.
+extension RealProcessor {
+    public var localAPICID: UInt32 {
+        if let me = PerCPU.current { return me.apicID }
+        return x86_cpuid(1, 0).ebx >> 24
+    }
+
+    /// Through the local APIC in the mode it is in now (a pass-through guest may have switched
+    /// it to x2APIC mode, or disabled it: it is enabled again first, SDM Vol. 3A 12.4.3).
+    @discardableResult
+    public func sendInterProcessorInterrupt(_ ipi: InterProcessorInterrupt, to apicID: UInt32) -> Bool {
+        var base = x86_rdmsr(MSR.ia32APICBase)
+        if base & LocalAPIC.globalEnable == 0 {
+            base |= LocalAPIC.globalEnable
+            x86_wrmsr(MSR.ia32APICBase, base)
+        }
+        let apic = LocalAPICSender(base: base & LocalAPIC.baseMask, x2APIC: base & LocalAPIC.x2APICMode != 0)
+        apic.softwareEnable()
+        return apic.send(to: apicID, command: ipi.commandLow)
+    }
+
+    public func compareExchangePhysical32(_ address: UInt64, expected: UInt32, desired: UInt32) -> UInt32 {
+        x86_atomic_cmpxchg32(UnsafeMutablePointer<UInt32>(bitPattern: UInt(address)).unsafelyUnwrapped, expected, desired)
+    }
+
+    public func loadPhysical32Atomic(_ address: UInt64) -> UInt32 {
+        x86_atomic_load32(UnsafeMutablePointer<UInt32>(bitPattern: UInt(address)).unsafelyUnwrapped)
+    }
+
+    public func storePhysical32Atomic(_ address: UInt64, _ value: UInt32) {
+        x86_atomic_store32(UnsafeMutablePointer<UInt32>(bitPattern: UInt(address)).unsafelyUnwrapped, value)
+    }
+}

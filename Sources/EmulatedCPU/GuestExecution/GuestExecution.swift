@@ -125,6 +125,9 @@ final class GuestExecution {
     var portValues: [UInt16: UInt32] = [:]
     var portWrites: [(port: UInt16, size: Int, value: UInt32)] = []
     var consoleHandler: ((String) -> Void)?
+    /// The local APIC ID, and the interprocessor interrupts the hypervisor sent (EmulatedCPU+Host).
+    var localAPICID: UInt32 = 0
+    var sentInterProcessorInterrupts: [(ipi: InterProcessorInterrupt, apicID: UInt32)] = []
     var instructionLimit = 2_000_000
     var instructionsRetired: UInt64 = 0
 

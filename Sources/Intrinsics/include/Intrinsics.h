@@ -357,6 +357,11 @@ static inline void x86_atomic_store64(uint64_t *p, uint64_t v) {
 static inline _Bool x86_atomic_cas32(uint32_t *p, uint32_t expected, uint32_t desired) {
     return __atomic_compare_exchange_n(p, &expected, desired, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
 }
+/// Compare-exchange: the value *p held (`expected` when it now holds `desired`).
+static inline uint32_t x86_atomic_cmpxchg32(uint32_t *p, uint32_t expected, uint32_t desired) {
+    __atomic_compare_exchange_n(p, &expected, desired, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+    return expected;
+}
 /// The first quadword at GS base: the per-CPU block's pointer to itself.
 static inline uint64_t x86_read_gs_quadword0(void) {
     uint64_t v; __asm__ volatile("movq %%gs:0, %0" : "=r"(v)); return v;
