@@ -48,6 +48,9 @@ public protocol Host: GuestProcessor {
     /// Stores `value` at physical `address`, visible to every processor before what follows.
     func storePhysical32Atomic(_ address: UInt64, _ value: UInt32)
 
+    /// TSC ticks per millisecond, 0 where the host does not know. The default is 0.
+    var timestampTicksPerMillisecond: UInt64 { get }
+
     // MARK: The debugger
 
     /// Tells a debugger where the exit statistics are (the kernel stores the address in the
@@ -66,6 +69,7 @@ public protocol Host: GuestProcessor {
 }
 
 extension Host {
+    public var timestampTicksPerMillisecond: UInt64 { 0 }
     public func announceExitStatistics(at address: UInt64) {}
 
     public func enterGuestBaseline(_ registers: inout GuestRegisters, launch: Bool, statistics: UInt64)

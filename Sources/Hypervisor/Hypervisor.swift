@@ -194,7 +194,7 @@ func runAllGuests<P: Host>(
             let before = machine.imageChecksum()
             let result = runLinuxGuest(
                 guests[kernel.index], initrd: kernel.initrd.map { guests[$0] },
-                options: kernel.options, environment: environment, machine: machine,
+                options: kernel.options, environment: environment, machine: machine, others: others,
                 vpid: vpid, arena: &arena, cpu: cpu, debugging: debugging)
             let after = machine.imageChecksum()
             if before == after {

@@ -167,7 +167,7 @@ private func kernelMain() {
         afterVMXON: Processors.enableVMXOnOthers, beforeVMXOFF: Processors.disableVMXOnOthers,
         others: OtherProcessors(
             count: { Processors.readyForGuests.count }, start: Processors.startGuests,
-            finish: Processors.finishGuests))
+            finish: Processors.finishGuests, apicIDs: { Processors.readyForGuests.map { $0.apicID } }))
     Processors.reportVirtualised()
     exitMachine(success: succeeded)
 }

@@ -131,6 +131,9 @@ extension RealProcessor: GuestProcessor, Host {
 
 // The other processors: the local APIC as the machine's firmware or the guest left it.
 extension RealProcessor {
+    /// The rate measured at start-up (Processors.swift), 0 on a machine with one processor.
+    public var timestampTicksPerMillisecond: UInt64 { TSCClock.ticksPerMillisecond }
+
     public var localAPICID: UInt32 {
         if let me = PerCPU.current { return me.apicID }
         return x86_cpuid(1, 0).ebx >> 24

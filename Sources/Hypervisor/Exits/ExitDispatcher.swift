@@ -44,8 +44,12 @@ public enum GuestStop: Sendable, Equatable {
     case eptViolation(guestPhysicalAddress: UInt64)
     /// An EPT entry the hypervisor built wrongly (exit reason 49).
     case eptMisconfiguration(guestPhysicalAddress: UInt64)
-    /// INIT or SIPI: this hypervisor runs guests on one processor and does not reset them.
+    /// INIT or SIPI where it ends the guest: to the bootstrap processor's virtual CPU, or on a
+    /// CPU without the wait-for-SIPI activity state (StartupExits.swift).
     case initOrSIPI(ExitReason)
+    /// The guest stopped on another of its virtual CPUs; this one's watchdog, or the
+    /// hypervisor's SIPI while it waited, brought it back (GuestProcessorGroup.swift).
+    case stoppedWithItsGuest
     /// A machine check during the guest.
     case machineCheck
     /// An exit this hypervisor does not handle; the VMCS dump precedes it.

@@ -14,10 +14,12 @@
 // FFFF0000H, IP FFF0H; a SIPI with vector V then starts at CS = V << 8, base V << 12, IP 0
 // (9.4.4.1). Activity state, interruptibility state and pending debug exceptions are always
 // written, never left as the exit saved them. The bootstrap processor's guest does not wait
-// for SIPI: an INIT to it ends the guest.
+// for SIPI: an INIT to it ends the guest. When the guest has stopped on another of its virtual
+// CPUs, the hypervisor's INIT or SIPI stops this one too (GuestProcessorGroup.swift).
 import VMX
 
 public func handleINITSignal<P: Host>(_ vcpu: VirtualCPU<P>, _ exit: inout ExitContext) -> ExitAction {
+    if let group = vcpu.group, group.isStopping(cpu: vcpu.cpu) { return .stop(.stoppedWithItsGuest) }
     guard vcpu.isApplicationProcessor else {
         vcpu.cpu.log("guest \(vcpu.name): INIT to its bootstrap processor: the guest stops")
         return .stop(.initOrSIPI(exit.reason.basic))
@@ -36,6 +38,7 @@ public func handleINITSignal<P: Host>(_ vcpu: VirtualCPU<P>, _ exit: inout ExitC
 
 public func handleStartupIPI<P: Host>(_ vcpu: VirtualCPU<P>, _ exit: inout ExitContext) -> ExitAction {
     // Only a virtual CPU in wait-for-SIPI takes this exit, and only an AP's ever waits.
+    if let group = vcpu.group, group.isStopping(cpu: vcpu.cpu) { return .stop(.stoppedWithItsGuest) }
     guard vcpu.isApplicationProcessor else { return .stop(.initOrSIPI(exit.reason.basic)) }
     let vector = UInt8(truncatingIfNeeded: exit.qualification)
     return loadStartState(vcpu, startupVector: vector) ? .resume : .stop(.emulationFailure)
@@ -77,5 +80,6 @@ public func loadStartState<P: Host>(_ vcpu: VirtualCPU<P>, startupVector: UInt8?
     vcpu.stepsRemaining = 0
     vcpu.guestTrapFlag = false
     vcpu.setPrimaryControls(vcpu.primaryControls.subtracting([.interruptWindowExiting, .monitorTrapFlag]))
+    vcpu.group?.setState(startupVector == nil ? .waitingForSIPI : .running, of: vcpu.groupMember, cpu: vcpu.cpu)
     return true
 }

@@ -21,6 +21,7 @@ extension GuestStop {
         case .eptViolation(let address): text.append("EPT violation at guest-physical \(hex: address)")
         case .eptMisconfiguration(let address): text.append("EPT misconfiguration at guest-physical \(hex: address)")
         case .initOrSIPI(let reason): text.append("\(reason)")
+        case .stoppedWithItsGuest: text.appendLiteral("with the guest, which stopped on another of its virtual CPUs")
         case .machineCheck: text.appendLiteral("machine check")
         case .unexpectedExit(let reason): text.append("unexpected VM exit, reason \(reason)")
         case .entryFailure(let reason, let qualification):

@@ -23,12 +23,17 @@ public struct OtherProcessors {
     /// Waits, bounded, until each is done; whether every one ran its guests without a fault of
     /// the hypervisor.
     public var finish: () -> Bool
+    /// Their local APIC IDs, in the order `start` hands out the slots.
+    public var apicIDs: () -> [UInt32]
 
-    public init(count: @escaping () -> Int, start: @escaping (OtherProcessorWork) -> Void, finish: @escaping () -> Bool)
-    {
+    public init(
+        count: @escaping () -> Int, start: @escaping (OtherProcessorWork) -> Void, finish: @escaping () -> Bool,
+        apicIDs: @escaping () -> [UInt32] = { [] }
+    ) {
         self.count = count
         self.start = start
         self.finish = finish
+        self.apicIDs = apicIDs
     }
 
     public static var none: OtherProcessors { OtherProcessors(count: { 0 }, start: { _ in }, finish: { true }) }
@@ -41,20 +46,27 @@ public struct OtherProcessors {
     public static let bootstrapReserve: UInt64 = 16 << 20
 }
 
-/// The guests and the shared set-up, and one slice of the arena per processor (nil: no room).
-/// Written before the others start, only read afterwards.
+/// The guests and the shared set-up, and one slice of the arena per processor (nil: no room);
+/// or the virtual CPUs of a pass-through guest (PassThroughProcessors.swift). Written before the
+/// others start, only read afterwards.
 public final class OtherProcessorWork {
     public let guests: [GuestImage]
     public let environment: GuestEnvironment
     public let arenas: [PageArena?]
     /// `make bench`: the guest is the benchmark guest, whose figures each processor prints.
     public let benchmark: Bool
+    /// The pass-through guest's application processors, one per processor (slot i: member i + 1).
+    public let passThrough: PassThroughProcessors?
 
-    init(guests: [GuestImage], environment: GuestEnvironment, arenas: [PageArena?], benchmark: Bool) {
+    init(
+        guests: [GuestImage], environment: GuestEnvironment, arenas: [PageArena?], benchmark: Bool,
+        passThrough: PassThroughProcessors? = nil
+    ) {
         self.guests = guests
         self.environment = environment
         self.arenas = arenas
         self.benchmark = benchmark
+        self.passThrough = passThrough
     }
 }
 
@@ -84,6 +96,9 @@ extension OtherProcessors {
 public func runGuestsOnOtherProcessor<P: Host>(
     _ work: OtherProcessorWork, slot: Int, host: HostState, cpu: P
 ) -> Bool {
+    if let passThrough = work.passThrough {
+        return runPassThroughApplicationProcessor(passThrough, member: slot + 1, host: host, cpu: cpu)
+    }
     guard slot < work.arenas.count, var arena = work.arenas[slot] else {
         cpu.log(
             """

@@ -82,6 +82,10 @@ public final class VirtualCPU<P: Host> {
     /// wait-for-SIPI, and INIT returns it there (StartupExits.swift). The bootstrap processor's
     /// INIT ends the guest.
     public var isApplicationProcessor = false
+    /// The guest's other virtual CPUs, when it has several, and which member this one is
+    /// (GuestProcessorGroup.swift).
+    public var group: GuestProcessorGroup? = nil
+    public var groupMember = 0
     /// A write during string I/O that ends the machine (PassThroughPorts.swift).
     public var pendingPlatformStop: PlatformStop? = nil
 
@@ -131,7 +135,13 @@ public final class VirtualCPU<P: Host> {
     /// the VMM emulate it).
     @inline(__always)
     public func skipInstruction(_ exit: ExitContext) {
-        let length = read(.vmExitInstructionLength)
+        skipInstruction(exit, length: read(.vmExitInstructionLength))
+    }
+
+    /// `skipInstruction` for an exit whose instruction length the hypervisor decoded itself
+    /// (an EPT violation has none, SDM 28.2.5).
+    @inline(__always)
+    public func skipInstruction(_ exit: ExitContext, length: UInt64) {
         var next = exit.rip &+ length
         // Outside 64-bit mode EIP wraps at 4 GiB: an instruction that ends at FFFFFFFFH is
         // followed by the one at 0 (unwrapped, VM entry would fail: SDM 27.3.1.4). That needs

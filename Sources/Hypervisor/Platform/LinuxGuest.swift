@@ -117,14 +117,15 @@ extension ExitHandlerTable {
 /// pass-through guest, then quiets the machine's interrupt sources it programmed.
 public func runLinuxGuest<P: Host>(
     _ image: GuestImage, initrd: GuestImage?, options: LinuxModuleLine, environment: GuestEnvironment,
-    machine: PassThroughMachine, vpid: UInt16, arena: inout PageArena, cpu: P,
+    machine: PassThroughMachine, others: OtherProcessors = .none, vpid: UInt16, arena: inout PageArena, cpu: P,
     debugging: GuestDebugHooks<P>? = nil
 ) -> GuestRun<P> {
     let vcpu: VirtualCPU<P>
+    let applicationProcessors: PassThroughProcessors?
     do {
-        vcpu = try buildLinuxGuest(
+        (vcpu, applicationProcessors) = try buildLinuxGuest(
             image, initrd: initrd, options: options, environment: environment,
-            machine: machine, vpid: vpid, arena: &arena, cpu: cpu)
+            machine: machine, others: others, vpid: vpid, arena: &arena, cpu: cpu)
     } catch {
         var text = LogText()
         text.append("guest \(options.name): cannot start Linux: ")
@@ -132,9 +133,22 @@ public func runLinuxGuest<P: Host>(
         cpu.log(LogMessage(stringInterpolation: text))
         return GuestRun(vcpu: nil, healthy: false)
     }
-    let run = runBuiltGuest(
+    if let applicationProcessors {
+        let waiting = applicationProcessors.start(on: others, cpu: cpu)
+        cpu.log(
+            """
+            guest \(options.name): \(applicationProcessors.group.count) virtual CPUs, one per processor: \(waiting) \
+            application processors wait for SIPI
+            """
+        )
+    }
+    applicationProcessors?.group.setState(.running, of: 0, cpu: cpu)
+    var run = runBuiltGuest(
         vcpu, name: options.name, budget: options.budget, isBuiltIn: false,
         statistics: environment.statistics, path: .swift, debugging: debugging)
+    if let applicationProcessors {
+        run.healthy = applicationProcessors.stop(on: others, cpu: cpu) && run.healthy
+    }
     // For make bench (docs/BENCHMARKS.md): the hypervisor's share of the guest's time.
     let total = cpu.readTimestampCounter() &- run.firstEntryTimestamp
     let share = total == 0 ? 0 : vcpu.rootCycles * 100_000 / total  // thousandths of a percent
@@ -152,18 +166,28 @@ public func runLinuxGuest<P: Host>(
 
 func buildLinuxGuest<P: Host>(
     _ image: GuestImage, initrd: GuestImage?, options: LinuxModuleLine, environment env: GuestEnvironment,
-    machine: PassThroughMachine, vpid: UInt16, arena: inout PageArena, cpu: P
-) throws(LinuxLoadError) -> VirtualCPU<P> {
+    machine: PassThroughMachine, others: OtherProcessors, vpid: UInt16, arena: inout PageArena, cpu: P
+) throws(LinuxLoadError) -> (VirtualCPU<P>, PassThroughProcessors?) {
     let header: LinuxSetupHeader
     do { header = try LinuxSetupHeader.parse(imageAt: image.address, size: image.size, cpu: cpu) } catch {
         throw .bootProtocol(error)
     }
-    let setup = env.setup.passThrough(capabilities: env.capabilities, budget: options.budget != nil)
+    var setup = env.setup.passThrough(capabilities: env.capabilities, budget: options.budget != nil)
     guard setup.usesEPT else { throw .needsEPT }
     guard setup.allows2MBEPTPages else { throw .needs2MBEPTPages }
     guard setup.allowsIA32eModeGuest else { throw .needsIA32eModeGuest }
     guard options.budget == nil || setup.usesPreemptionTimer else { throw .budgetNeedsPreemptionTimer }
-    let commandLine = Array(options.kernelCommandLine.utf8)
+    // One virtual CPU per processor in VMX root operation, where the CPU allows it.
+    let apicBase = cpu.readMSR(MSR.ia32APICBase)
+    let (members, single) = PassThroughProcessors.plan(
+        setup: setup, capabilities: env.capabilities, budget: options.budget != nil,
+        x2APIC: apicBase & LocalAPIC.x2APICMode != 0, here: cpu.localAPICID, others: others.apicIDs())
+    if members.count > 1 { setup = PassThroughProcessors.memberSetup(setup) }
+    var commandLine = Array(options.kernelCommandLine.utf8)
+    if let single {
+        commandLine += Array(" nr_cpus=1".utf8)
+        cpu.log("guest \(options.name): one virtual CPU (nr_cpus=1 added to its command line): \(single.text)")
+    }
     guard UInt64(commandLine.count) <= UInt64(header.cmdlineSize) else {
         throw .bootProtocol(.commandLineTooLong(length: UInt64(commandLine.count), limit: UInt64(header.cmdlineSize)))
     }
@@ -250,19 +274,34 @@ func buildLinuxGuest<P: Host>(
     )
 
     // EPT, bitmaps, VMCS.
-    let separate = platform.madtPages.map { [$0] } ?? []
+    // The MADT's pages and, for several virtual CPUs, the local APIC's are mapped on their own.
+    let apicPage = apicBase & LocalAPIC.baseMask
+    var separate = platform.madtPages.map { [$0] } ?? []
+    if members.count > 1 { separate.append(PhysicalRange(start: apicPage, size: PhysicalLayout.pageSize)) }
     guard let ept = EPT(memoryType: setup.eptMemoryType, arena: &arena, cpu: cpu),
         memory.mapIdentity(into: ept, separate: separate, arena: &arena, cpu: cpu)
     else { throw .outOfArenaMemory("EPT tables") }
-    // One processor: the one the guest runs on (CPUID.1:EBX[31:24], its initial APIC ID).
-    let apicID = cpu.cpuid(leaf: 1, subleaf: 0).ebx >> 24
-    if let (hidden, listed) = platform.hideOtherProcessors(but: apicID, ept: ept, arena: &arena, cpu: cpu), hidden > 0 {
+    // The processors it has a virtual CPU on; the others are hidden.
+    if let (hidden, listed) = platform.hideOtherProcessors(but: members, ept: ept, arena: &arena, cpu: cpu), hidden > 0 {
         cpu.log(
             """
             guest \(options.name): ACPI: the MADT it reads lists \(listed) processors, \(hidden) of them hidden (a \
-            copy mapped over the original): the guest runs on APIC ID \(apicID) only
+            copy mapped over the original): the guest runs on \(members.count) of them
             """
         )
+    }
+    var group: GuestProcessorGroup? = nil
+    if members.count > 1 {
+        guard
+            ept.map(
+                guestPhysical: apicPage, host: apicPage, bytes: PhysicalLayout.pageSize, permissions: [.read],
+                largePages: false, memoryType: EPT.uncacheable, arena: &arena, cpu: cpu),
+            let page = arena.allocate(bytes: PhysicalLayout.pageSize, zeroingWith: cpu)
+        else { throw .outOfArenaMemory("the virtual CPUs' shared page") }
+        platform.localAPICPage = apicPage
+        group = GuestProcessorGroup(
+            page: page, apicIDs: members, ticksPerMillisecond: cpu.timestampTicksPerMillisecond,
+            timerRate: setup.preemptionTimerRate)
     }
     guard
         let bitmaps = Bitmaps(
@@ -285,7 +324,7 @@ func buildLinuxGuest<P: Host>(
     let contents = GuestVMCSContents(
         start: start, bitmaps: bitmaps, eptPointer: ept.pointer, vpid: vpid, cr0Mask: env.cr0Mask,
         cr4Mask: env.cr4Mask, exceptionBitmap: 0,
-        preemptionTimerValue: UInt32(min((options.budget ?? 0) >> rate, UInt64(UInt32.max))),
+        preemptionTimerValue: group?.watchdogTicks ?? UInt32(min((options.budget ?? 0) >> rate, UInt64(UInt32.max))),
         pat: GuestEnvironment.powerUpPAT)
     if let failure = writeVMCS(setup: setup, host: env.host, guest: contents, cpu: cpu) {
         try? cpu.vmclear(vmcs)
@@ -305,7 +344,36 @@ func buildLinuxGuest<P: Host>(
     vcpu.cpuidView = .passThrough
     vcpu.platform = platform
     vcpu.countsRootTime = true
-    return vcpu
+    guard let group else { return (vcpu, nil) }
+    vcpu.group = group
+    vcpu.handlers[.preemptionTimerExpired] = handleGroupWatchdog
+    let others = try buildApplicationProcessors(
+        group, name: options.name, setup: setup, environment: env, contents: contents, memory: guestMemory,
+        platform: platform, vpid: vpid, arena: &arena, cpu: cpu)
+    return (vcpu, others)
+}
+
+/// Each application processor's VMCS region and exit-statistics page.
+func buildApplicationProcessors<P: Host>(
+    _ group: GuestProcessorGroup, name: OutsideText, setup: ControlSetup, environment env: GuestEnvironment,
+    contents: GuestVMCSContents, memory: GuestMemory, platform: PassThroughPlatform, vpid: UInt16,
+    arena: inout PageArena, cpu: P
+) throws(LinuxLoadError) -> PassThroughProcessors {
+    let basic = env.capabilities.basic
+    var regions: [UInt64] = [], pages: [UInt64] = [], vpids: [UInt16] = []
+    for member in 1..<group.count {
+        guard let region = arena.allocate(bytes: UInt64(basic.vmcsRegionSize), zeroingWith: cpu),
+            let statistics = arena.allocate(bytes: ExitStatistics.byteCount, zeroingWith: cpu)
+        else { throw .outOfArenaMemory("the application processors' VMCSs") }
+        cpu.writePhysical32(region, basic.revisionIdentifier)
+        regions.append(region)
+        pages.append(statistics)
+        vpids.append(vpid &+ UInt16(truncatingIfNeeded: member) &* 256)
+    }
+    return PassThroughProcessors(
+        name: name, group: group, setup: setup, environment: env,
+        contents: contents, memory: memory, platform: platform, vmcsRegions: regions, statisticsPages: pages,
+        vpids: vpids)
 }
 
 /// The GDT (null, unused, 10H code, 18H data, 20H TSS), the TSS and the identity map of 4 GiB

@@ -53,7 +53,8 @@ func quiesceMachine<P: Host>(cpu: P, platform: PassThroughPlatform?) {
     }
 }
 
-private func quiesceLocalAPIC<P: Host>(cpu: P) {
+/// This processor's local APIC: its LVT entries masked, its timer stopped, its vectors ended.
+func quiesceLocalAPIC<P: Host>(cpu: P) {
     let apicBase = cpu.readMSR(MSR.ia32APICBase)
     guard apicBase & LocalAPIC.globalEnable != 0 else { return }
     let x2APIC = apicBase & LocalAPIC.x2APICMode != 0

@@ -26,18 +26,30 @@ extension PassThroughPlatform {
 }
 
 public func handlePassThroughEPTViolation<P: Host>(_ vcpu: VirtualCPU<P>, _ exit: inout ExitContext) -> ExitAction {
-    guard let platform = vcpu.platform, let ept = vcpu.memory.ept,
-        platform.scratchMappings < PassThroughPlatform.scratchLimit
-    else { return handleEPTViolation(vcpu, &exit) }
+    guard let platform = vcpu.platform, let ept = vcpu.memory.ept else { return handleEPTViolation(vcpu, &exit) }
     let address = vcpu.read(.guestPhysicalAddress)
     let page = address & ~(PhysicalLayout.pageSize - 1)
-    // Only a page nothing maps: a violation on a mapped page (rights) is not this case.
-    guard ept.translate(page, cpu: vcpu.cpu) == nil,
-        ept.map(
-            guestPhysical: page, host: platform.scratchPage, bytes: PhysicalLayout.pageSize,
-            permissions: [.read, .write], largePages: false, memoryType: EPT.writeBack,
-            arena: &platform.tablePages, cpu: vcpu.cpu)
-    else { return handleEPTViolation(vcpu, &exit) }
+    if page == platform.localAPICPage && EPTViolationQualification(rawValue: exit.qualification).isDataWrite {
+        return handleLocalAPICWrite(vcpu, page: page, offset: address - page, &exit)
+    }
+    // Only a page nothing maps: a violation on a mapped page (rights) is not this case. The
+    // guest's other virtual CPUs share the tables: one of them maps at a time.
+    func mapScratch() -> Bool {
+        guard platform.scratchMappings < PassThroughPlatform.scratchLimit, ept.translate(page, cpu: vcpu.cpu) == nil,
+            ept.map(
+                guestPhysical: page, host: platform.scratchPage, bytes: PhysicalLayout.pageSize,
+                permissions: [.read, .write], largePages: false, memoryType: EPT.writeBack,
+                arena: &platform.tablePages, cpu: vcpu.cpu)
+        else { return false }
+        platform.scratchMappings += 1
+        return true
+    }
+    let mapped = vcpu.group.map { $0.withLock(cpu: vcpu.cpu, mapScratch) } ?? mapScratch()
+    guard mapped else {
+        // Another virtual CPU mapped it between this one's access and now: nothing to do.
+        if ept.translate(page, cpu: vcpu.cpu)?.host == platform.scratchPage && vcpu.group != nil { return .resume }
+        return handleEPTViolation(vcpu, &exit)
+    }
     logEPTViolation(vcpu, exit)
     let owner: StaticString =
         platform.memory?.touchesHypervisor(PhysicalRange(start: page, size: PhysicalLayout.pageSize)) == true
@@ -48,7 +60,6 @@ public func handlePassThroughEPTViolation<P: Host>(_ vcpu: VirtualCPU<P>, _ exit
         discarded)
         """
     )
-    platform.scratchMappings += 1
     // The mapping replaced a not-present entry, which the processor does not cache (SDM
     // 29.4.3.1); invalidating anyway keeps this independent of that rule.
     if let type = vcpu.setup.inveptType { try? vcpu.cpu.invept(type: type, eptp: ept.pointer) }

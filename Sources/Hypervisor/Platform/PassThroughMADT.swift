@@ -1,10 +1,9 @@
-// A pass-through guest sees one processor (docs/LINUX.md, "Not done yet": no virtual APs yet).
-// The other processors are the hypervisor's - in VMX root operation, or left out - and an
-// INIT-SIPI-SIPI from the guest would not start them (an INIT is blocked in VMX root operation,
-// SDM 26.2) but cost it a time-out per processor. So the guest reads a copy of the firmware's
-// MADT in which every processor but the one it runs on has its Enabled and Online Capable flags
-// clear (ACPI 6.5, 5.2.12.2 and 5.2.12.19), checksum fixed, mapped by EPT over the pages of the
-// original.
+// A pass-through guest sees the processors it has a virtual CPU on (PassThroughProcessors.swift).
+// The others are the hypervisor's - left out of VMX, or all but one where the CPU cannot start
+// a guest's application processors - and an INIT-SIPI-SIPI from the guest would run them
+// outside VMX or cost it a time-out per processor. So the guest reads a copy of the firmware's
+// MADT in which every other processor has its Enabled and Online Capable flags clear (ACPI 6.5,
+// 5.2.12.2 and 5.2.12.19), checksum fixed, mapped by EPT over the pages of the original.
 import VMX
 
 extension PassThroughPlatform {
@@ -21,10 +20,10 @@ extension PassThroughPlatform {
             .grownToPages(page)
     }
 
-    /// Copies the MADT's pages, hides every processor but `apicID` there and maps the copy over
+    /// Copies the MADT's pages, hides every processor but `apicIDs` there and maps the copy over
     /// the original. Returns (hidden, listed), or nil when it cannot (no MADT, no room).
     func hideOtherProcessors<P: Host>(
-        but apicID: UInt32, ept: EPT, arena: inout PageArena,
+        but apicIDs: [UInt32], ept: EPT, arena: inout PageArena,
         cpu: P
     ) -> (hidden: Int, listed: Int)? {
         guard let madt, let pages = madtPages, pages.size <= 2 * PhysicalLayout.pageSize,
@@ -50,7 +49,7 @@ extension PassThroughPlatform {
             if let flagsAt {
                 let flags = UInt32(truncatingIfNeeded: entry.u32(flagsAt))
                 if flags & Self.processorPresence != 0 { listed += 1 }
-                if id != apicID && flags & Self.processorPresence != 0 {
+                if !apicIDs.contains(id) && flags & Self.processorPresence != 0 {
                     for byte in 0..<UInt64(4) {
                         let value = UInt8(truncatingIfNeeded: (flags & ~Self.processorPresence) >> (UInt32(byte) * 8))
                         writeByte(table + offset + flagsAt + byte, value, cpu: cpu)

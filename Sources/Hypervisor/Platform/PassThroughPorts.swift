@@ -24,6 +24,9 @@ public final class PassThroughPlatform {
     /// The firmware's MADT, whose other processors the guest must not see (PassThroughMADT).
     public var madt: ACPITable? = nil
     public var hpet: UInt64? = nil
+    /// The local APIC's page where EPT maps it read-only (a guest with several virtual CPUs,
+    /// PassThroughAPIC.swift).
+    public var localAPICPage: UInt64? = nil
     /// What the hypervisor keeps of the machine's RAM (for the EPT-violation answer).
     public var memory: PassThroughMemory? = nil
     /// The scratch page hypervisor pages are mapped to after a violation, the pages the EPT

@@ -56,4 +56,18 @@ public enum LocalAPIC {
     /// ICR: delivery mode NMI (100B), level assert.
     public static let nmiAssert: UInt32 = 0x0000_4400
     public static let deliveryPending: UInt32 = 1 << 12
+    /// ICR bits 10:8, the delivery mode, and its INIT (101B) and StartUp (110B) values.
+    public static let deliveryModeMask: UInt32 = 0x0000_0700
+    public static let deliveryModeINIT: UInt32 = 0x0000_0500
+    public static let deliveryModeStartUp: UInt32 = 0x0000_0600
+    /// ICR bit 11: logical destination mode; bit 14: level (1: assert); bit 15: trigger mode
+    /// (1: level). An INIT with level 0 and trigger 1 is "INIT level de-assert".
+    public static let logicalDestination: UInt32 = 1 << 11
+    public static let levelAssert: UInt32 = 1 << 14
+    public static let levelTriggered: UInt32 = 1 << 15
+    /// ICR bits 19:18, the destination shorthand: none, self, all including self, all
+    /// excluding self.
+    public static let shorthandShift: UInt32 = 18
+    /// The xAPIC ICR high word's destination field (bits 31:24, SDM Vol. 3A 12.6.1).
+    public static let xAPICDestinationShift: UInt32 = 24
 }

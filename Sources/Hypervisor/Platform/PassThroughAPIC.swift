@@ -1,0 +1,105 @@
+// The local APIC of a guest with several virtual CPUs (docs/LINUX.md, "Several processors").
+// The APIC is the guest's - its timer, its interrupts, its IPIs - except INIT and SIPI: those
+// the hypervisor takes from the guest's interrupt-command-register writes and delivers to the
+// virtual CPUs itself (GuestProcessorGroup.swift says why no INIT may reach a processor).
+// So the APIC page is mapped read-only in EPT for such a guest: its reads go to the APIC, and
+// each write is an EPT violation, decoded (MMIOWrite.swift) and done by the hypervisor on
+// this processor's APIC, which is the one the guest addressed (the page is per processor).
+//
+// INIT and SIPI, by destination (the ICR high word's APIC ID, or the shorthand): to a member
+// in wait-for-SIPI, a SIPI is sent on as a SIPI (a SIPI VM exit there, StartupExits.swift) and
+// an INIT is dropped (it would be blocked, SDM 26.2); to a running member, an INIT is left for
+// it to take at its next watchdog expiry (back to wait-for-SIPI; the bootstrap processor's
+// virtual CPU ends the guest) and this one waits until it has, so that the SIPIs that follow
+// find it waiting; a SIPI is discarded (SDM 26.2). To itself, an INIT takes effect at once.
+// Processors that are not the guest's (the hypervisor's own), logical destinations and INIT
+// level de-assert: dropped.
+import VMX
+
+/// A write to the local APIC page at `offset`: decoded, done, the instruction skipped.
+func handleLocalAPICWrite<P: Host>(
+    _ vcpu: VirtualCPU<P>, page: UInt64, offset: UInt64, _ exit: inout ExitContext
+) -> ExitAction {
+    let instruction =
+        vcpu.readGuest(linear: exit.rip, count: 15)
+        ?? vcpu.readGuest(linear: exit.rip, count: Int(PhysicalLayout.pageSize - (exit.rip & 0xFFF)))
+    guard let bytes = instruction, let write = MMIOWrite.decode(bytes, register: vcpu.generalPurposeRegister) else {
+        var text = LogText()
+        text.append("guest \(vcpu.name): a write to the local APIC at offset \(hex: offset, digits: 3) by an ")
+        text.append("instruction the hypervisor does not decode (at RIP \(hex: exit.rip)):")
+        for byte in (instruction ?? []).prefix(8) { text.append(" \(hex: byte, digits: 2)") }
+        vcpu.cpu.log(LogMessage(stringInterpolation: text))
+        return .stop(.emulationFailure)
+    }
+    let register = page + offset
+    let old = write.kind == .exchange ? vcpu.cpu.readMMIO32(register) : 0
+    var action = ExitAction.resume
+    if offset == LocalAPIC.interruptCommandLow, let group = vcpu.group,
+        write.value & LocalAPIC.deliveryModeMask == LocalAPIC.deliveryModeINIT
+            || write.value & LocalAPIC.deliveryModeMask == LocalAPIC.deliveryModeStartUp
+    {
+        let destination = vcpu.cpu.readMMIO32(page + LocalAPIC.interruptCommandHigh)
+        action = deliverGuestStartupSignal(vcpu, group: group, command: write.value, destination: destination)
+    } else {
+        vcpu.cpu.writeMMIO32(register, write.value)
+    }
+    if write.kind == .exchange, let source = write.register { vcpu.setGeneralPurposeRegister(source, UInt64(old)) }
+    if case .resume = action { vcpu.skipInstruction(exit, length: UInt64(write.length)) }
+    return action
+}
+
+/// The guest's INIT or SIPI (ICR low `command`, high `destination`) to its virtual CPUs.
+func deliverGuestStartupSignal<P: Host>(
+    _ vcpu: VirtualCPU<P>, group: GuestProcessorGroup, command: UInt32, destination: UInt32
+) -> ExitAction {
+    let cpu = vcpu.cpu
+    let isINIT = command & LocalAPIC.deliveryModeMask == LocalAPIC.deliveryModeINIT
+    // INIT level de-assert (SDM Vol. 3A 12.6.1) and logical destinations: nothing to do.
+    if isINIT && command & (LocalAPIC.levelAssert | LocalAPIC.levelTriggered) == LocalAPIC.levelTriggered {
+        return .resume
+    }
+    guard command & LocalAPIC.logicalDestination == 0 else { return .resume }
+    let me = vcpu.groupMember
+    let shorthand = (command >> LocalAPIC.shorthandShift) & 3
+    let target = destination >> LocalAPIC.xAPICDestinationShift
+    var action = ExitAction.resume
+    for member in 0..<group.count {
+        let named: Bool
+        switch shorthand {
+        case 1: named = member == me  // self
+        case 2: named = true  // all including self
+        case 3: named = member != me  // all excluding self
+        default: named = group.apicIDs[member] == target
+        }
+        guard named else { continue }
+        if member == me {
+            // A guest's INIT to itself: its BSP's ends the guest, an AP waits for SIPI again.
+            guard isINIT else { continue }
+            if !vcpu.isApplicationProcessor { return .stop(.initOrSIPI(.initSignal)) }
+            action = loadStartState(vcpu, startupVector: nil) ? .resume : .stop(.emulationFailure)
+            continue
+        }
+        let state = group.state(of: member, cpu: cpu)
+        if isINIT {
+            guard state == .running else { continue }
+            group.requestINIT(for: member, cpu: cpu)
+            group.wait(periods: 4, cpu: cpu) { group.state(of: member, cpu: cpu) != .running }
+        } else if state == .waitingForSIPI {
+            cpu.sendInterProcessorInterrupt(
+                .startup(vector: UInt8(truncatingIfNeeded: command)), to: group.apicIDs[member])
+        }
+    }
+    return action
+}
+
+/// The VMX-preemption timer of a virtual CPU of a group: its watchdog. It stops when the
+/// guest stops elsewhere, takes an INIT the guest sent it, and otherwise goes on.
+public func handleGroupWatchdog<P: Host>(_ vcpu: VirtualCPU<P>, _ exit: inout ExitContext) -> ExitAction {
+    guard let group = vcpu.group else { return handlePreemptionTimerExpired(vcpu, &exit) }
+    if group.isStopping(cpu: vcpu.cpu) { return .stop(.stoppedWithItsGuest) }
+    if group.takeINIT(for: vcpu.groupMember, cpu: vcpu.cpu) {
+        guard vcpu.isApplicationProcessor else { return .stop(.initOrSIPI(.initSignal)) }
+        return loadStartState(vcpu, startupVector: nil) ? .resume : .stop(.emulationFailure)
+    }
+    return .resume
+}
