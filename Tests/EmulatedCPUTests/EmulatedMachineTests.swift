@@ -20,7 +20,8 @@ import VMX
         #expect(bsp == [true, false, false])
         machine.processors[0].storePhysical32Atomic(0x8000, 0x1234_5678)
         #expect(machine.processors[2].loadPhysical32Atomic(0x8000) == 0x1234_5678)
-        #expect(machine.processors[1].compareExchangePhysical32(0x8000, expected: 0x1234_5678, desired: 7) == 0x1234_5678)
+        #expect(
+            machine.processors[1].compareExchangePhysical32(0x8000, expected: 0x1234_5678, desired: 7) == 0x1234_5678)
         #expect(machine.processors[1].compareExchangePhysical32(0x8000, expected: 0x1234_5678, desired: 9) == 7)
         #expect(machine.processors[0].readPhysical32(0x8000) == 7)
         #expect(machine.processor(apicID: 4) === machine.processors[1])

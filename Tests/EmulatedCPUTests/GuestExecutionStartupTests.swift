@@ -55,7 +55,8 @@ import VMX
     /// the value 0 that would exit before the first instruction of an active guest.
     @Test func thePreemptionTimerDoesNotEndWaitForSIPI() throws {
         var guest = try Self.realModeGuest()
-        try guest.set(.pinBasedVMExecutionControls, adding: UInt64(PinBasedControls.activateVMXPreemptionTimer.rawValue))
+        try guest.set(
+            .pinBasedVMExecutionControls, adding: UInt64(PinBasedControls.activateVMXPreemptionTimer.rawValue))
         try guest.write(.vmxPreemptionTimerValue, 0)
         try guest.write(.guestActivityState, GuestActivityState.waitForSIPI)
         guest.cpu.receive(.startup(vector: 0x10), from: 0)

@@ -50,7 +50,8 @@ import VMX
     }
 
     @Test func theBootstrapProcessorsINITSIPISIPIStartsTheApplicationProcessorAtItsVector() throws {
-        let (machine, bsp, ap) = try Self.machine(sending: [.initSignal, .startup(vector: 0x10), .startup(vector: 0x10)])
+        let sequence: [InterProcessorInterrupt] = [.initSignal, .startup(vector: 0x10), .startup(vector: 0x10)]
+        let (machine, bsp, ap) = try Self.machine(sending: sequence)
         let outcome = machine.run([bsp.step, ap.step])
         #expect(outcome == .finished(steps: 7))
         #expect(
