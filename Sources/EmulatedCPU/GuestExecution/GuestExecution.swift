@@ -366,7 +366,8 @@ final class GuestExecution {
     /// and HLT states a pending INIT exits (reason 3) before the first guest instruction: INIT
     /// has priority over pending MTF VM exits, debug traps and the timers (SDM Vol. 3A 6.9, 3C
     /// 26.7.2). The activity state saved is the one VM entry established (SDM 28.3.4 with 28.1:
-    /// the return to the active state comes only after such a VM exit).
+    /// the return to the active state comes only after such a VM exit), and interruptibility is
+    /// saved as loaded; Bochs 2.7 saves activity state 0 with blocking by SMI and NMI instead.
     private func startupEventAfterEntry() -> ExitInformation? {
         if activityState == UInt32(GuestActivityState.waitForSIPI) {
             if let vector = latchedStartupVector {
