@@ -84,6 +84,34 @@ import VMX
         #expect(machine.schedule.map { "\($0.apicID) \($0.step)" } == ["0 finished", "2 waiting", "2 waiting"])
     }
 
+    /// Each processor's engine caches its own translations of guest code: code that another
+    /// processor's guest rewrote is translated afresh at the next VM entry (every VM exit marks
+    /// the shared memory written). The two guests share the guest memory, EPT and page tables
+    /// of GuestMachine's layout, with their own VMXON regions and VMCSs; the paging structures'
+    /// accessed and dirty flags are set beforehand, so that no page walk writes memory.
+    @Test func codeAnotherProcessorsGuestRewroteIsTranslatedAfresh() throws {
+        let machine = EmulatedMachine(
+            profile: try Profiles.synthetic(), apicIDs: [0, 1], memorySize: 16 << 20, faultReporter: recordIssue)
+        // 10000H: mov eax, 1; hlt. 10006H: mov byte [10001H], 2; hlt.
+        let code = try assemble("mov eax, 1\nhlt\nmov byte [0x10001], 2\nhlt")
+        var reader = try GuestMachine(code: code, processor: machine.processors[1])
+        var writer = try GuestMachine(
+            code: code, processor: machine.processors[0], vmxonRegion: 0xC000, vmcsRegion: 0xD000)
+        try writer.write(.guestRIP, GuestMachine.code + 6)
+        let accessedAndDirty: UInt64 = 0x60
+        reader.writeGuest64(0x1000, 0x2000 | 7 | accessedAndDirty)
+        reader.writeGuest64(0x2000, 0x3000 | 7 | accessedAndDirty)
+        reader.writeGuest64(0x3000, 0x0000_0000 | 0x87 | accessedAndDirty)
+
+        #expect(try reader.run(launch: true) == .hlt)
+        #expect(reader.registers.rax == 1)
+        #expect(try writer.run(launch: true) == .hlt)
+        #expect(machine.memory.read8(GuestMachine.guestBase + GuestMachine.code + 1) == 2)
+        try reader.write(.guestRIP, GuestMachine.code)
+        #expect(try reader.run(launch: false) == .hlt)
+        #expect(reader.registers.rax == 2)
+    }
+
     @Test func theStepLimitEndsARunThatNeverFinishes() throws {
         let machine = try Self.machine()
         #expect(machine.run([{ .ran }, { .ran }], stepLimit: 5) == .stepLimitReached(steps: 5))
