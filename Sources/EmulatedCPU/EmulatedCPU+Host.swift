@@ -37,14 +37,23 @@ extension EmulatedCPU: Host {
         guestExecution.consoleHandler?(line)
     }
 
-    // The other processors. One emulated CPU runs alone: its APIC ID is `localAPICID` (0 by
-    // default) and an IPI reaches no one; its memory is its own, so plain accesses are atomic.
-    public var localAPICID: UInt32 { guestExecution.localAPICID }
+    // The other processors. In an EmulatedMachine an IPI goes to the processor with that APIC
+    // ID (EmulatedCPU+InterProcessorInterrupts); an emulated CPU alone has APIC ID
+    // `localAPICID` (0 by default) and its IPIs reach no one. The machine runs one processor at
+    // a time (its scheduler interleaves them at VM-entry boundaries), so plain accesses to the
+    // shared memory are atomic.
+    public var localAPICID: UInt32 {
+        get { guestExecution.localAPICID }
+        set { guestExecution.localAPICID = newValue }
+    }
 
+    /// Returns whether a processor took the IPI: false when no processor has APIC ID `apicID`
+    /// (always, for a CPU outside a machine).
     @discardableResult
     public func sendInterProcessorInterrupt(_ ipi: InterProcessorInterrupt, to apicID: UInt32) -> Bool {
         guestExecution.sentInterProcessorInterrupts.append((ipi, apicID))
-        return false
+        guard let machine else { return false }
+        return machine.route(ipi, from: self, to: apicID) != .noSuchProcessor
     }
 
     public func compareExchangePhysical32(_ address: UInt64, expected: UInt32, desired: UInt32) -> UInt32 {

@@ -99,6 +99,8 @@ public final class EmulatedCPU: Processor {
     /// VMX non-root operation: the Unicorn engine (started at the first VM entry), the
     /// time-stamp counter, the host timer and the console.
     lazy var guestExecution = GuestExecution(cpu: self)
+    /// The machine this CPU is one processor of, which routes its IPIs (nil: it runs alone).
+    public internal(set) weak var machine: EmulatedMachine?
     /// What guest execution met that it does not model (also reported by the fault policy).
     public internal(set) var guestExecutionProblems: [String] = []
 
@@ -107,14 +109,19 @@ public final class EmulatedCPU: Processor {
     /// A CPU like `profile`'s, with `memorySize` bytes of zeroed physical memory, in the state
     /// the kernel's boot code leaves: 64-bit mode at CPL 0 with paging (CR0 = PG|ET|PE,
     /// CR4 = PAE, IA32_EFER = LMA|LME), CR4.VMXE clear, outside VMX operation.
-    public init(
+    public convenience init(
         profile: CapabilityProfile, memorySize: Int = 64 << 20,
         faultReporter: ((String) -> Void)? = nil
     ) {
+        self.init(profile: profile, memory: PhysicalMemory(size: memorySize), faultReporter: faultReporter)
+    }
+
+    /// The same CPU over `memory`, which other emulated CPUs may share (EmulatedMachine).
+    public init(profile: CapabilityProfile, memory: PhysicalMemory, faultReporter: ((String) -> Void)? = nil) {
         self.profile = profile
         self.faultReporter = faultReporter
         capabilities = profile.vmxCapabilities
-        memory = PhysicalMemory(size: memorySize)
+        self.memory = memory
         let addressSizes = profile.cpuid(leaf: CPUIDLeaf.addressSizes, subleaf: 0)
         // Clamped to 1...64 so that a corrupt capture cannot make a shift trap.
         physicalAddressWidth = min(max(addressSizes.map { Int($0.eax & 0xFF) } ?? 36, 1), 64)

@@ -96,6 +96,10 @@ public final class PhysicalMemory {
         if !overflow { write32(upper, UInt32(truncatingIfNeeded: value >> 32)) }
     }
 
+    /// A guest's engine wrote memory it maps (those writes bypass this type): an engine of
+    /// another CPU over the same memory must re-translate guest code (EmulatedMachine).
+    func noteGuestWrites() { writeGeneration &+= 1 }
+
     /// Zeroes the installed part of `count` bytes at `address`.
     public func zero(_ address: UInt64, count: Int) {
         writeGeneration &+= 1

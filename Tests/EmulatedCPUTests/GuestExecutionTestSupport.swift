@@ -38,13 +38,20 @@ struct GuestMachine {
     /// A CPU of `profile` in VMX root operation with a current VMCS that runs `code` at
     /// guest-physical 0x10000: a 64-bit guest with its own page tables, or a real-mode guest
     /// (unrestricted guest). `ept`: map guest memory through the EPT (4 KiB pages).
-    init(profile: CapabilityProfile? = nil, kind: Kind = .long64, ept: Bool = true, code: [UInt8]) throws {
+    /// `processor`: a CPU of a machine to use instead of a new one, with its own VMXON region
+    /// and VMCS at `vmxonRegion` and `vmcsRegion` (the rest of the layout is shared).
+    init(
+        profile: CapabilityProfile? = nil, kind: Kind = .long64, ept: Bool = true, code: [UInt8],
+        processor: EmulatedCPU? = nil, vmxonRegion: UInt64 = Self.vmxon, vmcsRegion: UInt64 = Self.vmcs
+    ) throws {
         let profile = try profile ?? Profiles.synthetic()
-        let cpu = EmulatedCPU(profile: profile, memorySize: 16 << 20, faultReporter: recordIssue)
+        let cpu = processor ?? EmulatedCPU(profile: profile, memorySize: 16 << 20, faultReporter: recordIssue)
         self.cpu = cpu
         useEPT = ept
-        try enterVMXRoot(cpu)
-        try loadVMCS(cpu, at: Self.vmcs)
+        prepareVMXON(cpu, region: vmxonRegion)
+        try cpu.vmxon(vmxonRegion)
+        #expect(cpu.vmxOperation == .root)
+        try loadVMCS(cpu, at: vmcsRegion)
         let caps = cpu.capabilities!
 
         // Controls: the least each field allows, plus what guest execution needs.

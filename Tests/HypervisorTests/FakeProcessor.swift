@@ -136,4 +136,16 @@ extension FakeProcessor: Host {
     func disarmHostTimer() {}
     func hostTimerExpired() -> Bool { false }
     func endHostInterrupt(vector: UInt8) {}
+    var localAPICID: UInt32 { 0 }
+    func sendInterProcessorInterrupt(_ ipi: InterProcessorInterrupt, to apicID: UInt32) -> Bool {
+        Issue.record("FakeProcessor has no other processors (IPI \(ipi) to \(apicID))")
+        return false
+    }
+    func compareExchangePhysical32(_ address: UInt64, expected: UInt32, desired: UInt32) -> UInt32 {
+        let found = readPhysical32(address)
+        if found == expected { writePhysical32(address, desired) }
+        return found
+    }
+    func loadPhysical32Atomic(_ address: UInt64) -> UInt32 { readPhysical32(address) }
+    func storePhysical32Atomic(_ address: UInt64, _ value: UInt32) { writePhysical32(address, value) }
 }

@@ -90,7 +90,8 @@ extension GuestExecution {
         loadEntryMSRList()
         engine.flushTLB()
         // Guest code translated before is still valid unless something wrote memory outside
-        // the guest (the hypervisor, or the emulated CPU itself) since the last VM exit.
+        // the guest (the hypervisor, the emulated CPU itself, or the guest of another CPU over
+        // the same memory) since the last VM exit.
         if cpu.memory.writeGeneration != memoryGenerationAtExit { engine.flushTranslations() }
     }
 
@@ -218,13 +219,9 @@ extension GuestExecution {
         blockingByMovSS = interruptibility & 2 != 0
         blockingByNMI = interruptibility & 8 != 0
         activityState = UInt32(truncatingIfNeeded: field(.guestActivityState))
-        if activityState > 1 {
-            cpu.reportGuestExecutionProblem(
-                """
-                activity state \(activityState) (shutdown or wait-for-SIPI) is not modelled; the guest runs as if \
-                active
-                """
-            )
+        // Wait-for-SIPI is modelled (GuestExecution.startupEventAfterEntry); shutdown is not.
+        if activityState == UInt32(GuestActivityState.shutdown) {
+            cpu.reportGuestExecutionProblem("activity state 2 (shutdown) is not modelled; the guest runs as if active")
             activityState = 0
         }
         preemptionTimerStart = timestampCounter
@@ -305,6 +302,8 @@ extension GuestExecution {
         } else {
             savedEngineState[vmcs] = engine.copyState()
         }
+        // Other CPUs sharing the memory re-translate what this guest may have written.
+        cpu.memory.noteGuestWrites()
         memoryGenerationAtExit = cpu.memory.writeGeneration
         loadHostStateAndMSRs(exit)
     }

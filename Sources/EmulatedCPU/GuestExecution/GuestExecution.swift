@@ -128,6 +128,12 @@ final class GuestExecution {
     /// The local APIC ID, and the interprocessor interrupts the hypervisor sent (EmulatedCPU+Host).
     var localAPICID: UInt32 = 0
     var sentInterProcessorInterrupts: [(ipi: InterProcessorInterrupt, apicID: UInt32)] = []
+    /// INIT and SIPI that arrived (EmulatedCPU+InterProcessorInterrupts): an INIT held pending
+    /// for the next VM entry, the vector of a SIPI taken in wait-for-SIPI, and the record.
+    var initPending = false
+    var latchedStartupVector: UInt8?
+    var receivedInterProcessorInterrupts:
+        [(ipi: InterProcessorInterrupt, source: UInt32, delivery: InterProcessorDelivery)] = []
     var instructionLimit = 2_000_000
     var instructionsRetired: UInt64 = 0
 
@@ -271,6 +277,10 @@ final class GuestExecution {
             return
         }
         if pending != nil && controls.primary.contains(.monitorTrapFlag) { mtfPending = true }
+        if let exit = startupEventAfterEntry() {
+            finishVMExit(exit, registers: &registers)
+            return
+        }
         // Pending debug exceptions (SDM 27.7.3): without an injected event, a single step (BS)
         // or breakpoints (B3-B0) pending in the guest-state area are delivered as a #DB trap
         // before the first instruction, DR6 saying which (unless blocking by MOV SS defers it).
@@ -346,6 +356,38 @@ final class GuestExecution {
                 "Unicorn stopped with \(String(cString: uc_strerror(error))) at RIP \(hex(rip))")
             return ExitInformation(reason: Self.emulationLimitReason)
         }
+    }
+
+    /// INIT and SIPI at the end of VM entry (SDM 27.7.2, 26.2): in wait-for-SIPI a latched SIPI
+    /// is the VM exit (reason 4, the vector in exit-qualification bits 7:0, SDM 28.2.1), an INIT
+    /// held pending is dropped, and with no SIPI the processor would wait for ever: the emulated
+    /// CPU cannot wait inside VM entry (the machine's scheduler does not enter a processor that
+    /// waits), so it reports the problem and stops with the emulation-limit exit. In the active
+    /// and HLT states a pending INIT exits (reason 3) before the first guest instruction: INIT
+    /// has priority over pending MTF VM exits, debug traps and the timers (SDM Vol. 3A 6.9, 3C
+    /// 26.7.2). The activity state saved is the one VM entry established (SDM 28.3.4 with 28.1:
+    /// the return to the active state comes only after such a VM exit), and interruptibility is
+    /// saved as loaded; Bochs 2.7 saves activity state 0 with blocking by SMI and NMI instead.
+    private func startupEventAfterEntry() -> ExitInformation? {
+        if activityState == UInt32(GuestActivityState.waitForSIPI) {
+            if let vector = latchedStartupVector {
+                latchedStartupVector = nil
+                return ExitInformation(reason: .startupIPI, qualification: UInt64(vector))
+            }
+            initPending = false
+            cpu.reportGuestExecutionProblem(
+                """
+                the guest waits for SIPI (activity state 3) and no SIPI has arrived: nothing runs while a \
+                processor waits inside VM entry (EmulatedMachine enters a waiting processor only after its SIPI)
+                """
+            )
+            return ExitInformation(reason: Self.emulationLimitReason)
+        }
+        if initPending {
+            initPending = false
+            return ExitInformation(reason: .initSignal)
+        }
+        return nil
     }
 
     /// The exit reason the emulated CPU reports when it cannot go on (an instruction limit

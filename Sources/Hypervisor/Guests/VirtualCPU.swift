@@ -311,29 +311,43 @@ public final class VirtualCPU<P: Host> {
         return runLoop(&counter)
     }
 
+    /// One turn of the run loop: one VM entry and the handling of its exit. Returns why the
+    /// guest stops, or nil when it is to be entered again. A scheduler that interleaves several
+    /// processors on one thread (the hosted EmulatedMachine) drives the loop this way.
+    public func step() -> GuestStop? {
+        var uncounted = UncountedRootTime()
+        return enterAndDispatch(&uncounted, budget: tracksBudget)
+    }
+
     @inline(__always)
     private func runLoop<Counter: RootTimeCounting>(_ counter: inout Counter) -> GuestStop {
         let budget = tracksBudget
         while true {
-            do {
-                if !launched && EntryDiagnostics.checksBeforeLaunch { checkEntryBeforeLaunch(self) }
-                if budget {
-                    if entriesBeforeArming == 0 { armBudget() }
-                    entriesBeforeArming &-= 1
-                }
-                counter.entering(after: launched)
-                try cpu.enterGuest(&registers, launch: !launched)
-                counter.exited()
-            } catch {
-                reportFailedEntry(self, failure: error, launch: !launched)
-                return .entryInstructionFailed(error, launch: !launched)
-            }
-            launched = true
-            if let stop = dispatchExit(record: true) {
-                counter.entering(after: true)
-                return stop
-            }
+            if let stop = enterAndDispatch(&counter, budget: budget) { return stop }
         }
+    }
+
+    @inline(__always)
+    private func enterAndDispatch<Counter: RootTimeCounting>(_ counter: inout Counter, budget: Bool) -> GuestStop? {
+        do {
+            if !launched && EntryDiagnostics.checksBeforeLaunch { checkEntryBeforeLaunch(self) }
+            if budget {
+                if entriesBeforeArming == 0 { armBudget() }
+                entriesBeforeArming &-= 1
+            }
+            counter.entering(after: launched)
+            try cpu.enterGuest(&registers, launch: !launched)
+            counter.exited()
+        } catch {
+            reportFailedEntry(self, failure: error, launch: !launched)
+            return .entryInstructionFailed(error, launch: !launched)
+        }
+        launched = true
+        if let stop = dispatchExit(record: true) {
+            counter.entering(after: true)
+            return stop
+        }
+        return nil
     }
 
     /// Reads the exit that just happened, records it (unless the assembly baseline already
