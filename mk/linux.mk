@@ -115,7 +115,8 @@ run-linux-bare: deps $(LINUX_BARE_ISO)
 
 linux-test: deps $(LINUX_ISO)
 	python3 Tests/boot/linux.py --jobs 2 $(LINUX_TEST_MODELS)
-	python3 Tests/boot/linux.py --two-cpus corei7_skylake_x
+	python3 Tests/boot/linux.py --cpus 2 --jobs 2 corei7_skylake_x corei5_lynnfield_750
+	python3 Tests/boot/linux.py --cpus 4 corei7_skylake_x
 
 linux-isolation-test: deps $(LINUX_ISOLATION_ISO) $(LINUX_ISOLATION_RELAXED_ISO)
 	python3 Tests/boot/linux.py --self-test

@@ -154,7 +154,8 @@ extension RealProcessor {
     }
 
     public func compareExchangePhysical32(_ address: UInt64, expected: UInt32, desired: UInt32) -> UInt32 {
-        x86_atomic_cmpxchg32(UnsafeMutablePointer<UInt32>(bitPattern: UInt(address)).unsafelyUnwrapped, expected, desired)
+        x86_atomic_cmpxchg32(
+            UnsafeMutablePointer<UInt32>(bitPattern: UInt(address)).unsafelyUnwrapped, expected, desired)
     }
 
     public func loadPhysical32Atomic(_ address: UInt64) -> UInt32 {

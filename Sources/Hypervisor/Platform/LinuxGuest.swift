@@ -282,7 +282,8 @@ func buildLinuxGuest<P: Host>(
         memory.mapIdentity(into: ept, separate: separate, arena: &arena, cpu: cpu)
     else { throw .outOfArenaMemory("EPT tables") }
     // The processors it has a virtual CPU on; the others are hidden.
-    if let (hidden, listed) = platform.hideOtherProcessors(but: members, ept: ept, arena: &arena, cpu: cpu), hidden > 0 {
+    if let (hidden, listed) = platform.hideOtherProcessors(but: members, ept: ept, arena: &arena, cpu: cpu), hidden > 0
+    {
         cpu.log(
             """
             guest \(options.name): ACPI: the MADT it reads lists \(listed) processors, \(hidden) of them hidden (a \

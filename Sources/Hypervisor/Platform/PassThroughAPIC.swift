@@ -22,7 +22,7 @@ func handleLocalAPICWrite<P: Host>(
 ) -> ExitAction {
     let instruction =
         vcpu.readGuest(linear: exit.rip, count: 15)
-        ?? vcpu.readGuest(linear: exit.rip, count: Int(PhysicalLayout.pageSize - (exit.rip & 0xFFF)))
+        ?? vcpu.readGuest(linear: exit.rip, count: Int(PhysicalLayout.pageSize - exit.rip % PhysicalLayout.pageSize))
     guard let bytes = instruction, let write = MMIOWrite.decode(bytes, register: vcpu.generalPurposeRegister) else {
         var text = LogText()
         text.append("guest \(vcpu.name): a write to the local APIC at offset \(hex: offset, digits: 3) by an ")
