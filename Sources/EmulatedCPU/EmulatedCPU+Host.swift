@@ -57,11 +57,12 @@ extension EmulatedCPU: Host {
     }
 
     public func compareExchangePhysical32(_ address: UInt64, expected: UInt32, desired: UInt32) -> UInt32 {
+        hostAccess()
         let found = memory.read32(address)
         if found == expected { memory.write32(address, desired) }
         return found
     }
 
-    public func loadPhysical32Atomic(_ address: UInt64) -> UInt32 { memory.read32(address) }
-    public func storePhysical32Atomic(_ address: UInt64, _ value: UInt32) { memory.write32(address, value) }
+    public func loadPhysical32Atomic(_ address: UInt64) -> UInt32 { readPhysical32(address) }
+    public func storePhysical32Atomic(_ address: UInt64, _ value: UInt32) { writePhysical32(address, value) }
 }

@@ -191,5 +191,5 @@ public final class EmulatedCPU: Processor {
     public func writePhysical64(_ address: UInt64, _ value: UInt64) { hostAccess(); memory.write64(address, value) }
     public func zeroPhysical(_ address: UInt64, count: Int) { memory.zero(address, count: count) }
 
-    private func hostAccess() { guestExecution.timestampCounter &+= guestExecution.cyclesPerHostAccess }
+    func hostAccess() { guestExecution.timestampCounter &+= guestExecution.cyclesPerHostAccess }
 }
