@@ -23,14 +23,14 @@ import VMX
         GuestProcessorGroup(page: page, apicIDs: [0, 2, 4], ticksPerMillisecond: 4000, timerRate: 0)
     }
 
-    @Test func theWatchdogPeriodIsFiveMillisecondsOfTheTimersTicks() {
+    @Test func theWatchdogPeriodIsTwentyMillisecondsOfTheTimersTicks() {
         #expect(GuestProcessorGroup(page: 0, apicIDs: [0], ticksPerMillisecond: 4_000_000, timerRate: 0)
-            .watchdogTicks == 20_000_000)
+            .watchdogTicks == 80_000_000)
         #expect(GuestProcessorGroup(page: 0, apicIDs: [0], ticksPerMillisecond: 4_000_000, timerRate: 5)
-            .watchdogTicks == 625_000)
+            .watchdogTicks == 2_500_000)
         // An unknown rate is taken as 1 GHz; the value is at least 1 and at most 2^32 - 1.
         #expect(GuestProcessorGroup(page: 0, apicIDs: [0], ticksPerMillisecond: 0, timerRate: 0)
-            .watchdogTicks == 5_000_000)
+            .watchdogTicks == 20_000_000)
         #expect(GuestProcessorGroup(page: 0, apicIDs: [0], ticksPerMillisecond: 1, timerRate: 31).watchdogTicks == 1)
         #expect(GuestProcessorGroup(page: 0, apicIDs: [0], ticksPerMillisecond: 1 << 40, timerRate: 0)
             .watchdogTicks == UInt32.max)

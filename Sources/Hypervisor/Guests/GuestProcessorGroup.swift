@@ -55,7 +55,7 @@ public final class GuestProcessorGroup {
     /// CPU's TSC stands still in VMX root operation).
     static let signalAttempts = 100
     static let signalPolls: UInt64 = 1_000_000
-    static let watchdogMilliseconds: UInt64 = 5
+    static let watchdogMilliseconds: UInt64 = 20
     /// TSC ticks per millisecond where the host does not know its rate.
     static let assumedTicksPerMillisecond: UInt64 = 1_000_000
 
