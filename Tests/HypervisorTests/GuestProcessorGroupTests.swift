@@ -24,16 +24,20 @@ import VMX
     }
 
     @Test func theWatchdogPeriodIsTwentyMillisecondsOfTheTimersTicks() {
-        #expect(GuestProcessorGroup(page: 0, apicIDs: [0], ticksPerMillisecond: 4_000_000, timerRate: 0)
-            .watchdogTicks == 80_000_000)
-        #expect(GuestProcessorGroup(page: 0, apicIDs: [0], ticksPerMillisecond: 4_000_000, timerRate: 5)
-            .watchdogTicks == 2_500_000)
+        #expect(
+            GuestProcessorGroup(page: 0, apicIDs: [0], ticksPerMillisecond: 4_000_000, timerRate: 0)
+                .watchdogTicks == 80_000_000)
+        #expect(
+            GuestProcessorGroup(page: 0, apicIDs: [0], ticksPerMillisecond: 4_000_000, timerRate: 5)
+                .watchdogTicks == 2_500_000)
         // An unknown rate is taken as 1 GHz; the value is at least 1 and at most 2^32 - 1.
-        #expect(GuestProcessorGroup(page: 0, apicIDs: [0], ticksPerMillisecond: 0, timerRate: 0)
-            .watchdogTicks == 20_000_000)
+        #expect(
+            GuestProcessorGroup(page: 0, apicIDs: [0], ticksPerMillisecond: 0, timerRate: 0)
+                .watchdogTicks == 20_000_000)
         #expect(GuestProcessorGroup(page: 0, apicIDs: [0], ticksPerMillisecond: 1, timerRate: 31).watchdogTicks == 1)
-        #expect(GuestProcessorGroup(page: 0, apicIDs: [0], ticksPerMillisecond: 1 << 40, timerRate: 0)
-            .watchdogTicks == UInt32.max)
+        #expect(
+            GuestProcessorGroup(page: 0, apicIDs: [0], ticksPerMillisecond: 1 << 40, timerRate: 0)
+                .watchdogTicks == UInt32.max)
     }
 
     @Test func statesAndINITsAreWordsEveryProcessorSees() throws {
@@ -119,7 +123,8 @@ import VMX
         #expect(group.takeINIT(for: 2, cpu: machine.processors[2]))
         #expect(machine.interProcessorMessages.isEmpty)
         #expect(
-            deliverGuestStartupSignal(vcpu, group: group, command: Self.icr(mode: LocalAPIC.deliveryModeINIT, shorthand: 1),
+            deliverGuestStartupSignal(
+                vcpu, group: group, command: Self.icr(mode: LocalAPIC.deliveryModeINIT, shorthand: 1),
                 destination: 0) == .stop(.initOrSIPI(.initSignal)))
     }
 }
@@ -131,5 +136,67 @@ extension ExitAction: Equatable {
         case (.stop(let x), .stop(let y)): return x == y
         default: return false
         }
+    }
+}
+
+/// A guest with two virtual CPUs on two emulated processors, started the way Linux starts
+/// its processors: the bootstrap processor's guest writes INIT, SIPI, SIPI to its local APIC's
+/// interrupt command register (all excluding self), the write-protected page's EPT violations
+/// are decoded and delivered by the hypervisor (PassThroughAPIC.swift), and the application
+/// processor, waiting for SIPI, starts in real mode at the vector.
+@Suite struct GuestWithSeveralVirtualCPUsTests {
+    /// mov dword [0xFEE00300], command (C7 05 disp32 imm32: 32-bit code, absolute address).
+    static func writeICR(_ command: UInt32) -> [UInt8] {
+        [0xC7, 0x05, 0x00, 0x03, 0xE0, 0xFE] + (0..<4).map { UInt8(truncatingIfNeeded: command >> ($0 * 8)) }
+    }
+
+    @Test func theBootstrapProcessorsINITSIPISIPIThroughItsAPICStartsTheOther() throws {
+        let machine = EmulatedMachine(
+            profile: try CapabilityProfile.load(named: "corei7_skylake_x"), apicIDs: [0, 1], memorySize: 64 << 20,
+            faultReporter: recordIssue)
+        let half = PhysicalLayout.arenaBase + PhysicalLayout.arenaSize / 2
+        var arena0 = PageArena(base: PhysicalLayout.arenaBase, end: half)
+        var arena1 = PageArena(base: half, end: PhysicalLayout.arenaEnd)
+        let allButSelf: UInt32 = 3 << LocalAPIC.shorthandShift | LocalAPIC.levelAssert
+        let code =
+            Self.writeICR(allButSelf | LocalAPIC.deliveryModeINIT)
+            + Self.writeICR(allButSelf | LocalAPIC.deliveryModeStartUp | 0x10)
+            + Self.writeICR(allButSelf | LocalAPIC.deliveryModeStartUp | 0x10) + [0xF4]
+        let bsp = try StartupGuestSupport.guest(
+            on: machine.processors[0], arena: &arena0, name: "bsp", code: code, mode: "protected")
+        let ap = try StartupGuestSupport.guest(
+            on: machine.processors[1], arena: &arena1, name: "ap", code: StartupGuestSupport.applicationProcessorCode,
+            vpid: 2)
+        let pageOrNil = arena0.allocate(bytes: PhysicalLayout.pageSize, zeroingWith: machine.processors[0])
+        let page = try #require(pageOrNil)
+        let group = GuestProcessorGroup(page: page, apicIDs: [0, 1], ticksPerMillisecond: 1000, timerRate: 0)
+        let platform = PassThroughPlatform()
+        platform.localAPICPage = LocalAPIC.defaultBase
+        bsp.platform = platform
+        bsp.group = group
+        bsp.handlers[.eptViolation] = handlePassThroughEPTViolation
+        ap.group = group
+        ap.groupMember = 1
+        ap.isApplicationProcessor = true
+        #expect(loadStartState(ap, startupVector: nil))
+        #expect(group.state(of: 1, cpu: ap.cpu) == .waitingForSIPI)
+        group.setState(.running, of: 0, cpu: bsp.cpu)
+
+        let (bspProgram, apProgram) = (VirtualCPUProgram(bsp), VirtualCPUProgram(ap))
+        #expect(machine.run([bspProgram.step, apProgram.step]) == .finished(steps: 7))
+        // The INIT found the AP waiting (dropped); the first SIPI went on as a SIPI, the second
+        // found it running (dropped): one IPI left processor 0.
+        #expect(
+            machine.interProcessorMessages == [
+                InterProcessorMessage(source: 0, destination: 1, ipi: .startup(vector: 0x10), delivery: .startupLatched)
+            ])
+        #expect(bspProgram.stop == .halted)
+        #expect(bsp.read(.guestRIP) == 0x1_0000 + 30)
+        #expect(bsp.statistics.count(basicReason: Int(ExitReason.eptViolation.rawValue), cpu: bsp.cpu) == 3)
+        #expect(apProgram.stop == .halted)
+        #expect(ap.read(.guestCSSelector) == 0x1000)
+        #expect(ap.read(.guestRIP) == 2)
+        #expect(group.state(of: 1, cpu: ap.cpu) == .running)
+        for cpu in machine.processors { #expect(cpu.guestExecutionProblems.isEmpty) }
     }
 }

@@ -11,7 +11,8 @@ enum StartupGuestSupport {
     /// from `arena`; `code` at guest-physical 10000H (the image is planned as a 64-bit guest;
     /// an application processor runs it in real mode after its SIPI).
     static func guest(
-        on cpu: EmulatedCPU, arena: inout PageArena, name: String, code: [UInt8], vpid: UInt16 = 1
+        on cpu: EmulatedCPU, arena: inout PageArena, name: String, code: [UInt8], vpid: UInt16 = 1,
+        mode: String = "long"
     ) throws -> VirtualCPU<EmulatedCPU> {
         _ = try enableVMX(on: cpu, arena: &arena, quiet: true)
         let capabilities = VMXCapabilities.read(from: cpu)
@@ -27,7 +28,7 @@ enum StartupGuestSupport {
             statistics: ExitStatistics(base: page, cpu: cpu))
         let guestImage = GuestImage(
             name: name, address: image, size: UInt64(code.count),
-            commandLine: "mode=long load=0x10000 budget=2000000 name=\(name)", isBuiltIn: true)
+            commandLine: "mode=\(mode) load=0x10000 budget=2000000 name=\(name)", isBuiltIn: true)
         let plan = try guestImage.plan(cpu: cpu)
         return try buildGuest(
             plan: plan, image: guestImage, environment: environment, vpid: vpid, arena: &arena, cpu: cpu)
