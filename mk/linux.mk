@@ -12,7 +12,8 @@
 #                         nested VMX, else Bochs on MODEL), Linux's console (COM3, ttyS2) shown
 #                         live with the prefix [linux:ttyS2], the hypervisor's COM1 as it comes
 #   make run-linux-bare   Linux without the hypervisor, the same way
-#   make linux-test       Tests/boot/linux.py: the hypervisor with Linux on LINUX_TEST_MODELS,
+#   make linux-test       Tests/boot/linux.py: the hypervisor with Linux on LINUX_TEST_MODELS and on
+#                         several processors (--cpus N),
 #                         judged by both serial logs (part of `make test`)
 #   make linux-bare-test  the same script on the bare ISO (the initramfs's markers, power-off)
 #                         and its self-test on hand-made logs (no Bochs)
@@ -113,10 +114,14 @@ run-linux-isolation: deps $(LINUX_ISOLATION_ISO)
 run-linux-bare: deps $(LINUX_BARE_ISO)
 	tools/linux-run --bare --model $(MODEL) --timeout $(LINUX_TIMEOUT)
 
+# One processor on LINUX_TEST_MODELS less corei7_skylake_x (which the isolation and poke tests
+# boot with one), then the processors: 4 on corei7_skylake_x beside 2 on it and on
+# corei5_lynnfield_750 (one virtual CPU there), two Bochs at a time.
 linux-test: deps $(LINUX_ISO)
-	python3 Tests/boot/linux.py --jobs 2 $(LINUX_TEST_MODELS)
-	python3 Tests/boot/linux.py --cpus 2 --jobs 2 corei7_skylake_x corei5_lynnfield_750
-	python3 Tests/boot/linux.py --cpus 4 corei7_skylake_x
+	python3 Tests/boot/linux.py --jobs 2 $(filter-out corei7_skylake_x,$(LINUX_TEST_MODELS))
+	@python3 Tests/boot/linux.py --cpus 4 corei7_skylake_x >$(BUILD)/logs/linux-4cpus.out 2>&1 & four=$$!; \
+	python3 Tests/boot/linux.py --cpus 2 --jobs 1 corei7_skylake_x corei5_lynnfield_750; two=$$?; \
+	wait $$four; status=$$?; cat $(BUILD)/logs/linux-4cpus.out; [ $$two = 0 ] && [ $$status = 0 ]
 
 linux-isolation-test: deps $(LINUX_ISOLATION_ISO) $(LINUX_ISOLATION_RELAXED_ISO)
 	python3 Tests/boot/linux.py --self-test
