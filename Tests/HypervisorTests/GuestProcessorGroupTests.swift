@@ -110,6 +110,9 @@ import VMX
         group.setState(.running, of: 1, cpu: vcpu.cpu)
         _ = deliverGuestStartupSignal(vcpu, group: group, command: sipi, destination: toTwo)
         #expect(machine.interProcessorMessages.count == 1)
+        let lines = vcpu.cpu.guestExecution.consoleLines
+        #expect(lines.contains("guest bsp: SIPI to APIC ID 7, not one of its processors: dropped"))
+        #expect(lines.contains("guest bsp: SIPI with a logical destination: dropped"))
     }
 
     @Test func anINITToARunningMemberIsLeftForItsWatchdogAndToItselfEndsTheBootstrapProcessor() throws {

@@ -58,10 +58,18 @@ func deliverGuestStartupSignal<P: Host>(
     if isINIT && command & (LocalAPIC.levelAssert | LocalAPIC.levelTriggered) == LocalAPIC.levelTriggered {
         return .resume
     }
-    guard command & LocalAPIC.logicalDestination == 0 else { return .resume }
+    let what: StaticString = isINIT ? "INIT" : "SIPI"
+    guard command & LocalAPIC.logicalDestination == 0 else {
+        vcpu.log(.refusedOther, "guest \(vcpu.name): \(what) with a logical destination: dropped")
+        return .resume
+    }
     let me = vcpu.groupMember
     let shorthand = (command >> LocalAPIC.shorthandShift) & 3
     let target = destination >> LocalAPIC.xAPICDestinationShift
+    if shorthand == 0 && !group.apicIDs.contains(target) {
+        vcpu.log(.refusedOther, "guest \(vcpu.name): \(what) to APIC ID \(target), not one of its processors: dropped")
+        return .resume
+    }
     var action = ExitAction.resume
     for member in 0..<group.count {
         let named: Bool
