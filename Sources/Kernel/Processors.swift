@@ -300,7 +300,7 @@ enum Processors {
         // Each AP keeps its number in the list whether or not it comes up: the lines stay
         // comparable from one boot to the next.
         for (position, apicID) in plan.applicationProcessors.enumerated() {
-            start(apicID, index: UInt32(position + 1), vector: UInt32(trampoline >> 12), apic: apic)
+            start(apicID, index: UInt32(position + 1), vector: UInt32(trampoline >> 12))
         }
     }
 
@@ -316,9 +316,10 @@ enum Processors {
         return nil
     }
 
-    /// INIT, 10 ms, SIPI, 200 us, SIPI; then up to 500 ms for the AP to report online.
+    /// INIT-SIPI-SIPI (startProcessor, ProcessorStartup.swift); then up to 500 ms for the AP to
+    /// report online.
     @discardableResult
-    private static func start(_ apicID: UInt32, index: UInt32, vector: UInt32, apic: LocalAPICSender) -> Bool {
+    private static func start(_ apicID: UInt32, index: UInt32, vector: UInt32) -> Bool {
         guard let pages = KernelMemory.pages!.allocateContiguousPages(pagesPerAP, below: IdentityMap.limit) else {
             log("cpu \(index) (APIC ID \(apicID)): left out: no \(pagesPerAP) free pages for its stacks and blocks")
             return false
@@ -337,11 +338,9 @@ enum Processors {
         x86_atomic_store64(kernel_ap_boot_percpu(), block.address)
         let slot = kernel_ap_boot_state()
         x86_atomic_store32(slot, apicID << 8 | APBootSlot.waiting)
-        var delivered = apic.send(to: apicID, command: LocalAPIC.initAssert)
-        TSCClock.wait(microseconds: 10_000)
-        delivered = apic.send(to: apicID, command: LocalAPIC.startUp | vector) && delivered
-        TSCClock.wait(microseconds: 200)
-        delivered = apic.send(to: apicID, command: LocalAPIC.startUp | vector) && delivered
+        let delivered = startProcessor(
+            apicID: apicID, vector: UInt8(truncatingIfNeeded: vector), cpu: RealProcessor(),
+            delay: { TSCClock.wait(microseconds: $0) })
         if !TSCClock.wait(microseconds: 500_000, until: { block.state != APState.starting }) {
             // The trampoline checks the slot: cancelled, a late AP halts there.
             let cancelled = x86_atomic_cas32(slot, apicID << 8 | APBootSlot.waiting, apicID << 8 | APBootSlot.cancelled)

@@ -203,3 +203,17 @@ extension ExitAction: Equatable {
         for cpu in machine.processors { #expect(cpu.guestExecutionProblems.isEmpty) }
     }
 }
+
+/// The start-up sequence the kernel starts its processors with (ProcessorStartup.swift), on
+/// the emulated machine: the IPIs in order, with the SDM's waits between them.
+@Suite struct ProcessorStartupTests {
+    @Test func initThenTwoStartupIPIsWithTheirWaits() throws {
+        let machine = EmulatedMachine(
+            profile: try CapabilityProfile.load(named: "corei7_skylake_x"), apicIDs: [0, 3], faultReporter: recordIssue)
+        var waits: [UInt64] = []
+        _ = startProcessor(apicID: 3, vector: 0x9, cpu: machine.processors[0], delay: { waits.append($0) })
+        #expect(waits == [10_000, 200])
+        #expect(machine.interProcessorMessages.map(\.ipi) == [.initSignal, .startup(vector: 9), .startup(vector: 9)])
+        #expect(machine.interProcessorMessages.allSatisfy { $0.source == 0 && $0.destination == 3 })
+    }
+}
