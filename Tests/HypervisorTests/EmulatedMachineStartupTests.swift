@@ -24,12 +24,9 @@ import VMX
     static func machine(sending ipis: [InterProcessorInterrupt]) throws -> (
         EmulatedMachine, bsp: VirtualCPUProgram, ap: VirtualCPUProgram
     ) {
-        let machine = EmulatedMachine(
-            profile: try CapabilityProfile.load(named: "corei7_skylake_x"), apicIDs: [0, 1], memorySize: 64 << 20,
-            faultReporter: recordIssue)
-        let half = PhysicalLayout.arenaBase + PhysicalLayout.arenaSize / 2
-        var arena0 = PageArena(base: PhysicalLayout.arenaBase, end: half)
-        var arena1 = PageArena(base: half, end: PhysicalLayout.arenaEnd)
+        let machine = try StartupGuestSupport.twoProcessorMachine()
+        var arena0 = StartupGuestSupport.arena(half: 0)
+        var arena1 = StartupGuestSupport.arena(half: 1)
         let bsp = try StartupGuestSupport.guest(
             on: machine.processors[0], arena: &arena0, name: "bsp", code: [0x0F, 0xA2, 0x0F, 0xA2, 0x0F, 0xA2, 0xF4])
         let ap = try StartupGuestSupport.guest(

@@ -154,12 +154,9 @@ extension ExitAction: Equatable {
     }
 
     @Test func theBootstrapProcessorsINITSIPISIPIThroughItsAPICStartsTheOther() throws {
-        let machine = EmulatedMachine(
-            profile: try CapabilityProfile.load(named: "corei7_skylake_x"), apicIDs: [0, 1], memorySize: 64 << 20,
-            faultReporter: recordIssue)
-        let half = PhysicalLayout.arenaBase + PhysicalLayout.arenaSize / 2
-        var arena0 = PageArena(base: PhysicalLayout.arenaBase, end: half)
-        var arena1 = PageArena(base: half, end: PhysicalLayout.arenaEnd)
+        let machine = try StartupGuestSupport.twoProcessorMachine()
+        var arena0 = StartupGuestSupport.arena(half: 0)
+        var arena1 = StartupGuestSupport.arena(half: 1)
         let allButSelf: UInt32 = 3 << LocalAPIC.shorthandShift | LocalAPIC.levelAssert
         let code =
             Self.writeICR(allButSelf | LocalAPIC.deliveryModeINIT)

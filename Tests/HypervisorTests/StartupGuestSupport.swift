@@ -34,6 +34,20 @@ enum StartupGuestSupport {
             plan: plan, image: guestImage, environment: environment, vpid: vpid, arena: &arena, cpu: cpu)
     }
 
+    /// Two processors like corei7_skylake_x's (APIC IDs 0 and 1) over 64 MiB.
+    static func twoProcessorMachine() throws -> EmulatedMachine {
+        EmulatedMachine(
+            profile: try CapabilityProfile.load(named: "corei7_skylake_x"), apicIDs: [0, 1], memorySize: 64 << 20,
+            faultReporter: recordIssue)
+    }
+
+    /// Half `half` (0 or 1) of the hypervisor arena: one per processor.
+    static func arena(half: UInt64) -> PageArena {
+        let size = PhysicalLayout.arenaSize / 2
+        return PageArena(
+            base: PhysicalLayout.arenaBase + half * size, end: PhysicalLayout.arenaBase + (half + 1) * size)
+    }
+
     /// Real mode at 1000:0000: CPUID (exit 10, which the hypervisor completes), then HLT with
     /// RFLAGS.IF = 0 (exit 12 at 1000:0002: the guest stops, halted).
     static let applicationProcessorCode: [UInt8] = [0x0F, 0xA2, 0xF4]
