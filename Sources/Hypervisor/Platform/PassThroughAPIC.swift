@@ -20,10 +20,15 @@ import VMX
 func handleLocalAPICWrite<P: Host>(
     _ vcpu: VirtualCPU<P>, page: UInt64, offset: UInt64, _ exit: inout ExitContext
 ) -> ExitAction {
+    // The decoder knows 32- and 64-bit code (CS.D or CS.L), where the instruction is at CS base + RIP.
+    let code = SegmentAccessRights(rawValue: UInt32(truncatingIfNeeded: vcpu.read(.guestCSAccessRights)))
+    let wide = !code.intersection([.longMode, .defaultOperationSize]).isEmpty
+    let linear = vcpu.read(.guestCSBase) &+ exit.rip
     let instruction =
-        vcpu.readGuest(linear: exit.rip, count: 15)
-        ?? vcpu.readGuest(linear: exit.rip, count: Int(PhysicalLayout.pageSize - exit.rip % PhysicalLayout.pageSize))
-    guard let bytes = instruction, let write = MMIOWrite.decode(bytes, register: vcpu.generalPurposeRegister) else {
+        vcpu.readGuest(linear: linear, count: 15)
+        ?? vcpu.readGuest(linear: linear, count: Int(PhysicalLayout.pageSize - linear % PhysicalLayout.pageSize))
+    guard wide, let bytes = instruction, let write = MMIOWrite.decode(bytes, register: vcpu.generalPurposeRegister)
+    else {
         var text = LogText()
         text.append("guest \(vcpu.name): a write to the local APIC at offset \(hex: offset, digits: 3) by an ")
         text.append("instruction the hypervisor does not decode (at RIP \(hex: exit.rip)):")
