@@ -93,22 +93,22 @@ import VMX
         let group = Self.group()
         let vcpu = try Self.bootstrapVirtualCPU(machine, group)
         group.setState(.waitingForSIPI, of: 1, cpu: vcpu.cpu)
-        let toTwo: UInt32 = 2 << LocalAPIC.xAPICDestinationShift
+        let toTwo: UInt32 = 2
         let initCommand = Self.icr(mode: LocalAPIC.deliveryModeINIT)
-        #expect(deliverGuestStartupSignal(vcpu, group: group, command: initCommand, destination: toTwo) == .resume)
+        #expect(deliverGuestStartupSignal(vcpu, group: group, command: initCommand, target: toTwo) == .resume)
         let deassert = LocalAPIC.deliveryModeINIT | LocalAPIC.levelTriggered
-        #expect(deliverGuestStartupSignal(vcpu, group: group, command: deassert, destination: toTwo) == .resume)
+        #expect(deliverGuestStartupSignal(vcpu, group: group, command: deassert, target: toTwo) == .resume)
         #expect(machine.interProcessorMessages.isEmpty)
         let sipi = Self.icr(mode: LocalAPIC.deliveryModeStartUp, vector: 0x98)
-        #expect(deliverGuestStartupSignal(vcpu, group: group, command: sipi, destination: toTwo) == .resume)
+        #expect(deliverGuestStartupSignal(vcpu, group: group, command: sipi, target: toTwo) == .resume)
         #expect(machine.interProcessorMessages.map(\.ipi) == [.startup(vector: 0x98)])
         #expect(machine.interProcessorMessages.map(\.destination) == [2])
         // Not the guest's processors (APIC ID 7), a logical destination, a running member: nothing.
-        _ = deliverGuestStartupSignal(vcpu, group: group, command: sipi, destination: 7 << 24)
+        _ = deliverGuestStartupSignal(vcpu, group: group, command: sipi, target: 7)
         _ = deliverGuestStartupSignal(
-            vcpu, group: group, command: sipi | LocalAPIC.logicalDestination, destination: toTwo)
+            vcpu, group: group, command: sipi | LocalAPIC.logicalDestination, target: toTwo)
         group.setState(.running, of: 1, cpu: vcpu.cpu)
-        _ = deliverGuestStartupSignal(vcpu, group: group, command: sipi, destination: toTwo)
+        _ = deliverGuestStartupSignal(vcpu, group: group, command: sipi, target: toTwo)
         #expect(machine.interProcessorMessages.count == 1)
         let lines = vcpu.cpu.guestExecution.consoleLines
         #expect(lines.contains("guest bsp: SIPI to APIC ID 7, not one of its processors: dropped"))
@@ -122,13 +122,13 @@ import VMX
         group.setState(.running, of: 2, cpu: vcpu.cpu)
         let initCommand = Self.icr(mode: LocalAPIC.deliveryModeINIT)
         #expect(
-            deliverGuestStartupSignal(vcpu, group: group, command: initCommand, destination: 4 << 24) == .resume)
+            deliverGuestStartupSignal(vcpu, group: group, command: initCommand, target: 4) == .resume)
         #expect(group.takeINIT(for: 2, cpu: machine.processors[2]))
         #expect(machine.interProcessorMessages.isEmpty)
         #expect(
             deliverGuestStartupSignal(
                 vcpu, group: group, command: Self.icr(mode: LocalAPIC.deliveryModeINIT, shorthand: 1),
-                destination: 0) == .stop(.initOrSIPI(.initSignal)))
+                target: 0) == .stop(.initOrSIPI(.initSignal)))
     }
 }
 
@@ -212,5 +212,39 @@ extension ExitAction: Equatable {
         #expect(waits == [10_000, 200])
         #expect(machine.interProcessorMessages.map(\.ipi) == [.initSignal, .startup(vector: 9), .startup(vector: 9)])
         #expect(machine.interProcessorMessages.allSatisfy { $0.source == 0 && $0.destination == 3 })
+    }
+}
+
+/// The same start in x2APIC mode: the guest's WRMSR to the interrupt command register (MSR
+/// 830H) exits, and the hypervisor delivers its SIPI (PassThroughMSRs.swift).
+@Suite struct GuestWithSeveralVirtualCPUsInX2APICModeTests {
+    @Test func theBootstrapProcessorsSIPIThroughTheICRMSRStartsTheOther() throws {
+        let machine = try StartupGuestSupport.twoProcessorMachine()
+        var arena0 = StartupGuestSupport.arena(half: 0)
+        var arena1 = StartupGuestSupport.arena(half: 1)
+        // mov ecx, 830H; mov eax, 000C4610H (SIPI 10H, all excluding self); xor edx, edx; wrmsr; hlt
+        let code: [UInt8] = [0xB9, 0x30, 0x08, 0, 0, 0xB8, 0x10, 0x46, 0x0C, 0x00, 0x31, 0xD2, 0x0F, 0x30, 0xF4]
+        let bsp = try StartupGuestSupport.guest(on: machine.processors[0], arena: &arena0, name: "bsp", code: code)
+        let ap = try StartupGuestSupport.guest(
+            on: machine.processors[1], arena: &arena1, name: "ap", code: StartupGuestSupport.applicationProcessorCode,
+            vpid: 2)
+        let pageOrNil = arena0.allocate(bytes: PhysicalLayout.pageSize, zeroingWith: machine.processors[0])
+        let group = GuestProcessorGroup(
+            page: try #require(pageOrNil), apicIDs: [0, 1], ticksPerMillisecond: 1000, timerRate: 0)
+        bsp.platform = PassThroughPlatform()
+        bsp.group = group
+        bsp.handlers[.wrmsr] = handlePassThroughWRMSR
+        ap.group = group
+        ap.groupMember = 1
+        ap.isApplicationProcessor = true
+        #expect(loadStartState(ap, startupVector: nil))
+        group.setState(.running, of: 0, cpu: bsp.cpu)
+        let (bspProgram, apProgram) = (VirtualCPUProgram(bsp), VirtualCPUProgram(ap))
+        _ = machine.run([bspProgram.step, apProgram.step])
+        #expect(machine.interProcessorMessages.map(\.ipi) == [.startup(vector: 0x10)])
+        #expect(bspProgram.stop == .halted)
+        #expect(bsp.read(.guestRIP) == 0x1_0000 + 14)
+        #expect(apProgram.stop == .halted)
+        #expect(ap.read(.guestCSSelector) == 0x1000)
     }
 }

@@ -181,7 +181,8 @@ func buildLinuxGuest<P: Host>(
     let apicBase = cpu.readMSR(MSR.ia32APICBase)
     let (members, single) = PassThroughProcessors.plan(
         setup: setup, capabilities: env.capabilities, budget: options.budget != nil,
-        x2APIC: apicBase & LocalAPIC.x2APICMode != 0, here: cpu.localAPICID, others: others.apicIDs())
+        here: cpu.localAPICID, others: others.apicIDs())
+    let x2APIC = apicBase & LocalAPIC.x2APICMode != 0
     if members.count > 1 { setup = PassThroughProcessors.memberSetup(setup) }
     var commandLine = Array(options.kernelCommandLine.utf8)
     if let single {
@@ -277,7 +278,8 @@ func buildLinuxGuest<P: Host>(
     // The MADT's pages and, for several virtual CPUs, the local APIC's are mapped on their own.
     let apicPage = apicBase & LocalAPIC.baseMask
     var separate = platform.madtPages.map { [$0] } ?? []
-    if members.count > 1 { separate.append(PhysicalRange(start: apicPage, size: PhysicalLayout.pageSize)) }
+    let takesAPICPage = members.count > 1 && !x2APIC
+    if takesAPICPage { separate.append(PhysicalRange(start: apicPage, size: PhysicalLayout.pageSize)) }
     guard let ept = EPT(memoryType: setup.eptMemoryType, arena: &arena, cpu: cpu),
         memory.mapIdentity(into: ept, separate: separate, arena: &arena, cpu: cpu)
     else { throw .outOfArenaMemory("EPT tables") }
@@ -294,12 +296,13 @@ func buildLinuxGuest<P: Host>(
     var group: GuestProcessorGroup? = nil
     if members.count > 1 {
         guard
-            ept.map(
-                guestPhysical: apicPage, host: apicPage, bytes: PhysicalLayout.pageSize, permissions: [.read],
-                largePages: false, memoryType: EPT.uncacheable, arena: &arena, cpu: cpu),
+            !takesAPICPage
+                || ept.map(
+                    guestPhysical: apicPage, host: apicPage, bytes: PhysicalLayout.pageSize, permissions: [.read],
+                    largePages: false, memoryType: EPT.uncacheable, arena: &arena, cpu: cpu),
             let page = arena.allocate(bytes: PhysicalLayout.pageSize, zeroingWith: cpu)
         else { throw .outOfArenaMemory("the virtual CPUs' shared page") }
-        platform.localAPICPage = apicPage
+        platform.localAPICPage = takesAPICPage ? apicPage : nil
         group = GuestProcessorGroup(
             page: page, apicIDs: members, ticksPerMillisecond: cpu.timestampTicksPerMillisecond,
             timerRate: setup.preemptionTimerRate)
@@ -307,7 +310,9 @@ func buildLinuxGuest<P: Host>(
     guard
         let bitmaps = Bitmaps(
             exitingPorts: platform.exitingPorts, msrs: PassThroughMSRs.intercepted,
-            writtenMSRs: PassThroughMSRs.interceptedWrites, arena: &arena, cpu: cpu)
+            writtenMSRs: PassThroughMSRs.interceptedWrites
+                + (members.count > 1 && x2APIC ? [PassThroughMSRs.x2APICInterruptCommand] : []),
+            arena: &arena, cpu: cpu)
     else { throw .outOfArenaMemory("the I/O and MSR bitmaps") }
     guard platform.reserveScratch(arena: &arena, cpu: cpu) else { throw .outOfArenaMemory("the scratch page") }
     platform.memory = memory

@@ -1,4 +1,5 @@
 // The local APIC of a guest with several virtual CPUs (docs/LINUX.md, "Several processors").
+// (In x2APIC mode the ICR is MSR 830H, whose writes exit instead: PassThroughMSRs.swift.)
 // The APIC is the guest's - its timer, its interrupts, its IPIs - except INIT and SIPI: those
 // the hypervisor takes from the guest's interrupt-command-register writes and delivers to the
 // virtual CPUs itself (GuestProcessorGroup.swift says why no INIT may reach a processor).
@@ -37,25 +38,30 @@ func handleLocalAPICWrite<P: Host>(
         return .stop(.emulationFailure)
     }
     let register = page + offset
-    let old = write.kind == .exchange ? vcpu.cpu.readMMIO32(register) : 0
-    var action = ExitAction.resume
-    if offset == LocalAPIC.interruptCommandLow, let group = vcpu.group,
-        write.value & LocalAPIC.deliveryModeMask == LocalAPIC.deliveryModeINIT
-            || write.value & LocalAPIC.deliveryModeMask == LocalAPIC.deliveryModeStartUp
-    {
-        let destination = vcpu.cpu.readMMIO32(page + LocalAPIC.interruptCommandHigh)
-        action = deliverGuestStartupSignal(vcpu, group: group, command: write.value, destination: destination)
-    } else {
-        vcpu.cpu.writeMMIO32(register, write.value)
+    if write.kind == .exchange, let source = write.register {
+        vcpu.setGeneralPurposeRegister(source, UInt64(vcpu.cpu.readMMIO32(register)))
     }
-    if write.kind == .exchange, let source = write.register { vcpu.setGeneralPurposeRegister(source, UInt64(old)) }
-    if case .resume = action { vcpu.skipInstruction(exit, length: UInt64(write.length)) }
-    return action
+    // The instruction completes first: an INIT the guest sends itself replaces RIP.
+    vcpu.skipInstruction(exit, length: UInt64(write.length))
+    if offset == LocalAPIC.interruptCommandLow, let group = vcpu.group, isStartupSignal(write.value) {
+        let destination = vcpu.cpu.readMMIO32(page + LocalAPIC.interruptCommandHigh)
+        return deliverGuestStartupSignal(
+            vcpu, group: group, command: write.value, target: destination >> LocalAPIC.xAPICDestinationShift)
+    }
+    vcpu.cpu.writeMMIO32(register, write.value)
+    return .resume
 }
 
-/// The guest's INIT or SIPI (ICR low `command`, high `destination`) to its virtual CPUs.
+/// Whether an ICR value sends INIT or SIPI.
+func isStartupSignal(_ command: UInt32) -> Bool {
+    let mode = command & LocalAPIC.deliveryModeMask
+    return mode == LocalAPIC.deliveryModeINIT || mode == LocalAPIC.deliveryModeStartUp
+}
+
+/// The guest's INIT or SIPI (ICR bits 31:0 `command`, to APIC ID `target` unless the command
+/// has a shorthand) to its virtual CPUs.
 func deliverGuestStartupSignal<P: Host>(
-    _ vcpu: VirtualCPU<P>, group: GuestProcessorGroup, command: UInt32, destination: UInt32
+    _ vcpu: VirtualCPU<P>, group: GuestProcessorGroup, command: UInt32, target: UInt32
 ) -> ExitAction {
     let cpu = vcpu.cpu
     let isINIT = command & LocalAPIC.deliveryModeMask == LocalAPIC.deliveryModeINIT
@@ -70,7 +76,6 @@ func deliverGuestStartupSignal<P: Host>(
     }
     let me = vcpu.groupMember
     let shorthand = (command >> LocalAPIC.shorthandShift) & 3
-    let target = destination >> LocalAPIC.xAPICDestinationShift
     if shorthand == 0 && !group.apicIDs.contains(target) {
         vcpu.log(.refusedOther, "guest \(vcpu.name): \(what) to APIC ID \(target), not one of its processors: dropped")
         return .resume

@@ -25,6 +25,9 @@ public enum PassThroughMSRs {
     }()
     /// Intercepted for writes only.
     public static let interceptedWrites: [MSR] = [MSR.ia32APICBase, MSR.ia32BIOSUpdateTrigger]
+    /// The x2APIC interrupt command register, whose writes exit for a guest with several
+    /// virtual CPUs when the local APIC is in x2APIC mode (PassThroughAPIC.swift).
+    public static let x2APICInterruptCommand = LocalAPIC.msr(LocalAPIC.interruptCommandLow)
 
     /// IA32_MISC_ENABLE as the guest first reads it: fast strings, branch trace storage and
     /// PEBS unavailable, everything else clear.
@@ -65,6 +68,17 @@ public func handlePassThroughWRMSR<P: Host>(_ vcpu: VirtualCPU<P>, _ exit: inout
     case MSR.ia32EFER, MSR.ia32PAT: return handleWRMSR(vcpu, &exit)
     case MSR.ia32MiscEnable: platform.miscEnable = value
     case MSR.ia32BIOSSignID: break
+    case PassThroughMSRs.x2APICInterruptCommand:
+        // x2APIC mode, several virtual CPUs: INIT and SIPI are the hypervisor's to deliver.
+        let command = UInt32(truncatingIfNeeded: value)
+        guard let group = vcpu.group, isStartupSignal(command) else {
+            vcpu.cpu.writeMSR(msr, value)
+            break
+        }
+        // The instruction completes first: an INIT the guest sends itself replaces RIP.
+        vcpu.skipInstruction(exit)
+        return deliverGuestStartupSignal(
+            vcpu, group: group, command: command, target: UInt32(truncatingIfNeeded: value >> 32))
     case MSR.ia32APICBase:
         let current = vcpu.cpu.readMSR(MSR.ia32APICBase)
         if (value ^ current) & PassThroughMSRs.apicBaseFixed != 0 {

@@ -53,7 +53,6 @@ public final class PassThroughProcessors {
         case noWaitForSIPI
         case noPreemptionTimer
         case budget
-        case x2APICMode
         case tooManyProcessors
 
         var text: StaticString {
@@ -62,8 +61,6 @@ public final class PassThroughProcessors {
             case .noWaitForSIPI: return "no wait-for-SIPI activity state (IA32_VMX_MISC[8] clear)"
             case .noPreemptionTimer: return "no VMX-preemption timer (the virtual CPUs' watchdog)"
             case .budget: return "budget= times one virtual CPU"
-            case .x2APICMode:
-                return "the local APIC is in x2APIC mode (the hypervisor takes INIT and SIPI from xAPIC ICR writes)"
             case .tooManyProcessors: return "more processors than one page of shared state holds"
             }
         }
@@ -72,8 +69,7 @@ public final class PassThroughProcessors {
     /// The members' processors (this one first), or one and the reason when the CPU cannot
     /// give the guest more.
     static func plan(
-        setup: ControlSetup, capabilities: VMXCapabilities, budget: Bool, x2APIC: Bool, here: UInt32,
-        others: [UInt32]
+        setup: ControlSetup, capabilities: VMXCapabilities, budget: Bool, here: UInt32, others: [UInt32]
     ) -> ([UInt32], SingleProcessorReason?) {
         guard !others.isEmpty else { return ([here], nil) }
         guard setup.usesUnrestrictedGuest else { return ([here], .noUnrestrictedGuest) }
@@ -82,7 +78,6 @@ public final class PassThroughProcessors {
             capabilities.exitControls.allowsZero(.saveVMXPreemptionTimerValue)
         else { return ([here], .noPreemptionTimer) }
         guard !budget else { return ([here], .budget) }
-        guard !x2APIC else { return ([here], .x2APICMode) }
         guard others.count < GuestProcessorGroup.maximumMembers else { return ([here], .tooManyProcessors) }
         return ([here] + others, nil)
     }
