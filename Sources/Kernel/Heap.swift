@@ -13,6 +13,7 @@
 //
 // Several processors run Swift code at once (Processors.swift): one lock serialises the heap
 // and the page allocator behind it.
+import Hypervisor
 import Intrinsics
 
 enum Heap {

@@ -61,3 +61,15 @@ public struct PhysicalRange: Equatable, Sendable {
         }
     }
 }
+
+extension LogText {
+    /// `[first-last]`, 16 hexadecimal digits each, as memory maps print ranges.
+    @inline(never)
+    public mutating func appendInterpolation(_ range: PhysicalRange) {
+        append(UInt8(ascii: "["))
+        appendHex(range.start, digits: 16)
+        append(UInt8(ascii: "-"))
+        appendHex(range.end &- 1, digits: 16)
+        append(UInt8(ascii: "]"))
+    }
+}
