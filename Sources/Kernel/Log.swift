@@ -4,6 +4,7 @@
 // before the heap exists and inside the exception handler. Unlike `cpu.log` (the Host's
 // console) no "cpu N: " prefix is added: the kernel's lines name their processor themselves.
 import Hypervisor
+import VMX
 
 /// Writes one line to the console.
 @inline(never)

@@ -1,4 +1,5 @@
 // A half-open range of physical addresses, [start, end).
+import VMX
 
 public struct PhysicalRange: Equatable, Sendable {
     public var start: UInt64
