@@ -2,6 +2,7 @@
 // the command line and the modules, plus the physical ranges that information occupies (the
 // page allocator must not hand them out). Multiboot1.swift and Multiboot2.swift fill it in.
 import Hypervisor
+import VMX
 
 public enum BootProtocol: Sendable {
     /// Multiboot Specification 0.6.96 (QEMU `-kernel`); EAX = 0x2BADB002.
