@@ -144,7 +144,11 @@ public enum MalformedBootInformation: Error {
         case .beyondIdentityMap(let what, let range):
             logText("\(what) at \(range) lies beyond the boot identity map (first \(IdentityMap.bootLimit >> 20) MiB)")
         case .multiboot1NoMemoryMap(let flags):
-            logText("multiboot1 information has no memory map (flags \(hex: flags, digits: 8): bit 6, mmap_* valid, is clear)")
+            logText(
+                """
+                multiboot1 information has no memory map (flags \(hex: flags, digits: 8): \
+                bit 6, mmap_* valid, is clear)
+                """)
         case .multiboot1EmptyMemoryMap:
             logText("multiboot1 memory map is empty (mmap_length = 0)")
         case .multiboot1EntryTooSmall(let address, let size):

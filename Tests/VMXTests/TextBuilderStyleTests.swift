@@ -35,7 +35,8 @@ import Testing
         var index = 0
         while index < text.count {
             let identifierBefore = index > 0 && (isIdentifier(text[index - 1]) || text[index - 1] == UInt8(ascii: "."))
-            guard !identifierBefore, let name = ["hex(", "hexDigits(", "decimal("].first(where: { starts(text, $0, at: index) })
+            guard !identifierBefore,
+                let name = ["hex(", "hexDigits(", "decimal("].first(where: { starts(text, $0, at: index) })
             else {
                 index += 1
                 continue
@@ -65,7 +66,8 @@ import Testing
         return index + bytes.count <= text.count && Array(text[index..<index + bytes.count]) == bytes
     }
     static func isIdentifier(_ byte: UInt8) -> Bool {
-        (byte >= UInt8(ascii: "a") && byte <= UInt8(ascii: "z")) || (byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z"))
+        (byte >= UInt8(ascii: "a") && byte <= UInt8(ascii: "z"))
+            || (byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z"))
             || (byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9")) || byte == UInt8(ascii: "_")
     }
     static func isSpace(_ byte: UInt8) -> Bool { byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\n") }
@@ -77,7 +79,8 @@ import Testing
 
     @Test func theCheckFindsConcatenation() {
         #expect(Self.concatenations(in: #"let a = "bits " + decimal(width) + " clear""#) == ["decimal(width)"])
-        #expect(Self.concatenations(in: "x = hex(UInt64(s) << 4)\n    + \" (selector << 4)\"") == ["hex(UInt64(s) << 4)"])
+        #expect(
+            Self.concatenations(in: "x = hex(UInt64(s) << 4)\n    + \" (selector << 4)\"") == ["hex(UInt64(s) << 4)"])
         #expect(Self.concatenations(in: "let a = name\n    + hexDigits(v, digits: 2)") == ["hexDigits(v, digits: 2)"])
         #expect(Self.concatenations(in: #"let a = String(text: "bits \(hex: x)"); let b = hex(y)"#).isEmpty)
         #expect(Self.concatenations(in: "line += hex(v)") == ["hex(v)"])
@@ -88,7 +91,8 @@ import Testing
     func oneTextBuilder(file: String) throws {
         let code = Self.code(try String(contentsOf: Self.root.appendingPathComponent(file), encoding: .utf8))
         for call in Self.concatenations(in: code) {
-            Issue.record("\(file): \(call) is concatenated with +; build the text with String(text: \"...\\(hex: x)...\")")
+            Issue.record(
+                "\(file): \(call) is concatenated with +; build the text with String(text: \"...\\(hex: x)...\")")
         }
         let logLine = try NSRegularExpression(pattern: #"\bLogLine\b"#)
         #expect(

@@ -74,7 +74,9 @@ extension LogText {
     /// Outside text that is not a String (the boot command line, a boot module's name in the
     /// boot information), escaped and bounded the same way.
     @inline(never)
-    public mutating func appendInterpolation(outside bytes: UnsafeRawBufferPointer, limit: Int = OutsideText.commandLineLimit) {
+    public mutating func appendInterpolation(
+        outside bytes: UnsafeRawBufferPointer, limit: Int = OutsideText.commandLineLimit
+    ) {
         escapeOutsideText(bytes, count: bytes.count, limit: limit) { append($0) }
     }
 

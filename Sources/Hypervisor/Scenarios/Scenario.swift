@@ -79,7 +79,8 @@ extension Scenario {
             let field = VMCSField(rawValue: UInt32(encoding))
             guard let name = field.name else {
                 throw ScenarioError(
-                    line: lineNumber, message: String(text: "unknown VMCS field encoding \(hex: UInt32(encoding), digits: 4)"))
+                    line: lineNumber,
+                    message: String(text: "unknown VMCS field encoding \(hex: UInt32(encoding), digits: 4)"))
             }
             // Natural-width fields are 64 bits wide on processors with Intel 64 (SDM 25.11.2).
             let bits: UInt64 =
@@ -88,8 +89,10 @@ extension Scenario {
                 throw ScenarioError(
                     line: lineNumber,
                     message: String(
-                        text: "value \(hex: value) is wider than the \(bits)-bit field \(name) (\(hex: field.rawValue, digits: 4))"
-                    ))
+                        text: """
+                            value \(hex: value) is wider than the \(bits)-bit field \(name) \
+                            (\(hex: field.rawValue, digits: 4))
+                            """))
             }
             overrides.append(
                 ScenarioOverride(field: field, value: value, line: lineNumber, relativeToArena: relative != nil))

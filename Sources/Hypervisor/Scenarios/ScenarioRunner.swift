@@ -204,7 +204,8 @@ func runScenario<P: Host>(
                 String(
                     text: """
                           line \(override.line): VMWRITE of \(override.field.name ?? "field") \
-                        [\(hex: override.field.rawValue, digits: 4)] = \(hex: override.value(arenaBase: arena.base)) failed
+                        [\(hex: override.field.rawValue, digits: 4)] = \
+                        \(hex: override.value(arenaBase: arena.base)) failed
                         """), cpu: cpu)
             return true
         }

@@ -48,7 +48,8 @@ extension EntryRule {
     ) {
         let reserved = value & ~valid
         if reserved != 0 {
-            violations.record(field: field, value: value, expected: String(text: "reserved bits \(hex: reserved) clear"))
+            violations.record(
+                field: field, value: value, expected: String(text: "reserved bits \(hex: reserved) clear"))
         }
     }
 
