@@ -24,10 +24,10 @@ public enum VMXEnableError: Error, Equatable {
         case .vmxNotSupported:
             return "VMX not supported: CPUID.1:ECX.VMX[bit 5] = 0"
         case .disabledByFirmware(let value):
-            return "VMX disabled by firmware: IA32_FEATURE_CONTROL = " + hex(value) + " is locked (bit 0) "
+            return String(text: "VMX disabled by firmware: IA32_FEATURE_CONTROL = \(hex: value) is locked (bit 0) ")
                 + "with \"enable VMX outside SMX\" (bit 2) clear"
         case .featureControlNotWritable(let wrote, let readBack):
-            return "IA32_FEATURE_CONTROL did not accept " + hex(wrote) + ": reads " + hex(readBack)
+            return String(text: "IA32_FEATURE_CONTROL did not accept \(hex: wrote): reads \(hex: readBack)")
         case .controlRegisterBitNotAccepted(let register, let bit, let required):
             // Names compared as enums, not Strings: String equality needs Unicode tables in the kernel.
             let name =
@@ -39,7 +39,7 @@ public enum VMXEnableError: Error, Equatable {
                 ? name + " must be 1 in VMX operation (" + fixed + "0) but the kernel cannot set it"
                 : name + " must be 0 in VMX operation (" + fixed + "1) but the kernel cannot clear it"
         case .noMemoryForVMXONRegion(let size, let limit):
-            return "no memory for the VMXON region: " + decimal(size) + " bytes, 4-KiB aligned, below " + hex(limit)
+            return String(text: "no memory for the VMXON region: \(size) bytes, 4-KiB aligned, below \(hex: limit)")
         case .vmxonFailed(let failure):
             return "VMXON failed: " + describe(failure)
         case .vmxoffFailed(let failure):
@@ -54,6 +54,6 @@ public func describe(_ failure: VMFailure) -> String {
     case .invalid:
         return "VMfailInvalid (CF = 1)"
     case .valid(let error):
-        return "VMfailValid (ZF = 1), VM-instruction error " + decimal(error.rawValue) + ": " + error.description
+        return String(text: "VMfailValid (ZF = 1), VM-instruction error \(error.rawValue): \(error.description)")
     }
 }

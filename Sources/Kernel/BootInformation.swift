@@ -2,6 +2,7 @@
 // the command line and the modules, plus the physical ranges that information occupies (the
 // page allocator must not hand them out). Multiboot1.swift and Multiboot2.swift fill it in.
 import Hypervisor
+import VMX
 
 public enum BootProtocol: Sendable {
     /// Multiboot Specification 0.6.96 (QEMU `-kernel`); EAX = 0x2BADB002.
@@ -137,13 +138,17 @@ public enum MalformedBootInformation: Error {
     public func writeReason() {
         switch self {
         case .unknownMagic(let magic):
-            logText("unknown boot magic \(hex: magic) in EAX (multiboot1 0x2badb002, multiboot2 0x36d76289)")
+            logText("unknown boot magic \(hex: magic, digits: 8) in EAX (multiboot1 0x2badb002, multiboot2 0x36d76289)")
         case .badInformationAddress(let bootProtocol, let address):
             logText("\(bootProtocol.name) information address \(hex: address) (EBX) is null or misaligned")
         case .beyondIdentityMap(let what, let range):
             logText("\(what) at \(range) lies beyond the boot identity map (first \(IdentityMap.bootLimit >> 20) MiB)")
         case .multiboot1NoMemoryMap(let flags):
-            logText("multiboot1 information has no memory map (flags \(hex: flags): bit 6, mmap_* valid, is clear)")
+            logText(
+                """
+                multiboot1 information has no memory map (flags \(hex: flags, digits: 8): \
+                bit 6, mmap_* valid, is clear)
+                """)
         case .multiboot1EmptyMemoryMap:
             logText("multiboot1 memory map is empty (mmap_length = 0)")
         case .multiboot1EntryTooSmall(let address, let size):

@@ -2,6 +2,7 @@
 // `swiftvmx_debug_snapshot` (boot/debug.asm), which the gdb helpers (tools/gdb/swiftvmx.py) and
 // Bochs' debugger find by that symbol. docs/DEBUGGING.md.
 import Hypervisor
+import VMX
 import Intrinsics
 
 enum KernelDebugSnapshot {

@@ -4,6 +4,7 @@
 // register, then stops the machine with a failure status. On an application processor the
 // report is shorter, names the processor, and only that processor stops (Processors.swift).
 // Nothing here allocates: the exception may come from the heap itself.
+import Hypervisor
 import Intrinsics
 import VMX
 

@@ -4,6 +4,8 @@
 //
 // The 32-bit entry (boot/entry.asm, exit32_failure) does the same steps for the long-mode
 // failure, in 32-bit code.
+import Hypervisor
+import VMX
 import Intrinsics
 
 /// QEMU `-device isa-debug-exit,iobase=0xf4,iosize=0x04`: writing V exits with status

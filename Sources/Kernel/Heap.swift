@@ -13,6 +13,8 @@
 //
 // Several processors run Swift code at once (Processors.swift): one lock serialises the heap
 // and the page allocator behind it.
+import Hypervisor
+import VMX
 import Intrinsics
 
 enum Heap {

@@ -40,7 +40,7 @@ enum HostAndGuests {
         for (index, module) in modules.enumerated() {
             images.append(
                 GuestImage(
-                    name: "module " + decimal(index), address: module.range.start, size: module.range.size,
+                    name: String(text: "module \(index)"), address: module.range.start, size: module.range.size,
                     commandLine: module.name.string, isBuiltIn: false))
         }
         return images

@@ -1,5 +1,7 @@
 // The kernel's one page allocator, set up by kmain from the boot memory map (Entry.swift) and
 // used by the heap and by whoever needs physical pages (the hypervisor's VMXON region, VMCSs).
+import Hypervisor
+import VMX
 
 public enum KernelMemory {
     nonisolated(unsafe) public static var pages: PhysicalPageAllocator? = nil

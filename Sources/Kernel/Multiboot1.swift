@@ -2,6 +2,7 @@
 // passes it. The kernel needs the memory map (flags bit 6); the command line (bit 2) and the
 // modules (bit 3) are optional.
 import Hypervisor
+import VMX
 
 enum Multiboot1 {
     // Information structure offsets.

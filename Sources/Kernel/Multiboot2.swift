@@ -2,6 +2,7 @@
 // total_size, reserved, then 8-byte-aligned tags (type, size), ending with a type 0 tag. The
 // kernel needs the memory map tag (type 6); command line (1) and modules (3) are optional.
 import Hypervisor
+import VMX
 
 enum Multiboot2 {
     static let tagEnd: UInt32 = 0

@@ -7,6 +7,7 @@
 // satisfies the request; freed single pages go on a list linked through their first eight
 // bytes and are reused first.
 import Hypervisor
+import VMX
 
 public struct PhysicalPageAllocator {
     public static let pageSize: UInt64 = 4096

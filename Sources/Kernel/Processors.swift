@@ -549,14 +549,14 @@ enum Processors {
                 log(
                     """
                     cpu \(me.index) (APIC ID \(me.apicID)): left out: VMX capabilities differ from cpu 0's: \
-                    \(name) (\(hex: difference.msr)) is \(hex: difference.here) here, \(hex: there) on cpu 0
+                    \(name) (\(hex: difference.msr, digits: 8)) is \(hex: difference.here) here, \(hex: there) on cpu 0
                     """
                 )
             } else {
                 log(
                     """
                     cpu \(me.index) (APIC ID \(me.apicID)): left out: VMX capabilities differ from cpu 0's: \
-                    \(name) (\(hex: difference.msr)) is read on one of them only
+                    \(name) (\(hex: difference.msr, digits: 8)) is read on one of them only
                     """
                 )
             }

@@ -191,15 +191,16 @@ public struct ExitReason: RawRepresentable, Hashable, Sendable {
     /// One line: the number, the SDM's name and any flags set, e.g.
     /// "33 (VM-entry failure due to invalid guest state), VM-entry failure".
     public var description: String {
-        var text = decimal(basicReason) + " (" + (name ?? "reason not defined by the SDM") + ")"
-        if busLockDetected { text += ", bus lock detected" }
-        if isFromEnclaveMode { text += ", from enclave mode" }
-        if hasPendingMTFVMExit { text += ", pending MTF VM exit" }
-        if isFromVMXRootOperation { text += ", from VMX root operation" }
-        if isEntryFailure { text += ", VM-entry failure" }
+        var text = LogText()
+        text.append("\(basicReason) (\(name ?? "reason not defined by the SDM"))")
+        if busLockDetected { text.append(", bus lock detected") }
+        if isFromEnclaveMode { text.append(", from enclave mode") }
+        if hasPendingMTFVMExit { text.append(", pending MTF VM exit") }
+        if isFromVMXRootOperation { text.append(", from VMX root operation") }
+        if isEntryFailure { text.append(", VM-entry failure") }
         let undefined = rawValue & Self.undefinedBits
-        if undefined != 0 { text += ", undefined bits " + hex(undefined) }
-        return text
+        if undefined != 0 { text.append(", undefined bits \(hex: undefined)") }
+        return text.string
     }
 
     /// Bits 25:16 and 30, which the SDM does not define (bit 16 is always 0).

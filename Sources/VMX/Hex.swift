@@ -1,22 +1,22 @@
-// Hexadecimal and decimal formatting that works in Embedded Swift (no String(format:), no Foundation).
+// Hexadecimal and decimal Strings and hexadecimal parsing that work in Embedded Swift (no
+// String(format:), no Foundation); the formatting is LogText's (Text/LogText.swift).
 
-/// `value` in hexadecimal with a `0x` prefix, zero-padded to `digits` digits (at least).
+/// `value` in hexadecimal with a `0x` prefix, zero-padded to `digits` digits (at least); a
+/// negative value as its two's complement in `T`'s width.
 public func hex<T: FixedWidthInteger>(_ value: T, digits: Int = 0) -> String {
-    "0x" + hexDigits(value, digits: digits)
+    String(text: "\(hex: magnitudeBits(value), digits: digits)")
 }
 
 /// `value` in hexadecimal without a prefix, zero-padded to `digits` digits (at least).
 public func hexDigits<T: FixedWidthInteger>(_ value: T, digits: Int = 0) -> String {
-    let symbols: StaticString = "0123456789abcdef"
-    var magnitude = UInt64(truncatingIfNeeded: value)
-    if T.bitWidth < 64 { magnitude &= (UInt64(1) << UInt64(T.bitWidth)) &- 1 }
-    var reversed: [UInt8] = []
-    repeat {
-        reversed.append(symbols.utf8Start[Int(magnitude & 0xF)])
-        magnitude >>= 4
-    } while magnitude != 0
-    while reversed.count < digits { reversed.append(UInt8(ascii: "0")) }
-    return String(decoding: reversed.reversed(), as: UTF8.self)
+    String(text: "\(hexDigits: magnitudeBits(value), digits: digits)")
+}
+
+/// The bits of `value` in `T`'s width, zero-extended to 64 bits.
+private func magnitudeBits<T: FixedWidthInteger>(_ value: T) -> UInt64 {
+    var bits = UInt64(truncatingIfNeeded: value)
+    if T.bitWidth < 64 { bits &= (UInt64(1) << UInt64(T.bitWidth)) &- 1 }
+    return bits
 }
 
 /// Parses hexadecimal digits with an optional `0x` prefix; nil when empty, not hex, or over 64 bits.
@@ -38,21 +38,7 @@ public func parseHex(_ text: ByteText) -> UInt64? {
     return value
 }
 
-/// `value` in decimal. One out-of-line function: a String interpolation of an integer inlines
-/// buffer growth and formatting at every use in Embedded Swift, about 600 bytes each.
+/// `value` in decimal, formatted by the one text builder (LogText).
 public func decimal<T: BinaryInteger>(_ value: T) -> String {
-    value < 0
-        ? "-" + decimalDigits(Int64(value).magnitude)
-        : decimalDigits(UInt64(truncatingIfNeeded: value))
-}
-
-@inline(never)
-func decimalDigits(_ value: UInt64) -> String {
-    var reversed: [UInt8] = []
-    var rest = value
-    repeat {
-        reversed.append(UInt8(ascii: "0") + UInt8(rest % 10))
-        rest /= 10
-    } while rest != 0
-    return String(decoding: reversed.reversed(), as: UTF8.self)
+    String(text: "\(value)")
 }

@@ -263,8 +263,11 @@ extension GuestExecution {
             let value = cpu.memory.read64(entryAddress + 8)
             if !writeGuestMSR(msr, value) {
                 cpu.reportGuestExecutionProblem(
-                    "VM-entry MSR-load entry " + String(index + 1) + " (MSR " + hex(msr)
-                        + ") was refused after passing the checks")
+                    String(
+                        text: """
+                            VM-entry MSR-load entry \(index + 1) (MSR \(hex: msr)) \
+                            was refused after passing the checks
+                            """))
             }
         }
     }

@@ -71,6 +71,15 @@ public func escapeOutsideText<S: Sequence<UInt8>>(_ bytes: S, count: Int, limit:
 }
 
 extension LogText {
+    /// Outside text that is not a String (the boot command line, a boot module's name in the
+    /// boot information), escaped and bounded the same way.
+    @inline(never)
+    public mutating func appendInterpolation(
+        outside bytes: UnsafeRawBufferPointer, limit: Int = OutsideText.commandLineLimit
+    ) {
+        escapeOutsideText(bytes, count: bytes.count, limit: limit) { append($0) }
+    }
+
     /// A name or text from outside, escaped and bounded (OutsideText).
     @inline(never)
     public mutating func appendInterpolation(_ text: OutsideText) {

@@ -31,8 +31,9 @@ public func reportFailedEntry<P: Host>(_ vcpu: VirtualCPU<P>, failure: VMFailure
             cpu: vcpu.cpu)
     case .valid(let error):
         emitLine(
-            "guest " + vcpu.name.escaped + ": " + instruction + " failed: VMfailValid, VM-instruction error "
-                + decimal(error.rawValue) + ": " + error.description, cpu: vcpu.cpu)
+            "guest " + vcpu.name.escaped + ": " + instruction
+                + String(text: " failed: VMfailValid, VM-instruction error \(error.rawValue): ") + error.description,
+            cpu: vcpu.cpu)
         explain(vcpu)
     }
 }
@@ -41,9 +42,11 @@ public func reportFailedEntry<P: Host>(_ vcpu: VirtualCPU<P>, failure: VMFailure
 /// basic reason 33 (guest state), 34 (MSR loading) or 41 (machine check) (SDM 27.8).
 public func reportFailedEntry<P: Host>(_ vcpu: VirtualCPU<P>, exit: ExitContext) {
     emitLine(
-        "guest " + vcpu.name.escaped + ": VM-entry failure: exit reason " + decimal(exit.reason.basicReason) + " ("
-            + (exit.reason.basic.name ?? "not defined by the SDM") + "), exit qualification "
-            + decimal(exit.qualification)
+        String(
+            text: """
+                guest \(vcpu.name.escaped): VM-entry failure: exit reason \(exit.reason.basicReason) \
+                (\(exit.reason.basic.name ?? "not defined by the SDM")), exit qualification \(exit.qualification)
+                """)
             + entryFailureQualificationMeaning(reason: exit.reason, qualification: exit.qualification), cpu: vcpu.cpu)
     explain(vcpu)
 }
@@ -51,7 +54,7 @@ public func reportFailedEntry<P: Host>(_ vcpu: VirtualCPU<P>, exit: ExitContext)
 /// What the exit qualification of a failed entry says (SDM 27.8).
 func entryFailureQualificationMeaning(reason: ExitReason, qualification: UInt64) -> String {
     if reason.basic == .entryFailureMSRLoading {
-        return " (entry " + decimal(qualification) + " of the VM-entry MSR-load list)"
+        return String(text: " (entry \(qualification) of the VM-entry MSR-load list)")
     }
     guard reason.basic == .entryFailureGuestState else { return "" }
     switch qualification {

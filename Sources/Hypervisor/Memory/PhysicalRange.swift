@@ -1,4 +1,5 @@
 // A half-open range of physical addresses, [start, end).
+import VMX
 
 public struct PhysicalRange: Equatable, Sendable {
     public var start: UInt64
@@ -59,5 +60,17 @@ public struct PhysicalRange: Equatable, Sendable {
             }
             ranges[position] = range
         }
+    }
+}
+
+extension LogText {
+    /// `[first-last]`, 16 hexadecimal digits each, as memory maps print ranges.
+    @inline(never)
+    public mutating func appendInterpolation(_ range: PhysicalRange) {
+        append(UInt8(ascii: "["))
+        appendHex(range.start, digits: 16)
+        append(UInt8(ascii: "-"))
+        appendHex(range.end &- 1, digits: 16)
+        append(UInt8(ascii: "]"))
     }
 }

@@ -22,11 +22,11 @@ public enum LaunchOutcome: Equatable {
         switch self {
         case .success: return "success"
         case .vmfailInvalid: return "vmfail-invalid"
-        case .vmfailValid(let error): return "vmfail-valid " + decimal(error.rawValue)
+        case .vmfailValid(let error): return String(text: "vmfail-valid \(error.rawValue)")
         case .entryFailure(let reason, let qualification):
-            return "entry-failure " + decimal(reason) + " qual " + decimal(qualification)
+            return String(text: "entry-failure \(reason) qual \(qualification)")
         case .writeFailed(let field, let error):
-            return "write-failed " + hex(field.rawValue, digits: 4) + " vmfail-valid " + decimal(error.rawValue)
+            return String(text: "write-failed \(hex: field.rawValue, digits: 4) vmfail-valid \(error.rawValue)")
         case .refused: return "refused"
         }
     }

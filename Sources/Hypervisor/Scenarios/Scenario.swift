@@ -35,7 +35,7 @@ public struct Scenario {
 public struct ScenarioError: Error, Equatable {
     public var line: Int
     public var message: String
-    public var description: String { "line " + decimal(line) + ": " + message }
+    public var description: String { String(text: "line \(line): \(message)") }
 }
 
 extension Scenario {
@@ -79,7 +79,8 @@ extension Scenario {
             let field = VMCSField(rawValue: UInt32(encoding))
             guard let name = field.name else {
                 throw ScenarioError(
-                    line: lineNumber, message: "unknown VMCS field encoding " + hex(UInt32(encoding), digits: 4))
+                    line: lineNumber,
+                    message: String(text: "unknown VMCS field encoding \(hex: UInt32(encoding), digits: 4)"))
             }
             // Natural-width fields are 64 bits wide on processors with Intel 64 (SDM 25.11.2).
             let bits: UInt64 =
@@ -87,8 +88,11 @@ extension Scenario {
             if bits < 64 && value >> bits != 0 {
                 throw ScenarioError(
                     line: lineNumber,
-                    message: "value " + hex(value) + " is wider than the "
-                        + decimal(bits) + "-bit field " + name + " (" + hex(field.rawValue, digits: 4) + ")")
+                    message: String(
+                        text: """
+                            value \(hex: value) is wider than the \(bits)-bit field \(name) \
+                            (\(hex: field.rawValue, digits: 4))
+                            """))
             }
             overrides.append(
                 ScenarioOverride(field: field, value: value, line: lineNumber, relativeToArena: relative != nil))

@@ -201,9 +201,12 @@ func runScenario<P: Host>(
             }
             emitLine(start + ": " + outcome.text, cpu: cpu)
             emitLine(
-                "  line " + decimal(override.line) + ": VMWRITE of " + (override.field.name ?? "field") + " ["
-                    + hex(override.field.rawValue, digits: 4) + "] = " + hex(override.value(arenaBase: arena.base))
-                    + " failed", cpu: cpu)
+                String(
+                    text: """
+                          line \(override.line): VMWRITE of \(override.field.name ?? "field") \
+                        [\(hex: override.field.rawValue, digits: 4)] = \
+                        \(hex: override.value(arenaBase: arena.base)) failed
+                        """), cpu: cpu)
             return true
         }
     }
@@ -215,9 +218,12 @@ func runScenario<P: Host>(
         if !report.outcome.failsBeforeLoadingHostState {
             emitLine(start + ": " + LaunchOutcome.refused.text, cpu: cpu)
             emitLine(
-                "  line " + decimal(owned.override.line) + " sets " + (owned.override.field.name ?? "field") + " ["
-                    + hex(owned.override.field.rawValue, digits: 4) + "], which the harness owns (" + owned.reason
-                    + "), and the rules predict " + report.outcome.summary + ": not launched", cpu: cpu)
+                String(
+                    text: """
+                          line \(owned.override.line) sets \(owned.override.field.name ?? "field") \
+                        [\(hex: owned.override.field.rawValue, digits: 4)], which the harness owns (
+                        """)
+                    + owned.reason + "), and the rules predict " + report.outcome.summary + ": not launched", cpu: cpu)
             return true
         }
     }
@@ -228,10 +234,12 @@ func runScenario<P: Host>(
     {
         emitLine(start + ": " + LaunchOutcome.refused.text, cpu: cpu)
         emitLine(
-            "  line " + decimal(unstoppable.override.line) + " sets " + (unstoppable.override.field.name ?? "field")
-                + " ["
-                + hex(unstoppable.override.field.rawValue, digits: 4) + "] (" + unstoppable.reason
-                + ") and the rules predict " + report.outcome.summary + ": not launched", cpu: cpu)
+            String(
+                text: """
+                      line \(unstoppable.override.line) sets \(unstoppable.override.field.name ?? "field") \
+                    [\(hex: unstoppable.override.field.rawValue, digits: 4)] (
+                    """)
+                + unstoppable.reason + ") and the rules predict " + report.outcome.summary + ": not launched", cpu: cpu)
         return true
     }
 

@@ -60,7 +60,7 @@ func reportLine(_ label: String, _ value: String) -> String {
 /// "IA32_VMX_BASIC (0x480)".
 @inline(never)
 func msrLabel(_ address: MSR) -> String {
-    (VMXCapabilities.name(ofMSR: address) ?? "MSR") + " (" + hex(address.rawValue) + ")"
+    String(text: "\(VMXCapabilities.name(ofMSR: address) ?? "MSR") (\(hex: address.rawValue))")
 }
 
 @inline(never)
@@ -85,10 +85,10 @@ func reportBasic(_ caps: VMXCapabilities, emit: (String) -> Void) {
     emit("Basic VMX information")
     emit(reportLine(msrLabel(MSR.ia32VMXBasic), msrValue(caps.ia32VMXBasic)))
     emit(reportLine("VMCS revision identifier", hex(basic.revisionIdentifier)))
-    emit(reportLine("VMCS region size", decimal(basic.vmcsRegionSize) + " bytes"))
+    emit(reportLine("VMCS region size", String(text: "\(basic.vmcsRegionSize) bytes")))
     emit(reportLine("Physical addresses limited to 32 bits", yesNo(basic.physicalAddressesLimitedTo32Bits)))
     emit(reportLine("Dual-monitor treatment of SMIs and SMM", yesNo(basic.supportsDualMonitorTreatment)))
-    emit(reportLine("VMCS memory type", decimal(basic.memoryType.rawValue) + " (" + basic.memoryType.name + ")"))
+    emit(reportLine("VMCS memory type", String(text: "\(basic.memoryType.rawValue) (\(basic.memoryType.name))")))
     emit(reportLine("INS/OUTS instruction information on exit", yesNo(basic.reportsINSOUTSInformation)))
     emit(reportLine("TRUE capability MSRs (default1 may be 0)", yesNo(basic.hasTrueControls)))
     emit(reportLine("Exception injection without error-code check", yesNo(basic.allowsErrorCodeLessInjection)))
@@ -149,7 +149,7 @@ func reportControlBits(
 func controlBitLabel(_ naming: BitNaming, bit: Int) -> String {
     if let name = naming.sdmName(ofBit: bit) { return name }
     let isDefaultOne = naming.defaultOneBits & (UInt64(1) << UInt64(bit)) != 0
-    return "bit " + decimal(bit) + " " + (isDefaultOne ? "(reserved, default1)" : "(reserved)")
+    return isDefaultOne ? String(text: "bit \(bit) (reserved, default1)") : String(text: "bit \(bit) (reserved)")
 }
 
 func reportMisc(_ caps: VMXCapabilities, emit: (String) -> Void) {
@@ -200,7 +200,7 @@ func reportVMCSEnum(_ caps: VMXCapabilities, emit: (String) -> Void) {
     emit("VMCS enumeration")
     emit(reportLine(msrLabel(MSR.ia32VMXVMCSEnum), msrValue(caps.ia32VMXVMCSEnum)))
     let index = caps.vmcsEnum.highestIndex
-    emit(reportLine("Highest index in VMCS field encodings", decimal(index) + " (" + hex(index) + ")"))
+    emit(reportLine("Highest index in VMCS field encodings", String(text: "\(index) (\(hex: index))")))
 }
 
 func reportEPTVPID(_ caps: VMXCapabilities, emit: (String) -> Void) {

@@ -65,7 +65,7 @@ public struct BitNaming: Sendable {
 
     /// The SDM's name of `bit`, or "bit N" when it has none (for one-line messages).
     public func name(ofBit bit: Int) -> String {
-        sdmName(ofBit: bit) ?? "bit " + decimal(bit)
+        sdmName(ofBit: bit) ?? String(text: "bit \(bit)")
     }
 
     /// The names of the bits of `mask`, ascending; unnamed bits appear as "bit N".

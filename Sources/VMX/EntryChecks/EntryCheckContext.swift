@@ -372,17 +372,17 @@ extension EntryCheckContext {
 
     /// "no bit set at or above bit N (physical-address width)" for a structure address.
     public var addressWidthExpectation: String {
-        "no bit set at or above bit " + decimal(structureAddressWidth) + " (physical-address width)"
+        String(text: "no bit set at or above bit \(structureAddressWidth) (physical-address width)")
     }
 
     /// "bits 63:N clear (physical-address width)" for a value of `width` bits.
     public static func widthExpectation(_ width: Int) -> String {
-        "bits 63:" + decimal(width) + " clear (physical-address width)"
+        String(text: "bits 63:\(width) clear (physical-address width)")
     }
 
     /// "canonical (bits 63:47 equal)" for the processor's linear-address width.
     public var canonicalExpectation: String {
-        "canonical (bits 63:" + decimal(linearAddressWidth - 1) + " all equal)"
+        String(text: "canonical (bits 63:\(linearAddressWidth - 1) all equal)")
     }
 
     /// The first VM-entry MSR-load entry's address when the list address passes its checks
@@ -405,8 +405,8 @@ extension EntryCheckContext {
         // count is a 32-bit field and the address fits the width: the sum cannot overflow.
         let lastByte = address &+ (count & 0xFFFF_FFFF) &* 16 &- 1
         if !fitsAddressWidth(lastByte) {
-            return "last byte (" + hex(lastByte) + ") below bit " + decimal(structureAddressWidth)
-                + " (physical-address width)"
+            return String(
+                text: "last byte (\(hex: lastByte)) below bit \(structureAddressWidth) (physical-address width)")
         }
         return nil
     }

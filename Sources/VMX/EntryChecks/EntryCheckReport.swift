@@ -18,13 +18,13 @@ public struct EntryCheckFailure: Sendable {
     /// "guest.cr0.fixed (SDM 27.3.1.1): Guest CR0 [0x6800] = 0x80000011, expected CR0.NE
     /// must be 1 (IA32_VMX_CR0_FIXED0)".
     public var description: String {
-        var line = rule.identifier + " (SDM " + rule.section + "): "
-        line += (violation.field.name ?? "field") + " [" + hex(violation.field.rawValue, digits: 4) + "]"
-        if let address = violation.memoryAddress {
-            line += " -> memory at " + hex(address)
-        }
-        line += " = " + hex(violation.value) + ", expected " + violation.expected
-        return line
+        var text = LogText()
+        text.append("\(rule.identifier) (SDM \(rule.section)): ")
+        text.append("\(violation.field.name ?? "field") [\(hex: violation.field.rawValue, digits: 4)]")
+        if let address = violation.memoryAddress { text.append(" -> memory at \(hex: address)") }
+        text.append(" = \(hex: violation.value), expected ")
+        // The expectation is appended as a String: it may be long, and a line is not cut.
+        return text.string + violation.expected
     }
 }
 

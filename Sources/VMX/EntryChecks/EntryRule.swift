@@ -71,9 +71,9 @@ public enum EntryOutcome: Equatable, Sendable {
     public var summary: String {
         switch self {
         case .success: return "success"
-        case .vmfailValid(let error): return "vmfail-valid " + decimal(error.rawValue)
+        case .vmfailValid(let error): return String(text: "vmfail-valid \(error.rawValue)")
         case .entryFailure(let reason, let qualification):
-            return "entry-failure " + decimal(reason.basicReason) + " qual " + decimal(qualification)
+            return String(text: "entry-failure \(reason.basicReason) qual \(qualification)")
         }
     }
 }

@@ -15,14 +15,14 @@ extension EntryRule {
         if !missing.isEmpty {
             violations.record(
                 field: field, value: value.mask,
-                expected: missing.names.joined(separator: ", ") + " set (" + msr + " allowed 0-settings "
-                    + hex(settings.mustBeOne.mask) + ")")
+                expected: missing.names.joined(separator: ", ")
+                    + String(text: " set (\(msr) allowed 0-settings \(hex: settings.mustBeOne.mask))"))
         }
         if !forbidden.isEmpty {
             violations.record(
                 field: field, value: value.mask,
-                expected: forbidden.names.joined(separator: ", ") + " clear (" + msr + " allowed 1-settings "
-                    + hex(settings.mayBeOne.mask) + ")")
+                expected: forbidden.names.joined(separator: ", ")
+                    + String(text: " clear (\(msr) allowed 1-settings \(hex: settings.mayBeOne.mask))"))
         }
     }
 
@@ -48,7 +48,8 @@ extension EntryRule {
     ) {
         let reserved = value & ~valid
         if reserved != 0 {
-            violations.record(field: field, value: value, expected: "reserved bits " + hex(reserved) + " clear")
+            violations.record(
+                field: field, value: value, expected: String(text: "reserved bits \(hex: reserved) clear"))
         }
     }
 

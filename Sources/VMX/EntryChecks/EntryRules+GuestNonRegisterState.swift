@@ -35,7 +35,7 @@ extension EntryRules {
             if c.guestActivityState == GuestActivityState.hlt && c.ss.dpl != 0 {
                 v.record(
                     field: .guestActivityState, value: c.guestActivityState,
-                    expected: "not HLT (SS.DPL is " + decimal(c.ss.dpl) + ")")
+                    expected: String(text: "not HLT (SS.DPL is \(c.ss.dpl))"))
             }
         },
         EntryRule(
@@ -305,7 +305,7 @@ extension EntryRules {
                 v.record(
                     EntryViolation(
                         field: .vmcsLinkPointer, value: header,
-                        expected: "revision identifier " + hex(revision) + " in bits 30:0 (IA32_VMX_BASIC)",
+                        expected: String(text: "revision identifier \(hex: revision) in bits 30:0 (IA32_VMX_BASIC)"),
                         memoryAddress: c.vmcsLinkPointer))
             }
         },
@@ -336,7 +336,7 @@ extension EntryRules {
             if c.vmcsLinkPointer == c.currentVMCSPointer {
                 v.record(
                     field: .vmcsLinkPointer, value: c.vmcsLinkPointer,
-                    expected: "not the current-VMCS pointer " + hex(c.currentVMCSPointer))
+                    expected: String(text: "not the current-VMCS pointer \(hex: c.currentVMCSPointer)"))
             }
         },
         EntryRule(
@@ -348,7 +348,7 @@ extension EntryRules {
             if c.vmcsLinkPointer == c.executiveVMCSPointer {
                 v.record(
                     field: .vmcsLinkPointer, value: c.vmcsLinkPointer,
-                    expected: "not the executive-VMCS pointer " + hex(c.executiveVMCSPointer))
+                    expected: String(text: "not the executive-VMCS pointer \(hex: c.executiveVMCSPointer)"))
             }
         }
     ]

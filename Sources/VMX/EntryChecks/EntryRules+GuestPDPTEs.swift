@@ -44,8 +44,8 @@ extension EntryRules {
                     v.record(
                         EntryViolation(
                             field: field, value: pdpte,
-                            expected: "PDPTE" + decimal(index) + " bits 2:1, 8:5 and 63:"
-                                + decimal(c.physicalAddressWidth) + " clear",
+                            expected: String(
+                                text: "PDPTE\(index) bits 2:1, 8:5 and 63:\(c.physicalAddressWidth) clear"),
                             memoryAddress: memoryAddress))
                 }
             }

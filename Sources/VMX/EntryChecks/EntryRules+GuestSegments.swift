@@ -28,7 +28,7 @@ extension EntryRules {
             if !c.virtual8086Guest && !c.unrestrictedGuest && c.ss.rpl != c.cs.rpl {
                 v.record(
                     field: .guestSSSelector, value: UInt64(c.ss.selector),
-                    expected: "RPL (bits 1:0) = CS.RPL = " + decimal(c.cs.rpl))
+                    expected: String(text: "RPL (bits 1:0) = CS.RPL = \(c.cs.rpl)"))
             }
         },
         // Base-address fields.
@@ -42,7 +42,7 @@ extension EntryRules {
                 if segment.base != UInt64(segment.selector) << 4 {
                     v.record(
                         field: segment.register.baseField, value: segment.base,
-                        expected: hex(UInt64(segment.selector) << 4) + " (selector << 4)")
+                        expected: String(text: "\(hex: UInt64(segment.selector) << 4) (selector << 4)"))
                 }
             }
         },
@@ -177,8 +177,8 @@ extension EntryRules {
             let expected: String?
             switch c.cs.type {
             case 3: expected = dpl == 0 ? nil : "DPL 0 (type 3)"
-            case 9, 11: expected = dpl == ssDPL ? nil : "DPL = SS.DPL = " + decimal(ssDPL) + " (non-conforming code)"
-            case 13, 15: expected = dpl <= ssDPL ? nil : "DPL at most SS.DPL = " + decimal(ssDPL) + " (conforming code)"
+            case 9, 11: expected = dpl == ssDPL ? nil : String(text: "DPL = SS.DPL = \(ssDPL) (non-conforming code)")
+            case 13, 15: expected = dpl <= ssDPL ? nil : String(text: "DPL at most SS.DPL = \(ssDPL) (conforming code)")
             default: expected = nil
             }
             if let expected {
@@ -193,7 +193,7 @@ extension EntryRules {
             if c.ss.dpl != c.ss.rpl {
                 v.record(
                     field: .guestSSAccessRights, value: UInt64(c.ss.accessRights),
-                    expected: "DPL = SS.RPL = " + decimal(c.ss.rpl))
+                    expected: String(text: "DPL = SS.RPL = \(c.ss.rpl)"))
             }
         },
         EntryRule(
@@ -217,7 +217,7 @@ extension EntryRules {
                 if segment.isUsable && segment.type <= 11 && segment.dpl < segment.rpl {
                     v.record(
                         field: segment.register.accessRightsField, value: UInt64(segment.accessRights),
-                        expected: "DPL at least RPL = " + decimal(segment.rpl))
+                        expected: String(text: "DPL at least RPL = \(segment.rpl)"))
                 }
             }
         },
@@ -271,7 +271,7 @@ extension EntryRules {
                 if segment.register == .cs || segment.isUsable, let problem = segment.granularityMismatch {
                     v.record(
                         field: segment.register.accessRightsField, value: UInt64(segment.accessRights),
-                        expected: problem + " for limit " + hex(segment.limit))
+                        expected: String(text: "\(problem) for limit \(hex: segment.limit)"))
                 }
             }
         },
@@ -308,7 +308,7 @@ extension EntryRules {
             if let problem = c.tr.granularityMismatch {
                 v.record(
                     field: .guestTRAccessRights, value: UInt64(c.tr.accessRights),
-                    expected: problem + " for limit " + hex(c.tr.limit))
+                    expected: String(text: "\(problem) for limit \(hex: c.tr.limit)"))
             }
         },
         EntryRule("guest.tr.usable", "27.3.1.2", .guestState, "TR is usable (access-rights bit 16 = 0)") { c, v in
@@ -349,7 +349,7 @@ extension EntryRules {
             if c.ldtr.isUsable, let problem = c.ldtr.granularityMismatch {
                 v.record(
                     field: .guestLDTRAccessRights, value: UInt64(c.ldtr.accessRights),
-                    expected: problem + " for limit " + hex(c.ldtr.limit))
+                    expected: String(text: "\(problem) for limit \(hex: c.ldtr.limit)"))
             }
         }
     ]

@@ -280,7 +280,7 @@ extension EntryRule {
         for index in 0..<8 {
             let type = (pat >> UInt64(index * 8)) & 0xFF
             if type == 2 || type == 3 || type > 7 {
-                return "byte " + decimal(index) + " (now " + hex(type, digits: 2) + ") one of 0, 1, 4, 5, 6, 7"
+                return String(text: "byte \(index) (now \(hex: type, digits: 2)) one of 0, 1, 4, 5, 6, 7")
             }
         }
         return nil

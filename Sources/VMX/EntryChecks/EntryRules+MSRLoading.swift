@@ -17,7 +17,7 @@ extension EntryRules {
             guard Int(entry.number) > maximum else { return nil }
             return EntryViolation(
                 field: .vmEntryMSRLoadCount, value: c.entryMSRLoadCount,
-                expected: "at most " + decimal(maximum) + " entries (IA32_VMX_MISC[27:25])")
+                expected: String(text: "at most \(maximum) entries (IA32_VMX_MISC[27:25])"))
         },
         EntryRule(
             "msr-load.entry.fs-gs-base", "27.4",
@@ -28,7 +28,7 @@ extension EntryRules {
             }
             return EntryViolation(
                 field: .vmEntryMSRLoadAddress, value: entry.indexAndReserved,
-                expected: "entry " + decimal(entry.number) + ": not IA32_FS_BASE or IA32_GS_BASE")
+                expected: String(text: "entry \(entry.number): not IA32_FS_BASE or IA32_GS_BASE"))
         },
         EntryRule(
             "msr-load.entry.x2apic", "27.4",
@@ -37,7 +37,7 @@ extension EntryRules {
             guard entry.msrIndex >> 8 == 0x8 else { return nil }
             return EntryViolation(
                 field: .vmEntryMSRLoadAddress, value: entry.indexAndReserved,
-                expected: "entry " + decimal(entry.number) + ": not an x2APIC MSR (800H-8FFH)")
+                expected: String(text: "entry \(entry.number): not an x2APIC MSR (800H-8FFH)"))
         },
         EntryRule(
             "msr-load.entry.smm-only", "27.4",
@@ -46,13 +46,13 @@ extension EntryRules {
             guard !c.processorInSMM, entry.msrIndex == 0x9B else { return nil }
             return EntryViolation(
                 field: .vmEntryMSRLoadAddress, value: entry.indexAndReserved,
-                expected: "entry " + decimal(entry.number) + ": not IA32_SMM_MONITOR_CTL outside SMM")
+                expected: String(text: "entry \(entry.number): not IA32_SMM_MONITOR_CTL outside SMM"))
         },
         EntryRule("msr-load.entry.reserved", "27.4", "Bits 63:32 of the entry are 0") { _, entry in
             guard entry.indexAndReserved >> 32 != 0 else { return nil }
             return EntryViolation(
                 field: .vmEntryMSRLoadAddress, value: entry.indexAndReserved,
-                expected: "entry " + decimal(entry.number) + ": bits 63:32 clear")
+                expected: String(text: "entry \(entry.number): bits 63:32 clear"))
         },
         EntryRule(
             "msr-load.entry.wrmsr-faults", "27.4",
@@ -61,7 +61,7 @@ extension EntryRules {
             guard let faults = c.msrWriteFaults, faults(entry.msrIndex, entry.data) else { return nil }
             return EntryViolation(
                 field: .vmEntryMSRLoadAddress, value: entry.data,
-                expected: "entry " + decimal(entry.number) + ": a value WRMSR accepts for MSR " + hex(entry.msrIndex))
+                expected: String(text: "entry \(entry.number): a value WRMSR accepts for MSR \(hex: entry.msrIndex)"))
         }
     ]
 }

@@ -71,14 +71,14 @@ extension EntryRules {
             if mustBeOne && !event.deliversErrorCode {
                 v.record(
                     field: .vmEntryInterruptionInformation, value: UInt64(event.rawValue),
-                    expected: "bit 11 set (vector " + decimal(event.vector) + " pushes an error code)")
+                    expected: String(text: "bit 11 set (vector \(event.vector) pushes an error code)"))
             } else if mustBeZero && event.deliversErrorCode {
                 let why =
                     !hardware
                     ? "not a hardware exception"
                     : !protectedMode
                         ? "guest CR0.PE is 0 with unrestricted guest"
-                        : "vector " + decimal(event.vector) + " pushes no error code"
+                        : String(text: "vector \(event.vector) pushes no error code")
                 v.record(
                     field: .vmEntryInterruptionInformation, value: UInt64(event.rawValue),
                     expected: "bit 11 clear (" + why + ")")

@@ -52,7 +52,7 @@ extension EntryRules {
             if c.cr3TargetCount > supported {
                 v.record(
                     field: .cr3TargetCount, value: c.cr3TargetCount,
-                    expected: "at most " + decimal(supported) + " (IA32_VMX_MISC[24:16])")
+                    expected: String(text: "at most \(supported) (IA32_VMX_MISC[24:16])"))
             }
         },
         EntryRule.pageAddress(
@@ -111,8 +111,8 @@ extension EntryRules {
                 v.record(
                     EntryViolation(
                         field: .tprThreshold, value: c.tprThreshold,
-                        expected: "bits 3:0 at most VTPR[7:4] = " + decimal(vtpr >> 4) + " (VTPR "
-                            + hex(vtpr, digits: 2) + ")",
+                        expected: String(
+                            text: "bits 3:0 at most VTPR[7:4] = \(vtpr >> 4) (VTPR \(hex: vtpr, digits: 2))"),
                         memoryAddress: vtprAddress))
             }
         },

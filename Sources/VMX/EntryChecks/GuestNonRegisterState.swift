@@ -16,7 +16,7 @@ public enum GuestActivityState {
         case hlt: return "HLT"
         case shutdown: return "shutdown"
         case waitForSIPI: return "wait-for-SIPI"
-        default: return "state " + decimal(state)
+        default: return String(text: "state \(state)")
         }
     }
 }

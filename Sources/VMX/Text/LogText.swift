@@ -1,10 +1,11 @@
-// One console line of the hypervisor, formatted without String: `cpu.log("guest \(name):
-// exit \(reason)")` appends each literal piece and each value to a fixed buffer on the stack
-// and hands the bytes to the processor's console (Host.writeConsoleLine). String
-// interpolation in Embedded Swift inlines buffer growth and integer formatting at every use;
-// here every piece is one call (docs/KERNEL.md, "Embedded Swift and toolchain pitfalls").
-// Lines longer than the buffer are cut and end in "...".
-import VMX
+// The one text builder of every module: a console line (`cpu.log("guest \(name): exit
+// \(reason)")`, the kernel's `log(...)`) and every String message with numbers in it (an entry
+// rule's expectation, the capability report, an exit reason's description: `String(text:
+// "at most \(n) entries")`) append each literal piece and each value to a fixed buffer on the
+// stack. String interpolation in Embedded Swift inlines buffer growth and integer formatting
+// at every use; here every piece is one call (docs/KERNEL.md, "Embedded Swift and toolchain
+// pitfalls"). It lives in VMX, the lowest module with text, so that the entry rules and the
+// capability report use it too. Lines longer than the buffer are cut and end in "...".
 
 /// The bytes of one line as it is built.
 public struct LogText: StringInterpolationProtocol {
@@ -158,9 +159,8 @@ public struct LogMessage: ExpressibleByStringInterpolation {
     public init(stringInterpolation: LogText) { text = stringInterpolation }
 }
 
-extension Host {
-    /// Writes one line to the console.
-    public func log(_ message: LogMessage) {
-        message.text.withBytes { writeConsoleLine($0) }
-    }
+extension String {
+    /// A String built with the one text builder: `String(text: "bits 63:\(width) clear")`.
+    @inline(never)
+    public init(text message: LogMessage) { self = message.text.string }
 }
