@@ -62,7 +62,14 @@ extension GuestExecution {
                 exit.vectoring = current
                 return exit
             case .exception(let next):
-                // A fault while delivering `current` (SDM 6.15, Table 6-5 for the double fault).
+                // A fault while delivering `current` exits by its own bit in the exception
+                // bitmap (SDM 28.2.4: "a fault occurs during event delivery and causes a VM exit
+                // because the bit associated with the fault is set"), before it could combine
+                // into a double fault or, delivering one, a triple fault (SDM 6.15, Table 6-5).
+                if var exit = exitForEvent(next) {
+                    exit.vectoring = current
+                    return exit
+                }
                 if current.vector == 8 && current.type == .hardwareException {
                     return ExitInformation(reason: .tripleFault)
                 }
