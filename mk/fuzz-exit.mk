@@ -21,7 +21,7 @@ FUZZ_SCRATCH   := .build-kernel-fuzz
 FUZZ_LIB       := $(FUZZ_SCRATCH)/$(KERNEL_TRIPLE)/release/libKernel.a
 FUZZ_KERNEL    := $(FUZZ_DIR)/kernel.elf
 FUZZ_EXIT_BUNDLE ?= 500
-FUZZ_EXIT_TEST_COUNT ?= 50
+FUZZ_EXIT_TEST_COUNT ?= 100
 FUZZ_EXIT_TEST_SEED ?= 4
 
 .PHONY: fuzz-kernel fuzz-exit fuzz-exit-test

@@ -77,7 +77,9 @@ extension GuestExecution {
                 let doubleFault =
                     (firstClass == .contributory && secondClass == .contributory)
                     || (firstClass == .pageFault && secondClass != .benign)
-                interrupted = current
+                // A double fault that exits directly is not an exit during event delivery
+                // (SDM 28.2.4): its IDT-vectoring information stays invalid.
+                interrupted = doubleFault ? nil : current
                 current = doubleFault ? PendingEvent(vector: 8, type: .hardwareException, errorCode: 0) : next
             }
         }
