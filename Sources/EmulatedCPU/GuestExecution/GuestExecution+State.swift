@@ -432,7 +432,15 @@ extension GuestExecution {
         if let errorCode = exit.interruptionErrorCode { store(UInt64(errorCode), .vmExitInterruptionErrorCode) }
         store(UInt64(exit.vectoring?.interruptionInformation ?? 0), .idtVectoringInformation)
         if let errorCode = exit.vectoring?.errorCode { store(UInt64(errorCode), .idtVectoringErrorCode) }
-        if let length = exit.instructionLength { store(UInt64(length), .vmExitInstructionLength) }
+        if let length = exit.instructionLength {
+            store(UInt64(length), .vmExitInstructionLength)
+        } else if let vectoring = exit.vectoring,
+            [.softwareInterrupt, .privilegedSoftwareException, .softwareException].contains(vectoring.type)
+        {
+            // An exit met while delivering INT n, INT1, INT3 or INTO gives that instruction's
+            // length (SDM 28.2.5).
+            store(UInt64(vectoring.instructionLength), .vmExitInstructionLength)
+        }
         if let information = exit.instructionInformation { store(UInt64(information), .vmExitInstructionInformation) }
         store(
             field(.vmEntryInterruptionInformation) & ~UInt64(VMEntryInterruptionInformation.valid),
