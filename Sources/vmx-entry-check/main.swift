@@ -19,9 +19,11 @@ func usage(_ message: String) -> Never {
         Data(
             ("vmx-entry-check: " + message
                 + """
-                \nusage: vmx-entry-check --profile NAME [--dump | --exits] FILE...\n       vmx-entry-check --list-rules\n  \
-                --dump        print the VMCS (after the overrides) before each launch\n  --exits       the files are exit programs: one line per VM exit\n  --list-rules  print every \
-                entry rule, in check order: IDENTIFIER SECTION CLASS QUALIFICATION\n
+                \nusage: vmx-entry-check --profile NAME [--dump | --exits] FILE...\n       \
+                vmx-entry-check --list-rules\n  \
+                --dump        print the VMCS (after the overrides) before each launch\n  \
+                --exits       the files are exit programs: one line per VM exit\n  \
+                --list-rules  print every entry rule, in check order: IDENTIFIER SECTION CLASS QUALIFICATION\n
                 """
                 + "profiles: " + CapabilityProfile.availableNames().joined(separator: " ") + "\n").utf8))
     exit(2)

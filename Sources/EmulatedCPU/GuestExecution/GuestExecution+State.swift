@@ -346,10 +346,10 @@ extension GuestExecution {
         store(UInt64(idtr.limit), .guestIDTRLimit)
     }
 
-    /// SDM 28.3.1, saving control registers, debug registers and MSRs, and 28.3.3, saving RIP,
     /// Whether the saved RFLAGS has RF set (SDM 28.3.3): an exit caused directly by a fault saves
-    /// RF as the fault's RFLAGS image on the stack would have it, and that image has RF = 1 for every fault but an instruction-breakpoint #DB (SDM Vol. 3B
-    /// 18.3.1.1). The fault-class exceptions are those of SDM Vol. 3A Table 6-1.
+    /// RF as the fault's RFLAGS image on the stack would have it, and that image has RF = 1 for
+    /// every fault but an instruction-breakpoint #DB (SDM Vol. 3B 18.3.1.1). The fault-class
+    /// exceptions are those of SDM Vol. 3A Table 6-1.
     static func savesResumeFlag(_ exit: ExitInformation) -> Bool {
         guard exit.vectoring == nil, exit.reason == .exceptionOrNMI, let information = exit.interruptionInformation
         else { return false }
@@ -358,6 +358,7 @@ extension GuestExecution {
         return [0, 5, 6, 7, 10, 11, 12, 13, 14, 16, 17, 19, 20, 21].contains(event.vector)
     }
 
+    /// SDM 28.3.1, saving control registers, debug registers and MSRs, and 28.3.3, saving RIP,
     /// RSP and RFLAGS; with IA32_VMX_MISC[5], IA32_EFER.LMA into the "IA-32e mode guest"
     /// control (SDM 28.2). Returns what the emulated CPU's own registers take over.
     private func saveGuestControlRegistersAndMSRs(resumeFlag: Bool)

@@ -73,13 +73,17 @@ func recordingHandlers<P: Host>(_ handlers: ExitHandlerTable<P>, lineStart: Stri
                 ("idterr", .idtVectoringErrorCode), ("intr", .vmExitInterruptionInformation),
                 ("intrerr", .vmExitInterruptionErrorCode)
             ]
-            var line = lineStart + ": exit " + decimal(counter.count) + " reason " + decimal(Int(exit.reason.basicReason))
+            var line =
+                lineStart + ": exit " + decimal(counter.count) + " reason " + decimal(Int(exit.reason.basicReason))
             for (name, field) in fields { line += " " + name + " " + hex(vcpu.read(field)) }
             line += " at " + hex(exit.rip)
             counter.count += 1
             var action = original(vcpu, &exit)
-            if counter.count >= ExitProgramRunner.maximumExits, case .resume = action { action = .stop(.emulationFailure) }
-            line += " rip " + hex(vcpu.read(.guestRIP)) + " rsp " + hex(vcpu.read(.guestRSP)) + " rflags "
+            if counter.count >= ExitProgramRunner.maximumExits, case .resume = action {
+                action = .stop(.emulationFailure)
+            }
+            line +=
+                " rip " + hex(vcpu.read(.guestRIP)) + " rsp " + hex(vcpu.read(.guestRSP)) + " rflags "
                 + hex(vcpu.read(.guestRFLAGS))
             emitLine(line, cpu: vcpu.cpu)
             return action
