@@ -12,12 +12,14 @@
 import VMX
 
 public enum ExitProgramRunner {
+    // Computed, not stored: a stored static would leave its lazy-initialisation token in the
+    // release image, which never runs exit programs.
     /// The first and last lines of a run in the kernel's log.
-    public static let beginLine = "exit-programs: begin"
-    public static let endLine = "exit-programs: end"
+    public static var beginLine: String { "exit-programs: begin" }
+    public static var endLine: String { "exit-programs: end" }
     /// Where the code sits in guest-physical memory (as the scenario guest), and the time
     /// budget that bounds a program whose loop never ends.
-    static let guestOptions = "mode=long load=0x10000 budget=4000000"
+    static var guestOptions: String { "mode=long load=0x10000 budget=4000000" }
     /// More exits than any generated program causes: the rest is a handler loop.
     static let maximumExits = 32
 }
