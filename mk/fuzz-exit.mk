@@ -6,7 +6,8 @@
 #                         boot) and on the emulated CPU (vmx-entry-check --exits); each VM exit's
 #                         trace compared field by field where SDM 28.2 defines the field;
 #                         disagreements minimised; prints `N programs: A agree, M disagree, E
-#                         expected differences` and the throughput; fails when M > 0.
+#                         expected differences, H agree only run hosted alone` and the
+#                         throughput; fails when M > 0.
 #                         Results in build/fuzz-exit/MODEL-sSEED (results.tsv, minimised/)
 #   make fuzz-exit-test   a seeded batch of FUZZ_EXIT_TEST_COUNT on each of FUZZ_TEST_MODELS, the
 #                         models side by side
