@@ -18,6 +18,11 @@ public struct BootOptions {
     public var runBuiltInGuests = true
     /// `scenarios`: the boot modules are scenario files, run one by one (docs/SCENARIOS.md).
     public var scenarios = false
+    #if EXIT_FUZZ
+        /// `exit-programs`: the boot modules are exit programs, run one by one with a line per VM
+        /// exit (docs/SCENARIOS.md, "Fuzzing VM exits"); only the fuzz image has the runner.
+        public var exitPrograms = false
+    #endif
     /// `check-entry`: run the VM-entry rules before every VMLAUNCH (docs/DIAGNOSTICS.md).
     public var checkEntry = false
     /// `gdb` (every guest) or `gdb=NAME` (the guest called NAME, kept in `gdbGuestName`): guests
@@ -43,6 +48,9 @@ public struct BootOptions {
             if word.equals("nobuiltins") { runBuiltInGuests = false }
             if word.equals("scenarios") { scenarios = true }
             if word.equals("check-entry") { checkEntry = true }
+            #if EXIT_FUZZ
+                if word.equals("exit-programs") { exitPrograms = true }
+            #endif
             if word.equals("gdb") { (gdb, gdbGuestName) = (true, nil) }
             if let name = word.dropping(prefix: "gdb=") { (gdb, gdbGuestName) = (true, Array(name)) }
             if let name = word.dropping(prefix: "after-linux=") { afterLinux = Array(name) }
@@ -88,7 +96,18 @@ public func runHypervisor<P: Host>(
     var host = host
     host.cr0 = cpu.readControlRegister(.cr0)
     host.cr4 = cpu.readControlRegister(.cr4)
-    if options.captureFixture {
+    #if EXIT_FUZZ
+        let exitPrograms = options.exitPrograms
+    #else
+        let exitPrograms = false
+    #endif
+    if exitPrograms {
+        #if EXIT_FUZZ
+            succeeded = runExitPrograms(
+                scenarioFiles(guests, cpu: cpu), capabilities: capabilities, host: host, options: .bootModules,
+                arena: &arena, cpu: cpu)
+        #endif
+    } else if options.captureFixture {
         succeeded = captureFixture(
             cpu: cpu, capabilities: capabilities, arena: &arena,
             operation: operation)

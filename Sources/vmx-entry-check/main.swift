@@ -2,6 +2,8 @@
 // capability profile, through the same runner the kernel uses (Hypervisor.runScenarios).
 //
 //     swift run vmx-entry-check --profile NAME FILE...
+//     swift run vmx-entry-check --profile NAME --exits FILE...   (exit programs: one line per VM
+//                                                                 exit, Hypervisor.runExitPrograms)
 //     swift run vmx-entry-check --list-rules
 //
 // Prints, for each file, exactly one line `NAME: OUTCOME` (NAME the file's base name) and its
@@ -17,9 +19,11 @@ func usage(_ message: String) -> Never {
         Data(
             ("vmx-entry-check: " + message
                 + """
-                \nusage: vmx-entry-check --profile NAME [--dump] FILE...\n       vmx-entry-check --list-rules\n  \
-                --dump        print the VMCS (after the overrides) before each launch\n  --list-rules  print every \
-                entry rule, in check order: IDENTIFIER SECTION CLASS QUALIFICATION\n
+                \nusage: vmx-entry-check --profile NAME [--dump | --exits] FILE...\n       \
+                vmx-entry-check --list-rules\n  \
+                --dump        print the VMCS (after the overrides) before each launch\n  \
+                --exits       the files are exit programs: one line per VM exit\n  \
+                --list-rules  print every entry rule, in check order: IDENTIFIER SECTION CLASS QUALIFICATION\n
                 """
                 + "profiles: " + CapabilityProfile.availableNames().joined(separator: " ") + "\n").utf8))
     exit(2)
@@ -29,6 +33,7 @@ var arguments = Array(CommandLine.arguments.dropFirst())
 var profileName: String? = nil
 var paths: [String] = []
 var dump = false
+var exits = false
 while !arguments.isEmpty {
     let argument = arguments.removeFirst()
     if argument == "--profile" {
@@ -38,6 +43,8 @@ while !arguments.isEmpty {
         profileName = String(argument.dropFirst("--profile=".count))
     } else if argument == "--dump" {
         dump = true
+    } else if argument == "--exits" {
+        exits = true
     } else if argument == "--list-rules" {
         // The rule list for tools that count which rule failed first (tools/fuzz-entry).
         for rule in EntryRules.all {
@@ -96,7 +103,12 @@ for path in paths {
 }
 
 let host = HostState.emulatedKernel(cr0: cpu.cr0, cr3: cpu.cr3, cr4: cpu.cr4, efer: cpu.efer)
-let healthy = runScenarios(
-    files, capabilities: VMXCapabilities.read(from: cpu), host: host, options: .linesOnly,
-    dump: dump, arena: &arena, cpu: cpu)
+let healthy =
+    exits
+    ? runExitPrograms(
+        files, capabilities: VMXCapabilities.read(from: cpu), host: host, options: .linesOnly, arena: &arena,
+        cpu: cpu)
+    : runScenarios(
+        files, capabilities: VMXCapabilities.read(from: cpu), host: host, options: .linesOnly,
+        dump: dump, arena: &arena, cpu: cpu)
 exit(healthy ? 0 : 1)

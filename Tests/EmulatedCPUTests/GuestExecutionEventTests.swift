@@ -24,6 +24,9 @@ import VMX
         #expect(try guest.read(.vmExitInterruptionInformation) == 0x8000_0306)
         #expect(try guest.read(.guestRIP) == GuestMachine.code + 1)
         #expect(try guest.read(.idtVectoringInformation) == 0)
+        // A fault's RFLAGS image has RF set, and so does the RFLAGS an exit caused by it saves
+        // (SDM 28.3.3).
+        #expect(try guest.read(.guestRFLAGS) & RFLAGS.rf.rawValue != 0)
     }
 
     @Test func exceptionDeliveredThroughTheGuestIDT() throws {
@@ -91,10 +94,42 @@ import VMX
         #expect(try guest.run(launch: true) == .exceptionOrNMI)
         #expect(try guest.read(.vmExitInterruptionInformation) == 0x8000_0B08)
         #expect(try guest.read(.vmExitInterruptionErrorCode) == 0)
-        // The IDT-vectoring information describes the event whose delivery the double fault
-        // interrupted: the #GP (error code 48H).
-        #expect(try guest.read(.idtVectoringInformation) == 0x8000_0B0D)
-        #expect(try guest.read(.idtVectoringErrorCode) == 0x48)
+        // "A VM exit is not considered to occur during event delivery [if] the original event
+        // results in a double-fault exception that causes the VM exit directly" (SDM 28.2.4).
+        #expect(try guest.read(.idtVectoringInformation) == 0)
+    }
+
+    @Test func faultDuringDeliveryExitsByItsOwnBitmapBit() throws {
+        // #UD through an empty gate (type 0) meets #GP, a contributory fault after a benign
+        // one; #GP's bit makes it exit ("a fault occurs during event delivery and causes a VM
+        // exit because the bit associated with the fault is set", SDM 28.2.4), with the #UD in
+        // the IDT-vectoring information. Through bit 8 alone it would be delivered as #GP.
+        var guest = try GuestMachine(code: try assemble("ud2"))
+        try guest.write(.exceptionBitmap, 1 << 13)
+        #expect(try guest.run(launch: true) == .exceptionOrNMI)
+        #expect(try guest.read(.vmExitInterruptionInformation) == 0x8000_0B0D)
+        #expect(try guest.read(.vmExitInterruptionErrorCode) == 6 << 3 | 2 | 1)
+        #expect(try guest.read(.idtVectoringInformation) == 0x8000_0306)
+    }
+
+    @Test func contributoryFaultDuringContributoryDeliveryExitsBeforeTheDoubleFault() throws {
+        // #DE through an empty gate meets #GP: with #GP's bit set the #GP exits, with the #DE
+        // being delivered, instead of combining into #DF (SDM 28.2.4, 6.15 Table 6-5).
+        var guest = try GuestMachine(code: try assemble("xor ecx, ecx\ndiv ecx"))
+        try guest.write(.exceptionBitmap, 1 << 13)
+        #expect(try guest.run(launch: true) == .exceptionOrNMI)
+        #expect(try guest.read(.vmExitInterruptionInformation) == 0x8000_0B0D)
+        #expect(try guest.read(.idtVectoringInformation) == 0x8000_0300)
+    }
+
+    @Test func exitDuringDeliveryOfINT3GivesItsLength() throws {
+        // INT3 through an empty gate meets #GP, which exits: the exit occurred while
+        // delivering a software exception, so the instruction length is INT3's (SDM 28.2.5).
+        var guest = try GuestMachine(code: try assemble("int3"))
+        try guest.write(.exceptionBitmap, 1 << 13)
+        #expect(try guest.run(launch: true) == .exceptionOrNMI)
+        #expect(try guest.read(.idtVectoringInformation) == 0x8000_0603)
+        #expect(try guest.read(.vmExitInstructionLength) == 1)
     }
 
     @Test func int3ExitsAsASoftwareException() throws {

@@ -62,7 +62,14 @@ extension GuestExecution {
                 exit.vectoring = current
                 return exit
             case .exception(let next):
-                // A fault while delivering `current` (SDM 6.15, Table 6-5 for the double fault).
+                // A fault while delivering `current` exits by its own bit in the exception
+                // bitmap (SDM 28.2.4: "a fault occurs during event delivery and causes a VM exit
+                // because the bit associated with the fault is set"), before it could combine
+                // into a double fault or, delivering one, a triple fault (SDM 6.15, Table 6-5).
+                if var exit = exitForEvent(next) {
+                    exit.vectoring = current
+                    return exit
+                }
                 if current.vector == 8 && current.type == .hardwareException {
                     return ExitInformation(reason: .tripleFault)
                 }
@@ -70,7 +77,9 @@ extension GuestExecution {
                 let doubleFault =
                     (firstClass == .contributory && secondClass == .contributory)
                     || (firstClass == .pageFault && secondClass != .benign)
-                interrupted = current
+                // A double fault that exits directly is not an exit during event delivery
+                // (SDM 28.2.4): its IDT-vectoring information stays invalid.
+                interrupted = doubleFault ? nil : current
                 current = doubleFault ? PendingEvent(vector: 8, type: .hardwareException, errorCode: 0) : next
             }
         }

@@ -282,7 +282,7 @@ extension GuestExecution {
         stop = nil
         engine.loadContext()
         saveGuestSegmentAndDescriptorTableRegisters()
-        let saved = saveGuestControlRegistersAndMSRs()
+        let saved = saveGuestControlRegistersAndMSRs(resumeFlag: Self.savesResumeFlag(exit))
         saveGuestNonRegisterState(cr0: saved.cr0, cr4: saved.cr4, efer: saved.efer)
         recordExitInformation(exit)
 
@@ -349,10 +349,22 @@ extension GuestExecution {
         store(UInt64(idtr.limit), .guestIDTRLimit)
     }
 
+    /// Whether the saved RFLAGS has RF set (SDM 28.3.3): an exit caused directly by a fault saves
+    /// RF as the fault's RFLAGS image on the stack would have it, and that image has RF = 1 for
+    /// every fault but an instruction-breakpoint #DB (SDM Vol. 3B 18.3.1.1). The fault-class
+    /// exceptions are those of SDM Vol. 3A Table 6-1.
+    static func savesResumeFlag(_ exit: ExitInformation) -> Bool {
+        guard exit.vectoring == nil, exit.reason == .exceptionOrNMI, let information = exit.interruptionInformation
+        else { return false }
+        let event = InterruptionInformation(rawValue: information)
+        guard event.type == .hardwareException else { return false }
+        return [0, 5, 6, 7, 10, 11, 12, 13, 14, 16, 17, 19, 20, 21].contains(event.vector)
+    }
+
     /// SDM 28.3.1, saving control registers, debug registers and MSRs, and 28.3.3, saving RIP,
     /// RSP and RFLAGS; with IA32_VMX_MISC[5], IA32_EFER.LMA into the "IA-32e mode guest"
     /// control (SDM 28.2). Returns what the emulated CPU's own registers take over.
-    private func saveGuestControlRegistersAndMSRs()
+    private func saveGuestControlRegistersAndMSRs(resumeFlag: Bool)
         -> (cr0: UInt64, cr3: UInt64, cr4: UInt64, efer: UInt64, rflags: UInt64)
     {
         let engine = self.engine
@@ -366,7 +378,7 @@ extension GuestExecution {
             store(cpu.msrs[MSR.ia32DebugCtl.rawValue] ?? 0, .guestIA32DebugCtl)
         }
         let rsp = engine.read(UC_X86_REG_RSP), rip = engine.read(UC_X86_REG_RIP),
-            rflags = engine.read(UC_X86_REG_RFLAGS)
+            rflags = engine.read(UC_X86_REG_RFLAGS) | (resumeFlag ? RFLAGS.rf.rawValue : 0)
         store(rsp, .guestRSP)
         store(rip, .guestRIP)
         store(rflags, .guestRFLAGS)
@@ -424,7 +436,15 @@ extension GuestExecution {
         if let errorCode = exit.interruptionErrorCode { store(UInt64(errorCode), .vmExitInterruptionErrorCode) }
         store(UInt64(exit.vectoring?.interruptionInformation ?? 0), .idtVectoringInformation)
         if let errorCode = exit.vectoring?.errorCode { store(UInt64(errorCode), .idtVectoringErrorCode) }
-        if let length = exit.instructionLength { store(UInt64(length), .vmExitInstructionLength) }
+        if let length = exit.instructionLength {
+            store(UInt64(length), .vmExitInstructionLength)
+        } else if let vectoring = exit.vectoring,
+            [.softwareInterrupt, .privilegedSoftwareException, .softwareException].contains(vectoring.type)
+        {
+            // An exit met while delivering INT n, INT1, INT3 or INTO gives that instruction's
+            // length (SDM 28.2.5).
+            store(UInt64(vectoring.instructionLength), .vmExitInstructionLength)
+        }
         if let information = exit.instructionInformation { store(UInt64(information), .vmExitInstructionInformation) }
         store(
             field(.vmEntryInterruptionInformation) & ~UInt64(VMEntryInterruptionInformation.valid),

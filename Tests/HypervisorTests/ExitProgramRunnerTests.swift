@@ -1,0 +1,69 @@
+// Exit programs on the emulated CPU (Sources/Hypervisor/Scenarios/ExitProgramRunner.swift): the
+// recorder's line per VM exit, with the exit-information fields before the handler and RIP,
+// RSP, RFLAGS after it, the stop line, and bad input.
+import Testing
+import VMX
+import EmulatedCPU
+@testable import Hypervisor
+
+@Suite struct ExitProgramRunnerTests {
+    /// Runs `files` (name, text) as exit programs on a fresh emulated CPU; returns the console
+    /// lines that begin with a file's name.
+    func run(_ files: [(String, String)], profile: String = "corei7_skylake_x") throws -> [String] {
+        let cpu = EmulatedCPU(
+            profile: try CapabilityProfile.load(named: profile), memorySize: 64 << 20,
+            faultReporter: recordIssue)
+        let output = GuestRunSupport.Lines()
+        cpu.consoleHandler = { output.lines.append($0) }
+        var arena = PageArena()
+        _ = try enableVMX(on: cpu, arena: &arena, quiet: true)
+        var address: UInt64 = 0x40_0000
+        var programs: [ScenarioFile] = []
+        for (name, text) in files {
+            let bytes = Array(text.utf8)
+            for (offset, byte) in bytes.enumerated() { cpu.memory.write8(address + UInt64(offset), byte) }
+            programs.append(ScenarioFile(name: name, address: address, size: UInt64(bytes.count)))
+            address = (address + UInt64(bytes.count) + 0xFFF) & ~0xFFF
+        }
+        let host = HostState.emulatedKernel(cr0: cpu.cr0, cr3: cpu.cr3, cr4: cpu.cr4, efer: cpu.efer)
+        #expect(
+            runExitPrograms(
+                programs, capabilities: VMXCapabilities.read(from: cpu), host: host, options: .linesOnly,
+                arena: &arena, cpu: cpu))
+        return output.lines.filter { line in files.contains { line.hasPrefix($0.0 + ":") } }
+    }
+
+    @Test func cpuidOutAndTheShutDownHypercall() throws {
+        // mov eax, 0; cpuid; out 80H, al; mov eax, 2; xor ebx, ebx; vmcall
+        let program = "# CPUID, OUT, SHUT_DOWN\n#%code b800000000 0fa2 e680 b802000000 31db 0f01c1\n"
+        let fields = "info 0x0 linear 0x0 physical 0x0 idt 0x0 idterr 0x0 intr 0x0 intrerr 0x0"
+        let stack = "rsp 0x1f0000 rflags"
+        #expect(
+            try run([("p.scn", program)]) == [
+                "p.scn: exit 0 reason 10 qual 0x0 length 0x2 \(fields) at 0x10005 rip 0x10007 \(stack) 0x2",
+                // OUT 80H, AL: port 80H in bits 31:16, immediate operand (bit 6), 1 byte, out.
+                "p.scn: exit 1 reason 30 qual 0x800040 length 0x2 \(fields) at 0x10007 rip 0x10009 \(stack) 0x2",
+                "p.scn: exit 2 reason 18 qual 0x0 length 0x3 \(fields) at 0x10010 rip 0x10013 \(stack) 0x46",
+                "p.scn: stopped: shut down by the guest (hypercall SHUT_DOWN, code 0) after 3 exits"
+            ])
+    }
+
+    @Test func controlsComeFromTheOverrides() throws {
+        // RDTSC exiting (primary bit 12) set over the default controls: RDTSC exits (reason 16)
+        // and, having no handler, stops the guest.
+        let setup = try run([("default.scn", "#%code 0f31 b802000000 31db 0f01c1\n")])
+        #expect(
+            setup.last == "default.scn: stopped: shut down by the guest (hypercall SHUT_DOWN, code 0) after 1 exits")
+        let cpu = EmulatedCPU(profile: try CapabilityProfile.load(named: "corei7_skylake_x"), memorySize: 16 << 20)
+        let primary = ControlSetup(capabilities: VMXCapabilities.read(from: cpu)).primary.rawValue | 1 << 12
+        let lines = try run([("rdtsc.scn", "0x4002 = \(hex(primary))\n#%code 0f31 b802000000 31db 0f01c1\n")])
+        #expect(lines.first?.hasPrefix("rdtsc.scn: exit 0 reason 16 qual 0x0 length 0x2 ") == true)
+        #expect(lines.last == "rdtsc.scn: stopped: unexpected VM exit, reason 16 (RDTSC) after 1 exits")
+    }
+
+    @Test func badCodeIsReportedAndTheNextProgramRuns() throws {
+        let lines = try run([("odd.scn", "#%code 0fa\n"), ("good.scn", "#%code b802000000 31db 0f01c1\n")])
+        #expect(lines.first == "odd.scn: error: no valid #%code lines (hexadecimal bytes, at most a page)")
+        #expect(lines.last == "good.scn: stopped: shut down by the guest (hypercall SHUT_DOWN, code 0) after 1 exits")
+    }
+}
