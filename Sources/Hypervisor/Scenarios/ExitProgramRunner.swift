@@ -75,18 +75,19 @@ func recordingHandlers<P: Host>(_ handlers: ExitHandlerTable<P>, lineStart: Stri
                 ("idterr", .idtVectoringErrorCode), ("intr", .vmExitInterruptionInformation),
                 ("intrerr", .vmExitInterruptionErrorCode)
             ]
-            var line =
-                lineStart + ": exit " + decimal(counter.count) + " reason " + decimal(Int(exit.reason.basicReason))
-            for (name, field) in fields { line += " " + name + " " + hex(vcpu.read(field)) }
-            line += " at " + hex(exit.rip)
+            // One piece at a time: the whole line can be longer than one LogText holds.
+            var line = String(text: "\(lineStart): exit \(counter.count) reason \(Int(exit.reason.basicReason))")
+            for (name, field) in fields { line += String(text: " \(name) \(hex: vcpu.read(field))") }
+            line += String(text: " at \(hex: exit.rip)")
             counter.count += 1
             var action = original(vcpu, &exit)
             if counter.count >= ExitProgramRunner.maximumExits, case .resume = action {
                 action = .stop(.emulationFailure)
             }
-            line +=
-                " rip " + hex(vcpu.read(.guestRIP)) + " rsp " + hex(vcpu.read(.guestRSP)) + " rflags "
-                + hex(vcpu.read(.guestRFLAGS))
+            line += String(
+                text:
+                    " rip \(hex: vcpu.read(.guestRIP)) rsp \(hex: vcpu.read(.guestRSP)) rflags \(hex: vcpu.read(.guestRFLAGS))"
+            )
             emitLine(line, cpu: vcpu.cpu)
             return action
         }
@@ -173,8 +174,11 @@ func runExitProgram<P: Host>(
     for override in scenario.overrides {
         do { try cpu.vmwrite(override.field, override.value(arenaBase: arena.base)) } catch {
             emitLine(
-                start + ": error: VMWRITE of " + hex(override.field.rawValue, digits: 4) + " on line "
-                    + decimal(override.line) + " failed", cpu: cpu)
+                String(
+                    text:
+                        "\(start): error: VMWRITE of \(hex: override.field.rawValue, digits: 4) on line \(override.line) failed"
+                ),
+                cpu: cpu)
             _ = try? cpu.vmclear(vcpu.vmcs)
             return true
         }
@@ -186,6 +190,7 @@ func runExitProgram<P: Host>(
         path: .swift, debugging: nil)
     var text = LogText()
     if let stop = run.stop { stop.describe(into: &text) } else { text.appendLiteral("never ran") }
-    emitLine(start + ": stopped: " + text.string + " after " + decimal(counter.count) + " exits", cpu: cpu)
+    text.append(" after \(counter.count) exits")
+    emitLine(start + ": stopped: " + text.string, cpu: cpu)
     return run.vmcsIsClear
 }
