@@ -173,11 +173,9 @@ func runExitProgram<P: Host>(
     }
     for override in scenario.overrides {
         do { try cpu.vmwrite(override.field, override.value(arenaBase: arena.base)) } catch {
+            let field = override.field.rawValue
             emitLine(
-                String(
-                    text:
-                        "\(start): error: VMWRITE of \(hex: override.field.rawValue, digits: 4) on line \(override.line) failed"
-                ),
+                String(text: "\(start): error: VMWRITE of \(hex: field, digits: 4) on line \(override.line) failed"),
                 cpu: cpu)
             _ = try? cpu.vmclear(vcpu.vmcs)
             return true
