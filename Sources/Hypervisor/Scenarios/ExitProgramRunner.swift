@@ -84,10 +84,8 @@ func recordingHandlers<P: Host>(_ handlers: ExitHandlerTable<P>, lineStart: Stri
             if counter.count >= ExitProgramRunner.maximumExits, case .resume = action {
                 action = .stop(.emulationFailure)
             }
-            line += String(
-                text:
-                    " rip \(hex: vcpu.read(.guestRIP)) rsp \(hex: vcpu.read(.guestRSP)) rflags \(hex: vcpu.read(.guestRFLAGS))"
-            )
+            let (rip, rsp, rflags) = (vcpu.read(.guestRIP), vcpu.read(.guestRSP), vcpu.read(.guestRFLAGS))
+            line += String(text: " rip \(hex: rip) rsp \(hex: rsp) rflags \(hex: rflags)")
             emitLine(line, cpu: vcpu.cpu)
             return action
         }
