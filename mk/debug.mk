@@ -70,7 +70,8 @@ $(DEBUG_LIB): $(SWIFT_SOURCES)
 UNICODE_TABLES := $(SWIFT_BIN)/../lib/swift/embedded/$(KERNEL_TRIPLE)/libswiftUnicodeDataTables.a
 $(DEBUG_KERNEL): $(DEBUG_BOOT_OBJECTS) $(DEBUG_LIB) linker/kernel.ld
 	@mkdir -p $(@D)
-	$(LLD) $(KERNEL_LINK_FLAGS) -o $@ $(DEBUG_BOOT_OBJECTS) $(DEBUG_LIB) $(UNICODE_TABLES)
+	$(LLD) $(KERNEL_LINK_FLAGS) --defsym=boot_stack_size=0x10000 -o $@ $(DEBUG_BOOT_OBJECTS) $(DEBUG_LIB) \
+		$(UNICODE_TABLES)
 	$(OBJCOPY) --remove-section=.debug_names $@
 	@tools/image-size $@ | sed 's/^kernel image/debug kernel image/'
 
