@@ -25,9 +25,10 @@ import EmulatedCPU
         let work = FileManager.default.temporaryDirectory.appendingPathComponent(
             "swiftvmx-fake-\(UUID().uuidString).bin")
         defer { try? FileManager.default.removeItem(at: work) }
+        let directory = GuestRunSupport.repository.appendingPathComponent("guests/linux")
         _ = try GuestRunSupport.run([
-            "nasm", "-f", "bin", "-w+all", "-o", work.path,
-            GuestRunSupport.repository.appendingPathComponent("guests/linux/fake-kernel.asm").path
+            "nasm", "-f", "bin", "-w+all", "-I", directory.path + "/", "-o", work.path,
+            directory.appendingPathComponent("fake-kernel.asm").path
         ])
         return [UInt8](try Data(contentsOf: work))
     }

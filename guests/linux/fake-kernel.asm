@@ -12,48 +12,10 @@
 ; controller's reset pulse, which ends the guest. Tests/HypervisorTests/PassThroughRunTests.
 ; Assembled with nasm -f bin; position-independent (the loader picks the address).
 
-SETUP_SECTS equ 1
 COM1_LSR    equ 0x3FD
 COM3        equ 0x3E8
 
-    bits 16
-    org 0
-    times 0x1F1 - ($ - $$) db 0
-    db SETUP_SECTS                  ; 1F1 setup_sects
-    dw 0                            ; 1F2 root_flags
-    dd (pm_end - pm_start) / 16     ; 1F4 syssize (16-byte paragraphs)
-    dw 0, 0, 0                      ; 1F8 ram_size, vid_mode, root_dev
-    dw 0xAA55                       ; 1FE boot_flag
-    db 0xEB, header_end - 0x202     ; 200 jump: its offset gives the header's length
-    db "HdrS"                       ; 202 header
-    dw 0x020F                       ; 206 version 2.15
-    dd 0                            ; 208 realmode_swtch
-    dw 0, 0                         ; 20C start_sys_seg, kernel_version
-    db 0                            ; 210 type_of_loader
-    db 1                            ; 211 loadflags: LOADED_HIGH
-    dw 0                            ; 212 setup_move_size
-    dd 0x100000                     ; 214 code32_start
-    dd 0, 0                         ; 218 ramdisk_image, ramdisk_size
-    dd 0                            ; 220 bootsect_kludge
-    dw 0                            ; 224 heap_end_ptr
-    db 0, 0                         ; 226 ext_loader_ver, ext_loader_type
-    dd 0                            ; 228 cmd_line_ptr
-    dd 0x7FFFFFFF                   ; 22C initrd_addr_max
-    dd 0x200000                     ; 230 kernel_alignment
-    db 1                            ; 234 relocatable_kernel
-    db 21                           ; 235 min_alignment (2 MiB)
-    dw 1                            ; 236 xloadflags: XLF_KERNEL_64
-    dd 255                          ; 238 cmdline_size
-    dd 0                            ; 23C hardware_subarch
-    dq 0                            ; 240 hardware_subarch_data
-    dd 0, 0                         ; 248 payload_offset, payload_length
-    dq 0                            ; 250 setup_data
-    dq 0x1000000                    ; 258 pref_address
-    dd 0x200000                     ; 260 init_size
-    dd 0                            ; 264 handover_offset
-    dd 0                            ; 268 kernel_info_offset
-header_end:
-    times (SETUP_SECTS + 1) * 512 - ($ - $$) db 0
+%include "boot-protocol.inc"
 
 pm_start:
     times 0x200 db 0xF4             ; the 32-bit entry, unused: HLT
