@@ -168,8 +168,8 @@ private func kernelMain() {
         others: OtherProcessors(
             count: { Processors.readyForGuests.count }, start: Processors.startGuests,
             finish: Processors.finishGuests, apicIDs: { Processors.readyForGuests.map { $0.apicID } }))
-    Processors.reportVirtualised()
-    exitMachine(success: succeeded)
+    let everyOneLeft = Processors.reportVirtualised()
+    exitMachine(success: succeeded && everyOneLeft)
 }
 
 /// An AP's share of the guests (Processors.swift). Here beside `runHypervisor`'s call: the

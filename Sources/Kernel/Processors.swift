@@ -398,9 +398,10 @@ enum Processors {
     }
 
     /// The last line before the exit: how many processors were in VMX root operation, and
-    /// whether any is still there (halted after a fault, or not answering).
-    static func reportVirtualised() {
-        guard bootstrapInVMX else { return }
+    /// whether any is still there (halted after a fault, or not answering). Returns whether
+    /// every one has left it: a processor left in VMX root operation fails the run.
+    static func reportVirtualised() -> Bool {
+        guard bootstrapInVMX else { return true }
         var virtualised = 1, stuck = 0
         for ap in applicationProcessors where ap.state == APState.done || ap[word: PerCPU.vmxRootOffset] != 0 {
             virtualised += 1
@@ -413,6 +414,7 @@ enum Processors {
                 one has left it
                 """
             )
+            return true
         } else {
             log(
                 """
@@ -420,6 +422,7 @@ enum Processors {
                 them did not leave it (halted after a fault, or not answering)
                 """
             )
+            return false
         }
     }
 
@@ -500,6 +503,12 @@ enum Processors {
             } else if command == APCommand.runGuests, let work = guestWork {
                 me[word: PerCPU.guestsHealthyOffset] =
                     runGuestsHere(work, slot: Int(me[word: PerCPU.slotOffset])) ? 1 : 0
+                // Only a VM exit caused by an NMI changes blocking by NMI (SDM 28.5.5), so a
+                // guest that stopped with NMIs blocked (in its NMI handler; under Bochs 2.7 an
+                // application processor started by a SIPI exit until its first IRET,
+                // docs/BOCHS-DIFFERENCES.md) leaves them blocked here, where NMIs bring the
+                // commands: an IRET ends the blocking.
+                x86_iret_to_self()
             }
             if !me.guardIntact {
                 log(
