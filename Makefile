@@ -68,6 +68,7 @@ BENCH_ISO     := $(BUILD)/swiftvmx-bench.iso
 CAPTURE_ISO   := $(BUILD)/swiftvmx-capture.iso
 SMP_ISO       := $(BUILD)/swiftvmx-smp.iso
 SMP_BAD_ISO   := $(BUILD)/swiftvmx-smp-bad.iso
+SMP_GUEST_ISO := $(BUILD)/swiftvmx-smp-guest.iso
 USER_LINK_FLAGS := -static -nostdlib -e start --image-base=0x100000 -Ttext=0x101000 \
 	-z max-page-size=4096 -z noexecstack
 SWIFT_SOURCES := Package.swift $(shell find Sources/VMX Sources/Hypervisor Sources/Kernel \
@@ -150,13 +151,22 @@ $(BENCH_ISO): $(KERNEL) boot/grub-bench.cfg
 $(CAPTURE_ISO): $(KERNEL) boot/grub-capture.cfg
 	$(call make-iso,$(BUILD)/iso-capture,boot/grub-capture.cfg,)
 
-# The ISOs of the several-processor boot tests: the kernel alone (boot/grub-smp.cfg), and with
-# bad input for the processors' start-up (boot/grub-smp-bad.cfg).
+# The ISOs of the several-processor boot tests: the kernel alone (boot/grub-smp.cfg), with
+# bad input for the processors' start-up (boot/grub-smp-bad.cfg), and the test guest that
+# starts its application processors (boot/grub-smp-guest.cfg).
 $(SMP_ISO): $(KERNEL) boot/grub-smp.cfg
 	$(call make-iso,$(BUILD)/iso-smp,boot/grub-smp.cfg,)
 
 $(SMP_BAD_ISO): $(KERNEL) boot/grub-smp-bad.cfg
 	$(call make-iso,$(BUILD)/iso-smp-bad,boot/grub-smp-bad.cfg,)
+
+$(SMP_GUEST_ISO): $(KERNEL) boot/grub-smp-guest.cfg $(BUILD)/guests/smp-start.bin
+	$(call make-iso,$(BUILD)/iso-smp-guest,boot/grub-smp-guest.cfg,$(BUILD)/guests/smp-start.bin)
+
+# Kernels that speak Linux's boot protocol (guests/linux/): boot modules, not built in.
+$(BUILD)/guests/smp-start.bin: guests/linux/smp-start.asm guests/linux/boot-protocol.inc guests/guest.inc | deps
+	@mkdir -p $(@D)
+	$(NASM) -f bin -w+all -I guests/ -I guests/linux/ -o $@ $<
 
 # The ISO of the boot tests: also images that must be refused (boot/grub-test.cfg).
 $(TEST_ISO): $(KERNEL) boot/grub-test.cfg $(USER_IMAGES) $(BAD_IMAGES) $(GUEST_IMAGES)
@@ -211,7 +221,7 @@ format-lint:
 		$$(find $(FORMAT_PATHS) -name '*.swift')
 
 # Every Bochs model that `bochs --help cpu` lists, two at a time, each with a time limit.
-boot-test: all $(SMP_ISO) $(SMP_BAD_ISO)
+boot-test: all $(SMP_ISO) $(SMP_BAD_ISO) $(SMP_GUEST_ISO)
 	python3 Tests/boot/run.py --qemu --all-bochs --smp --jobs 2
 
 VMX_MODELS := $(shell python3 -c 'import sys; sys.path.insert(0, "Tests/boot"); \

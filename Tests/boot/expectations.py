@@ -466,6 +466,51 @@ def bad_start_up_lines(cpus):
     ], True)
 
 
+# build/swiftvmx-smp-guest.iso (boot/grub-smp-guest.cfg): guests/linux/smp-start.asm alone, a
+# pass-through guest that starts its application processors with INIT-SIPI-SIPI through its
+# local APIC, INITs the first one again and starts it with one SIPI (docs/LINUX.md, "Several
+# processors"). Without unrestricted guest it gets one virtual CPU and a MADT of one processor.
+SMP_GUEST = "smp-start"
+
+
+def smp_guest_lines(model, cpus):
+    """(lines in order, success expected) of the BSP's log with the smp-start guest."""
+    members = 1 if model in EPT_WITHOUT_UNRESTRICTED_GUEST else cpus
+    aps = members - 1
+    guest = [f"guest {SMP_GUEST}: one virtual CPU (nr_cpus=1 added to its command line): "
+             "no unrestricted guest (an application processor starts in real mode)"] if members == 1 else []
+    guest += [f"guest {SMP_GUEST}: Linux boot protocol 2.15, kernel at "]
+    if members == 1:
+        guest.append(f"guest {SMP_GUEST}: ACPI: the MADT it reads lists {cpus} processors, {cpus - 1} of them hidden (a "
+                     "copy mapped over the original): the guest runs on 1 of them")
+    else:
+        guest.append(f"guest {SMP_GUEST}: {cpus} virtual CPUs, one per processor: {aps} application processors wait "
+                     "for SIPI")
+    guest += [f"[{SMP_GUEST}] smp-start: application processor APIC ID {n} started (it reports APIC ID {n})"
+              for n in range(1, members)]
+    if aps:
+        guest.append(f"[{SMP_GUEST}] smp-start: application processor APIC ID 1 started again after INIT (it reports "
+                     "APIC ID 1)")
+    guest += [f"[{SMP_GUEST}] smp-start: {aps} of {aps} application processors started",
+              f"guest {SMP_GUEST} stopped: shut down by the guest (hypercall SHUT_DOWN, code 0)",
+              f"hypervisor image: code and read-only data unchanged across guest {SMP_GUEST}"]
+    return (processor_lines(cpus) + [VMX_ENTERED, REPORT_HEADER] + vmx_on_others(cpus) + guest
+            + vmx_off_everywhere(cpus) + [FINAL_SUCCESS]), True
+
+
+def smp_guest_processor_lines(model, cpus):
+    """{N: lines in order} of each application processor with the smp-start guest: its
+    virtual CPU waits for SIPI, runs the trampoline (the first twice), and stops with the
+    guest."""
+    if model in EPT_WITHOUT_UNRESTRICTED_GUEST:
+        return {}
+    started = f"[{SMP_GUEST}] smp-start: an application processor runs in real mode from its SIPI"
+    return {n: [f"guest {SMP_GUEST}: virtual CPU {n} (APIC ID {n}) waits for SIPI: VMCS at ", started]
+            + ([started] if n == 1 else [])
+            + [f"guest {SMP_GUEST} stopped: with the guest, which stopped on another of its virtual CPUs"]
+            for n in range(1, cpus)}
+
+
 def expected_lines(model, cpus=1):
     """(lines that must appear in order, success expected) for a Bochs model with `cpus`
     processors (Bochs `cpu: count=`): with one, booted from build/swiftvmx-test.iso (the boot

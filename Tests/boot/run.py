@@ -116,26 +116,29 @@ def boot_qemu(iso, modules=0):
 # build/swiftvmx-smp.iso (the kernel alone: the boot modules run on the first processor only,
 # as in the one-processor runs): every VMX model with 2 (both run the built-in guests), one with
 # 4; one model without long mode and one without VMX with 2 (each group fails on the same path,
-# entry.asm's CPUID check or the VMX check after the processors' start); and one with 4 and bad
-# input for the start-up (boot/grub-smp-bad.cfg). `--smp` runs them.
+# entry.asm's CPUID check or the VMX check after the processors' start); one with 4 and bad
+# input for the start-up (boot/grub-smp-bad.cfg); and the guest that starts its application
+# processors (boot/grub-smp-guest.cfg) with 2 and 4, and on the model without unrestricted
+# guest. `--smp` runs them.
 SMP_FOUR = "corei7_haswell_4770"
 SMP_BAD_INPUT = "corei7_skylake_x"
 SMP_FAILING = ["p4_willamette", "athlon64_clawhammer"]
+SMP_GUEST_RUNS = [("corei7_skylake_x", 2), (SMP_FOUR, 4), ("corei5_lynnfield_750", 2)]
 
 
 def smp_runs(models):
     return ([(m, 2) for m in models if m in ex.VMX or m in SMP_FAILING]
-            + [(SMP_FOUR, 4), (SMP_BAD_INPUT, 4, "bad")])
+            + [(SMP_FOUR, 4), (SMP_BAD_INPUT, 4, "bad")] + [(m, n, "guest") for m, n in SMP_GUEST_RUNS])
 
 
 def boot_bochs(model, cpus=1, variant=None):
     """tools/bochs-run exits 0 for success (Bochs status 0 and the final success line), 1 for a
     clean failure (status 1 and the final failure line), 2 for anything else. With one CPU
     boots the boot tests' ISO (build/swiftvmx-test.iso: the user images and the bad input as
-    modules), with more build/swiftvmx-smp.iso, or with `variant` "bad"
-    build/swiftvmx-smp-bad.iso; then the run's files are named MODEL.cpusN[-bad]
+    modules), with more build/swiftvmx-smp.iso, or with `variant` "bad" or "guest"
+    build/swiftvmx-smp-VARIANT.iso; then the run's files are named MODEL.cpusN[-VARIANT]
     (tools/bochs-run RUN_NAME)."""
-    iso = "swiftvmx-test.iso" if cpus == 1 else "swiftvmx-smp-bad.iso" if variant == "bad" else "swiftvmx-smp.iso"
+    iso = "swiftvmx-test.iso" if cpus == 1 else f"swiftvmx-smp-{variant}.iso" if variant else "swiftvmx-smp.iso"
     env = {"ISO": os.path.join("build", iso)}
     run = model
     if cpus > 1:
@@ -143,7 +146,8 @@ def boot_bochs(model, cpus=1, variant=None):
         run = f"{model}.{name}"
         env.update(CPU_COUNT=str(cpus), RUN_NAME=name)
     log = os.path.join(LOGS, f"bochs-{run}.log")
-    lines, success = ex.bad_start_up_lines(cpus) if variant == "bad" else ex.expected_lines(model, cpus)
+    lines, success = (ex.bad_start_up_lines(cpus) if variant == "bad" else ex.smp_guest_lines(model, cpus)
+                      if variant == "guest" else ex.expected_lines(model, cpus))
     status, text, seconds = run_with_limit(["tools/bochs-run", model, str(BOOT_TIME_LIMIT)], log, env=env)
     for name, cost in ex.hostile_costs(text):
         print(f"    {model}: {name} cost {cost} TSC cycles for a budget of {ex.HOSTILE_BUDGET} "
@@ -152,10 +156,13 @@ def boot_bochs(model, cpus=1, variant=None):
     # (The bad-input run has no guests.)
     main, own = ex.split_by_processor(text.replace("\r", ""))
     more = ex.log_problems(model, text, modules=cpus == 1)
-    for n, expected in ({} if variant else ex.expected_processor_lines(model, cpus)).items():
+    per_processor = ({} if variant == "bad" else ex.smp_guest_processor_lines(model, cpus) if variant == "guest"
+                     else ex.expected_processor_lines(model, cpus))
+    for n, expected in per_processor.items():
         missing = missing_lines(expected, own.get(n, ""), f"cpu {n}: ")
         more += missing[:5] + ([f"cpu {n}: ... and {len(missing) - 5} more missing"] if len(missing) > 5 else [])
-    label = f" ({cpus} CPUs" + (", bad start-up input" if variant else "") + ")" if cpus > 1 else ""
+    what = {"bad": ", bad start-up input", "guest": f", guest {ex.SMP_GUEST}"}
+    label = f" ({cpus} CPUs" + what.get(variant, "") + ")" if cpus > 1 else ""
     return judge(f"bochs {model}{label}", status, main, seconds, lines,
                  success, success_status=0, more=more)
 
