@@ -10,27 +10,14 @@ import EmulatedCPU
     /// Runs `files` (name, text) as exit programs on a fresh emulated CPU; returns the console
     /// lines that begin with a file's name.
     func run(_ files: [(String, String)], profile: String = "corei7_skylake_x") throws -> [String] {
-        let cpu = EmulatedCPU(
-            profile: try CapabilityProfile.load(named: profile), memorySize: 64 << 20,
-            faultReporter: recordIssue)
-        let output = GuestRunSupport.Lines()
-        cpu.consoleHandler = { output.lines.append($0) }
-        var arena = PageArena()
-        _ = try enableVMX(on: cpu, arena: &arena, quiet: true)
-        var address: UInt64 = 0x40_0000
-        var programs: [ScenarioFile] = []
-        for (name, text) in files {
-            let bytes = Array(text.utf8)
-            for (offset, byte) in bytes.enumerated() { cpu.memory.write8(address + UInt64(offset), byte) }
-            programs.append(ScenarioFile(name: name, address: address, size: UInt64(bytes.count)))
-            address = (address + UInt64(bytes.count) + 0xFFF) & ~0xFFF
-        }
-        let host = HostState.emulatedKernel(cr0: cpu.cr0, cr3: cpu.cr3, cr4: cpu.cr4, efer: cpu.efer)
-        #expect(
+        let (healthy, lines) = try ScenarioRunnerSupport.withFiles(files, profile: profile) {
+            cpu, programs, host, arena in
             runExitPrograms(
                 programs, capabilities: VMXCapabilities.read(from: cpu), host: host, options: .linesOnly,
-                arena: &arena, cpu: cpu))
-        return output.lines.filter { line in files.contains { line.hasPrefix($0.0 + ":") } }
+                arena: &arena, cpu: cpu)
+        }
+        #expect(healthy)
+        return lines.filter { line in files.contains { line.hasPrefix($0.0 + ":") } }
     }
 
     @Test func cpuidOutAndTheShutDownHypercall() throws {

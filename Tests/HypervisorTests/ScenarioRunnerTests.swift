@@ -7,11 +7,12 @@ import EmulatedCPU
 @testable import Hypervisor
 
 enum ScenarioRunnerSupport {
-    /// Runs `files` (name, text) on a fresh emulated CPU with `profile`; returns the console lines.
-    static func run(
-        _ files: [(String, String)], profile: String, options: ScenarioRunOptions = .linesOnly,
-        expectHealthy: Bool = true
-    ) throws -> [String] {
+    /// A fresh emulated CPU with `profile` in VMX root operation, with `files` (name, text) in
+    /// its memory and its console lines collected; then `body` runs on it.
+    static func withFiles<Result>(
+        _ files: [(String, String)], profile: String,
+        _ body: (EmulatedCPU, [ScenarioFile], HostState, inout PageArena) throws -> Result
+    ) throws -> (Result, [String]) {
         let cpu = EmulatedCPU(
             profile: try CapabilityProfile.load(named: profile), memorySize: 64 << 20,
             faultReporter: recordIssue)
@@ -28,11 +29,22 @@ enum ScenarioRunnerSupport {
             address = (address + UInt64(bytes.count) + 0xFFF) & ~0xFFF
         }
         let host = HostState.emulatedKernel(cr0: cpu.cr0, cr3: cpu.cr3, cr4: cpu.cr4, efer: cpu.efer)
-        let healthy = runScenarios(
-            scenarioFiles, capabilities: VMXCapabilities.read(from: cpu), host: host,
-            options: options, arena: &arena, cpu: cpu)
+        let result = try body(cpu, scenarioFiles, host, &arena)
+        return (result, output.lines)
+    }
+
+    /// Runs `files` (name, text) on a fresh emulated CPU with `profile`; returns the console lines.
+    static func run(
+        _ files: [(String, String)], profile: String, options: ScenarioRunOptions = .linesOnly,
+        expectHealthy: Bool = true
+    ) throws -> [String] {
+        let (healthy, lines) = try withFiles(files, profile: profile) { cpu, scenarioFiles, host, arena in
+            runScenarios(
+                scenarioFiles, capabilities: VMXCapabilities.read(from: cpu), host: host,
+                options: options, arena: &arena, cpu: cpu)
+        }
         #expect(healthy == expectHealthy)
-        return output.lines
+        return lines
     }
 
     /// The `NAME: OUTCOME` lines only.

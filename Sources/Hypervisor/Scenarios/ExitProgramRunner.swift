@@ -101,26 +101,18 @@ public func runExitPrograms<P: Host>(
 ) -> Bool {
     if options.framed { emitLine(ExitProgramRunner.beginLine, cpu: cpu) }
     defer { if options.framed { emitLine(ExitProgramRunner.endLine, cpu: cpu) } }
-    let setup = ControlSetup(capabilities: capabilities)
-    guard setup.hasAllRequired, setup.allowsIA32eModeGuest else {
-        emitLine("exit-programs: this CPU lacks VMX controls the default set-up requires", cpu: cpu)
-        return false
-    }
-    guard let page = arena.allocate(bytes: ExitStatistics.byteCount, zeroingWith: cpu),
-        let bitmaps = Bitmaps(arena: &arena, cpu: cpu),
-        let code = arena.allocate(bytes: PhysicalLayout.pageSize, zeroingWith: cpu)
-    else {
-        emitLine("exit-programs: the arena has no room for the shared structures", cpu: cpu)
-        return false
-    }
-    let environment = GuestEnvironment(
-        capabilities: capabilities, setup: setup, host: host, bitmaps: bitmaps,
-        statistics: ExitStatistics(base: page, cpu: cpu))
-    let shared = [bitmaps.ioBitmapA, bitmaps.ioBitmapB, bitmaps.msrBitmap]
+    guard
+        let structures = ScenarioStructures.make(
+            runner: "exit-programs", capabilities: capabilities, host: host, arena: &arena, cpu: cpu)
+    else { return false }
+    let shared = structures.bitmapPages
     let sharedSum = pageChecksum(shared, cpu: cpu)
     for file in files {
         var fileArena = arena
-        guard runExitProgram(file, code: code, environment: environment, options: options, arena: &fileArena, cpu: cpu)
+        guard
+            runExitProgram(
+                file, code: structures.code, environment: structures.environment, options: options,
+                arena: &fileArena, cpu: cpu)
         else { return false }
         if pageChecksum(shared, cpu: cpu) != sharedSum {
             emitLine("exit-programs: stopped: " + OutsideText(file.name).escaped + " changed the bitmaps", cpu: cpu)

@@ -93,27 +93,17 @@ public func runScenarios<P: Host>(
     // The kernel's log holds other lines too: these two frame the scenario lines.
     if options.framed { emitLine(ScenarioRunner.beginLine, cpu: cpu) }
     defer { if options.framed { emitLine(ScenarioRunner.endLine, cpu: cpu) } }
-    let setup = ControlSetup(capabilities: capabilities)
-    guard setup.hasAllRequired, setup.allowsIA32eModeGuest else {
-        emitLine("scenarios: this CPU lacks VMX controls the default set-up requires", cpu: cpu)
-        return false
-    }
-    guard let page = arena.allocate(bytes: ExitStatistics.byteCount, zeroingWith: cpu),
-        let bitmaps = Bitmaps(arena: &arena, cpu: cpu),
-        let code = arena.allocate(bytes: PhysicalLayout.pageSize, zeroingWith: cpu)
-    else {
-        emitLine("scenarios: the arena has no room for the shared structures", cpu: cpu)
-        return false
-    }
+    guard
+        let structures = ScenarioStructures.make(
+            runner: "scenarios", capabilities: capabilities, host: host, arena: &arena, cpu: cpu)
+    else { return false }
+    let (environment, code) = (structures.environment, structures.code)
     for (offset, byte) in ScenarioRunner.guestCode.enumerated() { writeByte(code + UInt64(offset), byte, cpu: cpu) }
     for (index, entry) in ScenarioRunner.failingMSRLoadEntries.enumerated() {
         let address = code + ScenarioRunner.failingMSRLoadEntriesOffset + UInt64(index) * 16
         cpu.writePhysical64(address, entry.indexAndReserved)
         cpu.writePhysical64(address + 8, entry.value)
     }
-    let environment = GuestEnvironment(
-        capabilities: capabilities, setup: setup, host: host, bitmaps: bitmaps,
-        statistics: ExitStatistics(base: page, cpu: cpu))
     let image = GuestImage(
         name: "scenario", address: code, size: UInt64(ScenarioRunner.guestCode.count),
         commandLine: ScenarioRunner.guestOptions, isBuiltIn: true)
@@ -122,9 +112,9 @@ public func runScenarios<P: Host>(
         emitLine("scenarios: the scenario guest cannot be planned", cpu: cpu)
         return false
     }
-    let shared = [bitmaps.ioBitmapA, bitmaps.ioBitmapB, bitmaps.msrBitmap, code]
+    let shared = structures.bitmapPages + [code]
     let sharedSum = pageChecksum(shared, cpu: cpu)
-    let kernelImage = setup.usesEPT ? nil : imageChecksum
+    let kernelImage = environment.setup.usesEPT ? nil : imageChecksum
     let imageSum = kernelImage?()
     var healthy = true
     for file in files {
