@@ -198,7 +198,7 @@ run-bochs: deps $(ISO)
 
 HOSTED_SCRATCH := .build
 
-test: deps-test format-lint unit-test boot-test linux-test linux-isolation-test linux-poke-test entry-check-test fuzz-entry-test fuzz-exit-test debug-test gdb-guest-test gdb-linux-test
+test: deps-test format-lint unit-test boot-test linux-all-test entry-check-test fuzz-entry-test fuzz-exit-test debug-test gdb-guest-test gdb-linux-test
 
 # tools/ensure-deps in a fresh clone on a simulated machine without the packages; the kernel
 # text check on an image with and without the standard library's String formatting.

@@ -23,7 +23,12 @@ vmx-entry-check: unicorn
 entry-check: deps $(KERNEL) vmx-entry-check
 	tools/entry-check --tool $(ENTRY_CHECK_TOOL) --model $(MODEL) $(SCENARIOS)
 
+# The models side by side (one Bochs each), each printed when it is done.
 entry-check-test: deps $(KERNEL) vmx-entry-check
-	@status=0; for model in $(ENTRY_CHECK_MODELS); do \
-		tools/entry-check --tool $(ENTRY_CHECK_TOOL) --model $$model $(SCENARIOS) || status=1; \
+	@mkdir -p $(BUILD)/entry-check; for model in $(ENTRY_CHECK_MODELS); do \
+		( tools/entry-check --tool $(ENTRY_CHECK_TOOL) --model $$model $(SCENARIOS) \
+			>$(BUILD)/entry-check/test-$$model.log 2>&1; echo $$? >$(BUILD)/entry-check/test-$$model.status ) & \
+	done; wait; status=0; for model in $(ENTRY_CHECK_MODELS); do \
+		cat $(BUILD)/entry-check/test-$$model.log; \
+		[ "$$(cat $(BUILD)/entry-check/test-$$model.status)" = 0 ] || status=1; \
 	done; exit $$status

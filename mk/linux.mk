@@ -13,8 +13,9 @@
 #                         live with the prefix [linux:ttyS2], the hypervisor's COM1 as it comes
 #   make run-linux-bare   Linux without the hypervisor, the same way
 #   make linux-test       Tests/boot/linux.py: the hypervisor with Linux on LINUX_TEST_MODELS and on
-#                         several processors (--cpus N),
-#                         judged by both serial logs (part of `make test`)
+#                         several processors (--cpus N), judged by both serial logs
+#   make linux-all-test   linux-test, linux-isolation-test and linux-poke-test in one pool of
+#                         two Bochs (part of `make test`)
 #   make linux-bare-test  the same script on the bare ISO (the initramfs's markers, power-off)
 #                         and its self-test on hand-made logs (no Bochs)
 #   make linux-isolation-iso   build/swiftvmx-linux-isolation.iso and -isolation-relaxed.iso:
@@ -27,7 +28,7 @@
 #   make run-linux-isolation-bare  the isolation mode on bare Linux in Bochs (no hypervisor,
 #                         build/swiftvmx-linux-isolation-bare.iso): what the probes do there
 #
-# `make test` runs linux-test: fetching the pinned packages needs Debian's archive (apt-get
+# `make test` runs linux-all-test: fetching the pinned packages needs Debian's archive (apt-get
 # download), which every machine of the project reaches.
 
 LINUX_DIR     := $(BUILD)/linux
@@ -61,7 +62,7 @@ $(BUILD)/swiftvmx-linux-poke-%.iso: $(KERNEL) boot/grub-linux-poke.cfg.in $(LINU
 linux-poke-test: deps $(LINUX_POKE_ISOS)
 	python3 Tests/boot/linux.py --pokes --jobs 2 corei7_skylake_x
 
-.PHONY: linux-fetch linux-initramfs linux-iso run-linux run-linux-bare linux-test linux-bare-test \
+.PHONY: linux-fetch linux-initramfs linux-iso run-linux run-linux-bare linux-test linux-all-test linux-bare-test \
 	linux-isolation-iso linux-isolation-test run-linux-isolation run-linux-isolation-bare
 
 linux-fetch: $(LINUX_KERNEL) $(LINUX_BUSYBOX) $(LINUX_MSR_KO)
@@ -115,13 +116,21 @@ run-linux-bare: deps $(LINUX_BARE_ISO)
 	tools/linux-run --bare --model $(MODEL) --timeout $(LINUX_TIMEOUT)
 
 # One processor on LINUX_TEST_MODELS less corei7_skylake_x (which the isolation and poke tests
-# boot with one), then the processors: 4 on corei7_skylake_x beside 2 on it and on
-# corei5_lynnfield_750 (one virtual CPU there), two Bochs at a time.
+# boot with one), then the processors: 4 on corei7_skylake_x, 2 on it and on
+# corei5_lynnfield_750 (one virtual CPU there). LINUX_SMP_RUNS, longest first.
+LINUX_SMP_RUNS := corei7_skylake_x:cpus-4 corei7_skylake_x:cpus-2 corei5_lynnfield_750:cpus-2
 linux-test: deps $(LINUX_ISO)
-	python3 Tests/boot/linux.py --jobs 2 $(filter-out corei7_skylake_x,$(LINUX_TEST_MODELS))
-	@python3 Tests/boot/linux.py --cpus 4 corei7_skylake_x >$(BUILD)/logs/linux-4cpus.out 2>&1 & four=$$!; \
-	python3 Tests/boot/linux.py --cpus 2 --jobs 1 corei7_skylake_x corei5_lynnfield_750; two=$$?; \
-	wait $$four; status=$$?; cat $(BUILD)/logs/linux-4cpus.out; [ $$two = 0 ] && [ $$status = 0 ]
+	python3 Tests/boot/linux.py --jobs 2 --runs $(LINUX_SMP_RUNS) \
+		$(patsubst %,%:default,$(filter-out corei7_skylake_x,$(LINUX_TEST_MODELS)))
+
+# What `make test` runs of Linux: linux-test, linux-isolation-test and linux-poke-test as one
+# pool of two Bochs, the longest runs first, so that the 4-processor boot overlaps the others.
+linux-all-test: deps $(LINUX_ISO) $(LINUX_ISOLATION_ISO) $(LINUX_ISOLATION_RELAXED_ISO) $(LINUX_POKE_ISOS)
+	python3 Tests/boot/linux.py --self-test
+	python3 Tests/boot/linux.py --jobs 2 --runs $(LINUX_SMP_RUNS) \
+		$(LINUX_ISOLATION_MODEL):isolation $(LINUX_ISOLATION_MODEL):isolation-relaxed \
+		$(patsubst %,corei7_skylake_x:poke-%,$(LINUX_POKES)) \
+		$(patsubst %,%:default,$(filter-out corei7_skylake_x,$(LINUX_TEST_MODELS)))
 
 linux-isolation-test: deps $(LINUX_ISOLATION_ISO) $(LINUX_ISOLATION_RELAXED_ISO)
 	python3 Tests/boot/linux.py --self-test

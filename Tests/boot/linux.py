@@ -486,22 +486,30 @@ def main():
     kind.add_argument("--pokes", action="store_true")
     parser.add_argument("--cpus", type=int, default=1, help="processors (Bochs cpu: count=N), 2 or 4")
     parser.add_argument("--self-test", action="store_true")
+    parser.add_argument("--runs", nargs="+", metavar="MODEL:RUN",
+                        help=f"these runs instead (RUN: {', '.join(RUNS)}), started in the order given: "
+                             "one pool for several kinds, the longest first")
     args = parser.parse_args()
     if args.self_test:
         return 0 if self_test() else 1
     runs = (["isolation", "isolation-relaxed"] if args.isolation else ["bare"] if args.bare
             else ["poke-" + poke for poke in POKES] if args.pokes else [f"cpus-{args.cpus}"] if args.cpus > 1
             else ["default"])
-    target = ("linux-isolation-iso" if args.isolation else "run-linux-bare" if args.bare
-              else "linux-poke-iso" if args.pokes else "linux-iso")
-    missing = [RUNS[run][0] for run in runs if not os.path.exists(os.path.join(ROOT, RUNS[run][0]))]
+    jobs = [(model, run) for model in args.models for run in runs]
+    if args.runs:
+        jobs = [tuple(pair.split(":", 1)) for pair in args.runs]
+        unknown = [pair for pair, job in zip(args.runs, jobs) if len(job) != 2 or job[1] not in RUNS]
+        if unknown:
+            print(f"unknown run {', '.join(unknown)}: MODEL:RUN with RUN one of {', '.join(RUNS)}")
+            return 1
+    missing = sorted({RUNS[run][0] for _, run in jobs if not os.path.exists(os.path.join(ROOT, RUNS[run][0]))})
     if missing:
-        print(f"{', '.join(missing)} missing: make {target} builds it")
+        print(f"{', '.join(missing)} missing: make linux-iso, linux-isolation-iso, linux-poke-iso or "
+              "run-linux-bare builds it")
         return 1
     os.makedirs(LOGS, exist_ok=True)
     with concurrent.futures.ThreadPoolExecutor(max_workers=args.jobs) as pool:
-        results = list(pool.map(lambda job: boot(job[0], job[1], args.timeout),
-                                [(model, run) for model in args.models for run in runs]))
+        results = list(pool.map(lambda job: boot(job[0], job[1], args.timeout), jobs))
     passed = sum(results)
     print(f"{passed} passed, {len(results) - passed} failed")
     return 0 if results and passed == len(results) else 1
