@@ -186,7 +186,7 @@ enum Processors {
     /// The processors the MADT lists as enabled, the BSP's included.
     nonisolated(unsafe) static var listed = 1
     /// The BSP's VMX capability MSRs (address, value) in the order VMXCapabilities.read reads them.
-    nonisolated(unsafe) static var bootstrapCapabilities: [(UInt32, UInt64)] = []
+    nonisolated(unsafe) static var bootstrapCapabilities = CapabilityReadings()
     nonisolated(unsafe) static var bootstrapInVMX = false
     /// `fault-cpu=N`: the AP that faults in its start-up, for the boot tests.
     nonisolated(unsafe) static var faultingProcessor: UInt32? = nil
@@ -378,13 +378,7 @@ enum Processors {
     static func enableVMXOnOthers() {
         bootstrapInVMX = true
         guard !applicationProcessors.isEmpty else { return }
-        var list: [(UInt32, UInt64)] = []
-        _ = VMXCapabilities.read(using: { msr in
-            let value = x86_rdmsr(msr)
-            list.append((msr.rawValue, value))
-            return value
-        })
-        bootstrapCapabilities = list
+        bootstrapCapabilities = CapabilityReadings.read(using: { x86_rdmsr($0) })
         for ap in applicationProcessors {
             _ = command(ap, APCommand.enableVMX, what: "enabling VMX")
         }
@@ -534,41 +528,12 @@ enum Processors {
 
     private static func enableVMXHere(_ me: PerCPU) -> Bool {
         // The capability MSRs first, compared with the BSP's in the same order.
-        var position = 0
-        var difference: (msr: UInt32, here: UInt64, there: UInt64?)? = nil
-        let reference = bootstrapCapabilities
-        _ = VMXCapabilities.read(using: { msr in
-            let value = x86_rdmsr(msr)
-            if difference == nil {
-                if position >= reference.count || reference[position].0 != msr.rawValue {
-                    difference = (msr.rawValue, value, nil)
-                } else if reference[position].1 != value {
-                    difference = (msr.rawValue, value, reference[position].1)
-                }
-            }
-            position += 1
-            return value
-        })
-        if difference == nil && position != reference.count, position < reference.count {
-            difference = (reference[position].0, 0, reference[position].1)
-        }
-        if let difference {
-            let name = VMXCapabilities.name(ofMSR: MSR(rawValue: difference.msr)) ?? "an MSR"
-            if let there = difference.there {
-                log(
-                    """
-                    cpu \(me.index) (APIC ID \(me.apicID)): left out: VMX capabilities differ from cpu 0's: \
-                    \(name) (\(hex: difference.msr, digits: 8)) is \(hex: difference.here) here, \(hex: there) on cpu 0
-                    """
-                )
-            } else {
-                log(
-                    """
-                    cpu \(me.index) (APIC ID \(me.apicID)): left out: VMX capabilities differ from cpu 0's: \
-                    \(name) (\(hex: difference.msr, digits: 8)) is read on one of them only
-                    """
-                )
-            }
+        let here = CapabilityReadings.read(using: { x86_rdmsr($0) })
+        if let difference = here.firstDifference(from: bootstrapCapabilities) {
+            var text = LogText()
+            text.append("cpu \(me.index) (APIC ID \(me.apicID)): left out: VMX capabilities differ from cpu 0's: ")
+            difference.describe(into: &text, reference: "cpu 0")
+            log(LogMessage(stringInterpolation: text))
             return false
         }
         var arena = PageArena(base: me.vmxonPage, end: me.vmxonPage + PhysicalPageAllocator.pageSize)
