@@ -468,8 +468,10 @@ def bad_start_up_lines(cpus):
 
 # build/swiftvmx-smp-guest.iso (boot/grub-smp-guest.cfg): guests/linux/smp-start.asm alone, a
 # pass-through guest that starts its application processors with INIT-SIPI-SIPI through its
-# local APIC, INITs the first one again and starts it with one SIPI (docs/LINUX.md, "Several
-# processors"). Without unrestricted guest it gets one virtual CPU and a MADT of one processor.
+# local APIC, INITs the first one again and starts it with one SIPI, floods it with SIPIs while
+# it runs, and sends INIT and SIPI to an APIC ID none of its processors has (docs/LINUX.md,
+# "Several processors"). Without unrestricted guest it gets one virtual CPU and a MADT of one
+# processor (and its APIC writes go to the APIC: nothing is dropped).
 SMP_GUEST = "smp-start"
 
 
@@ -489,8 +491,11 @@ def smp_guest_lines(model, cpus):
     guest += [f"[{SMP_GUEST}] smp-start: application processor APIC ID {n} started (it reports APIC ID {n})"
               for n in range(1, members)]
     if aps:
-        guest.append(f"[{SMP_GUEST}] smp-start: application processor APIC ID 1 started again after INIT (it reports "
-                     "APIC ID 1)")
+        guest += [f"[{SMP_GUEST}] smp-start: application processor APIC ID 1 started again after INIT (it reports "
+                  "APIC ID 1)",
+                  f"[{SMP_GUEST}] smp-start: 1000 SIPIs to a running application processor: none restarted it",
+                  f"guest {SMP_GUEST}: INIT to APIC ID 254, not one of its processors: dropped",
+                  f"guest {SMP_GUEST}: SIPI to APIC ID 254, not one of its processors: dropped"]
     guest += [f"[{SMP_GUEST}] smp-start: {aps} of {aps} application processors started",
               f"guest {SMP_GUEST} stopped: shut down by the guest (hypercall SHUT_DOWN, code 0)",
               f"hypervisor image: code and read-only data unchanged across guest {SMP_GUEST}"]

@@ -11,8 +11,10 @@
 ;      them, and waits (bounded) until the processor checks in from the trampoline: it reads
 ;      its APIC ID with CPUID, says so with the PRINT hypercall, counts itself in, and halts;
 ;   4. sends the first one INIT again, then SIPI, and waits for it to check in again: an INIT
-;      to a halted application processor returns it to wait-for-SIPI;
-;   5. says how many started and shuts down (hypercall SHUT_DOWN, code: how many did not).
+;      to a halted application processor returns it to wait-for-SIPI; then 1000 SIPIs while it
+;      runs, none of which may restart it;
+;   5. sends INIT and SIPI to an APIC ID none of its processors has (the hypervisor drops them);
+;   6. says how many started and shuts down (hypercall SHUT_DOWN, code: how many did not).
 ; Every line goes through the PRINT hypercall (docs/HYPERCALLS.md) and starts "smp-start:".
 ; Position-independent (the loader picks the address); the boot protocol's page tables map
 ; the first 4 GiB one to one, so linear addresses are physical ones.
@@ -49,6 +51,8 @@ PAGE                equ 0x1000
 AFTER_INIT_PAUSES   equ 100000
 AFTER_SIPI_PAUSES   equ 2000
 CHECK_IN_PAUSES     equ 1 << 26
+SIPI_FLOOD          equ 1000
+STRANGER_APIC_ID    equ 0xFE
 
 ; The line being built: text_start, APPEND "literal", append_decimal (EAX), text_print.
 %macro APPEND 1
@@ -127,9 +131,37 @@ entry64:
     ; The first application processor again: INIT, then SIPI.
     mov edi, [first_ap]
     cmp edi, -1
-    je .summary
+    je .strangers
     mov [again], byte 1
     call start_application_processor
+    ; A flood of SIPIs at it, running: each is discarded (SDM 26.2), none restarts it.
+    mov r8d, [r13 + ap_count - trampoline]
+    mov r9d, [first_ap]
+    shl r9d, 24
+    mov r10d, r13d
+    shr r10d, 12
+    or r10d, ICR_STARTUP
+    mov ebx, SIPI_FLOOD
+.flood:
+    mov [r12 + APIC_ICR_HIGH], r9d
+    mov [r12 + APIC_ICR_LOW], r10d
+    dec ebx
+    jnz .flood
+    mov ecx, CHECK_IN_PAUSES >> 4
+    call pause_loop
+    cmp [r13 + ap_count - trampoline], r8d
+    jne .restarted
+    PRINT "smp-start: 1000 SIPIs to a running application processor: none restarted it"
+    jmp near .strangers             ; near: a short jump here makes nasm's sizing oscillate
+.restarted:
+    PRINT "smp-start: a SIPI restarted a running application processor"
+.strangers:
+    ; INIT and SIPI to an APIC ID that is none of its processors: the hypervisor drops both.
+    mov r9d, STRANGER_APIC_ID << 24
+    mov [r12 + APIC_ICR_HIGH], r9d
+    mov dword [r12 + APIC_ICR_LOW], ICR_INIT
+    mov [r12 + APIC_ICR_HIGH], r9d
+    mov dword [r12 + APIC_ICR_LOW], ICR_STARTUP
 .summary:
     call text_start
     APPEND "smp-start: "
