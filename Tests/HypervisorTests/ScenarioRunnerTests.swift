@@ -185,6 +185,23 @@ enum ScenarioRunnerSupport {
             ))
     }
 
+    /// Two host-state fields launch only on a predicted control-field failure: the fuzzer's file
+    /// that paired host IA32_PERF_GLOBAL_CTRL = 1 (a check Bochs 2.7 skips) with host GS base 1
+    /// crashed the kernel at the first VM exit.
+    @Test func twoHostStateFieldsLaunchOnlyOnAControlFieldFailure() throws {
+        let lines = try ScenarioRunnerSupport.run(
+            [
+                ("one", "0x2c04 = 0x1\n0x400c = 0x7fffff\n"),
+                ("two", "0x2c04 = 0x1\n0x400c = 0x7fffff\n0x6c08 = 0x1\n"),
+                ("two-controls", "0x4000 = 0x0\n0x2c04 = 0x1\n0x6c08 = 0x1\n")
+            ], profile: "corei5_lynnfield_750", options: .bootModules)
+        #expect(
+            ScenarioRunnerSupport.outcomes(lines) == [
+                "scenarios: begin", "scenario one: vmfail-valid 8", "scenario two: refused",
+                "scenario two-controls: vmfail-valid 7", "scenarios: end"
+            ])
+    }
+
     /// In the kernel a file's name never begins a line: a name made to look like the final
     /// line stays behind the fixed word.
     @Test func kernelLinesBeginWithTheirWordNotTheFilesName() throws {

@@ -21,6 +21,21 @@ enum ScenarioHarness {
         return nil
     }
 
+    /// How many host-state fields the file sets (a 64-bit field's halves count once). With two
+    /// or more, a host-state check the processor skips on one of them (Bochs 2.7 skips some,
+    /// docs/BOCHS-DIFFERENCES.md #13 and #25) lets the entry succeed, and the next VM exit loads
+    /// the other's value - a GS base or CR3 the kernel cannot live with. Such a file launches
+    /// only when the rules predict a control-field failure (VMfailValid 7), which the
+    /// processor finds before it looks at host state (SDM 27.2.1, 27.2.2).
+    static func hostStateFieldCount(in scenario: Scenario) -> Int {
+        var fields: [UInt32] = []
+        for override in scenario.overrides where override.field.type == .hostState {
+            let full = override.field.rawValue & ~1
+            if !fields.contains(full) { fields.append(full) }
+        }
+        return fields.count
+    }
+
     /// The first override that makes a guest the harness could not stop, why, and whether
     /// only a predicted VMfailValid lets the file launch (else any predicted failure does).
     static func unstoppableGuest(in scenario: Scenario, usesPreemptionTimer: Bool)

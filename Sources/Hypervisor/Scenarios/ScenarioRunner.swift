@@ -205,7 +205,10 @@ func runScenario<P: Host>(
     // The rules on the live VMCS, before anything is launched.
     let report = checkVMEntry(liveEntryCheckInput(capabilities: environment.capabilities, vmcs: vcpu.vmcs, cpu: cpu))
     if options.guardsTheProcessor, let owned = ScenarioHarness.ownedField(in: scenario) {
-        if !report.outcome.failsBeforeLoadingHostState {
+        let safe =
+            ScenarioHarness.hostStateFieldCount(in: scenario) > 1
+            ? report.outcome.failsOnControlFields : report.outcome.failsBeforeLoadingHostState
+        if !safe {
             emitLine(start + ": " + LaunchOutcome.refused.text, cpu: cpu)
             emitLine(
                 String(
@@ -276,6 +279,9 @@ extension EntryOutcome {
         if case .vmfailValid = self { return true }
         return false
     }
+
+    /// VMfailValid 7: a control field is invalid, found before any host-state check.
+    var failsOnControlFields: Bool { self == .vmfailValid(.entryWithInvalidControlFields) }
 }
 
 extension LaunchOutcome {
