@@ -190,7 +190,8 @@ final class GuestExecution {
     struct MemoryFault {
         var linearPage: UInt64
         var access: AccessKind
-        var translation: LinearTranslation
+        /// nil for a non-canonical address in IA-32e mode, which is never translated.
+        var translation: LinearTranslation?
     }
 
     struct ReplayState {
