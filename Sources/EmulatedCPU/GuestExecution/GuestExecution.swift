@@ -101,6 +101,9 @@ struct GuestControls {
     var interruptWindowExiting: Bool { primary.contains(.interruptWindowExiting) }
     var nmiWindowExiting: Bool { primary.contains(.nmiWindowExiting) }
     var externalInterruptExiting: Bool { pinBased.contains(.externalInterruptExiting) }
+    /// IRET ends blocking by NMI, or with "virtual NMIs" virtual-NMI blocking; with "NMI
+    /// exiting" and without "virtual NMIs" it leaves blocking by NMI alone (SDM 26.3, IRET).
+    var iretEndsNMIBlocking: Bool { !pinBased.contains(.nmiExiting) || pinBased.contains(.virtualNMIs) }
     /// IA32_VMX_MISC[4:0].
     var preemptionTimerRate: UInt64 = 0
 }
@@ -505,7 +508,7 @@ final class GuestExecution {
         case .modeChange, .iret, .farTransfer:
             mode.stale = true
             fetchCache = nil
-            if case .iret = decoded.operation { blockingByNMI = false }
+            if case .iret = decoded.operation, controls.iretEndsNMIBlocking { blockingByNMI = false }
         case .movToCR(3, _):
             fetchCache = nil
             reloadPDPTEsIfPAE()
