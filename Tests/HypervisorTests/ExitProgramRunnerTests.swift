@@ -92,6 +92,22 @@ import EmulatedCPU
         #expect(lines.last == "rdtsc.scn: stopped: unexpected VM exit, reason 16 (RDTSC) after 1 exits")
     }
 
+    @Test func theInterruptWindowHandlerEndsAnOverriddenInterruptWindow() throws {
+        // Interrupt-window exiting (primary bit 2) and RFLAGS.IF from the overrides: the window
+        // is open before the first instruction (SDM 26.7.5); the handler turns the control off
+        // (it works from the virtual CPU's copy of the controls, which must be the overridden
+        // ones), so the guest goes on to its SHUT_DOWN hypercall after one window exit.
+        let cpu = EmulatedCPU(profile: try CapabilityProfile.load(named: "corei7_skylake_x"), memorySize: 16 << 20)
+        let primary = ControlSetup(capabilities: VMXCapabilities.read(from: cpu)).primary.rawValue | 1 << 2
+        let program = "0x4002 = \(hex(primary))\n0x6820 = 0x202\n#%code 90 b802000000 31db 0f01c1\n"
+        let lines = try run([("window.scn", program)])
+        #expect(lines.count == 3)
+        #expect(lines.first?.hasPrefix("window.scn: exit 0 reason 7 qual 0x0 length 0x0 ") == true)
+        #expect(lines.first?.hasSuffix("at 0x10000 rip 0x10000 rsp 0x1f0000 rflags 0x202") == true)
+        #expect(lines[1].hasPrefix("window.scn: exit 1 reason 18 ") == true)
+        #expect(lines.last == "window.scn: stopped: shut down by the guest (hypercall SHUT_DOWN, code 0) after 2 exits")
+    }
+
     @Test func badCodeIsReportedAndTheNextProgramRuns() throws {
         let lines = try run([("odd.scn", "#%code 0fa\n"), ("good.scn", "#%code b802000000 31db 0f01c1\n")])
         #expect(lines.first == "odd.scn: error: no valid #%code lines (hexadecimal bytes, at most a page)")

@@ -186,6 +186,11 @@ func runExitProgram<P: Host>(
             return true
         }
     }
+    // The handlers work from the controls the virtual CPU keeps (interrupt-window exiting comes
+    // and goes): they are the overridden ones now.
+    vcpu.primaryControls = PrimaryProcessorBasedControls(
+        rawValue: UInt32(truncatingIfNeeded: vcpu.read(.primaryProcessorBasedVMExecutionControls)))
+    vcpu.exceptionBitmap = UInt32(truncatingIfNeeded: vcpu.read(.exceptionBitmap))
     let counter = ExitTraceCounter()
     vcpu.handlers = recordingHandlers(vcpu.handlers, lineStart: start, counter: counter)
     let run = runBuiltGuest(
