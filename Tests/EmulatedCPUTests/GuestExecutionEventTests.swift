@@ -81,6 +81,19 @@ import VMX
         #expect(try guest.read(.exitQualification) == 0x80_0123)
     }
 
+    @Test func readModifyWriteOfANotPresentPageFaultsAsAWrite() throws {
+        // INC and XCHG on memory beyond the guest's page tables: the error code says write
+        // (bit 1, SDM Vol. 3A 4.7), though the instruction reads first.
+        for code in ["inc dword [0x800100]", "xchg [0x800100], eax"] {
+            var guest = try GuestMachine(code: try assemble(code))
+            try guest.write(.exceptionBitmap, 1 << 14)
+            #expect(try guest.run(launch: true) == .exceptionOrNMI)
+            #expect(try guest.read(.vmExitInterruptionInformation) == 0x8000_0B0E)
+            #expect(try guest.read(.vmExitInterruptionErrorCode) == 2)
+            #expect(try guest.read(.exitQualification) == 0x80_0100)
+        }
+    }
+
     @Test func pageFaultErrorCodeMaskAndMatchDecide() throws {
         // Bit 14 set, mask P, match P: only protection faults exit; this not-present one is
         // delivered to the guest, with CR2 and the error code.

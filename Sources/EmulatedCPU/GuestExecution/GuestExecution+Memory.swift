@@ -86,7 +86,7 @@ extension GuestExecution {
         let linearRIP = mode.csBase &+ rip
         inFlight = nil
         memoryFault = nil
-        guard let translation = fault.translation else {
+        guard var translation = fault.translation else {
             return nonCanonicalFault(fault, linearRIP: linearRIP)
         }
         if fault.access == .fetch && !fetchFaultRefined && linearRIP & ~0xFFF != fault.linearPage {
@@ -107,7 +107,17 @@ extension GuestExecution {
         if fault.access == .fetch {
             exactLinear = linearRIP & ~0xFFF == fault.linearPage ? linearRIP : fault.linearPage
         } else {
-            exactLinear = refineFaultAddress(page: fault.linearPage, rip: rip) ?? fault.linearPage
+            let replayed = refineFaultAddress(page: fault.linearPage, rip: rip)
+            exactLinear = replayed.address ?? fault.linearPage
+            // A read-modify-write instruction (ADD, XCHG, ... to memory) makes a write access:
+            // a page fault says write (error code bit 1, SDM Vol. 3A 4.7), and an EPT violation
+            // sets bit 1 of the qualification (SDM 28.2.1: "An EPT violation that occurs as a
+            // result of execution of a read-modify-write operation sets bit 1 (data write)";
+            // bit 0 is implementation-specific, and clear here). Unicorn reads first.
+            if fault.access == .read && replayed.writes {
+                let asWrite = walker().translate(fault.linearPage, kind: .write, user: mode.cpl == 3)
+                if case .translated = asWrite {} else { translation = asWrite }
+            }
         }
         switch translation {
         case .pageFault(let errorCode):
@@ -188,9 +198,9 @@ extension GuestExecution {
 
     /// Runs the instruction at `rip` once more with `page` mapped to a scratch page and returns
     /// the linear address of its first access to the page (the page itself when the access
-    /// starts in the page before). The CPU state and every byte the instruction wrote outside
-    /// the scratch page are restored afterwards.
-    func refineFaultAddress(page: UInt64, rip: UInt64) -> UInt64? {
+    /// starts in the page before), and whether it also wrote the page. The CPU state and every
+    /// byte the instruction wrote outside the scratch page are restored afterwards.
+    func refineFaultAddress(page: UInt64, rip: UInt64) -> (address: UInt64?, writes: Bool) {
         let engine = self.engine
         engine.saveSnapshot()
         replay = ReplayState(faultPage: page, scratchPage: scratchPage)
@@ -218,7 +228,7 @@ extension GuestExecution {
         engine.flushTranslations()
         memoryFault = nil
         stop = nil
-        return state?.firstAddress
+        return (state?.firstAddress, state?.writesFaultPage ?? false)
     }
 
     /// The memory hook of a replay. In the virtual-TLB mode Unicorn reports the physical
@@ -229,6 +239,7 @@ extension GuestExecution {
         guard var state = replay else { return }
         if physical & ~0xFFF == state.scratchPage {
             if state.firstAddress == nil { state.firstAddress = state.faultPage | (physical & 0xFFF) }
+            if type == UC_MEM_WRITE { state.writesFaultPage = true }
         } else if type == UC_MEM_WRITE, physical + UInt64(size) <= UInt64(cpu.memory.size) {
             // Keep the bytes the write will change, to put them back.
             state.undo.append((physical, (0..<size).map { cpu.memory.read8(physical + UInt64($0)) }))

@@ -201,6 +201,9 @@ final class GuestExecution {
         var faultPage: UInt64
         var scratchPage: UInt64
         var firstAddress: UInt64?
+        /// The instruction wrote the faulting page too (a read-modify-write when the refused
+        /// access was a read).
+        var writesFaultPage = false
         var undo: [(host: UInt64, bytes: [UInt8])] = []
     }
 
