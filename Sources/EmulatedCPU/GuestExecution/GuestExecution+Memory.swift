@@ -157,7 +157,10 @@ extension GuestExecution {
         engine.flushTranslations()
         guard fault.access != .fetch else {
             cpu.reportGuestExecutionProblem(
-                "the guest fetches from the non-canonical address \(hex(linearRIP)), which the emulated CPU does not model")
+                """
+                the guest fetches from the non-canonical page \(hex(fault.linearPage)), which the emulated CPU \
+                does not model
+                """)
             return ExitInformation(reason: Self.emulationLimitReason)
         }
         let references = InstructionDecoder(codeSize: mode.codeSize).memoryReferences { offset in
