@@ -7,8 +7,9 @@
 #                         trace compared field by field where SDM 28.2 defines the field;
 #                         disagreements minimised; prints `N programs: A agree, M disagree, E
 #                         expected differences, H agree only run hosted alone` and the
-#                         throughput; fails when M > 0.
-#                         Results in build/fuzz-exit/MODEL-sSEED (results.tsv, minimised/)
+#                         throughput; fails when M > 0. FOCUS=NAME (tools/fuzz-exit --focus):
+#                         NAME's items and the controls that make them exit in every program.
+#                         Results in build/fuzz-exit/MODEL-sSEED[-FOCUS] (results.tsv, minimised/)
 #   make fuzz-exit-test   a seeded batch of FUZZ_EXIT_TEST_COUNT on each of FUZZ_TEST_MODELS, the
 #                         models side by side
 #   make fuzz-kernel      build/fuzz/kernel.elf only
@@ -41,7 +42,7 @@ $(FUZZ_KERNEL): $(BOOT_OBJECTS) $(FUZZ_LIB) linker/kernel.ld
 
 fuzz-exit: deps $(FUZZ_KERNEL) vmx-entry-check
 	tools/fuzz-exit --tool $(ENTRY_CHECK_TOOL) --kernel $(FUZZ_KERNEL) --model $(MODEL) --count $(COUNT) \
-		--seed $(SEED) --bundle $(FUZZ_EXIT_BUNDLE)
+		--seed $(SEED) --bundle $(FUZZ_EXIT_BUNDLE) $(if $(FOCUS),--focus $(FOCUS))
 
 # The models side by side (one Bochs each), each printing when it is done.
 fuzz-exit-test: deps $(FUZZ_KERNEL) vmx-entry-check

@@ -105,7 +105,7 @@ public func runHypervisor<P: Host>(
         #if EXIT_FUZZ
             succeeded = runExitPrograms(
                 scenarioFiles(guests, cpu: cpu), capabilities: capabilities, host: host, options: .bootModules,
-                arena: &arena, cpu: cpu)
+                imageChecksum: machine?.imageChecksum, arena: &arena, cpu: cpu)
         #endif
     } else if options.captureFixture {
         succeeded = captureFixture(

@@ -40,6 +40,19 @@ import VMX
         #expect(guest.cpu.memory.read8(GuestMachine.guestBase + 0x20123) == 0)
     }
 
+    @Test func readModifyWriteOfANotPresentPageIsAWrite() throws {
+        // ADD to memory reads, then writes: SDM 28.2.1 sets bit 1 (data write) for an EPT
+        // violation of a read-modify-write operation (bit 0 implementation-specific, clear here).
+        var guest = try GuestMachine(code: try assemble("mov rax, 0x20010\nadd [rax], ebx"))
+        guest.cpu.writePhysical64(guest.eptEntry(0x20000), 0)
+        #expect(try guest.run(launch: true) == .eptViolation)
+        #expect(
+            try guest.read(.exitQualification) == Bit.write | Bit.linearValid | Bit.translated | Bit.userLinear
+                | Bit.writableLinear)
+        #expect(try guest.read(.guestPhysicalAddress) == 0x20010)
+        #expect(try guest.read(.guestRIP) == GuestMachine.code + 5)
+    }
+
     @Test func readOfANotPresentPageAcrossAPageBoundary() throws {
         // An 8-byte read at 1FFFCH: its second half is in the page the EPT does not map.
         var guest = try GuestMachine(code: try assemble("mov rax, [0x1FFFC]"))

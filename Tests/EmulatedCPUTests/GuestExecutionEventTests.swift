@@ -29,6 +29,22 @@ import VMX
         #expect(try guest.read(.guestRFLAGS) & RFLAGS.rf.rawValue != 0)
     }
 
+    @Test func aContributoryFaultAfterAnExitIsNotADoubleFault() throws {
+        // Each #DE exits and the host skips its DIV: every one is a new exception, none met
+        // while delivering another (SDM Vol. 3A 6.15 Table 6-5 needs that for #DF). Unicorn
+        // raised the second as #DF, still counting the first as being delivered.
+        var guest = try GuestMachine(code: try assemble("xor ecx, ecx\ndiv ecx\ndiv ecx\ndiv ecx"))
+        try guest.write(.exceptionBitmap, 1 << 0)
+        var reason = try guest.run(launch: true)
+        for rip in [GuestMachine.code + 2, GuestMachine.code + 4, GuestMachine.code + 6] {
+            #expect(reason == .exceptionOrNMI)
+            #expect(try guest.read(.vmExitInterruptionInformation) == 0x8000_0300)
+            #expect(try guest.read(.guestRIP) == rip)
+            try guest.write(.guestRIP, rip + 2)
+            reason = try guest.run(launch: false)
+        }
+    }
+
     @Test func exceptionDeliveredThroughTheGuestIDT() throws {
         var guest = try guestWithHandler(6, code: "nop\nud2")
         guest.registers.rax = 0x42
@@ -63,6 +79,19 @@ import VMX
         #expect(try guest.read(.vmExitInterruptionInformation) == 0x8000_0B0E)
         #expect(try guest.read(.vmExitInterruptionErrorCode) == 2)
         #expect(try guest.read(.exitQualification) == 0x80_0123)
+    }
+
+    @Test func readModifyWriteOfANotPresentPageFaultsAsAWrite() throws {
+        // INC and XCHG on memory beyond the guest's page tables: the error code says write
+        // (bit 1, SDM Vol. 3A 4.7), though the instruction reads first.
+        for code in ["inc dword [0x800100]", "xchg [0x800100], eax"] {
+            var guest = try GuestMachine(code: try assemble(code))
+            try guest.write(.exceptionBitmap, 1 << 14)
+            #expect(try guest.run(launch: true) == .exceptionOrNMI)
+            #expect(try guest.read(.vmExitInterruptionInformation) == 0x8000_0B0E)
+            #expect(try guest.read(.vmExitInterruptionErrorCode) == 2)
+            #expect(try guest.read(.exitQualification) == 0x80_0100)
+        }
     }
 
     @Test func pageFaultErrorCodeMaskAndMatchDecide() throws {

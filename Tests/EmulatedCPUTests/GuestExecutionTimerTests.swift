@@ -1,7 +1,7 @@
 // Time-driven VM exits on the emulated CPU, with time counted in guest instructions (one TSC
 // cycle each): the VMX-preemption timer (SDM 26.5.1), the monitor trap flag (26.7.2), the
-// interrupt window (26.7.5), and the host timer's external interrupt (26.2, 28.2.2), in the
-// active and the HLT activity states.
+// interrupt and NMI windows (26.7.5, 26.7.6), and the host timer's external interrupt (26.2,
+// 28.2.2), in the active and the HLT activity states.
 import Testing
 import VMX
 @testable import EmulatedCPU
@@ -74,6 +74,48 @@ import VMX
         #expect(try guest.read(.guestRIP) == GuestMachine.code + 3)
         #expect(try guest.read(.guestRFLAGS) & 0x200 != 0)
         #expect(try guest.read(.guestInterruptibilityState) == 0)
+    }
+
+    /// IRETQ to the next instruction with the same RSP, RFLAGS, CS (08H) and SS (10H); LEA is
+    /// 7 bytes, PUSH RCX 1, IRETQ 2.
+    static let iretToNext = """
+        mov rax, rsp
+        push 0x10
+        push rax
+        pushfq
+        push 0x8
+        lea rcx, [rel $ + 10]
+        push rcx
+        iretq
+        """
+
+    @Test func iretEndsVirtualNMIBlockingAndTheNMIWindowOpens() throws {
+        var guest = try GuestMachine(code: try assemble(Self.iretToNext + "\nnop"))
+        let pin = PinBasedControls([.nmiExiting, .virtualNMIs])
+        try guest.set(.pinBasedVMExecutionControls, adding: UInt64(pin.rawValue))
+        try guest.setPrimary(.nmiWindowExiting)
+        try guest.write(.guestInterruptibilityState, GuestInterruptibility.blockingByNMI)
+        #expect(try guest.run(launch: true) == .nmiWindow)
+        // Right after the IRETQ (19 bytes of code), before the NOP.
+        #expect(try guest.read(.guestRIP) == GuestMachine.code + 19)
+        #expect(try guest.read(.guestRSP) == GuestMachine.stackTop)
+        #expect(try guest.read(.guestInterruptibilityState) == 0)
+    }
+
+    @Test func withNMIExitingAndNoVirtualNMIsIRETLeavesBlockingByNMI() throws {
+        // SDM 26.3: "If the 'NMI exiting' VM-execution control is 1 and the 'virtual NMIs'
+        // control is 0, IRET does not affect blocking of NMIs."
+        var guest = try GuestMachine(code: try assemble(Self.iretToNext + "\ncpuid"))
+        try guest.set(.pinBasedVMExecutionControls, adding: UInt64(PinBasedControls.nmiExiting.rawValue))
+        try guest.write(.guestInterruptibilityState, GuestInterruptibility.blockingByNMI)
+        #expect(try guest.run(launch: true) == .cpuid)
+        #expect(try guest.read(.guestInterruptibilityState) == GuestInterruptibility.blockingByNMI)
+        // Without "NMI exiting" IRET unblocks NMIs, as outside VMX non-root operation.
+        var plain = try GuestMachine(code: try assemble(Self.iretToNext + "\ncpuid"))
+        try plain.set(.pinBasedVMExecutionControls, removing: UInt64(PinBasedControls.nmiExiting.rawValue))
+        try plain.write(.guestInterruptibilityState, GuestInterruptibility.blockingByNMI)
+        #expect(try plain.run(launch: true) == .cpuid)
+        #expect(try plain.read(.guestInterruptibilityState) == 0)
     }
 
     @Test func exitRightAfterSTISavesBlockingBySTI() throws {

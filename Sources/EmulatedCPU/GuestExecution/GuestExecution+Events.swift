@@ -132,6 +132,10 @@ extension GuestExecution {
 
     /// An exception Unicorn raised while executing an instruction.
     func unicornException(vector: UInt8) -> ExitInformation? {
+        // The exception is the emulated CPU's to deliver from here on.
+        engine.loadContext()
+        engine.clearExceptionInFlight()
+        engine.storeContext()
         switch vector {
         case 1:
             // A debug trap (RFLAGS.TF single step, data breakpoint): after the instruction.
@@ -140,7 +144,6 @@ extension GuestExecution {
             return deliver(
                 PendingEvent(vector: 1, type: .hardwareException, debugBits: dr6 & Self.debugTrapBits), injected: false)
         case 8, 10, 11, 12, 13, 14, 17, 21:
-            engine.loadContext()
             return deliver(
                 PendingEvent(vector: vector, type: .hardwareException, errorCode: engine.errorCode), injected: false)
         case 0...31:

@@ -51,6 +51,11 @@ extension GuestExecution {
             entry.pointee.perms = UC_PROT_EXEC
             return true
         }
+        if mode.stale { refreshMode() }
+        if !isCanonicalLinear(linearPage) {
+            memoryFault = MemoryFault(linearPage: linearPage, access: access, translation: nil)
+            return false
+        }
         let translation = walker().translate(linearPage, kind: access, user: mode.cpl == 3)
         guard case .translated(_, let host, let allowed, _) = translation, allowed.contains(access.rights) else {
             memoryFault = MemoryFault(linearPage: linearPage, access: access, translation: translation)
@@ -81,6 +86,9 @@ extension GuestExecution {
         let linearRIP = mode.csBase &+ rip
         inFlight = nil
         memoryFault = nil
+        guard var translation = fault.translation else {
+            return nonCanonicalFault(fault, linearRIP: linearRIP)
+        }
         if fault.access == .fetch && !fetchFaultRefined && linearRIP & ~0xFFF != fault.linearPage {
             // Unicorn reports a fetch fault anywhere in a block at the block's start. Run again
             // with the page mapped for translation; the code hook stops at the instruction that
@@ -99,9 +107,19 @@ extension GuestExecution {
         if fault.access == .fetch {
             exactLinear = linearRIP & ~0xFFF == fault.linearPage ? linearRIP : fault.linearPage
         } else {
-            exactLinear = refineFaultAddress(page: fault.linearPage, rip: rip) ?? fault.linearPage
+            let replayed = refineFaultAddress(page: fault.linearPage, rip: rip)
+            exactLinear = replayed.address ?? fault.linearPage
+            // A read-modify-write instruction (ADD, XCHG, ... to memory) makes a write access:
+            // a page fault says write (error code bit 1, SDM Vol. 3A 4.7), and an EPT violation
+            // sets bit 1 of the qualification (SDM 28.2.1: "An EPT violation that occurs as a
+            // result of execution of a read-modify-write operation sets bit 1 (data write)";
+            // bit 0 is implementation-specific, and clear here). Unicorn reads first.
+            if fault.access == .read && replayed.writes {
+                let asWrite = walker().translate(fault.linearPage, kind: .write, user: mode.cpl == 3)
+                if case .translated = asWrite {} else { translation = asWrite }
+            }
         }
-        switch fault.translation {
+        switch translation {
         case .pageFault(let errorCode):
             return deliver(
                 PendingEvent(vector: 14, type: .hardwareException, errorCode: errorCode, faultAddress: exactLinear),
@@ -117,6 +135,43 @@ extension GuestExecution {
             // Beyond the emulated memory (already reported).
             return ExitInformation(reason: Self.emulationLimitReason)
         }
+    }
+
+    // MARK: Non-canonical addresses
+
+    /// Whether `linear` is canonical (SDM Vol. 1 3.3.7.1), which IA-32e mode requires of every
+    /// linear address it uses: bits 63:47 all equal (63:56 with 5-level paging, CR4.LA57).
+    /// Outside IA-32e mode linear addresses have 32 bits and always are.
+    func isCanonicalLinear(_ linear: UInt64) -> Bool {
+        guard mode.efer & ExtendedFeatureEnable.lma.rawValue != 0 else { return true }
+        return isCanonical(linear, width: mode.cr4 & ControlRegister4.la57.rawValue != 0 ? 57 : 48)
+    }
+
+    /// A data access to a non-canonical address: #SS(0) when it goes through the stack segment
+    /// (an implicit stack access with a non-canonical RSP, or an operand based on RSP or RBP),
+    /// #GP(0) otherwise (SDM Vol. 1 3.3.7.1, Vol. 3A 6.15). A fetch from one is not modelled:
+    /// the branch that loaded the non-canonical RIP would have taken the #GP (SDM Vol. 2A, JMP
+    /// and CALL), and the emulated CPU learns of it only at the fetch.
+    func nonCanonicalFault(_ fault: MemoryFault, linearRIP: UInt64) -> ExitInformation? {
+        engine.flushTLB()
+        engine.flushTranslations()
+        guard fault.access != .fetch else {
+            cpu.reportGuestExecutionProblem(
+                """
+                the guest fetches from the non-canonical page \(hex(fault.linearPage)), which the emulated CPU \
+                does not model
+                """)
+            return ExitInformation(reason: Self.emulationLimitReason)
+        }
+        let references = InstructionDecoder(codeSize: mode.codeSize).memoryReferences { offset in
+            self.fetchByte(linearRIP &+ UInt64(offset))
+        }
+        let rsp = engine.read(UC_X86_REG_RSP)
+        let stackReference =
+            references.implicitStack && !(isCanonicalLinear(rsp) && isCanonicalLinear(rsp &- 8))
+            || references.operandUsesStackSegment
+        return deliver(
+            PendingEvent(vector: stackReference ? 12 : 13, type: .hardwareException, errorCode: 0), injected: false)
     }
 
     /// The exit for an EPT violation (SDM 28.2.1 Table 28-7): access in bits 2:0, the EPT
@@ -146,9 +201,9 @@ extension GuestExecution {
 
     /// Runs the instruction at `rip` once more with `page` mapped to a scratch page and returns
     /// the linear address of its first access to the page (the page itself when the access
-    /// starts in the page before). The CPU state and every byte the instruction wrote outside
-    /// the scratch page are restored afterwards.
-    func refineFaultAddress(page: UInt64, rip: UInt64) -> UInt64? {
+    /// starts in the page before), and whether it also wrote the page. The CPU state and every
+    /// byte the instruction wrote outside the scratch page are restored afterwards.
+    func refineFaultAddress(page: UInt64, rip: UInt64) -> (address: UInt64?, writes: Bool) {
         let engine = self.engine
         engine.saveSnapshot()
         replay = ReplayState(faultPage: page, scratchPage: scratchPage)
@@ -176,7 +231,7 @@ extension GuestExecution {
         engine.flushTranslations()
         memoryFault = nil
         stop = nil
-        return state?.firstAddress
+        return (state?.firstAddress, state?.writesFaultPage ?? false)
     }
 
     /// The memory hook of a replay. In the virtual-TLB mode Unicorn reports the physical
@@ -187,6 +242,7 @@ extension GuestExecution {
         guard var state = replay else { return }
         if physical & ~0xFFF == state.scratchPage {
             if state.firstAddress == nil { state.firstAddress = state.faultPage | (physical & 0xFFF) }
+            if type == UC_MEM_WRITE { state.writesFaultPage = true }
         } else if type == UC_MEM_WRITE, physical + UInt64(size) <= UInt64(cpu.memory.size) {
             // Keep the bytes the write will change, to put them back.
             state.undo.append((physical, (0..<size).map { cpu.memory.read8(physical + UInt64($0)) }))

@@ -101,6 +101,9 @@ struct GuestControls {
     var interruptWindowExiting: Bool { primary.contains(.interruptWindowExiting) }
     var nmiWindowExiting: Bool { primary.contains(.nmiWindowExiting) }
     var externalInterruptExiting: Bool { pinBased.contains(.externalInterruptExiting) }
+    /// IRET ends blocking by NMI, or with "virtual NMIs" virtual-NMI blocking; with "NMI
+    /// exiting" and without "virtual NMIs" it leaves blocking by NMI alone (SDM 26.3, IRET).
+    var iretEndsNMIBlocking: Bool { !pinBased.contains(.nmiExiting) || pinBased.contains(.virtualNMIs) }
     /// IA32_VMX_MISC[4:0].
     var preemptionTimerRate: UInt64 = 0
 }
@@ -190,13 +193,17 @@ final class GuestExecution {
     struct MemoryFault {
         var linearPage: UInt64
         var access: AccessKind
-        var translation: LinearTranslation
+        /// nil for a non-canonical address in IA-32e mode, which is never translated.
+        var translation: LinearTranslation?
     }
 
     struct ReplayState {
         var faultPage: UInt64
         var scratchPage: UInt64
         var firstAddress: UInt64?
+        /// The instruction wrote the faulting page too (a read-modify-write when the refused
+        /// access was a read).
+        var writesFaultPage = false
         var undo: [(host: UInt64, bytes: [UInt8])] = []
     }
 
@@ -504,7 +511,7 @@ final class GuestExecution {
         case .modeChange, .iret, .farTransfer:
             mode.stale = true
             fetchCache = nil
-            if case .iret = decoded.operation { blockingByNMI = false }
+            if case .iret = decoded.operation, controls.iretEndsNMIBlocking { blockingByNMI = false }
         case .movToCR(3, _):
             fetchCache = nil
             reloadPDPTEsIfPAE()

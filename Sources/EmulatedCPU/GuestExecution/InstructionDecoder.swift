@@ -105,6 +105,26 @@ struct DecodedInstruction: Equatable {
     }
 }
 
+/// The memory an instruction references, as far as the exception for a non-canonical address
+/// depends on it (SDM Vol. 1 3.3.7.1): #SS for a reference through the stack segment, #GP for
+/// any other.
+struct MemoryReferences: Equatable {
+    /// The instruction pushes or pops through RSP (PUSH, POP, CALL, RET, ENTER, LEAVE, PUSHF,
+    /// POPF, IRET).
+    var implicitStack = false
+    /// The ModR/M memory operand, nil when there is none (or the opcode is not one this
+    /// decoder knows to have ModR/M: VEX and EVEX encodings).
+    var operand: MemoryOperand?
+
+    /// Whether the operand is a stack-segment reference in 64-bit mode: its base is RSP or RBP
+    /// and no FS or GS override names another segment (the ES, CS, SS and DS overrides change
+    /// nothing in 64-bit mode, SDM Vol. 1 3.3.7.1 and Vol. 2A 2.2.1).
+    var operandUsesStackSegment: Bool {
+        guard let operand, !operand.ripRelative, let base = operand.base, base == 4 || base == 5 else { return false }
+        return operand.segment != .fs && operand.segment != .gs
+    }
+}
+
 /// The code size a decoder works in: CS.D with CR0.PE, CS.L with IA32_EFER.LMA.
 enum CodeSize {
     case bits16, bits32, bits64
@@ -126,6 +146,17 @@ struct InstructionDecoder {
             guard bytes.decodeOpcode() else { return bytes.result }
             bytes.result.length = bytes.offset
             return bytes.result
+        }
+    }
+
+    /// The memory references of the 64-bit-mode instruction whose bytes `byte(i)` returns.
+    func memoryReferences(_ byte: (Int) -> UInt8?) -> MemoryReferences {
+        withoutActuallyEscaping(byte) { byte in
+            var bytes = InstructionBytes(codeSize: codeSize, byte: byte)
+            bytes.readLegacyPrefixes()
+            bytes.readREXPrefix()
+            bytes.applyOperandAndAddressSize()
+            return bytes.decodeMemoryReferences()
         }
     }
 }
@@ -343,6 +374,51 @@ private struct InstructionBytes {
             break
         }
         return true
+    }
+
+    // MARK: Memory references (SDM Vol. 2A Appendix A: which opcodes have ModR/M)
+
+    /// The implicit stack accesses and the ModR/M memory operand of the instruction at `offset`
+    /// (after its prefixes).
+    mutating func decodeMemoryReferences() -> MemoryReferences {
+        var references = MemoryReferences()
+        guard let opcode = byte(offset) else { return references }
+        offset += 1
+        let hasModRM: Bool
+        switch opcode {
+        case 0x0F:
+            guard let second = byte(offset) else { return references }
+            offset += 1
+            switch second {
+            case 0xA0, 0xA1, 0xA8, 0xA9:  // PUSH/POP FS, GS
+                references.implicitStack = true
+                hasModRM = false
+            case 0x38, 0x3A:  // three-byte maps: all with ModR/M
+                offset += 1
+                hasModRM = true
+            case 0x05, 0x06, 0x07, 0x08, 0x09, 0x0B, 0x0E, 0x30...0x37, 0x77, 0x80...0x8F, 0xA2, 0xAA, 0xC8...0xCF:
+                hasModRM = false
+            default:
+                hasModRM = true
+            }
+        case 0x50...0x5F, 0x68, 0x6A, 0x9C, 0x9D, 0xC2, 0xC3, 0xC8, 0xC9, 0xCA, 0xCB, 0xCF, 0xE8:
+            references.implicitStack = true
+            hasModRM = false
+        case 0x8F:  // POP r/m
+            references.implicitStack = true
+            hasModRM = true
+        case 0xFF:  // group 5: CALL (/2, /3) and PUSH (/6) also use the stack
+            if let m = byte(offset) { references.implicitStack = [2, 3, 6].contains((m >> 3) & 7) }
+            hasModRM = true
+        case 0x00...0x3F:
+            hasModRM = opcode & 7 < 4
+        case 0x63, 0x69, 0x6B, 0x80...0x8E, 0xC0, 0xC1, 0xC6, 0xC7, 0xD0...0xD3, 0xD8...0xDF, 0xF6, 0xF7, 0xFE:
+            hasModRM = true
+        default:
+            hasModRM = false
+        }
+        if hasModRM, let (_, _, rm) = modRM(), case .memory(let operand) = rm { references.operand = operand }
+        return references
     }
 
     /// A mandatory 66H prefix (the operand size differs from the code size's default).

@@ -91,6 +91,8 @@ final class UnicornEngine {
         var hiddenFlags: Int
         /// error_code (int): the error code of the exception being raised.
         var errorCode: Int
+        /// old_exception (int): the exception QEMU believes is being delivered, -1 for none.
+        var exceptionInFlight: Int
         /// efer (u64): WRMSR of IA32_EFER cannot set LMA, which VM entry loads.
         var efer: Int
     }
@@ -181,23 +183,29 @@ final class UnicornEngine {
         // ldt follows segs[6] (6 x 24 bytes); its base is at +8.
         let segments = ldtBase - 8 - 6 * 24
         let hiddenFlags = segments - 8
-        // error_code, exception_is_int, exception_next_eip, then dr[8].
+        // error_code, exception_is_int, exception_next_eip, then dr[8]; after them four
+        // breakpoint pointers, then old_exception.
         let errorCode = dr0Offset - 16
+        let exceptionInFlight = dr0Offset + 8 * 8 + 4 * 8
+        let inFlight = bytes.loadUnaligned(fromByteOffset: exceptionInFlight, as: Int32.self)
         let flags = bytes.loadUnaligned(fromByteOffset: hiddenFlags, as: UInt32.self)
         let ldtSelector = bytes.loadUnaligned(fromByteOffset: ldtBase - 8, as: UInt32.self)
         let dr6 = bytes.loadUnaligned(fromByteOffset: dr0Offset + 48, as: UInt64.self)
         let efer = bytes.loadUnaligned(fromByteOffset: eferOffset, as: UInt64.self) & 0x901
         // After reset in 64-bit mode QEMU has LMA and CS64 set; DR6 reads its fixed ones.
         guard flags & (HiddenFlags.lma | HiddenFlags.cs64) == HiddenFlags.lma | HiddenFlags.cs64,
-            ldtSelector == 0x5A5A, dr6 == 0xFFFF_0FF0, efer == 0x901
+            ldtSelector == 0x5A5A, dr6 == 0xFFFF_0FF0, efer == 0x901, inFlight == -1
         else {
             throw .layout(
-                "unexpected CPUX86State layout (hflags \(flags), ldt selector \(ldtSelector), dr6 \(dr6), efer \(efer))"
+                """
+                unexpected CPUX86State layout (hflags \(flags), ldt selector \(ldtSelector), dr6 \(dr6), \
+                efer \(efer), old_exception \(inFlight))
+                """
             )
         }
         return ContextLayout(
             data: data, segments: segments - data, hiddenFlags: hiddenFlags - data,
-            errorCode: errorCode - data, efer: eferOffset - data)
+            errorCode: errorCode - data, exceptionInFlight: exceptionInFlight - data, efer: eferOffset - data)
     }
 
     // MARK: Registers
@@ -279,6 +287,17 @@ final class UnicornEngine {
     /// The error code of the exception Unicorn raised last (QEMU's env->error_code).
     var errorCode: UInt32 {
         UInt32(bitPattern: (contextData + layout.errorCode).loadUnaligned(as: Int32.self))
+    }
+
+    /// Forgets the exception Unicorn raised last. QEMU combines a contributory exception or
+    /// page fault with the one it believes is still being delivered into a double fault, and
+    /// believes so until its own delivery succeeds; here the emulated CPU delivers every
+    /// exception (with its own double-fault rules, SDM Vol. 3A 6.15 Table 6-5), so Unicorn's
+    /// delivery never runs, and without this a #DE or #GP long after an earlier one (even in
+    /// another guest) would come out of Unicorn as #DF. Call between `loadContext` and
+    /// `storeContext`.
+    func clearExceptionInFlight() {
+        (contextData + layout.exceptionInFlight).storeBytes(of: Int32(-1), as: Int32.self)
     }
 
     /// Recomputes the hidden flags that follow from CS, SS, DS, ES, CR0.PE, IA32_EFER.LMA and

@@ -77,7 +77,12 @@ func recordingHandlers<P: Host>(_ handlers: ExitHandlerTable<P>, lineStart: Stri
             ]
             // One piece at a time: the whole line can be longer than one LogText holds.
             var line = String(text: "\(lineStart): exit \(counter.count) reason \(Int(exit.reason.basicReason))")
-            for (name, field) in fields { line += String(text: " \(name) \(hex: vcpu.read(field))") }
+            for (name, field) in fields {
+                // Without EPT the VMCS has no guest-physical-address field (SDM Appendix B;
+                // 28.2.1 defines it only for EPT exits): 0 stands for it.
+                let value = field == .guestPhysicalAddress && !vcpu.setup.usesEPT ? 0 : vcpu.read(field)
+                line += String(text: " \(name) \(hex: value)")
+            }
             line += String(text: " at \(hex: exit.rip)")
             counter.count += 1
             var action = original(vcpu, &exit)
@@ -95,9 +100,14 @@ func recordingHandlers<P: Host>(_ handlers: ExitHandlerTable<P>, lineStart: Stri
 
 /// Runs every program on `cpu` (in VMX root operation, with `capabilities`). Returns whether
 /// the harness itself worked.
+///
+/// After each program the bitmaps must be as they were, and without EPT - where the guest's
+/// memory is host memory, confined only by the guest's own paging - so must `imageChecksum`
+/// (the kernel's code and read-only data): a program that changed them stops the run with the
+/// line `exit-programs: stopped: NAME changed ...`.
 public func runExitPrograms<P: Host>(
     _ files: [ScenarioFile], capabilities: VMXCapabilities, host: HostState, options: ScenarioRunOptions,
-    arena: inout PageArena, cpu: P
+    imageChecksum: (() -> UInt64)? = nil, arena: inout PageArena, cpu: P
 ) -> Bool {
     if options.framed { emitLine(ExitProgramRunner.beginLine, cpu: cpu) }
     defer { if options.framed { emitLine(ExitProgramRunner.endLine, cpu: cpu) } }
@@ -107,6 +117,8 @@ public func runExitPrograms<P: Host>(
     else { return false }
     let shared = structures.bitmapPages
     let sharedSum = pageChecksum(shared, cpu: cpu)
+    let kernelImage = structures.environment.setup.usesEPT ? nil : imageChecksum
+    let imageSum = kernelImage?()
     for file in files {
         var fileArena = arena
         guard
@@ -114,8 +126,11 @@ public func runExitPrograms<P: Host>(
                 file, code: structures.code, environment: structures.environment, options: options,
                 arena: &fileArena, cpu: cpu)
         else { return false }
-        if pageChecksum(shared, cpu: cpu) != sharedSum {
-            emitLine("exit-programs: stopped: " + OutsideText(file.name).escaped + " changed the bitmaps", cpu: cpu)
+        let changed: String? =
+            pageChecksum(shared, cpu: cpu) != sharedSum
+            ? "the bitmaps" : kernelImage?() != imageSum ? "the kernel's code or read-only data" : nil
+        if let changed {
+            emitLine("exit-programs: stopped: " + OutsideText(file.name).escaped + " changed " + changed, cpu: cpu)
             return false
         }
     }
@@ -171,6 +186,11 @@ func runExitProgram<P: Host>(
             return true
         }
     }
+    // The handlers work from the controls the virtual CPU keeps (interrupt-window exiting comes
+    // and goes): they are the overridden ones now.
+    vcpu.primaryControls = PrimaryProcessorBasedControls(
+        rawValue: UInt32(truncatingIfNeeded: vcpu.read(.primaryProcessorBasedVMExecutionControls)))
+    vcpu.exceptionBitmap = UInt32(truncatingIfNeeded: vcpu.read(.exceptionBitmap))
     let counter = ExitTraceCounter()
     vcpu.handlers = recordingHandlers(vcpu.handlers, lineStart: start, counter: counter)
     let run = runBuiltGuest(
