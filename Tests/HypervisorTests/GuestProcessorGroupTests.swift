@@ -173,12 +173,8 @@ extension ExitAction: Equatable {
         let platform = PassThroughPlatform()
         platform.localAPICPage = LocalAPIC.defaultBase
         bsp.platform = platform
-        bsp.group = group
         bsp.handlers[.eptViolation] = handlePassThroughEPTViolation
-        ap.group = group
-        ap.groupMember = 1
-        ap.isApplicationProcessor = true
-        #expect(loadStartState(ap, startupVector: nil))
+        StartupGuestSupport.join(bsp, ap, group: group)
         #expect(group.state(of: 1, cpu: ap.cpu) == .waitingForSIPI)
         group.setState(.running, of: 0, cpu: bsp.cpu)
 
@@ -232,12 +228,8 @@ extension ExitAction: Equatable {
         let group = GuestProcessorGroup(
             page: try #require(pageOrNil), apicIDs: [0, 1], ticksPerMillisecond: 1000, timerRate: 0)
         bsp.platform = PassThroughPlatform()
-        bsp.group = group
         bsp.handlers[.wrmsr] = handlePassThroughWRMSR
-        ap.group = group
-        ap.groupMember = 1
-        ap.isApplicationProcessor = true
-        #expect(loadStartState(ap, startupVector: nil))
+        StartupGuestSupport.join(bsp, ap, group: group)
         group.setState(.running, of: 0, cpu: bsp.cpu)
         let (bspProgram, apProgram) = (VirtualCPUProgram(bsp), VirtualCPUProgram(ap))
         _ = machine.run([bspProgram.step, apProgram.step])

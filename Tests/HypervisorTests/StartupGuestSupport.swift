@@ -34,6 +34,15 @@ enum StartupGuestSupport {
             plan: plan, image: guestImage, environment: environment, vpid: vpid, arena: &arena, cpu: cpu)
     }
 
+    /// `bsp` and `ap` as members 0 and 1 of `group`, the AP waiting for SIPI.
+    static func join(_ bsp: VirtualCPU<EmulatedCPU>, _ ap: VirtualCPU<EmulatedCPU>, group: GuestProcessorGroup) {
+        bsp.group = group
+        ap.group = group
+        ap.groupMember = 1
+        ap.isApplicationProcessor = true
+        #expect(loadStartState(ap, startupVector: nil))
+    }
+
     /// Two processors like corei7_skylake_x's (APIC IDs 0 and 1) over 64 MiB.
     static func twoProcessorMachine() throws -> EmulatedMachine {
         EmulatedMachine(

@@ -139,10 +139,7 @@ struct InstructionDecoder {
     /// opcode, ModR/M, SIB, displacement, immediate.
     func decode(_ byte: (Int) -> UInt8?) -> DecodedInstruction {
         withoutActuallyEscaping(byte) { byte in
-            var bytes = InstructionBytes(codeSize: codeSize, byte: byte)
-            bytes.readLegacyPrefixes()
-            bytes.readREXPrefix()
-            bytes.applyOperandAndAddressSize()
+            var bytes = afterPrefixes(byte)
             guard bytes.decodeOpcode() else { return bytes.result }
             bytes.result.length = bytes.offset
             return bytes.result
@@ -152,12 +149,18 @@ struct InstructionDecoder {
     /// The memory references of the 64-bit-mode instruction whose bytes `byte(i)` returns.
     func memoryReferences(_ byte: (Int) -> UInt8?) -> MemoryReferences {
         withoutActuallyEscaping(byte) { byte in
-            var bytes = InstructionBytes(codeSize: codeSize, byte: byte)
-            bytes.readLegacyPrefixes()
-            bytes.readREXPrefix()
-            bytes.applyOperandAndAddressSize()
+            var bytes = afterPrefixes(byte)
             return bytes.decodeMemoryReferences()
         }
+    }
+
+    /// The bytes past their legacy and REX prefixes, with the operand and address sizes applied.
+    private func afterPrefixes(_ byte: @escaping (Int) -> UInt8?) -> InstructionBytes {
+        var bytes = InstructionBytes(codeSize: codeSize, byte: byte)
+        bytes.readLegacyPrefixes()
+        bytes.readREXPrefix()
+        bytes.applyOperandAndAddressSize()
+        return bytes
     }
 }
 

@@ -50,11 +50,7 @@ public func escapeOutsideText<S: Sequence<UInt8>>(_ bytes: S, count: Int, limit:
         if width == 1 {
             emit(byte)
         } else {
-            emit(UInt8(ascii: "\\"))
-            emit(UInt8(ascii: "x"))
-            let high = byte >> 4, low = byte & 0xF
-            emit(high < 10 ? UInt8(ascii: "0") + high : UInt8(ascii: "a") + high - 10)
-            emit(low < 10 ? UInt8(ascii: "0") + low : UInt8(ascii: "a") + low - 10)
+            escapeByte(byte, emit)
         }
         written += width
         taken += 1

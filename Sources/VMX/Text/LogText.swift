@@ -127,11 +127,7 @@ public struct LogText: StringInterpolationProtocol {
             if byte >= 0x20 && byte < 0x7F && byte != UInt8(ascii: "\\") {
                 append(byte)
             } else {
-                append(UInt8(ascii: "\\"))
-                append(UInt8(ascii: "x"))
-                let high = byte >> 4, low = byte & 0xF
-                append(high < 10 ? UInt8(ascii: "0") + high : UInt8(ascii: "a") + high - 10)
-                append(low < 10 ? UInt8(ascii: "0") + low : UInt8(ascii: "a") + low - 10)
+                escapeByte(byte) { append($0) }
             }
         }
     }
@@ -163,4 +159,15 @@ extension String {
     /// A String built with the one text builder: `String(text: "bits 63:\(width) clear")`.
     @inline(never)
     public init(text message: LogMessage) { self = message.text.string }
+}
+
+/// `\xNN` (lower-case hex) for a byte that may not appear as it is: the one escape of guest
+/// bytes in log lines and of outside text (OutsideText.swift).
+@inline(__always)
+public func escapeByte(_ byte: UInt8, _ emit: (UInt8) -> Void) {
+    let high = byte >> 4, low = byte & 0xF
+    emit(UInt8(ascii: "\\"))
+    emit(UInt8(ascii: "x"))
+    emit(high < 10 ? UInt8(ascii: "0") + high : UInt8(ascii: "a") + high - 10)
+    emit(low < 10 ? UInt8(ascii: "0") + low : UInt8(ascii: "a") + low - 10)
 }
